@@ -1,0 +1,238 @@
+"""The engine's public surface: one object, a handful of verbs, plain dataclasses back.
+
+Every verb takes the SQLAlchemy ``Session`` to work in (the web app passes Flask-
+SQLAlchemy's, the CLI and worker their own) and runs as one unit of work.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import definitions, identity, instances, running, tasks
+from engine.clock import Clock, SystemClock
+from engine.errors import InvalidDiagram
+from engine.jobs import runner
+from engine.services import ServiceRegistry
+from engine.spiff.bundle import SourceFile
+from engine.spiff.sandbox import SandboxLimits
+from engine.spiff.script_helpers import make_helpers
+from engine.spiff.xmlsafe import DEFAULT_MAX_BYTES
+from engine.store.models import AuditEvent, ProcessDefinition, ProcessInstance
+from engine.store.uow import unit_of_work
+from engine.views import (
+    AuditView,
+    DefinitionView,
+    DeployResult,
+    FireReport,
+    InstanceView,
+    JobView,
+    TaskView,
+)
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Limits and knobs; the application's Config fills these in."""
+
+    sandbox: SandboxLimits = field(default_factory=SandboxLimits)
+    max_element_visits: int = 5000
+    max_diagram_bytes: int = DEFAULT_MAX_BYTES
+    job_max_attempts: int = 5
+    job_backoff_seconds: float = 30.0
+    spec_cache_size: int = 128
+
+
+class Engine:
+    """Deploy, start, list tasks, claim, complete, cancel, fire timers, read history."""
+
+    def __init__(self, *, clock: Clock | None = None, settings: EngineSettings | None = None,
+                 services: ServiceRegistry | None = None):
+        self.clock = clock or SystemClock()
+        self.settings = settings or EngineSettings()
+        self.services = services or ServiceRegistry()
+        self.cache = definitions.SpecCache(self.settings.spec_cache_size)
+        self.helpers = make_helpers(self.clock.now)
+
+    # ------------------------------------------------------------------ definitions
+
+    def check_context(self, session: Session | None) -> definitions.CheckContext:
+        """What new diagrams may refer to (deployed processes, decisions, roles, glue)."""
+        if session is None:
+            return definitions.CheckContext(
+                known_operations=self.services.names(), max_bytes=self.settings.max_diagram_bytes
+            )
+        roles = identity.role_keys(session) or None
+        return definitions.check_context(
+            session, operations=self.services.names(), roles=roles,
+            max_bytes=self.settings.max_diagram_bytes,
+        )
+
+    def validate(self, session: Session | None, files: Sequence[SourceFile]) -> list:
+        """Every problem in ``files`` (empty when deployable). Stores nothing."""
+        ctx = self.check_context(session)
+        if session is not None and session.in_transaction():
+            session.commit()
+        return definitions.validate(files, ctx).problems
+
+    def deploy(self, session: Session, files: Sequence[SourceFile], actor: str
+               ) -> DeployResult:
+        """Validate and store new versions; raises :class:`InvalidDiagram` with problems."""
+        with unit_of_work(session):
+            ctx = self.check_context(session)
+            return definitions.deploy(session, files, actor=actor, now=self.clock.now(),
+                                      ctx=ctx, cache=self.cache)
+
+    def definitions(self, session: Session, *, all_versions: bool = False
+                    ) -> list[DefinitionView]:
+        """Deployed processes (newest active versions, or every version)."""
+        q = select(ProcessDefinition)
+        if not all_versions:
+            q = q.where(ProcessDefinition.active.is_(True))
+        rows = session.scalars(q.order_by(ProcessDefinition.key,
+                                          ProcessDefinition.version.desc()))
+        return [definitions.definition_view(r) for r in rows]
+
+    def definition_source(self, session: Session, definition_id: int) -> str:
+        """The BPMN XML of a deployed version, as uploaded (for the diagram viewer)."""
+        row = session.get(ProcessDefinition, definition_id)
+        if row is None:
+            raise instances.NotFound(f"no process definition {definition_id}")
+        return row.source
+
+    def form_schema(self, session: Session, definition_id: int, form: str | None
+                    ) -> dict[str, Any] | None:
+        """The JSON Schema frozen with a process version, or None."""
+        row = session.get(ProcessDefinition, definition_id)
+        if row is None or not form:
+            return None
+        return copy.deepcopy(row.forms.get(form))
+
+    # ------------------------------------------------------------------ instances
+
+    def start(self, session: Session, process_key: str, actor: str,
+              data: Mapping[str, Any] | None = None, *, business_key: str | None = None,
+              title: str = "", project_id: int | None = None) -> InstanceView:
+        """Start the newest active version of a process as ``actor``."""
+        return instances.start(self, session, process_key, actor, data,
+                               business_key=business_key, title=title, project_id=project_id)
+
+    def complete(self, session: Session, task_id: int, actor: str,
+                 data: Mapping[str, Any] | None = None) -> InstanceView:
+        """Complete a human task with form data."""
+        return instances.complete(self, session, task_id, actor, data)
+
+    def cancel(self, session: Session, instance_id: int, actor: str, reason: str
+               ) -> InstanceView:
+        """Cancel a running instance with a reason."""
+        return instances.cancel(self, session, instance_id, actor, reason)
+
+    def instance(self, session: Session, instance_id: int) -> InstanceView:
+        """An instance from its indexed row."""
+        return instances.instance_view(session, instances.get_instance(session, instance_id))
+
+    def instances(self, session: Session, *, started_by: str | None = None,
+                  status: str | None = None, process_key: str | None = None,
+                  limit: int = 100) -> list[InstanceView]:
+        """Instances, newest first (no workflow state is read)."""
+        q = select(ProcessInstance)
+        if started_by:
+            q = q.where(ProcessInstance.started_by == started_by)
+        if status:
+            q = q.where(ProcessInstance.status == status)
+        if process_key:
+            q = q.where(ProcessInstance.process_key == process_key)
+        rows = session.scalars(q.order_by(ProcessInstance.id.desc()).limit(limit))
+        return [instances.instance_view(session, r) for r in rows]
+
+    def instance_data(self, session: Session, instance_id: int) -> dict[str, Any]:
+        """The instance's current data (deserializes this one instance)."""
+        inst = instances.get_instance(session, instance_id)
+        now = self.clock.now()
+        loaded = running.load(self, session, inst, "system", now)
+        wf = loaded.workflow
+        if wf.completed:
+            return copy.deepcopy(wf.data)
+        live = [t for t in wf.get_tasks(max_depth=10**9) if t.state & 0b111100]
+        merged: dict[str, Any] = {}
+        for t in live:
+            merged.update(t.data)
+        return copy.deepcopy(merged or wf.task_tree.data)
+
+    def visited_elements(self, session: Session, instance_id: int) -> dict[str, int]:
+        """Element id -> how many times it completed (for highlighting the diagram)."""
+        from engine.spiff.serializer import load_envelope_visits
+
+        inst = instances.get_instance(session, instance_id)
+        return load_envelope_visits(inst.state)
+
+    def history(self, session: Session, instance_id: int) -> list[AuditView]:
+        """The audit trail of one instance, oldest first."""
+        instances.get_instance(session, instance_id)
+        rows = session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id)
+                               .order_by(AuditEvent.at, AuditEvent.id))
+        return [audit_view(r) for r in rows]
+
+    # ------------------------------------------------------------------ tasks
+
+    def tasks(self, session: Session, username: str | None,
+              query: tasks.TaskQuery | None = None) -> tuple[list[TaskView], int]:
+        """Inbox query: (tasks, total) for ``username``."""
+        return tasks.list_tasks(self, session, username, query or tasks.TaskQuery())
+
+    def task(self, session: Session, task_id: int, username: str | None = None) -> TaskView:
+        """One task (checked against ``username``'s access when given)."""
+        return tasks.get_task(self, session, task_id, username)
+
+    def task_counts(self, session: Session, username: str) -> dict[str, int]:
+        """{"mine": n, "claimable": m} for the navigation bar."""
+        return tasks.counts(self, session, username)
+
+    def claim(self, session: Session, task_id: int, username: str) -> TaskView:
+        """Claim an open task."""
+        return tasks.claim(self, session, task_id, username)
+
+    def unclaim(self, session: Session, task_id: int, username: str) -> TaskView:
+        """Return a claimed task to its pool."""
+        return tasks.unclaim(self, session, task_id, username)
+
+    def delegate(self, session: Session, task_id: int, username: str, to_user: str,
+                 reason: str, *, admin: bool = False) -> TaskView:
+        """Hand a task to someone, with a reason."""
+        return tasks.delegate(self, session, task_id, username, to_user, reason, admin=admin)
+
+    def save_draft(self, session: Session, task_id: int, username: str,
+                   data: Mapping[str, Any]) -> TaskView:
+        """Keep unfinished form input on a task."""
+        return tasks.save_draft(self, session, task_id, username, data)
+
+    # ------------------------------------------------------------------ jobs
+
+    def fire_due_jobs(self, session: Session, *, limit: int = 100) -> FireReport:
+        """Fire timers (and later other jobs) that are due by the engine clock."""
+        return runner.fire_due_jobs(self, session, limit=limit)
+
+    def jobs(self, session: Session, *, status: str | None = None,
+             instance_id: int | None = None) -> list[JobView]:
+        """Scheduled jobs."""
+        return runner.list_jobs(session, status=status, instance_id=instance_id)
+
+    def retry_job(self, session: Session, job_id: int, actor: str) -> JobView:
+        """Re-queue a failed job."""
+        return runner.retry_job(self, session, job_id, actor)
+
+
+def audit_view(row: AuditEvent) -> AuditView:
+    """Dataclass view of an audit row."""
+    return AuditView(id=row.id, instance_id=row.instance_id, at=row.at, actor=row.actor,
+                     kind=row.kind, element_id=row.element_id, element_name=row.element_name,
+                     human_task_id=row.human_task_id, outcome=row.outcome, reason=row.reason,
+                     detail=row.detail or {})
+
+
+__all__ = ["Engine", "EngineSettings", "InvalidDiagram", "SourceFile"]

@@ -1,0 +1,312 @@
+"""Deploying process and decision definitions, and building their specs (cached).
+
+A deployment is validated as a whole (every problem reported at once) and then stored as
+immutable versions: identical content is a no-op, changed content a new version.
+Instances bind to the process version and the decision versions current at their start.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from lxml import etree
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from engine.errors import InvalidDiagram, NotFound, Problem
+from engine.spiff.bundle import Bundle, CheckContext, ProcessDef, SourceFile, analyze, build_spec
+from engine.store.models import AuditEvent, DecisionDefinition, ProcessDefinition
+from engine.views import DecisionView, DefinitionView, DeployResult
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+
+
+def sha256(*parts: bytes) -> str:
+    """Hex digest of the parts, separated so that ("ab","c") != ("a","bc")."""
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(len(part).to_bytes(8, "big"))
+        h.update(part)
+    return h.hexdigest()
+
+
+def check_context(session: Session, *, operations: frozenset[str] | None,
+                  roles: frozenset[str] | None, max_bytes: int) -> CheckContext:
+    """What a new bundle may refer to: deployed processes and decisions, known names."""
+    return CheckContext(
+        known_processes=frozenset(session.scalars(select(ProcessDefinition.key).distinct())),
+        known_decisions=frozenset(session.scalars(select(DecisionDefinition.key).distinct())),
+        known_forms=frozenset(),
+        known_operations=operations,
+        known_roles=roles,
+        max_bytes=max_bytes,
+    )
+
+
+def validate(files: Sequence[SourceFile], ctx: CheckContext) -> Bundle:
+    """Analyze files without storing anything."""
+    return analyze(files, ctx)
+
+
+def deploy(
+    session: Session,
+    files: Sequence[SourceFile],
+    *,
+    actor: str,
+    now: datetime,
+    ctx: CheckContext,
+    cache: SpecCache,
+) -> DeployResult:
+    """Validate and store new versions. Raises :class:`InvalidDiagram`; does not commit."""
+    bundle = analyze(files, ctx)
+    if bundle.problems:
+        raise InvalidDiagram(bundle.problems)
+    if not bundle.processes and not bundle.decisions:
+        raise InvalidDiagram([Problem(f.name, "nothing to deploy in this file") for f in files])
+    result = DeployResult()
+    for dec in bundle.decisions:
+        row = _store_decision(session, dec, actor, now)
+        if row is None:
+            result.unchanged.append(dec.key)
+        else:
+            result.decisions.append(decision_view(row))
+    for proc in bundle.processes:
+        row = _store_process(session, proc, bundle, actor, now)
+        if row is None:
+            result.unchanged.append(proc.key)
+            continue
+        # Prove the new version builds with what it binds to today (e.g. a decision
+        # deployed earlier), so a broken reference fails here, in front of its author.
+        cache.for_bindings(session, row, current_bindings(session, row))
+        result.processes.append(definition_view(row))
+    session.add(AuditEvent(
+        instance_id=None, at=now, actor=actor, kind="deployed",
+        detail={
+            "files": [f.name for f in files],
+            "processes": [f"{p.key} v{p.version}" for p in result.processes],
+            "decisions": [f"{d.key} v{d.version}" for d in result.decisions],
+            "unchanged": result.unchanged,
+        },
+    ))
+    session.flush()
+    return result
+
+
+def _store_decision(session: Session, dec, actor: str, now: datetime) -> DecisionDefinition | None:
+    digest = sha256(dec.source)
+    latest = latest_decision(session, dec.key)
+    if latest is not None and latest.content_hash == digest:
+        return None
+    meta = {
+        "hit_policy": dec.hit_policy,
+        "inputs": dec.inputs,
+        "outputs": dec.outputs,
+    }
+    row = DecisionDefinition(
+        key=dec.key, version=(latest.version + 1) if latest else 1, name=dec.name,
+        file_name=dec.file, content_hash=digest, source=dec.source.decode("utf-8"),
+        meta=meta, deployed_by=actor, deployed_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _store_process(session: Session, proc: ProcessDef, bundle: Bundle, actor: str,
+                   now: datetime) -> ProcessDefinition | None:
+    forms = {name: bundle.forms[name] for name in sorted(proc.forms) if name in bundle.forms}
+    digest = sha256(proc.source, json.dumps(forms, sort_keys=True).encode())
+    latest = latest_process(session, proc.key, active_only=False)
+    if latest is not None and latest.content_hash == digest:
+        return None
+    session.execute(
+        update(ProcessDefinition).where(ProcessDefinition.key == proc.key).values(active=False)
+    )
+    row = ProcessDefinition(
+        key=proc.key, version=(latest.version + 1) if latest else 1, name=proc.name,
+        file_name=proc.file, content_hash=digest, source=proc.source.decode("utf-8"),
+        runtime_xml=proc.runtime_xml.decode("utf-8"), meta=process_meta(proc),
+        forms=forms, deployed_by=actor, deployed_at=now, active=True,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def process_meta(proc: ProcessDef) -> dict[str, Any]:
+    """What the engine and UI need at run time, as JSON."""
+    elements = {k: dataclasses.asdict(v) for k, v in proc.elements.items()}
+    start_role = None
+    for info in proc.elements.values():
+        if info.type == "startEvent" and info.process_id == proc.key:
+            start_role = info.role or info.lane
+            break
+    return {
+        "elements": elements,
+        "start_form": proc.start_form,
+        "start_role": start_role,
+        "id_map": dict(proc.id_map),
+        "called_processes": sorted(proc.called_processes),
+        "decisions": sorted(proc.decisions),
+        "forms": sorted(proc.forms),
+        "operations": sorted(proc.operations),
+        "max_element_visits": _process_property(proc, "maxElementVisits"),
+    }
+
+
+def _process_property(proc: ProcessDef, name: str) -> str | None:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    root = etree.fromstring(proc.runtime_xml, parser)
+    found = root.xpath(
+        "//bpmn:process[@id=$pid]/bpmn:extensionElements/spiffworkflow:properties"
+        "/spiffworkflow:property[@name=$name]/@value",
+        namespaces={"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS},
+        pid=proc.key,
+        name=name,
+    )
+    return str(found[0]) if found else None
+
+
+# --------------------------------------------------------------------------- lookups
+
+
+def latest_process(session: Session, key: str, *, active_only: bool = True
+                   ) -> ProcessDefinition | None:
+    """The newest (active) version of a process, or None."""
+    q = select(ProcessDefinition).where(ProcessDefinition.key == key)
+    if active_only:
+        q = q.where(ProcessDefinition.active.is_(True))
+    return session.scalar(q.order_by(ProcessDefinition.version.desc()).limit(1))
+
+
+def latest_decision(session: Session, key: str) -> DecisionDefinition | None:
+    """The newest version of a decision, or None."""
+    return session.scalar(
+        select(DecisionDefinition)
+        .where(DecisionDefinition.key == key)
+        .order_by(DecisionDefinition.version.desc())
+        .limit(1)
+    )
+
+
+def get_process(session: Session, key: str) -> ProcessDefinition:
+    """The version new instances of ``key`` start on, or :class:`NotFound`."""
+    row = latest_process(session, key)
+    if row is None:
+        raise NotFound(f"no deployed process with key {key!r}")
+    return row
+
+
+def current_bindings(session: Session, definition: ProcessDefinition) -> dict[str, dict[str, int]]:
+    """Decision and called-process versions a new instance of ``definition`` binds to.
+
+    Follows call activities transitively; missing targets raise :class:`NotFound`.
+    """
+    decisions: dict[str, int] = {}
+    processes: dict[str, int] = {}
+    pending = [definition]
+    while pending:
+        current = pending.pop()
+        for key in current.meta.get("decisions", []):
+            if key in decisions:
+                continue
+            dec = latest_decision(session, key)
+            if dec is None:
+                raise NotFound(f"process {current.key!r} needs decision {key!r}, "
+                               "which is not deployed")
+            decisions[key] = dec.id
+        for key in current.meta.get("called_processes", []):
+            if key in processes or key == definition.key:
+                continue
+            called = latest_process(session, key)
+            if called is None:
+                raise NotFound(f"process {current.key!r} calls {key!r}, which is not deployed")
+            processes[key] = called.id
+            pending.append(called)
+    return {"decisions": decisions, "processes": processes}
+
+
+def definition_view(row: ProcessDefinition) -> DefinitionView:
+    """Dataclass view of a process definition row."""
+    return DefinitionView(
+        id=row.id, key=row.key, version=row.version, name=row.name, file_name=row.file_name,
+        content_hash=row.content_hash, deployed_by=row.deployed_by,
+        deployed_at=row.deployed_at, active=row.active,
+        start_form=row.meta.get("start_form"), start_role=row.meta.get("start_role"),
+    )
+
+
+def decision_view(row: DecisionDefinition) -> DecisionView:
+    """Dataclass view of a decision definition row."""
+    return DecisionView(
+        id=row.id, key=row.key, version=row.version, name=row.name, file_name=row.file_name,
+        deployed_by=row.deployed_by, deployed_at=row.deployed_at,
+    )
+
+
+# --------------------------------------------------------------------------- spec cache
+
+
+def _as_process_def(row: ProcessDefinition) -> ProcessDef:
+    meta = row.meta
+    return ProcessDef(
+        key=row.key, name=row.name, file=row.file_name, source=row.source.encode("utf-8"),
+        runtime_xml=row.runtime_xml.encode("utf-8"), id_map=dict(meta.get("id_map", {})),
+        elements={}, start_form=meta.get("start_form"),
+        called_processes=frozenset(meta.get("called_processes", [])),
+        decisions=frozenset(meta.get("decisions", [])),
+        forms=frozenset(meta.get("forms", [])),
+        operations=frozenset(meta.get("operations", [])),
+    )
+
+
+class SpecCache:
+    """Parsed specs keyed by what an instance is bound to (all immutable once stored)."""
+
+    def __init__(self, size: int = 128):
+        self._size = size
+        self._items: OrderedDict[tuple, tuple[Any, dict]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def for_bindings(self, session: Session, definition: ProcessDefinition,
+                     bindings: dict[str, dict[str, int]]) -> tuple[Any, dict]:
+        """(spec, subprocess specs) for a definition and its bound versions."""
+        decisions = tuple(sorted(bindings.get("decisions", {}).items()))
+        processes = tuple(sorted(bindings.get("processes", {}).items()))
+        key = (definition.id, decisions, processes)
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+                return hit
+        built = self._build(session, definition, decisions, processes)
+        with self._lock:
+            self._items[key] = built
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return built
+
+    @staticmethod
+    def _build(session: Session, definition: ProcessDefinition, decisions, processes):
+        dmn = []
+        for _key, dec_id in decisions:
+            dec = session.get(DecisionDefinition, dec_id)
+            dmn.append((dec.file_name, dec.source.encode("utf-8")))
+        called = []
+        for _key, proc_id in processes:
+            proc = session.get(ProcessDefinition, proc_id)
+            called.append((proc.file_name, proc.runtime_xml.encode("utf-8")))
+        return build_spec(_as_process_def(definition), decisions=dmn, called=called)
+
+    def clear(self) -> None:
+        """Forget every cached spec."""
+        with self._lock:
+            self._items.clear()

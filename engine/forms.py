@@ -1,0 +1,84 @@
+"""Validate submitted task data against the task's JSON Schema, with errors per field."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+from engine.errors import InvalidData
+from engine.spiff.serializer import find_unsafe_data
+
+_FORMATS = FormatChecker()
+
+
+def field_path(error: ValidationError) -> str:
+    """Dotted path of the field an error is about (``budget.amount``, ``items.2.name``)."""
+    parts = [str(p) for p in error.absolute_path]
+    if error.validator == "required":
+        missing = _missing_property(error)
+        if missing:
+            parts.append(missing)
+    return ".".join(parts)
+
+
+def _missing_property(error: ValidationError) -> str | None:
+    # "'comment' is a required property" -> comment
+    message = error.message
+    if message.startswith("'") and "' is a required property" in message:
+        return message[1 : message.index("' is a required property")]
+    return None
+
+
+def _friendly(error: ValidationError, schema: Mapping[str, Any]) -> str:
+    if error.validator == "required":
+        return "This field is required."
+    if error.validator == "enum":
+        allowed = ", ".join(str(v) for v in error.validator_value)
+        return f"Choose one of: {allowed}."
+    if error.validator == "minimum":
+        return f"Must be at least {error.validator_value}."
+    if error.validator == "exclusiveMinimum":
+        return f"Must be greater than {error.validator_value}."
+    if error.validator == "maximum":
+        return f"Must be at most {error.validator_value}."
+    if error.validator == "exclusiveMaximum":
+        return f"Must be less than {error.validator_value}."
+    if error.validator == "minLength":
+        if error.validator_value == 1:
+            return "This field is required."
+        return f"Must be at least {error.validator_value} characters."
+    if error.validator == "maxLength":
+        return f"Must be at most {error.validator_value} characters."
+    if error.validator == "type":
+        return f"Must be a {error.validator_value}."
+    if error.validator == "format":
+        return f"Must be a valid {error.validator_value}."
+    if error.validator == "pattern":
+        custom = error.schema.get("errorMessage") if isinstance(error.schema, dict) else None
+        return custom or "Has the wrong format."
+    custom = error.schema.get("errorMessage") if isinstance(error.schema, dict) else None
+    return custom or error.message
+
+
+def validate_form(schema: Mapping[str, Any] | None, data: Mapping[str, Any]) -> None:
+    """Raise :class:`InvalidData` mapping each bad field to a message; return if all is well.
+
+    Data must be plain JSON whatever the schema says (no reserved keys, finite numbers).
+    """
+    if not isinstance(data, Mapping):
+        raise InvalidData({"": "The submitted data must be a JSON object."})
+    unsafe = dict(find_unsafe_data(dict(data), "data"))
+    if unsafe:
+        raise InvalidData(unsafe)
+    if not schema:
+        return
+    validator = Draft202012Validator(schema, format_checker=_FORMATS)
+    errors: dict[str, str] = {}
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
+        path = field_path(error)
+        errors.setdefault(path, _friendly(error, schema))
+    if errors:
+        raise InvalidData(errors)

@@ -1,0 +1,297 @@
+"""Users, roles, project-scoped roles, delegation; who may work on which task.
+
+A role is *global* (any holder may take its tasks) or *project*-scoped (only people who
+hold it for the task's project, e.g. "the sponsor of this project").  A delegation lets
+one person act for another for a period; the audit trail records both names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, delete, false, or_, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from engine.errors import Forbidden, NotFound
+from engine.store.models import Delegation, HumanTask, ProjectRole, Role, User, UserRole
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    """A role to create: key, display name, scope ("global" or "project")."""
+
+    key: str
+    name: str
+    scope: str = "global"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class UserView:
+    """A user and their global roles."""
+
+    id: int
+    username: str
+    display_name: str
+    email: str | None
+    active: bool
+    locale: str | None
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """Whether someone may work on a task, and for whom they act."""
+
+    allowed: bool
+    on_behalf_of: str | None = None
+    reason: str = ""
+
+
+def ensure_roles(session: Session, roles: Iterable[RoleSpec]) -> None:
+    """Create or update roles (idempotent). Does not commit."""
+    for spec in roles:
+        if spec.scope not in ("global", "project"):
+            raise ValueError(f"role {spec.key}: scope must be 'global' or 'project'")
+        row = session.get(Role, spec.key)
+        if row is None:
+            session.add(Role(key=spec.key, name=spec.name, scope=spec.scope,
+                             description=spec.description))
+        else:
+            row.name, row.scope, row.description = spec.name, spec.scope, spec.description
+    session.flush()
+
+
+def role_keys(session: Session) -> frozenset[str]:
+    """Every role key that exists."""
+    return frozenset(session.scalars(select(Role.key)))
+
+
+def create_user(
+    session: Session,
+    username: str,
+    *,
+    now: datetime,
+    password: str | None = None,
+    display_name: str = "",
+    email: str | None = None,
+    roles: Iterable[str] = (),
+) -> User:
+    """Create a user with global roles. Does not commit. Passwords are stored hashed."""
+    username = username.strip()
+    if not username or len(username) > 64 or not username.replace("_", "").replace(
+        "-", ""
+    ).replace(".", "").isalnum():
+        raise ValueError(
+            f"invalid username {username!r}: use letters, digits, '.', '-' or '_' (max 64)"
+        )
+    if session.scalar(select(User).where(User.username == username)) is not None:
+        raise ValueError(f"user {username!r} already exists")
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        email=email,
+        password_hash=generate_password_hash(password) if password else None,
+        active=True,
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    set_roles(session, username, roles)
+    return user
+
+
+def set_password(session: Session, username: str, password: str) -> None:
+    """Replace a user's password (hashed). Does not commit."""
+    get_user(session, username).password_hash = generate_password_hash(password)
+
+
+def check_password(session: Session, username: str, password: str) -> User | None:
+    """The active user if the password matches, else None (never says which part failed)."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active or not user.password_hash:
+        # Spend the same time as a real check so usernames cannot be probed by timing.
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    return user if check_password_hash(user.password_hash, password) else None
+
+
+_DUMMY_HASH = generate_password_hash("not-a-password")
+
+
+def get_user(session: Session, username: str) -> User:
+    """The user row or :class:`NotFound`."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user named {username!r}")
+    return user
+
+
+def set_roles(session: Session, username: str, roles: Iterable[str]) -> None:
+    """Replace a user's global roles. Unknown role keys raise ValueError."""
+    wanted = set(roles)
+    unknown = wanted - role_keys(session)
+    if unknown:
+        raise ValueError(f"unknown role(s): {', '.join(sorted(unknown))}")
+    session.execute(delete(UserRole).where(UserRole.username == username))
+    for key in sorted(wanted):
+        session.add(UserRole(username=username, role_key=key))
+    session.flush()
+
+
+def grant_project_role(session: Session, project_id: int, username: str, role: str) -> None:
+    """Give ``username`` the role for one project (idempotent). Does not commit."""
+    get_user(session, username)
+    if session.get(Role, role) is None:
+        raise ValueError(f"unknown role {role!r}")
+    exists = session.scalar(
+        select(ProjectRole).where(
+            ProjectRole.project_id == project_id,
+            ProjectRole.username == username,
+            ProjectRole.role_key == role,
+        )
+    )
+    if exists is None:
+        session.add(ProjectRole(project_id=project_id, username=username, role_key=role))
+        session.flush()
+
+
+def global_roles(session: Session, username: str) -> frozenset[str]:
+    """Roles held everywhere."""
+    return frozenset(
+        session.scalars(select(UserRole.role_key).where(UserRole.username == username))
+    )
+
+
+def project_roles(session: Session, username: str) -> frozenset[tuple[int, str]]:
+    """(project id, role) pairs held for particular projects."""
+    rows = session.execute(
+        select(ProjectRole.project_id, ProjectRole.role_key).where(
+            ProjectRole.username == username
+        )
+    )
+    return frozenset((int(p), r) for p, r in rows)
+
+
+def delegators(session: Session, username: str, now: datetime) -> frozenset[str]:
+    """People who have delegated their work to ``username`` right now."""
+    rows = session.scalars(
+        select(Delegation.from_user).where(
+            Delegation.to_user == username,
+            Delegation.starts_at <= now,
+            or_(Delegation.ends_at.is_(None), Delegation.ends_at > now),
+        )
+    )
+    return frozenset(rows)
+
+
+def _scopes(session: Session) -> dict[str, str]:
+    return dict(session.execute(select(Role.key, Role.scope)).all())
+
+
+def holds_role_for(
+    session: Session, username: str, role: str, project_id: int | None
+) -> bool:
+    """Does ``username`` hold ``role`` for this project (or globally, for global roles)?"""
+    scope = _scopes(session).get(role, "global")
+    if scope == "project" and project_id is not None:
+        return (project_id, role) in project_roles(session, username)
+    return role in global_roles(session, username)
+
+
+def eligibility(session: Session, username: str, task: HumanTask, started_by: str,
+                now: datetime) -> Eligibility:
+    """May ``username`` complete ``task`` now, and on whose behalf?
+
+    Checks, in order: the task is theirs (assignee) or open to a role they hold (for the
+    task's project when the role is project-scoped); failing that, the same for each
+    person who delegated to them.  Then the four-eyes rule: on a task marked four-eyes,
+    neither the actor nor the person they act for may be the one who started the instance.
+    """
+    candidates: list[tuple[str, str | None]] = [(username, None)]
+    candidates += [(d, d) for d in sorted(delegators(session, username, now))]
+    for person, behalf in candidates:
+        if _may_take(session, person, task):
+            if task.four_eyes and started_by in (username, behalf):
+                return Eligibility(False, behalf, _four_eyes_message(started_by, username))
+            return Eligibility(True, behalf)
+    if task.assignee:
+        return Eligibility(False, None, f"this task is assigned to {task.assignee}")
+    scope = f" for project {task.project_id}" if task.project_id is not None else ""
+    return Eligibility(False, None, f"this task needs the role {task.role!r}{scope}")
+
+
+def _four_eyes_message(started_by: str, actor: str) -> str:
+    who = "you" if started_by == actor else f"{started_by}, for whom you act,"
+    return f"four-eyes rule: {who} submitted this request and may not review it"
+
+
+def _may_take(session: Session, person: str, task: HumanTask) -> bool:
+    if task.assignee is not None:
+        return task.assignee == person
+    if task.role is None:
+        return False
+    return holds_role_for(session, person, task.role, task.project_id)
+
+
+def require(eligible: Eligibility) -> None:
+    """Raise :class:`Forbidden` with the reason when not allowed."""
+    if not eligible.allowed:
+        raise Forbidden(eligible.reason)
+
+
+def claimable_filter(session: Session, username: str, now: datetime):
+    """SQL condition for open, unassigned tasks that ``username`` (or a delegator) may take."""
+    people = [username, *sorted(delegators(session, username, now))]
+    scopes = _scopes(session)
+    clauses = []
+    for person in people:
+        g = [r for r in global_roles(session, person) if scopes.get(r, "global") == "global"]
+        gp = [r for r in global_roles(session, person) if scopes.get(r) == "project"]
+        if g:
+            clauses.append(HumanTask.role.in_(g))
+        if gp:
+            clauses.append(and_(HumanTask.role.in_(gp), HumanTask.project_id.is_(None)))
+        for project_id, role in project_roles(session, person):
+            clauses.append(and_(HumanTask.role == role, HumanTask.project_id == project_id))
+    return and_(
+        HumanTask.status == "open",
+        HumanTask.assignee.is_(None),
+        or_(*clauses) if clauses else false(),
+    )
+
+
+def assigned_filter(session: Session, username: str, now: datetime):
+    """SQL condition for open tasks assigned to ``username`` or to someone they act for."""
+    people = [username, *sorted(delegators(session, username, now))]
+    return and_(HumanTask.status == "open", HumanTask.assignee.in_(people))
+
+
+def user_view(session: Session, user: User) -> UserView:
+    """A :class:`UserView` of a user row."""
+    return UserView(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        email=user.email,
+        active=user.active,
+        locale=user.locale,
+        roles=tuple(sorted(global_roles(session, user.username))),
+    )
+
+
+def add_delegation(session: Session, from_user: str, to_user: str, starts_at: datetime,
+                   ends_at: datetime | None, reason: str, now: datetime) -> Delegation:
+    """Record that ``from_user`` lets ``to_user`` act for them. Does not commit."""
+    if from_user == to_user:
+        raise Forbidden("nobody can delegate to themselves")
+    get_user(session, from_user)
+    get_user(session, to_user)
+    row = Delegation(from_user=from_user, to_user=to_user, starts_at=starts_at,
+                     ends_at=ends_at, reason=reason, created_at=now)
+    session.add(row)
+    session.flush()
+    return row

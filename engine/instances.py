@@ -1,0 +1,219 @@
+"""Start, complete, cancel: the verbs that move an instance forward.
+
+Each runs in one unit of work: load, check, act, run engine steps in the sandbox, save
+with the optimistic lock, project into the indexed tables, audit, commit.  Any error
+rolls everything back.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import identity, projection, running
+from engine.definitions import current_bindings, get_process
+from engine.errors import Forbidden, InvalidData, NotFound, NotReady
+from engine.forms import validate_form
+from engine.spiff.runtime import run_engine, run_task
+from engine.store.models import AuditEvent, HumanTask, Job, ProcessInstance
+from engine.store.uow import unit_of_work
+from engine.views import InstanceView, TaskView
+
+if TYPE_CHECKING:
+    from engine.api import Engine
+
+#: Data keys the engine sets on every instance (documented in docs/modeling.md).
+INITIATOR_KEY = "initiator"
+
+
+def start(eng: Engine, session: Session, process_key: str, actor: str,
+          data: Mapping[str, Any] | None = None, *, business_key: str | None = None,
+          title: str = "", project_id: int | None = None) -> InstanceView:
+    """Start an instance of the newest active version of ``process_key``."""
+    with unit_of_work(session):
+        now = eng.clock.now()
+        identity.get_user(session, actor)
+        definition = get_process(session, process_key)
+        start_role = definition.meta.get("start_role")
+        if start_role and not _may_start(session, actor, start_role, project_id):
+            raise Forbidden(f"starting {definition.name!r} needs the role {start_role!r}")
+        payload = dict(data or {})
+        start_form = definition.meta.get("start_form")
+        validate_form(definition.forms.get(start_form) if start_form else None, payload)
+        if INITIATOR_KEY in payload:
+            raise InvalidData({INITIATOR_KEY: "this name is reserved by the engine"})
+        inst = ProcessInstance(
+            definition_id=definition.id, process_key=definition.key,
+            business_key=business_key, title=title or definition.name,
+            project_id=project_id, status="running", state="", revision=1,
+            bindings=current_bindings(session, definition), started_by=actor,
+            started_at=now, updated_at=now, current_step="",
+        )
+        session.add(inst)
+        session.flush()
+        loaded = running.new_workflow(eng, session, inst, definition, actor, now)
+        wf = loaded.workflow
+        wf.task_tree.data.update(copy.deepcopy(payload))
+        wf.task_tree.data[INITIATOR_KEY] = actor
+        with running.engine_errors(loaded, eng.clock):
+            run_engine(wf, loaded.counter)
+            session.add(AuditEvent(
+                instance_id=inst.id, at=now, actor=actor, kind="started",
+                detail={"process": definition.key, "version": definition.version,
+                        "bindings": inst.bindings},
+            ))
+            _audit_services(session, loaded, now, actor)
+            projection.sync(session, loaded, now, actor)
+            running.save(session, loaded, now, new=True)
+        return instance_view(session, inst)
+
+
+def _may_start(session: Session, actor: str, role: str, project_id: int | None) -> bool:
+    if role in identity.global_roles(session, actor):
+        return True
+    if project_id is not None:
+        return identity.holds_role_for(session, actor, role, project_id)
+    return any(r == role for _p, r in identity.project_roles(session, actor))
+
+
+def complete(eng: Engine, session: Session, task_id: int, actor: str,
+             data: Mapping[str, Any] | None = None) -> InstanceView:
+    """Complete a human task with form data, then run the engine until it waits again."""
+    with unit_of_work(session):
+        now = eng.clock.now()
+        row = _open_task(session, task_id)
+        inst = session.get(ProcessInstance, row.instance_id)
+        eligible = identity.eligibility(session, actor, row, inst.started_by, now)
+        identity.require(eligible)
+        payload = dict(data or {})
+        loaded = running.load(eng, session, inst, actor, now)
+        schema = loaded.definition.forms.get(row.form) if row.form else None
+        validate_form(schema, payload)
+        if INITIATOR_KEY in payload:
+            raise InvalidData({INITIATOR_KEY: "this name is reserved by the engine"})
+        task = loaded.workflow.get_task_from_id(uuid.UUID(row.spiff_task_id))
+        if task is None or task.state != TaskState.READY:
+            raise NotReady(f"task {task_id} is no longer waiting for input")
+        task.data = {**copy.deepcopy(task.data), **copy.deepcopy(payload)}
+        with running.engine_errors(loaded, eng.clock):
+            run_task(loaded.workflow, task, loaded.counter)
+        row.status = "completed"
+        row.completed_at = now
+        row.completed_by = actor
+        row.on_behalf_of = eligible.on_behalf_of
+        row.outcome = _text(payload.get("decision") or payload.get("outcome"))
+        row.comment = _text(payload.get("comment"))
+        row.draft = None
+        session.add(AuditEvent(
+            instance_id=inst.id, at=now, actor=actor, kind="task_completed",
+            element_id=row.element_id, element_name=row.name, human_task_id=row.id,
+            outcome=row.outcome, reason=row.comment,
+            detail={"on_behalf_of": eligible.on_behalf_of, "fields": sorted(payload)},
+        ))
+        with running.engine_errors(loaded, eng.clock):
+            _audit_services(session, loaded, now, actor)
+            projection.sync(session, loaded, now, actor)
+            running.save(session, loaded, now)
+        return instance_view(session, inst)
+
+
+def cancel(eng: Engine, session: Session, instance_id: int, actor: str, reason: str,
+           *, kind: str = "cancelled") -> InstanceView:
+    """Stop a running instance: its open tasks and jobs are cancelled, the reason kept."""
+    if not reason or not reason.strip():
+        raise InvalidData({"reason": "Give a reason for cancelling."})
+    with unit_of_work(session):
+        now = eng.clock.now()
+        inst = get_instance(session, instance_id)
+        if inst.status != "running":
+            raise NotReady(f"instance {instance_id} is already {inst.status}")
+        loaded = running.load(eng, session, inst, actor, now)
+        with running.engine_errors(loaded, eng.clock):
+            loaded.workflow.cancel()
+        inst.status = kind
+        inst.ended_at = now
+        inst.current_step = ""
+        for row in session.scalars(select(HumanTask).where(
+                HumanTask.instance_id == inst.id, HumanTask.status == "open")):
+            row.status, row.completed_at = "cancelled", now
+        for job in session.scalars(select(Job).where(
+                Job.instance_id == inst.id, Job.status == "pending")):
+            job.status, job.finished_at = "cancelled", now
+        session.add(AuditEvent(instance_id=inst.id, at=now, actor=actor, kind=kind,
+                               reason=reason.strip(), detail={}))
+        running.save(session, loaded, now)
+        return instance_view(session, inst)
+
+
+def _audit_services(session: Session, loaded: running.Loaded, now, actor: str) -> None:
+    for call in loaded.services:
+        session.add(AuditEvent(
+            instance_id=loaded.instance.id, at=now, actor=actor, kind="service_called",
+            element_id=call.element_id,
+            element_name=loaded.element(call.element_id).get("name"),
+            detail={"notes": call.notes},
+        ))
+    loaded.services.clear()
+
+
+def _open_task(session: Session, task_id: int) -> HumanTask:
+    row = session.get(HumanTask, task_id)
+    if row is None:
+        raise NotFound(f"no task {task_id}")
+    if row.status != "open":
+        who = f" by {row.completed_by}" if row.completed_by else ""
+        raise NotReady(f"task {task_id} ({row.name}) is already {row.status}{who}")
+    return row
+
+
+def _text(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return str(value)[:4000]
+
+
+def get_instance(session: Session, instance_id: int) -> ProcessInstance:
+    """The instance row or :class:`NotFound`."""
+    inst = session.get(ProcessInstance, instance_id)
+    if inst is None:
+        raise NotFound(f"no process instance {instance_id}")
+    return inst
+
+
+def instance_view(session: Session, inst: ProcessInstance) -> InstanceView:
+    """Dataclass view of an instance row with its open tasks."""
+    from engine.store.models import ProcessDefinition
+
+    definition = session.get(ProcessDefinition, inst.definition_id)
+    open_rows = session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == inst.id, HumanTask.status == "open")
+        .order_by(HumanTask.id)
+    ).all()
+    return InstanceView(
+        id=inst.id, process_key=inst.process_key, definition_id=inst.definition_id,
+        definition_version=definition.version, business_key=inst.business_key,
+        title=inst.title, project_id=inst.project_id, status=inst.status,
+        revision=inst.revision, started_by=inst.started_by, started_at=inst.started_at,
+        updated_at=inst.updated_at, ended_at=inst.ended_at, current_step=inst.current_step,
+        open_tasks=[task_view(r, inst) for r in open_rows],
+    )
+
+
+def task_view(row: HumanTask, inst: ProcessInstance | None = None) -> TaskView:
+    """Dataclass view of a human task row."""
+    return TaskView(
+        id=row.id, instance_id=row.instance_id, element_id=row.element_id, name=row.name,
+        process_key=row.process_key, role=row.role, project_id=row.project_id,
+        assignee=row.assignee, status=row.status, form=row.form, four_eyes=row.four_eyes,
+        created_at=row.created_at, due_at=row.due_at, claimed_at=row.claimed_at,
+        completed_at=row.completed_at, completed_by=row.completed_by,
+        on_behalf_of=row.on_behalf_of, outcome=row.outcome, comment=row.comment,
+        instance_title=inst.title if inst is not None else "",
+        business_key=inst.business_key if inst is not None else None,
+    )

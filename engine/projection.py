@@ -1,0 +1,173 @@
+"""Keep the indexed tables in step with a workflow after every action.
+
+``human_task`` rows mirror READY user tasks, ``job`` rows mirror waiting timers, and the
+instance row carries its status and a one-line "current step" so that the inbox, lists
+and dashboards never deserialize a workflow.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.errors import TaskFailed
+from engine.spiff.runtime import is_finished, ready_manual_tasks, waiting_timers
+from engine.store.models import AuditEvent, HumanTask, Job
+
+if TYPE_CHECKING:
+    from engine.running import Loaded
+
+
+def sync(session: Session, loaded: Loaded, now: datetime, actor: str) -> list[HumanTask]:
+    """Bring human tasks, timer jobs and the instance row up to date; return new tasks."""
+    created = _sync_tasks(session, loaded, now)
+    _sync_timer_jobs(session, loaded, now)
+    inst = loaded.instance
+    if is_finished(loaded.workflow) and inst.status == "running":
+        inst.status = "completed"
+        inst.ended_at = now
+        session.add(AuditEvent(instance_id=inst.id, at=now, actor=actor, kind="completed",
+                               detail={}))
+    open_names = session.scalars(
+        select(HumanTask.name).where(HumanTask.instance_id == inst.id,
+                                     HumanTask.status == "open").order_by(HumanTask.id)
+    ).all()
+    if inst.status != "running":
+        inst.current_step = ""
+    elif open_names:
+        inst.current_step = ", ".join(dict.fromkeys(open_names))[:500]
+    else:
+        timers = waiting_timers(loaded.workflow)
+        inst.current_step = ("waiting for " + ", ".join(
+            loaded.element(loaded.original_id(t.bpmn_id)).get("name") or t.bpmn_id
+            for t in timers))[:500] if timers else ""
+    return created
+
+
+def _sync_tasks(session: Session, loaded: Loaded, now: datetime) -> list[HumanTask]:
+    inst = loaded.instance
+    rows = {
+        r.spiff_task_id: r
+        for r in session.scalars(
+            select(HumanTask).where(HumanTask.instance_id == inst.id,
+                                    HumanTask.status == "open")
+        )
+    }
+    ready = {str(t.id): t for t in ready_manual_tasks(loaded.workflow)}
+    created = []
+    for task_id, task in ready.items():
+        row = rows.get(task_id)
+        if row is not None:
+            if row.project_id is None and inst.project_id is not None:
+                row.project_id = inst.project_id
+            continue
+        row = _new_task_row(loaded, task, now)
+        session.add(row)
+        created.append(row)
+    for task_id, row in rows.items():
+        if task_id not in ready:
+            row.status = "cancelled"
+            row.completed_at = now
+    session.flush()
+    return created
+
+
+def _new_task_row(loaded: Loaded, task: Any, now: datetime) -> HumanTask:
+    inst = loaded.instance
+    element_id = loaded.original_id(task.task_spec.bpmn_id) or task.task_spec.name
+    info = loaded.element(element_id)
+    props = info.get("properties") or {}
+    role = info.get("role") or info.get("lane")
+    if role is None and task.task_spec.lane:
+        role = task.task_spec.lane
+    assignee = None
+    if props.get("assignee"):
+        assignee = _evaluate_assignee(loaded, task, element_id, props["assignee"])
+    due_at = None
+    if props.get("sla"):
+        due_at = now + parse_duration(props["sla"])
+    return HumanTask(
+        instance_id=inst.id,
+        spiff_task_id=str(task.id),
+        element_id=element_id,
+        name=info.get("name") or task.task_spec.bpmn_name or element_id,
+        process_key=inst.process_key,
+        role=role,
+        project_id=inst.project_id,
+        assignee=assignee,
+        status="open",
+        form=info.get("form"),
+        four_eyes=str(props.get("fourEyes", "")).lower() == "true",
+        created_at=now,
+        due_at=due_at,
+    )
+
+
+def _evaluate_assignee(loaded: Loaded, task: Any, element_id: str, expression: str) -> str:
+    engine = loaded.workflow.script_engine
+    try:
+        value = engine.evaluate(task, expression)
+    except Exception as exc:
+        raise TaskFailed(
+            f"the assignee expression {expression!r} failed: {exc}",
+            element_id=element_id, error_type=type(exc).__name__,
+        ) from exc
+    if not isinstance(value, str) or not value:
+        raise TaskFailed(
+            f"the assignee expression {expression!r} gave {value!r}, not a username",
+            element_id=element_id, error_type="AssigneeError",
+        )
+    return value
+
+
+def _sync_timer_jobs(session: Session, loaded: Loaded, now: datetime) -> None:
+    inst = loaded.instance
+    existing = {
+        j.task_ref: j
+        for j in session.scalars(
+            select(Job).where(Job.instance_id == inst.id, Job.kind == "timer")
+        )
+    }
+    live = set()
+    for timer in waiting_timers(loaded.workflow):
+        live.add(timer.task_id)
+        due = datetime.fromisoformat(timer.due)
+        if due.tzinfo is None:
+            raise TaskFailed(f"timer {timer.bpmn_id} has a due time without a timezone",
+                             element_id=loaded.original_id(timer.bpmn_id))
+        job = existing.get(timer.task_id)
+        element_id = loaded.original_id(timer.bpmn_id)
+        if job is None:
+            session.add(Job(kind="timer", instance_id=inst.id, task_ref=timer.task_id,
+                            element_id=element_id, due_at=due, status="pending",
+                            attempts=0, payload={}, created_at=now))
+        elif job.status != "pending" or job.due_at != due:
+            job.due_at, job.status, job.attempts, job.last_error = due, "pending", 0, None
+    for task_ref, job in existing.items():
+        if task_ref not in live and job.status == "pending":
+            job.status = "cancelled"
+            job.finished_at = now
+    session.flush()
+
+
+_DURATION = re.compile(
+    r"^P(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?$"
+)
+
+
+def parse_duration(text: str) -> timedelta:
+    """A simple ISO 8601 duration (PnW, PnDTnHnMnS) as a timedelta.
+
+    Working-day calendars come with the SLA issue; until then days are calendar days.
+    """
+    m = _DURATION.match(text.strip().upper())
+    if not m or text.strip().upper() in ("P", "PT"):
+        raise ValueError(f"{text!r} is not an ISO 8601 duration such as P3D or PT48H")
+    parts = {k: int(v) for k, v in m.groupdict().items() if v}
+    return timedelta(weeks=parts.get("w", 0), days=parts.get("d", 0),
+                     hours=parts.get("h", 0), minutes=parts.get("m", 0),
+                     seconds=parts.get("s", 0))

@@ -1,0 +1,187 @@
+"""Load, run and save one instance's workflow inside a unit of work.
+
+This is the part of every engine action that touches SpiffWorkflow: rebuild the workflow
+from its spec-less state and cached spec, run it in the sandbox, translate library errors
+into engine errors that name the element and line, and save with an optimistic lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from engine.errors import Conflict, EngineError, TaskFailed, WorkflowStalled
+from engine.services import ServiceCall
+from engine.spiff.runtime import Stalled, VisitCapExceeded, VisitCounter
+from engine.spiff.sandbox import SandboxedScriptEngine
+from engine.spiff.serializer import SavedState, dump_state, load_state
+from engine.spiff.timebase import using_clock
+from engine.store.models import ProcessDefinition, ProcessInstance
+
+if TYPE_CHECKING:
+    from engine.api import Engine
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Loaded:
+    """An instance row with its live workflow, ready for one action."""
+
+    instance: ProcessInstance
+    definition: ProcessDefinition
+    workflow: BpmnWorkflow
+    counter: VisitCounter
+    services: list[ServiceCall] = field(default_factory=list)
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """The definition's element metadata and references."""
+        return self.definition.meta
+
+    def original_id(self, bpmn_id: str | None) -> str | None:
+        """Diagram element id for a runtime id (reserved ids were renamed at deploy)."""
+        if bpmn_id is None:
+            return None
+        return self.meta.get("id_map", {}).get(bpmn_id, bpmn_id)
+
+    def element(self, element_id: str | None) -> dict[str, Any]:
+        """Element metadata by original id ({} if unknown)."""
+        return self.meta.get("elements", {}).get(element_id or "", {})
+
+
+def visit_cap(eng: Engine, definition: ProcessDefinition) -> int:
+    """The per-element visit cap for this process (its own setting or the default)."""
+    raw = definition.meta.get("max_element_visits")
+    try:
+        return int(raw) if raw else eng.settings.max_element_visits
+    except ValueError:
+        return eng.settings.max_element_visits
+
+
+def script_engine(eng: Engine, session: Session, instance: ProcessInstance, actor: str,
+                  now: datetime, calls: list[ServiceCall], id_map: dict[str, str]
+                  ) -> SandboxedScriptEngine:
+    """A sandboxed script engine whose service tasks call the registered glue."""
+
+    def services(task: Any, name: str, params: dict[str, Any]) -> Any:
+        bpmn_id = task.task_spec.bpmn_id
+        call = ServiceCall(
+            session=session, instance_id=instance.id, process_key=instance.process_key,
+            element_id=id_map.get(bpmn_id, bpmn_id), actor=actor, now=now,
+            params={k: v.get("value") if isinstance(v, dict) else v for k, v in params.items()},
+            data=dict(task.data), project_id=instance.project_id,
+        )
+        result = eng.services.call(name, call)
+        calls.append(call)
+        if call.bound_project_id is not None:
+            instance.project_id = call.bound_project_id
+        return result
+
+    return SandboxedScriptEngine(limits=eng.settings.sandbox, helpers=eng.helpers,
+                                 services=services)
+
+
+def new_workflow(eng: Engine, session: Session, instance: ProcessInstance,
+                 definition: ProcessDefinition, actor: str, now: datetime) -> Loaded:
+    """A fresh workflow for a new instance (its row must already have an id)."""
+    spec, subs = eng.cache.for_bindings(session, definition, instance.bindings)
+    calls: list[ServiceCall] = []
+    wf = BpmnWorkflow(spec, subs)
+    wf.script_engine = script_engine(eng, session, instance, actor, now, calls,
+                                     definition.meta.get("id_map", {}))
+    counter = VisitCounter({}, visit_cap(eng, definition), definition.meta.get("id_map", {}))
+    return Loaded(instance, definition, wf, counter, calls)
+
+
+def load(eng: Engine, session: Session, instance: ProcessInstance, actor: str,
+         now: datetime) -> Loaded:
+    """Rebuild an instance's workflow from its saved state and cached spec."""
+    definition = session.get(ProcessDefinition, instance.definition_id)
+    spec, subs = eng.cache.for_bindings(session, definition, instance.bindings)
+    saved = load_state(instance.state, spec, subs)
+    calls: list[ServiceCall] = []
+    saved.workflow.script_engine = script_engine(
+        eng, session, instance, actor, now, calls, definition.meta.get("id_map", {})
+    )
+    counter = VisitCounter(saved.visits, visit_cap(eng, definition),
+                           definition.meta.get("id_map", {}))
+    return Loaded(instance, definition, saved.workflow, counter, calls)
+
+
+def save(session: Session, loaded: Loaded, now: datetime, *, new: bool = False) -> None:
+    """Write the state; the revision check makes a concurrent writer lose with Conflict."""
+    from engine.spiff.runtime import prune
+
+    prune(loaded.workflow)
+    text = dump_state(SavedState(loaded.workflow, loaded.counter.visits))
+    inst = loaded.instance
+    if new:
+        inst.state = text
+        inst.updated_at = now
+        session.flush()
+        return
+    result = session.execute(
+        update(ProcessInstance)
+        .where(ProcessInstance.id == inst.id, ProcessInstance.revision == inst.revision)
+        .values(state=text, revision=inst.revision + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict(
+            f"instance {inst.id} was changed by someone else while you worked on it; "
+            "reload and try again"
+        )
+    session.expire(inst, ["revision", "state", "updated_at"])
+
+
+@contextlib.contextmanager
+def engine_errors(loaded: Loaded, clock) -> Iterator[None]:
+    """Run SpiffWorkflow code under the engine clock; translate its errors."""
+    try:
+        with using_clock(clock):
+            yield
+    except EngineError:
+        raise
+    except VisitCapExceeded as exc:
+        raise TaskFailed(str(exc), element_id=exc.element_id,
+                         element_name=loaded.element(exc.element_id).get("name"),
+                         error_type="LoopLimit") from exc
+    except Stalled as exc:
+        raise WorkflowStalled(str(exc)) from exc
+    except SpiffWorkflowException as exc:
+        raise translate(loaded, exc) from exc
+    except RecursionError as exc:
+        raise TaskFailed("the process nests or loops too deeply for the engine",
+                         error_type="RecursionError") from exc
+    except Exception as exc:  # anything else the library or glue raised mid-run
+        log.exception("unexpected error while running instance %s", loaded.instance.id)
+        raise TaskFailed(f"{type(exc).__name__}: {exc}", error_type=type(exc).__name__) from exc
+
+
+def translate(loaded: Loaded, exc: SpiffWorkflowException) -> TaskFailed:
+    """A :class:`TaskFailed` naming the element, line and cause of a library error."""
+    task = getattr(exc, "task", None)
+    spec = getattr(exc, "task_spec", None) or (task.task_spec if task is not None else None)
+    bpmn_id = getattr(spec, "bpmn_id", None) if spec is not None else None
+    element_id = loaded.original_id(bpmn_id)
+    name = getattr(spec, "bpmn_name", None) or loaded.element(element_id).get("name")
+    cause = exc.__cause__ or exc.__context__
+    error_type = getattr(exc, "error_type", None) or type(exc).__name__
+    message = str(exc)
+    if cause is not None and str(cause) and str(cause) not in message:
+        message = f"{message} ({type(cause).__name__}: {cause})"
+    return TaskFailed(
+        message, element_id=element_id, element_name=name,
+        line=getattr(exc, "line_number", None) or None, error_type=error_type,
+        source_line=getattr(exc, "error_line", None) or None,
+    )

@@ -1,0 +1,75 @@
+"""Service-task operations: the glue functions a diagram's service tasks may call.
+
+A service task names an operation (``<spiffworkflow:serviceTaskOperator id="name">``); the
+engine looks it up here and calls it inside the running unit of work.  Operations are
+registered explicitly by the process catalog (``workflows/``); deployment refuses a
+diagram that names an operation nobody registered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from engine.errors import EngineError
+
+
+class UnknownOperation(EngineError):
+    """A service task named an operation that is not registered."""
+
+
+@dataclass
+class ServiceCall:
+    """Everything a glue function may use. It must not open sessions of its own."""
+
+    session: Session
+    instance_id: int
+    process_key: str
+    element_id: str
+    actor: str
+    now: datetime
+    params: dict[str, Any]
+    data: dict[str, Any]
+    project_id: int | None = None
+    #: Set by :meth:`bind_project`; the engine copies it onto the instance and its tasks.
+    bound_project_id: int | None = field(default=None, init=False)
+    #: Messages for the audit trail (``detail.notes``).
+    notes: list[str] = field(default_factory=list, init=False)
+
+    def bind_project(self, project_id: int) -> None:
+        """Attach the instance to a project (for project-scoped roles and lists)."""
+        self.bound_project_id = project_id
+        self.project_id = project_id
+
+
+Operation = Callable[[ServiceCall], Any]
+
+
+class ServiceRegistry:
+    """Name -> operation. Operations return JSON values (stored in task data)."""
+
+    def __init__(self, operations: Iterable[tuple[str, Operation]] = ()):
+        self._ops: dict[str, Operation] = {}
+        for name, op in operations:
+            self.register(name, op)
+
+    def register(self, name: str, operation: Operation) -> None:
+        """Add an operation; names are unique."""
+        if name in self._ops:
+            raise ValueError(f"service operation {name!r} is registered twice")
+        self._ops[name] = operation
+
+    def names(self) -> frozenset[str]:
+        """Every registered operation name."""
+        return frozenset(self._ops)
+
+    def call(self, name: str, call: ServiceCall) -> Any:
+        """Run an operation; unknown names raise :class:`UnknownOperation`."""
+        op = self._ops.get(name)
+        if op is None:
+            raise UnknownOperation(f"no service operation named {name!r} is registered")
+        return op(call)

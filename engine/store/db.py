@@ -1,0 +1,75 @@
+"""Database engines and sessions for the CLI, the worker, the bench and the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+#: SQLite settings used everywhere (and stated in the bench output).
+SQLITE_PRAGMAS = {
+    "journal_mode": "WAL",
+    "synchronous": "NORMAL",
+    "foreign_keys": "ON",
+    "busy_timeout": "10000",
+}
+
+
+#: Execution option a writing unit of work sets on its connection (see engine.store.uow).
+WRITE_OPTION = "pmoflow_write"
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create a SQLAlchemy engine with the settings PMOflow relies on.
+
+    SQLite gets WAL, ``synchronous=NORMAL``, foreign keys and a busy timeout; its folder
+    is created if missing.
+    """
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        kwargs.setdefault("connect_args", {"check_same_thread": False})
+        engine = create_engine(url, **kwargs)
+        install_sqlite_settings(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def install_sqlite_settings(engine: Engine) -> None:
+    """Apply :data:`SQLITE_PRAGMAS` and the write-lock policy to a SQLite engine.
+
+    Used for engines made elsewhere too (Flask-SQLAlchemy's), so every connection to the
+    database behaves the same.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the driver, decide when transactions begin (see _on_begin).
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    for name, value in SQLITE_PRAGMAS.items():
+        cur.execute(f"PRAGMA {name}={value}")
+    cur.close()
+
+
+def _sqlite_on_begin(conn: Any) -> None:
+    # A unit of work that will write asks for BEGIN IMMEDIATE, which takes the write lock
+    # up front: two writers then queue on the busy timeout instead of one failing with
+    # "database is locked" when it upgrades a read transaction. Reads stay deferred.
+    if conn.get_execution_options().get(WRITE_OPTION):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """A session factory whose sessions keep objects usable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,202 @@
+"""Reading and routing human tasks: inbox queries, claim, unclaim, delegate, drafts.
+
+All reads go to the indexed ``human_tasks`` table; nothing here deserializes a workflow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine import identity
+from engine.errors import Conflict, Forbidden, InvalidData, NotFound
+from engine.instances import task_view
+from engine.store.models import AuditEvent, HumanTask, ProcessInstance
+from engine.store.uow import unit_of_work
+from engine.views import TaskView
+
+if TYPE_CHECKING:
+    from engine.api import Engine
+
+SORTS = {
+    "due": (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id),
+    "created": (HumanTask.created_at, HumanTask.id),
+    "-created": (HumanTask.created_at.desc(), HumanTask.id.desc()),
+    "name": (HumanTask.name, HumanTask.id),
+}
+
+
+@dataclass(frozen=True)
+class TaskQuery:
+    """Filters for :func:`list_tasks`. ``scope``: mine | claimable | all."""
+
+    scope: str = "mine"
+    process_key: str | None = None
+    role: str | None = None
+    project_id: int | None = None
+    instance_id: int | None = None
+    status: str = "open"
+    overdue_only: bool = False
+    sort: str = "due"
+    limit: int = 50
+    offset: int = 0
+
+
+def list_tasks(eng: Engine, session: Session, username: str | None, query: TaskQuery
+               ) -> tuple[list[TaskView], int]:
+    """Tasks matching ``query`` for ``username`` and the total count (for paging)."""
+    now = eng.clock.now()
+    q = select(HumanTask, ProcessInstance).join(
+        ProcessInstance, ProcessInstance.id == HumanTask.instance_id
+    )
+    if query.scope == "mine":
+        q = q.where(identity.assigned_filter(session, username, now))
+    elif query.scope == "claimable":
+        q = q.where(identity.claimable_filter(session, username, now))
+    elif query.scope == "all":
+        if query.status != "any":
+            q = q.where(HumanTask.status == query.status)
+    else:
+        raise InvalidData({"scope": "Choose one of: mine, claimable, all."})
+    if query.process_key:
+        q = q.where(HumanTask.process_key == query.process_key)
+    if query.role:
+        q = q.where(HumanTask.role == query.role)
+    if query.project_id is not None:
+        q = q.where(HumanTask.project_id == query.project_id)
+    if query.instance_id is not None:
+        q = q.where(HumanTask.instance_id == query.instance_id)
+    if query.overdue_only:
+        q = q.where(HumanTask.due_at.is_not(None), HumanTask.due_at < now)
+    total = session.scalar(select(func.count()).select_from(q.subquery()))
+    order = SORTS.get(query.sort)
+    if order is None:
+        raise InvalidData({"sort": f"Choose one of: {', '.join(SORTS)}."})
+    rows = session.execute(
+        q.order_by(*order).limit(max(1, min(query.limit, 500))).offset(max(0, query.offset))
+    ).all()
+    return [task_view(t, i) for t, i in rows], int(total or 0)
+
+
+def counts(eng: Engine, session: Session, username: str) -> dict[str, int]:
+    """How many tasks are mine and how many I could claim (for the navigation bar)."""
+    now = eng.clock.now()
+    mine = session.scalar(select(func.count()).select_from(HumanTask).where(
+        identity.assigned_filter(session, username, now)))
+    claimable = session.scalar(select(func.count()).select_from(HumanTask).where(
+        identity.claimable_filter(session, username, now)))
+    return {"mine": int(mine or 0), "claimable": int(claimable or 0)}
+
+
+def get_task(eng: Engine, session: Session, task_id: int, username: str | None = None
+             ) -> TaskView:
+    """One task; with ``username``, only if they may see it (else :class:`Forbidden`)."""
+    row = session.get(HumanTask, task_id)
+    if row is None:
+        raise NotFound(f"no task {task_id}")
+    inst = session.get(ProcessInstance, row.instance_id)
+    if username is not None and not may_view(eng, session, username, row, inst):
+        raise Forbidden("you have no access to this task")
+    return task_view(row, inst)
+
+
+def may_view(eng: Engine, session: Session, username: str, row: HumanTask,
+             inst: ProcessInstance) -> bool:
+    """Whoever may work on it, worked on it, or started the instance may see a task."""
+    if username in (inst.started_by, row.completed_by, row.assignee):
+        return True
+    now = eng.clock.now()
+    people = [username, *identity.delegators(session, username, now)]
+    if row.role is not None and any(
+        identity.holds_role_for(session, p, row.role, row.project_id) for p in people
+    ):
+        return True
+    return row.assignee is not None and row.assignee in people
+
+
+def claim(eng: Engine, session: Session, task_id: int, username: str) -> TaskView:
+    """Take an open task for its role; refused if someone else has it."""
+    with unit_of_work(session):
+        now = eng.clock.now()
+        row, inst = _open(session, task_id)
+        if row.assignee == username:
+            return task_view(row, inst)
+        if row.assignee is not None:
+            raise Conflict(f"task {task_id} is already claimed by {row.assignee}")
+        identity.require(identity.eligibility(session, username, row, inst.started_by, now))
+        row.assignee, row.claimed_at = username, now
+        _audit(session, row, now, username, "claimed")
+        return task_view(row, inst)
+
+
+def unclaim(eng: Engine, session: Session, task_id: int, username: str) -> TaskView:
+    """Give a claimed task back to its role's pool."""
+    with unit_of_work(session):
+        now = eng.clock.now()
+        row, inst = _open(session, task_id)
+        if row.assignee != username:
+            raise Forbidden(f"task {task_id} is not claimed by you")
+        if row.role is None:
+            raise Conflict("this task was assigned to you by the process and has no role "
+                           "pool to return to; delegate it instead")
+        row.assignee, row.claimed_at = None, None
+        _audit(session, row, now, username, "unclaimed")
+        return task_view(row, inst)
+
+
+def delegate(eng: Engine, session: Session, task_id: int, username: str, to_user: str,
+             reason: str, *, admin: bool = False) -> TaskView:
+    """Hand a task to a named person with a reason (``admin``: reassign anyone's task)."""
+    if not reason or not reason.strip():
+        raise InvalidData({"reason": "Give a reason for handing this task over."})
+    with unit_of_work(session):
+        now = eng.clock.now()
+        row, inst = _open(session, task_id)
+        identity.get_user(session, to_user)
+        if not admin:
+            identity.require(identity.eligibility(session, username, row, inst.started_by,
+                                                  now))
+        if to_user == row.assignee:
+            raise InvalidData({"to_user": f"{to_user} already has this task."})
+        if row.four_eyes and to_user == inst.started_by:
+            raise Forbidden(f"four-eyes rule: {to_user} submitted this request and may not "
+                            "review it")
+        previous = row.assignee
+        row.assignee, row.claimed_at = to_user, now
+        _audit(session, row, now, username, "reassigned" if admin else "delegated",
+               reason=reason.strip(), detail={"from": previous, "to": to_user})
+        return task_view(row, inst)
+
+
+def save_draft(eng: Engine, session: Session, task_id: int, username: str,
+               data: Mapping[str, Any]) -> TaskView:
+    """Keep unfinished form input on the task (not validated, not run)."""
+    from engine.spiff.serializer import find_unsafe_data
+
+    with unit_of_work(session):
+        now = eng.clock.now()
+        row, inst = _open(session, task_id)
+        identity.require(identity.eligibility(session, username, row, inst.started_by, now))
+        unsafe = dict(find_unsafe_data(dict(data), "data"))
+        if unsafe:
+            raise InvalidData(unsafe)
+        row.draft = dict(data)
+        return task_view(row, inst)
+
+
+def _open(session: Session, task_id: int) -> tuple[HumanTask, ProcessInstance]:
+    from engine.instances import _open_task
+
+    row = _open_task(session, task_id)
+    return row, session.get(ProcessInstance, row.instance_id)
+
+
+def _audit(session: Session, row: HumanTask, now, actor: str, kind: str,
+           reason: str | None = None, detail: dict[str, Any] | None = None) -> None:
+    session.add(AuditEvent(instance_id=row.instance_id, at=now, actor=actor, kind=kind,
+                           element_id=row.element_id, element_name=row.name,
+                           human_task_id=row.id, reason=reason, detail=detail or {}))

@@ -1,0 +1,246 @@
+"""Engine benchmark: raw SpiffWorkflow in memory vs the persisted ``complete`` verb.
+
+One run measures, side by side, on a three-user-task approval process:
+raw SpiffWorkflow (spec-less deserialize, complete a user task, engine steps, serialize),
+the full persisted ``Engine.complete`` on SQLite and on PostgreSQL, deployment time, and
+the saved state size (including after 100 passes of a loop).  Prints a table; the last
+line is ``complete_ratio_sqlite=X.XX complete_ratio_pg=Y.YY``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import text
+
+from engine import identity
+from engine.api import Engine, EngineSettings
+from engine.spiff.bundle import SourceFile, analyze, build_spec
+from engine.spiff.sandbox import SandboxedScriptEngine
+from engine.spiff.serializer import _SERIALIZER
+from engine.store.db import SQLITE_PRAGMAS, make_engine, make_sessionmaker
+from engine.store.schema import upgrade
+from engine.store.uow import unit_of_work
+from engine.tasks import TaskQuery
+from workflows.roles import ROLES
+
+HERE = Path(__file__).resolve().parent.parent / "bench" / "processes"
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+STEPS = [("review", "reviewer1", {"decision": "accept"}),
+         ("approve", "pmohead", {"decision": "accept"}),
+         ("confirm", "pmohead", {})]
+START = {"title": "Bench proposal", "budget": 250000}
+
+
+@dataclass
+class Row:
+    """One line of the results table."""
+
+    name: str
+    samples: list[float]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples) * 1000
+
+    @property
+    def p95(self) -> float:
+        ordered = sorted(self.samples)
+        return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] * 1000
+
+
+def bundle_files() -> list[SourceFile]:
+    """The approval process and its forms."""
+    files = [SourceFile("approval3.bpmn", (HERE / "approval3.bpmn").read_bytes())]
+    files += [SourceFile(f"forms/{p.name}", p.read_bytes())
+              for p in sorted((HERE / "forms").glob("*.json"))]
+    return files
+
+
+# --------------------------------------------------------------------------- raw
+
+
+def bench_raw(rounds: int) -> Row:
+    """Spec-less deserialize + complete + engine steps + serialize, all in memory."""
+    bundle = analyze(bundle_files())
+    spec, subs = build_spec(bundle.processes[0])
+    script_engine = SandboxedScriptEngine()
+    samples: list[float] = []
+    for _ in range(rounds):
+        wf = BpmnWorkflow(spec, subs, script_engine=script_engine)
+        wf.task_tree.data.update(START)
+        wf.do_engine_steps()
+        state = _SERIALIZER.to_dict(wf)
+        for element, _actor, data in STEPS:
+            t0 = time.perf_counter()
+            wf = _SERIALIZER.from_dict(state, spec=spec, subprocess_specs=subs)
+            wf.script_engine = script_engine
+            task = next(t for t in wf.get_tasks(state=TaskState.READY)
+                        if t.task_spec.bpmn_id == element)
+            task.data.update(data)
+            task.run()
+            wf.do_engine_steps()
+            state = _SERIALIZER.to_dict(wf)
+            import json
+
+            json.dumps(state)
+            samples.append(time.perf_counter() - t0)
+    return Row("raw SpiffWorkflow cycle (memory)", samples)
+
+
+# --------------------------------------------------------------------------- persisted
+
+
+def _prepare(url: str) -> tuple[Engine, Callable, Row]:
+    db = make_engine(url)
+    upgrade(db)
+    sessions = make_sessionmaker(db)
+    engine = Engine(settings=EngineSettings())
+    with sessions() as s, unit_of_work(s):
+        identity.ensure_roles(s, ROLES)
+        for user, role in (("pm1", "pm"), ("reviewer1", "pmo_reviewer"),
+                           ("pmohead", "pmo_head"), ("owner1", "process_owner")):
+            identity.create_user(s, user, now=engine.clock.now(), roles=[role])
+    deploys = []
+    files = bundle_files()
+    with sessions() as s:
+        for i in range(10):
+            changed = [SourceFile(files[0].name, files[0].content.replace(
+                b'name="Three-step approval"', f'name="Approval r{i}"'.encode())), *files[1:]]
+            t0 = time.perf_counter()
+            engine.deploy(s, changed, "owner1")
+            deploys.append(time.perf_counter() - t0)
+    return engine, sessions, Row("deploy (validate, parse, store)", deploys)
+
+
+def bench_persisted(url: str, rounds: int) -> tuple[Row, Row, Row, dict[str, int]]:
+    """(complete, start, deploy) rows and state sizes for one database."""
+    engine, sessions, deploy_row = _prepare(url)
+    completes: list[float] = []
+    starts: list[float] = []
+    sizes: dict[str, int] = {}
+    with sessions() as s:
+        for i in range(rounds):
+            t0 = time.perf_counter()
+            inst = engine.start(s, "approval3", "pm1", START)
+            starts.append(time.perf_counter() - t0)
+            if i == 0:
+                sizes["after start"] = _size(s, inst.id)
+            for element, actor, data in STEPS:
+                task = next(t for t in engine.tasks(
+                    s, None, TaskQuery(scope="all", instance_id=inst.id))[0]
+                    if t.element_id == element)
+                t0 = time.perf_counter()
+                engine.complete(s, task.id, actor, data)
+                completes.append(time.perf_counter() - t0)
+        sizes.update(_loop_sizes(engine, s))
+    return (Row("persisted complete", completes), Row("persisted start", starts), deploy_row,
+            sizes)
+
+
+def _size(session, instance_id: int) -> int:
+    from engine.store.models import ProcessInstance
+
+    session.expire_all()
+    return len(session.get(ProcessInstance, instance_id).state)
+
+
+def _loop_sizes(engine: Engine, session) -> dict[str, int]:
+    engine.deploy(session, [SourceFile("loop_user.bpmn",
+                                       (HERE / "loop_user.bpmn").read_bytes())], "owner1")
+    inst = engine.start(session, "loop_user", "pm1", {})
+    sizes = {}
+    for n in range(1, 101):
+        task = engine.tasks(session, None, TaskQuery(scope="all", instance_id=inst.id))[0][0]
+        engine.complete(session, task.id, "pm1", {"again": True})
+        if n in (10, 100):
+            sizes[f"loop after {n} passes"] = _size(session, inst.id)
+    return sizes
+
+
+def _pg_schema_url(base: str) -> tuple[str, Callable[[], None]] | None:
+    try:
+        admin = make_engine(base, connect_args={"connect_timeout": 3})
+        schema = f"pmoflow_bench_{uuid.uuid4().hex[:8]}"
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:
+        print(f"PostgreSQL not reachable at {base}: {type(exc).__name__}")
+        return None
+
+    def drop() -> None:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}", drop
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print the table."""
+    parser = argparse.ArgumentParser(prog="pmoflow bench")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--pg-url", default=DEFAULT_PG)
+    args = parser.parse_args(argv)
+    rounds = 20 if args.quick else 150
+    gc.collect()
+    print(f"PMOflow engine bench: {rounds} instances x 3 user tasks per backend", flush=True)
+    print("raw SpiffWorkflow ...", flush=True)
+    raw = bench_raw(rounds)
+    rows = [raw]
+    sizes: dict[str, dict[str, int]] = {}
+    ratios: dict[str, float | None] = {"sqlite": None, "pg": None}
+    with tempfile.TemporaryDirectory() as tmp:
+        print("SQLite ...", flush=True)
+        c, s, d, z = bench_persisted(f"sqlite:///{tmp}/bench.db", rounds)
+        rows += [_named(c, "SQLite"), _named(s, "SQLite"), _named(d, "SQLite")]
+        sizes["SQLite"] = z
+        ratios["sqlite"] = c.median / raw.median
+    pg = _pg_schema_url(args.pg_url)
+    if pg is not None:
+        url, drop = pg
+        try:
+            print("PostgreSQL ...", flush=True)
+            c, s, d, z = bench_persisted(url, rounds)
+            rows += [_named(c, "PostgreSQL"), _named(s, "PostgreSQL"), _named(d, "PostgreSQL")]
+            sizes["PostgreSQL"] = z
+            ratios["pg"] = c.median / raw.median
+        finally:
+            drop()
+    _print(rows, sizes, ratios)
+    return 0
+
+
+def _named(row: Row, backend: str) -> Row:
+    return Row(f"{row.name} [{backend}]", row.samples)
+
+
+def _print(rows: list[Row], sizes: dict[str, dict[str, int]], ratios) -> None:
+    print()
+    print(f"{'operation':48} {'n':>5} {'median ms':>10} {'p95 ms':>9}")
+    print("-" * 75)
+    for row in rows:
+        print(f"{row.name:48} {len(row.samples):>5} {row.median:>10.3f} {row.p95:>9.3f}")
+    print()
+    for backend, values in sizes.items():
+        for name, size in values.items():
+            print(f"state size {name} [{backend}]: {size} bytes")
+    print("SQLite settings: " + ", ".join(f"{k}={v}" for k, v in SQLITE_PRAGMAS.items())
+          + ", BEGIN IMMEDIATE for writes")
+    print("targets: persisted complete <= 2.0x raw on SQLite, <= 3.0x on PostgreSQL")
+
+    def fmt(v: float | None) -> str:
+        return "n/a" if v is None else f"{v:.2f}"
+
+    print(f"complete_ratio_sqlite={fmt(ratios['sqlite'])} complete_ratio_pg={fmt(ratios['pg'])}")

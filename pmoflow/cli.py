@@ -1,0 +1,255 @@
+"""The ``pmoflow`` command: init, serve, worker, deploy, validate, users, bench.
+
+Every command reports problems as plain lines and an exit status; none prints a Python
+traceback for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+import threading
+from collections.abc import Sequence
+
+from engine.errors import EngineError, InvalidDiagram
+from pmoflow.config import Config
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``pmoflow`` console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except EngineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (FileNotFoundError, IsADirectoryError, PermissionError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="pmoflow", description="PMOflow: BPMN workflows for PMOs")
+    sub = p.add_subparsers(title="commands")
+
+    s = sub.add_parser("init", help="create or upgrade the database; --demo seeds demo data")
+    s.add_argument("--demo", action="store_true",
+                   help="demo users (password 'demo'), demo data, every process in bpmn/")
+    s.set_defaults(func=cmd_init)
+
+    s = sub.add_parser("serve", help="run the web app (and the job worker on SQLite)")
+    s.add_argument("--host")
+    s.add_argument("--port", type=int)
+    s.add_argument("--no-worker", action="store_true", help="do not fire jobs in this process")
+    s.set_defaults(func=cmd_serve)
+
+    s = sub.add_parser("worker", help="fire due timers and jobs until stopped")
+    s.add_argument("--once", action="store_true", help="fire what is due now, then exit")
+    s.set_defaults(func=cmd_worker)
+
+    s = sub.add_parser("deploy", help="validate and deploy BPMN/DMN/form files or folders")
+    s.add_argument("paths", nargs="+")
+    s.add_argument("--as", dest="actor", default="admin", help="username recorded as deployer")
+    s.set_defaults(func=cmd_deploy)
+
+    s = sub.add_parser("validate", help="check files; one line per problem; exit 1 if any")
+    s.add_argument("paths", nargs="+")
+    s.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser("users", help="list users, add one, set a password")
+    s.add_argument("action", choices=["list", "add", "passwd"])
+    s.add_argument("username", nargs="?")
+    s.add_argument("--roles", default="", help="comma-separated role keys (add)")
+    s.add_argument("--name", default="", help="display name (add)")
+    s.add_argument("--password", help="password (default: generate and print one)")
+    s.set_defaults(func=cmd_users)
+
+    s = sub.add_parser("bench", help="engine benchmark: raw SpiffWorkflow vs persisted")
+    s.add_argument("--quick", action="store_true", help="fewer rounds (for a smoke run)")
+    s.add_argument("--pg-url", help="PostgreSQL URL (default: the local test database)")
+    s.set_defaults(func=cmd_bench)
+    return p
+
+
+def _runtime():
+    from pmoflow.wiring import build
+
+    return build(Config.from_env())
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Create/upgrade the schema and roles; seed demo data or a first admin."""
+    from pmoflow import seed
+
+    rt = _runtime()
+    seed.upgrade_schema(rt)
+    with rt.sessions() as session:
+        if args.demo:
+            seed.seed_demo(rt, session, log=print)
+        else:
+            password = seed.seed_admin(rt, session)
+            if password:
+                print("Created user 'admin' with password (shown once):")
+                print(f"    {password}")
+            else:
+                print("Users already exist; no admin created.")
+    print(f"Database ready: {_safe_url(rt.config.database_url)}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the web app; on the embedded database also run the worker in a thread."""
+    from werkzeug.serving import run_simple
+
+    from engine.jobs.runner import worker_loop
+    from webui.app import create_app
+
+    config = Config.from_env()
+    host = args.host or config.host
+    port = args.port or config.port
+    app = create_app(config)
+    rt = app.extensions["pmoflow"]
+    stop = threading.Event()
+    if config.run_worker_in_server and not args.no_worker:
+        t = threading.Thread(
+            target=worker_loop, name="pmoflow-worker", daemon=True,
+            kwargs={"eng": rt.engine, "session_factory": rt.sessions,
+                    "poll_seconds": config.worker_poll_seconds, "stop": stop.is_set},
+        )
+        t.start()
+    print(f"PMOflow is running: open http://{host}:{port}/  (Ctrl+C to stop)", flush=True)
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        stop.set()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run the job worker."""
+    from engine.jobs.runner import worker_loop
+
+    rt = _runtime()
+    if args.once:
+        with rt.sessions() as session:
+            report = rt.engine.fire_due_jobs(session)
+        for err in report.errors:
+            print(f"failed: {err}")
+        print(f"fired {report.fired} job(s), {report.failed} failed")
+        return 1 if report.failed else 0
+    print(f"worker running against {_safe_url(rt.config.database_url)} (Ctrl+C to stop)",
+          flush=True)
+    worker_loop(rt.engine, rt.sessions, poll_seconds=rt.config.worker_poll_seconds,
+                log=lambda m: print(m, flush=True))
+    return 0
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    """Deploy files; print what was created, or every problem."""
+    from pmoflow.wiring import collect_files
+
+    rt = _runtime()
+    files = collect_files(args.paths)
+    with rt.sessions() as session:
+        try:
+            result = rt.engine.deploy(session, files, actor=args.actor)
+        except InvalidDiagram as exc:
+            for problem in exc.problems:
+                print(problem)
+            print(f"deploy refused: {len(exc.problems)} problem(s)", file=sys.stderr)
+            return 1
+    for d in result.decisions:
+        print(f"deployed decision {d.key} v{d.version}")
+    for p in result.processes:
+        print(f"deployed process {p.key} v{p.version} ({p.name})")
+    for key in result.unchanged:
+        print(f"unchanged {key}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Validate files against the deployed state (if a database exists)."""
+    from pmoflow.wiring import collect_files
+
+    files = collect_files(args.paths)
+    problems = _validate(files)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) in {len(files)} file(s)", file=sys.stderr)
+        return 1
+    print(f"ok: {len(files)} file(s) can be deployed")
+    return 0
+
+
+def _validate(files):
+    from engine.api import Engine
+    from workflows.catalog import build_registry
+
+    config = Config.from_env()
+    if config.is_sqlite and not (config.instance_dir / "pmoflow.db").exists():
+        engine = Engine(settings=config.engine_settings(), services=build_registry())
+        return engine.validate(None, files)
+    rt = _runtime()
+    with rt.sessions() as session:
+        return rt.engine.validate(session, files)
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    """Manage users from the command line."""
+    from sqlalchemy import select
+
+    from engine import identity
+    from engine.store.models import User
+    from engine.store.uow import unit_of_work
+
+    rt = _runtime()
+    with rt.sessions() as session:
+        if args.action == "list":
+            for user in session.scalars(select(User).order_by(User.username)):
+                view = identity.user_view(session, user)
+                print(f"{view.username:12} {','.join(view.roles):30} {view.display_name}")
+            return 0
+        if not args.username:
+            raise ValueError(f"users {args.action} needs a username")
+        password = args.password or secrets.token_urlsafe(12)
+        with unit_of_work(session):
+            if args.action == "add":
+                roles = [r.strip() for r in args.roles.split(",") if r.strip()]
+                identity.create_user(session, args.username, now=rt.engine.clock.now(),
+                                     password=password, display_name=args.name, roles=roles)
+            else:
+                identity.set_password(session, args.username, password)
+        if not args.password:
+            print(f"password for {args.username}: {password}")
+        return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Run the engine benchmark and print its table."""
+    from pmoflow.benchmark import main as bench_main
+
+    argv = ["--quick"] if args.quick else []
+    if args.pg_url:
+        argv += ["--pg-url", args.pg_url]
+    return bench_main(argv)
+
+
+def _safe_url(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}@{host}"
+    return url
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

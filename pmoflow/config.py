@@ -1,0 +1,105 @@
+"""Configuration: one class, read once from environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.api import EngineSettings
+from engine.spiff.sandbox import SandboxLimits
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SystemExit(f"configuration error: {name}={raw!r} is not a number") from exc
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    return int(_float(env, name, default))
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything configurable, with defaults for the embedded single-machine set-up.
+
+    ``DATABASE_URL`` defaults to SQLite under ``instance/``; PostgreSQL is
+    ``postgresql+psycopg://user@host/db``.
+    """
+
+    database_url: str
+    instance_dir: Path
+    bpmn_dir: Path
+    secret_key: str
+    host: str = "127.0.0.1"
+    port: int = 5000
+    run_worker_in_server: bool = True
+    worker_poll_seconds: float = 1.0
+    condition_seconds: float = 0.2
+    script_seconds: float = 2.0
+    max_element_visits: int = 5000
+    max_diagram_bytes: int = 5 * 1024 * 1024
+    testing: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Config:
+        """Read ``PMOFLOW_*`` variables and ``DATABASE_URL``; keyword overrides win."""
+        env = os.environ if env is None else env
+        instance_dir = Path(env.get("PMOFLOW_INSTANCE_DIR") or ROOT / "instance")
+        url = env.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'pmoflow.db'}"
+        values: dict[str, object] = {
+            "database_url": url,
+            "instance_dir": instance_dir,
+            "bpmn_dir": Path(env.get("PMOFLOW_BPMN_DIR") or ROOT / "bpmn"),
+            "secret_key": env.get("SECRET_KEY") or "",
+            "host": env.get("PMOFLOW_HOST", "127.0.0.1"),
+            "port": _int(env, "PMOFLOW_PORT", 5000),
+            "run_worker_in_server": env.get("PMOFLOW_SERVER_WORKER", "1") not in ("0", "false"),
+            "worker_poll_seconds": _float(env, "PMOFLOW_WORKER_POLL", 1.0),
+            "condition_seconds": _float(env, "PMOFLOW_CONDITION_SECONDS", 0.2),
+            "script_seconds": _float(env, "PMOFLOW_SCRIPT_SECONDS", 2.0),
+            "max_element_visits": _int(env, "PMOFLOW_MAX_ELEMENT_VISITS", 5000),
+            "max_diagram_bytes": _int(env, "PMOFLOW_MAX_DIAGRAM_BYTES", 5 * 1024 * 1024),
+        }
+        values.update(overrides)
+        config = cls(**values)  # type: ignore[arg-type]
+        if not config.secret_key:
+            config = _with_secret(config)
+        return config
+
+    def engine_settings(self) -> EngineSettings:
+        """The engine's limits from this configuration."""
+        return EngineSettings(
+            sandbox=SandboxLimits(condition_seconds=self.condition_seconds,
+                                  script_seconds=self.script_seconds),
+            max_element_visits=self.max_element_visits,
+            max_diagram_bytes=self.max_diagram_bytes,
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True for the embedded database."""
+        return self.database_url.startswith("sqlite")
+
+
+def _with_secret(config: Config) -> Config:
+    """Use (or create once) a random secret key kept in the instance folder."""
+    path = config.instance_dir / "secret_key"
+    if path.exists():
+        key = path.read_text().strip()
+    else:
+        config.instance_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        path.write_text(key)
+        path.chmod(0o600)
+    return Config(**{**config.__dict__, "secret_key": key})

@@ -1,0 +1,77 @@
+"""Schema set-up, the first admin, and the demo data behind ``pmoflow init --demo``."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine import identity
+from engine.errors import InvalidDiagram
+from engine.store.models import User
+from engine.store.schema import upgrade
+from engine.store.uow import unit_of_work
+from pmoflow.wiring import Runtime, collect_files
+from workflows.roles import DEMO_USERS, ROLES
+
+DEMO_PASSWORD = "demo"
+
+
+def upgrade_schema(rt: Runtime) -> None:
+    """Create or upgrade every table (Alembic)."""
+    upgrade(rt.db)
+
+
+def ensure_roles(session: Session) -> None:
+    """Create the PMO roles (idempotent)."""
+    with unit_of_work(session):
+        identity.ensure_roles(session, ROLES)
+
+
+def seed_admin(rt: Runtime, session: Session) -> str | None:
+    """Create user ``admin`` with a generated password if there are no users yet."""
+    ensure_roles(session)
+    with unit_of_work(session):
+        if session.scalar(select(func.count()).select_from(User)):
+            return None
+        password = secrets.token_urlsafe(12)
+        identity.create_user(session, "admin", now=rt.engine.clock.now(), password=password,
+                             display_name="Administrator", roles=["pmo_admin", "process_owner"])
+        return password
+
+
+def seed_demo(rt: Runtime, session: Session, log: Callable[[str], None] = print) -> None:
+    """Demo users (password "demo"), every process in ``bpmn/`` deployed, demo data."""
+    ensure_roles(session)
+    with unit_of_work(session):
+        existing = set(session.scalars(select(User.username)))
+        for username, (name, roles) in DEMO_USERS.items():
+            if username in existing:
+                continue
+            identity.create_user(session, username, now=rt.engine.clock.now(),
+                                 password=DEMO_PASSWORD, display_name=name, roles=roles)
+    log(f"demo users ready ({len(DEMO_USERS)}), password '{DEMO_PASSWORD}'")
+    deploy_dir(rt, session, log)
+
+
+def deploy_dir(rt: Runtime, session: Session, log: Callable[[str], None] = print) -> None:
+    """Deploy everything under the configured ``bpmn/`` folder."""
+    bpmn_dir = rt.config.bpmn_dir
+    files = collect_files([str(bpmn_dir)]) if bpmn_dir.exists() else []
+    if not any(f.name.endswith((".bpmn", ".dmn")) for f in files):
+        log(f"no diagrams in {bpmn_dir}")
+        return
+    try:
+        result = rt.engine.deploy(session, files, actor="admin")
+    except InvalidDiagram as exc:
+        for problem in exc.problems:
+            log(str(problem))
+        raise
+    for d in result.decisions:
+        log(f"deployed decision {d.key} v{d.version}")
+    for p in result.processes:
+        log(f"deployed process {p.key} v{p.version}")
+    if result.unchanged:
+        log(f"unchanged: {', '.join(result.unchanged)}")
