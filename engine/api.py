@@ -76,8 +76,8 @@ class Engine:
     def validate(self, session: Session | None, files: Sequence[SourceFile]) -> list:
         """Every problem in ``files`` (empty when deployable). Stores nothing."""
         ctx = self.check_context(session)
-        if session is not None and session.in_transaction():
-            session.commit()
+        if session is not None:
+            session.rollback()  # only reads happened; do not hold them during analysis
         return definitions.validate(files, ctx).problems
 
     def deploy(self, session: Session, files: Sequence[SourceFile], actor: str

@@ -54,14 +54,15 @@ class Problem:
     line: int | None = None
 
     def __str__(self) -> str:
+        """One line: ``file:line: element_id 'name': message``."""
         where = self.file + (f":{self.line}" if self.line else "")
         what = ""
         if self.element_id:
             what = f" {self.element_id}"
             if self.element_name:
-                what += f" '{self.element_name}'"
+                what += f" '{_one_line(self.element_name)}'"
             what += ":"
-        return f"{where}:{what} {self.message}"
+        return f"{where}:{what} {_one_line(self.message)}"
 
     def to_dict(self) -> dict[str, object]:
         """Plain-dict form, for JSON answers and templates."""
@@ -72,6 +73,10 @@ class Problem:
             "element_name": self.element_name,
             "message": self.message,
         }
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
 
 
 class InvalidDiagram(EngineError):
