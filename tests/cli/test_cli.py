@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFORMANCE = ROOT.parent / "shared" / "conformance" / "miwg-reference"
+CONFORMANCE = ROOT / "tests" / "conformance" / "miwg-reference"
 PROCESSES = ROOT / "tests" / "engine" / "processes"
 
 
@@ -26,7 +26,6 @@ def assert_no_traceback(result: subprocess.CompletedProcess) -> None:
     assert "Traceback" not in result.stdout + result.stderr, result.stderr
 
 
-@pytest.mark.skipif(not CONFORMANCE.exists(), reason="needs ../shared/conformance")
 def test_validate_conformance_corpus_one_line_per_problem(tmp_path):
     files = sorted(str(p) for p in CONFORMANCE.glob("*.bpmn"))
     assert len(files) >= 20

@@ -19,7 +19,7 @@ from engine.errors import InvalidDiagram
 from engine.spiff.bundle import Bundle, CheckContext, SourceFile, analyze, build_spec
 from engine.spiff.xmlsafe import find_by_id, parse_xml
 
-MIWG = Path("/work/shared/conformance/miwg-reference")
+MIWG = Path(__file__).resolve().parents[1] / "conformance" / "miwg-reference"
 FILES = sorted(MIWG.glob("*.bpmn"))
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "modeling.md"
 CTX = CheckContext(known_operations=None)
