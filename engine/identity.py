@@ -224,6 +224,29 @@ def eligibility(session: Session, username: str, task: HumanTask, started_by: st
     return Eligibility(False, None, f"this task needs the role {task.role!r}{scope}")
 
 
+def distinct_actor_problem(session: Session, task: HumanTask, username: str,
+                           on_behalf_of: str | None) -> str | None:
+    """For multi-instance steps marked ``distinctActors`` (committee votes): why this person
+    may not take another instance of the same step, or None.
+
+    Nobody completes two instances of one step in one process instance, neither directly
+    nor for the person they act for.
+    """
+    people = {username} | ({on_behalf_of} if on_behalf_of else set())
+    done = session.scalar(
+        select(HumanTask.completed_by).where(
+            HumanTask.instance_id == task.instance_id,
+            HumanTask.element_id == task.element_id,
+            HumanTask.status == "completed",
+            or_(HumanTask.completed_by.in_(people), HumanTask.on_behalf_of.in_(people)),
+        ).limit(1)
+    )
+    if done is None:
+        return None
+    return (f"{username} has already completed '{task.name}' in this request; each "
+            "instance of this step needs a different person")
+
+
 def _four_eyes_message(started_by: str, actor: str) -> str:
     who = "you" if started_by == actor else f"{started_by}, for whom you act,"
     return f"four-eyes rule: {who} submitted this request and may not review it"

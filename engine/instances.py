@@ -93,6 +93,7 @@ def complete(eng: Engine, session: Session, task_id: int, actor: str,
         identity.require(eligible)
         payload = dict(data or {})
         loaded = running.load(eng, session, inst, actor, now)
+        require_distinct(session, row, actor, eligible.on_behalf_of, loaded.meta)
         schema = loaded.definition.forms.get(row.form) if row.form else None
         validate_form(schema, payload)
         if INITIATOR_KEY in payload:
@@ -149,6 +150,17 @@ def cancel(eng: Engine, session: Session, instance_id: int, actor: str, reason: 
                                reason=reason.strip(), detail={}))
         running.save(session, loaded, now)
         return instance_view(session, inst)
+
+
+def require_distinct(session: Session, row: HumanTask, actor: str, on_behalf_of: str | None,
+                     meta: Mapping[str, Any]) -> None:
+    """Refuse a second instance of a ``distinctActors`` step to the same person."""
+    props = meta.get("elements", {}).get(row.element_id, {}).get("properties") or {}
+    if str(props.get("distinctActors", "")).lower() != "true":
+        return
+    problem = identity.distinct_actor_problem(session, row, actor, on_behalf_of)
+    if problem:
+        raise Forbidden(problem)
 
 
 def _audit_services(session: Session, loaded: running.Loaded, now, actor: str) -> None:

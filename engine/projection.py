@@ -7,13 +7,13 @@ and dashboards never deserialize a workflow.
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.calendar import sla_due
 from engine.errors import TaskFailed
 from engine.spiff.runtime import is_finished, ready_manual_tasks, waiting_timers
 from engine.store.models import AuditEvent, HumanTask, Job
@@ -87,9 +87,7 @@ def _new_task_row(loaded: Loaded, task: Any, now: datetime) -> HumanTask:
     assignee = None
     if props.get("assignee"):
         assignee = _evaluate_assignee(loaded, task, element_id, props["assignee"])
-    due_at = None
-    if props.get("sla"):
-        due_at = now + parse_duration(props["sla"])
+    due_at = _due_at(loaded, task, element_id, props, now)
     return HumanTask(
         instance_id=inst.id,
         spiff_task_id=str(task.id),
@@ -105,6 +103,27 @@ def _new_task_row(loaded: Loaded, task: Any, now: datetime) -> HumanTask:
         created_at=now,
         due_at=due_at,
     )
+
+
+def _due_at(loaded: Loaded, task: Any, element_id: str, props: dict[str, str],
+            now: datetime) -> datetime | None:
+    """The SLA deadline from ``sla`` (ISO duration) or ``slaExpression`` (evaluated)."""
+    sla: Any = props.get("sla")
+    source = "sla"
+    if not sla and props.get("slaExpression"):
+        source = "slaExpression"
+        try:
+            sla = loaded.workflow.script_engine.evaluate(task, props["slaExpression"])
+        except Exception as exc:
+            raise TaskFailed(f"the SLA expression failed: {exc}", element_id=element_id,
+                             error_type=type(exc).__name__) from exc
+    if sla is None or sla == "":
+        return None
+    try:
+        return sla_due(now, sla)
+    except ValueError as exc:
+        raise TaskFailed(f"{source}: {exc}", element_id=element_id,
+                         error_type="SLAError") from exc
 
 
 def _evaluate_assignee(loaded: Loaded, task: Any, element_id: str, expression: str) -> str:
@@ -152,22 +171,3 @@ def _sync_timer_jobs(session: Session, loaded: Loaded, now: datetime) -> None:
             job.status = "cancelled"
             job.finished_at = now
     session.flush()
-
-
-_DURATION = re.compile(
-    r"^P(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?$"
-)
-
-
-def parse_duration(text: str) -> timedelta:
-    """A simple ISO 8601 duration (PnW, PnDTnHnMnS) as a timedelta.
-
-    Working-day calendars come with the SLA issue; until then days are calendar days.
-    """
-    m = _DURATION.match(text.strip().upper())
-    if not m or text.strip().upper() in ("P", "PT"):
-        raise ValueError(f"{text!r} is not an ISO 8601 duration such as P3D or PT48H")
-    parts = {k: int(v) for k, v in m.groupdict().items() if v}
-    return timedelta(weeks=parts.get("w", 0), days=parts.get("d", 0),
-                     hours=parts.get("h", 0), minutes=parts.get("m", 0),
-                     seconds=parts.get("s", 0))

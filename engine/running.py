@@ -159,6 +159,9 @@ def engine_errors(loaded: Loaded, clock) -> Iterator[None]:
     except Stalled as exc:
         raise WorkflowStalled(str(exc)) from exc
     except SpiffWorkflowException as exc:
+        original = _engine_error_in(exc)
+        if original is not None:  # e.g. glue refusing bad data with InvalidData
+            raise original from exc
         raise translate(loaded, exc) from exc
     except RecursionError as exc:
         raise TaskFailed("the process nests or loops too deeply for the engine",
@@ -166,6 +169,18 @@ def engine_errors(loaded: Loaded, clock) -> Iterator[None]:
     except Exception as exc:  # anything else the library or glue raised mid-run
         log.exception("unexpected error while running instance %s", loaded.instance.id)
         raise TaskFailed(f"{type(exc).__name__}: {exc}", error_type=type(exc).__name__) from exc
+
+
+def _engine_error_in(exc: BaseException) -> EngineError | None:
+    """The first EngineError in an exception's cause/context chain, if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, EngineError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def translate(loaded: Loaded, exc: SpiffWorkflowException) -> TaskFailed:

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from engine import identity
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
-from engine.instances import task_view
-from engine.store.models import AuditEvent, HumanTask, ProcessInstance
+from engine.instances import require_distinct, task_view
+from engine.store.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
 from engine.store.uow import unit_of_work
 from engine.views import TaskView
 
@@ -127,7 +127,10 @@ def claim(eng: Engine, session: Session, task_id: int, username: str) -> TaskVie
             return task_view(row, inst)
         if row.assignee is not None:
             raise Conflict(f"task {task_id} is already claimed by {row.assignee}")
-        identity.require(identity.eligibility(session, username, row, inst.started_by, now))
+        eligible = identity.eligibility(session, username, row, inst.started_by, now)
+        identity.require(eligible)
+        definition = session.get(ProcessDefinition, inst.definition_id)
+        require_distinct(session, row, username, eligible.on_behalf_of, definition.meta)
         row.assignee, row.claimed_at = username, now
         _audit(session, row, now, username, "claimed")
         return task_view(row, inst)

@@ -301,9 +301,12 @@ class ProcessChecker:
             elif name == "sla" and not ISO_DURATION.match(value.strip()):
                 self.add(node, f"{label(node)}: sla '{value}' is not an ISO 8601 duration "
                          "such as P3D or PT48H", prop.sourceline)
-            elif name == "fourEyes" and value.strip() not in ("true", "false"):
-                self.add(node, f"{label(node)}: fourEyes must be 'true' or 'false'",
+            elif name in ("fourEyes", "distinctActors") and value.strip() not in (
+                    "true", "false"):
+                self.add(node, f"{label(node)}: {name} must be 'true' or 'false'",
                          prop.sourceline)
+            elif name == "slaExpression":
+                self.expr(node, value, "eval", "the SLA expression", prop.sourceline)
             elif name == "assignee":
                 self.expr(node, value, "eval", "the assignee expression", prop.sourceline)
             elif name == "formJsonSchemaFilename" and not value.strip():

@@ -14,9 +14,8 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 
-#: Largest ``n`` accepted by ``add_working_days`` (about 40 years), so a helper call stays
-#: in the microsecond-to-millisecond range whatever a script passes.
-MAX_WORKING_DAYS = 10_000
+from engine import calendar
+from engine.calendar import MAX_WORKING_DAYS
 
 _AMOUNT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 
@@ -87,13 +86,17 @@ def make_helpers(
     def add_working_days(iso_date: str, n: int) -> str:
         """Move ``n`` working days (Mon-Fri, not a holiday) forward, or back if negative."""
         day = _iso_date(iso_date, "add_working_days")
-        remaining = _whole_number(n, "add_working_days", MAX_WORKING_DAYS)
-        step = 1 if remaining > 0 else -1
-        while remaining:
-            day = _shift(day, step, "add_working_days")
-            if day.weekday() < 5 and day not in closed:
-                remaining -= step
-        return day.isoformat()
+        count = _whole_number(n, "add_working_days", MAX_WORKING_DAYS)
+        try:
+            return calendar.shift_working_days(day, count, closed).isoformat()
+        except OverflowError:
+            raise ValueError("add_working_days(): the resulting date is out of range") from None
+
+    def in_working_days(n: int) -> str:
+        """The time ``n`` working days from now (UTC ISO), e.g. for a timer's timeDate."""
+        count = _whole_number(n, "in_working_days", MAX_WORKING_DAYS)
+        moment = calendar.add_working_days(utc_now(), count, closed)
+        return moment.replace(microsecond=0).isoformat()
 
     return {
         "today": today,
@@ -101,6 +104,7 @@ def make_helpers(
         "add_days": add_days,
         "days_between": days_between,
         "add_working_days": add_working_days,
+        "in_working_days": in_working_days,
         "parse_amount": parse_amount,
         "hours": hours,
     }

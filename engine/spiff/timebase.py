@@ -43,3 +43,4 @@ def using_clock(clock: Clock) -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
+

@@ -1,0 +1,59 @@
+"""Working days: SLAs count Monday to Friday, skipping listed holidays.
+
+One implementation for both the engine (task due dates) and the script helpers (timers
+such as ``in_working_days(1)``).  A PMO-editable holiday list comes with the SLA issue;
+until then the calendar is weekends only unless holidays are passed in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from datetime import date, datetime, timedelta
+
+MAX_WORKING_DAYS = 10_000
+
+_DURATION = re.compile(
+    r"^P(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?$"
+)
+
+
+def shift_working_days(day: date, n: int, closed: Collection[date] = ()) -> date:
+    """``day`` moved ``n`` working days forward (or back when negative)."""
+    if abs(n) > MAX_WORKING_DAYS:
+        raise ValueError(f"at most {MAX_WORKING_DAYS} working days, not {n}")
+    step = 1 if n > 0 else -1
+    remaining = n
+    while remaining:
+        day += timedelta(days=step)
+        if day.weekday() < 5 and day not in closed:
+            remaining -= step
+    return day
+
+
+def add_working_days(when: datetime, n: int, closed: Collection[date] = ()) -> datetime:
+    """``when`` moved ``n`` working days, keeping the time of day."""
+    return datetime.combine(shift_working_days(when.date(), n, closed), when.timetz())
+
+
+def sla_due(now: datetime, sla: str | int, closed: Collection[date] = ()) -> datetime:
+    """When a step with this SLA is due.
+
+    ``sla`` is a number of working days, or an ISO 8601 duration whose days and weeks are
+    working days (a week is five) and whose hours, minutes and seconds are clock time:
+    ``P3D`` is three working days, ``PT4H`` four hours.
+    """
+    if isinstance(sla, bool) or not isinstance(sla, int | str):
+        raise ValueError(f"an SLA is a number of working days or an ISO duration, not {sla!r}")
+    if isinstance(sla, int):
+        if sla < 0:
+            raise ValueError(f"an SLA cannot be negative ({sla})")
+        return add_working_days(now, sla, closed)
+    m = _DURATION.match(sla.strip().upper())
+    if not m or sla.strip().upper() in ("P", "PT"):
+        raise ValueError(f"{sla!r} is not an ISO 8601 duration such as P3D or PT48H")
+    parts = {k: int(v) for k, v in m.groupdict().items() if v}
+    days = parts.get("w", 0) * 5 + parts.get("d", 0)
+    due = add_working_days(now, days, closed) if days else now
+    return due + timedelta(hours=parts.get("h", 0), minutes=parts.get("m", 0),
+                           seconds=parts.get("s", 0))

@@ -1,0 +1,126 @@
+"""Committee votes (distinct people), SLA expressions in working days, glue errors, timers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from engine.calendar import sla_due
+from engine.errors import Forbidden, InvalidData, TaskFailed
+from engine.services import ServiceCall
+from tests.engine.driver import Driver
+
+COMMITTEE = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="D" targetNamespace="t">
+  <bpmn:process id="committee" name="Committee" isExecutable="true">
+    <bpmn:laneSet id="ls">
+      <bpmn:lane id="l1" name="pm"><bpmn:flowNodeRef>start</bpmn:flowNodeRef><bpmn:flowNodeRef>check</bpmn:flowNodeRef></bpmn:lane>
+      <bpmn:lane id="l2" name="steering"><bpmn:flowNodeRef>vote</bpmn:flowNodeRef></bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:serviceTask id="check" name="Check">
+      <bpmn:extensionElements><spiffworkflow:serviceTaskOperator id="check_budget" resultVariable="checked"><spiffworkflow:parameters><spiffworkflow:parameter id="amount" type="int" value="budget"/></spiffworkflow:parameters></spiffworkflow:serviceTaskOperator></bpmn:extensionElements>
+      <bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f1</bpmn:outgoing></bpmn:serviceTask>
+    <bpmn:userTask id="vote" name="Vote">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="distinctActors" value="true"/>
+        <spiffworkflow:property name="slaExpression" value="sla_days"/>
+      </spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:multiInstanceLoopCharacteristics>
+        <bpmn:loopCardinality>3</bpmn:loopCardinality>
+        <bpmn:loopDataOutputRef>votes</bpmn:loopDataOutputRef>
+        <bpmn:outputDataItem id="ballot" name="ballot"/>
+        <bpmn:completionCondition>len([v for v in votes if v == "approve"]) &gt;= 2 or len([v for v in votes if v == "reject"]) &gt;= 2</bpmn:completionCondition>
+      </bpmn:multiInstanceLoopCharacteristics>
+    </bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="check"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="check" targetRef="vote"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="vote" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def check_budget(call: ServiceCall) -> dict:
+    if call.params["amount"] < 0:
+        raise InvalidData({"budget": "The budget cannot be negative."})
+    return {"ok": True, "by": call.actor}
+
+
+@pytest.fixture
+def drv(engine, session, clock, people) -> Driver:
+    engine.services.register("check_budget", check_budget)
+    d = Driver(engine, session, clock)
+    d.deploy_text("committee.bpmn", COMMITTEE)
+    return d
+
+
+def test_committee_majority_needs_distinct_people(drv, session):
+    inst = drv.start("committee", data={"budget": 5, "sla_days": 2})
+    votes = drv.open_tasks(inst.id)
+    assert [(t.element_id, t.role) for t in votes] == [("vote", "steering")] * 3
+    # Monday 09:00 + 2 working days
+    assert votes[0].due_at == datetime.fromisoformat("2026-03-04T09:00:00+00:00")
+    drv.engine.complete(session, votes[0].id, "steer1", {"ballot": "approve"})
+    with pytest.raises(Forbidden, match="already completed 'Vote'"):
+        drv.engine.complete(session, votes[1].id, "steer1", {"ballot": "approve"})
+    with pytest.raises(Forbidden, match="already completed"):
+        drv.engine.claim(session, votes[1].id, "steer1")
+    drv.engine.complete(session, votes[1].id, "steer2", {"ballot": "approve"})
+    done = drv.instance(inst.id)
+    # Two approvals of three: the majority is reached, the third vote is withdrawn.
+    assert done.status == "completed"
+    assert drv.engine.instance_data(session, inst.id)["votes"][:2] == ["approve", "approve"]
+
+
+def test_committee_majority_not_reached_until_third_vote(drv, session):
+    inst = drv.start("committee", data={"budget": 5, "sla_days": 1})
+    votes = drv.open_tasks(inst.id)
+    drv.engine.complete(session, votes[0].id, "steer1", {"ballot": "approve"})
+    drv.engine.complete(session, votes[1].id, "steer2", {"ballot": "reject"})
+    assert drv.instance(inst.id).status == "running"
+    drv.engine.complete(session, votes[2].id, "steer3", {"ballot": "reject"})
+    assert drv.instance(inst.id).status == "completed"
+    assert sorted(drv.engine.instance_data(session, inst.id)["votes"]) == [
+        "approve", "reject", "reject"]
+
+
+def test_glue_invalid_data_reaches_the_form_and_nothing_is_written(drv, session):
+    with pytest.raises(InvalidData) as err:
+        drv.start("committee", data={"budget": -1, "sla_days": 1})
+    assert err.value.errors == {"budget": "The budget cannot be negative."}
+    assert drv.engine.instances(session) == []
+
+
+def test_service_result_lands_in_data_and_audit(drv, session):
+    inst = drv.start("committee", data={"budget": 5, "sla_days": 1})
+    assert drv.engine.instance_data(session, inst.id)["checked"] == {"ok": True, "by": "pm1"}
+    assert "service_called" in drv.kinds(inst.id)
+
+
+def test_bad_sla_expression_names_the_element(drv):
+    with pytest.raises(TaskFailed) as err:
+        drv.start("committee", data={"budget": 5, "sla_days": "soon"})
+    assert err.value.element_id == "vote" and "soon" in str(err.value)
+
+
+def test_sla_due_counts_working_days():
+    friday = datetime.fromisoformat("2026-03-06T16:00:00+00:00")
+    assert sla_due(friday, "P1D").isoformat() == "2026-03-09T16:00:00+00:00"
+    assert sla_due(friday, 3).isoformat() == "2026-03-11T16:00:00+00:00"
+    assert sla_due(friday, "P1W").isoformat() == "2026-03-13T16:00:00+00:00"
+    assert sla_due(friday, "PT4H").isoformat() == "2026-03-06T20:00:00+00:00"
+    with pytest.raises(ValueError):
+        sla_due(friday, "three days")
+
+
+def test_absurd_timer_duration_is_refused_quickly():
+    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+    import engine.spiff.fixes  # noqa: F401  (installs the bound)
+    with pytest.raises(ValueError, match="longer than 100 years"):
+        TimerEventDefinition.parse_iso_duration("P100000000Y")
+    assert TimerEventDefinition.parse_iso_duration("P2D") == {"days": 2}
