@@ -134,7 +134,7 @@ class Engine:
 
     def instance(self, session: Session, instance_id: int) -> InstanceView:
         """An instance from its indexed row."""
-        return instances.instance_view(session, instances.get_instance(session, instance_id))
+        return instances.read_instance_view(self, session, instance_id)
 
     def instances(self, session: Session, *, started_by: str | None = None,
                   status: str | None = None, process_key: str | None = None,
@@ -147,8 +147,8 @@ class Engine:
             q = q.where(ProcessInstance.status == status)
         if process_key:
             q = q.where(ProcessInstance.process_key == process_key)
-        rows = session.scalars(q.order_by(ProcessInstance.id.desc()).limit(limit))
-        return [instances.instance_view(session, r) for r in rows]
+        found = session.scalars(q.order_by(ProcessInstance.id.desc()).limit(limit)).all()
+        return [instances.read_instance_view(self, session, r.id) for r in found]
 
     def instance_data(self, session: Session, instance_id: int) -> dict[str, Any]:
         """The instance's current data (deserializes this one instance)."""

@@ -13,6 +13,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -85,7 +86,7 @@ def deploy(
             continue
         # Prove the new version builds with what it binds to today (e.g. a decision
         # deployed earlier), so a broken reference fails here, in front of its author.
-        cache.for_bindings(session, row, current_bindings(session, row))
+        cache.for_bindings(session, row.id, current_bindings(session, row))
         result.processes.append(definition_view(row))
     session.add(AuditEvent(
         instance_id=None, at=now, actor=actor, kind="deployed",
@@ -159,6 +160,9 @@ def process_meta(proc: ProcessDef) -> dict[str, Any]:
         "forms": sorted(proc.forms),
         "operations": sorted(proc.operations),
         "max_element_visits": _process_property(proc, "maxElementVisits"),
+        # Lets the engine skip the timer-job sync for processes that cannot wait on time.
+        "has_timers": b"timerEventDefinition" in proc.runtime_xml
+        or bool(proc.called_processes),
     }
 
 
@@ -268,26 +272,57 @@ def _as_process_def(row: ProcessDefinition) -> ProcessDef:
     )
 
 
+@dataclass(frozen=True)
+class DefinitionSnapshot:
+    """The immutable part of a deployed process version, cached between actions."""
+
+    id: int
+    key: str
+    version: int
+    name: str
+    meta: dict[str, Any]
+    forms: dict[str, Any]
+
+
 class SpecCache:
-    """Parsed specs keyed by what an instance is bound to (all immutable once stored)."""
+    """Parsed specs and definition snapshots; everything cached here is immutable once
+    stored, so the cache never needs invalidating (``active`` is not part of it)."""
 
     def __init__(self, size: int = 128):
         self._size = size
         self._items: OrderedDict[tuple, tuple[Any, dict]] = OrderedDict()
+        self._definitions: OrderedDict[int, DefinitionSnapshot] = OrderedDict()
         self._lock = threading.Lock()
 
-    def for_bindings(self, session: Session, definition: ProcessDefinition,
+    def definition(self, session: Session, definition_id: int) -> DefinitionSnapshot:
+        """The snapshot of a process version (one query the first time)."""
+        with self._lock:
+            hit = self._definitions.get(definition_id)
+            if hit is not None:
+                return hit
+        row = session.get(ProcessDefinition, definition_id)
+        if row is None:
+            raise NotFound(f"no process definition {definition_id}")
+        snap = DefinitionSnapshot(row.id, row.key, row.version, row.name, row.meta, row.forms)
+        with self._lock:
+            self._definitions[definition_id] = snap
+            while len(self._definitions) > self._size * 4:
+                self._definitions.popitem(last=False)
+        return snap
+
+    def for_bindings(self, session: Session, definition_id: int,
                      bindings: dict[str, dict[str, int]]) -> tuple[Any, dict]:
         """(spec, subprocess specs) for a definition and its bound versions."""
         decisions = tuple(sorted(bindings.get("decisions", {}).items()))
         processes = tuple(sorted(bindings.get("processes", {}).items()))
-        key = (definition.id, decisions, processes)
+        key = (definition_id, decisions, processes)
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:
                 self._items.move_to_end(key)
                 return hit
-        built = self._build(session, definition, decisions, processes)
+        built = self._build(session, session.get(ProcessDefinition, definition_id), decisions,
+                            processes)
         with self._lock:
             self._items[key] = built
             while len(self._items) > self._size:
@@ -307,6 +342,7 @@ class SpecCache:
         return build_spec(_as_process_def(definition), decisions=dmn, called=called)
 
     def clear(self) -> None:
-        """Forget every cached spec."""
+        """Forget everything cached."""
         with self._lock:
             self._items.clear()
+            self._definitions.clear()

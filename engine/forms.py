@@ -63,6 +63,21 @@ def _friendly(error: ValidationError, schema: Mapping[str, Any]) -> str:
     return custom or error.message
 
 
+_VALIDATORS: dict[int, tuple[Mapping[str, Any], Draft202012Validator]] = {}
+
+
+def _validator(schema: Mapping[str, Any]) -> Draft202012Validator:
+    """A validator per schema object (deployed schemas are immutable and cached)."""
+    hit = _VALIDATORS.get(id(schema))
+    if hit is not None and hit[0] is schema:
+        return hit[1]
+    validator = Draft202012Validator(schema, format_checker=_FORMATS)
+    if len(_VALIDATORS) > 512:
+        _VALIDATORS.clear()
+    _VALIDATORS[id(schema)] = (schema, validator)
+    return validator
+
+
 def validate_form(schema: Mapping[str, Any] | None, data: Mapping[str, Any]) -> None:
     """Raise :class:`InvalidData` mapping each bad field to a message; return if all is well.
 
@@ -75,7 +90,7 @@ def validate_form(schema: Mapping[str, Any] | None, data: Mapping[str, Any]) -> 
         raise InvalidData(unsafe)
     if not schema:
         return
-    validator = Draft202012Validator(schema, format_checker=_FORMATS)
+    validator = _validator(schema)
     errors: dict[str, str] = {}
     for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
         path = field_path(error)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, delete, false, or_, select
+from sqlalchemy import and_, bindparam, delete, exists, false, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -192,14 +192,30 @@ def _scopes(session: Session) -> dict[str, str]:
     return dict(session.execute(select(Role.key, Role.scope)).all())
 
 
+_HOLDS_ROLE = select(
+    select(Role.scope).where(Role.key == bindparam("role")).scalar_subquery(),
+    exists().where(UserRole.username == bindparam("username"),
+                   UserRole.role_key == bindparam("role")),
+    exists().where(ProjectRole.username == bindparam("username"),
+                   ProjectRole.role_key == bindparam("role"),
+                   ProjectRole.project_id == bindparam("project_id")),
+)
+
+
 def holds_role_for(
     session: Session, username: str, role: str, project_id: int | None
 ) -> bool:
-    """Does ``username`` hold ``role`` for this project (or globally, for global roles)?"""
-    scope = _scopes(session).get(role, "global")
+    """Does ``username`` hold ``role`` for this project (or globally, for global roles)?
+
+    One query: the role's scope decides whether the global grant or the grant for this
+    project counts (an unknown role counts as global).
+    """
+    scope, global_grant, project_grant = session.execute(
+        _HOLDS_ROLE, {"username": username, "role": role, "project_id": project_id}
+    ).one()
     if scope == "project" and project_id is not None:
-        return (project_id, role) in project_roles(session, username)
-    return role in global_roles(session, username)
+        return bool(project_grant)
+    return bool(global_grant)
 
 
 def eligibility(session: Session, username: str, task: HumanTask, started_by: str,
@@ -211,9 +227,13 @@ def eligibility(session: Session, username: str, task: HumanTask, started_by: st
     person who delegated to them.  Then the four-eyes rule: on a task marked four-eyes,
     neither the actor nor the person they act for may be the one who started the instance.
     """
-    candidates: list[tuple[str, str | None]] = [(username, None)]
-    candidates += [(d, d) for d in sorted(delegators(session, username, now))]
-    for person, behalf in candidates:
+    def candidates():
+        yield username, None
+        # Delegations are only looked up when the person cannot act in their own right.
+        for person in sorted(delegators(session, username, now)):
+            yield person, person
+
+    for person, behalf in candidates():
         if _may_take(session, person, task):
             if task.four_eyes and started_by in (username, behalf):
                 return Eligibility(False, behalf, _four_eyes_message(started_by, username))

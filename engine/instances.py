@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import identity, projection, running
@@ -21,7 +20,8 @@ from engine.definitions import current_bindings, get_process
 from engine.errors import Forbidden, InvalidData, NotFound, NotReady
 from engine.forms import validate_form
 from engine.spiff.runtime import run_engine, run_task
-from engine.store.models import AuditEvent, HumanTask, Job, ProcessInstance
+from engine.store import rows
+from engine.store.rows import Rec
 from engine.store.uow import unit_of_work
 from engine.views import InstanceView, TaskView
 
@@ -43,35 +43,28 @@ def start(eng: Engine, session: Session, process_key: str, actor: str,
         start_role = definition.meta.get("start_role")
         if start_role and not _may_start(session, actor, start_role, project_id):
             raise Forbidden(f"starting {definition.name!r} needs the role {start_role!r}")
-        payload = dict(data or {})
-        start_form = definition.meta.get("start_form")
-        validate_form(definition.forms.get(start_form) if start_form else None, payload)
-        if INITIATOR_KEY in payload:
-            raise InvalidData({INITIATOR_KEY: "this name is reserved by the engine"})
-        inst = ProcessInstance(
-            definition_id=definition.id, process_key=definition.key,
+        payload = _checked_payload(
+            definition.forms, definition.meta.get("start_form"), data)
+        inst = rows.insert_rec(session, rows.new(
+            rows.INSTANCES, definition_id=definition.id, process_key=definition.key,
             business_key=business_key, title=title or definition.name,
             project_id=project_id, status="running", state="", revision=1,
             bindings=current_bindings(session, definition), started_by=actor,
             started_at=now, updated_at=now, current_step="",
-        )
-        session.add(inst)
-        session.flush()
-        loaded = running.new_workflow(eng, session, inst, definition, actor, now)
+        ))
+        loaded = running.new_workflow(eng, session, inst, actor, now)
         wf = loaded.workflow
         wf.task_tree.data.update(copy.deepcopy(payload))
         wf.task_tree.data[INITIATOR_KEY] = actor
         with running.engine_errors(loaded, eng.clock):
             run_engine(wf, loaded.counter)
-            session.add(AuditEvent(
-                instance_id=inst.id, at=now, actor=actor, kind="started",
-                detail={"process": definition.key, "version": definition.version,
-                        "bindings": inst.bindings},
-            ))
+            rows.audit(session, instance_id=inst.id, at=now, actor=actor, kind="started",
+                       detail={"process": definition.key, "version": definition.version,
+                               "bindings": inst.bindings})
             _audit_services(session, loaded, now, actor)
-            projection.sync(session, loaded, now, actor)
+            open_rows = projection.sync(session, loaded, now, actor)
             running.save(session, loaded, now, new=True)
-        return instance_view(session, inst)
+        return instance_view(inst, definition.version, open_rows)
 
 
 def _may_start(session: Session, actor: str, role: str, project_id: int | None) -> bool:
@@ -82,22 +75,27 @@ def _may_start(session: Session, actor: str, role: str, project_id: int | None) 
     return any(r == role for _p, r in identity.project_roles(session, actor))
 
 
+def _checked_payload(forms: Mapping[str, Any], form: str | None,
+                     data: Mapping[str, Any] | None) -> dict[str, Any]:
+    payload = dict(data or {})
+    validate_form(forms.get(form) if form else None, payload)
+    if INITIATOR_KEY in payload:
+        raise InvalidData({INITIATOR_KEY: "this name is reserved by the engine"})
+    return payload
+
+
 def complete(eng: Engine, session: Session, task_id: int, actor: str,
              data: Mapping[str, Any] | None = None) -> InstanceView:
     """Complete a human task with form data, then run the engine until it waits again."""
     with unit_of_work(session):
         now = eng.clock.now()
-        row = _open_task(session, task_id)
-        inst = session.get(ProcessInstance, row.instance_id)
+        row, inst, open_rows = _task_for_completion(session, task_id)
         eligible = identity.eligibility(session, actor, row, inst.started_by, now)
         identity.require(eligible)
-        payload = dict(data or {})
         loaded = running.load(eng, session, inst, actor, now)
+        loaded.open_rows = open_rows
         require_distinct(session, row, actor, eligible.on_behalf_of, loaded.meta)
-        schema = loaded.definition.forms.get(row.form) if row.form else None
-        validate_form(schema, payload)
-        if INITIATOR_KEY in payload:
-            raise InvalidData({INITIATOR_KEY: "this name is reserved by the engine"})
+        payload = _checked_payload(loaded.definition.forms, row.form, data)
         task = loaded.workflow.get_task_from_id(uuid.UUID(row.spiff_task_id))
         if task is None or task.state != TaskState.READY:
             raise NotReady(f"task {task_id} is no longer waiting for input")
@@ -111,17 +109,16 @@ def complete(eng: Engine, session: Session, task_id: int, actor: str,
         row.outcome = _text(payload.get("decision") or payload.get("outcome"))
         row.comment = _text(payload.get("comment"))
         row.draft = None
-        session.add(AuditEvent(
-            instance_id=inst.id, at=now, actor=actor, kind="task_completed",
-            element_id=row.element_id, element_name=row.name, human_task_id=row.id,
-            outcome=row.outcome, reason=row.comment,
-            detail={"on_behalf_of": eligible.on_behalf_of, "fields": sorted(payload)},
-        ))
+        rows.write(session, row)
+        rows.audit(session, instance_id=inst.id, at=now, actor=actor, kind="task_completed",
+                   element_id=row.element_id, element_name=row.name, human_task_id=row.id,
+                   outcome=row.outcome, reason=row.comment,
+                   detail={"on_behalf_of": eligible.on_behalf_of, "fields": sorted(payload)})
         with running.engine_errors(loaded, eng.clock):
             _audit_services(session, loaded, now, actor)
-            projection.sync(session, loaded, now, actor)
+            open_rows = projection.sync(session, loaded, now, actor)
             running.save(session, loaded, now)
-        return instance_view(session, inst)
+        return instance_view(inst, loaded.definition.version, open_rows)
 
 
 def cancel(eng: Engine, session: Session, instance_id: int, actor: str, reason: str,
@@ -140,19 +137,14 @@ def cancel(eng: Engine, session: Session, instance_id: int, actor: str, reason: 
         inst.status = kind
         inst.ended_at = now
         inst.current_step = ""
-        for row in session.scalars(select(HumanTask).where(
-                HumanTask.instance_id == inst.id, HumanTask.status == "open")):
-            row.status, row.completed_at = "cancelled", now
-        for job in session.scalars(select(Job).where(
-                Job.instance_id == inst.id, Job.status == "pending")):
-            job.status, job.finished_at = "cancelled", now
-        session.add(AuditEvent(instance_id=inst.id, at=now, actor=actor, kind=kind,
-                               reason=reason.strip(), detail={}))
+        rows.cancel_open(session, inst.id, now)
+        rows.audit(session, instance_id=inst.id, at=now, actor=actor, kind=kind,
+                   reason=reason.strip())
         running.save(session, loaded, now)
-        return instance_view(session, inst)
+        return instance_view(inst, loaded.definition.version, [])
 
 
-def require_distinct(session: Session, row: HumanTask, actor: str, on_behalf_of: str | None,
+def require_distinct(session: Session, row: Rec, actor: str, on_behalf_of: str | None,
                      meta: Mapping[str, Any]) -> None:
     """Refuse a second instance of a ``distinctActors`` step to the same person."""
     props = meta.get("elements", {}).get(row.element_id, {}).get("properties") or {}
@@ -165,23 +157,35 @@ def require_distinct(session: Session, row: HumanTask, actor: str, on_behalf_of:
 
 def _audit_services(session: Session, loaded: running.Loaded, now, actor: str) -> None:
     for call in loaded.services:
-        session.add(AuditEvent(
-            instance_id=loaded.instance.id, at=now, actor=actor, kind="service_called",
-            element_id=call.element_id,
-            element_name=loaded.element(call.element_id).get("name"),
-            detail={"notes": call.notes},
-        ))
+        rows.audit(session, instance_id=loaded.instance.id, at=now, actor=actor,
+                   kind="service_called", element_id=call.element_id,
+                   element_name=loaded.element(call.element_id).get("name"),
+                   detail={"notes": call.notes})
     loaded.services.clear()
 
 
-def _open_task(session: Session, task_id: int) -> HumanTask:
-    row = session.get(HumanTask, task_id)
-    if row is None:
+def _task_for_completion(session: Session, task_id: int) -> tuple[Rec, Rec, list[Rec]]:
+    """The open task, its instance and all its open sibling tasks (one query)."""
+    found = rows.instance_with_open_tasks(session, task_id=task_id)
+    if found is not None:
+        inst, open_rows = found
+        for row in open_rows:
+            if row.id == task_id:
+                return row, inst, open_rows
+    open_task_and_instance(session, task_id)  # raises NotFound or NotReady
+    raise NotReady(f"task {task_id} is no longer open")
+
+
+def open_task_and_instance(session: Session, task_id: int) -> tuple[Rec, Rec]:
+    """The open task and its instance (one query), or NotFound / NotReady."""
+    found = rows.task_and_instance(session, task_id)
+    if found is None:
         raise NotFound(f"no task {task_id}")
+    row, inst = found
     if row.status != "open":
         who = f" by {row.completed_by}" if row.completed_by else ""
         raise NotReady(f"task {task_id} ({row.name}) is already {row.status}{who}")
-    return row
+    return row, inst
 
 
 def _text(value: Any) -> str | None:
@@ -190,26 +194,19 @@ def _text(value: Any) -> str | None:
     return str(value)[:4000]
 
 
-def get_instance(session: Session, instance_id: int) -> ProcessInstance:
+def get_instance(session: Session, instance_id: int) -> Rec:
     """The instance row or :class:`NotFound`."""
-    inst = session.get(ProcessInstance, instance_id)
+    inst = rows.instance(session, instance_id)
     if inst is None:
         raise NotFound(f"no process instance {instance_id}")
     return inst
 
 
-def instance_view(session: Session, inst: ProcessInstance) -> InstanceView:
-    """Dataclass view of an instance row with its open tasks."""
-    from engine.store.models import ProcessDefinition
-
-    definition = session.get(ProcessDefinition, inst.definition_id)
-    open_rows = session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == inst.id, HumanTask.status == "open")
-        .order_by(HumanTask.id)
-    ).all()
+def instance_view(inst: Any, definition_version: int, open_rows: list[Any]) -> InstanceView:
+    """Dataclass view of an instance row (ORM object or record) with its open tasks."""
     return InstanceView(
         id=inst.id, process_key=inst.process_key, definition_id=inst.definition_id,
-        definition_version=definition.version, business_key=inst.business_key,
+        definition_version=definition_version, business_key=inst.business_key,
         title=inst.title, project_id=inst.project_id, status=inst.status,
         revision=inst.revision, started_by=inst.started_by, started_at=inst.started_at,
         updated_at=inst.updated_at, ended_at=inst.ended_at, current_step=inst.current_step,
@@ -217,8 +214,15 @@ def instance_view(session: Session, inst: ProcessInstance) -> InstanceView:
     )
 
 
-def task_view(row: HumanTask, inst: ProcessInstance | None = None) -> TaskView:
-    """Dataclass view of a human task row."""
+def read_instance_view(eng: Engine, session: Session, instance_id: int) -> InstanceView:
+    """An instance and its open tasks, read from the indexed tables."""
+    inst = get_instance(session, instance_id)
+    definition = eng.cache.definition(session, inst.definition_id)
+    return instance_view(inst, definition.version, rows.open_tasks(session, inst.id))
+
+
+def task_view(row: Any, inst: Any | None = None) -> TaskView:
+    """Dataclass view of a human task row (ORM object or record)."""
     return TaskView(
         id=row.id, instance_id=row.instance_id, element_id=row.element_id, name=row.name,
         process_key=row.process_key, role=row.role, project_id=row.project_id,

@@ -10,73 +10,68 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.calendar import sla_due
 from engine.errors import TaskFailed
 from engine.spiff.runtime import is_finished, ready_manual_tasks, waiting_timers
-from engine.store.models import AuditEvent, HumanTask, Job
+from engine.store import rows
+from engine.store.rows import Rec
 
 if TYPE_CHECKING:
     from engine.running import Loaded
 
 
-def sync(session: Session, loaded: Loaded, now: datetime, actor: str) -> list[HumanTask]:
-    """Bring human tasks, timer jobs and the instance row up to date; return new tasks."""
-    created = _sync_tasks(session, loaded, now)
-    _sync_timer_jobs(session, loaded, now)
+def sync(session: Session, loaded: Loaded, now: datetime, actor: str) -> list[Rec]:
+    """Bring human tasks, timer jobs and the instance row up to date.
+
+    Returns the instance's open human tasks, oldest first.
+    """
+    open_rows = _sync_tasks(session, loaded, now)
+    if loaded.meta.get("has_timers", True):
+        _sync_timer_jobs(session, loaded, now)
     inst = loaded.instance
     if is_finished(loaded.workflow) and inst.status == "running":
         inst.status = "completed"
         inst.ended_at = now
-        session.add(AuditEvent(instance_id=inst.id, at=now, actor=actor, kind="completed",
-                               detail={}))
-    open_names = session.scalars(
-        select(HumanTask.name).where(HumanTask.instance_id == inst.id,
-                                     HumanTask.status == "open").order_by(HumanTask.id)
-    ).all()
+        rows.audit(session, instance_id=inst.id, at=now, actor=actor, kind="completed")
     if inst.status != "running":
         inst.current_step = ""
-    elif open_names:
-        inst.current_step = ", ".join(dict.fromkeys(open_names))[:500]
+    elif open_rows:
+        inst.current_step = ", ".join(dict.fromkeys(r.name for r in open_rows))[:500]
     else:
         timers = waiting_timers(loaded.workflow)
         inst.current_step = ("waiting for " + ", ".join(
             loaded.element(loaded.original_id(t.bpmn_id)).get("name") or t.bpmn_id
             for t in timers))[:500] if timers else ""
-    return created
+    return open_rows
 
 
-def _sync_tasks(session: Session, loaded: Loaded, now: datetime) -> list[HumanTask]:
+def _sync_tasks(session: Session, loaded: Loaded, now: datetime) -> list[Rec]:
     inst = loaded.instance
-    rows = {
-        r.spiff_task_id: r
-        for r in session.scalars(
-            select(HumanTask).where(HumanTask.instance_id == inst.id,
-                                    HumanTask.status == "open")
-        )
-    }
+    known = loaded.open_rows
+    if known is None:
+        known = rows.open_tasks(session, inst.id)
+    existing = {r.spiff_task_id: r for r in known if r.status == "open"}
     ready = {str(t.id): t for t in ready_manual_tasks(loaded.workflow)}
-    created = []
+    still_open = []
     for task_id, task in ready.items():
-        row = rows.get(task_id)
-        if row is not None:
-            if row.project_id is None and inst.project_id is not None:
-                row.project_id = inst.project_id
-            continue
-        row = _new_task_row(loaded, task, now)
-        session.add(row)
-        created.append(row)
-    for task_id, row in rows.items():
+        row = existing.get(task_id)
+        if row is None:
+            row = rows.insert_rec(session, _new_task_row(loaded, task, now))
+        elif row.project_id is None and inst.project_id is not None:
+            row.project_id = inst.project_id
+            rows.write(session, row)
+        still_open.append(row)
+    for task_id, row in existing.items():
         if task_id not in ready:
             row.status = "cancelled"
             row.completed_at = now
-    session.flush()
-    return created
+            rows.write(session, row)
+    return sorted(still_open, key=lambda r: r.id)
 
 
-def _new_task_row(loaded: Loaded, task: Any, now: datetime) -> HumanTask:
+def _new_task_row(loaded: Loaded, task: Any, now: datetime) -> Rec:
     inst = loaded.instance
     element_id = loaded.original_id(task.task_spec.bpmn_id) or task.task_spec.name
     info = loaded.element(element_id)
@@ -88,7 +83,8 @@ def _new_task_row(loaded: Loaded, task: Any, now: datetime) -> HumanTask:
     if props.get("assignee"):
         assignee = _evaluate_assignee(loaded, task, element_id, props["assignee"])
     due_at = _due_at(loaded, task, element_id, props, now)
-    return HumanTask(
+    return rows.new(
+        rows.TASKS,
         instance_id=inst.id,
         spiff_task_id=str(task.id),
         element_id=element_id,
@@ -145,12 +141,7 @@ def _evaluate_assignee(loaded: Loaded, task: Any, element_id: str, expression: s
 
 def _sync_timer_jobs(session: Session, loaded: Loaded, now: datetime) -> None:
     inst = loaded.instance
-    existing = {
-        j.task_ref: j
-        for j in session.scalars(
-            select(Job).where(Job.instance_id == inst.id, Job.kind == "timer")
-        )
-    }
+    existing = {j.task_ref: j for j in rows.timer_jobs(session, inst.id)}
     live = set()
     for timer in waiting_timers(loaded.workflow):
         live.add(timer.task_id)
@@ -159,15 +150,16 @@ def _sync_timer_jobs(session: Session, loaded: Loaded, now: datetime) -> None:
             raise TaskFailed(f"timer {timer.bpmn_id} has a due time without a timezone",
                              element_id=loaded.original_id(timer.bpmn_id))
         job = existing.get(timer.task_id)
-        element_id = loaded.original_id(timer.bpmn_id)
         if job is None:
-            session.add(Job(kind="timer", instance_id=inst.id, task_ref=timer.task_id,
-                            element_id=element_id, due_at=due, status="pending",
-                            attempts=0, payload={}, created_at=now))
+            rows.insert_rec(session, rows.new(
+                rows.JOBS, kind="timer", instance_id=inst.id, task_ref=timer.task_id,
+                element_id=loaded.original_id(timer.bpmn_id), due_at=due, status="pending",
+                attempts=0, payload={}, created_at=now))
         elif job.status != "pending" or job.due_at != due:
             job.due_at, job.status, job.attempts, job.last_error = due, "pending", 0, None
+            rows.write(session, job)
     for task_ref, job in existing.items():
         if task_ref not in live and job.status == "pending":
             job.status = "cancelled"
             job.finished_at = now
-    session.flush()
+            rows.write(session, job)

@@ -16,19 +16,20 @@ from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, EngineError, TaskFailed, WorkflowStalled
 from engine.services import ServiceCall
-from engine.spiff.runtime import Stalled, VisitCapExceeded, VisitCounter
+from engine.spiff.runtime import Stalled, VisitCapExceeded, VisitCounter, prune
 from engine.spiff.sandbox import SandboxedScriptEngine
 from engine.spiff.serializer import SavedState, dump_state, load_state
 from engine.spiff.timebase import using_clock
-from engine.store.models import ProcessDefinition, ProcessInstance
+from engine.store import rows
+from engine.store.rows import Rec
 
 if TYPE_CHECKING:
     from engine.api import Engine
+    from engine.definitions import DefinitionSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +38,13 @@ log = logging.getLogger(__name__)
 class Loaded:
     """An instance row with its live workflow, ready for one action."""
 
-    instance: ProcessInstance
-    definition: ProcessDefinition
+    instance: Rec
+    definition: DefinitionSnapshot
     workflow: BpmnWorkflow
     counter: VisitCounter
     services: list[ServiceCall] = field(default_factory=list)
+    #: The instance's open human tasks as of loading (None: not fetched yet).
+    open_rows: list[Rec] | None = None
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -59,7 +62,7 @@ class Loaded:
         return self.meta.get("elements", {}).get(element_id or "", {})
 
 
-def visit_cap(eng: Engine, definition: ProcessDefinition) -> int:
+def visit_cap(eng: Engine, definition: DefinitionSnapshot) -> int:
     """The per-element visit cap for this process (its own setting or the default)."""
     raw = definition.meta.get("max_element_visits")
     try:
@@ -68,7 +71,7 @@ def visit_cap(eng: Engine, definition: ProcessDefinition) -> int:
         return eng.settings.max_element_visits
 
 
-def script_engine(eng: Engine, session: Session, instance: ProcessInstance, actor: str,
+def script_engine(eng: Engine, session: Session, instance: Rec, actor: str,
                   now: datetime, calls: list[ServiceCall], id_map: dict[str, str]
                   ) -> SandboxedScriptEngine:
     """A sandboxed script engine whose service tasks call the registered glue."""
@@ -91,57 +94,47 @@ def script_engine(eng: Engine, session: Session, instance: ProcessInstance, acto
                                  services=services)
 
 
-def new_workflow(eng: Engine, session: Session, instance: ProcessInstance,
-                 definition: ProcessDefinition, actor: str, now: datetime) -> Loaded:
+def _loaded(eng: Engine, session: Session, instance: Rec, definition: DefinitionSnapshot,
+            workflow: BpmnWorkflow, visits: dict[str, int], actor: str, now: datetime
+            ) -> Loaded:
+    calls: list[ServiceCall] = []
+    id_map = definition.meta.get("id_map", {})
+    workflow.script_engine = script_engine(eng, session, instance, actor, now, calls, id_map)
+    counter = VisitCounter(visits, visit_cap(eng, definition), id_map)
+    return Loaded(instance, definition, workflow, counter, calls)
+
+
+def new_workflow(eng: Engine, session: Session, instance: Rec, actor: str,
+                 now: datetime) -> Loaded:
     """A fresh workflow for a new instance (its row must already have an id)."""
-    spec, subs = eng.cache.for_bindings(session, definition, instance.bindings)
-    calls: list[ServiceCall] = []
-    wf = BpmnWorkflow(spec, subs)
-    wf.script_engine = script_engine(eng, session, instance, actor, now, calls,
-                                     definition.meta.get("id_map", {}))
-    counter = VisitCounter({}, visit_cap(eng, definition), definition.meta.get("id_map", {}))
-    return Loaded(instance, definition, wf, counter, calls)
+    definition = eng.cache.definition(session, instance.definition_id)
+    spec, subs = eng.cache.for_bindings(session, definition.id, instance.bindings)
+    return _loaded(eng, session, instance, definition, BpmnWorkflow(spec, subs), {}, actor,
+                   now)
 
 
-def load(eng: Engine, session: Session, instance: ProcessInstance, actor: str,
-         now: datetime) -> Loaded:
+def load(eng: Engine, session: Session, instance: Rec, actor: str, now: datetime) -> Loaded:
     """Rebuild an instance's workflow from its saved state and cached spec."""
-    definition = session.get(ProcessDefinition, instance.definition_id)
-    spec, subs = eng.cache.for_bindings(session, definition, instance.bindings)
+    definition = eng.cache.definition(session, instance.definition_id)
+    spec, subs = eng.cache.for_bindings(session, definition.id, instance.bindings)
     saved = load_state(instance.state, spec, subs)
-    calls: list[ServiceCall] = []
-    saved.workflow.script_engine = script_engine(
-        eng, session, instance, actor, now, calls, definition.meta.get("id_map", {})
-    )
-    counter = VisitCounter(saved.visits, visit_cap(eng, definition),
-                           definition.meta.get("id_map", {}))
-    return Loaded(instance, definition, saved.workflow, counter, calls)
+    return _loaded(eng, session, instance, definition, saved.workflow, saved.visits, actor,
+                   now)
 
 
 def save(session: Session, loaded: Loaded, now: datetime, *, new: bool = False) -> None:
-    """Write the state; the revision check makes a concurrent writer lose with Conflict."""
-    from engine.spiff.runtime import prune
+    """Prune, serialize and write the state with every changed column of the instance.
 
+    The revision check makes a concurrent writer lose with :class:`Conflict`; ``new``
+    (the first save, right after the insert) keeps revision 1.
+    """
     prune(loaded.workflow)
     text = dump_state(SavedState(loaded.workflow, loaded.counter.visits))
-    inst = loaded.instance
-    if new:
-        inst.state = text
-        inst.updated_at = now
-        session.flush()
-        return
-    result = session.execute(
-        update(ProcessInstance)
-        .where(ProcessInstance.id == inst.id, ProcessInstance.revision == inst.revision)
-        .values(state=text, revision=inst.revision + 1, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+    if not rows.save_state(session, loaded.instance, text, now, bump=not new):
         raise Conflict(
-            f"instance {inst.id} was changed by someone else while you worked on it; "
-            "reload and try again"
+            f"instance {loaded.instance.id} was changed by someone else while you worked on "
+            "it; reload and try again"
         )
-    session.expire(inst, ["revision", "state", "updated_at"])
 
 
 @contextlib.contextmanager

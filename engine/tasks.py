@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 
 from engine import identity
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
-from engine.instances import require_distinct, task_view
-from engine.store.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
+from engine.instances import open_task_and_instance, require_distinct, task_view
+from engine.store import rows
+from engine.store.models import HumanTask, ProcessInstance
+from engine.store.rows import Rec
 from engine.store.uow import unit_of_work
 from engine.views import TaskView
 
@@ -129,7 +131,7 @@ def claim(eng: Engine, session: Session, task_id: int, username: str) -> TaskVie
             raise Conflict(f"task {task_id} is already claimed by {row.assignee}")
         eligible = identity.eligibility(session, username, row, inst.started_by, now)
         identity.require(eligible)
-        definition = session.get(ProcessDefinition, inst.definition_id)
+        definition = eng.cache.definition(session, inst.definition_id)
         require_distinct(session, row, username, eligible.on_behalf_of, definition.meta)
         row.assignee, row.claimed_at = username, now
         _audit(session, row, now, username, "claimed")
@@ -188,18 +190,18 @@ def save_draft(eng: Engine, session: Session, task_id: int, username: str,
         if unsafe:
             raise InvalidData(unsafe)
         row.draft = dict(data)
+        rows.write(session, row)
         return task_view(row, inst)
 
 
-def _open(session: Session, task_id: int) -> tuple[HumanTask, ProcessInstance]:
-    from engine.instances import _open_task
-
-    row = _open_task(session, task_id)
-    return row, session.get(ProcessInstance, row.instance_id)
+def _open(session: Session, task_id: int) -> tuple[Rec, Rec]:
+    return open_task_and_instance(session, task_id)
 
 
-def _audit(session: Session, row: HumanTask, now, actor: str, kind: str,
+def _audit(session: Session, row: Rec, now, actor: str, kind: str,
            reason: str | None = None, detail: dict[str, Any] | None = None) -> None:
-    session.add(AuditEvent(instance_id=row.instance_id, at=now, actor=actor, kind=kind,
-                           element_id=row.element_id, element_name=row.name,
-                           human_task_id=row.id, reason=reason, detail=detail or {}))
+    """Write the task row's pending changes and the audit event that explains them."""
+    rows.write(session, row)
+    rows.audit(session, instance_id=row.instance_id, at=now, actor=actor, kind=kind,
+               element_id=row.element_id, element_name=row.name, human_task_id=row.id,
+               reason=reason, detail=detail or {})

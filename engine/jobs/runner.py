@@ -21,7 +21,9 @@ from sqlalchemy.orm import Session
 from engine import projection, running
 from engine.errors import EngineError, NotFound
 from engine.spiff.runtime import run_engine
-from engine.store.models import AuditEvent, Job, ProcessInstance
+from engine.store import rows
+from engine.store.models import Job
+from engine.store.rows import Rec
 from engine.store.uow import unit_of_work
 from engine.views import FireReport, JobView
 
@@ -53,7 +55,7 @@ def _fire_one(eng: Engine, session: Session) -> str | None:
     try:
         with unit_of_work(session):
             now = eng.clock.now()
-            job = _next_due(session, now)
+            job = rows.next_due_job(session, now)
             if job is None:
                 return None
             job_id = job.id
@@ -61,7 +63,9 @@ def _fire_one(eng: Engine, session: Session) -> str | None:
             # Done first: running the instance may re-arm this same row (a cycle timer's
             # next occurrence) back to pending with a new due time.
             job.status, job.finished_at, job.last_error = "done", now, None
+            rows.write(session, job)
             _run_job(eng, session, job, now)
+            rows.write(session, job)
         return ""
     except EngineError as exc:
         if job_id is None:
@@ -75,22 +79,10 @@ def _fire_one(eng: Engine, session: Session) -> str | None:
     return f"job {job_id}: {message}"
 
 
-def _next_due(session: Session, now) -> Job | None:
-    q = (
-        select(Job)
-        .where(Job.status == "pending", Job.due_at <= now)
-        .order_by(Job.due_at, Job.id)
-        .limit(1)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        q = q.with_for_update(skip_locked=True)
-    return session.scalar(q)
-
-
-def _run_job(eng: Engine, session: Session, job: Job, now) -> None:
+def _run_job(eng: Engine, session: Session, job: Rec, now) -> None:
     if job.kind != "timer":
         raise NotFound(f"no handler for job kind {job.kind!r}")
-    inst = session.get(ProcessInstance, job.instance_id)
+    inst = rows.instance(session, job.instance_id, for_update=True)
     if inst is None or inst.status != "running":
         job.status = "cancelled"
         return
@@ -98,11 +90,10 @@ def _run_job(eng: Engine, session: Session, job: Job, now) -> None:
     with running.engine_errors(loaded, eng.clock):
         loaded.workflow.refresh_timers()
         run_engine(loaded.workflow, loaded.counter)
-        session.add(AuditEvent(
-            instance_id=inst.id, at=now, actor=SYSTEM_ACTOR, kind="timer_fired",
-            element_id=job.element_id, element_name=loaded.element(job.element_id).get("name"),
-            detail={"job": job.id, "due_at": job.due_at.isoformat()},
-        ))
+        rows.audit(session, instance_id=inst.id, at=now, actor=SYSTEM_ACTOR,
+                   kind="timer_fired", element_id=job.element_id,
+                   element_name=loaded.element(job.element_id).get("name"),
+                   detail={"job": job.id, "due_at": job.due_at.isoformat()})
         from engine.instances import _audit_services
 
         _audit_services(session, loaded, now, SYSTEM_ACTOR)
@@ -113,35 +104,34 @@ def _run_job(eng: Engine, session: Session, job: Job, now) -> None:
 def _record_failure(eng: Engine, session: Session, job_id: int, message: str) -> None:
     with unit_of_work(session):
         now = eng.clock.now()
-        job = session.get(Job, job_id)
+        job = rows.job(session, job_id)
         job.attempts += 1
         job.last_error = message[:4000]
         if job.attempts >= eng.settings.job_max_attempts:
             job.status = "failed"
             job.finished_at = now
-            session.add(AuditEvent(
-                instance_id=job.instance_id, at=now, actor=SYSTEM_ACTOR, kind="incident",
-                element_id=job.element_id, reason=job.last_error,
-                detail={"job": job.id, "attempts": job.attempts},
-            ))
+            rows.audit(session, instance_id=job.instance_id, at=now, actor=SYSTEM_ACTOR,
+                       kind="incident", element_id=job.element_id, reason=job.last_error,
+                       detail={"job": job.id, "attempts": job.attempts})
         else:
             backoff = eng.settings.job_backoff_seconds * (2 ** (job.attempts - 1))
             job.due_at = now + timedelta(seconds=backoff)
+        rows.write(session, job)
 
 
 def retry_job(eng: Engine, session: Session, job_id: int, actor: str) -> JobView:
     """Put a failed job back in the queue, due now."""
     with unit_of_work(session):
         now = eng.clock.now()
-        job = session.get(Job, job_id)
+        job = rows.job(session, job_id)
         if job is None:
             raise NotFound(f"no job {job_id}")
         if job.status != "failed":
             raise EngineError(f"job {job_id} is {job.status}, not failed")
         job.status, job.attempts, job.due_at, job.finished_at = "pending", 0, now, None
-        session.add(AuditEvent(instance_id=job.instance_id, at=now, actor=actor,
-                               kind="job_retried", element_id=job.element_id,
-                               detail={"job": job.id}))
+        rows.write(session, job)
+        rows.audit(session, instance_id=job.instance_id, at=now, actor=actor,
+                   kind="job_retried", element_id=job.element_id, detail={"job": job.id})
         return job_view(job)
 
 
@@ -156,7 +146,7 @@ def list_jobs(session: Session, *, status: str | None = None, instance_id: int |
     return [job_view(j) for j in session.scalars(q.order_by(Job.due_at, Job.id).limit(limit))]
 
 
-def job_view(job: Job) -> JobView:
+def job_view(job: Job | Rec) -> JobView:
     """Dataclass view of a job row."""
     return JobView(id=job.id, kind=job.kind, instance_id=job.instance_id,
                    task_ref=job.task_ref, element_id=job.element_id, due_at=job.due_at,

@@ -211,10 +211,11 @@ def test_optimistic_lock_detects_a_stale_revision(drv, session, engine, clock):
     from sqlalchemy import update
 
     from engine import running
+    from engine.instances import get_instance
     from engine.store.uow import unit_of_work
     inst = drv.start("approval3", data={"title": "A", "budget": 1})
     with pytest.raises(Conflict, match="changed by someone else"), unit_of_work(session):
-        row = session.get(ProcessInstance, inst.id)
+        row = get_instance(session, inst.id)
         loaded = running.load(engine, session, row, "x", clock.now())
         # What a concurrent completion commits between our load and our save:
         session.execute(update(ProcessInstance).where(ProcessInstance.id == inst.id)

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import InvalidData, StateError, TaskFailed
+from engine.instances import get_instance
 from engine.spiff.bundle import SourceFile
 from engine.store.models import HumanTask, ProcessInstance
 from engine.store.uow import unit_of_work
@@ -83,7 +84,7 @@ def test_script_cannot_rewrite_earlier_task_data(drv, session):
     assert drv.engine.instance_data(session, inst.id)["proj"]["meta"]["owner"] == "bob"
     # ... but the instance's own start data (root of the tree) still says ann.
     from engine import running
-    row = session.get(ProcessInstance, inst.id)
+    row = get_instance(session, inst.id)
     loaded = running.load(drv.engine, session, row, "t", drv.clock.now())
     assert loaded.workflow.task_tree.data["proj"]["meta"]["owner"] == "ann"
 

@@ -1,0 +1,251 @@
+"""Core-level access to the tables every engine action touches.
+
+Instances, human tasks, jobs and audit events are read and written with SQLAlchemy Core
+statements rather than the ORM unit of work: an action touches about ten rows, and the
+ORM's per-object bookkeeping cost several times more than the statements themselves
+(see bench/). A :class:`Rec` is a row as a small mutable record that remembers which
+columns changed, so writes send only those.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from engine.store.models import AuditEvent, HumanTask, Job, ProcessInstance
+
+INSTANCES: Table = ProcessInstance.__table__  # type: ignore[assignment]
+TASKS: Table = HumanTask.__table__  # type: ignore[assignment]
+JOBS: Table = Job.__table__  # type: ignore[assignment]
+AUDIT: Table = AuditEvent.__table__  # type: ignore[assignment]
+
+
+class Rec:
+    """One row of ``table`` as attributes; assignments are tracked for :func:`write`."""
+
+    __slots__ = ("_dirty", "_table", "_values")
+
+    def __init__(self, table: Table, values: Mapping[str, Any]):
+        object.__setattr__(self, "_table", table)
+        object.__setattr__(self, "_values", dict(values))
+        object.__setattr__(self, "_dirty", set())
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f"{self._table.name} has no column {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in self._table.c:
+            raise AttributeError(f"{self._table.name} has no column {name!r}")
+        if self._values.get(name) != value or name not in self._values:
+            self._values[name] = value
+            self._dirty.add(name)
+
+    def changes(self) -> dict[str, Any]:
+        """Columns assigned since the last write, with their new values."""
+        return {name: self._values[name] for name in self._dirty}
+
+    def mark_clean(self) -> None:
+        """Forget pending changes (after they were written)."""
+        self._dirty.clear()
+
+    def __repr__(self) -> str:
+        return f"<{self._table.name} {self._values.get('id')}>"
+
+
+def _recs(table: Table, rows: Iterable[Any]) -> list[Rec]:
+    return [Rec(table, row._mapping) for row in rows]
+
+
+def new(table: Table, **values: Any) -> Rec:
+    """A record not yet inserted (every column present, defaults None)."""
+    full = {c.name: None for c in table.c}
+    full.update(values)
+    return Rec(table, full)
+
+
+# Statements are built once and reused with parameters: building SQLAlchemy expression
+# objects on every call cost more than running them.
+_INSERTS: dict[str, Any] = {}
+_UPDATES: dict[tuple[str, tuple[str, ...], bool], Any] = {}
+
+
+def _insert_stmt(table: Table) -> Any:
+    stmt = _INSERTS.get(table.name)
+    if stmt is None:
+        stmt = _INSERTS[table.name] = insert(table).returning(table.c.id)
+    return stmt
+
+
+def _update_stmt(table: Table, columns: tuple[str, ...], guarded: bool = False) -> Any:
+    key = (table.name, columns, guarded)
+    stmt = _UPDATES.get(key)
+    if stmt is None:
+        where = [table.c.id == bindparam("w_id")]
+        if guarded:
+            where.append(table.c.revision == bindparam("w_revision"))
+        stmt = _UPDATES[key] = update(table).where(*where).values(
+            {c: bindparam(f"v_{c}") for c in columns})
+    return stmt
+
+
+def insert_rec(session: Session, rec: Rec) -> Rec:
+    """INSERT the record and set its generated id."""
+    values = {k: v for k, v in rec._values.items() if k != "id"}
+    rec._values["id"] = session.execute(_insert_stmt(rec._table), values).scalar_one()
+    rec.mark_clean()
+    return rec
+
+
+def write(session: Session, rec: Rec) -> None:
+    """UPDATE the changed columns of a record by id (nothing when unchanged)."""
+    changes = rec.changes()
+    if changes:
+        columns = tuple(sorted(changes))
+        params = {f"v_{c}": changes[c] for c in columns}
+        params["w_id"] = rec.id
+        session.execute(_update_stmt(rec._table, columns), params)
+        rec.mark_clean()
+
+
+# --------------------------------------------------------------------------- reads
+
+
+_TASK_AND_INSTANCE = (
+    select(TASKS, *[c.label(f"i_{c.name}") for c in INSTANCES.c])
+    .join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
+    .where(TASKS.c.id == bindparam("task_id"))
+)
+_OPEN_TASKS = (
+    select(TASKS).where(TASKS.c.instance_id == bindparam("instance_id"),
+                        TASKS.c.status == "open").order_by(TASKS.c.id)
+)
+_INSTANCE = select(INSTANCES).where(INSTANCES.c.id == bindparam("instance_id"))
+
+
+def _instance_and_open_tasks(instance_id_expr: Any) -> Any:
+    task_cols = [c.label(f"t_{c.name}") for c in TASKS.c]
+    return (
+        select(INSTANCES, *task_cols)
+        .outerjoin(TASKS, (TASKS.c.instance_id == INSTANCES.c.id) & (TASKS.c.status == "open"))
+        .where(INSTANCES.c.id == instance_id_expr)
+        .order_by(TASKS.c.id)
+    )
+
+
+_BY_INSTANCE = _instance_and_open_tasks(bindparam("instance_id"))
+_BY_TASK = _instance_and_open_tasks(
+    select(TASKS.c.instance_id).where(TASKS.c.id == bindparam("task_id")).scalar_subquery())
+
+
+def instance_with_open_tasks(session: Session, *, task_id: int | None = None,
+                             instance_id: int | None = None) -> tuple[Rec, list[Rec]] | None:
+    """An instance and its open human tasks in one round trip, found by either id.
+
+    With ``task_id`` the instance is the task's (whatever the task's own status).
+    """
+    if task_id is not None:
+        result = session.execute(_BY_TASK, {"task_id": task_id})
+    else:
+        result = session.execute(_BY_INSTANCE, {"instance_id": instance_id})
+    inst: Rec | None = None
+    tasks: list[Rec] = []
+    for row in result:
+        values = row._mapping
+        if inst is None:
+            inst = Rec(INSTANCES, {c.name: values[c] for c in INSTANCES.c})
+        if values["t_id"] is not None:
+            tasks.append(Rec(TASKS, {c.name: values[f"t_{c.name}"] for c in TASKS.c}))
+    return (inst, tasks) if inst is not None else None
+
+
+def task_and_instance(session: Session, task_id: int) -> tuple[Rec, Rec] | None:
+    """A human task and its instance, in one query."""
+    row = session.execute(_TASK_AND_INSTANCE, {"task_id": task_id}).first()
+    if row is None:
+        return None
+    values = row._mapping
+    task = Rec(TASKS, {c.name: values[c] for c in TASKS.c})
+    inst = Rec(INSTANCES, {c.name: values[f"i_{c.name}"] for c in INSTANCES.c})
+    return task, inst
+
+
+def instance(session: Session, instance_id: int, *, for_update: bool = False) -> Rec | None:
+    """An instance row (optionally locked on PostgreSQL)."""
+    q = _INSTANCE
+    if for_update and session.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update()
+    row = session.execute(q, {"instance_id": instance_id}).first()
+    return Rec(INSTANCES, row._mapping) if row is not None else None
+
+
+def open_tasks(session: Session, instance_id: int) -> list[Rec]:
+    """The instance's open human tasks, oldest first."""
+    return _recs(TASKS, session.execute(_OPEN_TASKS, {"instance_id": instance_id}))
+
+
+def timer_jobs(session: Session, instance_id: int) -> list[Rec]:
+    """Every timer job of an instance."""
+    return _recs(JOBS, session.execute(
+        select(JOBS).where(JOBS.c.instance_id == instance_id, JOBS.c.kind == "timer")))
+
+
+def next_due_job(session: Session, now: datetime) -> Rec | None:
+    """The oldest pending job due by ``now``, locked (SKIP LOCKED) on PostgreSQL."""
+    q = (select(JOBS).where(JOBS.c.status == "pending", JOBS.c.due_at <= now)
+         .order_by(JOBS.c.due_at, JOBS.c.id).limit(1))
+    if session.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    row = session.execute(q).first()
+    return Rec(JOBS, row._mapping) if row is not None else None
+
+
+def job(session: Session, job_id: int) -> Rec | None:
+    """A job by id."""
+    row = session.execute(select(JOBS).where(JOBS.c.id == job_id)).first()
+    return Rec(JOBS, row._mapping) if row is not None else None
+
+
+# --------------------------------------------------------------------------- writes
+
+
+def audit(session: Session, **values: Any) -> None:
+    """Append an audit event."""
+    values.setdefault("detail", {})
+    session.execute(insert(AUDIT), values)
+
+
+def save_state(session: Session, inst: Rec, state: str, now: datetime, *,
+               bump: bool = True) -> bool:
+    """Write the state and other changed columns if nobody else changed the row.
+
+    ``UPDATE ... WHERE id = ? AND revision = ?``: False when 0 rows matched. ``bump``
+    False keeps the revision (the first save of a new instance).
+    """
+    values = inst.changes()
+    values.update(state=state, revision=inst.revision + (1 if bump else 0), updated_at=now)
+    columns = tuple(sorted(values))
+    params = {f"v_{c}": values[c] for c in columns}
+    params.update(w_id=inst.id, w_revision=inst.revision)
+    result = session.execute(_update_stmt(INSTANCES, columns, guarded=True), params)
+    if result.rowcount != 1:
+        return False
+    inst._values.update(values)
+    inst.mark_clean()
+    return True
+
+
+def cancel_open(session: Session, instance_id: int, now: datetime) -> None:
+    """Cancel every open task and pending job of an instance."""
+    session.execute(update(TASKS).where(TASKS.c.instance_id == instance_id,
+                                        TASKS.c.status == "open")
+                    .values(status="cancelled", completed_at=now))
+    session.execute(update(JOBS).where(JOBS.c.instance_id == instance_id,
+                                       JOBS.c.status == "pending")
+                    .values(status="cancelled", finished_at=now))
