@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import definitions, identity, instances, running, tasks
+from engine import definitions, identity, instances, notifications, running, tasks
 from engine.clock import Clock, SystemClock
 from engine.errors import InvalidDiagram
 from engine.jobs import runner
@@ -210,6 +210,23 @@ class Engine:
                    data: Mapping[str, Any]) -> TaskView:
         """Keep unfinished form input on a task."""
         return tasks.save_draft(self, session, task_id, username, data)
+
+    # ------------------------------------------------------------------ notifications
+
+    def notifications(self, session: Session, username: str, *, unread_only: bool = False,
+                      limit: int = 20) -> list[notifications.NotificationView]:
+        """A person's notifications, newest first."""
+        return notifications.for_user(session, username, unread_only=unread_only, limit=limit)
+
+    def unread_notifications(self, session: Session, username: str) -> int:
+        """The bell's count."""
+        return notifications.unread_count(session, username)
+
+    def mark_notifications_read(self, session: Session, username: str,
+                                ids: Sequence[int] | None = None) -> int:
+        """Mark some (or all) of a person's notifications read."""
+        with unit_of_work(session):
+            return notifications.mark_read(session, username, ids, self.clock.now())
 
     # ------------------------------------------------------------------ jobs
 

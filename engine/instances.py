@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
-from engine import identity, projection, running
+from engine import identity, notifications, projection, running
 from engine.definitions import current_bindings, get_process
 from engine.errors import Forbidden, InvalidData, NotFound, NotReady
 from engine.forms import validate_form
@@ -58,12 +58,16 @@ def start(eng: Engine, session: Session, process_key: str, actor: str,
         wf.task_tree.data[INITIATOR_KEY] = actor
         with running.engine_errors(loaded, eng.clock):
             run_engine(wf, loaded.counter)
-            rows.audit(session, instance_id=inst.id, at=now, actor=actor, kind="started",
-                       detail={"process": definition.key, "version": definition.version,
-                               "bindings": inst.bindings})
-            _audit_services(session, loaded, now, actor)
-            open_rows = projection.sync(session, loaded, now, actor)
-            running.save(session, loaded, now, new=True)
+
+            def save() -> None:
+                running.save(session, loaded, now, new=True)
+                rows.audit(session, instance_id=inst.id, at=now, actor=actor,
+                           kind="started", detail={"process": definition.key,
+                                                   "version": definition.version,
+                                                   "bindings": inst.bindings})
+                _audit_services(session, loaded, now, actor)
+
+            open_rows = projection.sync(session, loaded, now, actor, save)
         return instance_view(inst, definition.version, open_rows)
 
 
@@ -109,15 +113,22 @@ def complete(eng: Engine, session: Session, task_id: int, actor: str,
         row.outcome = _text(payload.get("decision") or payload.get("outcome"))
         row.comment = _text(payload.get("comment"))
         row.draft = None
-        rows.write(session, row)
-        rows.audit(session, instance_id=inst.id, at=now, actor=actor, kind="task_completed",
-                   element_id=row.element_id, element_name=row.name, human_task_id=row.id,
-                   outcome=row.outcome, reason=row.comment,
-                   detail={"on_behalf_of": eligible.on_behalf_of, "fields": sorted(payload)})
-        with running.engine_errors(loaded, eng.clock):
-            _audit_services(session, loaded, now, actor)
-            open_rows = projection.sync(session, loaded, now, actor)
+
+        def save() -> None:
             running.save(session, loaded, now)
+            rows.write(session, row)
+            rows.audit(session, instance_id=inst.id, at=now, actor=actor,
+                       kind="task_completed", element_id=row.element_id,
+                       element_name=row.name, human_task_id=row.id, outcome=row.outcome,
+                       reason=row.comment,
+                       detail={"on_behalf_of": eligible.on_behalf_of,
+                               "fields": sorted(payload)})
+            if row.outcome and inst.started_by != actor:
+                notifications.write(session, _decision_note(inst, row, actor), now)
+            _audit_services(session, loaded, now, actor)
+
+        with running.engine_errors(loaded, eng.clock):
+            open_rows = projection.sync(session, loaded, now, actor, save)
         return instance_view(inst, loaded.definition.version, open_rows)
 
 
@@ -144,6 +155,15 @@ def cancel(eng: Engine, session: Session, instance_id: int, actor: str, reason: 
         return instance_view(inst, loaded.definition.version, [])
 
 
+def _decision_note(inst: Rec, row: Rec, actor: str) -> notifications.Note:
+    comment = f": {row.comment}" if row.comment else ""
+    return notifications.Note(
+        usernames=(inst.started_by,), kind="decision",
+        title=f"{row.name}: {row.outcome} by {actor}", body=f"{inst.title}{comment}",
+        link=f"/instances/{inst.id}", instance_id=inst.id, human_task_id=row.id,
+    )
+
+
 def require_distinct(session: Session, row: Rec, actor: str, on_behalf_of: str | None,
                      meta: Mapping[str, Any]) -> None:
     """Refuse a second instance of a ``distinctActors`` step to the same person."""
@@ -161,6 +181,7 @@ def _audit_services(session: Session, loaded: running.Loaded, now, actor: str) -
                    kind="service_called", element_id=call.element_id,
                    element_name=loaded.element(call.element_id).get("name"),
                    detail={"notes": call.notes})
+        notifications.write_all(session, call.notifications, now)
     loaded.services.clear()
 
 

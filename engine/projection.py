@@ -7,11 +7,13 @@ and dashboards never deserialize a workflow.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from engine import notifications
 from engine.calendar import sla_due
 from engine.errors import TaskFailed
 from engine.spiff.runtime import is_finished, ready_manual_tasks, waiting_timers
@@ -22,53 +24,70 @@ if TYPE_CHECKING:
     from engine.running import Loaded
 
 
-def sync(session: Session, loaded: Loaded, now: datetime, actor: str) -> list[Rec]:
+def sync(session: Session, loaded: Loaded, now: datetime, actor: str,
+         save: Callable[[], None]) -> list[Rec]:
     """Bring human tasks, timer jobs and the instance row up to date.
 
-    Returns the instance's open human tasks, oldest first.
+    Works out every change first, then calls ``save`` (which writes the instance with
+    its optimistic revision check) before writing anything else, so a concurrent writer
+    fails on the instance row instead of colliding on the task rows. Returns the
+    instance's open human tasks, oldest first.
     """
-    open_rows = _sync_tasks(session, loaded, now)
-    if loaded.meta.get("has_timers", True):
-        _sync_timer_jobs(session, loaded, now)
-    inst = loaded.instance
-    if is_finished(loaded.workflow) and inst.status == "running":
-        inst.status = "completed"
-        inst.ended_at = now
-        rows.audit(session, instance_id=inst.id, at=now, actor=actor, kind="completed")
-    if inst.status != "running":
-        inst.current_step = ""
-    elif open_rows:
-        inst.current_step = ", ".join(dict.fromkeys(r.name for r in open_rows))[:500]
-    else:
-        timers = waiting_timers(loaded.workflow)
-        inst.current_step = ("waiting for " + ", ".join(
-            loaded.element(loaded.original_id(t.bpmn_id)).get("name") or t.bpmn_id
-            for t in timers))[:500] if timers else ""
-    return open_rows
-
-
-def _sync_tasks(session: Session, loaded: Loaded, now: datetime) -> list[Rec]:
     inst = loaded.instance
     known = loaded.open_rows
     if known is None:
         known = rows.open_tasks(session, inst.id)
     existing = {r.spiff_task_id: r for r in known if r.status == "open"}
     ready = {str(t.id): t for t in ready_manual_tasks(loaded.workflow)}
-    still_open = []
-    for task_id, task in ready.items():
-        row = existing.get(task_id)
-        if row is None:
-            row = rows.insert_rec(session, _new_task_row(loaded, task, now))
-        elif row.project_id is None and inst.project_id is not None:
+    kept = [row for task_id, row in existing.items() if task_id in ready]
+    new = [_new_task_row(loaded, task, now) for task_id, task in ready.items()
+           if task_id not in existing]
+    finished = is_finished(loaded.workflow) and inst.status == "running"
+    if finished:
+        inst.status, inst.ended_at = "completed", now
+    inst.current_step = _current_step(loaded, [*kept, *new])
+
+    save()
+    for row in kept:
+        if row.project_id is None and inst.project_id is not None:
             row.project_id = inst.project_id
             rows.write(session, row)
-        still_open.append(row)
     for task_id, row in existing.items():
         if task_id not in ready:
-            row.status = "cancelled"
-            row.completed_at = now
+            row.status, row.completed_at = "cancelled", now
             rows.write(session, row)
-    return sorted(still_open, key=lambda r: r.id)
+    for row in new:
+        rows.insert_rec(session, row)
+        if row.assignee:
+            notifications.write(session, assigned_note(inst, row), now)
+    if loaded.meta.get("has_timers", True):
+        _sync_timer_jobs(session, loaded, now)
+    if finished:
+        rows.audit(session, instance_id=inst.id, at=now, actor=actor, kind="completed")
+        notifications.write(session, notifications.Note(
+            usernames=(inst.started_by,), kind="completed", title=f"{inst.title}: completed",
+            link=f"/instances/{inst.id}", instance_id=inst.id), now)
+    return sorted([*kept, *new], key=lambda r: r.id)
+
+
+def _current_step(loaded: Loaded, open_rows: list[Rec]) -> str:
+    if loaded.instance.status != "running":
+        return ""
+    if open_rows:
+        return ", ".join(dict.fromkeys(r.name for r in open_rows))[:500]
+    timers = waiting_timers(loaded.workflow)
+    if not timers:
+        return ""
+    names = (loaded.element(loaded.original_id(t.bpmn_id)).get("name") or t.bpmn_id
+             for t in timers)
+    return ("waiting for " + ", ".join(names))[:500]
+
+
+def assigned_note(inst: Rec, row: Rec) -> notifications.Note:
+    """"A task is waiting for you" for the task's assignee."""
+    return notifications.Note(
+        usernames=(row.assignee,), kind="assigned", title=f"New task: {row.name}",
+        body=inst.title, link=f"/tasks/{row.id}", instance_id=inst.id, human_task_id=row.id)
 
 
 def _new_task_row(loaded: Loaded, task: Any, now: datetime) -> Rec:

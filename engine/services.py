@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine.errors import EngineError
+from engine.notifications import Note
 
 
 class UnknownOperation(EngineError):
@@ -39,6 +40,19 @@ class ServiceCall:
     bound_project_id: int | None = field(default=None, init=False)
     #: Messages for the audit trail (``detail.notes``).
     notes: list[str] = field(default_factory=list, init=False)
+    #: Notifications to write with the step (bell + e-mail outbox).
+    notifications: list[Note] = field(default_factory=list, init=False)
+
+    def notify(self, usernames: Iterable[str], title: str, body: str = "", *,
+               kind: str = "info", link: str | None = None) -> None:
+        """Tell people something (in-app and by e-mail) when this step commits.
+
+        ``link`` defaults to the instance page.
+        """
+        self.notifications.append(Note(
+            usernames=tuple(usernames), kind=kind, title=title, body=body,
+            link=link or f"/instances/{self.instance_id}", instance_id=self.instance_id,
+        ))
 
     def bind_project(self, project_id: int) -> None:
         """Attach the instance to a project (for project-scoped roles and lists)."""

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import identity
+from engine import identity, notifications
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.instances import open_task_and_instance, require_distinct, task_view
+from engine.projection import assigned_note
 from engine.store import rows
 from engine.store.models import HumanTask, ProcessInstance
 from engine.store.rows import Rec
@@ -174,6 +175,11 @@ def delegate(eng: Engine, session: Session, task_id: int, username: str, to_user
         row.assignee, row.claimed_at = to_user, now
         _audit(session, row, now, username, "reassigned" if admin else "delegated",
                reason=reason.strip(), detail={"from": previous, "to": to_user})
+        note = assigned_note(inst, row)
+        notifications.write(session, notifications.Note(
+            usernames=note.usernames, kind=note.kind, title=note.title,
+            body=f"{note.body} ({username}: {reason.strip()})", link=note.link,
+            instance_id=note.instance_id, human_task_id=note.human_task_id), now)
         return task_view(row, inst)
 
 

@@ -90,15 +90,18 @@ def _run_job(eng: Engine, session: Session, job: Rec, now) -> None:
     with running.engine_errors(loaded, eng.clock):
         loaded.workflow.refresh_timers()
         run_engine(loaded.workflow, loaded.counter)
-        rows.audit(session, instance_id=inst.id, at=now, actor=SYSTEM_ACTOR,
-                   kind="timer_fired", element_id=job.element_id,
-                   element_name=loaded.element(job.element_id).get("name"),
-                   detail={"job": job.id, "due_at": job.due_at.isoformat()})
-        from engine.instances import _audit_services
 
-        _audit_services(session, loaded, now, SYSTEM_ACTOR)
-        projection.sync(session, loaded, now, SYSTEM_ACTOR)
-        running.save(session, loaded, now)
+        def save() -> None:
+            from engine.instances import _audit_services
+
+            running.save(session, loaded, now)
+            rows.audit(session, instance_id=inst.id, at=now, actor=SYSTEM_ACTOR,
+                       kind="timer_fired", element_id=job.element_id,
+                       element_name=loaded.element(job.element_id).get("name"),
+                       detail={"job": job.id, "due_at": job.due_at.isoformat()})
+            _audit_services(session, loaded, now, SYSTEM_ACTOR)
+
+        projection.sync(session, loaded, now, SYSTEM_ACTOR, save)
 
 
 def _record_failure(eng: Engine, session: Session, job_id: int, message: str) -> None:

@@ -4,3 +4,4 @@ Alembic and ``create_all`` import this; add PMO record modules here as they appe
 """
 
 from engine.store import models  # noqa: F401
+from workflows.records import models as records_models  # noqa: F401

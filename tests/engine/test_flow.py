@@ -252,3 +252,28 @@ def test_deploy_refuses_bad_bundle_and_writes_nothing(drv, session):
         drv.engine.deploy(session, bad, "owner1")
     assert any(p.element_id == "review" for p in err.value.problems)
     assert session.scalar(select(func.count()).select_from(ProcessDefinition)) == before
+
+
+def test_notifications_for_assignment_decisions_and_completion(drv, session):
+    inst = drv.start("approval3", data={"title": "A", "budget": 1})
+    assert drv.engine.unread_notifications(session, "pm1") == 0
+    drv.complete(inst.id, "review", "reviewer1", {"decision": "rework", "comment": "add WBS"})
+    notes = drv.engine.notifications(session, "pm1")
+    kinds = [(n.kind, n.title) for n in notes]
+    assert ("decision", "Check completeness: rework by reviewer1") in kinds
+    assert ("assigned", "New task: Revise proposal") in kinds
+    decision = next(n for n in notes if n.kind == "decision")
+    assert "add WBS" in decision.body and decision.link == f"/instances/{inst.id}"
+    assert drv.engine.unread_notifications(session, "pm1") == 2
+    drv.engine.mark_notifications_read(session, "pm1", [decision.id])
+    assert drv.engine.unread_notifications(session, "pm1") == 1
+    drv.complete(inst.id, "revise", "pm1", {})
+    drv.complete(inst.id, "review", "reviewer1", {"decision": "accept"})
+    task = drv.task(inst.id, "approve")
+    drv.engine.delegate(session, task.id, "pmohead", "reviewer2", "on leave")
+    assigned = drv.engine.notifications(session, "reviewer2")
+    assert assigned[0].kind == "assigned" and "on leave" in assigned[0].body
+    drv.engine.mark_notifications_read(session, "pm1")
+    assert drv.engine.unread_notifications(session, "pm1") == 0
+    # Nobody is told about their own decisions.
+    assert all(n.kind != "decision" for n in drv.engine.notifications(session, "reviewer1"))

@@ -24,12 +24,20 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
+def _include(obj, name, type_, reflected, compare_to) -> bool:
+    """Leave database-specific search objects (SQLite FTS5 shadow tables) to their
+    hand-written migrations; autogenerate must not try to drop them."""
+    return not (type_ == "table" and reflected and compare_to is None
+                and str(name).startswith("lessons_fts"))
+
+
 def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=_include,
     )
     with context.begin_transaction():
         context.run_migrations()

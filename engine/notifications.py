@@ -1,0 +1,96 @@
+"""In-app notifications (the bell) and the e-mail outbox, written in the action's transaction.
+
+Nothing is sent from inside a transaction: each notification also leaves an ``outbox`` row
+that a mailer drains after commit (the e-mail issue adds the sender).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from engine.store.models import Notification, OutboxMessage
+
+NOTES = Notification.__table__
+OUTBOX = OutboxMessage.__table__
+_NOTE_INSERT = insert(NOTES).returning(NOTES.c.id)
+
+
+@dataclass(frozen=True)
+class Note:
+    """A notification to create; ``link`` is a path in the web app."""
+
+    usernames: tuple[str, ...]
+    kind: str
+    title: str
+    body: str = ""
+    link: str | None = None
+    instance_id: int | None = None
+    human_task_id: int | None = None
+
+
+@dataclass(frozen=True)
+class NotificationView:
+    """One notification as the bell shows it."""
+
+    id: int
+    kind: str
+    title: str
+    body: str
+    link: str | None
+    instance_id: int | None
+    created_at: datetime
+    read_at: datetime | None
+
+
+def write(session: Session, note: Note, now: datetime) -> None:
+    """Store the notification for each recipient (once each) and queue its e-mail."""
+    for username in dict.fromkeys(u for u in note.usernames if u):
+        note_id = session.execute(_NOTE_INSERT, {
+            "username": username, "kind": note.kind, "title": note.title[:300],
+            "body": note.body, "link": note.link, "instance_id": note.instance_id,
+            "human_task_id": note.human_task_id, "created_at": now, "read_at": None,
+        }).scalar_one()
+        session.execute(insert(OUTBOX), {
+            "username": username, "subject": note.title[:300], "body": note.body,
+            "notification_id": note_id, "created_at": now, "sent_at": None, "attempts": 0,
+            "last_error": None,
+        })
+
+
+def write_all(session: Session, notes: Iterable[Note], now: datetime) -> None:
+    """Store several notifications."""
+    for note in notes:
+        write(session, note, now)
+
+
+def for_user(session: Session, username: str, *, unread_only: bool = False,
+             limit: int = 20) -> list[NotificationView]:
+    """Newest first."""
+    q = select(NOTES).where(NOTES.c.username == username)
+    if unread_only:
+        q = q.where(NOTES.c.read_at.is_(None))
+    rows = session.execute(q.order_by(NOTES.c.id.desc()).limit(limit))
+    return [NotificationView(r.id, r.kind, r.title, r.body, r.link, r.instance_id,
+                             r.created_at, r.read_at) for r in rows]
+
+
+_UNREAD = (select(func.count()).select_from(NOTES)
+           .where(NOTES.c.username == bindparam("username"), NOTES.c.read_at.is_(None)))
+
+
+def unread_count(session: Session, username: str) -> int:
+    """How many unread notifications (for the bell's badge)."""
+    return int(session.execute(_UNREAD, {"username": username}).scalar_one())
+
+
+def mark_read(session: Session, username: str, ids: Iterable[int] | None, now: datetime) -> int:
+    """Mark the given (or all) of a user's notifications read; return how many changed."""
+    q = update(NOTES).where(NOTES.c.username == username, NOTES.c.read_at.is_(None))
+    if ids is not None:
+        q = q.where(NOTES.c.id.in_(list(ids)))
+    return session.execute(q.values(read_at=now)).rowcount

@@ -1,0 +1,343 @@
+"""Read models for the web pages: one call per page, plain dataclasses back.
+
+Plain SQLAlchemy over the indexed tables (``process_instances``, ``human_tasks``,
+``users``...) plus the :class:`~engine.api.Engine` verbs; the one workflow
+deserialized per page is the instance being shown (for its data).  Also the few rules
+the pages enforce before calling a verb (who may see an instance, who may withdraw it)
+and the user's language choice.  No Flask here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine import identity
+from engine.definitions import definition_view, get_process
+from engine.errors import Forbidden, InvalidData
+from engine.instances import INITIATOR_KEY, _may_start, get_instance, task_view
+from engine.store.models import (
+    HumanTask,
+    ProcessDefinition,
+    ProcessInstance,
+    Role,
+    User,
+    UserRole,
+)
+from engine.store.uow import unit_of_work
+from engine.tasks import TaskQuery, may_view
+from engine.views import AuditView, DefinitionView, InstanceView, TaskView
+
+if TYPE_CHECKING:
+    from engine.api import Engine
+
+#: Roles that see every instance (the PMO's overview pages).
+PMO_ROLES = frozenset({"pmo_admin", "pmo_head", "pmo_reviewer"})
+#: Role that may reassign anyone's open task.
+ADMIN_ROLE = "pmo_admin"
+#: Per-task answers: never pre-filled from earlier steps (the next reviewer decides anew).
+OUTCOME_KEYS = frozenset({"decision", "outcome", "comment"})
+#: Data keys that are not the request's content.
+HIDDEN_KEYS = OUTCOME_KEYS | {INITIATOR_KEY, "typename"}
+LOCALES = frozenset({"en", "zh"})
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone who can be picked in a form or shown by name."""
+
+    username: str
+    display_name: str
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Directory:
+    """People and role names, for pickers and for showing names instead of keys."""
+
+    people: tuple[Person, ...]
+    role_names: dict[str, str]
+    display_names: dict[str, str]
+
+    def name(self, username: str | None) -> str:
+        """Display name of a user (the username if unknown)."""
+        return self.display_names.get(username or "", username or "")
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """One open step of an instance: who has it, since when, due when."""
+
+    task_id: int
+    step: str
+    element_id: str
+    assignee: str | None
+    role: str | None
+    since: datetime
+    due_at: datetime | None
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class InstanceRow:
+    """An instance in a list (no workflow state read)."""
+
+    id: int
+    title: str
+    business_key: str | None
+    process_key: str
+    process_name: str
+    status: str
+    started_by: str
+    started_at: datetime
+    ended_at: datetime | None
+    current_step: str
+    waiting: tuple[Waiting, ...] = ()
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    """The inbox: one page of tasks, the total, and what the filters offer."""
+
+    tasks: list[TaskView]
+    total: int
+    now: datetime
+    process_names: dict[str, str]
+    my_roles: tuple[str, ...]
+    directory: Directory
+
+
+@dataclass(frozen=True)
+class StartPage:
+    """A process's start form."""
+
+    definition: DefinitionView
+    schema: dict[str, Any] | None
+    directory: Directory
+
+
+@dataclass(frozen=True)
+class InstancePage:
+    """Everything about one instance, as the instance page shows it."""
+
+    instance: InstanceView
+    process_name: str
+    now: datetime
+    data: dict[str, Any]
+    fields: dict[str, dict[str, Any]]
+    history: list[AuditView]
+    visited: dict[str, int]
+    waiting: tuple[Waiting, ...]
+    can_withdraw: bool
+    can_reassign: bool
+    directory: Directory
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    """One task with its form, its values and the instance it belongs to."""
+
+    task: TaskView
+    page: InstancePage
+    schema: dict[str, Any] | None
+    values: dict[str, Any]
+    has_draft: bool
+    can_act: bool
+    why_not: str
+    can_claim: bool
+    can_unclaim: bool
+
+
+@dataclass(frozen=True)
+class InstanceList:
+    """One page of instances and the total."""
+
+    rows: list[InstanceRow]
+    total: int
+    now: datetime
+    process_names: dict[str, str] = field(default_factory=dict)
+
+
+def directory(session: Session) -> Directory:
+    """Active users with their global roles, and role display names."""
+    roles: dict[str, list[str]] = {}
+    for username, role in session.execute(select(UserRole.username, UserRole.role_key)):
+        roles.setdefault(username, []).append(role)
+    people = tuple(
+        Person(u.username, u.display_name or u.username, tuple(sorted(roles.get(u.username, ()))))
+        for u in session.scalars(select(User).where(User.active.is_(True))
+                                 .order_by(User.display_name, User.username))
+    )
+    names = dict(session.execute(select(Role.key, Role.name)).all())
+    return Directory(people, names, {p.username: p.display_name for p in people})
+
+
+def process_names(session: Session) -> dict[str, str]:
+    """Process key -> name of its newest deployed version."""
+    rows = session.execute(select(ProcessDefinition.key, ProcessDefinition.name)
+                           .order_by(ProcessDefinition.version))
+    return dict(rows.all())
+
+
+def inbox_page(eng: Engine, session: Session, username: str, query: TaskQuery) -> InboxPage:
+    """The inbox for ``username``: ``eng.tasks`` plus what the filters need."""
+    tasks, total = eng.tasks(session, username, query)
+    mine = identity.global_roles(session, username) | {
+        r for _p, r in identity.project_roles(session, username)}
+    return InboxPage(tasks, total, eng.clock.now(), process_names(session),
+                     tuple(sorted(mine)), directory(session))
+
+
+def startable(eng: Engine, session: Session, username: str) -> list[DefinitionView]:
+    """Deployed processes ``username`` may start (no start role: anyone)."""
+    return [d for d in eng.definitions(session)
+            if not d.start_role or _may_start(session, username, d.start_role, None)]
+
+
+def start_page(eng: Engine, session: Session, process_key: str, username: str) -> StartPage:
+    """The start form of ``process_key``; :class:`Forbidden` without its start role."""
+    view = definition_view(get_process(session, process_key))
+    if view.start_role and not _may_start(session, username, view.start_role, None):
+        raise Forbidden(f"starting {view.name!r} needs the role {view.start_role!r}")
+    return StartPage(view, eng.form_schema(session, view.id, view.start_form),
+                     directory(session))
+
+
+def waiting_steps(tasks: list[TaskView], now: datetime) -> tuple[Waiting, ...]:
+    """Where a request waits: one entry per open task."""
+    return tuple(
+        Waiting(t.id, t.name, t.element_id, t.assignee, t.role, t.claimed_at or t.created_at,
+                t.due_at, t.due_at is not None and t.due_at < now)
+        for t in tasks if t.status == "open"
+    )
+
+
+def may_view_instance(eng: Engine, session: Session, username: str,
+                      inst: ProcessInstance) -> bool:
+    """The starter, the PMO, and whoever may see one of its tasks may see an instance."""
+    if inst.started_by == username or identity.global_roles(session, username) & PMO_ROLES:
+        return True
+    rows = session.scalars(select(HumanTask).where(HumanTask.instance_id == inst.id))
+    return any(may_view(eng, session, username, row, inst) for row in rows)
+
+
+def instance_page(eng: Engine, session: Session, instance_id: int, username: str,
+                  *, checked: bool = False) -> InstancePage:
+    """The instance page (``checked``: access was already established through a task)."""
+    inst = get_instance(session, instance_id)
+    if not checked and not may_view_instance(eng, session, username, inst):
+        raise Forbidden("you have no access to this request")
+    view = eng.instance(session, instance_id)
+    definition = session.get(ProcessDefinition, view.definition_id)
+    now = eng.clock.now()
+    return InstancePage(
+        instance=view, process_name=definition.name, now=now,
+        data=eng.instance_data(session, instance_id), fields=_fields(definition),
+        history=eng.history(session, instance_id),
+        visited=eng.visited_elements(session, instance_id),
+        waiting=waiting_steps(view.open_tasks, now),
+        can_withdraw=view.status == "running" and view.started_by == username,
+        can_reassign=ADMIN_ROLE in identity.global_roles(session, username),
+        directory=directory(session),
+    )
+
+
+def _fields(definition: ProcessDefinition) -> dict[str, dict[str, Any]]:
+    """Field name -> schema over every form of a version (start form first)."""
+    names = sorted(definition.forms, key=lambda n: n != definition.meta.get("start_form"))
+    out: dict[str, dict[str, Any]] = {}
+    for name in names:
+        for key, prop in (definition.forms[name].get("properties") or {}).items():
+            if isinstance(prop, dict):
+                out.setdefault(key, prop)
+    return out
+
+
+def task_page(eng: Engine, session: Session, task_id: int, username: str) -> TaskPage:
+    """A task page; :class:`Forbidden` when ``username`` may not see the task."""
+    task = eng.task(session, task_id, username)
+    page = instance_page(eng, session, task.instance_id, username, checked=True)
+    schema = eng.form_schema(session, page.instance.definition_id, task.form)
+    row = session.get(HumanTask, task_id)
+    props = (schema or {}).get("properties") or {}
+    values = {k: v for k, v in page.data.items() if k in props and k not in OUTCOME_KEYS}
+    values.update(row.draft or {})
+    can_act, why_not = False, ""
+    if task.status == "open":
+        eligible = identity.eligibility(session, username, row, page.instance.started_by,
+                                        page.now)
+        can_act, why_not = eligible.allowed, eligible.reason
+    return TaskPage(
+        task=task, page=page, schema=schema, values=values, has_draft=bool(row.draft),
+        can_act=can_act, why_not=why_not,
+        can_claim=can_act and task.assignee is None,
+        can_unclaim=task.status == "open" and task.assignee == username and bool(task.role),
+    )
+
+
+def _instance_rows(eng: Engine, session: Session, query: Any, offset: int, limit: int
+                   ) -> tuple[list[InstanceRow], int]:
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    insts = session.scalars(query.order_by(ProcessInstance.id.desc())
+                            .limit(max(1, min(limit, 200))).offset(max(0, offset))).all()
+    ids = [i.id for i in insts]
+    open_rows = session.scalars(select(HumanTask).where(
+        HumanTask.instance_id.in_(ids), HumanTask.status == "open").order_by(HumanTask.id)
+    ).all() if ids else []
+    now, names = eng.clock.now(), process_names(session)
+    rows = [
+        InstanceRow(i.id, i.title, i.business_key, i.process_key,
+                    names.get(i.process_key, i.process_key), i.status, i.started_by,
+                    i.started_at, i.ended_at, i.current_step,
+                    waiting_steps([task_view(t, i) for t in open_rows
+                                   if t.instance_id == i.id], now))
+        for i in insts
+    ]
+    return rows, int(total)
+
+
+def my_requests(eng: Engine, session: Session, username: str, *, status: str | None = None,
+                offset: int = 0, limit: int = 25) -> InstanceList:
+    """Instances ``username`` started, newest first, with where each one waits."""
+    q = select(ProcessInstance).where(ProcessInstance.started_by == username)
+    if status:
+        q = q.where(ProcessInstance.status == status)
+    rows, total = _instance_rows(eng, session, q, offset, limit)
+    return InstanceList(rows, total, eng.clock.now())
+
+
+def running_instances(eng: Engine, session: Session, username: str, *,
+                      process_key: str | None = None, offset: int = 0, limit: int = 25
+                      ) -> InstanceList:
+    """Every running instance (PMO roles only), newest first."""
+    if not identity.global_roles(session, username) & PMO_ROLES:
+        raise Forbidden("only the PMO sees every running request")
+    q = select(ProcessInstance).where(ProcessInstance.status == "running")
+    if process_key:
+        q = q.where(ProcessInstance.process_key == process_key)
+    rows, total = _instance_rows(eng, session, q, offset, limit)
+    return InstanceList(rows, total, eng.clock.now(), process_names(session))
+
+
+def require_starter(session: Session, instance_id: int, username: str) -> None:
+    """Only the person who started a request may withdraw it (:class:`Forbidden`)."""
+    if get_instance(session, instance_id).started_by != username:
+        raise Forbidden("only the person who started this request may withdraw it")
+
+
+def require_admin(session: Session, username: str) -> None:
+    """Only a PMO administrator may reassign other people's tasks (:class:`Forbidden`)."""
+    if ADMIN_ROLE not in identity.global_roles(session, username):
+        raise Forbidden("only a PMO administrator may reassign tasks")
+
+
+def set_locale(session: Session, username: str, locale: str) -> None:
+    """Remember ``username``'s language (``en`` or ``zh``)."""
+    if locale not in LOCALES:
+        raise InvalidData({"lang": f"Choose one of: {', '.join(sorted(LOCALES))}."})
+    with unit_of_work(session):
+        identity.get_user(session, username).locale = locale
