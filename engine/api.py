@@ -127,10 +127,15 @@ class Engine:
         """Complete a human task with form data."""
         return instances.complete(self, session, task_id, actor, data)
 
-    def cancel(self, session: Session, instance_id: int, actor: str, reason: str
-               ) -> InstanceView:
-        """Cancel a running instance with a reason."""
-        return instances.cancel(self, session, instance_id, actor, reason)
+    def cancel(self, session: Session, instance_id: int, actor: str, reason: str, *,
+               kind: str = "cancelled") -> InstanceView:
+        """Stop a running instance with a reason (``kind``: cancelled or withdrawn).
+
+        The process's ``onCancel`` glue runs in the same transaction.
+        """
+        if kind not in ("cancelled", "withdrawn"):
+            raise instances.InvalidData({"kind": "Choose cancelled or withdrawn."})
+        return instances.cancel(self, session, instance_id, actor, reason, kind=kind)
 
     def instance(self, session: Session, instance_id: int) -> InstanceView:
         """An instance from its indexed row."""

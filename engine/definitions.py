@@ -68,8 +68,9 @@ def deploy(
 ) -> DeployResult:
     """Validate and store new versions. Raises :class:`InvalidDiagram`; does not commit."""
     bundle = analyze(files, ctx)
-    if bundle.problems:
-        raise InvalidDiagram(bundle.problems)
+    problems = list(bundle.problems) + _process_property_problems(bundle, ctx)
+    if problems:
+        raise InvalidDiagram(problems)
     if not bundle.processes and not bundle.decisions:
         raise InvalidDiagram([Problem(f.name, "nothing to deploy in this file") for f in files])
     result = DeployResult()
@@ -99,6 +100,18 @@ def deploy(
     ))
     session.flush()
     return result
+
+
+def _process_property_problems(bundle: Bundle, ctx: CheckContext) -> list[Problem]:
+    """Process-level properties the engine reads: onCancel must name a known operation."""
+    problems = []
+    for proc in bundle.processes:
+        op = _process_property(proc, "onCancel")
+        if op is not None and ctx.known_operations is not None and op not in ctx.known_operations:
+            problems.append(Problem(
+                proc.file, f"process property onCancel names the unknown operation {op!r}",
+                element_id=proc.key, element_name=proc.name))
+    return problems
 
 
 def _store_decision(session: Session, dec, actor: str, now: datetime) -> DecisionDefinition | None:
@@ -160,6 +173,8 @@ def process_meta(proc: ProcessDef) -> dict[str, Any]:
         "forms": sorted(proc.forms),
         "operations": sorted(proc.operations),
         "max_element_visits": _process_property(proc, "maxElementVisits"),
+        # Glue operation run when an instance is cancelled or withdrawn (process property).
+        "on_cancel": _process_property(proc, "onCancel"),
         # Lets the engine skip the timer-job sync for processes that cannot wait on time.
         "has_timers": b"timerEventDefinition" in proc.runtime_xml
         or bool(proc.called_processes),

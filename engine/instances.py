@@ -144,15 +144,43 @@ def cancel(eng: Engine, session: Session, instance_id: int, actor: str, reason: 
             raise NotReady(f"instance {instance_id} is already {inst.status}")
         loaded = running.load(eng, session, inst, actor, now)
         with running.engine_errors(loaded, eng.clock):
+            data = _current_data(loaded)
             loaded.workflow.cancel()
+            _run_on_cancel(eng, session, loaded, data, actor, reason.strip(), kind, now)
         inst.status = kind
         inst.ended_at = now
         inst.current_step = ""
+        running.save(session, loaded, now)
         rows.cancel_open(session, inst.id, now)
         rows.audit(session, instance_id=inst.id, at=now, actor=actor, kind=kind,
                    reason=reason.strip())
-        running.save(session, loaded, now)
+        _audit_services(session, loaded, now, actor)
         return instance_view(inst, loaded.definition.version, [])
+
+
+def _current_data(loaded: running.Loaded) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for task in loaded.workflow.get_tasks(state=TaskState.READY | TaskState.WAITING,
+                                          max_depth=10**9):
+        merged.update(task.data)
+    return copy.deepcopy(merged or loaded.workflow.task_tree.data)
+
+
+def _run_on_cancel(eng: Engine, session: Session, loaded: running.Loaded,
+                   data: dict[str, Any], actor: str, reason: str, kind: str, now) -> None:
+    """Call the process's ``onCancel`` glue (e.g. mark a proposal Withdrawn)."""
+    operation = loaded.meta.get("on_cancel")
+    if not operation:
+        return
+    from engine.services import ServiceCall
+
+    inst = loaded.instance
+    call = ServiceCall(session=session, instance_id=inst.id, process_key=inst.process_key,
+                       element_id=inst.process_key, actor=actor, now=now,
+                       params={"reason": reason, "status": kind}, data=data,
+                       project_id=inst.project_id)
+    eng.services.call(operation, call)
+    loaded.services.append(call)
 
 
 def _decision_note(inst: Rec, row: Rec, actor: str) -> notifications.Note:

@@ -124,3 +124,42 @@ def test_absurd_timer_duration_is_refused_quickly():
     with pytest.raises(ValueError, match="longer than 100 years"):
         TimerEventDefinition.parse_iso_duration("P100000000Y")
     assert TimerEventDefinition.parse_iso_duration("P2D") == {"days": 2}
+
+
+def test_on_cancel_glue_runs_when_withdrawn(engine, session, clock, people):
+    seen: list[dict] = []
+
+    def withdrawn(call: ServiceCall) -> None:
+        seen.append({"reason": call.params["reason"], "status": call.params["status"],
+                     "budget": call.data.get("budget"), "actor": call.actor})
+        call.notify(["reviewer1"], "Withdrawn")
+
+    engine.services.register("proposal_withdrawn", withdrawn)
+    xml = COMMITTEE.replace(
+        '<bpmn:process id="committee" name="Committee" isExecutable="true">',
+        '<bpmn:process id="committee" name="Committee" isExecutable="true"><bpmn:extensionElements>'
+        '<spiffworkflow:properties><spiffworkflow:property name="onCancel" '
+        'value="proposal_withdrawn"/></spiffworkflow:properties></bpmn:extensionElements>')
+    engine.services.register("check_budget", check_budget)
+    d = Driver(engine, session, clock)
+    d.deploy_text("committee.bpmn", xml)
+    inst = d.start("committee", data={"budget": 7, "sla_days": 1})
+    done = engine.cancel(session, inst.id, "pm1", "no longer needed", kind="withdrawn")
+    assert done.status == "withdrawn"
+    assert seen == [{"reason": "no longer needed", "status": "withdrawn", "budget": 7,
+                     "actor": "pm1"}]
+    assert engine.notifications(session, "reviewer1")[0].title == "Withdrawn"
+    assert d.kinds(inst.id)[-2:] == ["withdrawn", "service_called"]
+
+
+def test_on_cancel_must_name_a_known_operation(engine, session, clock, people):
+    from engine.errors import InvalidDiagram
+
+    engine.services.register("check_budget", check_budget)
+    xml = COMMITTEE.replace(
+        'isExecutable="true">',
+        'isExecutable="true"><bpmn:extensionElements><spiffworkflow:properties>'
+        '<spiffworkflow:property name="onCancel" value="nope"/></spiffworkflow:properties>'
+        '</bpmn:extensionElements>', 1)
+    with pytest.raises(InvalidDiagram, match="unknown operation 'nope'"):
+        Driver(engine, session, clock).deploy_text("committee.bpmn", xml)
