@@ -7,6 +7,7 @@ from alembic import context
 import engine.store.all_models  # noqa: F401  (registers every table on the metadata)
 from engine.store.db import make_engine
 from engine.store.models import Base
+from workflows.records.models import include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -24,20 +25,15 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
-def _include(obj, name, type_, reflected, compare_to) -> bool:
-    """Leave database-specific search objects (SQLite FTS5 shadow tables) to their
-    hand-written migrations; autogenerate must not try to drop them."""
-    return not (type_ == "table" and reflected and compare_to is None
-                and str(name).startswith("lessons_fts"))
-
-
 def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
-        include_object=_include,
+        # Database-specific search objects (SQLite FTS5 tables, trigram indexes) live in
+        # hand-written migrations; autogenerate must not propose dropping them.
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -8,6 +8,9 @@ Besides the tables, search objects that only one database understands:
   ``lessons.search_text`` and ``projects.title``, which serve ``ILIKE '%term%'``.  Without
   the extension the same ILIKE queries still work, by scanning.
 
+A later SQLite migration that rebuilds ``lessons`` (``batch_alter_table``) drops the
+triggers: recreate them and rebuild ``lessons_fts``.  See ``docs/records.md``.
+
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-29
