@@ -159,6 +159,7 @@ class InstanceList:
     rows: list[InstanceRow]
     total: int
     now: datetime
+    directory: Directory
     process_names: dict[str, str] = field(default_factory=dict)
 
 
@@ -285,16 +286,16 @@ def _instance_rows(eng: Engine, session: Session, query: Any, offset: int, limit
     insts = session.scalars(query.order_by(ProcessInstance.id.desc())
                             .limit(max(1, min(limit, 200))).offset(max(0, offset))).all()
     ids = [i.id for i in insts]
-    open_rows = session.scalars(select(HumanTask).where(
-        HumanTask.instance_id.in_(ids), HumanTask.status == "open").order_by(HumanTask.id)
-    ).all() if ids else []
+    open_tasks: dict[int, list[HumanTask]] = {}
+    for t in session.scalars(select(HumanTask).where(
+            HumanTask.instance_id.in_(ids), HumanTask.status == "open").order_by(HumanTask.id)):
+        open_tasks.setdefault(t.instance_id, []).append(t)
     now, names = eng.clock.now(), process_names(session)
     rows = [
         InstanceRow(i.id, i.title, i.business_key, i.process_key,
                     names.get(i.process_key, i.process_key), i.status, i.started_by,
                     i.started_at, i.ended_at, i.current_step,
-                    waiting_steps([task_view(t, i) for t in open_rows
-                                   if t.instance_id == i.id], now))
+                    waiting_steps([task_view(t, i) for t in open_tasks.get(i.id, [])], now))
         for i in insts
     ]
     return rows, int(total)
@@ -307,7 +308,7 @@ def my_requests(eng: Engine, session: Session, username: str, *, status: str | N
     if status:
         q = q.where(ProcessInstance.status == status)
     rows, total = _instance_rows(eng, session, q, offset, limit)
-    return InstanceList(rows, total, eng.clock.now())
+    return InstanceList(rows, total, eng.clock.now(), directory(session))
 
 
 def running_instances(eng: Engine, session: Session, username: str, *,
@@ -320,7 +321,8 @@ def running_instances(eng: Engine, session: Session, username: str, *,
     if process_key:
         q = q.where(ProcessInstance.process_key == process_key)
     rows, total = _instance_rows(eng, session, q, offset, limit)
-    return InstanceList(rows, total, eng.clock.now(), process_names(session))
+    return InstanceList(rows, total, eng.clock.now(), directory(session),
+                        process_names(session))
 
 
 def require_starter(session: Session, instance_id: int, username: str) -> None:

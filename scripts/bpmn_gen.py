@@ -107,7 +107,8 @@ class Process:
         p = dict(props or {})
         if form:
             p["formJsonSchemaFilename"] = form
-        doc = f"<bpmn:documentation>{escape(documentation)}</bpmn:documentation>" if documentation else ""
+        doc = (f"<bpmn:documentation>{escape(documentation)}</bpmn:documentation>"
+               if documentation else "")
         return self.add(Node(id, "userTask", name, lane, col, row, doc + props_xml(p),
                              attrs={"_multi": multi} if multi else {}))
 
@@ -136,7 +137,8 @@ class Process:
     def call(self, id: str, name: str, lane: str, col: float, called: str, *,
              row: float = 0, multi: str = "") -> Node:
         return self.add(Node(id, "callActivity", name, lane, col, row,
-                             attrs={"calledElement": called, **({"_multi": multi} if multi else {})}))
+                             attrs={"calledElement": called,
+                                    **({"_multi": multi} if multi else {})}))
 
     def gateway(self, id: str, name: str, lane: str, col: float, *, kind: str = "exclusive",
                 default: str | None = None, row: float = 0) -> Node:
@@ -263,7 +265,8 @@ class Process:
                 pts = [start, (tcx, ty)]
             else:
                 pts = [start, (scx, tcy), (tx, tcy)] if tcy > start[1] else [
-                    start, (scx, start[1] + 20), (tx - 20, start[1] + 20), (tx - 20, tcy), (tx, tcy)]
+                    start, (scx, start[1] + 20), (tx - 20, start[1] + 20), (tx - 20, tcy),
+                    (tx, tcy)]
         elif f.route == "hv" or (f.route == "auto" and abs(tcx - scx) > 1 and s.kind != "gateway"
                                  and tx + tw / 2 < scx and s.lane != t.lane):
             # sideways out of the source, then straight into the target's top or bottom
@@ -295,7 +298,8 @@ class Process:
             lx, ly = pts[1] if len(pts) > 2 else pts[0]
             label = (f'<bpmndi:BPMNLabel><dc:Bounds x="{lx + 4:.0f}" y="{ly - 18:.0f}" '
                      f'width="70" height="14"/></bpmndi:BPMNLabel>')
-        return f'<bpmndi:BPMNEdge id="{f.id}_di" bpmnElement="{f.id}">{wps}{label}</bpmndi:BPMNEdge>'
+        return (f'<bpmndi:BPMNEdge id="{f.id}_di" bpmnElement="{f.id}">{wps}{label}'
+                "</bpmndi:BPMNEdge>")
 
 
 def _timer(duration: str, date: str, cycle: str = "") -> str:

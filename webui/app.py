@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, Response
 from sqlalchemy.orm import sessionmaker
 
 from engine.api import Engine
@@ -16,6 +16,11 @@ from webui.extensions import babel, csrf, db, login_manager
 from workflows.catalog import build_registry
 
 HERE = Path(__file__).parent
+
+#: Scripts only from our own origin (no inline script), so injected markup cannot run.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+       "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
+       "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 
 
 def create_app(config: Config | None = None, *, clock: Clock | None = None) -> Flask:
@@ -33,6 +38,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=config.max_diagram_bytes + 1024 * 1024,
         BABEL_DEFAULT_LOCALE="en",
+        BABEL_DEFAULT_TIMEZONE=config.extra.get("timezone", "UTC"),
         BABEL_TRANSLATION_DIRECTORIES=str(HERE / "translations"),
         TESTING=config.testing,
     )
@@ -50,6 +56,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
 
     babel.init_app(app, locale_selector=select_locale)
     _register_blueprints(app)
+    app.after_request(_security_headers)
     return app
 
 
@@ -60,11 +67,28 @@ def _engine_options(config: Config) -> dict[str, object]:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webui import auth, errors, home
+    from webui import (
+        auth,
+        errors,
+        formatting,
+        home,
+        i18n,
+        inbox,
+        instances,
+        pmo,
+        processes,
+        requests,
+        summary,
+        tasks,
+    )
+    from webui.messages import access_message
 
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(home.bp)
+    for module in (auth, home, i18n, inbox, tasks, processes, instances, requests, pmo):
+        app.register_blueprint(module.bp)
     errors.register(app)
+    formatting.install(app)
+    app.add_template_global(summary.outcome_label, "outcome_label")
+    app.add_template_global(access_message, "access_message")
     app.context_processor(_globals)
 
 
@@ -72,3 +96,10 @@ def _globals() -> dict[str, object]:
     from webui.context import template_globals
 
     return template_globals()
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response

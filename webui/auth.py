@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -12,6 +11,7 @@ from sqlalchemy import select
 
 from engine import identity
 from engine.store.models import User
+from webui.context import safe_next
 from webui.extensions import db, login_manager
 
 bp = Blueprint("auth", __name__)
@@ -68,7 +68,7 @@ def login():
             error = _("Wrong username or password.")
         else:
             login_user(_web_user(user), remember=bool(request.form.get("remember")))
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next"), url_for("home.index")))
     return render_template("login.html", error=error, username=username), (401 if error else 200)
 
 
@@ -79,11 +79,3 @@ def logout():
     logout_user()
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
-
-
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(
-        target
-    ).netloc:
-        return target
-    return url_for("home.index")

@@ -1,14 +1,20 @@
-"""Values every template sees, and the engine handle for routes."""
+"""Values every template sees, the engine handle for routes, and small route helpers."""
 
 from __future__ import annotations
 
-from flask import current_app
+from urllib.parse import urlsplit
+
+from flask import current_app, redirect, request, url_for
+from flask_babel import get_locale
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
 from engine.api import Engine
+from engine.reads import ADMIN_ROLE, PMO_ROLES
 from pmoflow.wiring import Runtime
 from webui.extensions import db
 from webui.i18n import LANGUAGES
+from webui.messages import role_label
 
 
 def runtime() -> Runtime:
@@ -21,9 +27,43 @@ def engine() -> Engine:
     return runtime().engine
 
 
+def username() -> str:
+    """The signed-in user's username."""
+    return current_user.username
+
+
+def locale() -> str:
+    """The current language code (``en`` or ``zh``)."""
+    return str(get_locale() or "en").split("_")[0]
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """``target`` if it is a path on this site, else ``default`` (no open redirects)."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(
+        target
+    ).netloc and "\\" not in target:
+        return target
+    return default
+
+
+def back(default: str) -> Response:
+    """Redirect to the form's ``next`` field (same site only) or ``default``."""
+    return redirect(safe_next(request.form.get("next"), default))
+
+
 def template_globals() -> dict[str, object]:
-    """Task counts for the navigation bar and the language list."""
+    """Task counts for the navigation bar, the language list, role names and checks."""
     counts = {"mine": 0, "claimable": 0}
+    roles: tuple[str, ...] = ()
     if getattr(current_user, "is_authenticated", False):
         counts = engine().task_counts(db.session, current_user.username)
-    return {"task_counts": counts, "languages": LANGUAGES}
+        roles = current_user.roles
+    return {
+        "task_counts": counts,
+        "languages": LANGUAGES,
+        "lang": locale(),
+        "role_label": role_label,
+        "is_pmo": bool(set(roles) & PMO_ROLES),
+        "is_admin": ADMIN_ROLE in roles,
+        "home_url": url_for("home.index"),
+    }

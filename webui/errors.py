@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import EngineError
@@ -14,13 +14,27 @@ from webui.extensions import db
 log = logging.getLogger(__name__)
 
 TITLES = {
-    400: "Bad request",
-    403: "Not allowed",
-    404: "Not found",
-    409: "Someone else was quicker",
-    413: "Too large",
-    422: "Cannot do that",
-    500: "Something went wrong",
+    400: _l("Bad request"),
+    403: _l("Not allowed"),
+    404: _l("Not found"),
+    405: _l("Not allowed here"),
+    409: _l("Someone else was quicker"),
+    413: _l("Too large"),
+    422: _l("Cannot do that"),
+    500: _l("Something went wrong"),
+}
+
+LEADS = {
+    400: _l("The request was not understood. If you used an old page, reload it and try "
+            "again."),
+    403: _l("You do not have access to this page. If you think you should, ask the PMO "
+            "administrator."),
+    404: _l("This page or item does not exist (any more)."),
+    409: _l("Someone else changed this first, so nothing you entered was saved. Reload "
+            "to see where it stands now."),
+    413: _l("What you sent is too large."),
+    422: _l("This could not be done."),
+    500: _l("The error was logged. Please try again or tell the PMO administrator."),
 }
 
 
@@ -28,12 +42,12 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
-def render_error(status: int, message: str):
+def render_error(status: int, detail: str = ""):
     """An error answer as HTML (or JSON for API calls)."""
     if _wants_json():
-        return jsonify({"error": message, "status": status}), status
-    title = _(TITLES.get(status, "Error"))
-    return render_template("error.html", status=status, title=title, message=message), status
+        return jsonify({"error": detail or str(LEADS.get(status, "")), "status": status}), status
+    return render_template("error.html", status=status, title=TITLES.get(status, _l("Error")),
+                           lead=LEADS.get(status, ""), detail=detail), status
 
 
 def register(app: Flask) -> None:
@@ -46,11 +60,12 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        return render_error(exc.code or 500, exc.description or "")
+        code = exc.code or 500
+        detail = exc.description if code == 400 and "CSRF" in (exc.description or "") else ""
+        return render_error(code, detail)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         db.session.rollback()
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return render_error(500, _("The error was logged. Please try again or tell the "
-                                   "PMO administrator."))
+        return render_error(500)

@@ -1,11 +1,12 @@
-"""The start page: what I can start, and how many tasks wait for me."""
+"""The start page: how many tasks wait for me, what I can start, my latest requests."""
 
 from __future__ import annotations
 
 from flask import Blueprint, render_template
 from flask_login import login_required
 
-from webui.context import engine
+from engine import reads
+from webui.context import engine, username
 from webui.extensions import db
 
 bp = Blueprint("home", __name__)
@@ -15,8 +16,8 @@ bp = Blueprint("home", __name__)
 @login_required
 def index():
     """The signed-in user's start page."""
-    processes = engine().definitions(db.session)
-    return render_template("home.html", processes=processes)
+    requests = reads.my_requests(engine(), db.session, username(), limit=5)
+    return render_template("home.html", requests=requests)
 
 
 @bp.route("/healthz")

@@ -65,4 +65,32 @@ def sign_in(page, username: str, password: str = "demo") -> None:
     page.goto("/login")
     page.fill("#username", username)
     page.fill("#password", password)
-    page.click("button[type=submit]")
+    page.click("[data-testid=sign-in]")
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    """Make signed-in pages, each in its own browser context (its own cookies).
+
+    Page errors and console errors (a blocked script, a failed request) fail the test.
+    """
+    contexts, errors = [], []
+
+    def make(username: str | None = None, *, width: int = 1280, height: int = 900,
+             javascript: bool = True):
+        context = browser.new_context(base_url=live_server, java_script_enabled=javascript,
+                                      viewport={"width": width, "height": height})
+        contexts.append(context)
+        pg = context.new_page()
+        pg.on("pageerror", lambda exc: errors.append(f"{username}: {exc}"))
+        pg.on("console", lambda m: m.type == "error" and errors.append(f"{username}: {m.text}"))
+        if username:
+            sign_in(pg, username)
+            pg.wait_for_selector("[data-testid=whoami]", state="attached")
+        return pg
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert not [e for e in errors if "status of 403" not in e and "status of 409" not in e
+                and "status of 422" not in e], errors

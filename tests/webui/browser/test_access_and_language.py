@@ -1,0 +1,50 @@
+"""Access in Chromium: 403 for a stranger, 409 for the slower of two reviewers; 中文."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+
+def test_stranger_gets_403_on_a_guessed_task_url(new_page, arrange):
+    task = arrange.task(arrange.start().id)
+    stranger = new_page("team1")
+    response = stranger.goto(f"/tasks/{task.id}")
+    assert response.status == 403
+    expect(stranger.locator("[data-testid=error-title]")).to_have_text("Not allowed")
+    expect(stranger.locator("body")).not_to_contain_text("Traceback")
+    expect(stranger.locator("[data-testid=task-form]")).to_have_count(0)
+
+
+def test_two_reviewers_complete_the_same_task(new_page, arrange):
+    arrange.add_user("reviewer2", "pmo_reviewer", name="Second Reviewer")
+    task = arrange.task(arrange.start(title="Contested").id)
+    first, second = new_page("reviewer1"), new_page("reviewer2")
+    for page in (first, second):
+        page.goto(f"/tasks/{task.id}")
+    first.check("input[name=decision][value=accept]")
+    second.check("input[name=decision][value=reject]")
+    second.fill("#f-comment", "Budget not broken down")
+    first.click("[data-testid=submit]")
+    expect(first.locator("[data-testid=flash]")).to_contain_text("Done")
+    with second.expect_response(lambda r: r.request.method == "POST") as answer:
+        second.click("[data-testid=submit]")
+    assert answer.value.status == 409
+    expect(second.locator("[data-testid=error-title]")).to_have_text("Someone else was quicker")
+    expect(second.locator("[data-testid=error-lead]")).to_contain_text(
+        "nothing you entered was saved")
+    assert arrange.task(task.instance_id).element_id == "approve"
+
+
+def test_language_switch_to_chinese(new_page):
+    pm = new_page("pm1")
+    pm.click("[data-testid=lang-zh]")
+    expect(pm.locator("[data-testid=nav-inbox]")).to_contain_text("待办")
+    expect(pm.locator("h1")).to_contain_text("欢迎")
+    pm.goto("/processes/widgets/start")
+    expect(pm.locator("label[for=f-title]")).to_contain_text("项目名称")
+    expect(pm.locator("label[for=f-start]")).to_have_text("计划开始")
+    expect(pm.locator("[data-testid=submit]")).to_contain_text("提交申请")
+    pm.click("[data-testid=submit]")
+    expect(pm.locator("[data-error-for=title]")).to_have_text("此项为必填项。")
+    pm.click("[data-testid=lang-en]")
+    expect(pm.locator("label[for=f-title]")).to_contain_text("Title")

@@ -1,0 +1,22 @@
+"""The instance page: diagram with progress, data, audit trail, where it waits."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import login_required
+
+from engine import reads
+from webui.context import engine, locale, username
+from webui.extensions import db
+from webui.summary import summarize
+
+bp = Blueprint("instances", __name__)
+
+
+@bp.get("/instances/<int:instance_id>")
+@login_required
+def show(instance_id: int):
+    """One request, for its starter, the people on its tasks and the PMO."""
+    page = reads.instance_page(engine(), db.session, instance_id, username())
+    summary = summarize(page.data, page.fields, locale(), page.directory)
+    return render_template("instance.html", page=page, summary=summary)

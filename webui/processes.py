@@ -1,0 +1,66 @@
+"""Start a request: the catalog of processes I may start, and their start forms."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from engine import reads
+from engine.errors import InvalidData
+from webui.context import engine, locale, username
+from webui.extensions import db
+from webui.formparse import parse_form
+from webui.formview import build_form
+from webui.layout import with_layout
+
+bp = Blueprint("processes", __name__)
+
+
+@bp.get("/processes")
+@login_required
+def index():
+    """The processes the user may start."""
+    return render_template("processes.html",
+                           processes=reads.startable(engine(), db.session, username()))
+
+
+def _render(page: reads.StartPage, values=None, errors=None):
+    form = build_form(page.schema, values, errors, locale=locale(),
+                      people=page.directory.people)
+    return render_template("start.html", page=page, form=form)
+
+
+@bp.get("/processes/<key>/start")
+@login_required
+def start_form(key: str):
+    """The start form of a process."""
+    return _render(reads.start_page(engine(), db.session, key, username()))
+
+
+@bp.post("/processes/<key>/start")
+@login_required
+def start(key: str):
+    """Start the process with the submitted form; errors are shown beside their fields."""
+    page = reads.start_page(engine(), db.session, key, username())
+    data = parse_form(page.schema, request.form)
+    title = data.get("title") if isinstance(data.get("title"), str) else ""
+    try:
+        inst = engine().start(db.session, key, username(), data, title=title)
+    except InvalidData as exc:
+        db.session.rollback()
+        return _render(page, data, exc.errors), 422
+    flash(_("Your request “%(title)s” was submitted. It is now with: %(step)s.",
+            title=inst.title, step=inst.current_step or _("nobody (finished)")), "success")
+    return redirect(url_for("instances.show", instance_id=inst.id))
+
+
+@bp.get("/definitions/<int:definition_id>/diagram.bpmn")
+@login_required
+def diagram(definition_id: int):
+    """The BPMN XML of a deployed version for the viewer (drawn if it has no drawing)."""
+    xml = with_layout(engine().definition_source(db.session, definition_id))
+    response = Response(xml, mimetype="text/plain")
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
