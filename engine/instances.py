@@ -41,7 +41,7 @@ def start(eng: Engine, session: Session, process_key: str, actor: str,
         identity.get_user(session, actor)
         definition = get_process(session, process_key)
         start_role = definition.meta.get("start_role")
-        if start_role and not _may_start(session, actor, start_role, project_id):
+        if start_role and not may_start(session, actor, start_role, project_id):
             raise Forbidden(f"starting {definition.name!r} needs the role {start_role!r}")
         payload = _checked_payload(
             definition.forms, definition.meta.get("start_form"), data)
@@ -71,7 +71,8 @@ def start(eng: Engine, session: Session, process_key: str, actor: str,
         return instance_view(inst, definition.version, open_rows)
 
 
-def _may_start(session: Session, actor: str, role: str, project_id: int | None) -> bool:
+def may_start(session: Session, actor: str, role: str, project_id: int | None) -> bool:
+    """May ``actor`` start a process whose start event lies in ``role``'s lane?"""
     if role in identity.global_roles(session, actor):
         return True
     if project_id is not None:

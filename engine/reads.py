@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from engine import identity
 from engine.definitions import definition_view, get_process
 from engine.errors import Forbidden, InvalidData
-from engine.instances import INITIATOR_KEY, _may_start, get_instance, task_view
+from engine.instances import INITIATOR_KEY, get_instance, may_start, task_view
 from engine.store.models import (
     HumanTask,
     ProcessDefinition,
@@ -196,13 +196,13 @@ def inbox_page(eng: Engine, session: Session, username: str, query: TaskQuery) -
 def startable(eng: Engine, session: Session, username: str) -> list[DefinitionView]:
     """Deployed processes ``username`` may start (no start role: anyone)."""
     return [d for d in eng.definitions(session)
-            if not d.start_role or _may_start(session, username, d.start_role, None)]
+            if not d.start_role or may_start(session, username, d.start_role, None)]
 
 
 def start_page(eng: Engine, session: Session, process_key: str, username: str) -> StartPage:
     """The start form of ``process_key``; :class:`Forbidden` without its start role."""
     view = definition_view(get_process(session, process_key))
-    if view.start_role and not _may_start(session, username, view.start_role, None):
+    if view.start_role and not may_start(session, username, view.start_role, None):
         raise Forbidden(f"starting {view.name!r} needs the role {view.start_role!r}")
     return StartPage(view, eng.form_schema(session, view.id, view.start_form),
                      directory(session))

@@ -24,6 +24,17 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise SystemExit(f"configuration error: {name}={raw!r} is not a number") from exc
 
 
+def _timezone(name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SystemExit(f"configuration error: PMOFLOW_TIMEZONE={name!r} is not a time "
+                         "zone such as Asia/Shanghai or UTC") from exc
+    return name
+
+
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return int(_float(env, name, default))
 
@@ -48,6 +59,8 @@ class Config:
     script_seconds: float = 2.0
     max_element_visits: int = 5000
     max_diagram_bytes: int = 5 * 1024 * 1024
+    #: Time zone in which the web UI shows times (storage is always UTC).
+    timezone: str = "UTC"
     testing: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -70,6 +83,7 @@ class Config:
             "script_seconds": _float(env, "PMOFLOW_SCRIPT_SECONDS", 2.0),
             "max_element_visits": _int(env, "PMOFLOW_MAX_ELEMENT_VISITS", 5000),
             "max_diagram_bytes": _int(env, "PMOFLOW_MAX_DIAGRAM_BYTES", 5 * 1024 * 1024),
+            "timezone": _timezone(env.get("PMOFLOW_TIMEZONE") or "UTC"),
         }
         values.update(overrides)
         config = cls(**values)  # type: ignore[arg-type]

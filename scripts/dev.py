@@ -50,7 +50,8 @@ def ensure_venv(extras: str) -> None:
 
 
 def ensure_chromium() -> None:
-    """Install Debian's chromium and chromium-driver for the browser tests if missing."""
+    """Install Debian's chromium and chromium-driver for the browser tests if missing
+    (and a CJK font, so screenshots of the Chinese UI show characters)."""
     if Path("/usr/bin/chromium").exists():
         return
     apt = shutil.which("apt-get")
@@ -63,10 +64,11 @@ def ensure_chromium() -> None:
         return
     say("installing Debian packages chromium and chromium-driver (browser tests)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    if run(*sudo, apt, "-y", "-qq", "install", "chromium", "chromium-driver",
+    packages = ("chromium", "chromium-driver", "fonts-wqy-microhei")
+    if run(*sudo, apt, "-y", "-qq", "install", *packages,
            check=False, env=env, stdout=subprocess.DEVNULL) != 0:
         run(*sudo, apt, "-qq", "update", check=False, env=env, stdout=subprocess.DEVNULL)
-        run(*sudo, apt, "-y", "-qq", "install", "chromium", "chromium-driver",
+        run(*sudo, apt, "-y", "-qq", "install", *packages,
             check=False, env=env, stdout=subprocess.DEVNULL)
 
 

@@ -38,7 +38,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=config.max_diagram_bytes + 1024 * 1024,
         BABEL_DEFAULT_LOCALE="en",
-        BABEL_DEFAULT_TIMEZONE=config.extra.get("timezone", "UTC"),
+        BABEL_DEFAULT_TIMEZONE=config.timezone,
         BABEL_TRANSLATION_DIRECTORIES=str(HERE / "translations"),
         TESTING=config.testing,
     )
