@@ -14,7 +14,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import definitions, identity, instances, notifications, running, tasks
+from engine import (
+    attachments,
+    definitions,
+    identity,
+    instances,
+    notifications,
+    running,
+    tasks,
+)
 from engine.clock import Clock, SystemClock
 from engine.errors import InvalidDiagram
 from engine.jobs import runner
@@ -46,6 +54,7 @@ class EngineSettings:
     job_max_attempts: int = 5
     job_backoff_seconds: float = 30.0
     spec_cache_size: int = 128
+    max_attachment_bytes: int = 10 * 1024 * 1024
 
 
 class Engine:
@@ -215,6 +224,31 @@ class Engine:
                    data: Mapping[str, Any]) -> TaskView:
         """Keep unfinished form input on a task."""
         return tasks.save_draft(self, session, task_id, username, data)
+
+    # ------------------------------------------------------------------ attachments
+
+    def add_attachment(self, session: Session, actor: str, filename: str, content_type: str,
+                       data: bytes) -> attachments.AttachmentView:
+        """Store an uploaded file for a form the actor is filling in."""
+        with unit_of_work(session):
+            return attachments.add(session, actor=actor, filename=filename,
+                                   content_type=content_type, data=data,
+                                   now=self.clock.now(),
+                                   max_bytes=self.settings.max_attachment_bytes)
+
+    def attachment(self, session: Session, attachment_id: int, username: str
+                   ) -> tuple[attachments.AttachmentView, bytes]:
+        """A file and its bytes, for its uploader or anyone who may see its instance."""
+        from engine.reads import may_view_instance
+
+        meta, data = attachments.get(session, attachment_id)
+        if meta.uploaded_by == username:
+            return meta, data
+        if meta.instance_id is not None:
+            inst = session.get(ProcessInstance, meta.instance_id)
+            if inst is not None and may_view_instance(self, session, username, inst):
+                return meta, data
+        raise instances.Forbidden("you have no access to this file")
 
     # ------------------------------------------------------------------ notifications
 

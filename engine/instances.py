@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
-from engine import identity, notifications, projection, running
+from engine import attachments, identity, notifications, projection, running
 from engine.definitions import current_bindings, get_process
 from engine.errors import Forbidden, InvalidData, NotFound, NotReady
 from engine.forms import validate_form
@@ -52,6 +52,7 @@ def start(eng: Engine, session: Session, process_key: str, actor: str,
             bindings=current_bindings(session, definition), started_by=actor,
             started_at=now, updated_at=now, current_step="",
         ))
+        attachments.link(session, payload, actor=actor, instance_id=inst.id)
         loaded = running.new_workflow(eng, session, inst, actor, now)
         wf = loaded.workflow
         wf.task_tree.data.update(copy.deepcopy(payload))
@@ -101,6 +102,7 @@ def complete(eng: Engine, session: Session, task_id: int, actor: str,
         loaded.open_rows = open_rows
         require_distinct(session, row, actor, eligible.on_behalf_of, loaded.meta)
         payload = _checked_payload(loaded.definition.forms, row.form, data)
+        attachments.link(session, payload, actor=actor, instance_id=inst.id)
         task = loaded.workflow.get_task_from_id(uuid.UUID(row.spiff_task_id))
         if task is None or task.state != TaskState.READY:
             raise NotReady(f"task {task_id} is no longer waiting for input")
