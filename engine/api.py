@@ -7,10 +7,12 @@ SQLAlchemy's, the CLI and worker their own) and runs as one unit of work.
 from __future__ import annotations
 
 import copy
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -31,7 +33,7 @@ from engine.spiff.bundle import SourceFile
 from engine.spiff.sandbox import SandboxLimits
 from engine.spiff.script_helpers import make_helpers
 from engine.spiff.xmlsafe import DEFAULT_MAX_BYTES
-from engine.store.models import AuditEvent, ProcessDefinition, ProcessInstance
+from engine.store.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
 from engine.store.uow import unit_of_work
 from engine.views import (
     AuditView,
@@ -164,17 +166,29 @@ class Engine:
         found = session.scalars(q.order_by(ProcessInstance.id.desc()).limit(limit)).all()
         return [instances.read_instance_view(self, session, r.id) for r in found]
 
-    def instance_data(self, session: Session, instance_id: int) -> dict[str, Any]:
-        """The instance's current data (deserializes this one instance)."""
+    def instance_data(self, session: Session, instance_id: int, *,
+                      task_id: int | None = None) -> dict[str, Any]:
+        """The instance's current data (deserializes this one instance).
+
+        With ``task_id`` (a human task of the instance) the data as that task sees it.
+        Otherwise the data of the waiting user tasks wins over older copies held by
+        timers and other waiting events.
+        """
         inst = instances.get_instance(session, instance_id)
-        now = self.clock.now()
-        loaded = running.load(self, session, inst, "system", now)
+        loaded = running.load(self, session, inst, "system", self.clock.now())
         wf = loaded.workflow
+        if task_id is not None:
+            row = session.get(HumanTask, task_id)
+            task = (wf.get_task_from_id(uuid.UUID(row.spiff_task_id))
+                    if row is not None and row.instance_id == instance_id else None)
+            if task is not None:
+                return copy.deepcopy(task.data)
         if wf.completed:
             return copy.deepcopy(wf.data)
-        live = [t for t in wf.get_tasks(max_depth=10**9) if t.state & 0b111100]
         merged: dict[str, Any] = {}
-        for t in live:
+        waiting = wf.get_tasks(state=TaskState.WAITING | TaskState.STARTED, max_depth=10**9)
+        ready = wf.get_tasks(state=TaskState.READY, max_depth=10**9)
+        for t in [*waiting, *ready]:  # later wins: what people work on now
             merged.update(t.data)
         return copy.deepcopy(merged or wf.task_tree.data)
 

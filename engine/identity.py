@@ -313,6 +313,19 @@ def assigned_filter(session: Session, username: str, now: datetime):
     return and_(HumanTask.status == "open", HumanTask.assignee.in_(people))
 
 
+def holders(session: Session, role: str, project_id: int | None = None) -> list[str]:
+    """Active users who hold ``role`` (for this project, when the role is project-scoped
+    and a project is given), sorted; e.g. whom to remind about a pool task."""
+    scope = _scopes(session).get(role, "global")
+    if scope == "project" and project_id is not None:
+        q = select(ProjectRole.username).where(ProjectRole.role_key == role,
+                                               ProjectRole.project_id == project_id)
+    else:
+        q = select(UserRole.username).where(UserRole.role_key == role)
+    q = q.join(User, User.username == q.selected_columns[0]).where(User.active.is_(True))
+    return sorted(set(session.scalars(q)))
+
+
 def user_view(session: Session, user: User) -> UserView:
     """A :class:`UserView` of a user row."""
     return UserView(

@@ -179,6 +179,14 @@ def _sync_timer_jobs(session: Session, loaded: Loaded, now: datetime) -> None:
             rows.write(session, job)
     for task_ref, job in existing.items():
         if task_ref not in live and job.status == "pending":
-            job.status = "cancelled"
+            # Gone because its time came (fired during this action) or because the step it
+            # guarded ended first.
+            fired = job.due_at < now
+            job.status = "done" if fired else "cancelled"
             job.finished_at = now
             rows.write(session, job)
+            if fired:
+                rows.audit(session, instance_id=inst.id, at=now, actor="system",
+                           kind="timer_fired", element_id=job.element_id,
+                           element_name=loaded.element(job.element_id).get("name"),
+                           detail={"job": job.id, "due_at": job.due_at.isoformat()})

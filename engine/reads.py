@@ -265,7 +265,9 @@ def task_page(eng: Engine, session: Session, task_id: int, username: str) -> Tas
     schema = eng.form_schema(session, page.instance.definition_id, task.form)
     row = session.get(HumanTask, task_id)
     props = (schema or {}).get("properties") or {}
-    values = {k: v for k, v in page.data.items() if k in props and k not in OUTCOME_KEYS}
+    seen = (eng.instance_data(session, task.instance_id, task_id=task_id)
+            if task.status == "open" else page.data)
+    values = {k: v for k, v in seen.items() if k in props and k not in OUTCOME_KEYS}
     values.update(row.draft or {})
     can_act, why_not = False, ""
     if task.status == "open":

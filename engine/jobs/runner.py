@@ -37,8 +37,9 @@ def fire_due_jobs(eng: Engine, session: Session, *, limit: int = 100) -> FireRep
     """Fire up to ``limit`` jobs that are due now; return what happened."""
     fired = failed = 0
     errors: list[str] = []
+    handled: set[int] = set()  # a job re-armed by its own run waits for the next pass
     for _ in range(limit):
-        outcome = _fire_one(eng, session)
+        outcome = _fire_one(eng, session, handled)
         if outcome is None:
             break
         if outcome == "":
@@ -49,16 +50,17 @@ def fire_due_jobs(eng: Engine, session: Session, *, limit: int = 100) -> FireRep
     return FireReport(fired=fired, failed=failed, errors=errors)
 
 
-def _fire_one(eng: Engine, session: Session) -> str | None:
+def _fire_one(eng: Engine, session: Session, handled: set[int]) -> str | None:
     """Fire the next due job. None: nothing due; "": fired; else the error text."""
     job_id = None
     try:
         with unit_of_work(session):
             now = eng.clock.now()
-            job = rows.next_due_job(session, now)
+            job = rows.next_due_job(session, now, handled)
             if job is None:
                 return None
             job_id = job.id
+            handled.add(job_id)
             job.attempts += 1
             # Done first: running the instance may re-arm this same row (a cycle timer's
             # next occurrence) back to pending with a new due time.

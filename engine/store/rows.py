@@ -9,7 +9,7 @@ columns changed, so writes send only those.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -196,10 +196,14 @@ def timer_jobs(session: Session, instance_id: int) -> list[Rec]:
         select(JOBS).where(JOBS.c.instance_id == instance_id, JOBS.c.kind == "timer")))
 
 
-def next_due_job(session: Session, now: datetime) -> Rec | None:
-    """The oldest pending job due by ``now``, locked (SKIP LOCKED) on PostgreSQL."""
-    q = (select(JOBS).where(JOBS.c.status == "pending", JOBS.c.due_at <= now)
+def next_due_job(session: Session, now: datetime, skip: Collection[int] = ()) -> Rec | None:
+    """The oldest pending job whose time has passed (strictly before ``now``, as
+    SpiffWorkflow's timers fire only once their time is past), not in ``skip``; locked
+    (SKIP LOCKED) on PostgreSQL."""
+    q = (select(JOBS).where(JOBS.c.status == "pending", JOBS.c.due_at < now)
          .order_by(JOBS.c.due_at, JOBS.c.id).limit(1))
+    if skip:
+        q = q.where(JOBS.c.id.not_in(list(skip)))
     if session.get_bind().dialect.name == "postgresql":
         q = q.with_for_update(skip_locked=True)
     row = session.execute(q).first()

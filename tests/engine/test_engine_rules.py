@@ -163,3 +163,15 @@ def test_on_cancel_must_name_a_known_operation(engine, session, clock, people):
         '</bpmn:extensionElements>', 1)
     with pytest.raises(InvalidDiagram, match="unknown operation 'nope'"):
         Driver(engine, session, clock).deploy_text("committee.bpmn", xml)
+
+
+def test_holders_of_global_and_project_roles(session, people, clock):
+    from engine import identity
+    from engine.store.uow import unit_of_work
+
+    assert identity.holders(session, "steering") == ["steer1", "steer2", "steer3"]
+    with unit_of_work(session):
+        identity.grant_project_role(session, 7, "pm2", "sponsor")
+    assert identity.holders(session, "sponsor", 7) == ["pm2"]
+    assert identity.holders(session, "sponsor", 8) == []
+    assert identity.holders(session, "sponsor") == ["sponsor1"]

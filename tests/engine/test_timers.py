@@ -93,3 +93,48 @@ def test_a_failing_job_retries_then_becomes_an_incident(drv, session, clock, eng
     assert "incident" in drv.kinds(inst.id)
     retried = drv.engine.retry_job(session, job.id, "admin")
     assert retried.status == "pending" and retried.attempts == 0
+
+
+def test_a_timer_due_exactly_now_waits_for_the_next_instant_and_fires_once(drv, session,
+                                                                         clock):
+    drv.deploy("timer_boundary.bpmn")
+    inst = drv.start("timer_boundary", data={"reminders": 0, "remind_hours": 100})
+    report = drv.advance_and_fire(hours=48)  # exactly the 48-hour boundary timer's time
+    assert report.fired == 0 and report.failed == 0
+    assert drv.task(inst.id, "review")
+    report = drv.advance_and_fire(seconds=1)
+    assert report.fired == 1
+    assert {t.element_id for t in drv.open_tasks(inst.id)} == {"escalated"}
+    assert drv.kinds(inst.id).count("timer_fired") == 1
+
+
+def test_timers_that_fire_in_the_same_run_are_all_recorded(drv, session, clock):
+    drv.deploy("timer_boundary.bpmn")
+    inst = drv.start("timer_boundary", data={"reminders": 0, "remind_hours": 1})
+    # Jump past the first reminder AND the 48-hour limit: one job's run fires both.
+    report = drv.advance_and_fire(hours=60)
+    jobs = {j.element_id: j.status for j in _jobs(session, inst.id)}
+    assert jobs["late"] == "done" and jobs["remind"] in ("done", "cancelled")
+    assert report.fired >= 1
+    fired = [e.element_id for e in drv.engine.history(session, inst.id)
+             if e.kind == "timer_fired"]
+    assert "late" in fired and "remind" in fired
+
+
+def test_instance_data_prefers_the_waiting_user_task_over_timer_copies(drv, session):
+    xml = (drv_files_text("timer_boundary.bpmn")
+           .replace('<bpmn:userTask id="review" name="Triage">',
+                    '<bpmn:userTask id="review" name="Triage"><bpmn:extensionElements>'
+                    '<spiffworkflow:preScript>reminders = 7</spiffworkflow:preScript>'
+                    '</bpmn:extensionElements>'))
+    drv.deploy_text("timer_boundary.bpmn", xml)
+    inst = drv.start("timer_boundary", data={"reminders": 0, "remind_hours": 5})
+    assert drv.engine.instance_data(session, inst.id)["reminders"] == 7
+    task = drv.task(inst.id, "review")
+    assert drv.engine.instance_data(session, inst.id, task_id=task.id)["reminders"] == 7
+
+
+def drv_files_text(name: str) -> str:
+    from tests.engine.driver import HERE
+
+    return (HERE / name).read_text()
