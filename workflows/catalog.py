@@ -20,11 +20,21 @@ class CatalogEntry:
     title_zh: str
 
 
-#: Processes shipped in ``bpmn/`` (filled by the process issue).
-PROCESSES: tuple[CatalogEntry, ...] = ()
+def _modules() -> tuple:
+    # Imported here: each process module imports CatalogEntry from this module.
+    from workflows import escalation
+
+    return (escalation,)
+
+
+_MODULES = _modules()
+
+#: Processes shipped in ``bpmn/``, in the order the catalog page shows them.
+PROCESSES: tuple[CatalogEntry, ...] = tuple(m.ENTRY for m in _MODULES)
 
 #: Service-task operations: name -> glue function.
-OPERATIONS: tuple[tuple[str, Operation], ...] = ()
+OPERATIONS: tuple[tuple[str, Operation], ...] = tuple(
+    op for m in _MODULES for op in m.OPERATIONS)
 
 
 def build_registry() -> ServiceRegistry:
