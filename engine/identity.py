@@ -249,14 +249,17 @@ def distinct_actor_problem(session: Session, task: HumanTask, username: str,
     """For multi-instance steps marked ``distinctActors`` (committee votes): why this person
     may not take another instance of the same step, or None.
 
-    Nobody completes two instances of one step in one process instance, neither directly
-    nor for the person they act for.
+    Nobody completes two instances of one run of a step (one committee round), neither
+    directly nor for the person they act for. A later run (after rework) is a new round.
     """
     people = {username} | ({on_behalf_of} if on_behalf_of else set())
+    same_run = (HumanTask.multi_ref == task.multi_ref if task.multi_ref is not None
+                else HumanTask.multi_ref.is_(None))
     done = session.scalar(
         select(HumanTask.completed_by).where(
             HumanTask.instance_id == task.instance_id,
             HumanTask.element_id == task.element_id,
+            same_run,
             HumanTask.status == "completed",
             or_(HumanTask.completed_by.in_(people), HumanTask.on_behalf_of.in_(people)),
         ).limit(1)
@@ -311,6 +314,13 @@ def assigned_filter(session: Session, username: str, now: datetime):
     """SQL condition for open tasks assigned to ``username`` or to someone they act for."""
     people = [username, *sorted(delegators(session, username, now))]
     return and_(HumanTask.status == "open", HumanTask.assignee.in_(people))
+
+
+def revoke_project_role(session: Session, project_id: int, username: str, role: str) -> None:
+    """Take a project-scoped role away (e.g. the sponsor changed). Does not commit."""
+    session.execute(delete(ProjectRole).where(ProjectRole.project_id == project_id,
+                                              ProjectRole.username == username,
+                                              ProjectRole.role_key == role))
 
 
 def holders(session: Session, role: str, project_id: int | None = None) -> list[str]:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from sqlalchemy.orm import Session
 
 from engine import notifications
@@ -115,9 +116,18 @@ def _new_task_row(loaded: Loaded, task: Any, now: datetime) -> Rec:
         status="open",
         form=info.get("form"),
         four_eyes=str(props.get("fourEyes", "")).lower() == "true",
+        multi_ref=_multi_ref(task),
         created_at=now,
         due_at=due_at,
     )
+
+
+def _multi_ref(task: Any) -> str | None:
+    """The multi-instance run a task belongs to (its parent), or None for plain tasks."""
+    parent = task.parent
+    if parent is not None and isinstance(parent.task_spec, MultiInstanceTask):
+        return str(parent.id)
+    return None
 
 
 def _due_at(loaded: Loaded, task: Any, element_id: str, props: dict[str, str],

@@ -88,6 +88,10 @@ def script_engine(eng: Engine, session: Session, instance: Rec, actor: str,
         calls.append(call)
         if call.bound_project_id is not None:
             instance.project_id = call.bound_project_id
+        if call.title:
+            instance.title = call.title
+        if call.business_key:
+            instance.business_key = call.business_key
         return result
 
     return SandboxedScriptEngine(limits=eng.settings.sandbox, helpers=eng.helpers,

@@ -38,6 +38,9 @@ class ServiceCall:
     project_id: int | None = None
     #: Set by :meth:`bind_project`; the engine copies it onto the instance and its tasks.
     bound_project_id: int | None = field(default=None, init=False)
+    #: Set by :meth:`describe`; the engine copies them onto the instance row.
+    title: str | None = field(default=None, init=False)
+    business_key: str | None = field(default=None, init=False)
     #: Messages for the audit trail (``detail.notes``).
     notes: list[str] = field(default_factory=list, init=False)
     #: Notifications to write with the step (bell + e-mail outbox).
@@ -53,6 +56,13 @@ class ServiceCall:
             usernames=tuple(usernames), kind=kind, title=title, body=body,
             link=link or f"/instances/{self.instance_id}", instance_id=self.instance_id,
         ))
+
+    def describe(self, *, title: str | None = None, business_key: str | None = None) -> None:
+        """Name the request in lists (title) and give it a business key (e.g. a code)."""
+        if title is not None:
+            self.title = " ".join(str(title).split())[:500]
+        if business_key is not None:
+            self.business_key = str(business_key)[:200]
 
     def bind_project(self, project_id: int) -> None:
         """Attach the instance to a project (for project-scoped roles and lists)."""

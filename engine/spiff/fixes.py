@@ -5,11 +5,16 @@ Each fix is tested (tests/engine/test_engine_rules.py) and says why it exists.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping, MutableMapping
 from types import SimpleNamespace
 from typing import Any
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 # --------------------------------------------------------------------------- timers
 
@@ -57,3 +62,53 @@ def _check_completion_condition(self: Any, my_task: Any) -> Any:
 
 
 MultiInstanceTask.check_completion_condition = _check_completion_condition
+
+
+def _init_data_output_with_cardinality(self: Any, my_task: Any) -> None:
+    """The library's version refers to an undefined ``data_ouput`` (a typo), so a
+    multi-instance step with a fixed count and an output list crashed the second time it
+    ran (a committee voting again after rework)."""
+    if not self.data_output.exists(my_task):
+        self.data_output.set(my_task, [])
+        return
+    data_output = self.data_output.get(my_task)
+    if not isinstance(data_output, MutableMapping) and len(data_output) > 0:
+        # A new round of the step starts with an empty output list.
+        self.data_output.set(my_task, [])
+
+
+MultiInstanceTask.init_data_output_with_cardinality = _init_data_output_with_cardinality
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+def _assign(target: dict, values: Mapping) -> dict:
+    """Put a decision's outputs into task data: nested objects merge, everything else
+    (numbers, text, lists) is replaced."""
+    for key, value in values.items():
+        if isinstance(value, Mapping) and isinstance(target.get(key), dict):
+            _assign(target[key], value)
+        else:
+            target[key] = copy.deepcopy(value)
+    return target
+
+
+def _business_rule_run_hook(self: Any, my_task: Any) -> bool:
+    """Like the library's, but outputs are assigned instead of deep-merged: DeepMerge
+    merges lists as sets, so a COLLECT result such as SLAs [3, 5, 5] became [3, 5] and a
+    second evaluation mixed with the previous round's lists."""
+    try:
+        my_task.data = _assign(my_task.data, self.dmnEngine.result(my_task))
+        super(BusinessRuleTaskMixin, self)._run_hook(my_task)
+    except SpiffWorkflowException as we:
+        we.add_note(f"Business Rule Task '{my_task.task_spec.bpmn_name}'.")
+        raise we
+    except Exception as e:
+        error = WorkflowTaskException(str(e), task=my_task)
+        error.add_note(f"Business Rule Task '{my_task.task_spec.bpmn_name}'.")
+        raise error from e
+    return True
+
+
+BusinessRuleTaskMixin._run_hook = _business_rule_run_hook

@@ -223,6 +223,9 @@ class HumanTask(Base):
     status: Mapped[str] = mapped_column(String(16))
     form: Mapped[str | None] = mapped_column(String(300))
     four_eyes: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: For an instance of a multi-instance step: the step's run it belongs to (votes of
+    #: one committee round share it; a vote after rework is a new round).
+    multi_ref: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -47,6 +47,7 @@ COMMITTEE = """<?xml version="1.0" encoding="UTF-8"?>
 def check_budget(call: ServiceCall) -> dict:
     if call.params["amount"] < 0:
         raise InvalidData({"budget": "The budget cannot be negative."})
+    call.describe(title=f"Budget {call.params['amount']}", business_key="B-1")
     return {"ok": True, "by": call.actor}
 
 
@@ -98,6 +99,7 @@ def test_glue_invalid_data_reaches_the_form_and_nothing_is_written(drv, session)
 def test_service_result_lands_in_data_and_audit(drv, session):
     inst = drv.start("committee", data={"budget": 5, "sla_days": 1})
     assert drv.engine.instance_data(session, inst.id)["checked"] == {"ok": True, "by": "pm1"}
+    assert (inst.title, inst.business_key) == ("Budget 5", "B-1")
     assert "service_called" in drv.kinds(inst.id)
 
 
@@ -175,3 +177,96 @@ def test_holders_of_global_and_project_roles(session, people, clock):
     assert identity.holders(session, "sponsor", 7) == ["pm2"]
     assert identity.holders(session, "sponsor", 8) == []
     assert identity.holders(session, "sponsor") == ["sponsor1"]
+
+
+REVOTE = COMMITTEE.replace(
+    '<bpmn:sequenceFlow id="f2" sourceRef="vote" targetRef="end"/>',
+    '<bpmn:sequenceFlow id="f2" sourceRef="vote" targetRef="gw"/>'
+    '<bpmn:sequenceFlow id="f_again" sourceRef="gw" targetRef="vote">'
+    '<bpmn:conditionExpression>len([v for v in votes if v == "approve"]) &lt; 2'
+    '</bpmn:conditionExpression></bpmn:sequenceFlow>'
+    '<bpmn:sequenceFlow id="f_done" sourceRef="gw" targetRef="end"/>'
+).replace('<bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>',
+          '<bpmn:exclusiveGateway id="gw" name="Approved?" default="f_done">'
+          '<bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f_again</bpmn:outgoing>'
+          '<bpmn:outgoing>f_done</bpmn:outgoing></bpmn:exclusiveGateway>'
+          '<bpmn:endEvent id="end"><bpmn:incoming>f_done</bpmn:incoming></bpmn:endEvent>'
+).replace('<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>',
+          '<bpmn:incoming>f1</bpmn:incoming><bpmn:incoming>f_again</bpmn:incoming>'
+          '<bpmn:outgoing>f2</bpmn:outgoing>').replace(
+    '<bpmn:lane id="l2" name="steering"><bpmn:flowNodeRef>vote</bpmn:flowNodeRef>',
+    '<bpmn:lane id="l2" name="steering"><bpmn:flowNodeRef>vote</bpmn:flowNodeRef>'
+    '<bpmn:flowNodeRef>gw</bpmn:flowNodeRef>')
+
+
+def test_a_committee_votes_again_in_a_new_round(engine, session, clock, people):
+    """distinctActors holds within one round; a second run of the step is a new round
+    (and the library's multi-instance output typo no longer crashes it)."""
+    engine.services.register("check_budget", check_budget)
+    d = Driver(engine, session, clock)
+    d.deploy_text("committee.bpmn", REVOTE)
+    inst = d.start("committee", data={"budget": 5, "sla_days": 1})
+    for user, ballot in (("steer1", "reject"), ("steer2", "reject")):
+        task = next(t for t in d.open_tasks(inst.id) if t.element_id == "vote")
+        engine.complete(session, task.id, user, {"ballot": ballot})
+    # Rejected by majority: the same committee votes again, in a new round.
+    second = [t for t in d.open_tasks(inst.id) if t.element_id == "vote"]
+    assert len(second) == 3
+    engine.complete(session, second[0].id, "steer1", {"ballot": "approve"})
+    with pytest.raises(Forbidden, match="already completed"):
+        engine.complete(session, second[1].id, "steer1", {"ballot": "approve"})
+    engine.complete(session, second[1].id, "steer2", {"ballot": "approve"})
+    assert d.instance(inst.id).status == "completed"
+    assert engine.instance_data(session, inst.id)["votes"][:2] == ["approve", "approve"]
+
+
+COLLECT_DMN = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="d" name="d" namespace="t">
+  <decision id="slas" name="SLAs">
+    <decisionTable id="t" hitPolicy="COLLECT">
+      <input id="i1" label="Budget"><inputExpression id="e1" typeRef="number"><text>budget</text></inputExpression></input>
+      <output id="o1" label="Role" name="approver_roles" typeRef="string"/>
+      <output id="o2" label="SLA" name="sla_days" typeRef="number"/>
+      <rule id="r1"><inputEntry id="a1"><text></text></inputEntry><outputEntry id="b1"><text>"pmo_head"</text></outputEntry><outputEntry id="c1"><text>5</text></outputEntry></rule>
+      <rule id="r2"><inputEntry id="a2"><text>&gt;= 100000</text></inputEntry><outputEntry id="b2"><text>"finance"</text></outputEntry><outputEntry id="c2"><text>5</text></outputEntry></rule>
+      <rule id="r3"><inputEntry id="a3"><text>&gt; 1000000</text></inputEntry><outputEntry id="b3"><text>"steering"</text></outputEntry><outputEntry id="c3"><text>10</text></outputEntry></rule>
+    </decisionTable>
+  </decision>
+</definitions>
+"""
+
+ROUTE = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="D" targetNamespace="t">
+  <bpmn:process id="route" name="Route" isExecutable="true">
+    <bpmn:laneSet id="ls"><bpmn:lane id="l1" name="pm"><bpmn:flowNodeRef>look</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:businessRuleTask id="rules" name="Rules"><bpmn:extensionElements><spiffworkflow:calledDecisionId>slas</spiffworkflow:calledDecisionId></bpmn:extensionElements>
+      <bpmn:incoming>f0</bpmn:incoming><bpmn:incoming>f_back</bpmn:incoming><bpmn:outgoing>f1</bpmn:outgoing></bpmn:businessRuleTask>
+    <bpmn:userTask id="look" name="Look"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:exclusiveGateway id="gw" default="f_end"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f_back</bpmn:outgoing><bpmn:outgoing>f_end</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:endEvent id="end"><bpmn:incoming>f_end</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="rules"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="rules" targetRef="look"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="look" targetRef="gw"/>
+    <bpmn:sequenceFlow id="f_back" sourceRef="gw" targetRef="rules"><bpmn:conditionExpression>again</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f_end" sourceRef="gw" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_decision_outputs_are_assigned_not_merged(engine, session, clock, people):
+    from engine.spiff.bundle import SourceFile
+
+    engine.deploy(session, [SourceFile("route.bpmn", ROUTE.encode()),
+                            SourceFile("slas.dmn", COLLECT_DMN.encode())], "owner1")
+    d = Driver(engine, session, clock)
+    inst = d.start("route", data={"budget": 50_000})
+    data = engine.instance_data(session, inst.id)
+    assert data["approver_roles"] == ["pmo_head"] and data["sla_days"] == [5]
+    # A second evaluation replaces the lists (the library's merge kept [5, 10]: it
+    # drops duplicates and mixes rounds); COLLECT keeps duplicates in rule order.
+    d.complete(inst.id, "look", "pm1", {"again": True, "budget": 2_000_000})
+    data = engine.instance_data(session, inst.id)
+    assert data["approver_roles"] == ["pmo_head", "finance", "steering"]
+    assert data["sla_days"] == [5, 5, 10]
