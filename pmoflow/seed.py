@@ -14,6 +14,7 @@ from engine.store.models import User
 from engine.store.schema import upgrade
 from engine.store.uow import unit_of_work
 from pmoflow.wiring import Runtime, collect_files
+from workflows.catalog import demo_seeders
 from workflows.roles import DEMO_USERS, ROLES
 
 DEMO_PASSWORD = "demo"
@@ -54,6 +55,10 @@ def seed_demo(rt: Runtime, session: Session, log: Callable[[str], None] = print)
                                  password=DEMO_PASSWORD, display_name=name, roles=roles)
     log(f"demo users ready ({len(DEMO_USERS)}), password '{DEMO_PASSWORD}'")
     deploy_dir(rt, session, log)
+    for seeder in demo_seeders():
+        with unit_of_work(session):
+            seeder(rt.engine, session, rt.engine.clock.now())
+    log("demo records ready")
 
 
 def deploy_dir(rt: Runtime, session: Session, log: Callable[[str], None] = print) -> None:

@@ -22,9 +22,9 @@ class CatalogEntry:
 
 def _modules() -> tuple:
     # Imported here: each process module imports CatalogEntry from this module.
-    from workflows import escalation
+    from workflows import approval, escalation
 
-    return (escalation,)
+    return (approval, escalation)
 
 
 _MODULES = _modules()
@@ -35,6 +35,11 @@ PROCESSES: tuple[CatalogEntry, ...] = tuple(m.ENTRY for m in _MODULES)
 #: Service-task operations: name -> glue function.
 OPERATIONS: tuple[tuple[str, Operation], ...] = tuple(
     op for m in _MODULES for op in m.OPERATIONS)
+
+
+def demo_seeders() -> tuple:
+    """``seed_demo(engine, session, now)`` of every process that ships demo records."""
+    return tuple(m.seed_demo for m in _MODULES if hasattr(m, "seed_demo"))
 
 
 def build_registry() -> ServiceRegistry:

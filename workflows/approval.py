@@ -1,0 +1,357 @@
+"""Glue of the project approval process (立项审批, ``bpmn/project_approval.bpmn``).
+
+Every operation takes a :class:`~engine.services.ServiceCall`, writes PMO records through
+:mod:`workflows.records` in the step's transaction and returns task-data JSON.  Who must
+approve comes from the decision table ``approval_routing`` (``bpmn/approval_routing.dmn``);
+how the parallel reviews combine is :func:`combine_reviews`.  Cycle time: a project's
+stage history (``records.stage_history``) holds the submission (``from_stage`` None, at,
+by) and the decision (Initiation or Rejected, at, by, reason); ``approved_at`` is on the
+project itself.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import identity
+from engine.errors import InvalidData
+from engine.services import Operation, ServiceCall
+from engine.store.models import HumanTask, User
+from workflows import records
+from workflows.catalog import CatalogEntry
+
+KEY = "project_approval"
+PROPOSAL_FIELDS = (
+    "title", "business_case", "strategic_objective", "category", "budget",
+    "planned_start", "planned_end", "sponsor", "expected_roi_pct", "risk_rating",
+    "departments", "headcount",
+)
+#: Roles the diagram has a review branch for (the table may route to these only).
+REVIEW_ROLES = ("pmo_head", "finance", "steering")
+#: Review SLA when the table matched no rule and the PMO head reviews by default.
+DEFAULT_SLA_DAYS = 3
+OUTCOMES = ("approve", "reject", "changes")
+
+
+def _proposal(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: data[k] for k in PROPOSAL_FIELDS if k in data}
+
+
+def _rate_note(view: records.ProjectView) -> str:
+    money, rep = view.budget, view.budget_reporting
+    if money.currency == rep.currency:
+        return f"budget {money.amount} {money.currency}"
+    return (f"budget {money.amount} {money.currency} = {rep.amount} {rep.currency} at the "
+            f"planning rate {records.RATES[money.currency]} {rep.currency}/{money.currency}")
+
+
+def record_proposal(call: ServiceCall) -> dict[str, Any]:
+    """Record the proposal (stage Proposed), bind the instance, make the sponsor sponsor."""
+    pm = call.data.get("initiator") or call.actor
+    view = records.propose_project(call.session, _proposal(call.data), pm=pm, now=call.now,
+                                   instance_id=call.instance_id)
+    call.bind_project(view.id)
+    identity.grant_project_role(call.session, view.id, view.sponsor, "sponsor")
+    call.notes.append(f"Proposal #{view.id} recorded (Proposed) by {pm}; {_rate_note(view)}; "
+                      f"{view.sponsor} is its sponsor.")
+    call.notify([view.sponsor], f"You are the sponsor of the proposal '{view.title}'",
+                f"{pm} named you sponsor; the PMO reviews it now.")
+    return records.to_json(view)
+
+
+def update_proposal(call: ServiceCall) -> dict[str, Any]:
+    """Write the revised proposal to the record; move the sponsor role if it changed."""
+    project_id = call.data["project"]["id"]
+    before = records.get_project(call.session, project_id)
+    view = records.update_proposal(call.session, project_id, _proposal(call.data),
+                                   actor=call.actor, now=call.now)
+    note = f"Proposal revised by {call.actor}; {_rate_note(view)}."
+    if view.sponsor != before.sponsor:
+        identity.revoke_project_role(call.session, project_id, before.sponsor, "sponsor")
+        identity.grant_project_role(call.session, project_id, view.sponsor, "sponsor")
+        note += f" Sponsor changed from {before.sponsor} to {view.sponsor}."
+    call.notes.append(note)
+    return records.to_json(view)
+
+
+def record_routing(call: ServiceCall) -> dict[str, Any]:
+    """Check and keep the ``approval_routing`` result: roles, SLA days, escalation targets.
+
+    No matching rule sends the proposal to the PMO head (the diagram's default flow); a
+    role without a review branch in the diagram is refused so nothing is approved
+    unreviewed.  Two rules for one role: the first wins.
+    """
+    approvers = [a for a in call.params.get("approvers") or [] if isinstance(a, dict)]
+    unknown = sorted({str(a.get("role")) for a in approvers} - set(REVIEW_ROLES))
+    if unknown:
+        raise InvalidData({"decision": (
+            f"The approval rules route to {', '.join(map(repr, unknown))}, which this "
+            "process has no review step for; ask the PMO administrator to correct the "
+            "approval_routing table.")})
+    previous = int((call.data.get("routing") or {}).get("round", 0))
+    routing: dict[str, Any] = {"roles": [], "sla_days": {}, "escalate_to": {}, "reviews": {},
+                               "default": not approvers, "round": previous + 1}
+    for a in approvers or [{"role": "pmo_head"}]:
+        role = a["role"]
+        if role in routing["roles"]:
+            continue
+        routing["roles"].append(role)
+        routing["sla_days"][role] = max(1, int(a.get("sla_days") or DEFAULT_SLA_DAYS))
+        routing["escalate_to"][role] = str(a.get("escalate_to") or "pmo_head")
+    shown = ", ".join(f"{r} ({routing['sla_days'][r]} working days)" for r in routing["roles"])
+    call.notes.append(("No routing rule matched: the PMO head reviews. " if not approvers
+                       else "") + f"Round {routing['round']}: routed to {shown}.")
+    return routing
+
+
+def _with_review(routing: dict[str, Any], review: dict[str, Any]) -> dict[str, Any]:
+    """The round's routing with one more decision in ``reviews``.
+
+    Each parallel branch returns the routing with only its own decision added; the join
+    deep-merges the branches, so ``reviews`` ends up holding every decision of the round
+    (a new round starts from a fresh routing, so nothing of an earlier round survives).
+    """
+    return {**routing, "reviews": {**routing.get("reviews", {}), review["role"]: review}}
+
+
+def record_review(call: ServiceCall) -> dict[str, Any]:
+    """One approver's decision (who, when, outcome, reason), kept in the round's routing."""
+    p = call.params
+    review = {"role": p["role"], "decision": p["decision"], "comment": p.get("comment") or "",
+              "by": call.actor, "label": f"{call.actor} ({p['role']})",
+              "at": call.now.isoformat()}
+    call.notes.append(f"{p['role']} review by {call.actor}: {p['decision']}"
+                      + (f" ({review['comment']})" if review["comment"] else ""))
+    return _with_review(p["routing"], review)
+
+
+def committee_outcome(ballots: list[dict[str, Any]], seats: int = 3) -> str:
+    """A majority of the seats approves or rejects; anything else asks for changes."""
+    majority = seats // 2 + 1
+    for outcome in ("approve", "reject"):
+        if sum(1 for b in ballots if b.get("decision") == outcome) >= majority:
+            return outcome
+    return "changes"
+
+
+def record_committee(call: ServiceCall) -> dict[str, Any]:
+    """The steering committee's decision from its votes (2 of 3 decide).
+
+    ``by`` is the member whose vote settled it; every voter is listed.
+    """
+    ballots = [b for b in call.params.get("votes") or [] if isinstance(b, dict)]
+    seats = int(call.params.get("seats") or 3)
+    outcome = committee_outcome(ballots, seats)
+    voters = sorted(_voters(call.session, call.instance_id, "steering_vote", seats)
+                    | {call.actor})
+    reasons = "; ".join(b["comment"] for b in ballots
+                        if b.get("decision") == outcome and b.get("comment"))
+    tally = ", ".join(f"{o} {sum(b.get('decision') == o for b in ballots)}" for o in OUTCOMES)
+    call.notes.append(f"Steering committee: {outcome} ({tally}; voters {', '.join(voters)}).")
+    return _with_review(call.params["routing"], {
+        "role": "steering", "decision": outcome, "comment": reasons, "by": call.actor,
+        "label": f"steering committee ({', '.join(voters)})", "voters": voters,
+        "at": call.now.isoformat(), "votes": ballots})
+
+
+def combine_reviews(call: ServiceCall) -> dict[str, Any]:
+    """Any reject: rejected; else any change request: changes; all approve: approved.
+
+    The reviews of one round all finish first (the inclusive join), so the PM gets every
+    approver's feedback at once.
+    """
+    routing = call.params["routing"]
+    done = routing.get("reviews", {})
+    missing = [role for role in routing["roles"] if role not in done]
+    if missing:  # cannot happen: the join waits for every routed review
+        raise InvalidData({"decision": f"No decision from {', '.join(missing)} yet."})
+    reviews = [done[role] for role in routing["roles"]]
+    result, hits = "approved", reviews
+    for outcome, name in (("changes", "changes"), ("reject", "rejected")):
+        found = [r for r in reviews if r["decision"] == outcome]
+        if found:
+            result, hits = name, found
+    reason = "; ".join(f"{r['label']}: {r['comment']}" if r["comment"] else r["label"]
+                       for r in hits)
+    call.notes.append(f"Reviews combined: {result} - {reason}")
+    return {"result": result, "reason": reason, "decided_by": hits[0]["by"],
+            "reviews": reviews}
+
+
+def register_project(call: ServiceCall) -> dict[str, Any]:
+    """Approve: the project gets its code and stage Initiation; PM and sponsor are told."""
+    view = records.approve_project(call.session, call.data["project"]["id"],
+                                   actor=call.actor, now=call.now)
+    reason = (call.data.get("review_result") or {}).get("reason", "")
+    call.notes.append(f"Registered as {view.code} (Initiation); approved by {reason}.")
+    call.notify([view.pm, view.sponsor], f"Project approved: {view.code} {view.title}",
+                f"Your proposal is approved and registered as {view.code}. Record the "
+                "kick-off when it has taken place.", kind="approved")
+    return records.to_json(view)
+
+
+def reject_proposal(call: ServiceCall) -> dict[str, Any]:
+    """Reject: stage Rejected with the reason; the PM (and sponsor) are told why."""
+    reason = str(call.params.get("reason") or "").strip()
+    by = str(call.params.get("decided_by") or call.actor)
+    view = records.reject_project(call.session, call.data["project"]["id"], actor=by,
+                                  now=call.now, reason=reason)
+    call.notes.append(f"Rejected by {by}: {reason}")
+    call.notify([view.pm, view.sponsor], f"Proposal rejected: {view.title}",
+                f"Rejected by {by}. Reason: {reason}", kind="rejected")
+    return records.to_json(view)
+
+
+def start_execution(call: ServiceCall) -> dict[str, Any]:
+    """The PM recorded the kick-off: the project moves to Executing."""
+    project = records.get_project(call.session, call.data["project"]["id"])
+    raw = call.params.get("kickoff_date")
+    try:
+        day = date.fromisoformat(str(raw))
+    except ValueError:
+        raise InvalidData({"kickoff_date": "Must be a date (YYYY-MM-DD)."}) from None
+    if day > call.now.date():
+        raise InvalidData({"kickoff_date": "The kick-off cannot be in the future."})
+    if project.approved_at and day < project.approved_at.date():
+        raise InvalidData({"kickoff_date": "The kick-off cannot be before the approval "
+                                           f"({project.approved_at.date().isoformat()})."})
+    view = records.set_stage(call.session, project.id, "Executing", actor=call.actor,
+                             now=call.now, reason=f"Kick-off on {day.isoformat()}")
+    call.notes.append(f"{view.code} kicked off on {day.isoformat()}: Executing.")
+    call.notify([view.sponsor], f"{view.code} is executing", f"Kick-off on {day.isoformat()}.")
+    return records.to_json(view)
+
+
+def remind(call: ServiceCall) -> None:
+    """SLA reached: remind who holds the step (claimants; for unclaimed seats the role's
+    holders who have not acted yet, never the submitter)."""
+    role, element = call.params["role"], call.params["element"]
+    seats = int(call.params.get("seats") or 1)
+    claimed, unclaimed = _open_tasks(call.session, call.instance_id, element)
+    people = set(claimed)
+    if unclaimed:
+        done = _voters(call.session, call.instance_id, element, seats)
+        people |= {u for u in _holders(call.session, role)
+                   if u not in done and u != call.data.get("initiator")}
+    step, title = call.params.get("step", element), call.data.get("title", "")
+    call.notify(sorted(people), f"Reminder: {step} of '{title}' is due",
+                f"The {step} of '{title}' has reached its SLA.", kind="reminder")
+    call.notes.append(f"SLA reached on {step}: reminded {', '.join(sorted(people)) or 'nobody'}.")
+
+
+def escalate(call: ServiceCall) -> None:
+    """A second period passed: tell the next level (a role's holders, or one person)."""
+    target = str(call.params.get("to") or "pmo_head")
+    people = _holders(call.session, target) or (
+        [target] if _active_user(call.session, target) else _holders(call.session, "pmo_head"))
+    title, step = call.data.get("title", ""), call.params.get("step", "review")
+    call.notify(people, f"Escalation: {step} of '{title}' is overdue",
+                f"The {step} of '{title}' is past its SLA twice over; please follow up.",
+                kind="escalation")
+    call.notes.append(f"{step} overdue: escalated to {target} ({', '.join(people)}).")
+
+
+def withdrawn(call: ServiceCall) -> None:
+    """``onCancel``: the request was withdrawn or cancelled; the project is Withdrawn."""
+    project = call.data.get("project") or {}
+    if not project.get("id"):
+        return
+    reason = f"{call.params.get('status')}: {call.params.get('reason')}"
+    view = records.withdraw_project(call.session, project["id"], actor=call.actor,
+                                    now=call.now, reason=reason)
+    call.notes.append(f"Project #{view.id} Withdrawn ({reason}).")
+    call.notify([view.sponsor], f"Proposal withdrawn: {view.title}", reason, kind="withdrawn")
+
+
+# --------------------------------------------------------------------------- demo data
+
+#: (title, PM, stage, category, budget CNY, risk) of the demo portfolio.
+DEMO_PROJECTS = (
+    ("Warehouse automation", "pm1", "Executing", "operations", "850000.00", "medium"),
+    ("Customer portal relaunch", "pm2", "Executing", "it", "420000.00", "low"),
+    ("Data centre migration", "pm1", "Initiation", "it", "1600000.00", "high"),
+)
+DEMO_SPONSOR = "sponsor1"
+DEMO_TEAM = ("team1", "team2", "team3")
+
+
+def seed_demo(engine: Any, session: Session, now: datetime) -> None:
+    """Three demo projects straight through the records (two Executing, one Initiation).
+
+    sponsor1 sponsors all three and team1..team3 are their team; skipped for a title
+    that already exists, so running it again changes nothing.  Commits.
+    """
+    from engine.store.uow import unit_of_work
+
+    del engine  # the records need no engine; the hook's signature is shared
+    with unit_of_work(session):
+        for title, pm, stage, category, amount, risk in DEMO_PROJECTS:
+            found, _ = records.list_projects(session, q=title)
+            if any(p.title == title for p in found):
+                continue
+            data = {"title": title, "business_case": f"{title}: demo project.",
+                    "strategic_objective": "Operational excellence", "category": category,
+                    "budget": {"amount": amount, "currency": "CNY"},
+                    "planned_start": now.date().isoformat(), "planned_end": f"{now.year + 1}-06-30",
+                    "sponsor": DEMO_SPONSOR, "expected_roi_pct": "12", "risk_rating": risk,
+                    "departments": ["IT", "Operations"], "headcount": 8}
+            view = records.propose_project(session, data, pm=pm, now=now)
+            records.approve_project(session, view.id, actor="pmohead", now=now)
+            if stage == "Executing":
+                records.set_stage(session, view.id, "Executing", actor=pm, now=now,
+                                  reason="Kick-off (demo data)")
+            identity.grant_project_role(session, view.id, DEMO_SPONSOR, "sponsor")
+            for member in DEMO_TEAM:
+                identity.grant_project_role(session, view.id, member, "team")
+
+
+# --------------------------------------------------------------------------- look-ups
+
+
+def _holders(session: Session, role: str) -> list[str]:
+    return identity.holders(session, role)
+
+
+def _active_user(session: Session, username: str) -> bool:
+    return session.scalar(select(User.id).where(
+        User.username == username, User.active.is_(True))) is not None
+
+
+def _open_tasks(session: Session, instance_id: int, element: str) -> tuple[list[str], int]:
+    """Claimants of the element's open tasks, and how many are unclaimed."""
+    rows = list(session.scalars(select(HumanTask.assignee).where(
+        HumanTask.instance_id == instance_id, HumanTask.element_id == element,
+        HumanTask.status == "open")))
+    return sorted({r for r in rows if r}), sum(1 for r in rows if not r)
+
+
+def _voters(session: Session, instance_id: int, element: str, seats: int) -> set[str]:
+    """Who completed one of the newest ``seats`` tasks of the element (this activation)."""
+    rows = session.execute(select(HumanTask.status, HumanTask.completed_by,
+                                  HumanTask.on_behalf_of).where(
+        HumanTask.instance_id == instance_id, HumanTask.element_id == element)
+        .order_by(HumanTask.id.desc()).limit(seats))
+    return {who for status, *pair in rows if status == "completed" for who in pair if who}
+
+
+OPERATIONS: tuple[tuple[str, Operation], ...] = (
+    ("approval_record_proposal", record_proposal),
+    ("approval_update_proposal", update_proposal),
+    ("approval_record_routing", record_routing),
+    ("approval_record_review", record_review),
+    ("approval_record_committee", record_committee),
+    ("approval_combine_reviews", combine_reviews),
+    ("approval_register_project", register_project),
+    ("approval_reject_proposal", reject_proposal),
+    ("approval_start_execution", start_execution),
+    ("approval_remind", remind),
+    ("approval_escalate", escalate),
+    ("approval_withdrawn", withdrawn),
+)
+
+ENTRY = CatalogEntry(key=KEY, bpmn="project_approval.bpmn", title_en="Project approval",
+                     title_zh="立项审批")
