@@ -7,11 +7,12 @@ one person act for another for a period; the audit trail records both names.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, exists, false, or_, select
+from sqlalchemy import and_, bindparam, delete, event, exists, false, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -53,6 +54,7 @@ class Eligibility:
 
 def ensure_roles(session: Session, roles: Iterable[RoleSpec]) -> None:
     """Create or update roles (idempotent). Does not commit."""
+    forget_cached(session)
     for spec in roles:
         if spec.scope not in ("global", "project"):
             raise ValueError(f"role {spec.key}: scope must be 'global' or 'project'")
@@ -132,6 +134,7 @@ def get_user(session: Session, username: str) -> User:
 
 def set_roles(session: Session, username: str, roles: Iterable[str]) -> None:
     """Replace a user's global roles. Unknown role keys raise ValueError."""
+    forget_cached(session)
     wanted = set(roles)
     unknown = wanted - role_keys(session)
     if unknown:
@@ -144,6 +147,7 @@ def set_roles(session: Session, username: str, roles: Iterable[str]) -> None:
 
 def grant_project_role(session: Session, project_id: int, username: str, role: str) -> None:
     """Give ``username`` the role for one project (idempotent). Does not commit."""
+    forget_cached(session)
     get_user(session, username)
     if session.get(Role, role) is None:
         raise ValueError(f"unknown role {role!r}")
@@ -159,37 +163,58 @@ def grant_project_role(session: Session, project_id: int, username: str, role: s
         session.flush()
 
 
+# Who holds what is read several times per request (navigation counts, inbox filters,
+# access checks); it is cached for the duration of one transaction and dropped whenever a
+# transaction ends or this module changes a grant.
+_CACHE_KEY = "pmoflow.identity"
+
+
+def _cached(session: Session, key: tuple, load: Callable[[], Any]) -> Any:
+    cache = session.info.setdefault(_CACHE_KEY, {})
+    if key not in cache:
+        cache[key] = load()
+    return cache[key]
+
+
+def forget_cached(session: Session) -> None:
+    """Drop the per-transaction cache of roles and delegations."""
+    session.info.pop(_CACHE_KEY, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_after_transaction(session: Session, _transaction: Any) -> None:
+    forget_cached(session)
+
+
 def global_roles(session: Session, username: str) -> frozenset[str]:
     """Roles held everywhere."""
-    return frozenset(
-        session.scalars(select(UserRole.role_key).where(UserRole.username == username))
-    )
+    return _cached(session, ("global", username), lambda: frozenset(
+        session.scalars(select(UserRole.role_key).where(UserRole.username == username))))
 
 
 def project_roles(session: Session, username: str) -> frozenset[tuple[int, str]]:
     """(project id, role) pairs held for particular projects."""
-    rows = session.execute(
-        select(ProjectRole.project_id, ProjectRole.role_key).where(
-            ProjectRole.username == username
-        )
-    )
-    return frozenset((int(p), r) for p, r in rows)
+    def load() -> frozenset[tuple[int, str]]:
+        rows = session.execute(select(ProjectRole.project_id, ProjectRole.role_key)
+                               .where(ProjectRole.username == username))
+        return frozenset((int(p), r) for p, r in rows)
+
+    return _cached(session, ("project", username), load)
 
 
 def delegators(session: Session, username: str, now: datetime) -> frozenset[str]:
     """People who have delegated their work to ``username`` right now."""
-    rows = session.scalars(
+    return _cached(session, ("delegators", username, now), lambda: frozenset(session.scalars(
         select(Delegation.from_user).where(
             Delegation.to_user == username,
             Delegation.starts_at <= now,
             or_(Delegation.ends_at.is_(None), Delegation.ends_at > now),
-        )
-    )
-    return frozenset(rows)
+        ))))
 
 
 def _scopes(session: Session) -> dict[str, str]:
-    return dict(session.execute(select(Role.key, Role.scope)).all())
+    return _cached(session, ("scopes",),
+                   lambda: dict(session.execute(select(Role.key, Role.scope)).all()))
 
 
 _HOLDS_ROLE = select(
@@ -318,6 +343,7 @@ def assigned_filter(session: Session, username: str, now: datetime):
 
 def revoke_project_role(session: Session, project_id: int, username: str, role: str) -> None:
     """Take a project-scoped role away (e.g. the sponsor changed). Does not commit."""
+    forget_cached(session)
     session.execute(delete(ProjectRole).where(ProjectRole.project_id == project_id,
                                               ProjectRole.username == username,
                                               ProjectRole.role_key == role))
@@ -352,6 +378,7 @@ def user_view(session: Session, user: User) -> UserView:
 def add_delegation(session: Session, from_user: str, to_user: str, starts_at: datetime,
                    ends_at: datetime | None, reason: str, now: datetime) -> Delegation:
     """Record that ``from_user`` lets ``to_user`` act for them. Does not commit."""
+    forget_cached(session)
     if from_user == to_user:
         raise Forbidden("nobody can delegate to themselves")
     get_user(session, from_user)

@@ -21,27 +21,35 @@ class CatalogEntry:
 
 
 def _modules() -> tuple:
-    # Imported here: each process module imports CatalogEntry from this module.
+    # Imported on first use: each process module imports CatalogEntry from here.
     from workflows import approval, escalation
 
     return (approval, escalation)
 
 
-_MODULES = _modules()
+def processes() -> tuple[CatalogEntry, ...]:
+    """Processes shipped in ``bpmn/``, in the order the catalog page shows them."""
+    return tuple(m.ENTRY for m in _modules())
 
-#: Processes shipped in ``bpmn/``, in the order the catalog page shows them.
-PROCESSES: tuple[CatalogEntry, ...] = tuple(m.ENTRY for m in _MODULES)
 
-#: Service-task operations: name -> glue function.
-OPERATIONS: tuple[tuple[str, Operation], ...] = tuple(
-    op for m in _MODULES for op in m.OPERATIONS)
+def operations() -> tuple[tuple[str, Operation], ...]:
+    """Service-task operations: name -> glue function."""
+    return tuple(op for m in _modules() for op in m.OPERATIONS)
+
+
+def __getattr__(name: str):  # PROCESSES / OPERATIONS, computed after all imports
+    if name == "PROCESSES":
+        return processes()
+    if name == "OPERATIONS":
+        return operations()
+    raise AttributeError(name)
 
 
 def demo_seeders() -> tuple:
     """``seed_demo(engine, session, now)`` of every process that ships demo records."""
-    return tuple(m.seed_demo for m in _MODULES if hasattr(m, "seed_demo"))
+    return tuple(m.seed_demo for m in _modules() if hasattr(m, "seed_demo"))
 
 
 def build_registry() -> ServiceRegistry:
     """A registry with every operation the shipped processes may call."""
-    return ServiceRegistry(OPERATIONS)
+    return ServiceRegistry(operations())
