@@ -3,10 +3,12 @@
 
 Starts the web app on a temporary SQLite database with the demo users, the approval3
 test process and the web tests' proposal form deployed, and a few requests in different
-states; then drives Debian's Chromium (Playwright, never a downloaded browser) and writes
-``inbox.png``, ``task-form-errors.png`` and ``instance.png``.
+states, and a small portfolio of PMO records (projects, risks, an escalation, lessons);
+then drives Debian's Chromium (Playwright, never a downloaded browser) and writes
+``inbox.png``, ``task-form-errors.png``, ``instance.png`` (``--only tasks``) and
+``portfolio.png``, ``lessons.png`` (``--only pmo``).
 
-    PYTHONPATH=. python scripts/screenshots.py [--out docs/screenshots]
+    PYTHONPATH=. python scripts/screenshots.py [--out docs/screenshots] [--only tasks|pmo]
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import sys
 import tempfile
 import threading
+from datetime import date
 from pathlib import Path
 
 from werkzeug.serving import make_server
@@ -23,7 +26,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.clock import ManualClock  # noqa: E402
+from engine.notifications import Note, write  # noqa: E402
+from engine.store.uow import unit_of_work  # noqa: E402
 from tests.webui.conftest import Arrange, build_database, make_app  # noqa: E402
+from webui.extensions import db  # noqa: E402
+from workflows import records  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
@@ -78,10 +85,116 @@ def seed(arrange: Arrange, clock: ManualClock) -> int:
     return shown
 
 
+#: (title, category, budget, currency, pm, sponsor, months, stage) of the portfolio.
+PROJECTS = [
+    ("Tower crane scheduling system", "construction", "460000", "CNY", "pm2", "sponsor1", 8,
+     "Executing"),
+    ("CRM replacement", "it", "250000", "CNY", "pm1", "steer2", 6, "Executing"),
+    ("Substation retrofit, Pudong", "construction", "3200000", "CNY", "pm2", "steer3", 14,
+     "Initiation"),
+    ("GDPR compliance audit 2026", "compliance", "60000", "EUR", "pm1", "sponsor1", 3,
+     "Closing"),
+    ("Supplier portal for tower parts", "it", "120000", "USD", "pm1", "steer2", 5, "Closed"),
+    ("Warehouse robotics pilot", "rnd", "310000", "CNY", "pm2", "sponsor1", 9, "Proposed"),
+    ("Customer 360 data platform", "it", "990000", "CNY", "pm1", "steer3", 12, "Executing"),
+    ("Brand refresh for the APAC launch", "marketing", "180000", "HKD", "pm2", "sponsor1", 4,
+     "Rejected"),
+]
+#: (project index, title, category, probability, impact, level, decided by or None)
+RISKS = [
+    (0, "Crane supplier serves three sites at once", "supplier", 4, 4, "high", "steer1"),
+    (0, "Karst cave under tower 7", "technical", 3, 5, "high", None),
+    (1, "Legacy CRM data quality", "technical", 3, 3, "medium", "pmohead"),
+    (2, "Grid outage window not confirmed", "schedule", 3, 4, "medium", None),
+    (6, "Vendor API rate limits", "technical", 2, 3, "low", "sponsor1"),
+    (6, "USD licence fees", "currency", 3, 2, "low", None),
+    (2, "Permit for night works", "compliance", 2, 2, "low", None),
+]
+LESSONS = [
+    (4, "Third-party interface debugging took three weeks", "technical", "integration, vendor",
+     "", "第三方接口联调花了三周：供应商的测试环境与生产不一致，接口文档也过时了。",
+     "Book the vendor's engineers for the 接口 tests in the plan, and insist on a "
+     "production-like test environment before the first sprint."),
+    (4, "Shared supplier calendar", "supplier", "supplier, schedule",
+     "One calendar for the crane supplier across the three sites cut idle days by a third.",
+     "", "Ask the PMO to arbitrate shared suppliers early."),
+    (3, "Start the data inventory first", "compliance", "gdpr, data",
+     "The data inventory made every later step faster.",
+     "We found the 接口 logs of two old systems only in the last month.",
+     "Inventory every system, including its interface logs, in week one."),
+]
+
+
+def seed_portfolio(app, clock: ManualClock) -> None:
+    """Projects in every stage, risks across categories, an escalation, lessons."""
+    with app.app_context(), unit_of_work(db.session):
+        s = db.session
+        ids = [_project(s, clock, *row) for row in PROJECTS]
+        for index, title, category, p, i, level, decider in RISKS:
+            risk = records.raise_risk(s, ids[index], {
+                "title": title, "category": category, "probability": p, "impact": i,
+                "response": "mitigate", "contingency": "Agree a fallback with the sponsor.",
+                "owner": PROJECTS[index][4], "urgent": level == "high"},
+                actor=PROJECTS[index][4], now=clock.now(), score=p * i, level=level,
+                levels_required={"low": 1, "medium": 2, "high": 3}[level])
+            if decider:
+                records.decide_risk(s, risk.id, decision="Response plan approved",
+                                    decided_by=decider, level=risk.levels_required,
+                                    response_plan="Second crew booked; sites staggered.",
+                                    now=clock.now())
+        records.raise_escalation(s, ids[0], {
+            "title": "Crane supplier double-booked in March", "kind": "resource_conflict",
+            "severity": "high", "tried": "Asked for a second crew; refused.",
+            "needed_by": "2026-03-20", "affected_project_ids": [ids[2]]},
+            actor="pm2", now=clock.now())
+        found = []
+        for index, title, category, tags, well, did_not, rec in LESSONS:
+            clock.advance(hours=1)
+            found.append(records.add_lesson(s, ids[index], {
+                "title": title, "category": category, "tags": tags, "what_went_well": well,
+                "what_did_not": did_not, "recommendation": rec},
+                author="team1", now=clock.now()).id)
+        records.curate_lessons(s, publish_ids=found, curator="reviewer1", now=clock.now())
+        write(s, Note(("pmohead",), "escalation", "Escalation on PRJ-2026-0001: crane "
+                      "supplier double-booked", "Decision needed by 2026-03-20.",
+                      "/escalations"), clock.now())
+        write(s, Note(("pmohead",), "reminder", "Reminder: level-2 review of a high risk",
+                      "Karst cave under tower 7", "/risks?level=high"), clock.now())
+
+
+def _project(s, clock: ManualClock, title: str, category: str, budget: str, currency: str,
+             pm: str, sponsor: str, months: int, stage: str) -> int:
+    start = date(2026, 1 + len(title) % 6, 1)
+    end = date(start.year + (start.month + months - 1) // 12,
+               (start.month + months - 1) % 12 + 1, 28)
+    data = {"title": title, "business_case": "Three sites share one tower crane supplier; "
+            "a shared schedule cuts idle days by a third.", "strategic_objective":
+            "Operational excellence", "category": category,
+            "budget": {"amount": budget, "currency": currency},
+            "planned_start": start.isoformat(), "planned_end": end.isoformat(),
+            "sponsor": sponsor, "expected_roi_pct": "14.5", "risk_rating": "medium",
+            "departments": ["Operations", "IT"], "headcount": 9}
+    project = records.propose_project(s, data, pm=pm, now=clock.now())
+    clock.advance(hours=2)
+    if stage == "Rejected":
+        records.reject_project(s, project.id, actor="pmohead", now=clock.now(),
+                               reason="No budget this year")
+    elif stage != "Proposed":
+        records.approve_project(s, project.id, actor="pmohead", now=clock.now())
+        path = {"Executing": ["Executing"], "Closing": ["Executing", "Closing"],
+                "Closed": ["Executing", "Closing", "Closed"]}.get(stage, [])
+        for step in path:
+            clock.advance(hours=1)
+            records.set_stage(s, project.id, step, actor=pm, now=clock.now())
+    return project.id
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
-    out = Path(parser.parse_args().out)
+    parser.add_argument("--only", choices=("tasks", "pmo"), help="take only these shots")
+    args = parser.parse_args()
+    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     from playwright.sync_api import sync_playwright
 
@@ -90,6 +203,7 @@ def main() -> int:
         build_database(Path(tmp) / "web.db", clock)
         app = make_app(Path(tmp) / "web.db", clock)
         arrange = Arrange(app)
+        seed_portfolio(app, clock)
         shown = seed(arrange, clock)
         clock.set("2026-03-02T02:10:00+00:00")
         server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -97,7 +211,10 @@ def main() -> int:
         base = f"http://127.0.0.1:{server.server_port}"
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-            shoot(browser, base, out, shown)
+            if args.only != "pmo":
+                shoot(browser, base, out, shown)
+            if args.only != "tasks":
+                shoot_pmo(browser, base, out)
             browser.close()
         server.shutdown()
     print(f"wrote {', '.join(sorted(p.name for p in out.glob('*.png')))} to {out}")
@@ -135,6 +252,16 @@ def shoot(browser, base: str, out: Path, shown: int) -> None:
     page.goto(f"/instances/{shown}")
     page.wait_for_selector("[data-diagram][data-ready=true]")
     page.screenshot(path=str(out / "instance.png"), full_page=True)
+    page.context.close()
+
+
+def shoot_pmo(browser, base: str, out: Path) -> None:
+    """The portfolio and a lessons search, as the PMO head sees them."""
+    page = session(browser, base, "pmohead")
+    page.goto("/portfolio")
+    page.screenshot(path=str(out / "portfolio.png"), full_page=True)
+    page.goto("/lessons?q=接口")
+    page.screenshot(path=str(out / "lessons.png"), full_page=True)
     page.context.close()
 
 

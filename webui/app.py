@@ -70,20 +70,26 @@ def _register_blueprints(app: Flask) -> None:
     from webui import (
         auth,
         errors,
+        escalations,
         formatting,
         home,
         i18n,
         inbox,
         instances,
+        lessons,
+        notifications,
         pmo,
+        portfolio,
         processes,
         requests,
+        risks,
         summary,
         tasks,
     )
     from webui.messages import access_message
 
-    for module in (auth, home, i18n, inbox, tasks, processes, instances, requests, pmo):
+    for module in (auth, home, i18n, inbox, tasks, processes, instances, requests, pmo,
+                   portfolio, risks, escalations, lessons, notifications):
         app.register_blueprint(module.bp)
     errors.register(app)
     formatting.install(app)

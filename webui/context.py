@@ -52,14 +52,18 @@ def back(default: str) -> Response:
 
 
 def template_globals() -> dict[str, object]:
-    """Task counts for the navigation bar, the language list, role names and checks."""
+    """Task counts and the unread notifications for the navigation bar, the language list,
+    role names and checks."""
     counts = {"mine": 0, "claimable": 0}
     roles: tuple[str, ...] = ()
+    unread = 0
     if getattr(current_user, "is_authenticated", False):
         counts = engine().task_counts(db.session, current_user.username)
+        unread = engine().unread_notifications(db.session, current_user.username)
         roles = current_user.roles
     return {
         "task_counts": counts,
+        "unread_notifications": unread,
         "languages": LANGUAGES,
         "lang": locale(),
         "role_label": role_label,

@@ -11,7 +11,12 @@ Field names are dotted paths, the same paths the engine reports errors on:
 - Money amounts stay decimal strings; spaces and thousands separators are dropped.
 - Rows: every ``name.N.*`` index is read in order; empty rows are dropped, so the row
   numbers of the result (and of any error) count only the rows that were filled in.
-- ``readOnly`` fields, ``file`` fields and the reserved names are never read.
+- ``file`` fields read the files kept from an earlier submission: hidden
+  ``name.attachment_id`` and ``name.name`` (``name.N.*`` for a list of files), dropped when
+  ``name.remove`` is ticked.  New uploads are stored by the route, which adds them to the
+  form with :func:`with_uploads` before parsing; :func:`upload_field` says which file
+  inputs it may accept.
+- ``readOnly`` fields and the reserved names are never read.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from webui.schema import items_of, properties, type_of, widget_of
 _EMPTY = object()
 TRUE_VALUES = frozenset({"on", "true", "1", "yes"})
 _TAG_SPLIT = re.compile(r"[,，;；\n]")
+_ID = re.compile(r"[0-9]{1,18}")
 
 
 def parse_form(schema: Mapping[str, Any] | None, form: MultiDict[str, str] | Mapping
@@ -52,7 +58,7 @@ def _parse_object(schema: Mapping[str, Any], form: MultiDict, prefix: str) -> di
 def _parse_value(prop: Mapping[str, Any], form: MultiDict, name: str) -> Any:
     widget = widget_of(prop)
     if widget == "file":
-        return _EMPTY
+        return _parse_files(prop, form, name)
     if widget == "checkbox":
         return (form.get(name) or "").strip().lower() in TRUE_VALUES
     if widget == "money":
@@ -85,14 +91,73 @@ def _parse_money(prop: Mapping[str, Any], form: MultiDict, name: str) -> Any:
     return out
 
 
+def _indexes(form: MultiDict, name: str) -> list[int]:
+    """The row numbers N of every ``name.N.*`` key, in order."""
+    head = name + "."
+    return sorted({int(k[len(head):].split(".", 1)[0]) for k in form
+                   if k.startswith(head) and k[len(head):].split(".", 1)[0].isdigit()})
+
+
 def _parse_rows(prop: Mapping[str, Any], form: MultiDict, name: str) -> Any:
     items = items_of(prop)
-    head = name + "."
-    indexes = sorted({int(k[len(head):].split(".", 1)[0]) for k in form
-                      if k.startswith(head) and k[len(head):].split(".", 1)[0].isdigit()})
-    rows = [_parse_object(items, form, f"{name}.{i}.") for i in indexes]
+    rows = [_parse_object(items, form, f"{name}.{i}.") for i in _indexes(form, name)]
     kept = [row for row in rows if any(v is not False for v in row.values())]
     return kept or _EMPTY
+
+
+def _parse_files(prop: Mapping[str, Any], form: MultiDict, name: str) -> Any:
+    if type_of(prop) == "array":
+        kept = [_kept_file(form, f"{name}.{i}") for i in _indexes(form, name)]
+        return [f for f in kept if f is not None] or _EMPTY
+    found = _kept_file(form, name)
+    return _EMPTY if found is None else found
+
+
+def _kept_file(form: MultiDict, name: str) -> dict[str, Any] | None:
+    raw = (form.get(name + ".attachment_id") or "").strip()
+    removed = (form.get(name + ".remove") or "").strip().lower() in TRUE_VALUES
+    if removed or not _ID.fullmatch(raw):
+        return None
+    return {"attachment_id": int(raw), "name": (form.get(name + ".name") or "").strip()
+            or "file"}
+
+
+def upload_field(schema: Mapping[str, Any] | None, name: str) -> dict[str, Any] | None:
+    """The editable ``file`` property the input ``name`` belongs to (rows too), or None."""
+    prop: Mapping[str, Any] = schema or {}
+    for part in name.split("."):
+        if part.isdigit() and type_of(prop) == "array" and widget_of(prop) == "rows":
+            prop = items_of(prop)
+            continue
+        found = properties(prop).get(part)
+        if found is None or found.get("readOnly"):
+            return None
+        prop = found
+    return dict(prop) if widget_of(prop) == "file" and prop is not schema else None
+
+
+def with_uploads(form: MultiDict[str, str] | Mapping,
+                 uploads: Mapping[str, list[dict[str, Any]]],
+                 multiple: Mapping[str, bool]) -> MultiDict[str, str]:
+    """``form`` with newly stored files added as kept ones (a single file replaces).
+
+    ``uploads`` maps an input name to ``{"attachment_id", "name"}`` values; ``multiple``
+    says which names hold a list of files.
+    """
+    out = MultiDict(form)
+    for name, files in uploads.items():
+        if not files:
+            continue
+        if multiple.get(name):
+            start = max(_indexes(out, name), default=-1) + 1
+            for i, f in enumerate(files, start):
+                out.setlist(f"{name}.{i}.attachment_id", [str(f["attachment_id"])])
+                out.setlist(f"{name}.{i}.name", [str(f["name"])])
+        else:
+            out.setlist(name + ".attachment_id", [str(files[-1]["attachment_id"])])
+            out.setlist(name + ".name", [str(files[-1]["name"])])
+            out.poplist(name + ".remove")
+    return out
 
 
 def coerce(prop: Mapping[str, Any], raw: str) -> Any:

@@ -3,7 +3,8 @@
 Implements the conventions of ``docs/forms.md``: labels and help in the user's language
 (``title``/``x-title-zh``, ``description``/``x-description-zh``), ``x-widget``,
 ``x-enum-titles``, ``readOnly``, ``x-role`` for user pickers, property order, required
-marks, money, rows (``minItems``/``maxItems``), multi-selects and tags.  Field names are
+marks, money, rows (``minItems``/``maxItems``), multi-selects, tags and files
+(already uploaded ones are kept as hidden inputs with a remove box).  Field names are
 the dotted paths the parser reads and the engine reports errors on.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.pmo_reads import ProjectChoice
 from engine.reads import Person
 from webui.messages import field_message, word
 from webui.schema import (
@@ -96,6 +98,7 @@ class _Ctx:
     errors: dict[str, str]
     people: Sequence[Person]
     used: set[str] = field(default_factory=set)
+    projects: Sequence[ProjectChoice] | None = None
 
     def error(self, name: str) -> str | None:
         if name in self.errors:
@@ -106,9 +109,13 @@ class _Ctx:
 
 def build_form(schema: Mapping[str, Any] | None, values: Mapping[str, Any] | None = None,
                errors: Mapping[str, str] | None = None, *, locale: str = "en",
-               people: Sequence[Person] = ()) -> Form:
-    """The fields of ``schema`` filled with ``values``, each with its error."""
-    ctx = _Ctx(locale, dict(errors or {}), people)
+               people: Sequence[Person] = (),
+               projects: Sequence[ProjectChoice] | None = None) -> Form:
+    """The fields of ``schema`` filled with ``values``, each with its error.
+
+    ``projects``: what a ``project`` widget offers (default: the signed-in user's).
+    """
+    ctx = _Ctx(locale, dict(errors or {}), people, projects=projects)
     fields = _fields(schema or {}, values or {}, "", ctx)
     title = localized(schema or {}, "title", locale) or ""
     if locale == "zh" and not (schema or {}).get("x-title-zh"):
@@ -228,7 +235,37 @@ def _checkbox(f: Field, prop: Mapping[str, Any], ctx: _Ctx) -> None:
     f.value = f.value is True
 
 
+def _file(f: Field, prop: Mapping[str, Any], ctx: _Ctx) -> None:
+    """Files already uploaded become options (id, name); a list of files gets ``multiple``."""
+    multiple = f.kind == "array"
+    values = f.value if isinstance(f.value, list) else [f.value]
+    f.options = [Option(str(v["attachment_id"]), str(v.get("name") or v["attachment_id"]), True)
+                 for v in values if isinstance(v, Mapping) and _is_id(v.get("attachment_id"))]
+    if not multiple:
+        f.options = f.options[:1]
+    f.attrs = {"multiple": multiple}
+    for key in [k for k in ctx.errors if k.startswith(f.name + ".")]:  # one file's problem
+        message = ctx.error(key)
+        f.error = f.error or message
+
+
+def _project(f: Field, prop: Mapping[str, Any], ctx: _Ctx) -> None:
+    """Projects the user may pick, labelled ``PRJ-2026-0001 — Title``; the value is the id."""
+    if ctx.projects is None:  # not given: the signed-in user's, loaded when first needed
+        from webui.portfolio import project_options
+
+        ctx.projects = project_options()
+    f.options = [Option(str(p.id), p.label, str(p.id) == str(f.value)) for p in ctx.projects]
+    if f.value not in (None, "") and not any(o.selected for o in f.options):
+        f.options.insert(0, Option(str(f.value), f"#{f.value}", True))
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
 _BUILDERS = {
     "select": _choices, "radio": _choices, "multiselect": _choices, "user": _user,
     "money": _money, "object": _object, "rows": _rows, "tags": _tags, "checkbox": _checkbox,
+    "file": _file, "project": _project,
 }

@@ -10,9 +10,9 @@ from engine import reads
 from engine.errors import InvalidData
 from webui.context import engine, locale, username
 from webui.extensions import db
-from webui.formparse import parse_form
 from webui.formview import build_form
 from webui.layout import with_layout
+from webui.tasks import allow_uploads, check_uploads, read_form
 
 bp = Blueprint("processes", __name__)
 
@@ -43,9 +43,10 @@ def start_form(key: str):
 def start(key: str):
     """Start the process with the submitted form; errors are shown beside their fields."""
     page = reads.start_page(engine(), db.session, key, username())
-    data = parse_form(page.schema, request.form)
+    data, upload_errors = read_form(page.schema)
     title = data.get("title") if isinstance(data.get("title"), str) else ""
     try:
+        check_uploads(page.schema, data, upload_errors)
         inst = engine().start(db.session, key, username(), data, title=title)
     except InvalidData as exc:
         db.session.rollback()
@@ -53,6 +54,12 @@ def start(key: str):
     flash(_("Your request “%(title)s” was submitted. It is now with: %(step)s.",
             title=inst.title, step=inst.current_step or _("nobody (finished)")), "success")
     return redirect(url_for("instances.show", instance_id=inst.id))
+
+
+@bp.url_value_preprocessor
+def _allow_uploads(endpoint: str | None, _values: object) -> None:
+    if endpoint == "processes.start" and request.method == "POST":
+        allow_uploads()
 
 
 @bp.get("/definitions/<int:definition_id>/diagram.bpmn")

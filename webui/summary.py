@@ -1,4 +1,7 @@
-"""The read-only summary of an instance's data: labels and formatted values, not JSON."""
+"""The read-only summary of an instance's data: labels and formatted values, not JSON.
+
+Files (``{"attachment_id", "name"}``) are download links, as safe markup.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import url_for
 from flask_babel import gettext
+from markupsafe import Markup
 
 from engine.reads import HIDDEN_KEYS, Directory
 from webui.formatting import amount, number
@@ -49,7 +54,8 @@ def _item(key: str, prop: Mapping[str, Any], value: Any, locale: str,
         item.items = [format_value(items_of(prop), v, locale, people) for v in value]
     else:
         item.text = format_value(prop, value, locale, people)
-        item.long = widget == "textarea" or len(item.text) > 80
+        item.long = not isinstance(item.text, Markup) and (
+            widget == "textarea" or len(item.text) > 80)
     return item
 
 
@@ -78,14 +84,14 @@ def format_value(prop: Mapping[str, Any], value: Any, locale: str,
     if widget == "money" or (isinstance(value, Mapping) and set(value) == {"amount", "currency"}):
         return f"{value.get('currency', '')} {amount(value.get('amount', ''))}".strip()
     if isinstance(value, Mapping) and "attachment_id" in value:
-        return str(value.get("name") or value["attachment_id"])
+        return attachment_link(value)
     if isinstance(value, Mapping):
         sub = properties(prop)
-        return "; ".join(f"{label_of(sub.get(k) or {}, k, locale)}: "
-                         f"{format_value(sub.get(k) or {}, v, locale, people)}"
-                         for k, v in value.items())
+        return _join("; ", [_join(": ", [label_of(sub.get(k) or {}, k, locale),
+                                          format_value(sub.get(k) or {}, v, locale, people)])
+                            for k, v in value.items()])
     if isinstance(value, list):
-        return ", ".join(format_value(items_of(prop), v, locale, people) for v in value)
+        return _join(", ", [format_value(items_of(prop), v, locale, people) for v in value])
     if enum_values(prop) and value in enum_values(prop):
         return option_label(prop, value, locale)
     if widget == "user" and people is not None:
@@ -93,6 +99,24 @@ def format_value(prop: Mapping[str, Any], value: Any, locale: str,
     if isinstance(value, int | float):
         return number(value)
     return str(value)
+
+
+def attachment_link(value: Mapping[str, Any]) -> str:
+    """A file value as a download link (its name alone when the id is not a file id)."""
+    name = str(value.get("name") or value.get("attachment_id"))
+    ident = value.get("attachment_id")
+    if not isinstance(ident, int) or isinstance(ident, bool) or ident <= 0:
+        return name
+    return Markup('<a href="{}" data-testid="attachment-link"><i class="bi bi-paperclip me-1" '
+                  'aria-hidden="true"></i>{}</a>').format(
+        url_for("tasks.attachment", attachment_id=ident), name)
+
+
+def _join(sep: str, parts: list[str]) -> str:
+    """``sep.join(parts)``, kept as markup (the rest escaped) when a part is a link."""
+    if any(isinstance(p, Markup) for p in parts):
+        return Markup(sep).join(parts)
+    return sep.join(parts)
 
 
 def outcome_label(fields: Mapping[str, Mapping[str, Any]], value: str) -> str:

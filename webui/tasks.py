@@ -1,24 +1,51 @@
-"""The task page: the form from its JSON Schema, the request so far, complete or save."""
+"""The task page: the form from its JSON Schema, the request so far, complete or save.
+
+Also the file side of every form (the start form uses it too): uploads are stored before
+the form is parsed, so a failed submit or a draft keeps them, and ``GET /attachments/<id>``
+sends a file to whoever may read it, always as a download.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import login_required
 
 from engine import reads
 from engine.errors import InvalidData
+from engine.forms import validate_form
+from engine.views import TaskView
 from webui.context import engine, locale, username
 from webui.extensions import db
-from webui.formparse import parse_form
+from webui.formparse import parse_form, upload_field, with_uploads
 from webui.formview import build_form
-from webui.schema import properties
+from webui.schema import properties, type_of
 from webui.summary import summarize
 
 bp = Blueprint("tasks", __name__)
+
+#: Types a download keeps; anything else (HTML, SVG, XML, scripts) is sent as octet-stream.
+SAFE_TYPES = frozenset({
+    "application/pdf", "application/zip", "text/plain", "text/csv", "image/png",
+    "image/jpeg", "image/gif", "image/webp", "application/msword", "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+})
 
 #: What a task without a form of its own asks for: an optional note for the record.
 NOTE_SCHEMA: dict[str, Any] = {
@@ -59,18 +86,131 @@ def show(task_id: int):
 @bp.post("/tasks/<int:task_id>")
 @login_required
 def submit(task_id: int):
-    """Complete the task, or keep the input as a draft (``action=draft``)."""
-    page = reads.task_page(engine(), db.session, task_id, username())
-    data = parse_form(schema_of(page), request.form)
+    """Complete the task, or keep the input as a draft (``action=draft``).
+
+    Reads only the task and its (cached) form schema first: the engine checks who may
+    complete or save it, and the whole page is read only to show errors.  Uploads are
+    taken only from people who may see the task.
+    """
+    task = engine().task(db.session, task_id, username() if request.files else None)
+    schema = submitted_schema(task)
+    data, upload_errors = read_form(schema)
     if request.form.get("action") == "draft":
         engine().save_draft(db.session, task_id, username(), data)
+        if upload_errors:
+            return render(reads.task_page(engine(), db.session, task_id, username()), data,
+                          upload_errors), 422
         flash(_("Draft saved. You can finish this task later."), "success")
         return redirect(url_for("tasks.show", task_id=task_id))
     try:
+        check_uploads(schema, data, upload_errors)
         engine().complete(db.session, task_id, username(), data)
     except InvalidData as exc:
         db.session.rollback()
+        page = reads.task_page(engine(), db.session, task_id, username())
         return render(page, data, exc.errors), 422
-    flash(_("Done: “%(step)s” for “%(title)s” is completed.", step=page.task.name,
-            title=page.task.instance_title), "success")
+    flash(_("Done: “%(step)s” for “%(title)s” is completed.", step=task.name,
+            title=task.instance_title), "success")
     return redirect(url_for("inbox.index"))
+
+
+def submitted_schema(task: TaskView) -> dict[str, Any]:
+    """The schema a task's form was rendered from (the note form if it has none).
+
+    Deployed versions never change, so schemas are kept per app by (version id, form);
+    do not modify the returned dict.
+    """
+    if not task.form:
+        return NOTE_SCHEMA
+    definition_id = engine().instance(db.session, task.instance_id).definition_id
+    cache = current_app.extensions.setdefault("pmoflow.form_schemas", {})
+    key = (definition_id, task.form)
+    if key not in cache:
+        if len(cache) >= 512:
+            cache.clear()
+        cache[key] = engine().form_schema(db.session, definition_id, task.form)
+    return cache[key] or NOTE_SCHEMA
+
+
+@bp.url_value_preprocessor
+def _allow_uploads(endpoint: str | None, _values: Any) -> None:
+    if endpoint == "tasks.submit" and request.method == "POST":
+        allow_uploads()
+
+
+def allow_uploads() -> None:
+    """Let this request carry files: room for one at the limit and then some, so a file
+    that is too large is reported beside its field; a larger request is a 413 page.
+
+    Call before anything reads the form (CSRF protection does): from a
+    ``url_value_preprocessor``, which runs before ``before_request`` functions.
+    """
+    limit = 3 * engine().settings.max_attachment_bytes + 1024 * 1024
+    request.max_content_length = max(limit, current_app.config.get("MAX_CONTENT_LENGTH") or 0)
+
+
+def read_form(schema: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """Store the files uploaded to ``schema``'s file fields, then parse the form with them.
+
+    Returns the data and the upload errors by field (an empty or too large file).  Stored
+    files stay the uploader's until a submitted form refers to them.
+    """
+    uploads: dict[str, list[dict[str, Any]]] = {}
+    multiple: dict[str, bool] = {}
+    errors: dict[str, str] = {}
+    for name in request.files:
+        prop = upload_field(schema, name)
+        chosen = [f for f in request.files.getlist(name) if f.filename]
+        if prop is None or not chosen:
+            continue
+        multiple[name] = type_of(prop) == "array"
+        for upload in chosen if multiple[name] else chosen[-1:]:
+            try:
+                stored = engine().add_attachment(db.session, username(), upload.filename or "",
+                                                 upload.mimetype, upload.read())
+            except InvalidData as exc:
+                errors[name] = next(iter(exc.errors.values()), "")
+                continue
+            uploads.setdefault(name, []).append({"attachment_id": stored.id,
+                                                 "name": stored.filename})
+    return parse_form(schema, with_uploads(request.form, uploads, multiple)), errors
+
+
+def check_uploads(schema: Mapping[str, Any] | None, data: Mapping[str, Any],
+                  upload_errors: Mapping[str, str]) -> None:
+    """Raise :class:`InvalidData` with the upload errors and every other field's error."""
+    if not upload_errors:
+        return
+    try:
+        validate_form(schema, data)
+    except InvalidData as exc:
+        raise InvalidData({**exc.errors, **upload_errors}) from None
+    raise InvalidData(upload_errors)
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@login_required
+def attachment(attachment_id: int):
+    """A file, for its uploader and whoever may see its request (403 for others).
+
+    Always a download (``Content-Disposition: attachment``, RFC 5987 name), never rendered
+    here: types outside :data:`SAFE_TYPES` go out as ``application/octet-stream``.
+    """
+    meta, data = engine().attachment(db.session, attachment_id, username())
+    kind = meta.content_type.split(";", 1)[0].strip().lower()
+    response = Response(data, content_type=kind if kind in SAFE_TYPES
+                        else "application/octet-stream")
+    response.headers["Content-Disposition"] = content_disposition(meta.filename)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment`` with an ASCII fallback name and the exact one as ``filename*``."""
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\%;' else "_" for c in filename)
+    stem, dot, ext = fallback.rpartition(".")
+    if not any(c.isalnum() for c in (stem if dot else fallback)):
+        fallback = "attachment" + (dot + ext if dot else "")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"

@@ -1,0 +1,505 @@
+"""HTTP benchmark: real requests against gunicorn, on SQLite and PostgreSQL side by side.
+
+    python bench/http_bench.py [--tasks 400] [--rounds 200] [--seconds 10] [--clients 8]
+                               [--workers 2] [--worker-class sync] [--sqlite-only]
+                               [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+
+For each database: a fresh schema (SQLite: a temporary file; PostgreSQL: a new schema in
+the ``test`` database, dropped afterwards), the demo users plus ``reviewer2..N``, the
+``approval3`` process, and ``--tasks`` open "Check completeness" tasks started through the
+engine.  Then ``gunicorn 'webui.app:create_app()'`` serves it and one client (its own
+cookie jar, ``http.client`` with keep-alive where the server allows it) signs in (GET and
+POST ``/login``), pages through the inbox (``/tasks?tab=claimable&page=N``, 25 a page),
+opens a task form (GET ``/tasks/<id>``) and submits it (POST, answered 302; the redirect is
+not followed and the flash it leaves in the cookie is dropped, as the inbox page a browser
+lands on would consume it).  Then ``--clients`` threads, each signed in as a different
+reviewer, complete distinct tasks (GET form + POST) for ``--seconds``.
+
+Prints a table, the settings used, the goals, and last
+``http_complete_ms=X inbox_ms=Y completions_per_s_8c=Z`` (X, Y: SQLite medians; Z:
+PostgreSQL, ``n/a`` when it was not reachable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text  # noqa: E402
+
+from engine import identity  # noqa: E402
+from engine.api import Engine, EngineSettings  # noqa: E402
+from engine.spiff.bundle import SourceFile  # noqa: E402
+from engine.store.db import SQLITE_PRAGMAS, make_engine, make_sessionmaker  # noqa: E402
+from engine.store.schema import upgrade  # noqa: E402
+from engine.store.uow import unit_of_work  # noqa: E402
+from workflows.roles import DEMO_USERS, ROLES  # noqa: E402
+
+PROCESSES = ROOT / "bench" / "processes"
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PASSWORD = "demo"
+START = {"title": "Bench proposal", "budget": 250000}
+TOKEN = re.compile(rb'name="csrf_token" value="([^"]+)"')
+PER_PAGE = 25
+GOALS = ("complete a task (GET form + POST) <= 4 ms median on SQLite, 1 client; "
+         "inbox page <= 2 ms; >= 370 completions/s with 8 clients on PostgreSQL")
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class Row:
+    """Samples (seconds) of one request kind."""
+
+    name: str
+    samples: list[float] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples) * 1000 if self.samples else float("nan")
+
+    @property
+    def p95(self) -> float:
+        if not self.samples:
+            return float("nan")
+        ordered = sorted(self.samples)
+        return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] * 1000
+
+
+@dataclass
+class Result:
+    """One backend's measurements."""
+
+    rows: dict[str, Row]
+    completions: int = 0
+    seconds: float = 0.0
+    clients: int = 0
+    client_cpu: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.completions / self.seconds if self.seconds else 0.0
+
+
+# --------------------------------------------------------------------------- client
+
+
+class Client:
+    """One browser: a connection (kept alive when the server allows) and a cookie jar."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.cookies: dict[str, str] = {}
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+
+    def request(self, method: str, path: str, form: dict[str, str] | None = None, *,
+                keep_cookies: bool = True) -> tuple[int, bytes, float]:
+        """(status, body, seconds from sending to the last byte)."""
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        for attempt in (1, 2):
+            try:
+                t0 = time.perf_counter()
+                self.conn.request(method, path, body, headers)
+                response = self.conn.getresponse()
+                data = response.read()
+                elapsed = time.perf_counter() - t0
+                break
+            except (http.client.RemoteDisconnected, ConnectionError):  # keep-alive timed out
+                self.conn.close()
+                if attempt == 2:
+                    raise
+        if keep_cookies:
+            for cookie in response.headers.get_all("Set-Cookie") or ():
+                name, _eq, rest = cookie.partition("=")
+                value = rest.split(";", 1)[0]
+                if value and "max-age=0" not in cookie.lower():
+                    self.cookies[name.strip()] = value
+                else:
+                    self.cookies.pop(name.strip(), None)
+        return response.status, data, elapsed
+
+    def sign_in(self, username: str) -> tuple[float, float]:
+        """GET and POST /login; (seconds for each)."""
+        status, page, t_get = self.request("GET", "/login")
+        status, _body, t_post = self.request("POST", "/login", {
+            "username": username, "password": PASSWORD, "csrf_token": token(page)})
+        if status != 302:
+            raise RuntimeError(f"sign-in of {username} answered {status}")
+        return t_get, t_post
+
+    def complete(self, task_id: int) -> tuple[float, float]:
+        """GET the task form, POST it (accept); (seconds for each)."""
+        status, page, t_get = self.request("GET", f"/tasks/{task_id}")
+        if status != 200:
+            raise RuntimeError(f"GET /tasks/{task_id} answered {status}")
+        status, body, t_post = self.request(
+            "POST", f"/tasks/{task_id}",
+            {"csrf_token": token(page), "decision": "accept", "comment": "",
+             "action": "complete"}, keep_cookies=False)
+        if status != 302:
+            raise RuntimeError(f"POST /tasks/{task_id} answered {status}: {body[-400:]!r}")
+        return t_get, t_post
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def token(page: bytes) -> str:
+    found = TOKEN.search(page)
+    if found is None:
+        raise RuntimeError("no CSRF token on the page")
+    return found.group(1).decode()
+
+
+# --------------------------------------------------------------------------- database
+
+
+def bundle_files() -> list[SourceFile]:
+    """The approval process and its forms."""
+    files = [SourceFile("approval3.bpmn", (PROCESSES / "approval3.bpmn").read_bytes())]
+    return files + [SourceFile(f"forms/{p.name}", p.read_bytes())
+                    for p in sorted((PROCESSES / "forms").glob("*.json"))]
+
+
+def reviewers(count: int) -> list[str]:
+    """reviewer1 (demo) and reviewer2..N, one per concurrent client."""
+    return [f"reviewer{i}" for i in range(1, max(count, 1) + 1)]
+
+
+class Seeder:
+    """Set up a database and start approval instances through the engine (no HTTP)."""
+
+    def __init__(self, url: str, clients: int):
+        self.db = make_engine(url)
+        upgrade(self.db)
+        self.sessions = make_sessionmaker(self.db)
+        self.engine = Engine(settings=EngineSettings())
+        now = self.engine.clock.now()
+        with self.sessions() as s, unit_of_work(s):
+            identity.ensure_roles(s, ROLES)
+            for username, (name, roles) in DEMO_USERS.items():
+                identity.create_user(s, username, now=now, password=PASSWORD,
+                                     display_name=name, roles=roles)
+            for username in reviewers(clients)[1:]:
+                identity.create_user(s, username, now=now, password=PASSWORD,
+                                     display_name=f"Reviewer {username[8:]}",
+                                     roles=["pmo_reviewer"])
+        with self.sessions() as s:
+            self.engine.deploy(s, bundle_files(), "owner1")
+
+    def open_reviews(self, count: int) -> list[int]:
+        """Start ``count`` approvals as pm1; the ids of their open review tasks."""
+        ids: list[int] = []
+        with self.sessions() as s:
+            for i in range(count):
+                inst = self.engine.start(s, "approval3", "pm1" if i % 2 else "pm2", START,
+                                         title=f"Bench proposal {i}")
+                ids += [t.id for t in inst.open_tasks]
+        return ids
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def pg_schema(base: str) -> tuple[str, Callable[[], None]] | str:
+    """A URL on a fresh schema and the function dropping it, or why PostgreSQL is out."""
+    try:
+        admin = make_engine(base, connect_args={"connect_timeout": 3})
+        schema = f"pmoflow_httpbench_{uuid.uuid4().hex[:8]}"
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # any failure means: skip PostgreSQL
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+    def drop() -> None:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}", drop
+
+
+# --------------------------------------------------------------------------- server
+
+
+class Gunicorn:
+    """``gunicorn 'webui.app:create_app()'`` on a free local port."""
+
+    def __init__(self, url: str, instance_dir: Path, args: argparse.Namespace):
+        self.port = free_port()
+        self.argv = [sys.executable, "-m", "gunicorn", "--workers", str(args.workers),
+                     "--worker-class", args.worker_class, "--threads", str(args.threads),
+                     "--keep-alive", "5", "--backlog", "256", "--log-level", "warning",
+                     "--bind", f"127.0.0.1:{self.port}", "webui.app:create_app()"]
+        self.env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "http-bench-secret",
+                    "PMOFLOW_INSTANCE_DIR": str(instance_dir), "PMOFLOW_SERVER_WORKER": "0",
+                    "PYTHONPATH": str(ROOT)}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Gunicorn:
+        self.process = subprocess.Popen(self.argv, cwd=ROOT, env=self.env)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                conn.request("GET", "/login")
+                if conn.getresponse().status == 200:
+                    conn.close()
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("gunicorn did not answer within 60 s")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --------------------------------------------------------------------------- phases
+
+
+def run_backend(label: str, url: str, args: argparse.Namespace) -> Result:
+    """Seed, serve, measure one client, then ``--clients`` clients."""
+    rows = {k: Row(k) for k in ("login_get", "login_post", "inbox", "form", "submit",
+                                "complete")}
+    result = Result(rows)
+    print(f"{label}: seeding {args.tasks} open review tasks ...", flush=True)
+    seeder = Seeder(url, args.clients)
+    try:
+        warm = args.warmup
+        single = seeder.open_reviews(args.tasks)
+        with tempfile.TemporaryDirectory() as instance_dir, Gunicorn(url, Path(instance_dir),
+                                                                     args) as server:
+            print(f"{label}: one client ...", flush=True)
+            one_client(server.port, single, warm, args, rows)
+            print(f"{label}: seeding {args.concurrent_tasks} tasks for {args.clients} "
+                  f"clients ...", flush=True)
+            many = seeder.open_reviews(args.concurrent_tasks)
+            print(f"{label}: {args.clients} clients for {args.seconds:g} s ...", flush=True)
+            many_clients(server.port, many, args, result)
+    finally:
+        seeder.close()
+    return result
+
+
+def one_client(port: int, task_ids: list[int], warm: int, args: argparse.Namespace,
+               rows: dict[str, Row]) -> None:
+    for _ in range(args.logins):
+        fresh = Client(port)
+        t_get, t_post = fresh.sign_in("reviewer1")
+        rows["login_get"].samples.append(t_get)
+        rows["login_post"].samples.append(t_post)
+        fresh.close()
+    client = Client(port)
+    client.sign_in("reviewer1")
+    pages = max(1, -(-len(task_ids) // PER_PAGE))
+    for i in range(warm + args.rounds):
+        status, _body, elapsed = client.request("GET", f"/tasks?tab=claimable&page={i % pages + 1}")
+        if status != 200:
+            raise RuntimeError(f"inbox answered {status}")
+        if i >= warm:
+            rows["inbox"].samples.append(elapsed)
+    todo = task_ids[: warm + args.rounds]
+    for i, task_id in enumerate(todo):
+        t_get, t_post = client.complete(task_id)
+        if i >= warm:
+            rows["form"].samples.append(t_get)
+            rows["submit"].samples.append(t_post)
+            rows["complete"].samples.append(t_get + t_post)
+    client.close()
+
+
+def many_clients(port: int, task_ids: list[int], args: argparse.Namespace,
+                 result: Result) -> None:
+    names = reviewers(args.clients)
+    shares = [task_ids[i::len(names)] for i in range(len(names))]
+    clients = []
+    for name in names:
+        c = Client(port)
+        c.sign_in(name)
+        clients.append(c)
+    done = [0] * len(names)
+    errors: list[str] = []
+    barrier = threading.Barrier(len(names) + 1)
+    deadline = [0.0]
+
+    def work(i: int) -> None:
+        barrier.wait()
+        try:
+            for task_id in shares[i]:
+                if time.perf_counter() >= deadline[0]:
+                    break
+                clients[i].complete(task_id)
+                done[i] += 1
+        except Exception as exc:  # reported, and the run goes on
+            errors.append(f"{names[i]}: {exc}")
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(names))]
+    for t in threads:
+        t.start()
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    deadline[0] = t0 + args.seconds
+    barrier.wait()
+    for t in threads:
+        t.join()
+    result.seconds = time.perf_counter() - t0
+    result.client_cpu = (time.process_time() - cpu0) / result.seconds
+    result.completions = sum(done)
+    result.clients = len(names)
+    for c in clients:
+        c.close()
+    if errors:
+        print(f"  {len(errors)} client(s) stopped early: {errors[0]}", flush=True)
+    if min(done) == min(len(s) for s in shares):
+        print("  note: clients ran out of tasks before the time was up; raise "
+              "--concurrent-tasks", flush=True)
+
+
+# --------------------------------------------------------------------------- output
+
+
+LABELS = {
+    "login_get": "sign in: GET /login",
+    "login_post": "sign in: POST /login (password hash)",
+    "inbox": f"inbox page GET /tasks?tab=claimable ({PER_PAGE}/page)",
+    "form": "task form GET /tasks/<id>",
+    "submit": "task submit POST /tasks/<id> (302)",
+    "complete": "complete a task = GET form + POST",
+}
+
+
+def print_report(results: dict[str, Result | None], args: argparse.Namespace,
+                 pg_note: str) -> None:
+    names = list(results)
+    print()
+    head = f"{'request (1 client; ms)':44}" + "".join(
+        f" {n + ' n':>14} {'median':>8} {'p95':>8}" for n in names)
+    print(head)
+    print("-" * len(head))
+    for key, label in LABELS.items():
+        line = f"{label:44}"
+        for n in names:
+            r = results[n]
+            row = r.rows[key] if r else None
+            line += (f" {len(row.samples):>14} {row.median:>8.2f} {row.p95:>8.2f}" if row
+                     else f" {'not run':>14} {'':>8} {'':>8}")
+        print(line)
+    line = f"{f'completions/s, {args.clients} clients':44}"
+    for n in names:
+        r = results[n]
+        line += (f" {r.completions:>14} {r.rate:>8.1f} {'':>8}" if r
+                 else f" {'not run':>14} {'':>8} {'':>8}")
+    print(line + "   (n = completions in the timed window)")
+    line = f"{'  CPU used by the benchmark client itself':44}"
+    for n in names:
+        r = results[n]
+        line += f" {'':>14} {r.client_cpu * 100:>7.0f}% {'':>8}" if r else f" {'':>32}"
+    print(line + "   (of one core)")
+    print()
+    print(f"gunicorn: {args.workers} workers, worker class {args.worker_class}"
+          + (f", {args.threads} threads" if args.worker_class == "gthread" else "")
+          + ", keep-alive 5 s, app 'webui.app:create_app()', PMOFLOW_SERVER_WORKER=0, "
+          "access log off")
+    print("SQLite: " + ", ".join(f"{k}={v}" for k, v in SQLITE_PRAGMAS.items())
+          + ", BEGIN IMMEDIATE for writes, connect timeout 30 s, temporary file")
+    print(f"PostgreSQL: {pg_note}")
+    print(f"client: http.client, one connection and cookie jar per client; {args.tasks} open "
+          f"review tasks in the inbox; {args.warmup} warm-up requests of each kind not "
+          f"counted")
+    print(f"machine: {os.cpu_count()} CPUs shared by gunicorn, the database and this client; "
+          f"1-min load average {args.load_before:.2f} before the run, "
+          f"{os.getloadavg()[0]:.2f} after (other work on the machine skews the numbers)")
+    print(f"goals: {GOALS}")
+    sqlite, pg = results.get("SQLite"), results.get("PostgreSQL")
+    x = f"{sqlite.rows['complete'].median:.2f}" if sqlite else "n/a"
+    y = f"{sqlite.rows['inbox'].median:.2f}" if sqlite else "n/a"
+    z = f"{pg.rate:.1f}" if pg else "n/a"
+    print(f"http_complete_ms={x} inbox_ms={y} completions_per_s_8c={z}")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="http_bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--tasks", type=int, default=400, help="open tasks in the inbox")
+    p.add_argument("--rounds", type=int, default=200,
+                   help="inbox pages and task completions measured with one client")
+    p.add_argument("--logins", type=int, default=10, help="sign-ins measured")
+    p.add_argument("--warmup", type=int, default=10, help="uncounted requests of each kind")
+    p.add_argument("--clients", type=int, default=8)
+    p.add_argument("--seconds", type=float, default=10.0, help="length of the concurrent run")
+    p.add_argument("--concurrent-tasks", type=int, default=0,
+                   help="tasks seeded for the concurrent run (default: 500 per second)")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--worker-class", default="sync", choices=("sync", "gthread"))
+    p.add_argument("--threads", type=int, default=4, help="per worker, for gthread")
+    p.add_argument("--sqlite-only", action="store_true")
+    p.add_argument("--pg-url", default=os.environ.get("PMOFLOW_TEST_PG", DEFAULT_PG))
+    args = p.parse_args(argv)
+    args.rounds = min(args.rounds, max(args.tasks - args.warmup, 1))
+    if args.concurrent_tasks <= 0:
+        args.concurrent_tasks = max(int(500 * args.seconds), 8 * args.clients)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    args.load_before = os.getloadavg()[0]
+    results: dict[str, Result | None] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        results["SQLite"] = run_backend("SQLite", f"sqlite:///{tmp}/http-bench.db", args)
+    pg_note = "skipped (--sqlite-only)"
+    results["PostgreSQL"] = None
+    if not args.sqlite_only:
+        found = pg_schema(args.pg_url)
+        if isinstance(found, str):
+            pg_note = f"NOT RUN: unreachable at {args.pg_url} ({found})"
+            print(f"PostgreSQL {pg_note}", flush=True)
+        else:
+            url, drop = found
+            pg_note = f"{args.pg_url}, a fresh schema dropped afterwards, pool_pre_ping"
+            try:
+                results["PostgreSQL"] = run_backend("PostgreSQL", url, args)
+            finally:
+                drop()
+    print_report(results, args, pg_note)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

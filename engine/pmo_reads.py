@@ -1,0 +1,446 @@
+"""Read models of the PMO pages: portfolio, project, risk register, escalation log,
+lessons library, notifications and the project picker.  One call per page, dataclasses back.
+
+Read-only: plain SQLAlchemy over the PMO records (``workflows.records``) and the engine's
+indexed tables; nothing here writes or commits.  No Flask.
+
+Who reads what (the PMO's pages are open by design: a PM learns from the whole portfolio):
+
+- everyone signed in reads the portfolio, every project page, the risk register and the
+  escalation log (read-only; the processes are where anything changes);
+- the lessons library shows published lessons only, except to the PMO roles, who also
+  see the unpublished ones they curate;
+- a request listed on a project page links to its page only for those who may see it;
+- notifications belong to their owner alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ColumnElement, exists, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session
+
+from engine import identity
+from engine.errors import Forbidden, NotFound
+from engine.notifications import NotificationView
+from engine.reads import PMO_ROLES, Directory, directory, may_view_instance, process_names
+from engine.store.models import Notification, ProcessInstance
+from workflows import records
+from workflows.records.models import Escalation, Lesson, Project, Risk
+from workflows.records.search import contains_pattern, split_terms
+from workflows.records.views import (
+    EscalationView,
+    LessonView,
+    Money,
+    ProjectView,
+    RiskView,
+    StageChangeView,
+)
+from workflows.records.vocab import ACTIVE_STAGES, PROJECT_STAGES
+
+if TYPE_CHECKING:
+    from engine.api import Engine
+
+#: Most rows a project page lists per section.
+SECTION_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class ProjectChoice:
+    """A project offered by a picker or a filter: ``PRJ-2026-0001 — Title``."""
+
+    id: int
+    code: str | None
+    title: str
+    stage: str
+
+    @property
+    def label(self) -> str:
+        """What a select shows."""
+        return f"{self.code or '#' + str(self.id)} — {self.title}"
+
+
+@dataclass(frozen=True)
+class PortfolioStats:
+    """The headline figures over the whole portfolio (filters do not apply)."""
+
+    active: int
+    active_budget: Money
+    open_high_risks: int
+    open_escalations: int
+
+
+@dataclass(frozen=True)
+class PortfolioPage:
+    """One page of projects, the counts per stage (other filters applied) and the totals."""
+
+    projects: list[ProjectView]
+    total: int
+    stage_counts: dict[str, int]
+    budget_total: Money
+    stats: PortfolioStats
+    pms: tuple[str, ...]
+    sponsors: tuple[str, ...]
+    directory: Directory
+
+
+@dataclass(frozen=True)
+class ProjectRequest:
+    """A process instance of a project; ``can_open`` when the reader may see its page."""
+
+    id: int
+    title: str
+    business_key: str | None
+    process_name: str
+    status: str
+    current_step: str
+    started_by: str
+    started_at: datetime
+    ended_at: datetime | None
+    can_open: bool
+
+
+@dataclass(frozen=True)
+class ProjectPage:
+    """A project's record with its history, requests, risks, escalations and lessons."""
+
+    project: ProjectView
+    history: list[StageChangeView]
+    requests: list[ProjectRequest]
+    risks: list[RiskView]
+    escalations: list[EscalationView]
+    affected_by: list[EscalationView]
+    lessons: list[LessonView]
+    projects: dict[int, ProjectChoice]
+    directory: Directory
+    now: datetime
+
+
+@dataclass(frozen=True)
+class RiskRegister:
+    """One page of the register and the category x level matrix for the same filters."""
+
+    risks: list[RiskView]
+    total: int
+    matrix: dict[tuple[str, str], int]
+    projects: tuple[ProjectChoice, ...]
+    directory: Directory
+
+
+@dataclass(frozen=True)
+class RiskPage:
+    """One risk, its project and its reviews grouped by level (1..levels required)."""
+
+    risk: RiskView
+    project: ProjectView
+    levels: dict[int, list[records.RiskReviewView]]
+    directory: Directory
+
+
+@dataclass(frozen=True)
+class EscalationLog:
+    """One page of the escalation log, counts per status, project labels for the rows."""
+
+    escalations: list[EscalationView]
+    total: int
+    status_counts: dict[str, int]
+    projects: dict[int, ProjectChoice]
+    directory: Directory
+    now: datetime
+
+
+@dataclass(frozen=True)
+class EscalationPage:
+    """One escalation with the projects it names."""
+
+    escalation: EscalationView
+    projects: dict[int, ProjectChoice]
+    directory: Directory
+    now: datetime
+
+
+@dataclass(frozen=True)
+class LessonLibrary:
+    """One page of lessons found, the search terms (for highlighting) and the tag cloud."""
+
+    lessons: list[LessonView]
+    total: int
+    terms: tuple[str, ...]
+    tags: tuple[tuple[str, int], ...]
+    published_only: bool
+    directory: Directory
+
+
+@dataclass(frozen=True)
+class LessonPage:
+    """One lesson in full."""
+
+    lesson: LessonView
+    directory: Directory
+
+
+@dataclass(frozen=True)
+class NotificationList:
+    """A person's newest notifications and how many are unread."""
+
+    items: list[NotificationView]
+    unread: int
+    now: datetime
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def is_pmo(session: Session, username: str) -> bool:
+    """True for the PMO roles (they also see unpublished lessons)."""
+    return bool(identity.global_roles(session, username) & PMO_ROLES)
+
+
+def _choices(session: Session, *conds: ColumnElement[bool]) -> list[ProjectChoice]:
+    rows = session.execute(select(Project.id, Project.code, Project.title, Project.stage)
+                           .where(*conds).order_by(Project.code.is_(None), Project.code,
+                                                   Project.id))
+    return [ProjectChoice(*r) for r in rows]
+
+
+def _choices_by_id(session: Session, ids: set[int]) -> dict[int, ProjectChoice]:
+    return {c.id: c for c in _choices(session, Project.id.in_(ids))} if ids else {}
+
+
+def _project_conds(pm: str | None, sponsor: str | None, q: str | None) -> list:
+    conds = []
+    if pm:
+        conds.append(Project.pm == pm)
+    if sponsor:
+        conds.append(Project.sponsor == sponsor)
+    if q and q.strip():
+        pattern = contains_pattern(q.strip())
+        conds.append(or_(Project.title.ilike(pattern, escape="\\"),
+                         Project.code.ilike(pattern, escape="\\")))
+    return conds
+
+
+def _money(value: Decimal | None) -> Money:
+    return Money(Decimal(value or 0).quantize(Decimal("0.01")), records.REPORTING_CURRENCY)
+
+
+# --------------------------------------------------------------------------- portfolio
+
+
+def portfolio_stats(session: Session) -> PortfolioStats:
+    """Active projects and their budget, open high risks, unresolved escalations."""
+    active = Project.stage.in_(ACTIVE_STAGES)
+    count, budget = session.execute(select(func.count(), func.sum(Project.budget_reporting))
+                                    .where(active)).one()
+    risks = session.scalar(select(func.count()).select_from(Risk).where(
+        Risk.level == "high", Risk.status != "closed")) or 0
+    escalations = session.scalar(select(func.count()).select_from(Escalation).where(
+        Escalation.status != "resolved")) or 0
+    return PortfolioStats(int(count or 0), _money(budget), int(risks), int(escalations))
+
+
+def portfolio_page(session: Session, *, stage: str | None = None, pm: str | None = None,
+                   sponsor: str | None = None, q: str | None = None, limit: int = 25,
+                   offset: int = 0) -> PortfolioPage:
+    """The portfolio list (``records.list_projects``) and what its filters offer."""
+    projects, total = records.list_projects(session, stage=stage, pm=pm, sponsor=sponsor,
+                                            q=q, limit=limit, offset=offset)
+    conds = _project_conds(pm, sponsor, q)
+    counts = dict.fromkeys(PROJECT_STAGES, 0)
+    counts.update({st: n for st, n in session.execute(
+        select(Project.stage, func.count()).where(*conds).group_by(Project.stage))})
+    if stage:
+        conds.append(Project.stage == stage)
+    budget = session.scalar(select(func.sum(Project.budget_reporting)).where(*conds))
+    pms = tuple(session.scalars(select(Project.pm).distinct().order_by(Project.pm)))
+    sponsors = tuple(session.scalars(select(Project.sponsor).distinct()
+                                     .order_by(Project.sponsor)))
+    return PortfolioPage(projects, total, counts, _money(budget), portfolio_stats(session),
+                         pms, sponsors, directory(session))
+
+
+def project_page(eng: Engine, session: Session, project_id: int, username: str
+                 ) -> ProjectPage:
+    """Everything about one project; :class:`NotFound` for an unknown id."""
+    project = records.get_project(session, project_id)
+    risks, _ = records.list_risks(session, project_id=project_id, limit=SECTION_LIMIT)
+    raised, _ = records.list_escalations(session, project_id=project_id,
+                                         limit=SECTION_LIMIT)
+    lessons, _ = records.list_lessons(session, project_id=project_id,
+                                      published_only=not is_pmo(session, username),
+                                      limit=SECTION_LIMIT)
+    affected = [records.get_escalation(session, i) for i in _naming(session, project_id)]
+    ids = {i for e in (*raised, *affected) for i in (e.project_id, *e.affected_project_ids)}
+    return ProjectPage(
+        project=project, history=records.stage_history(session, project_id),
+        requests=_requests(eng, session, project, username), risks=risks,
+        escalations=raised, affected_by=affected, lessons=lessons,
+        projects=_choices_by_id(session, ids), directory=directory(session),
+        now=eng.clock.now(),
+    )
+
+
+def _requests(eng: Engine, session: Session, project: ProjectView, username: str
+              ) -> list[ProjectRequest]:
+    cond = ProcessInstance.project_id == project.id
+    if project.approval_instance_id is not None:
+        cond = or_(cond, ProcessInstance.id == project.approval_instance_id)
+    names = process_names(session)
+    found = session.scalars(select(ProcessInstance).where(cond)
+                            .order_by(ProcessInstance.id.desc()).limit(SECTION_LIMIT))
+    return [ProjectRequest(i.id, i.title, i.business_key,
+                           names.get(i.process_key, i.process_key), i.status, i.current_step,
+                           i.started_by, i.started_at, i.ended_at,
+                           may_view_instance(eng, session, username, i)) for i in found]
+
+
+def _naming(session: Session, project_id: int) -> list[int]:
+    """Ids of escalations raised elsewhere that name ``project_id`` as affected."""
+    if session.connection().dialect.name == "postgresql":
+        cond = Escalation.affected_project_ids.cast(JSONB).contains([project_id])
+    else:
+        each = func.json_each(Escalation.affected_project_ids).table_valued("value")
+        cond = exists(select(literal(1)).select_from(each).where(each.c.value == project_id))
+    return list(session.scalars(select(Escalation.id).where(cond)
+                                .order_by(Escalation.raised_at.desc()).limit(SECTION_LIMIT)))
+
+
+def project_choices(session: Session, username: str) -> list[ProjectChoice]:
+    """Projects ``username`` may pick in a form: running projects they manage, sponsor or
+    hold a project role in; the PMO roles may pick any running project."""
+    conds = [Project.stage.in_(ACTIVE_STAGES)]
+    if not is_pmo(session, username):
+        own = {p for p, _r in identity.project_roles(session, username)}
+        conds.append(or_(Project.pm == username, Project.sponsor == username,
+                         Project.id.in_(own)))
+    return _choices(session, *conds)
+
+
+# --------------------------------------------------------------------------- risks
+
+
+def risk_register(session: Session, *, level: str | None = None,
+                  category: str | None = None, status: str | None = None,
+                  project_id: int | None = None, limit: int = 25, offset: int = 0
+                  ) -> RiskRegister:
+    """The register (``records.list_risks``); the matrix counts the same project and
+    status filters, so a cell's count is what clicking it lists."""
+    risks, total = records.list_risks(session, project_id=project_id, level=level,
+                                      category=category, status=status, limit=limit,
+                                      offset=offset)
+    conds = [c for c, v in ((Risk.status == status, status),
+                            (Risk.project_id == project_id, project_id)) if v is not None]
+    matrix = {(c, lv): n for c, lv, n in session.execute(
+        select(Risk.category, Risk.level, func.count()).where(*conds)
+        .group_by(Risk.category, Risk.level))}
+    with_risks = select(Risk.project_id).distinct()
+    return RiskRegister(risks, total, matrix,
+                        tuple(_choices(session, Project.id.in_(with_risks))),
+                        directory(session))
+
+
+def risk_page(session: Session, risk_id: int) -> RiskPage:
+    """One risk with its reviews per level; :class:`NotFound` for an unknown id."""
+    risk = records.get_risk(session, risk_id)
+    top = max([risk.levels_required, *(r.level for r in risk.reviews)])
+    levels: dict[int, list[records.RiskReviewView]] = {n: [] for n in range(1, top + 1)}
+    for review in risk.reviews:
+        levels.setdefault(review.level, []).append(review)
+    return RiskPage(risk, records.get_project(session, risk.project_id), levels,
+                    directory(session))
+
+
+# --------------------------------------------------------------------------- escalations
+
+
+def escalation_log(eng: Engine, session: Session, *, status: str | None = None,
+                   kind: str | None = None, severity: str | None = None,
+                   project_id: int | None = None, limit: int = 25, offset: int = 0
+                   ) -> EscalationLog:
+    """The log (``records.list_escalations``), newest first, with counts per status."""
+    rows, total = records.list_escalations(session, project_id=project_id, status=status,
+                                           kind=kind, severity=severity, limit=limit,
+                                           offset=offset)
+    counts = {st: n for st, n in session.execute(
+        select(Escalation.status, func.count()).group_by(Escalation.status))}
+    raising = select(Escalation.project_id).distinct()
+    ids = {i for e in rows for i in e.affected_project_ids}
+    projects = {c.id: c for c in _choices(session, or_(Project.id.in_(raising),
+                                                       Project.id.in_(ids)))}
+    return EscalationLog(rows, total, counts, projects, directory(session), eng.clock.now())
+
+
+def escalation_page(eng: Engine, session: Session, escalation_id: int) -> EscalationPage:
+    """One escalation; :class:`NotFound` for an unknown id."""
+    esc = records.get_escalation(session, escalation_id)
+    return EscalationPage(esc, _choices_by_id(session, {esc.project_id,
+                                                        *esc.affected_project_ids}),
+                          directory(session), eng.clock.now())
+
+
+# --------------------------------------------------------------------------- lessons
+
+
+def lesson_library(session: Session, username: str, *, query: str | None = None,
+                   category: str | None = None, tag: str | None = None,
+                   published_only: bool = True, limit: int = 20, offset: int = 0
+                   ) -> LessonLibrary:
+    """Lessons matching every term of ``query`` (English words, Chinese terms), newest
+    first; only published ones unless the reader is in the PMO and asks for all."""
+    published_only = published_only or not is_pmo(session, username)
+    lessons, total = records.list_lessons(session, published_only=published_only,
+                                          category=category or None, tag=tag or None,
+                                          query=query, limit=limit, offset=offset)
+    return LessonLibrary(lessons, total, tuple(split_terms(query)),
+                         lesson_tags(session, published_only=published_only),
+                         published_only, directory(session))
+
+
+def lesson_tags(session: Session, *, published_only: bool = True, limit: int = 24
+                ) -> tuple[tuple[str, int], ...]:
+    """The most used tags of the library (most used first), for the tag filter."""
+    conds = [Lesson.merged_into_id.is_(None)]
+    if published_only:
+        conds.append(Lesson.published.is_(True))
+    counts: dict[str, int] = {}
+    for tags in session.scalars(select(Lesson.tags).where(*conds)):
+        for tag in tags or ():
+            counts[tag] = counts.get(tag, 0) + 1
+    return tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit])
+
+
+def lesson_page(session: Session, lesson_id: int, username: str) -> LessonPage:
+    """One lesson; unpublished or merged ones are :class:`NotFound` outside the PMO."""
+    lesson = records.get_lesson(session, lesson_id)
+    if not lesson.published and not is_pmo(session, username):
+        raise NotFound(f"No lesson with id {lesson_id}.")
+    return LessonPage(lesson, directory(session))
+
+
+# --------------------------------------------------------------------------- notifications
+
+
+def notification_list(eng: Engine, session: Session, username: str, *,
+                      unread_only: bool = False, limit: int = 50) -> NotificationList:
+    """The bell's page: newest first."""
+    return NotificationList(eng.notifications(session, username, unread_only=unread_only,
+                                              limit=limit),
+                            eng.unread_notifications(session, username), eng.clock.now())
+
+
+def notification(session: Session, notification_id: int, username: str
+                 ) -> NotificationView:
+    """One of ``username``'s notifications: :class:`NotFound` if there is none,
+    :class:`Forbidden` if it is someone else's."""
+    row = session.get(Notification, notification_id)
+    if row is None:
+        raise NotFound(f"No notification {notification_id}.")
+    if row.username != username:
+        raise Forbidden("this notification is someone else's")
+    return NotificationView(row.id, row.kind, row.title, row.body, row.link, row.instance_id,
+                            row.created_at, row.read_at)

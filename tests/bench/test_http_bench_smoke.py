@@ -1,0 +1,28 @@
+"""The HTTP benchmark runs end to end in a tiny configuration (SQLite only, ~6 s)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_http_bench_prints_its_table_and_last_line():
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "http_bench.py"), "--sqlite-only", "--tasks", "20",
+         "--rounds", "5", "--logins", "1", "--warmup", "2", "--seconds", "1",
+         "--concurrent-tasks", "40"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.strip().splitlines()
+    assert re.fullmatch(r"http_complete_ms=\d+\.\d\d inbox_ms=\d+\.\d\d completions_per_s_8c=n/a",
+                        lines[-1]), lines[-1]
+    table = "\n".join(lines)
+    for label in ("sign in: POST /login", "inbox page", "task form GET", "task submit POST",
+                  "complete a task", "completions/s, 8 clients", "gunicorn: 2 workers",
+                  "SQLite: journal_mode=WAL", "PostgreSQL: skipped"):
+        assert label in table, label

@@ -1,0 +1,45 @@
+"""The bell: my notifications, opening one (which marks it read), marking all read."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from engine import pmo_reads
+from webui.context import back, engine, safe_next, username
+from webui.extensions import db
+
+bp = Blueprint("notifications", __name__)
+
+LIMIT = 50
+
+
+@bp.get("/notifications")
+@login_required
+def index():
+    """The newest notifications (all, or unread only)."""
+    unread_only = request.args.get("show") == "unread"
+    listing = pmo_reads.notification_list(engine(), db.session, username(),
+                                          unread_only=unread_only, limit=LIMIT)
+    return render_template("notifications.html", listing=listing, unread_only=unread_only)
+
+
+@bp.get("/notifications/<int:notification_id>/open")
+@login_required
+def open_one(notification_id: int):
+    """Mark one of my notifications read and follow its link (403 if not mine)."""
+    note = pmo_reads.notification(db.session, notification_id, username())
+    if note.read_at is None:
+        engine().mark_notifications_read(db.session, username(), [note.id])
+    return redirect(safe_next(note.link, url_for("notifications.index")))
+
+
+@bp.post("/notifications/read")
+@login_required
+def read_all():
+    """Mark all my notifications read."""
+    count = engine().mark_notifications_read(db.session, username())
+    if count:
+        flash(_("All notifications are marked read."), "success")
+    return back(url_for("notifications.index"))
