@@ -22,9 +22,9 @@ class CatalogEntry:
 
 def _modules() -> tuple:
     # Imported on first use: each process module imports CatalogEntry from here.
-    from workflows import approval, escalation
+    from workflows import approval, closure, escalation, risk
 
-    return (approval, escalation)
+    return (approval, risk, escalation, closure)
 
 
 def processes() -> tuple[CatalogEntry, ...]:

@@ -109,6 +109,8 @@ def test_init_demo_creates_demo_users_and_deploys_bpmn(tmp_path):
         assert name in users
     from workflows.catalog import PROCESSES
 
+    assert {e.key for e in PROCESSES} == {"project_approval", "risk_review", "escalation",
+                                          "project_closure"}
     for entry in PROCESSES:
         assert f"deployed process {entry.key} v1" in result.stdout
     again = pmoflow("init", "--demo", tmp_path=tmp_path)
