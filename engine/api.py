@@ -89,7 +89,7 @@ class Engine:
         ctx = self.check_context(session)
         if session is not None:
             session.rollback()  # only reads happened; do not hold them during analysis
-        return definitions.validate(files, ctx).problems
+        return definitions.validate(files, ctx)
 
     def deploy(self, session: Session, files: Sequence[SourceFile], actor: str
                ) -> DeployResult:
@@ -189,7 +189,8 @@ class Engine:
         waiting = wf.get_tasks(state=TaskState.WAITING | TaskState.STARTED, max_depth=10**9)
         ready = wf.get_tasks(state=TaskState.READY, max_depth=10**9)
         for t in [*waiting, *ready]:  # later wins: what people work on now
-            merged.update(t.data)
+            # A branch waiting at a join holds no data of its own yet: take what it brought.
+            merged.update(t.data or (t.parent.data if t.parent is not None else {}))
         return copy.deepcopy(merged or wf.task_tree.data)
 
     def visited_elements(self, session: Session, instance_id: int) -> dict[str, int]:

@@ -52,9 +52,10 @@ def check_context(session: Session, *, operations: frozenset[str] | None,
     )
 
 
-def validate(files: Sequence[SourceFile], ctx: CheckContext) -> Bundle:
-    """Analyze files without storing anything."""
-    return analyze(files, ctx)
+def validate(files: Sequence[SourceFile], ctx: CheckContext) -> list[Problem]:
+    """Every problem deploying ``files`` would report; stores nothing."""
+    bundle = analyze(files, ctx)
+    return list(bundle.problems) + _process_property_problems(bundle, ctx)
 
 
 def deploy(
@@ -70,7 +71,7 @@ def deploy(
     bundle = analyze(files, ctx)
     problems = list(bundle.problems) + _process_property_problems(bundle, ctx)
     if problems:
-        raise InvalidDiagram(problems)
+        raise InvalidDiagram(problems)  # the same list validate() gives
     if not bundle.processes and not bundle.decisions:
         raise InvalidDiagram([Problem(f.name, "nothing to deploy in this file") for f in files])
     result = DeployResult()

@@ -98,10 +98,13 @@ def complete(eng: Engine, session: Session, task_id: int, actor: str,
         row, inst, open_rows = _task_for_completion(session, task_id)
         eligible = identity.eligibility(session, actor, row, inst.started_by, now)
         identity.require(eligible)
-        loaded = running.load(eng, session, inst, actor, now)
+        loaded = running.load(eng, session, inst, actor, now,
+                              on_behalf_of=eligible.on_behalf_of)
         loaded.open_rows = open_rows
         require_distinct(session, row, actor, eligible.on_behalf_of, loaded.meta)
-        payload = _checked_payload(loaded.definition.forms, row.form, data)
+        forms = eng.cache.definition(session, row.form_definition_id).forms if (
+            row.form_definition_id) else loaded.definition.forms
+        payload = _checked_payload(forms, row.form, data)
         attachments.link(session, payload, actor=actor, instance_id=inst.id)
         task = loaded.workflow.get_task_from_id(uuid.UUID(row.spiff_task_id))
         if task is None or task.state != TaskState.READY:
@@ -278,7 +281,8 @@ def task_view(row: Any, inst: Any | None = None) -> TaskView:
     return TaskView(
         id=row.id, instance_id=row.instance_id, element_id=row.element_id, name=row.name,
         process_key=row.process_key, role=row.role, project_id=row.project_id,
-        assignee=row.assignee, status=row.status, form=row.form, four_eyes=row.four_eyes,
+        assignee=row.assignee, status=row.status, form=row.form,
+        form_definition_id=row.form_definition_id, four_eyes=row.four_eyes,
         created_at=row.created_at, due_at=row.due_at, claimed_at=row.claimed_at,
         completed_at=row.completed_at, completed_by=row.completed_by,
         on_behalf_of=row.on_behalf_of, outcome=row.outcome, comment=row.comment,

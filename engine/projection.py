@@ -93,8 +93,9 @@ def assigned_note(inst: Rec, row: Rec) -> notifications.Note:
 
 def _new_task_row(loaded: Loaded, task: Any, now: datetime) -> Rec:
     inst = loaded.instance
-    element_id = loaded.original_id(task.task_spec.bpmn_id) or task.task_spec.name
-    info = loaded.element(element_id)
+    definition = loaded.definition_of(task)
+    element_id = loaded.original_id(task.task_spec.bpmn_id, definition) or task.task_spec.name
+    info = loaded.element(element_id, definition)
     props = info.get("properties") or {}
     role = info.get("role") or info.get("lane")
     if role is None and task.task_spec.lane:
@@ -115,6 +116,7 @@ def _new_task_row(loaded: Loaded, task: Any, now: datetime) -> Rec:
         assignee=assignee,
         status="open",
         form=info.get("form"),
+        form_definition_id=definition.id,
         four_eyes=str(props.get("fourEyes", "")).lower() == "true",
         multi_ref=_multi_ref(task),
         created_at=now,

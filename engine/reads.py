@@ -262,7 +262,8 @@ def task_page(eng: Engine, session: Session, task_id: int, username: str) -> Tas
     """A task page; :class:`Forbidden` when ``username`` may not see the task."""
     task = eng.task(session, task_id, username)
     page = instance_page(eng, session, task.instance_id, username, checked=True)
-    schema = eng.form_schema(session, page.instance.definition_id, task.form)
+    schema = eng.form_schema(session, task.form_definition_id or page.instance.definition_id,
+                             task.form)
     row = session.get(HumanTask, task_id)
     props = (schema or {}).get("properties") or {}
     seen = (eng.instance_data(session, task.instance_id, task_id=task_id)

@@ -45,21 +45,32 @@ class Loaded:
     services: list[ServiceCall] = field(default_factory=list)
     #: The instance's open human tasks as of loading (None: not fetched yet).
     open_rows: list[Rec] | None = None
+    #: Versions of the processes its call activities run, by process key.
+    called: dict[str, DefinitionSnapshot] = field(default_factory=dict)
 
     @property
     def meta(self) -> dict[str, Any]:
         """The definition's element metadata and references."""
         return self.definition.meta
 
-    def original_id(self, bpmn_id: str | None) -> str | None:
+    def definition_of(self, task: Any) -> DefinitionSnapshot:
+        """The process version a task's element belongs to (a called process's for a task
+        inside a call activity, else the instance's own)."""
+        return self.called.get(task.workflow.spec.name, self.definition)
+
+    def original_id(self, bpmn_id: str | None,
+                    definition: DefinitionSnapshot | None = None) -> str | None:
         """Diagram element id for a runtime id (reserved ids were renamed at deploy)."""
         if bpmn_id is None:
             return None
-        return self.meta.get("id_map", {}).get(bpmn_id, bpmn_id)
+        meta = (definition or self.definition).meta
+        return meta.get("id_map", {}).get(bpmn_id, bpmn_id)
 
-    def element(self, element_id: str | None) -> dict[str, Any]:
+    def element(self, element_id: str | None,
+                definition: DefinitionSnapshot | None = None) -> dict[str, Any]:
         """Element metadata by original id ({} if unknown)."""
-        return self.meta.get("elements", {}).get(element_id or "", {})
+        meta = (definition or self.definition).meta
+        return meta.get("elements", {}).get(element_id or "", {})
 
 
 def visit_cap(eng: Engine, definition: DefinitionSnapshot) -> int:
@@ -72,8 +83,8 @@ def visit_cap(eng: Engine, definition: DefinitionSnapshot) -> int:
 
 
 def script_engine(eng: Engine, session: Session, instance: Rec, actor: str,
-                  now: datetime, calls: list[ServiceCall], id_map: dict[str, str]
-                  ) -> SandboxedScriptEngine:
+                  now: datetime, calls: list[ServiceCall], id_map: dict[str, str],
+                  on_behalf_of: str | None = None) -> SandboxedScriptEngine:
     """A sandboxed script engine whose service tasks call the registered glue."""
 
     def services(task: Any, name: str, params: dict[str, Any]) -> Any:
@@ -82,7 +93,7 @@ def script_engine(eng: Engine, session: Session, instance: Rec, actor: str,
             session=session, instance_id=instance.id, process_key=instance.process_key,
             element_id=id_map.get(bpmn_id, bpmn_id), actor=actor, now=now,
             params={k: v.get("value") if isinstance(v, dict) else v for k, v in params.items()},
-            data=dict(task.data), project_id=instance.project_id,
+            data=dict(task.data), project_id=instance.project_id, on_behalf_of=on_behalf_of,
         )
         result = eng.services.call(name, call)
         calls.append(call)
@@ -99,13 +110,16 @@ def script_engine(eng: Engine, session: Session, instance: Rec, actor: str,
 
 
 def _loaded(eng: Engine, session: Session, instance: Rec, definition: DefinitionSnapshot,
-            workflow: BpmnWorkflow, visits: dict[str, int], actor: str, now: datetime
-            ) -> Loaded:
+            workflow: BpmnWorkflow, visits: dict[str, int], actor: str, now: datetime,
+            on_behalf_of: str | None = None) -> Loaded:
     calls: list[ServiceCall] = []
     id_map = definition.meta.get("id_map", {})
-    workflow.script_engine = script_engine(eng, session, instance, actor, now, calls, id_map)
+    workflow.script_engine = script_engine(eng, session, instance, actor, now, calls, id_map,
+                                           on_behalf_of)
     counter = VisitCounter(visits, visit_cap(eng, definition), id_map)
-    return Loaded(instance, definition, workflow, counter, calls)
+    called = {key: eng.cache.definition(session, def_id)
+              for key, def_id in (instance.bindings or {}).get("processes", {}).items()}
+    return Loaded(instance, definition, workflow, counter, calls, called=called)
 
 
 def new_workflow(eng: Engine, session: Session, instance: Rec, actor: str,
@@ -117,13 +131,14 @@ def new_workflow(eng: Engine, session: Session, instance: Rec, actor: str,
                    now)
 
 
-def load(eng: Engine, session: Session, instance: Rec, actor: str, now: datetime) -> Loaded:
+def load(eng: Engine, session: Session, instance: Rec, actor: str, now: datetime, *,
+         on_behalf_of: str | None = None) -> Loaded:
     """Rebuild an instance's workflow from its saved state and cached spec."""
     definition = eng.cache.definition(session, instance.definition_id)
     spec, subs = eng.cache.for_bindings(session, definition.id, instance.bindings)
     saved = load_state(instance.state, spec, subs)
     return _loaded(eng, session, instance, definition, saved.workflow, saved.visits, actor,
-                   now)
+                   now, on_behalf_of)
 
 
 def save(session: Session, loaded: Loaded, now: datetime, *, new: bool = False) -> None:

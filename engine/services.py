@@ -36,6 +36,8 @@ class ServiceCall:
     params: dict[str, Any]
     data: dict[str, Any]
     project_id: int | None = None
+    #: When the actor works for someone else (delegation): that person.
+    on_behalf_of: str | None = None
     #: Set by :meth:`bind_project`; the engine copies it onto the instance and its tasks.
     bound_project_id: int | None = field(default=None, init=False)
     #: Set by :meth:`describe`; the engine copies them onto the instance row.

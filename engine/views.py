@@ -71,6 +71,8 @@ class TaskView:
     comment: str | None
     instance_title: str = ""
     business_key: str | None = None
+    #: The process version whose form schema ``form`` names (None: the instance's own).
+    form_definition_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -204,17 +204,21 @@ class Process:
         if n.id in self.defaults:
             attrs += f' default="{self.defaults[n.id]}"'
         name = f" name={quoteattr(n.name)}" if n.name else ""
-        inner = n.body
-        inner += "".join(f"<bpmn:incoming>{f}</bpmn:incoming>" for f in n.incoming)
-        inner += "".join(f"<bpmn:outgoing>{f}</bpmn:outgoing>" for f in n.outgoing)
+        flows = "".join(f"<bpmn:incoming>{f}</bpmn:incoming>" for f in n.incoming)
+        flows += "".join(f"<bpmn:outgoing>{f}</bpmn:outgoing>" for f in n.outgoing)
+        if n.kind == "event":
+            # BPMN's schema order: extensionElements, incoming/outgoing, event definitions
+            marker = "</bpmn:extensionElements>"
+            cut = n.body.find(marker)
+            head, tail = ((n.body[:cut + len(marker)], n.body[cut + len(marker):])
+                          if cut >= 0 else ("", n.body))
+            inner = head + flows + tail
+        else:
+            inner = n.body + flows
         if n.attrs.get("_multi"):
             inner += n.attrs["_multi"]
         if n.attrs.get("_script") is not None:
             inner += f"<bpmn:script>{escape(n.attrs['_script'])}</bpmn:script>"
-        if n.tag == "boundaryEvent":
-            # the event definition must come after outgoing
-            parts = n.body
-            inner = "".join(f"<bpmn:outgoing>{f}</bpmn:outgoing>" for f in n.outgoing) + parts
         return f'<bpmn:{n.tag} id="{n.id}"{name}{attrs}>{inner}</bpmn:{n.tag}>'
 
     # ----------------------------------------------------------------- layout

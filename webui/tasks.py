@@ -122,7 +122,8 @@ def submitted_schema(task: TaskView) -> dict[str, Any]:
     """
     if not task.form:
         return NOTE_SCHEMA
-    definition_id = engine().instance(db.session, task.instance_id).definition_id
+    definition_id = task.form_definition_id or engine().instance(
+        db.session, task.instance_id).definition_id
     cache = current_app.extensions.setdefault("pmoflow.form_schemas", {})
     key = (definition_id, task.form)
     if key not in cache:

@@ -232,9 +232,9 @@ class ElementChecker:
                 raise ValueError(literal)
             if kind == "timeDuration":
                 Timer.parse_iso_duration(literal)
-            elif kind == "timeDate" and not isinstance(Timer.parse_time_or_duration(literal),
-                                                       datetime):
-                raise ValueError(literal)
+            elif kind == "timeDate":
+                if not isinstance(Timer.parse_time_or_duration(literal), datetime):
+                    raise ValueError(literal)
             else:
                 Timer.parse_iso_recurring_interval(literal)
         except Exception:

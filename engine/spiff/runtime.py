@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
@@ -87,13 +88,40 @@ def run_engine(wf: BpmnWorkflow, counter: VisitCounter, prune_every: int = PRUNE
         counter.count(task)
 
     while True:
+        purge_orphan_subprocesses(wf)
         try:
             wf.do_engine_steps(will_complete_task=before)
         except _PruneNow:
             prune(wf)
             continue
+        except TaskNotFoundException:
+            if purge_orphan_subprocesses(wf):
+                continue
+            raise
         break
     check_not_stalled(wf)
+
+
+def purge_orphan_subprocesses(wf: BpmnWorkflow) -> int:
+    """Delete sub-workflows whose task no longer exists; return how many.
+
+    SpiffWorkflow 3.2 drops a cancelled task's children before they are cancelled, so an
+    interrupting boundary event on a multi-instance sub-process (a lesson-collection
+    window) leaves the instances' sub-workflows behind, and the next engine step fails
+    looking for their tasks.
+    """
+    purged = 0
+    while True:
+        known = set(wf.tasks)
+        for sub in wf.subprocesses.values():
+            known.update(sub.tasks)
+        orphans = [sid for sid, sub in wf.subprocesses.items()
+                   if sub.parent_task_id not in known]
+        if not orphans:
+            return purged
+        for sid in orphans:
+            wf.subprocesses.pop(sid, None)
+            purged += 1
 
 
 def run_task(wf: BpmnWorkflow, task: Task, counter: VisitCounter) -> None:

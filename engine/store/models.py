@@ -222,6 +222,9 @@ class HumanTask(Base):
     #: open | completed | cancelled
     status: Mapped[str] = mapped_column(String(16))
     form: Mapped[str | None] = mapped_column(String(300))
+    #: The process version the form (and the step) belongs to: the instance's own, or a
+    #: called process's for a step inside a call activity.
+    form_definition_id: Mapped[int | None] = mapped_column(Integer)
     four_eyes: Mapped[bool] = mapped_column(Boolean, default=False)
     #: For an instance of a multi-instance step: the step's run it belongs to (votes of
     #: one committee round share it; a vote after rework is a new round).

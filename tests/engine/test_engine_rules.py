@@ -270,3 +270,51 @@ def test_decision_outputs_are_assigned_not_merged(engine, session, clock, people
     data = engine.instance_data(session, inst.id)
     assert data["approver_roles"] == ["pmo_head", "finance", "steering"]
     assert data["sla_days"] == [5, 5, 10]
+
+
+def test_validate_reports_the_same_on_cancel_problem_as_deploy(engine, session, people):
+    from engine.spiff.bundle import SourceFile
+
+    engine.services.register("check_budget", check_budget)
+    xml = COMMITTEE.replace(
+        'isExecutable="true">',
+        'isExecutable="true"><bpmn:extensionElements><spiffworkflow:properties>'
+        '<spiffworkflow:property name="onCancel" value="nope"/></spiffworkflow:properties>'
+        '</bpmn:extensionElements>', 1)
+    problems = engine.validate(session, [SourceFile("committee.bpmn", xml.encode())])
+    assert [p.element_id for p in problems] == ["committee"]
+    assert "unknown operation 'nope'" in problems[0].message
+
+
+def test_glue_sees_on_whose_behalf_a_delegate_acts(engine, session, clock, people):
+    from engine import identity
+    from engine.store.uow import unit_of_work
+
+    seen = []
+
+    def who(call: ServiceCall) -> None:
+        seen.append((call.actor, call.on_behalf_of))
+
+    engine.services.register("who", who)
+    xml = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="D" targetNamespace="t">
+  <bpmn:process id="whop" isExecutable="true">
+    <bpmn:laneSet id="ls"><bpmn:lane id="l1" name="pm"><bpmn:flowNodeRef>s</bpmn:flowNodeRef></bpmn:lane>
+      <bpmn:lane id="l2" name="pmo_head"><bpmn:flowNodeRef>t</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="t" name="Decide"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:serviceTask id="w" name="Record"><bpmn:extensionElements><spiffworkflow:serviceTaskOperator id="who"><spiffworkflow:parameters/></spiffworkflow:serviceTaskOperator></bpmn:extensionElements>
+      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:serviceTask>
+    <bpmn:endEvent id="e"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t"/><bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="w"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="w" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+    d = Driver(engine, session, clock)
+    d.deploy_text("whop.bpmn", xml)
+    with unit_of_work(session):
+        identity.add_delegation(session, "pmohead", "reviewer1", clock.now(), None, "leave",
+                                clock.now())
+    inst = d.start("whop")
+    d.complete(inst.id, "t", "reviewer1")
+    assert seen == [("reviewer1", "pmohead")]

@@ -393,9 +393,12 @@ def test_timer_problems(value: str, kind: str, fragment: str) -> None:
     assert fragment in only(problems_of(_timer(value, kind)), "t").message
 
 
-@pytest.mark.parametrize("value", ['"PT48H"', 'f"PT{sla_hours}H"', '"R3/PT1H"'])
-def test_valid_timers(value: str) -> None:
-    kind = "timeCycle" if value.startswith('"R') else "timeDuration"
+@pytest.mark.parametrize(("value", "kind"), [
+    ('"PT48H"', "timeDuration"), ('f"PT{sla_hours}H"', "timeDuration"),
+    ('"R3/PT1H"', "timeCycle"), ('"2026-01-31T17:00:00"', "timeDate"),
+    ('"2026-01-31T17:00:00+08:00"', "timeDate"), ("in_working_days(1)", "timeDate"),
+])
+def test_valid_timers(value: str, kind: str) -> None:
     assert problems_of(_timer(value, kind)) == []
 
 
