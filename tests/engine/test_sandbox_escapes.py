@@ -286,7 +286,9 @@ def test_code_of_a_finished_run_cannot_eat_a_later_run(first: str, fails: bool) 
         held.clear()
         gc.collect()
 
-    engine = SandboxedScriptEngine(SandboxLimits(script_seconds=0.2), helpers={"collect": collect})
+    # A generous limit: gc.collect() over a large test process can take a while by
+    # itself; a finalizer that used the live tick would loop until this limit and fail.
+    engine = SandboxedScriptEngine(SandboxLimits(script_seconds=3.0), helpers={"collect": collect})
     gc.disable()
     try:
         try:
