@@ -115,3 +115,43 @@ def test_init_demo_creates_demo_users_and_deploys_bpmn(tmp_path):
         assert f"deployed process {entry.key} v1" in result.stdout
     again = pmoflow("init", "--demo", tmp_path=tmp_path)
     assert again.returncode == 0 and "deployed process" not in again.stdout
+
+
+def test_serve_prints_the_url_and_answers(tmp_path):
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert pmoflow("init", tmp_path=tmp_path).returncode == 0
+    env = {**os.environ, "PMOFLOW_INSTANCE_DIR": str(tmp_path / "instance"),
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'instance' / 'pmoflow.db'}",
+           "PMOFLOW_PORT": str(port)}
+    proc = subprocess.Popen([sys.executable, "-m", "pmoflow.cli", "serve"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        first = proc.stdout.readline()
+        assert f"http://127.0.0.1:{port}/" in first
+        for _ in range(50):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    assert r.status == 200 and b"ok" in r.read()
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("the server did not answer")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as r:
+            assert b'name="username"' in r.read()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+
+
+def test_worker_once_reports_what_it_fired(tmp_path):
+    assert pmoflow("init", tmp_path=tmp_path).returncode == 0
+    result = pmoflow("worker", "--once", tmp_path=tmp_path)
+    assert result.returncode == 0 and "fired 0 job(s), 0 failed" in result.stdout
