@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from engine import identity, notifications
@@ -53,7 +54,8 @@ def list_tasks(eng: Engine, session: Session, username: str | None, query: TaskQ
                ) -> tuple[list[TaskView], int]:
     """Tasks matching ``query`` for ``username`` and the total count (for paging)."""
     now = eng.clock.now()
-    q = select(HumanTask, ProcessInstance).join(
+    # Only the instance columns a task list shows (never the saved state).
+    q = select(HumanTask.__table__, *_INSTANCE_COLUMNS).join(
         ProcessInstance, ProcessInstance.id == HumanTask.instance_id
     )
     if query.scope == "mine":
@@ -75,33 +77,62 @@ def list_tasks(eng: Engine, session: Session, username: str | None, query: TaskQ
         q = q.where(HumanTask.instance_id == query.instance_id)
     if query.overdue_only:
         q = q.where(HumanTask.due_at.is_not(None), HumanTask.due_at < now)
-    total = session.scalar(select(func.count()).select_from(q.subquery()))
     order = SORTS.get(query.sort)
     if order is None:
         raise InvalidData({"sort": f"Choose one of: {', '.join(SORTS)}."})
-    rows = session.execute(
-        q.order_by(*order).limit(max(1, min(query.limit, 500))).offset(max(0, query.offset))
-    ).all()
-    return [task_view(t, i) for t, i in rows], int(total or 0)
+    limit, offset = max(1, min(query.limit, 500)), max(0, query.offset)
+    found = session.execute(q.order_by(*order).limit(limit).offset(offset)).all()
+    if offset == 0 and len(found) < limit:
+        total = len(found)  # the whole result fits on this page: no count query needed
+    else:
+        total = session.scalar(q.with_only_columns(func.count()).order_by(None))
+    return [_listed(row._mapping) for row in found], int(total or 0)
+
+
+_INSTANCE_COLUMNS = (ProcessInstance.title.label("i_title"),
+                     ProcessInstance.business_key.label("i_business_key"))
+
+
+_ONE_TASK = (
+    select(HumanTask.__table__, *_INSTANCE_COLUMNS,
+           ProcessInstance.started_by.label("i_started_by"))
+    .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+    .where(HumanTask.id == bindparam("task_id"))
+)
+
+
+def _listed(values: Any) -> TaskView:
+    task = SimpleNamespace(**{c.name: values[c.name] for c in HumanTask.__table__.c})
+    inst = SimpleNamespace(title=values["i_title"], business_key=values["i_business_key"])
+    return task_view(task, inst)
 
 
 def counts(eng: Engine, session: Session, username: str) -> dict[str, int]:
-    """How many tasks are mine and how many I could claim (for the navigation bar)."""
+    """How many tasks are mine and how many I could claim (for the navigation bar).
+
+    One query: open tasks counted by whether they are assigned to me (or to someone I
+    act for) or open to my roles.
+    """
     now = eng.clock.now()
-    mine = session.scalar(select(func.count()).select_from(HumanTask).where(
-        identity.assigned_filter(session, username, now)))
-    claimable = session.scalar(select(func.count()).select_from(HumanTask).where(
-        identity.claimable_filter(session, username, now)))
-    return {"mine": int(mine or 0), "claimable": int(claimable or 0)}
+    mine = identity.assigned_filter(session, username, now)
+    claimable = identity.claimable_filter(session, username, now)
+    row = session.execute(
+        select(func.count().filter(mine), func.count().filter(claimable))
+        .select_from(HumanTask).where(HumanTask.status == "open")
+    ).one()
+    return {"mine": int(row[0] or 0), "claimable": int(row[1] or 0)}
 
 
 def get_task(eng: Engine, session: Session, task_id: int, username: str | None = None
              ) -> TaskView:
     """One task; with ``username``, only if they may see it (else :class:`Forbidden`)."""
-    row = session.get(HumanTask, task_id)
-    if row is None:
+    found = session.execute(_ONE_TASK, {"task_id": task_id}).first()
+    if found is None:
         raise NotFound(f"no task {task_id}")
-    inst = session.get(ProcessInstance, row.instance_id)
+    values = found._mapping
+    row = SimpleNamespace(**{c.name: values[c.name] for c in HumanTask.__table__.c})
+    inst = SimpleNamespace(title=values["i_title"], business_key=values["i_business_key"],
+                           started_by=values["i_started_by"])
     if username is not None and not may_view(eng, session, username, row, inst):
         raise Forbidden("you have no access to this task")
     return task_view(row, inst)
