@@ -310,15 +310,22 @@ def _naming(session: Session, project_id: int) -> list[int]:
                                 .order_by(Escalation.raised_at.desc()).limit(SECTION_LIMIT)))
 
 
-def project_choices(session: Session, username: str) -> list[ProjectChoice]:
+def project_choices(session: Session, username: str, *, every: bool = False
+                    ) -> list[ProjectChoice]:
     """Projects ``username`` may pick in a form: running projects they manage, sponsor or
-    hold a project role in; the PMO roles may pick any running project."""
+    hold a project role in; the PMO roles may pick any running project, and so may
+    everyone with ``every`` (to name other projects, e.g. those an issue affects)."""
     conds = [Project.stage.in_(ACTIVE_STAGES)]
-    if not is_pmo(session, username):
+    if not every and not is_pmo(session, username):
         own = {p for p, _r in identity.project_roles(session, username)}
         conds.append(or_(Project.pm == username, Project.sponsor == username,
                          Project.id.in_(own)))
     return _choices(session, *conds)
+
+
+def project_labels(session: Session, ids: set[int]) -> dict[int, ProjectChoice]:
+    """The projects with these ids (any stage), by id, for showing them by code and title."""
+    return _choices_by_id(session, {i for i in ids if isinstance(i, int)})
 
 
 # --------------------------------------------------------------------------- risks

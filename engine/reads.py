@@ -22,8 +22,10 @@ from engine.errors import Forbidden, InvalidData
 from engine.instances import INITIATOR_KEY, get_instance, may_start, task_view
 from engine.store.models import (
     HumanTask,
+    Notification,
     ProcessDefinition,
     ProcessInstance,
+    ProjectRole,
     Role,
     User,
     UserRole,
@@ -164,10 +166,13 @@ class InstanceList:
 
 
 def directory(session: Session) -> Directory:
-    """Active users with their global roles, and role display names."""
-    roles: dict[str, list[str]] = {}
-    for username, role in session.execute(select(UserRole.username, UserRole.role_key)):
-        roles.setdefault(username, []).append(role)
+    """Active users with the roles they hold (globally or on any project), and role
+    display names.  A picker limited to a role (``x-role: team``) thus also offers the
+    people who hold it only on some projects."""
+    roles: dict[str, set[str]] = {}
+    for username, role in session.execute(select(UserRole.username, UserRole.role_key).union(
+            select(ProjectRole.username, ProjectRole.role_key))):
+        roles.setdefault(username, set()).add(role)
     people = tuple(
         Person(u.username, u.display_name or u.username, tuple(sorted(roles.get(u.username, ()))))
         for u in session.scalars(select(User).where(User.active.is_(True))
@@ -219,8 +224,14 @@ def waiting_steps(tasks: list[TaskView], now: datetime) -> tuple[Waiting, ...]:
 
 def may_view_instance(eng: Engine, session: Session, username: str,
                       inst: ProcessInstance) -> bool:
-    """The starter, the PMO, and whoever may see one of its tasks may see an instance."""
+    """The starter, the PMO, whoever may see one of its tasks, and whoever the process
+    told about it (a notification names the instance: e.g. the PM of a project an
+    escalation affects, following the link of the decision) may see an instance."""
     if inst.started_by == username or identity.global_roles(session, username) & PMO_ROLES:
+        return True
+    told = session.scalar(select(Notification.id).where(
+        Notification.username == username, Notification.instance_id == inst.id).limit(1))
+    if told is not None:
         return True
     rows = session.scalars(select(HumanTask).where(HumanTask.instance_id == inst.id))
     return any(may_view(eng, session, username, row, inst) for row in rows)
@@ -279,7 +290,10 @@ def task_page(eng: Engine, session: Session, task_id: int, username: str) -> Tas
         task=task, page=page, schema=schema, values=values, has_draft=bool(row.draft),
         can_act=can_act, why_not=why_not,
         can_claim=can_act and task.assignee is None,
-        can_unclaim=task.status == "open" and task.assignee == username and bool(task.role),
+        # only a task the user claimed goes back to the pool: one the process assigned
+        # (a rework step for the submitter) must not become everyone's
+        can_unclaim=(task.status == "open" and task.assignee == username and bool(task.role)
+                     and task.claimed_at is not None),
     )
 
 

@@ -16,9 +16,11 @@ def dt(value: datetime | None) -> str:
 
 
 def ago(value: datetime | None, now: datetime) -> str:
-    """``3 days ago`` / ``in 2 hours`` relative to ``now``."""
+    """``3 days ago`` / ``in 2 hours`` relative to ``now``; ``just now`` within a minute."""
     if value is None:
         return ""
+    if abs(value - now) < timedelta(minutes=1):
+        return gettext("just now")
     return format_timedelta(value - now, granularity="minute", add_direction=True)
 
 

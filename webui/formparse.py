@@ -8,6 +8,7 @@ Field names are dotted paths, the same paths the engine reports errors on:
   schema check reports it beside its field and the input is kept.
 - Empty fields are omitted (a required one then gets "This field is required.").
 - A checkbox is ``true`` when ticked, else ``false``.
+- Several choices (a multi-select, several people or projects) are the ticked values.
 - Money amounts stay decimal strings; spaces and thousands separators are dropped.
 - Rows: every ``name.N.*`` index is read in order; empty rows are dropped, so the row
   numbers of the result (and of any error) count only the rows that were filled in.
@@ -28,7 +29,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from webui.schema import items_of, properties, type_of, widget_of
+from webui.schema import MULTI_WIDGETS, items_of, properties, type_of, widget_of
 
 _EMPTY = object()
 TRUE_VALUES = frozenset({"on", "true", "1", "yes"})
@@ -67,7 +68,7 @@ def _parse_value(prop: Mapping[str, Any], form: MultiDict, name: str) -> Any:
         return _parse_object(prop, form, name + ".") or _EMPTY
     if widget == "rows":
         return _parse_rows(prop, form, name)
-    if widget == "multiselect":
+    if widget in MULTI_WIDGETS:
         items = items_of(prop)
         values = [coerce(items, v.strip()) for v in form.getlist(name) if v.strip()]
         return values or _EMPTY

@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from engine import reads
+from engine import pmo_reads, reads
 from engine.errors import InvalidData, NotFound
 from engine.tasks import TaskQuery
 from webui.context import back, engine, username
@@ -59,7 +59,9 @@ def index():
                       overdue_only=f.overdue, sort=f.sort, limit=PER_PAGE,
                       offset=(paging_page - 1) * PER_PAGE)
     page = reads.inbox_page(engine(), db.session, username(), query)
-    return render_template("inbox.html", page=page, f=f, sorts=SORTS,
+    projects = pmo_reads.project_labels(db.session, {t.project_id for t in page.tasks
+                                                     if t.project_id is not None})
+    return render_template("inbox.html", page=page, f=f, sorts=SORTS, projects=projects,
                            paging=Paging(paging_page, PER_PAGE, page.total))
 
 

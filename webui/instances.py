@@ -8,7 +8,8 @@ from flask_login import login_required
 from engine import reads
 from webui.context import engine, locale, username
 from webui.extensions import db
-from webui.summary import summarize
+from webui.portfolio import project_labels, project_of
+from webui.summary import project_ids, summarize
 
 bp = Blueprint("instances", __name__)
 
@@ -18,5 +19,7 @@ bp = Blueprint("instances", __name__)
 def show(instance_id: int):
     """One request, for its starter, the people on its tasks and the PMO."""
     page = reads.instance_page(engine(), db.session, instance_id, username())
-    summary = summarize(page.data, page.fields, locale(), page.directory)
-    return render_template("instance.html", page=page, summary=summary)
+    summary = summarize(page.data, page.fields, locale(), page.directory,
+                        project_labels(project_ids(page.data, page.fields)))
+    return render_template("instance.html", page=page, summary=summary,
+                           project=project_of(page.instance.project_id))

@@ -138,3 +138,9 @@ def _access_text(kind: str, v: str) -> str:
     if kind == "assigned":
         return gettext("This task is assigned to %(user)s.", user=v)
     return gettext("This task needs the role “%(role)s”.", role=role_label(v))
+
+
+def process_failed(detail: str) -> str:
+    """What a person is told when a step of the process itself failed on their input."""
+    return gettext("The process could not go on, so nothing was saved; your input is kept. "
+                   "Please tell the process owner: %(detail)s", detail=detail)

@@ -101,11 +101,27 @@ def id_arg(name: str) -> int | None:
     return value if value and value > 0 else None
 
 
-def project_options() -> list[pmo_reads.ProjectChoice]:
-    """The projects the signed-in user may pick (for ``x-widget: project``)."""
+def project_options(every: bool = False) -> list[pmo_reads.ProjectChoice]:
+    """The projects the signed-in user may pick (for ``x-widget: project``); ``every``:
+    all running projects (``x-projects: any``)."""
     if not getattr(current_user, "is_authenticated", False):
         return []
-    return pmo_reads.project_choices(db.session, current_user.username)
+    return pmo_reads.project_choices(db.session, current_user.username, every=every)
+
+
+def project_labels(ids: Iterable[object]) -> dict[int, str]:
+    """``PRJ-2026-0001 — Title`` by project id, for the ids that name a project."""
+    wanted = {i for i in ids if isinstance(i, int) and not isinstance(i, bool)}
+    if not wanted:
+        return {}
+    return {i: c.label for i, c in pmo_reads.project_labels(db.session, wanted).items()}
+
+
+def project_of(project_id: int | None) -> pmo_reads.ProjectChoice | None:
+    """The project a request is about (code, title, stage), or None."""
+    if project_id is None:
+        return None
+    return pmo_reads.project_labels(db.session, {project_id}).get(project_id)
 
 
 @bp.app_template_global("vocab")

@@ -7,11 +7,14 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from engine import reads
-from engine.errors import InvalidData
+from engine.errors import InvalidData, TaskFailed
 from webui.context import engine, locale, username
 from webui.extensions import db
 from webui.formview import build_form
 from webui.layout import with_layout
+from webui.messages import process_failed
+from webui.portfolio import project_of
+from webui.schema import properties, widget_of
 from webui.tasks import allow_uploads, check_uploads, read_form
 
 bp = Blueprint("processes", __name__)
@@ -45,15 +48,34 @@ def start(key: str):
     page = reads.start_page(engine(), db.session, key, username())
     data, upload_errors = read_form(page.schema)
     title = data.get("title") if isinstance(data.get("title"), str) else ""
+    if not title:  # e.g. a closure: name the request after the project it is about
+        title = project_title(page, data)
     try:
         check_uploads(page.schema, data, upload_errors)
         inst = engine().start(db.session, key, username(), data, title=title)
     except InvalidData as exc:
         db.session.rollback()
         return _render(page, data, exc.errors), 422
+    except TaskFailed as exc:  # a script or table of the process failed: keep the input
+        db.session.rollback()
+        return _render(page, data, {"": process_failed(str(exc))}), 422
     flash(_("Your request “%(title)s” was submitted. It is now with: %(step)s.",
             title=inst.title, step=inst.current_step or _("nobody (finished)")), "success")
     return redirect(url_for("instances.show", instance_id=inst.id))
+
+
+def project_title(page: reads.StartPage, data: dict) -> str:
+    """A title for a request whose start form picks a project but has no title field:
+    ``<process name>: PRJ-2026-0001 Warehouse automation`` (else "", and the engine
+    names it after the process alone, the same for every request)."""
+    for key, prop in properties(page.schema).items():
+        value = data.get(key)
+        if widget_of(prop) == "project" and isinstance(value, int):
+            found = project_of(value)
+            if found is not None:
+                code = found.code or f"#{found.id}"
+                return f"{page.definition.name}: {code} {found.title}"
+    return ""
 
 
 @bp.url_value_preprocessor

@@ -14,6 +14,8 @@ RESERVED = frozenset({"initiator", "typename"})
 WIDGETS = frozenset({"text", "textarea", "number", "money", "date", "select", "radio",
                      "checkbox", "user", "project", "rows", "file", "multiselect", "tags",
                      "object"})
+#: Widgets that pick several values: checkboxes, one value each (``name`` repeated).
+MULTI_WIDGETS = frozenset({"multiselect", "users", "projects"})
 #: Currencies offered when a money field's schema does not list its own.
 DEFAULT_CURRENCIES = ("CNY", "USD", "EUR", "HKD", "JPY", "GBP")
 
@@ -47,6 +49,10 @@ def widget_of(prop: Mapping[str, Any]) -> str:
     """The widget a property renders with: ``x-widget`` if known, else from its type."""
     explicit = prop.get("x-widget")
     kind = type_of(prop)
+    if kind == "array" and explicit in ("user", "project"):
+        return explicit + "s"  # several people or projects: ``users``, ``projects``
+    if prop.get("x-options-from") and explicit in (None, "select", "tags"):
+        return "multiselect" if kind == "array" else "select"
     if explicit in WIDGETS:
         if explicit == "select" and kind == "array":
             return "multiselect"

@@ -1,12 +1,18 @@
 """The read-only summary of an instance's data: labels and formatted values, not JSON.
 
-Files (``{"attachment_id", "name"}``) are download links, as safe markup.
+Files (``{"attachment_id", "name"}``) are download links, as safe markup.  Values a form
+of the process asked for come first; what the process recorded by itself (service
+results, decision-table outputs) is marked ``internal`` so pages can tuck it away.
+Projects are shown as ``PRJ-2026-0001 — Title`` (given ``projects``), people by name,
+ISO timestamps in the site's time zone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from flask import url_for
@@ -14,9 +20,13 @@ from flask_babel import gettext
 from markupsafe import Markup
 
 from engine.reads import HIDDEN_KEYS, Directory
-from webui.formatting import amount, number
+from webui.formatting import amount, dt, number
 from webui.formview import label_of, option_label
 from webui.schema import enum_values, items_of, properties, widget_of
+
+_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$")
+#: Rows with more columns than this are shown one record under the other, not as a table.
+WIDE_TABLE = 4
 
 
 @dataclass
@@ -30,42 +40,89 @@ class Item:
     columns: list[str] = field(default_factory=list)
     table: list[list[str]] = field(default_factory=list)
     long: bool = False
+    internal: bool = False
+    children: list[Item] = field(default_factory=list)
+
+    @property
+    def wide(self) -> bool:
+        """Rows too wide for a table: shown as one block per row."""
+        return len(self.columns) > WIDE_TABLE
 
 
 def summarize(data: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]],
-              locale: str, people: Directory | None = None) -> list[Item]:
-    """Every visible data value, in form order first, then the rest by name."""
+              locale: str, people: Directory | None = None,
+              projects: Mapping[int, str] | None = None) -> list[Item]:
+    """Every visible data value, in form order first, then the rest by name (internal)."""
     keys = [k for k in fields if k in data]
     keys += sorted(k for k in data if k not in fields)
-    return [_item(k, fields.get(k) or {}, data[k], locale, people)
-            for k in keys if k not in HIDDEN_KEYS and data[k] not in (None, "", [], {})]
+    out = []
+    for k in keys:
+        if k in HIDDEN_KEYS or data[k] in (None, "", [], {}):
+            continue
+        item = make_item(k, fields.get(k) or {}, data[k], locale, people, projects)
+        item.internal = k not in fields
+        out.append(item)
+    return out
 
 
-def _item(key: str, prop: Mapping[str, Any], value: Any, locale: str,
-          people: Directory | None) -> Item:
+def make_item(key: str, prop: Mapping[str, Any], value: Any, locale: str,
+              people: Directory | None = None,
+              projects: Mapping[int, str] | None = None) -> Item:
+    """One value as a labelled :class:`Item` (a table for rows, a list for arrays)."""
     item = Item(key, label_of(prop, key, locale))
     widget = widget_of(prop) if prop else _guess(value)
     if widget == "rows" and isinstance(value, list):
         cols = properties(items_of(prop)) or _columns(value)
         item.columns = [label_of(p, k, locale) for k, p in cols.items()]
-        item.table = [[format_value(cols[k], row.get(k), locale, people) for k in cols]
-                      for row in value if isinstance(row, Mapping)]
+        item.table = [[format_value(cols[k], row.get(k), locale, people, projects)
+                       for k in cols] for row in value if isinstance(row, Mapping)]
     elif isinstance(value, list):
-        item.items = [format_value(items_of(prop), v, locale, people) for v in value]
+        each = item_prop(prop)
+        item.items = [format_value(each, v, locale, people, projects) for v in value]
+    elif widget == "object" and isinstance(value, Mapping) and "attachment_id" not in value:
+        sub = properties(prop)
+        keys = [k for k in sub if k in value] if sub else sorted(value)
+        item.children = [make_item(k, sub.get(k) or {}, value[k], locale, people, projects)
+                         for k in keys if value[k] not in (None, "", [], {})]
+        item.text = "" if item.children else "—"
     else:
-        item.text = format_value(prop, value, locale, people)
+        item.text = format_value(prop, value, locale, people, projects)
         item.long = not isinstance(item.text, Markup) and (
             widget == "textarea" or len(item.text) > 80)
     return item
 
 
+def item_prop(prop: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The schema of one element of an array (several people: one person, and so on)."""
+    widget = widget_of(prop)
+    if widget in ("users", "projects"):
+        return {**items_of(prop), "x-widget": widget[:-1]}
+    return items_of(prop)
+
+
+def project_ids(data: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]]
+                ) -> set[int]:
+    """Ids of the projects the project fields of ``data`` name."""
+    found: set[int] = set()
+    for key, prop in fields.items():
+        if widget_of(prop) not in ("project", "projects"):
+            continue
+        value = data.get(key)
+        for v in value if isinstance(value, list) else [value]:
+            if isinstance(v, int) and not isinstance(v, bool):
+                found.add(v)
+    return found
+
+
 def _guess(value: Any) -> str:
     if isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
         return "rows"
+    if isinstance(value, Mapping) and set(value) != {"amount", "currency"}:
+        return "object"
     return "text"
 
 
-def _columns(rows: list[Any]) -> dict[str, dict[str, Any]]:
+def _columns(rows: Iterable[Any]) -> dict[str, dict[str, Any]]:
     cols: dict[str, dict[str, Any]] = {}
     for row in rows:
         for k in row if isinstance(row, Mapping) else ():
@@ -74,7 +131,8 @@ def _columns(rows: list[Any]) -> dict[str, dict[str, Any]]:
 
 
 def format_value(prop: Mapping[str, Any], value: Any, locale: str,
-                 people: Directory | None = None) -> str:
+                 people: Directory | None = None,
+                 projects: Mapping[int, str] | None = None) -> str:
     """One value as text, the way its widget means it."""
     if value is None or value == "":
         return "—"
@@ -88,16 +146,25 @@ def format_value(prop: Mapping[str, Any], value: Any, locale: str,
     if isinstance(value, Mapping):
         sub = properties(prop)
         return _join("; ", [_join(": ", [label_of(sub.get(k) or {}, k, locale),
-                                          format_value(sub.get(k) or {}, v, locale, people)])
+                                          format_value(sub.get(k) or {}, v, locale, people,
+                                                       projects)])
                             for k, v in value.items()])
     if isinstance(value, list):
-        return _join(", ", [format_value(items_of(prop), v, locale, people) for v in value])
+        each = item_prop(prop)
+        return _join(", ", [format_value(each, v, locale, people, projects) for v in value])
     if enum_values(prop) and value in enum_values(prop):
         return option_label(prop, value, locale)
     if widget == "user" and people is not None:
         return people.name(str(value))
+    if widget == "project" and projects is not None and value in projects:
+        return projects[value]
     if isinstance(value, int | float):
         return number(value)
+    if isinstance(value, str) and _TIMESTAMP.match(value):
+        try:
+            return dt(datetime.fromisoformat(value.replace("Z", "+00:00")))
+        except ValueError:
+            return value
     return str(value)
 
 

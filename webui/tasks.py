@@ -25,15 +25,17 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from engine import reads
-from engine.errors import InvalidData
+from engine.errors import InvalidData, TaskFailed
 from engine.forms import validate_form
 from engine.views import TaskView
 from webui.context import engine, locale, username
 from webui.extensions import db
 from webui.formparse import parse_form, upload_field, with_uploads
 from webui.formview import build_form
+from webui.messages import process_failed
+from webui.portfolio import project_labels, project_of
 from webui.schema import properties, type_of
-from webui.summary import summarize
+from webui.summary import project_ids, summarize
 
 bp = Blueprint("tasks", __name__)
 
@@ -71,9 +73,12 @@ def render(page: reads.TaskPage, values: Mapping[str, Any] | None = None,
         fixed = {k for k, p in properties(schema).items() if p.get("readOnly")}
         values = {**{k: v for k, v in page.values.items() if k in fixed}, **values}
     form = build_form(schema, values, errors, locale=lang, people=page.page.directory.people)
-    summary = summarize(page.page.data, page.page.fields, lang, page.page.directory)
+    data, fields = page.page.data, page.page.fields
+    summary = summarize(data, fields, lang, page.page.directory,
+                        project_labels(project_ids(data, fields)))
     return render_template("task.html", tp=page, page=page.page, task=page.task, form=form,
-                           summary=summary, has_form=page.schema is not None)
+                           summary=summary, has_form=page.schema is not None,
+                           project=project_of(page.page.instance.project_id))
 
 
 @bp.get("/tasks/<int:task_id>")
@@ -109,6 +114,10 @@ def submit(task_id: int):
         db.session.rollback()
         page = reads.task_page(engine(), db.session, task_id, username())
         return render(page, data, exc.errors), 422
+    except TaskFailed as exc:  # a script or table of the process failed: keep the input
+        db.session.rollback()
+        page = reads.task_page(engine(), db.session, task_id, username())
+        return render(page, data, {"": process_failed(str(exc))}), 422
     flash(_("Done: “%(step)s” for “%(title)s” is completed.", step=task.name,
             title=task.instance_title), "success")
     return redirect(url_for("inbox.index"))

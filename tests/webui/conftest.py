@@ -3,7 +3,8 @@
 The demo users (password "demo") and two processes (``approval3`` from the engine tests
 and ``widgets``, a proposal form with every widget) are set up once per run in a template
 database that each test gets a fresh copy of: hashing fourteen passwords per test would
-cost more than most tests.
+cost more than most tests.  ``pmo_app`` / ``pmo_client`` do the same for what
+``pmoflow init --demo`` makes: the shipped processes of ``bpmn/`` and the demo projects.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from engine.store.schema import upgrade
 from engine.store.uow import unit_of_work
 from engine.tasks import TaskQuery
 from engine.views import InstanceView, TaskView
+from pmoflow import seed
 from pmoflow.config import Config
 from tests.engine.driver import files as engine_files
 from webui.app import create_app
@@ -79,6 +81,55 @@ def template_db(tmp_path_factory) -> Path:
     return path
 
 
+def build_pmo_database(path: Path, clock: ManualClock) -> None:
+    """What ``pmoflow init --demo`` does, into the SQLite file at ``path``: schema, roles,
+    demo users, everything in ``bpmn/`` deployed (the real catalog's glue), demo records."""
+    application = make_app(path, clock)
+    with application.app_context():
+        rt = application.extensions["pmoflow"]
+        seed.upgrade_schema(rt)
+        seed.seed_demo(rt, db.session, log=lambda _line: None)
+        db.session.remove()
+        with db.engine.connect() as conn:
+            conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        db.engine.dispose()
+
+
+def copy_database(template: Path, target: Path) -> None:
+    """A fresh copy of a template SQLite database (and its WAL files, if any)."""
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(str(template) + suffix)
+        if source.exists():
+            shutil.copy(source, Path(str(target) + suffix))
+
+
+@pytest.fixture(scope="session")
+def pmo_template_db(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("pmo-template") / "pmo.db"
+    build_pmo_database(path, ManualClock(START))
+    return path
+
+
+@pytest.fixture
+def pmo_clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def pmo_app(tmp_path, pmo_clock, pmo_template_db) -> Iterator[Flask]:
+    """The web app on a copy of the demo database (the shipped processes, demo projects)."""
+    copy_database(pmo_template_db, tmp_path / "pmo.db")
+    application = make_app(tmp_path / "pmo.db", pmo_clock)
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def pmo_client(pmo_app: Flask) -> FlaskClient:
+    return pmo_app.test_client()
+
+
 @pytest.fixture
 def web_clock() -> ManualClock:
     return ManualClock(START)
@@ -86,10 +137,7 @@ def web_clock() -> ManualClock:
 
 @pytest.fixture
 def app(tmp_path, web_clock, template_db) -> Iterator[Flask]:
-    for suffix in ("", "-wal", "-shm"):
-        source = Path(str(template_db) + suffix)
-        if source.exists():
-            shutil.copy(source, tmp_path / ("web.db" + suffix))
+    copy_database(template_db, tmp_path / "web.db")
     application = make_app(tmp_path / "web.db", web_clock)
     yield application
     with application.app_context():

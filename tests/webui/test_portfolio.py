@@ -322,13 +322,16 @@ def test_project_picker_offers_running_projects_and_round_trips_the_id(client, a
     with app.app_context():
         data = app.extensions["pmoflow"].engine.instance_data(db.session, inst_id)
     assert data["project_id"] == w.tower and isinstance(data["project_id"], int)
-    # the next step shows the chosen project (read-only), selected
+    # the next step shows the chosen project (read-only) by code and title, everywhere
     task = arrange.task(inst_id)
     other = client.application.test_client()
     login(other, "reviewer1")
     doc = parse_html(other.get(f"/tasks/{task.id}").get_data(as_text=True))
-    chosen = doc.xpath("//select[@id='f-project_id']/option[@selected]")
-    assert [o.text_content() for o in chosen] == ["PRJ-2026-0002 — Tower site 2"]
+    shown = doc.xpath("//*[@id='f-project_id']")[0].text_content().strip()
+    assert shown == "PRJ-2026-0002 — Tower site 2"
+    assert not doc.xpath("//select[@id='f-project_id']")
+    summary = doc.xpath("//*[@data-testid='summary']//dd[@data-field='project_id']")[0]
+    assert summary.text_content().strip() == "PRJ-2026-0002 — Tower site 2"
 
 
 def test_project_picker_offers_a_pm_their_own_running_projects(client, app, web_clock):

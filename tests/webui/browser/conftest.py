@@ -15,6 +15,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.conftest import NOT_RUN
+from tests.webui.browser.pmo_conftest import pmo_page, pmo_server  # noqa: F401  (fixtures)
 
 CHROMIUM = Path(os.environ.get("PMOFLOW_CHROMIUM", "/usr/bin/chromium"))
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
@@ -68,9 +69,9 @@ def sign_in(page, username: str, password: str = "demo") -> None:
     page.click("[data-testid=sign-in]")
 
 
-@pytest.fixture
-def new_page(browser, live_server):
-    """Make signed-in pages, each in its own browser context (its own cookies).
+def page_factory(browser, base_url: str):
+    """Yield ``make(username)``: signed-in pages, each in its own browser context (its
+    own cookies); closes them afterwards.
 
     Page errors and console errors (a blocked script, a failed request) fail the test.
     """
@@ -78,7 +79,7 @@ def new_page(browser, live_server):
 
     def make(username: str | None = None, *, width: int = 1280, height: int = 900,
              javascript: bool = True):
-        context = browser.new_context(base_url=live_server, java_script_enabled=javascript,
+        context = browser.new_context(base_url=base_url, java_script_enabled=javascript,
                                       viewport={"width": width, "height": height})
         contexts.append(context)
         pg = context.new_page()
@@ -94,3 +95,9 @@ def new_page(browser, live_server):
         context.close()
     assert not [e for e in errors if "status of 403" not in e and "status of 409" not in e
                 and "status of 422" not in e], errors
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    """Make signed-in pages on the web tests' app (see :func:`page_factory`)."""
+    yield from page_factory(browser, live_server)
