@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +25,27 @@ def field_path(error: ValidationError) -> str:
     return ".".join(parts)
 
 
+def _property_schema(schema: Mapping[str, Any], path: str) -> Mapping[str, Any] | None:
+    """The schema of a (dotted) field path, following properties/items; None if unknown."""
+    node: Any = schema
+    for part in path.split(".") if path else []:
+        if not isinstance(node, Mapping):
+            return None
+        if part.isdigit() and isinstance(node.get("items"), Mapping):
+            node = node["items"]
+        else:
+            node = (node.get("properties") or {}).get(part)
+    return node if isinstance(node, Mapping) else None
+
+
+def apply_defaults(schema: Mapping[str, Any] | None, data: dict[str, Any]) -> dict[str, Any]:
+    """Fill top-level fields the submission left out with their schema ``default``."""
+    for name, prop in ((schema or {}).get("properties") or {}).items():
+        if name not in data and isinstance(prop, Mapping) and "default" in prop:
+            data[name] = copy.deepcopy(prop["default"])
+    return data
+
+
 def _missing_property(error: ValidationError) -> str | None:
     # "'comment' is a required property" -> comment
     message = error.message
@@ -34,7 +56,9 @@ def _missing_property(error: ValidationError) -> str | None:
 
 def _friendly(error: ValidationError, schema: Mapping[str, Any]) -> str:
     if error.validator == "required":
-        return "This field is required."
+        own = _property_schema(schema, field_path(error))
+        custom = own.get("errorMessage") if isinstance(own, Mapping) else None
+        return custom or "This field is required."
     if error.validator == "enum":
         allowed = ", ".join(str(v) for v in error.validator_value)
         return f"Choose one of: {allowed}."

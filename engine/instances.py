@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from engine import attachments, identity, notifications, projection, running
 from engine.definitions import current_bindings, get_process
 from engine.errors import Forbidden, InvalidData, NotFound, NotReady
-from engine.forms import validate_form
+from engine.forms import apply_defaults, validate_form
 from engine.spiff.runtime import run_engine, run_task
 from engine.store import rows
 from engine.store.rows import Rec
@@ -83,8 +83,9 @@ def may_start(session: Session, actor: str, role: str, project_id: int | None) -
 
 def _checked_payload(forms: Mapping[str, Any], form: str | None,
                      data: Mapping[str, Any] | None) -> dict[str, Any]:
-    payload = dict(data or {})
-    validate_form(forms.get(form) if form else None, payload)
+    schema = forms.get(form) if form else None
+    payload = apply_defaults(schema, dict(data or {}))
+    validate_form(schema, payload)
     if INITIATOR_KEY in payload:
         raise InvalidData({INITIATOR_KEY: "this name is reserved by the engine"})
     return payload

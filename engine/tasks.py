@@ -177,9 +177,12 @@ def unclaim(eng: Engine, session: Session, task_id: int, username: str) -> TaskV
         row, inst = _open(session, task_id)
         if row.assignee != username:
             raise Forbidden(f"task {task_id} is not claimed by you")
-        if row.role is None:
-            raise Conflict("this task was assigned to you by the process and has no role "
-                           "pool to return to; delegate it instead")
+        definition = eng.cache.definition(session, row.form_definition_id or inst.definition_id)
+        props = definition.meta.get("elements", {}).get(row.element_id, {}).get(
+            "properties") or {}
+        if row.role is None or props.get("assignee"):
+            raise Conflict("this task was assigned to you by the process, not taken from a "
+                           "pool; hand it over (delegate) instead")
         row.assignee, row.claimed_at = None, None
         _audit(session, row, now, username, "unclaimed")
         return task_view(row, inst)

@@ -55,6 +55,7 @@ def record_proposal(call: ServiceCall) -> dict[str, Any]:
     view = records.propose_project(call.session, _proposal(call.data), pm=pm, now=call.now,
                                    instance_id=call.instance_id)
     call.bind_project(view.id)
+    call.describe(title=view.title)
     identity.grant_project_role(call.session, view.id, view.sponsor, "sponsor")
     call.notes.append(f"Proposal #{view.id} recorded (Proposed) by {pm}; {_rate_note(view)}; "
                       f"{view.sponsor} is its sponsor.")
@@ -187,6 +188,7 @@ def register_project(call: ServiceCall) -> dict[str, Any]:
     view = records.approve_project(call.session, call.data["project"]["id"],
                                    actor=call.actor, now=call.now)
     reason = (call.data.get("review_result") or {}).get("reason", "")
+    call.describe(business_key=view.code)
     call.notes.append(f"Registered as {view.code} (Initiation); approved by {reason}.")
     call.notify([view.pm, view.sponsor], f"Project approved: {view.code} {view.title}",
                 f"Your proposal is approved and registered as {view.code}. Record the "

@@ -61,6 +61,7 @@ def start_closure(call: ServiceCall) -> dict[str, Any]:
         raise InvalidData(errors)
     assert project is not None
     call.bind_project(project.id)
+    call.describe(title=f"Closure: {project.code} {project.title}", business_key=project.code)
     records.set_stage(session, project.id, "Closing", actor=pm, now=call.now,
                       reason=f"Closure started by {pm}")
     view = records.record_actuals(session, project.id, {k: data[k] for k in ACTUALS},

@@ -49,6 +49,7 @@ def escalation_raise(call: ServiceCall) -> dict[str, Any]:
     esc = records.raise_escalation(call.session, project.id, payload, actor=call.actor,
                                    now=call.now, instance_id=call.instance_id)
     call.bind_project(project.id)
+    call.describe(business_key=f"ESC-{esc.id}")
     call.notes.append(f"Escalation {esc.id} logged on {_code(project)} for "
                       f"{len(esc.affected_project_ids)} affected project(s).")
     others = [pm for pm in records.escalation_recipients(call.session, esc.id)

@@ -61,6 +61,7 @@ def risk_check(call: ServiceCall) -> dict[str, Any]:
     if data.get("urgent") and not str(data.get("immediate_action") or "").strip():
         raise InvalidData({"immediate_action": "Say what you already did about the risk."})
     call.bind_project(project.id)
+    call.describe(business_key=project.code)
     if not identity.holds_role_for(call.session, project.sponsor, "sponsor", project.id):
         identity.grant_project_role(call.session, project.id, project.sponsor, "sponsor")
         call.notes.append(f"{project.sponsor} made sponsor of {project.code} (as registered).")

@@ -13,7 +13,9 @@ from engine.spiff.bundle import SourceFile
 from engine.store.db import make_sessionmaker
 from engine.store.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
 from engine.tasks import TaskQuery
-from tests.engine.driver import Driver, files
+from tests.engine.driver import HERE, Driver, files
+
+HERE_FORMS = HERE / "forms"
 
 
 @pytest.fixture
@@ -277,3 +279,30 @@ def test_notifications_for_assignment_decisions_and_completion(drv, session):
     assert drv.engine.unread_notifications(session, "pm1") == 0
     # Nobody is told about their own decisions.
     assert all(n.kind != "decision" for n in drv.engine.notifications(session, "reviewer1"))
+
+
+def test_schema_defaults_fill_missing_fields(drv, session):
+    import json
+
+    from engine.forms import apply_defaults, validate_form
+
+    schema = json.loads((HERE_FORMS / "approval3-start.schema.json").read_text())
+    schema["properties"]["urgent"] = {"type": "boolean", "default": False}
+    assert apply_defaults(schema, {"title": "A"}) == {"title": "A", "urgent": False}
+    assert apply_defaults(schema, {"urgent": True}) == {"urgent": True}
+    # a field's own errorMessage is used when it is missing, not only when it is wrong
+    review = json.loads((HERE_FORMS / "approval3-review.schema.json").read_text())
+    review["properties"]["comment"]["errorMessage"] = "Say why."
+    with pytest.raises(InvalidData) as err:
+        validate_form(review, {"decision": "rework"})
+    assert err.value.errors == {"comment": "Say why."}
+
+
+def test_a_process_assigned_step_cannot_be_given_back_to_the_pool(drv, session):
+    inst = drv.start("approval3", data={"title": "A", "budget": 1})
+    drv.complete(inst.id, "review", "reviewer1", {"decision": "rework", "comment": "x"})
+    revise = drv.task(inst.id, "revise")
+    assert revise.assignee == "pm1"
+    with pytest.raises(Conflict, match="assigned to you by the process"):
+        drv.engine.unclaim(session, revise.id, "pm1")
+    assert drv.task(inst.id, "revise").assignee == "pm1"
