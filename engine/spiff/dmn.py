@@ -71,7 +71,26 @@ def read_decision(
             message = (f"rules {first} and {second} can match the same inputs, but hit policy "
                        "UNIQUE allows one match: make them exclusive or use FIRST or COLLECT")
             found.append(Problem(file, message, second, None, lines[second]))
+    elif hit == "COLLECT":
+        found += _collect_duplicates(file, result)
     return result, found
+
+
+def _collect_duplicates(file: str, decision: DecisionDef) -> list[Problem]:
+    """COLLECT rules that can match together and give the same first output (e.g. the same
+    approver twice): the collected list would name it twice, with two SLAs."""
+    by_id = {r["id"]: r for r in decision.rules}
+    label = (decision.outputs[0].get("label") or decision.outputs[0].get("name")
+             if decision.outputs else "output")
+    found = []
+    for first, second in find_overlaps(decision):
+        a, b = by_id[first]["outputs"][:1], by_id[second]["outputs"][:1]
+        if a and b and a[0] and b[0] and a[0].strip() == b[0].strip():
+            found.append(Problem(
+                file, f"rules {first} and {second} can match the same inputs and both give "
+                f"{label} {a[0].strip()}: the collected list would hold it twice; make the "
+                "rules exclusive", second, None, by_id[second]["line"]))
+    return found
 
 
 def _dmn_input(file: str, element: etree._Element, ns: str, found: list[Problem]) -> dict:

@@ -634,12 +634,12 @@ def test_find_overlaps_on_intervals_and_values() -> None:
               '</inputExpression></input><input id="i2" label="Category"><inputExpression '
               'id="ie2"><text>category</text></inputExpression></input>')
     rules = "\n".join([
-        rule("small", "&lt; 100000", '"IT"'),
-        rule("medium", "100000 &lt;= ? &lt; 1000000", '? in ["IT", "R&amp;D"]'),
-        rule("it_any", "", '"IT"'),
-        rule("large_rd", "&gt;= 1000000", '"R&amp;D"'),
-        rule("edge", "1000000", "-"),
-        rule("odd", "budget % 2 == 0", "-"),
+        rule("small", "&lt; 100000", '"IT"', out='"a"'),
+        rule("medium", "100000 &lt;= ? &lt; 1000000", '? in ["IT", "R&amp;D"]', out='"b"'),
+        rule("it_any", "", '"IT"', out='"c"'),
+        rule("large_rd", "&gt;= 1000000", '"R&amp;D"', out='"d"'),
+        rule("edge", "1000000", "-", out='"e"'),
+        rule("odd", "budget % 2 == 0", "-", out='"f"'),
     ])
     tree = parse_xml(dmn(rules, hit="COLLECT", inputs=inputs), "r.dmn")
     decision, problems = read_decision(tree.getroot(), "r.dmn", b"")
@@ -647,6 +647,17 @@ def test_find_overlaps_on_intervals_and_values() -> None:
     assert find_overlaps(decision) == [
         ("small", "it_any"), ("medium", "it_any"), ("it_any", "edge"), ("large_rd", "edge"),
     ]
+
+
+def test_collect_rules_that_would_list_the_same_approver_twice() -> None:
+    rules = "\n".join([rule("all", "", out='"pmo_head"'),
+                       rule("big", "&gt;= 100000", out='"finance"'),
+                       rule("huge", "&gt; 1000000", out='"finance"'),
+                       rule("tiny", "&lt; 100", out='"finance"')])
+    problems = _dmn_problems(dmn(rules, hit="COLLECT"))
+    assert [(p.element_id, p.line is not None) for p in problems] == [("huge", True)]
+    assert "rules big and huge can match the same inputs and both give" in problems[0].message
+    assert '"finance"' in problems[0].message
 
 
 def test_dmn_structure_problems() -> None:
