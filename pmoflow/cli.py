@@ -112,6 +112,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from webui.app import create_app
 
     config = Config.from_env()
+    limit_memory(config.memory_limit_mb)
     host = args.host or config.host
     port = args.port or config.port
     app = create_app(config)
@@ -137,6 +138,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from engine.jobs.runner import worker_loop
 
     rt = _runtime()
+    limit_memory(rt.config.memory_limit_mb)
     if args.once:
         with rt.sessions() as session:
             report = rt.engine.fire_due_jobs(session)
@@ -240,6 +242,20 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.pg_url:
         argv += ["--pg-url", args.pg_url]
     return bench_main(argv)
+
+
+def limit_memory(megabytes: int) -> None:
+    """Cap this process's address space (RLIMIT_AS); 0 leaves it alone."""
+    if megabytes <= 0:
+        return
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    wanted = megabytes * 1024 * 1024
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    if soft == resource.RLIM_INFINITY or soft > wanted:
+        resource.setrlimit(resource.RLIMIT_AS, (wanted, hard))
 
 
 def _safe_url(url: str) -> str:

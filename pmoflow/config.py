@@ -61,6 +61,9 @@ class Config:
     max_diagram_bytes: int = 5 * 1024 * 1024
     #: Time zone in which the web UI shows times (storage is always UTC).
     timezone: str = "UTC"
+    #: Address-space cap for serve/worker processes (MB; 0 = none): the backstop that turns
+    #: a runaway allocation in a diagram script into a MemoryError instead of the OOM killer.
+    memory_limit_mb: int = 4096
     testing: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -84,6 +87,7 @@ class Config:
             "max_element_visits": _int(env, "PMOFLOW_MAX_ELEMENT_VISITS", 5000),
             "max_diagram_bytes": _int(env, "PMOFLOW_MAX_DIAGRAM_BYTES", 5 * 1024 * 1024),
             "timezone": _timezone(env.get("PMOFLOW_TIMEZONE") or "UTC"),
+            "memory_limit_mb": _int(env, "PMOFLOW_MEMORY_LIMIT_MB", 4096),
         }
         values.update(overrides)
         config = cls(**values)  # type: ignore[arg-type]

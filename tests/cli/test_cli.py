@@ -155,3 +155,13 @@ def test_worker_once_reports_what_it_fired(tmp_path):
     assert pmoflow("init", tmp_path=tmp_path).returncode == 0
     result = pmoflow("worker", "--once", tmp_path=tmp_path)
     assert result.returncode == 0 and "fired 0 job(s), 0 failed" in result.stdout
+
+
+def test_limit_memory_caps_the_address_space():
+    code = ("import resource; from pmoflow.cli import limit_memory; limit_memory(3000); "
+            "print(resource.getrlimit(resource.RLIMIT_AS)[0] // 1048576); "
+            "import sys\ntry:\n    b = bytearray(4000 * 1048576)\nexcept MemoryError:\n"
+            "    print('MemoryError')")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60)
+    assert result.stdout.split() == ["3000", "MemoryError"], result.stderr
