@@ -669,9 +669,11 @@ def test_four_eyes_pm_who_is_also_a_reviewer(drv, session, clock):
 
 def test_no_matching_rule_sends_the_proposal_to_the_pmo_head(engine, session, clock, drv):
     table = (BPMN / "approval_routing.dmn").read_bytes()
-    for rule in (b"In_1_multi", b"In_2_multi"):  # the PMO head rules no longer match
+    # The PMO head rules no longer match; distinct values keep them exclusive, as
+    # deploy requires of a COLLECT table.
+    for rule in (b"In_1_multi", b"In_2_multi"):
         table = re.sub(rb'(<inputEntry id="' + rule + rb'"><text>)\w+(</text>)',
-                       rb'\1"never"\2', table)
+                       rb'\1"never_' + rule + rb'"\2', table)
     engine.deploy(session, bundle(table), "owner1")
     inst = submit(drv)
     drv.complete(inst.id, "check", "reviewer1", ACCEPT)
