@@ -52,9 +52,10 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
         )
     login_manager.init_app(app)
     csrf.init_app(app)
-    from webui.i18n import select_locale
+    from webui import i18n
 
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.install(app)
     _register_blueprints(app)
     app.after_request(_security_headers)
     return app

@@ -2,17 +2,55 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
-from flask import Flask
-from flask_babel import format_datetime, format_decimal, format_timedelta, gettext
+import flask_babel
+from babel import Locale, dates, numbers
+from flask import Flask, g, has_app_context
+
+from webui.i18n import gettext
+
+
+def _request_locale() -> tuple[Locale, tzinfo]:
+    """This request's locale and time zone, resolved once per request (a task table
+    formats a hundred dates)."""
+    if not has_app_context():  # e.g. building a form outside a request
+        return Locale("en"), UTC
+    found = g.get("_pmoflow_format")
+    if found is None:
+        found = (flask_babel.get_locale() or Locale("en"), flask_babel.get_timezone())
+        g._pmoflow_format = found
+    return found
+
+
+@lru_cache(maxsize=4096)
+def _timedelta_text(minutes: int, locale: str, add_direction: bool) -> str:
+    return dates.format_timedelta(timedelta(minutes=minutes), granularity="minute",
+                                  add_direction=add_direction, locale=locale)
+
+
+def format_timedelta(delta: timedelta, *, add_direction: bool = False) -> str:
+    """``3 days`` / ``in 2 hours`` in the request's language (to the minute; memoized,
+    as the same few phrases come back on every page)."""
+    minutes = round(delta.total_seconds() / 60)
+    return _timedelta_text(minutes, str(_request_locale()[0]), add_direction)
 
 
 def dt(value: datetime | None) -> str:
     """``2026-03-02 09:00`` (site time zone)."""
-    return format_datetime(value, "yyyy-MM-dd HH:mm") if value else ""
+    if not value:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(_request_locale()[1]).strftime("%Y-%m-%d %H:%M")
+
+
+def format_decimal(number: Any, format: str | None = None) -> str:
+    """A number in the request's locale."""
+    return numbers.format_decimal(number, format=format, locale=_request_locale()[0])
 
 
 def ago(value: datetime | None, now: datetime) -> str:
@@ -21,7 +59,7 @@ def ago(value: datetime | None, now: datetime) -> str:
         return ""
     if abs(value - now) < timedelta(minutes=1):
         return gettext("just now")
-    return format_timedelta(value - now, granularity="minute", add_direction=True)
+    return format_timedelta(value - now, add_direction=True)
 
 
 def duration(start: datetime | None, end: datetime) -> str:
@@ -31,7 +69,7 @@ def duration(start: datetime | None, end: datetime) -> str:
     delta = max(end - start, timedelta(0))
     if delta < timedelta(minutes=1):
         return gettext("just now")
-    return format_timedelta(delta, granularity="minute")
+    return format_timedelta(delta)
 
 
 def amount(value: Any) -> str:

@@ -18,10 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flask_babel import gettext
-
 from engine.pmo_reads import ProjectChoice
 from engine.reads import Directory, Person
+from webui.i18n import gettext
 from webui.messages import field_message, word
 from webui.schema import (
     currencies,

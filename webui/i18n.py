@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, request, session, url_for
+from typing import Any
+
+import flask_babel
+from babel.support import NullTranslations
+from flask import Blueprint, Flask, abort, g, has_app_context, redirect, request, session, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 LANGUAGES = {"en": "English", "zh": "中文"}
+_NULL = NullTranslations()
 
 bp = Blueprint("i18n", __name__)
 
@@ -34,3 +40,49 @@ def switch():
     if current_user.is_authenticated:
         reads.set_locale(db.session, current_user.username, lang)
     return redirect(safe_next(request.form.get("next"), url_for("home.index")))
+
+
+# --------------------------------------------------------------------------- fast lookups
+# Flask-Babel resolves its domain, context and catalog on every call; a table of tasks
+# calls gettext a hundred times. The catalog is looked up once per request and kept on
+# ``g`` (the language switch redirects, so no request changes language half-way).
+
+
+def translations() -> Any:
+    """This request's catalog (English: the identity catalog)."""
+    if not has_app_context():
+        return _NULL
+    found = g.get("_pmoflow_translations")
+    if found is None:
+        found = flask_babel.get_translations()
+        g._pmoflow_translations = found
+    return found
+
+
+def gettext(string: str, **variables: Any) -> str:
+    """``string`` in the request's language, ``%(name)s`` filled from ``variables``."""
+    text = translations().ugettext(string)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
+    """Singular or plural in the request's language; ``%(num)s`` is ``num``."""
+    variables.setdefault("num", num)
+    return translations().ungettext(singular, plural, num) % variables
+
+
+def template_gettext(string: str, **variables: Any) -> Markup:
+    """``_()`` in templates: as Jinja's "newstyle" gettext (the translation is markup,
+    the variables are escaped into it, ``%`` is always applied) in one call instead of
+    two context-resolving ones."""
+    return Markup(translations().ugettext(string)) % variables
+
+
+def install(app: Flask) -> None:
+    """Let templates use the per-request catalog (after ``babel.init_app``)."""
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        newstyle=True,
+    )
+    app.jinja_env.globals["_"] = template_gettext

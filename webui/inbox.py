@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import login_required
 
 from engine import pmo_reads, reads
@@ -13,6 +12,7 @@ from engine.errors import InvalidData, NotFound
 from engine.tasks import TaskQuery
 from webui.context import back, engine, username
 from webui.extensions import db
+from webui.i18n import gettext as _
 from webui.messages import field_message
 from webui.paging import Paging, page_arg
 

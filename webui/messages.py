@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 
-from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+
+from webui.i18n import gettext
 
 ROLE_LABELS = {
     "pm": _l("Project manager"),

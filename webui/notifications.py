@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import login_required
 
 from engine import pmo_reads
 from webui.context import back, engine, safe_next, username
 from webui.extensions import db
+from webui.i18n import gettext as _
 
 bp = Blueprint("notifications", __name__)
 

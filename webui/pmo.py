@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import login_required
 
 from engine import reads
 from engine.errors import InvalidData, NotFound
 from webui.context import back, engine, username
 from webui.extensions import db
+from webui.i18n import gettext as _
 from webui.messages import field_message
 from webui.paging import Paging, page_arg
 

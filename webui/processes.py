@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import login_required
 
 from engine import reads
@@ -11,6 +10,7 @@ from engine.errors import InvalidData, TaskFailed
 from webui.context import engine, locale, username
 from webui.extensions import db
 from webui.formview import build_form
+from webui.i18n import gettext as _
 from webui.layout import with_layout
 from webui.messages import process_failed
 from webui.portfolio import project_of

@@ -16,12 +16,12 @@ from datetime import datetime
 from typing import Any
 
 from flask import url_for
-from flask_babel import gettext
 from markupsafe import Markup
 
 from engine.reads import HIDDEN_KEYS, Directory
 from webui.formatting import amount, dt, number
 from webui.formview import label_of, option_label
+from webui.i18n import gettext
 from webui.schema import enum_values, items_of, properties, widget_of
 
 _TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$")

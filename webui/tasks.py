@@ -21,7 +21,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_login import login_required
 
 from engine import reads
@@ -32,6 +31,7 @@ from webui.context import engine, locale, username
 from webui.extensions import db
 from webui.formparse import parse_form, upload_field, with_uploads
 from webui.formview import build_form
+from webui.i18n import gettext as _
 from webui.messages import process_failed
 from webui.portfolio import project_labels, project_of
 from webui.schema import properties, type_of
