@@ -119,10 +119,13 @@ class Engine:
     def form_schema(self, session: Session, definition_id: int, form: str | None
                     ) -> dict[str, Any] | None:
         """The JSON Schema frozen with a process version, or None."""
-        row = session.get(ProcessDefinition, definition_id)
-        if row is None or not form:
+        if not form:
             return None
-        return copy.deepcopy(row.forms.get(form))
+        try:
+            snapshot = self.cache.definition(session, definition_id)
+        except instances.NotFound:
+            return None
+        return copy.deepcopy(snapshot.forms.get(form))
 
     # ------------------------------------------------------------------ instances
 
@@ -174,24 +177,34 @@ class Engine:
         Otherwise the data of the waiting user tasks wins over older copies held by
         timers and other waiting events.
         """
+        merged, seen = self.instance_and_task_data(session, instance_id, task_id)
+        return merged if seen is None else seen
+
+    def instance_and_task_data(self, session: Session, instance_id: int,
+                               task_id: int | None) -> tuple[dict[str, Any],
+                                                             dict[str, Any] | None]:
+        """The instance's current data and, with ``task_id``, the data as that task sees
+        it (``None`` if it is not a task of this instance any more): a task page needs
+        both and this deserializes the instance once."""
         inst = instances.get_instance(session, instance_id)
         loaded = running.load(self, session, inst, "system", self.clock.now())
         wf = loaded.workflow
+        seen = None
         if task_id is not None:
             row = session.get(HumanTask, task_id)
             task = (wf.get_task_from_id(uuid.UUID(row.spiff_task_id))
                     if row is not None and row.instance_id == instance_id else None)
             if task is not None:
-                return copy.deepcopy(task.data)
+                seen = copy.deepcopy(task.data)
         if wf.completed:
-            return copy.deepcopy(wf.data)
+            return copy.deepcopy(wf.data), seen
         merged: dict[str, Any] = {}
         waiting = wf.get_tasks(state=TaskState.WAITING | TaskState.STARTED, max_depth=10**9)
         ready = wf.get_tasks(state=TaskState.READY, max_depth=10**9)
         for t in [*waiting, *ready]:  # later wins: what people work on now
             # A branch waiting at a join holds no data of its own yet: take what it brought.
             merged.update(t.data or (t.parent.data if t.parent is not None else {}))
-        return copy.deepcopy(merged or wf.task_tree.data)
+        return copy.deepcopy(merged or wf.task_tree.data), seen
 
     def visited_elements(self, session: Session, instance_id: int) -> dict[str, int]:
         """Element id -> how many times it completed (for highlighting the diagram)."""
@@ -202,10 +215,12 @@ class Engine:
 
     def history(self, session: Session, instance_id: int) -> list[AuditView]:
         """The audit trail of one instance, oldest first."""
-        instances.get_instance(session, instance_id)
-        rows = session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id)
-                               .order_by(AuditEvent.at, AuditEvent.id))
-        return [audit_view(r) for r in rows]
+        found = [audit_view(r) for r in session.scalars(
+            select(AuditEvent).where(AuditEvent.instance_id == instance_id)
+            .order_by(AuditEvent.at, AuditEvent.id))]
+        if not found:  # every instance has a "started" event: is there one at all?
+            instances.get_instance(session, instance_id)
+        return found
 
     # ------------------------------------------------------------------ tasks
 

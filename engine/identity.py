@@ -203,8 +203,10 @@ def project_roles(session: Session, username: str) -> frozenset[tuple[int, str]]
 
 
 def delegators(session: Session, username: str, now: datetime) -> frozenset[str]:
-    """People who have delegated their work to ``username`` right now."""
-    return _cached(session, ("delegators", username, now), lambda: frozenset(session.scalars(
+    """People who have delegated their work to ``username`` right now (cached to the
+    second: one page asks several times, each with its own ``now``)."""
+    key = ("delegators", username, now.replace(microsecond=0))
+    return _cached(session, key, lambda: frozenset(session.scalars(
         select(Delegation.from_user).where(
             Delegation.to_user == username,
             Delegation.starts_at <= now,

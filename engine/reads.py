@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import identity
-from engine.definitions import definition_view, get_process
+from engine.definitions import DefinitionSnapshot, definition_view, get_process
 from engine.errors import Forbidden, InvalidData
 from engine.instances import INITIATOR_KEY, get_instance, may_start, task_view
 from engine.store.models import (
@@ -182,6 +182,16 @@ def directory(session: Session) -> Directory:
     return Directory(people, names, {p.username: p.display_name for p in people})
 
 
+def names(session: Session, usernames: set[str]) -> Directory:
+    """Display names of ``usernames`` only, and role names: for pages that show names but
+    offer no picker (the whole directory grows with the organisation)."""
+    found = dict(session.execute(select(User.username, User.display_name)
+                                 .where(User.username.in_(sorted(usernames)))).all()
+                 ) if usernames else {}
+    display = {u: d or u for u, d in found.items()}
+    return Directory((), dict(session.execute(select(Role.key, Role.name)).all()), display)
+
+
 def process_names(session: Session) -> dict[str, str]:
     """Process key -> name of its newest deployed version."""
     rows = session.execute(select(ProcessDefinition.key, ProcessDefinition.name)
@@ -195,7 +205,8 @@ def inbox_page(eng: Engine, session: Session, username: str, query: TaskQuery) -
     mine = identity.global_roles(session, username) | {
         r for _p, r in identity.project_roles(session, username)}
     return InboxPage(tasks, total, eng.clock.now(), process_names(session),
-                     tuple(sorted(mine)), directory(session))
+                     tuple(sorted(mine)),
+                     names(session, {t.assignee for t in tasks if t.assignee}))
 
 
 def startable(eng: Engine, session: Session, username: str) -> list[DefinitionView]:
@@ -238,17 +249,20 @@ def may_view_instance(eng: Engine, session: Session, username: str,
 
 
 def instance_page(eng: Engine, session: Session, instance_id: int, username: str,
-                  *, checked: bool = False) -> InstancePage:
-    """The instance page (``checked``: access was already established through a task)."""
+                  *, checked: bool = False, data: dict[str, Any] | None = None
+                  ) -> InstancePage:
+    """The instance page (``checked``: access was already established through a task;
+    ``data``: the instance's data when the caller already read it)."""
     inst = get_instance(session, instance_id)
     if not checked and not may_view_instance(eng, session, username, inst):
         raise Forbidden("you have no access to this request")
     view = eng.instance(session, instance_id)
-    definition = session.get(ProcessDefinition, view.definition_id)
+    definition = eng.cache.definition(session, view.definition_id)
     now = eng.clock.now()
     return InstancePage(
         instance=view, process_name=definition.name, now=now,
-        data=eng.instance_data(session, instance_id), fields=_fields(definition),
+        data=eng.instance_data(session, instance_id) if data is None else data,
+        fields=_fields(definition),
         history=eng.history(session, instance_id),
         visited=eng.visited_elements(session, instance_id),
         waiting=waiting_steps(view.open_tasks, now),
@@ -258,7 +272,7 @@ def instance_page(eng: Engine, session: Session, instance_id: int, username: str
     )
 
 
-def _fields(definition: ProcessDefinition) -> dict[str, dict[str, Any]]:
+def _fields(definition: DefinitionSnapshot) -> dict[str, dict[str, Any]]:
     """Field name -> schema over every form of a version (start form first)."""
     names = sorted(definition.forms, key=lambda n: n != definition.meta.get("start_form"))
     out: dict[str, dict[str, Any]] = {}
@@ -272,13 +286,15 @@ def _fields(definition: ProcessDefinition) -> dict[str, dict[str, Any]]:
 def task_page(eng: Engine, session: Session, task_id: int, username: str) -> TaskPage:
     """A task page; :class:`Forbidden` when ``username`` may not see the task."""
     task = eng.task(session, task_id, username)
-    page = instance_page(eng, session, task.instance_id, username, checked=True)
+    data, seen = eng.instance_and_task_data(session, task.instance_id,
+                                            task_id if task.status == "open" else None)
+    page = instance_page(eng, session, task.instance_id, username, checked=True, data=data)
     schema = eng.form_schema(session, task.form_definition_id or page.instance.definition_id,
                              task.form)
     row = session.get(HumanTask, task_id)
     props = (schema or {}).get("properties") or {}
-    seen = (eng.instance_data(session, task.instance_id, task_id=task_id)
-            if task.status == "open" else page.data)
+    if seen is None:
+        seen = page.data
     values = {k: v for k, v in seen.items() if k in props and k not in OUTCOME_KEYS}
     values.update(row.draft or {})
     can_act, why_not = False, ""

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import UserMixin, login_required, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from engine import identity
 from engine.store.models import User
 from webui.context import safe_next
 from webui.extensions import db, login_manager
+from webui.i18n import gettext as _
 
 bp = Blueprint("auth", __name__)
 
@@ -45,10 +45,16 @@ def load_user(user_id: str) -> WebUser | None:
     """Flask-Login hook: the active user with this id, or None."""
     if not user_id.isdigit():
         return None
-    user = db.session.scalar(select(User).where(User.id == int(user_id)))
-    if user is None or not user.active:
+    # Columns, not the ORM entity: this runs on every request.
+    row = db.session.execute(_LOAD_USER, {"id": int(user_id)}).first()
+    if row is None or not row.active:
         return None
-    return _web_user(user)
+    roles = tuple(sorted(identity.global_roles(db.session, row.username)))
+    return WebUser(row.id, row.username, row.display_name, roles, row.locale)
+
+
+_LOAD_USER = select(User.id, User.username, User.display_name, User.active, User.locale
+                    ).where(User.id == bindparam("id"))
 
 
 login_manager.login_view = "auth.login"
