@@ -10,7 +10,7 @@ import copy
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
@@ -44,6 +44,14 @@ from engine.views import (
     JobView,
     TaskView,
 )
+
+
+class DataViews(NamedTuple):
+    """An instance's data, one task's view of it, and the visited elements."""
+
+    data: dict[str, Any]
+    task_data: dict[str, Any] | None
+    visited: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -177,16 +185,18 @@ class Engine:
         Otherwise the data of the waiting user tasks wins over older copies held by
         timers and other waiting events.
         """
-        merged, seen = self.instance_and_task_data(session, instance_id, task_id)
-        return merged if seen is None else seen
+        views = self.instance_and_task_data(session, instance_id, task_id)
+        return views.data if views.task_data is None else views.task_data
 
     def instance_and_task_data(self, session: Session, instance_id: int,
-                               task_id: int | None) -> tuple[dict[str, Any],
-                                                             dict[str, Any] | None]:
-        """The instance's current data and, with ``task_id``, the data as that task sees
-        it (``None`` if it is not a task of this instance any more): a task page needs
-        both and this deserializes the instance once."""
+                               task_id: int | None) -> DataViews:
+        """The instance's current data, the data as task ``task_id`` sees it (``None``
+        without one, or if it is not a task of this instance any more) and the visited
+        elements: what a task page needs, from one read and one deserialization."""
+        from engine.spiff.serializer import load_envelope_visits
+
         inst = instances.get_instance(session, instance_id)
+        visited = load_envelope_visits(inst.state)
         loaded = running.load(self, session, inst, "system", self.clock.now())
         wf = loaded.workflow
         seen = None
@@ -197,14 +207,14 @@ class Engine:
             if task is not None:
                 seen = copy.deepcopy(task.data)
         if wf.completed:
-            return copy.deepcopy(wf.data), seen
+            return DataViews(copy.deepcopy(wf.data), seen, visited)
         merged: dict[str, Any] = {}
         waiting = wf.get_tasks(state=TaskState.WAITING | TaskState.STARTED, max_depth=10**9)
         ready = wf.get_tasks(state=TaskState.READY, max_depth=10**9)
         for t in [*waiting, *ready]:  # later wins: what people work on now
             # A branch waiting at a join holds no data of its own yet: take what it brought.
             merged.update(t.data or (t.parent.data if t.parent is not None else {}))
-        return copy.deepcopy(merged or wf.task_tree.data), seen
+        return DataViews(copy.deepcopy(merged or wf.task_tree.data), seen, visited)
 
     def visited_elements(self, session: Session, instance_id: int) -> dict[str, int]:
         """Element id -> how many times it completed (for highlighting the diagram)."""

@@ -214,9 +214,19 @@ def delegators(session: Session, username: str, now: datetime) -> frozenset[str]
         ))))
 
 
+def _roles(session: Session) -> dict[str, tuple[str, str]]:
+    return _cached(session, ("roles",), lambda: {
+        key: (name, scope)
+        for key, name, scope in session.execute(select(Role.key, Role.name, Role.scope))})
+
+
 def _scopes(session: Session) -> dict[str, str]:
-    return _cached(session, ("scopes",),
-                   lambda: dict(session.execute(select(Role.key, Role.scope)).all()))
+    return {key: scope for key, (_name, scope) in _roles(session).items()}
+
+
+def role_names(session: Session) -> dict[str, str]:
+    """Role key -> display name."""
+    return {key: name for key, (name, _scope) in _roles(session).items()}
 
 
 _HOLDS_ROLE = select(
@@ -237,9 +247,10 @@ def holds_role_for(
     One query: the role's scope decides whether the global grant or the grant for this
     project counts (an unknown role counts as global).
     """
-    scope, global_grant, project_grant = session.execute(
-        _HOLDS_ROLE, {"username": username, "role": role, "project_id": project_id}
-    ).one()
+    scope, global_grant, project_grant = _cached(
+        session, ("holds", username, role, project_id), lambda: tuple(session.execute(
+            _HOLDS_ROLE, {"username": username, "role": role, "project_id": project_id}
+        ).one()))
     if scope == "project" and project_id is not None:
         return bool(project_grant)
     return bool(global_grant)

@@ -26,7 +26,6 @@ from engine.store.models import (
     ProcessDefinition,
     ProcessInstance,
     ProjectRole,
-    Role,
     User,
     UserRole,
 )
@@ -35,7 +34,7 @@ from engine.tasks import TaskQuery, may_view
 from engine.views import AuditView, DefinitionView, InstanceView, TaskView
 
 if TYPE_CHECKING:
-    from engine.api import Engine
+    from engine.api import DataViews, Engine
 
 #: Roles that see every instance (the PMO's overview pages).
 PMO_ROLES = frozenset({"pmo_admin", "pmo_head", "pmo_reviewer"})
@@ -175,10 +174,11 @@ def directory(session: Session) -> Directory:
         roles.setdefault(username, set()).add(role)
     people = tuple(
         Person(u.username, u.display_name or u.username, tuple(sorted(roles.get(u.username, ()))))
-        for u in session.scalars(select(User).where(User.active.is_(True))
+        for u in session.execute(select(User.username, User.display_name)
+                                 .where(User.active.is_(True))
                                  .order_by(User.display_name, User.username))
     )
-    names = dict(session.execute(select(Role.key, Role.name)).all())
+    names = identity.role_names(session)
     return Directory(people, names, {p.username: p.display_name for p in people})
 
 
@@ -189,7 +189,7 @@ def names(session: Session, usernames: set[str]) -> Directory:
                                  .where(User.username.in_(sorted(usernames)))).all()
                  ) if usernames else {}
     display = {u: d or u for u, d in found.items()}
-    return Directory((), dict(session.execute(select(Role.key, Role.name)).all()), display)
+    return Directory((), identity.role_names(session), display)
 
 
 def process_names(session: Session) -> dict[str, str]:
@@ -249,22 +249,23 @@ def may_view_instance(eng: Engine, session: Session, username: str,
 
 
 def instance_page(eng: Engine, session: Session, instance_id: int, username: str,
-                  *, checked: bool = False, data: dict[str, Any] | None = None
+                  *, checked: bool = False, views: DataViews | None = None
                   ) -> InstancePage:
     """The instance page (``checked``: access was already established through a task;
-    ``data``: the instance's data when the caller already read it)."""
-    inst = get_instance(session, instance_id)
-    if not checked and not may_view_instance(eng, session, username, inst):
+    ``views``: the instance's data when the caller already read it)."""
+    if not checked and not may_view_instance(eng, session, username,
+                                             get_instance(session, instance_id)):
         raise Forbidden("you have no access to this request")
+    if views is None:
+        views = eng.instance_and_task_data(session, instance_id, None)
     view = eng.instance(session, instance_id)
     definition = eng.cache.definition(session, view.definition_id)
     now = eng.clock.now()
     return InstancePage(
         instance=view, process_name=definition.name, now=now,
-        data=eng.instance_data(session, instance_id) if data is None else data,
-        fields=_fields(definition),
+        data=views.data, fields=_fields(definition),
         history=eng.history(session, instance_id),
-        visited=eng.visited_elements(session, instance_id),
+        visited=views.visited,
         waiting=waiting_steps(view.open_tasks, now),
         can_withdraw=view.status == "running" and view.started_by == username,
         can_reassign=ADMIN_ROLE in identity.global_roles(session, username),
@@ -286,15 +287,14 @@ def _fields(definition: DefinitionSnapshot) -> dict[str, dict[str, Any]]:
 def task_page(eng: Engine, session: Session, task_id: int, username: str) -> TaskPage:
     """A task page; :class:`Forbidden` when ``username`` may not see the task."""
     task = eng.task(session, task_id, username)
-    data, seen = eng.instance_and_task_data(session, task.instance_id,
-                                            task_id if task.status == "open" else None)
-    page = instance_page(eng, session, task.instance_id, username, checked=True, data=data)
+    row = session.get(HumanTask, task_id)  # held: the data read below finds it loaded
+    views = eng.instance_and_task_data(session, task.instance_id,
+                                       task_id if task.status == "open" else None)
+    page = instance_page(eng, session, task.instance_id, username, checked=True, views=views)
     schema = eng.form_schema(session, task.form_definition_id or page.instance.definition_id,
                              task.form)
-    row = session.get(HumanTask, task_id)
     props = (schema or {}).get("properties") or {}
-    if seen is None:
-        seen = page.data
+    seen = page.data if views.task_data is None else views.task_data
     values = {k: v for k, v in seen.items() if k in props and k not in OUTCOME_KEYS}
     values.update(row.draft or {})
     can_act, why_not = False, ""
