@@ -87,6 +87,7 @@ def _register_blueprints(app: Flask) -> None:
         summary,
         tasks,
     )
+    from webui.context import id_url
     from webui.messages import access_message
 
     for module in (auth, home, i18n, inbox, tasks, processes, instances, requests, pmo,
@@ -96,6 +97,7 @@ def _register_blueprints(app: Flask) -> None:
     formatting.install(app)
     app.add_template_global(summary.outcome_label, "outcome_label")
     app.add_template_global(access_message, "access_message")
+    app.add_template_global(id_url, "id_url")
     app.context_processor(_globals)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import current_app, redirect, request, url_for
@@ -13,7 +14,7 @@ from engine.api import Engine
 from engine.reads import ADMIN_ROLE, PMO_ROLES
 from pmoflow.wiring import Runtime
 from webui.extensions import db
-from webui.i18n import LANGUAGES
+from webui.i18n import LANGUAGES, bound_template_gettext
 from webui.messages import role_label
 
 
@@ -51,6 +52,16 @@ def back(default: str) -> Response:
     return redirect(safe_next(request.form.get("next"), default))
 
 
+_MARK = 987654321987
+
+
+def id_url(endpoint: str, key: str) -> Callable[[int], str]:
+    """``url_for(endpoint, key=id)`` for the many ids of a table: the route is built once,
+    then each id is formatted into it (a row of the inbox links three times)."""
+    head, _sep, tail = url_for(endpoint, **{key: _MARK}).partition(str(_MARK))
+    return lambda value: f"{head}{int(value)}{tail}"
+
+
 def template_globals() -> dict[str, object]:
     """Task counts and the unread notifications for the navigation bar, the language list,
     role names and checks."""
@@ -62,6 +73,7 @@ def template_globals() -> dict[str, object]:
         unread = engine().unread_notifications(db.session, current_user.username)
         roles = current_user.roles
     return {
+        "_": bound_template_gettext(),
         "task_counts": counts,
         "unread_notifications": unread,
         "languages": LANGUAGES,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
-from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import EngineError
 from webui.extensions import db
+from webui.i18n import lazy_gettext as _l
 
 log = logging.getLogger(__name__)
 

@@ -10,6 +10,7 @@ from typing import Any
 import flask_babel
 from babel import Locale, dates, numbers
 from flask import Flask, g, has_app_context
+from markupsafe import Markup
 
 from webui.i18n import gettext
 
@@ -88,8 +89,34 @@ def number(value: Any) -> str:
     return format_decimal(value)
 
 
+def due(due_at: datetime | None, now: datetime, inline: bool = False) -> Markup:
+    """A due date as the inbox and task pages show it: red with an *Overdue* badge once
+    passed, with how far off it is (``inline``: one line, without the distance)."""
+    if not due_at:
+        return Markup('<span class="text-secondary">%s</span>') % gettext("No deadline")
+    late = due_at < now
+    if inline:
+        html = Markup('<span class="%s">%s</span>') % (
+            "text-danger fw-semibold" if late else "", dt(due_at))
+        if late:
+            html += Markup(' <span class="badge text-bg-danger overdue" data-testid="overdue">'
+                           '%s</span>') % gettext("Overdue")
+        return html
+    if late:
+        return Markup(
+            '<span class="text-danger fw-semibold text-nowrap">%s</span>'
+            '<span class="d-block small text-nowrap"><span class="badge text-bg-danger overdue"'
+            ' data-testid="overdue"><i class="bi bi-exclamation-triangle-fill"'
+            ' aria-hidden="true"></i> %s</span> <span class="text-danger">%s</span></span>'
+        ) % (dt(due_at), gettext("Overdue"), ago(due_at, now))
+    return Markup('<span class="text-nowrap">%s</span>'
+                  '<span class="d-block small text-secondary">%s</span>') % (
+        dt(due_at), ago(due_at, now))
+
+
 def install(app: Flask) -> None:
     """Register the filters."""
     for name, func in {"dt": dt, "ago": ago, "duration": duration, "amount": amount,
                        "number": number}.items():
         app.add_template_filter(func, name)
+    app.add_template_global(due, "due")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import flask_babel
 from babel.support import NullTranslations
 from flask import Blueprint, Flask, abort, g, has_app_context, redirect, request, session, url_for
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -65,6 +67,11 @@ def gettext(string: str, **variables: Any) -> str:
     return text % variables if variables else text
 
 
+def lazy_gettext(string: str, **variables: Any) -> LazyString:
+    """``string`` translated when it is shown (module-level labels)."""
+    return LazyString(gettext, string, **variables)
+
+
 def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
     """Singular or plural in the request's language; ``%(num)s`` is ``num``."""
     variables.setdefault("num", num)
@@ -76,6 +83,17 @@ def template_gettext(string: str, **variables: Any) -> Markup:
     the variables are escaped into it, ``%`` is always applied) in one call instead of
     two context-resolving ones."""
     return Markup(translations().ugettext(string)) % variables
+
+
+def bound_template_gettext() -> Callable[..., Markup]:
+    """:func:`template_gettext` bound to this request's catalog, for a template context
+    (a call then needs no context-local lookup at all)."""
+    ugettext = translations().ugettext
+
+    def gettext_(string: str, **variables: Any) -> Markup:
+        return Markup(ugettext(string)) % variables
+
+    return gettext_
 
 
 def install(app: Flask) -> None:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import re
 
-from flask_babel import lazy_gettext as _l
-
 from webui.i18n import gettext
+from webui.i18n import lazy_gettext as _l
 
 ROLE_LABELS = {
     "pm": _l("Project manager"),

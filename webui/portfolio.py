@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask import Blueprint, render_template, request
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from engine import pmo_reads
 from webui.context import engine, username
 from webui.extensions import db
+from webui.i18n import lazy_gettext as _l
 from webui.paging import Paging, page_arg
 from workflows.records.vocab import PROJECT_STAGES
 
