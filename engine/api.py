@@ -297,6 +297,10 @@ class Engine:
         """A person's notifications, newest first."""
         return notifications.for_user(session, username, unread_only=unread_only, limit=limit)
 
+    def nav_counts(self, session: Session, username: str) -> dict[str, int]:
+        """{"mine", "claimable", "unread"}: the navigation bar's badges, one statement."""
+        return tasks.nav_counts(self, session, username)
+
     def unread_notifications(self, session: Session, username: str) -> int:
         """The bell's count."""
         return notifications.unread_count(session, username)

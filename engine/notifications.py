@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -81,6 +82,13 @@ def for_user(session: Session, username: str, *, unread_only: bool = False,
 
 _UNREAD = (select(func.count()).select_from(NOTES)
            .where(NOTES.c.username == bindparam("username"), NOTES.c.read_at.is_(None)))
+
+
+def unread_count_query(username: str) -> Any:
+    """The unread count as a scalar subquery (to ride along another statement)."""
+    return (select(func.count()).select_from(NOTES)
+            .where(NOTES.c.username == username, NOTES.c.read_at.is_(None))
+            .scalar_subquery())
 
 
 def unread_count(session: Session, username: str) -> int:

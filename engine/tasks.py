@@ -123,6 +123,22 @@ def counts(eng: Engine, session: Session, username: str) -> dict[str, int]:
     return {"mine": int(row[0] or 0), "claimable": int(row[1] or 0)}
 
 
+def nav_counts(eng: Engine, session: Session, username: str) -> dict[str, int]:
+    """:func:`counts` and the unread notifications, in one statement (every page shows
+    them)."""
+    now = eng.clock.now()
+    identity.prime(session, username, now)
+    mine = identity.assigned_filter(session, username, now)
+    claimable = identity.claimable_filter(session, username, now)
+    row = session.execute(
+        select(func.count().filter(mine), func.count().filter(claimable),
+               notifications.unread_count_query(username))
+        .select_from(HumanTask).where(HumanTask.status == "open")
+    ).one()
+    return {"mine": int(row[0] or 0), "claimable": int(row[1] or 0),
+            "unread": int(row[2] or 0)}
+
+
 def get_task(eng: Engine, session: Session, task_id: int, username: str | None = None
              ) -> TaskView:
     """One task; with ``username``, only if they may see it (else :class:`Forbidden`)."""

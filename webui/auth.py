@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import UserMixin, login_required, login_user, logout_user
 from sqlalchemy import bindparam, select
 
@@ -49,6 +49,8 @@ def load_user(user_id: str) -> WebUser | None:
     row = db.session.execute(_LOAD_USER, {"id": int(user_id)}).first()
     if row is None or not row.active:
         return None
+    # One statement for the roles, project roles and delegations the page will ask for.
+    identity.prime(db.session, row.username, current_app.extensions["pmoflow"].engine.clock.now())
     roles = tuple(sorted(identity.global_roles(db.session, row.username)))
     return WebUser(row.id, row.username, row.display_name, roles, row.locale)
 

@@ -69,8 +69,8 @@ def template_globals() -> dict[str, object]:
     roles: tuple[str, ...] = ()
     unread = 0
     if getattr(current_user, "is_authenticated", False):
-        counts = engine().task_counts(db.session, current_user.username)
-        unread = engine().unread_notifications(db.session, current_user.username)
+        counts = engine().nav_counts(db.session, current_user.username)
+        unread = counts["unread"]
         roles = current_user.roles
     return {
         "_": bound_template_gettext(),

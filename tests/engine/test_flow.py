@@ -306,3 +306,41 @@ def test_a_process_assigned_step_cannot_be_given_back_to_the_pool(drv, session):
     with pytest.raises(Conflict, match="assigned to you by the process"):
         drv.engine.unclaim(session, revise.id, "pm1")
     assert drv.task(inst.id, "revise").assignee == "pm1"
+
+
+def test_primed_grants_match_the_separate_reads(drv, session, clock):
+    """``identity.prime`` answers roles, project roles and current delegations in one
+    statement, exactly as the separate reads do (ended and future delegations left out)."""
+    from datetime import timedelta
+
+    from engine import identity
+    from engine.store.uow import unit_of_work
+    now = clock.now()
+    with unit_of_work(session):
+        identity.add_delegation(session, "reviewer1", "pm1", now - timedelta(days=1), None,
+                                "leave", now)
+        identity.add_delegation(session, "pmohead", "pm1", now - timedelta(days=3),
+                                now - timedelta(days=2), "ended", now)
+        identity.add_delegation(session, "finance1", "pm1", now + timedelta(days=1), None,
+                                "later", now)
+    session.commit()
+    separate = (identity.global_roles(session, "pm1"), identity.project_roles(session, "pm1"),
+                identity.delegators(session, "pm1", now))
+    session.rollback()  # ends the transaction: the cache is dropped
+    identity.prime(session, "pm1", now)
+    cache = dict(session.info[identity._CACHE_KEY])
+    primed = (identity.global_roles(session, "pm1"), identity.project_roles(session, "pm1"),
+              identity.delegators(session, "pm1", now))
+    assert session.info[identity._CACHE_KEY] == cache  # answered from the primed cache
+    assert primed == separate
+    assert separate[0] == {"pm"} and separate[2] == {"reviewer1"}
+
+
+def test_nav_counts_count_tasks_and_unread_notifications_together(drv, session):
+    inst = drv.start("approval3", data={"title": "A", "budget": 1})
+    assert drv.engine.nav_counts(session, "reviewer1") == {"mine": 0, "claimable": 1,
+                                                           "unread": 0}
+    drv.complete(inst.id, "review", "reviewer1", {"decision": "rework", "comment": "WBS"})
+    assert drv.engine.nav_counts(session, "pm1") == {"mine": 1, "claimable": 0, "unread": 2}
+    assert drv.engine.nav_counts(session, "pm1")["unread"] == drv.engine.unread_notifications(
+        session, "pm1")
