@@ -36,7 +36,11 @@ def ensure_venv(extras: str) -> None:
     if not PY.exists():
         say(f"creating virtual environment in {VENV}")
         venv.EnvBuilder(with_pip=True).create(VENV)
-    digest = hashlib.sha256((ROOT / "setup.cfg").read_bytes() + extras.encode()).hexdigest()
+    # Reinstall when the requirements or the set of top-level packages change (the
+    # editable install maps each package it found when it ran).
+    packages = "\n".join(sorted(p.parent.name for p in ROOT.glob("*/__init__.py")))
+    digest = hashlib.sha256((ROOT / "setup.cfg").read_bytes() + extras.encode()
+                            + packages.encode()).hexdigest()
     stamp = VENV / f".pmoflow-installed-{extras or 'base'}"
     if stamp.exists() and stamp.read_text() == digest:
         return
