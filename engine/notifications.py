@@ -80,15 +80,14 @@ def for_user(session: Session, username: str, *, unread_only: bool = False,
                              r.created_at, r.read_at) for r in rows]
 
 
-_UNREAD = (select(func.count()).select_from(NOTES)
-           .where(NOTES.c.username == bindparam("username"), NOTES.c.read_at.is_(None)))
-
-
-def unread_count_query(username: str) -> Any:
-    """The unread count as a scalar subquery (to ride along another statement)."""
+def unread_count_query(username: Any) -> Any:
+    """``SELECT count(*)`` of the unread notifications of ``username`` (a value or a bind
+    parameter); as a scalar subquery it rides along another statement."""
     return (select(func.count()).select_from(NOTES)
-            .where(NOTES.c.username == username, NOTES.c.read_at.is_(None))
-            .scalar_subquery())
+            .where(NOTES.c.username == username, NOTES.c.read_at.is_(None)))
+
+
+_UNREAD = unread_count_query(bindparam("username"))
 
 
 def unread_count(session: Session, username: str) -> int:

@@ -108,31 +108,21 @@ def _listed(values: Any) -> TaskView:
 
 
 def counts(eng: Engine, session: Session, username: str) -> dict[str, int]:
-    """How many tasks are mine and how many I could claim (for the navigation bar).
-
-    One query: open tasks counted by whether they are assigned to me (or to someone I
-    act for) or open to my roles.
-    """
-    now = eng.clock.now()
-    mine = identity.assigned_filter(session, username, now)
-    claimable = identity.claimable_filter(session, username, now)
-    row = session.execute(
-        select(func.count().filter(mine), func.count().filter(claimable))
-        .select_from(HumanTask).where(HumanTask.status == "open")
-    ).one()
-    return {"mine": int(row[0] or 0), "claimable": int(row[1] or 0)}
+    """How many tasks are mine and how many I could claim (for the navigation bar)."""
+    found = nav_counts(eng, session, username)
+    return {"mine": found["mine"], "claimable": found["claimable"]}
 
 
 def nav_counts(eng: Engine, session: Session, username: str) -> dict[str, int]:
-    """:func:`counts` and the unread notifications, in one statement (every page shows
-    them)."""
+    """The navigation bar's badges in one statement: open tasks assigned to me (or to
+    someone I act for), open tasks I could claim, and my unread notifications."""
     now = eng.clock.now()
     identity.prime(session, username, now)
     mine = identity.assigned_filter(session, username, now)
     claimable = identity.claimable_filter(session, username, now)
     row = session.execute(
         select(func.count().filter(mine), func.count().filter(claimable),
-               notifications.unread_count_query(username))
+               notifications.unread_count_query(username).scalar_subquery())
         .select_from(HumanTask).where(HumanTask.status == "open")
     ).one()
     return {"mine": int(row[0] or 0), "claimable": int(row[1] or 0),
