@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from engine import identity
+from engine.api import Engine
 from engine.clock import ManualClock
+from engine.spiff.bundle import SourceFile
+from engine.store.uow import unit_of_work
+from tests.engine.driver import Driver
 from workflows import records
 
 
@@ -71,3 +77,19 @@ def escalation_data(**overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return data
+
+
+def process_driver(engine: Engine, session: Session, clock: ManualClock, *,
+                   users: Mapping[str, str | list[str]],
+                   operations: Iterable[tuple[str, Callable[..., Any]]],
+                   files: list[SourceFile]) -> Driver:
+    """A driver for one shipped process: extra users (username -> role or roles), the
+    process module's service operations registered once, its files deployed."""
+    with unit_of_work(session):
+        for username, roles in users.items():
+            identity.create_user(session, username, now=clock.now(),
+                                 roles=[roles] if isinstance(roles, str) else roles)
+    for name, op in operations:
+        (name in engine.services.names()) or engine.services.register(name, op)
+    engine.deploy(session, files, "owner1")
+    return Driver(engine, session, clock)

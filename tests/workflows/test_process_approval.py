@@ -24,6 +24,7 @@ from engine.spiff.script_helpers import make_helpers
 from engine.store.models import ProcessInstance
 from engine.store.uow import unit_of_work
 from tests.engine.driver import Driver
+from tests.workflows.factories import process_driver
 from tests.workflows.factories import proposal as base_proposal
 from workflows import records
 from workflows.approval import OPERATIONS, committee_outcome, seed_demo
@@ -49,13 +50,8 @@ def bundle(dmn: bytes | None = None) -> list[SourceFile]:
 
 @pytest.fixture
 def drv(engine, session, clock, people) -> Driver:
-    with unit_of_work(session):
-        for username, role in EXTRA_USERS.items():
-            identity.create_user(session, username, now=clock.now(), roles=[role])
-    for name, op in OPERATIONS:
-        (name in engine.services.names()) or engine.services.register(name, op)
-    engine.deploy(session, bundle(), "owner1")
-    return Driver(engine, session, clock)
+    return process_driver(engine, session, clock, users=EXTRA_USERS, operations=OPERATIONS,
+                          files=bundle())
 
 
 # --------------------------------------------------------------------------- helpers

@@ -24,7 +24,7 @@ from engine.spiff.script_helpers import make_helpers
 from engine.store.uow import unit_of_work
 from engine.tasks import TaskQuery
 from tests.engine.driver import Driver
-from tests.workflows.factories import proposal
+from tests.workflows.factories import process_driver, proposal
 from workflows import records
 from workflows.closure import OPERATIONS, variance_pct
 
@@ -50,13 +50,8 @@ def bundle(variance_dmn: bytes | None = None) -> list[SourceFile]:
 
 @pytest.fixture
 def drv(engine, session, clock, people) -> Driver:
-    with unit_of_work(session):
-        for username, role in EXTRA_USERS.items():
-            identity.create_user(session, username, now=clock.now(), roles=[role])
-    for name, op in OPERATIONS:
-        (name in engine.services.names()) or engine.services.register(name, op)
-    engine.deploy(session, bundle(), "owner1")
-    return Driver(engine, session, clock)
+    return process_driver(engine, session, clock, users=EXTRA_USERS, operations=OPERATIONS,
+                          files=bundle())
 
 
 def make_project(drv: Driver, *, pm: str = "pm1", stage: str = "Executing",

@@ -21,7 +21,7 @@ from engine.spiff.bundle import SourceFile
 from engine.store.models import HumanTask, ProcessInstance
 from engine.store.uow import unit_of_work
 from tests.engine.driver import Driver
-from tests.workflows.factories import proposal
+from tests.workflows.factories import process_driver, proposal
 from workflows import records
 from workflows.escalation import OPERATIONS
 
@@ -41,13 +41,8 @@ def escalation_files() -> list[SourceFile]:
 
 @pytest.fixture
 def drv(engine, session, clock, people) -> Driver:
-    for name, op in OPERATIONS:
-        (name in engine.services.names()) or engine.services.register(name, op)
-    with unit_of_work(session):
-        for username, roles in EXTRA_USERS.items():
-            identity.create_user(session, username, now=clock.now(), roles=roles)
-    engine.deploy(session, escalation_files(), "owner1")
-    return Driver(engine, session, clock)
+    return process_driver(engine, session, clock, users=EXTRA_USERS, operations=OPERATIONS,
+                          files=escalation_files())
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from engine.store.models import ProcessInstance
 from engine.store.uow import unit_of_work
 from engine.tasks import TaskQuery
 from tests.engine.driver import Driver
-from tests.workflows.factories import proposal
+from tests.workflows.factories import process_driver, proposal
 from workflows import records
 from workflows.risk import DEMO_RISKS, OPERATIONS, seed_demo
 
@@ -62,17 +62,13 @@ def running_project(session, clock, *, pm: str, sponsor: str, title: str,
 
 @pytest.fixture
 def drv(engine, session, clock, people) -> Driver:
+    d = process_driver(engine, session, clock, users=EXTRA_USERS, operations=OPERATIONS,
+                       files=bundle())
     with unit_of_work(session):
-        for username, role in EXTRA_USERS.items():
-            identity.create_user(session, username, now=clock.now(), roles=[role])
-        d = Driver(engine, session, clock)
         d.a = running_project(session, clock, pm="pm1", sponsor="sponsor1", title="ERP upgrade")
         d.b = running_project(session, clock, pm="pm2", sponsor="sponsor2", title="CRM rollout")
         d.proposed = running_project(session, clock, pm="pm1", sponsor="sponsor1",
                                      title="Not approved yet", stage="Proposed")
-    for name, op in OPERATIONS:
-        (name in engine.services.names()) or engine.services.register(name, op)
-    engine.deploy(session, bundle(), "owner1")
     return d
 
 

@@ -6,6 +6,7 @@ missing the tests are skipped with a loud summary, except under CI where that fa
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterator
@@ -41,14 +42,23 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def live_server(app) -> Iterator[str]:
+@contextlib.contextmanager
+def serving(app) -> Iterator[str]:
+    """``app`` on a free local port in a background thread; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture

@@ -12,13 +12,11 @@ find a project's row in the portfolio).
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 
 import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
-from werkzeug.serving import make_server
 
 from webui.extensions import db
 from workflows import records
@@ -33,12 +31,10 @@ DEMO = {
 
 @pytest.fixture
 def pmo_server(pmo_app) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, pmo_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    from tests.webui.browser.conftest import serving
+
+    with serving(pmo_app) as url:
+        yield url
 
 
 @pytest.fixture
