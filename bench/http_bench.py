@@ -7,7 +7,7 @@
 For each database: a fresh schema (SQLite: a temporary file; PostgreSQL: a new schema in
 the ``test`` database, dropped afterwards), the demo users plus ``reviewer2..N``, the
 ``approval3`` process, and ``--tasks`` open "Check completeness" tasks started through the
-engine.  Then ``gunicorn 'webui.app:create_app()'`` serves it and one client (its own
+engine.  Then ``gunicorn 'pmoflow.app:create_app()'`` serves it and one client (its own
 cookie jar, ``http.client`` with keep-alive where the server allows it) signs in (GET and
 POST ``/login``), pages through the inbox (``/tasks?tab=claimable&page=N``, 25 a page),
 opens a task form (GET ``/tasks/<id>``) and submits it (POST, answered 302; the redirect is
@@ -247,14 +247,14 @@ def pg_schema(base: str) -> tuple[str, Callable[[], None]] | str:
 
 
 class Gunicorn:
-    """``gunicorn 'webui.app:create_app()'`` on a free local port."""
+    """``gunicorn 'pmoflow.app:create_app()'`` on a free local port."""
 
     def __init__(self, url: str, instance_dir: Path, args: argparse.Namespace):
         self.port = free_port()
         self.argv = [sys.executable, "-m", "gunicorn", "--workers", str(args.workers),
                      "--worker-class", args.worker_class, "--threads", str(args.threads),
                      "--keep-alive", "5", "--backlog", "256", "--log-level", "warning",
-                     "--bind", f"127.0.0.1:{self.port}", "webui.app:create_app()"]
+                     "--bind", f"127.0.0.1:{self.port}", "pmoflow.app:create_app()"]
         self.env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "http-bench-secret",
                     "PMOFLOW_INSTANCE_DIR": str(instance_dir), "PMOFLOW_SERVER_WORKER": "0",
                     "PYTHONPATH": str(ROOT)}
@@ -435,7 +435,7 @@ def print_report(results: dict[str, Result | None], args: argparse.Namespace,
     print()
     print(f"gunicorn: {args.workers} workers, worker class {args.worker_class}"
           + (f", {args.threads} threads" if args.worker_class == "gthread" else "")
-          + ", keep-alive 5 s, app 'webui.app:create_app()', PMOFLOW_SERVER_WORKER=0, "
+          + ", keep-alive 5 s, app 'pmoflow.app:create_app()', PMOFLOW_SERVER_WORKER=0, "
           "access log off")
     print("SQLite: " + ", ".join(f"{k}={v}" for k, v in SQLITE_PRAGMAS.items())
           + ", BEGIN IMMEDIATE for writes, connect timeout 30 s, temporary file")

@@ -109,7 +109,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from werkzeug.serving import run_simple
 
     from engine.jobs.runner import worker_loop
-    from webui.app import create_app
+    from pmoflow.app import create_app
 
     config = Config.from_env()
     limit_memory(config.memory_limit_mb)

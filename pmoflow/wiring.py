@@ -26,11 +26,15 @@ class Runtime:
     sessions: sessionmaker[Session]
 
 
+def build_engine(config: Config, clock: Clock | None = None) -> Engine:
+    """The workflow engine with the configured limits and the PMO catalog's glue."""
+    return Engine(clock=clock, settings=config.engine_settings(), services=build_registry())
+
+
 def build(config: Config, clock: Clock | None = None) -> Runtime:
     """Wire the engine with the PMO catalog's glue and the configured database."""
     db = make_engine(config.database_url)
-    engine = Engine(clock=clock, settings=config.engine_settings(), services=build_registry())
-    return Runtime(config, engine, db, make_sessionmaker(db))
+    return Runtime(config, build_engine(config, clock), db, make_sessionmaker(db))
 
 
 def collect_files(paths: list[str]) -> list[SourceFile]:

@@ -8,12 +8,9 @@ from flask import Flask, Response
 from sqlalchemy.orm import sessionmaker
 
 from engine.api import Engine
-from engine.clock import Clock
 from engine.store.db import install_sqlite_settings
-from pmoflow.config import Config
-from pmoflow.wiring import Runtime
 from webui.extensions import babel, csrf, db, login_manager
-from workflows.catalog import build_registry
+from webui.settings import WebSettings, WebState
 
 HERE = Path(__file__).parent
 
@@ -23,32 +20,30 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 
 
-def create_app(config: Config | None = None, *, clock: Clock | None = None) -> Flask:
-    """Build the web app for ``config`` (default: from the environment)."""
-    config = config or Config.from_env()
-    app = Flask(__name__, instance_path=str(config.instance_dir.resolve()))
+def build_app(settings: WebSettings, engine: Engine) -> Flask:
+    """Build the web app around a workflow ``engine`` (see :func:`pmoflow.app.create_app`,
+    which reads the configuration and wires the PMO catalog in)."""
+    app = Flask(__name__, instance_path=str(settings.instance_dir.resolve()))
     app.config.update(
-        SECRET_KEY=config.secret_key,
-        SQLALCHEMY_DATABASE_URI=config.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(config),
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
-        MAX_CONTENT_LENGTH=config.max_diagram_bytes + 1024 * 1024,
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
         BABEL_DEFAULT_LOCALE="en",
-        BABEL_DEFAULT_TIMEZONE=config.timezone,
+        BABEL_DEFAULT_TIMEZONE=settings.timezone,
         BABEL_TRANSLATION_DIRECTORIES=str(HERE / "translations"),
-        TESTING=config.testing,
+        TESTING=settings.testing,
     )
     db.init_app(app)
     with app.app_context():
         install_sqlite_settings(db.engine)
-        engine = Engine(clock=clock, settings=config.engine_settings(),
-                        services=build_registry())
-        app.extensions["pmoflow"] = Runtime(
-            config, engine, db.engine, sessionmaker(db.engine, expire_on_commit=False)
+        app.extensions["pmoflow"] = WebState(
+            settings, engine, sessionmaker(db.engine, expire_on_commit=False)
         )
     login_manager.init_app(app)
     csrf.init_app(app)
@@ -61,8 +56,8 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
     return app
 
 
-def _engine_options(config: Config) -> dict[str, object]:
-    if config.is_sqlite:
+def _engine_options(settings: WebSettings) -> dict[str, object]:
+    if settings.is_sqlite:
         return {"connect_args": {"check_same_thread": False, "timeout": 30}}
     return {"pool_pre_ping": True}
 

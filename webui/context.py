@@ -12,14 +12,14 @@ from werkzeug.wrappers import Response
 
 from engine.api import Engine
 from engine.reads import ADMIN_ROLE, PMO_ROLES
-from pmoflow.wiring import Runtime
 from webui.extensions import db
 from webui.i18n import LANGUAGES, bound_template_gettext
 from webui.messages import role_label
+from webui.settings import WebState
 
 
-def runtime() -> Runtime:
-    """The app's wired runtime (engine, config, session factory)."""
+def runtime() -> WebState:
+    """The app's settings, workflow engine and session factory."""
     return current_app.extensions["pmoflow"]
 
 

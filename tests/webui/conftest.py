@@ -29,9 +29,9 @@ from engine.store.uow import unit_of_work
 from engine.tasks import TaskQuery
 from engine.views import InstanceView, TaskView
 from pmoflow import seed
+from pmoflow.app import create_app
 from pmoflow.config import Config
 from tests.engine.driver import files as engine_files
-from webui.app import create_app
 from webui.extensions import db
 from workflows.roles import DEMO_USERS, ROLES
 

@@ -1,0 +1,45 @@
+"""What the web layer needs from the application's configuration, and what it keeps.
+
+The web app does not read the environment or the command line: the top-level ``pmoflow``
+package builds a :class:`WebSettings` from its configuration and hands it in with the
+workflow engine (see :func:`pmoflow.app.create_app`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.api import Engine
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """Settings of the web app."""
+
+    database_url: str
+    secret_key: str
+    #: Folder for the app's own files (Flask's instance path).
+    instance_dir: Path
+    #: Time zone in which pages show times (storage is always UTC).
+    timezone: str = "UTC"
+    #: Largest request body accepted (bytes).
+    max_request_bytes: int = 6 * 1024 * 1024
+    testing: bool = False
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True for the embedded database."""
+        return self.database_url.startswith("sqlite")
+
+
+@dataclass
+class WebState:
+    """What routes reach through ``current_app``: the settings, the workflow engine and a
+    session factory on the web app's database connection pool."""
+
+    settings: WebSettings
+    engine: Engine
+    sessions: sessionmaker[Session]
