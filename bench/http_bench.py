@@ -49,8 +49,8 @@ from engine import identity  # noqa: E402
 from engine.api import Engine, EngineSettings  # noqa: E402
 from engine.spiff.bundle import SourceFile  # noqa: E402
 from engine.store.db import SQLITE_PRAGMAS, make_engine, make_sessionmaker  # noqa: E402
-from engine.store.schema import upgrade  # noqa: E402
 from engine.store.uow import unit_of_work  # noqa: E402
+from workflows.records.schema import upgrade_all  # noqa: E402
 from workflows.roles import DEMO_USERS, ROLES  # noqa: E402
 
 PROCESSES = ROOT / "bench" / "processes"
@@ -194,7 +194,7 @@ class Seeder:
 
     def __init__(self, url: str, clients: int):
         self.db = make_engine(url)
-        upgrade(self.db)
+        upgrade_all(self.db)
         self.sessions = make_sessionmaker(self.db)
         self.engine = Engine(settings=EngineSettings())
         now = self.engine.clock.now()

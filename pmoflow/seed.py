@@ -11,18 +11,18 @@ from sqlalchemy.orm import Session
 from engine import identity
 from engine.errors import InvalidDiagram
 from engine.store.models import User
-from engine.store.schema import upgrade
 from engine.store.uow import unit_of_work
 from pmoflow.wiring import Runtime, collect_files
 from workflows.catalog import demo_seeders
+from workflows.records.schema import upgrade_all
 from workflows.roles import DEMO_USERS, ROLES
 
 DEMO_PASSWORD = "demo"
 
 
 def upgrade_schema(rt: Runtime) -> None:
-    """Create or upgrade every table (Alembic)."""
-    upgrade(rt.db)
+    """Create or upgrade every table (Alembic): the engine's, then the PMO records'."""
+    upgrade_all(rt.db)
 
 
 def ensure_roles(session: Session) -> None:

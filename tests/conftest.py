@@ -1,7 +1,10 @@
 """Test set-up: databases (SQLite and PostgreSQL), engine, clock, users.
 
 Engine tests take the ``db`` fixture, which runs each of them on SQLite and on
-PostgreSQL (a fresh schema per run in the ``test`` database on 127.0.0.1:5432).  When
+PostgreSQL (a fresh schema per run in the ``test`` database on 127.0.0.1:5432).
+Everything here is the engine's alone: the engine's tables, an engine with no catalog
+(no glue, no PMO roles but the test roles below).  Tests of the PMO catalog add its
+tables and glue in their own conftest (``tests/workflows/conftest.py``).  When
 PostgreSQL is unreachable the PostgreSQL half is skipped with a loud summary line, except
 under CI (``CI`` set), where that is a failure.
 """
@@ -13,22 +16,22 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from sqlalchemy import Engine as DbEngine
-from sqlalchemy import text
+from sqlalchemy import MetaData, text
 from sqlalchemy.orm import Session
 
 from engine import identity
 from engine.api import Engine, EngineSettings
 from engine.clock import ManualClock
+from engine.identity import RoleSpec
 from engine.spiff.sandbox import SandboxLimits
 from engine.store.db import make_engine, make_sessionmaker
 from engine.store.models import Base
 from engine.store.schema import upgrade
 from engine.store.uow import unit_of_work
-from workflows.roles import ROLES
 
 PG_BASE = os.environ.get("PMOFLOW_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 NOT_RUN: list[str] = []
@@ -55,6 +58,16 @@ def _pg_reachable() -> str | None:
     return probe()
 
 
+#: The roles engine tests use: global ones and two held per project.
+TEST_ROLES = (
+    *(RoleSpec(key, key.replace("_", " ").title()) for key in (
+        "pm", "pmo_reviewer", "pmo_head", "finance", "steering", "process_owner",
+        "pmo_admin")),
+    RoleSpec("sponsor", "Sponsor", "project"),
+    RoleSpec("team", "Team", "project"),
+)
+
+
 @dataclass
 class Database:
     """One migrated database for the whole run."""
@@ -62,6 +75,8 @@ class Database:
     kind: str
     url: str
     engine: DbEngine
+    #: Whose tables a test may have filled (wiped before and after each test).
+    metadatas: list[MetaData] = field(default_factory=lambda: [Base.metadata])
 
 
 def _make_sqlite(tmp_path_factory) -> Database:
@@ -114,7 +129,7 @@ def postgres_db() -> Iterator[Database]:
 
 
 def _wipe(db: Database) -> None:
-    tables = [t for t in reversed(Base.metadata.sorted_tables)]
+    tables = [t for md in reversed(db.metadatas) for t in reversed(md.sorted_tables)]
     with db.engine.begin() as conn:
         if db.kind == "postgres":
             names = ", ".join(f'"{t.name}"' for t in tables)
@@ -152,9 +167,8 @@ def settings() -> EngineSettings:
 
 @pytest.fixture
 def engine(clock: ManualClock, settings: EngineSettings) -> Engine:
-    from workflows.catalog import build_registry
-
-    return Engine(clock=clock, settings=settings, services=build_registry())
+    """An engine with an empty catalog: no glue operations registered."""
+    return Engine(clock=clock, settings=settings)
 
 
 @pytest.fixture
@@ -167,7 +181,7 @@ def people(session: Session, clock: ManualClock) -> dict[str, str]:
         "owner1": "process_owner", "admin": "pmo_admin",
     }
     with unit_of_work(session):
-        identity.ensure_roles(session, ROLES)
+        identity.ensure_roles(session, TEST_ROLES)
         for username, role in users.items():
             identity.create_user(session, username, now=clock.now(), password="demo",
                                  roles=[role])

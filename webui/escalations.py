@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import login_required
 
-from engine import pmo_reads
 from webui.context import engine
 from webui.extensions import db
 from webui.paging import Paging, page_arg
 from webui.portfolio import choice, id_arg
+from workflows.records import pages as pmo_pages
 from workflows.records.vocab import ESCALATION_KINDS, ESCALATION_STATUSES, SEVERITIES
 
 bp = Blueprint("escalations", __name__)
@@ -25,7 +25,7 @@ def index():
          "kind": choice("kind", ESCALATION_KINDS), "severity": choice("severity", SEVERITIES),
          "project": id_arg("project")}
     page_no = page_arg()
-    log = pmo_reads.escalation_log(engine(), db.session, status=f["status"], kind=f["kind"],
+    log = pmo_pages.escalation_log(engine(), db.session, status=f["status"], kind=f["kind"],
                                    severity=f["severity"], project_id=f["project"],
                                    limit=PER_PAGE, offset=(page_no - 1) * PER_PAGE)
     return render_template("escalations.html", log=log, f=f, statuses=ESCALATION_STATUSES,
@@ -37,5 +37,5 @@ def index():
 @login_required
 def show(escalation_id: int):
     """One escalation: the issue, what was tried, the decision and the resolution."""
-    page = pmo_reads.escalation_page(engine(), db.session, escalation_id)
+    page = pmo_pages.escalation_page(engine(), db.session, escalation_id)
     return render_template("escalations_detail.html", page=page)

@@ -18,7 +18,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from engine.pmo_reads import ProjectChoice
 from engine.reads import Directory, Person
 from webui.i18n import gettext
 from webui.messages import field_message, word
@@ -34,6 +33,7 @@ from webui.schema import (
     type_of,
     widget_of,
 )
+from workflows.records.pages import ProjectChoice
 
 if TYPE_CHECKING:
     from webui.summary import Item

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from engine import pmo_reads, reads
+from engine import reads
 from engine.errors import InvalidData, NotFound
 from engine.tasks import TaskQuery
 from webui.context import back, engine, username
@@ -15,6 +15,7 @@ from webui.extensions import db
 from webui.i18n import gettext as _
 from webui.messages import field_message
 from webui.paging import Paging, page_arg
+from workflows.records import pages as pmo_pages
 
 bp = Blueprint("inbox", __name__)
 
@@ -59,7 +60,7 @@ def index():
                       overdue_only=f.overdue, sort=f.sort, limit=PER_PAGE,
                       offset=(paging_page - 1) * PER_PAGE)
     page = reads.inbox_page(engine(), db.session, username(), query)
-    projects = pmo_reads.project_labels(db.session, {t.project_id for t in page.tasks
+    projects = pmo_pages.project_labels(db.session, {t.project_id for t in page.tasks
                                                      if t.project_id is not None})
     return render_template("inbox.html", page=page, f=f, sorts=SORTS, projects=projects,
                            paging=Paging(paging_page, PER_PAGE, page.total))

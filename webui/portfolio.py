@@ -1,6 +1,6 @@
 """The portfolio: every project by stage, one page per project, and the project picker.
 
-Everyone signed in reads these pages (read-only; see :mod:`engine.pmo_reads`).  Also the
+Everyone signed in reads these pages (read-only; see :mod:`workflows.records.pages`).  Also the
 words of the PMO records (stages, categories, levels, statuses) in the user's language,
 shared by the risk, escalation and lessons pages.
 """
@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 
-from engine import pmo_reads
 from webui.context import engine, username
 from webui.extensions import db
 from webui.i18n import lazy_gettext as _l
 from webui.paging import Paging, page_arg
+from workflows.records import pages as pmo_pages
 from workflows.records.vocab import PROJECT_STAGES
 
 bp = Blueprint("portfolio", __name__)
@@ -101,12 +101,12 @@ def id_arg(name: str) -> int | None:
     return value if value and value > 0 else None
 
 
-def project_options(every: bool = False) -> list[pmo_reads.ProjectChoice]:
+def project_options(every: bool = False) -> list[pmo_pages.ProjectChoice]:
     """The projects the signed-in user may pick (for ``x-widget: project``); ``every``:
     all running projects (``x-projects: any``)."""
     if not getattr(current_user, "is_authenticated", False):
         return []
-    return pmo_reads.project_choices(db.session, current_user.username, every=every)
+    return pmo_pages.project_choices(db.session, current_user.username, every=every)
 
 
 def project_labels(ids: Iterable[object]) -> dict[int, str]:
@@ -114,14 +114,14 @@ def project_labels(ids: Iterable[object]) -> dict[int, str]:
     wanted = {i for i in ids if isinstance(i, int) and not isinstance(i, bool)}
     if not wanted:
         return {}
-    return {i: c.label for i, c in pmo_reads.project_labels(db.session, wanted).items()}
+    return {i: c.label for i, c in pmo_pages.project_labels(db.session, wanted).items()}
 
 
-def project_of(project_id: int | None) -> pmo_reads.ProjectChoice | None:
+def project_of(project_id: int | None) -> pmo_pages.ProjectChoice | None:
     """The project a request is about (code, title, stage), or None."""
     if project_id is None:
         return None
-    return pmo_reads.project_labels(db.session, {project_id}).get(project_id)
+    return pmo_pages.project_labels(db.session, {project_id}).get(project_id)
 
 
 @bp.app_template_global("vocab")
@@ -142,7 +142,7 @@ def index():
          "sponsor": request.args.get("sponsor", "").strip(),
          "q": request.args.get("q", "").strip()[:200]}
     page_no = page_arg()
-    page = pmo_reads.portfolio_page(db.session, stage=f["stage"], pm=f["pm"] or None,
+    page = pmo_pages.portfolio_page(db.session, stage=f["stage"], pm=f["pm"] or None,
                                     sponsor=f["sponsor"] or None, q=f["q"] or None,
                                     limit=PER_PAGE, offset=(page_no - 1) * PER_PAGE)
     return render_template("portfolio.html", page=page, f=f, stages=PROJECT_STAGES,
@@ -153,5 +153,5 @@ def index():
 @login_required
 def show(project_id: int):
     """One project: its record, stage history, requests, risks, escalations, lessons."""
-    page = pmo_reads.project_page(engine(), db.session, project_id, username())
+    page = pmo_pages.project_page(engine(), db.session, project_id, username())
     return render_template("project.html", page=page)

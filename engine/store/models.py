@@ -55,7 +55,7 @@ class UTCDateTime(TypeDecorator):
 
 
 class Base(DeclarativeBase):
-    """Declarative base shared by the engine and the PMO records."""
+    """Declarative base of the engine's tables."""
 
     metadata = MetaData(naming_convention=NAMING)
 

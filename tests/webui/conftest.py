@@ -21,18 +21,22 @@ from sqlalchemy import text
 from werkzeug.datastructures import MultiDict
 
 from engine import identity
-from engine.api import Engine
+from engine.api import Engine, EngineSettings
 from engine.clock import ManualClock
 from engine.spiff.bundle import SourceFile
-from engine.store.schema import upgrade
 from engine.store.uow import unit_of_work
 from engine.tasks import TaskQuery
 from engine.views import InstanceView, TaskView
 from pmoflow import seed
 from pmoflow.app import create_app
 from pmoflow.config import Config
+from pmoflow.wiring import build
+from tests.conftest import Database
 from tests.engine.driver import files as engine_files
+from tests.workflows.conftest import with_pmo_records
 from webui.extensions import db
+from workflows.catalog import build_registry
+from workflows.records.schema import upgrade_all
 from workflows.roles import DEMO_USERS, ROLES
 
 START = "2026-03-02T09:00:00+00:00"
@@ -46,20 +50,36 @@ def webui_files() -> list[SourceFile]:
                   for p in sorted((HERE / "forms").glob("*.json"))]
 
 
-def make_app(path: Path, clock: ManualClock) -> Flask:
-    """The web app on the SQLite file at ``path``."""
-    config = Config.from_env(
+@pytest.fixture(name="db")
+def database_with_pmo_records(db: Database) -> Database:
+    """The engine tests' database fixture, with the PMO record tables too."""
+    return with_pmo_records(db)
+
+
+@pytest.fixture(name="engine")
+def catalog_engine(clock: ManualClock, settings: EngineSettings) -> Engine:
+    """An engine with the PMO catalog's glue registered."""
+    return Engine(clock=clock, settings=settings, services=build_registry())
+
+
+def app_config(path: Path) -> Config:
+    """The configuration of a test app on the SQLite file at ``path``."""
+    return Config.from_env(
         {}, database_url=f"sqlite:///{path}", instance_dir=path.parent,
         secret_key="test-secret", testing=True, run_worker_in_server=False,
     )
-    return create_app(config, clock=clock)
+
+
+def make_app(path: Path, clock: ManualClock) -> Flask:
+    """The web app on the SQLite file at ``path``."""
+    return create_app(app_config(path), clock=clock)
 
 
 def build_database(path: Path, clock: ManualClock) -> None:
     """Schema, roles, demo users, approval3 and widgets deployed."""
     application = make_app(path, clock)
     with application.app_context():
-        upgrade(db.engine)
+        upgrade_all(db.engine)
         with unit_of_work(db.session):
             identity.ensure_roles(db.session, ROLES)
             for username, (name, roles) in DEMO_USERS.items():
@@ -84,15 +104,13 @@ def template_db(tmp_path_factory) -> Path:
 def build_pmo_database(path: Path, clock: ManualClock) -> None:
     """What ``pmoflow init --demo`` does, into the SQLite file at ``path``: schema, roles,
     demo users, everything in ``bpmn/`` deployed (the real catalog's glue), demo records."""
-    application = make_app(path, clock)
-    with application.app_context():
-        rt = application.extensions["pmoflow"]
-        seed.upgrade_schema(rt)
-        seed.seed_demo(rt, db.session, log=lambda _line: None)
-        db.session.remove()
-        with db.engine.connect() as conn:
-            conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-        db.engine.dispose()
+    rt = build(app_config(path), clock)
+    seed.upgrade_schema(rt)
+    with rt.sessions() as session:
+        seed.seed_demo(rt, session, log=lambda _line: None)
+    with rt.db.connect() as conn:
+        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    rt.db.dispose()
 
 
 def copy_database(template: Path, target: Path) -> None:

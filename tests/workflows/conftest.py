@@ -1,4 +1,5 @@
-"""Fixtures for the PMO records tests."""
+"""Fixtures for the PMO catalog's tests: its tables, its glue and its roles on top of
+the engine's fixtures (``tests/conftest.py``)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,35 @@ import pytest
 from sqlalchemy.orm import Session
 
 from engine import identity
+from engine.api import Engine, EngineSettings
 from engine.clock import ManualClock
 from engine.store.uow import unit_of_work
+from tests.conftest import Database
+from workflows.catalog import build_registry
+from workflows.records.models import Base as RecordsBase
+from workflows.records.schema import upgrade as upgrade_records
 from workflows.roles import ROLES
+
+
+def with_pmo_records(database: Database) -> Database:
+    """The PMO record tables on ``database`` (migrated once per run, wiped per test)."""
+    if RecordsBase.metadata not in database.metadatas:
+        upgrade_records(database.engine)
+        database.metadatas.append(RecordsBase.metadata)
+    return database
+
+
+@pytest.fixture
+def db(db: Database) -> Database:
+    """The engine's database fixture, with the PMO record tables too."""
+    return with_pmo_records(db)
+
+
+@pytest.fixture
+def engine(clock: ManualClock, settings: EngineSettings) -> Engine:
+    """An engine with the PMO catalog's glue registered."""
+    return Engine(clock=clock, settings=settings, services=build_registry())
+
 
 USERS = {
     "pm1": "pm", "pm2": "pm", "sponsor1": "sponsor", "reviewer1": "pmo_reviewer",

@@ -1,37 +1,40 @@
-"""Migration 0002: tables match the models, search objects exist, downgrade/upgrade work."""
+"""The PMO records' own migrations: tables match the models, search objects exist,
+downgrade/upgrade work, and databases made before the engine/catalog split upgrade in
+place (from fixtures made by that code: ``fixtures/pre_split*``)."""
 
 from __future__ import annotations
 
+import contextlib
+import gzip
+import shutil
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import Engine as DbEngine
 from sqlalchemy import inspect, select, text
 
 from engine.store.db import make_engine, make_sessionmaker
-from engine.store.models import Base
-from engine.store.schema import alembic_config, current_revision, upgrade
+from engine.store.models import Base as EngineBase
+from engine.store.schema import ENGINE_MIGRATIONS
 from engine.store.uow import unit_of_work
 from tests.conftest import PG_BASE
 from tests.workflows.factories import approved_project
 from workflows import records
 from workflows.records import models
-from workflows.records.models import Lesson
+from workflows.records.models import Base, Lesson
+from workflows.records.schema import PMO_MIGRATIONS, upgrade_all
 from workflows.records.search import text_conditions
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 RECORD_TABLES = {"projects", "project_stage_changes", "code_sequences", "risks",
                  "risk_reviews", "escalations", "lessons"}
 SEARCH_INDEXES = {"ix_lessons_search_trgm", "ix_projects_title_trgm"}
 FTS_TRIGGERS = {"lessons_fts_ai", "lessons_fts_ad", "lessons_fts_au"}
-
-
-def _migrate(engine, revision: str, *, down: bool = False) -> None:
-    cfg = alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, revision)
 
 
 def _ours(obj, name, type_, reflected, compare_to) -> bool:
@@ -49,7 +52,14 @@ def test_models_and_migration_agree(db):
             "include_object": _ours, "include_name": models.include_name,
             "compare_type": True})
         assert compare_metadata(ctx, Base.metadata) == []
-    assert set(models.Base.metadata.tables) >= RECORD_TABLES
+    assert set(Base.metadata.tables) == RECORD_TABLES
+    assert not set(EngineBase.metadata.tables) & RECORD_TABLES  # the engine knows none
+
+
+def test_each_environment_tracks_its_own_revision(db):
+    assert ENGINE_MIGRATIONS.current_revision(db.engine) is not None
+    assert PMO_MIGRATIONS.current_revision(db.engine) == "pmo0001"
+    assert ENGINE_MIGRATIONS.version_table != PMO_MIGRATIONS.version_table
 
 
 def test_search_objects_exist(db):
@@ -108,43 +118,52 @@ def test_fts_stays_in_step_with_lessons_on_sqlite(db, session, people, clock):
     session.execute(text("INSERT INTO lessons_fts(lessons_fts) VALUES ('integrity-check')"))
 
 
-def test_downgrade_and_upgrade_0002_on_sqlite(tmp_path, clock):
+def test_downgrade_and_upgrade_the_records_on_sqlite(tmp_path, clock):
     engine = make_engine(f"sqlite:///{tmp_path / 'mig.db'}")
     try:
-        upgrade(engine, "0002")
-        assert current_revision(engine) == "0002"
-        _migrate(engine, "0001", down=True)
-        assert current_revision(engine) == "0001"
+        upgrade_all(engine)
+        assert PMO_MIGRATIONS.current_revision(engine) == "pmo0001"
+        PMO_MIGRATIONS.downgrade(engine, "base")
+        assert PMO_MIGRATIONS.current_revision(engine) is None
         with engine.connect() as conn:
             left = set(inspect(conn).get_table_names()) & (RECORD_TABLES | {"lessons_fts"})
             triggers = conn.exec_driver_sql(
                 "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'").scalar()
+            engine_tables = set(inspect(conn).get_table_names())
         assert left == set() and triggers == 0
-        upgrade(engine, "0002")
-        assert current_revision(engine) == "0002"
+        assert engine_tables >= set(EngineBase.metadata.tables)  # the engine's stay
+        PMO_MIGRATIONS.upgrade(engine)
+        assert PMO_MIGRATIONS.current_revision(engine) == "pmo0001"
         _lesson_round_trip(engine, clock)
-        upgrade(engine)  # later migrations still apply on top
     finally:
         engine.dispose()
 
 
-def test_downgrade_and_upgrade_0002_on_postgres(postgres_db, clock):
+def test_downgrade_and_upgrade_the_records_on_postgres(postgres_db, clock):
+    with _pg_schema() as engine:
+        upgrade_all(engine)
+        PMO_MIGRATIONS.downgrade(engine, "base")
+        with engine.connect() as conn:
+            assert not set(inspect(conn).get_table_names()) & RECORD_TABLES
+            assert conn.exec_driver_sql("SELECT count(*) FROM pg_indexes WHERE indexname "
+                                        "LIKE '%trgm' AND schemaname = current_schema()"
+                                        ).scalar() == 0
+        PMO_MIGRATIONS.upgrade(engine)
+        _lesson_round_trip(engine, clock)
+
+
+@contextlib.contextmanager
+def _pg_schema() -> Iterator[DbEngine]:
+    """A database engine on a new, empty PostgreSQL schema, dropped afterwards."""
     schema = f"pmoflow_mig_{uuid.uuid4().hex[:8]}"
     admin = make_engine(PG_BASE)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in PG_BASE else "?"
     engine = make_engine(f"{PG_BASE}{sep}options=-csearch_path%3D{schema}")
+    engine.info = {"schema": schema}  # type: ignore[attr-defined]
     try:
-        upgrade(engine, "0002")
-        _migrate(engine, "0001", down=True)
-        with engine.connect() as conn:
-            assert not set(inspect(conn).get_table_names()) & RECORD_TABLES
-            assert conn.exec_driver_sql("SELECT count(*) FROM pg_indexes WHERE indexname "
-                                        "LIKE '%trgm' AND schemaname = current_schema()"
-                                        ).scalar() == 0
-        upgrade(engine, "0002")
-        _lesson_round_trip(engine, clock)
+        yield engine
     finally:
         engine.dispose()
         with admin.begin() as conn:
@@ -152,11 +171,69 @@ def test_downgrade_and_upgrade_0002_on_postgres(postgres_db, clock):
         admin.dispose()
 
 
-def _lesson_round_trip(engine, clock) -> None:
+def _load_pg_dump(engine: DbEngine) -> None:
+    """Replay ``pre_split_pg.sql.gz`` (pg_dump --inserts of a schema named ``presplit``,
+    made by the code before the split) into the engine's own schema."""
+    schema = engine.info["schema"]  # type: ignore[attr-defined]
+    script = gzip.decompress((FIXTURES / "pre_split_pg.sql.gz").read_bytes()).decode()
+    lines = [line for line in script.splitlines()
+             if not line.startswith(("--", "\\", "CREATE SCHEMA", "SELECT pg_catalog.set_config"))]
+    body = "\n".join(lines).replace("presplit.", f'"{schema}".')
+    with engine.begin() as conn:
+        # One script, many statements: psycopg sends it as a simple query (no parameters).
+        conn.connection.driver_connection.execute(  # type: ignore[union-attr]
+            f'SET LOCAL search_path = "{schema}", public;\n{body}')
+
+
+def _check_pre_split_database_upgraded(engine: DbEngine, clock) -> None:
+    """What the old database held is still there and works after ``upgrade_all``."""
+    from engine.api import Engine
+
+    assert ENGINE_MIGRATIONS.current_revision(engine) == "0006"  # made by the old code
+    assert PMO_MIGRATIONS.current_revision(engine) is None
+    upgrade_all(engine)
+    assert PMO_MIGRATIONS.current_revision(engine) == "pmo0001"
+    assert ENGINE_MIGRATIONS.current_revision(engine) is not None
+    sessions = make_sessionmaker(engine)
+    with sessions() as session:
+        titles = set(session.scalars(select(models.Project.title)))
+        assert {"Warehouse automation", "Pre-split proposal", "Lesson source"} <= titles
+        eng = Engine(clock=clock)
+        inst = eng.instance(session, 1)
+        assert inst.process_key == "project_approval" and inst.status == "running"
+        assert [t.name for t in inst.open_tasks] == ["Check completeness"]
+    _lesson_round_trip(engine, clock, create_sponsor=False)
+    upgrade_all(engine)  # a second run changes nothing
+    assert PMO_MIGRATIONS.current_revision(engine) == "pmo0001"
+
+
+def test_a_database_made_before_the_split_upgrades_in_place_on_sqlite(tmp_path, clock):
+    path = tmp_path / "pre_split.db"
+    with gzip.open(FIXTURES / "pre_split.db.gz") as src, path.open("wb") as dst:
+        shutil.copyfileobj(src, dst)
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        _check_pre_split_database_upgraded(engine, clock)
+        with engine.connect() as conn:  # the FTS index still follows the lessons table
+            assert conn.exec_driver_sql(
+                "SELECT count(*) FROM lessons_fts WHERE lessons_fts MATCH '\"接口联调\"'"
+            ).scalar() == 1
+    finally:
+        engine.dispose()
+
+
+def test_a_database_made_before_the_split_upgrades_in_place_on_postgres(postgres_db, clock):
+    with _pg_schema() as engine:
+        _load_pg_dump(engine)
+        _check_pre_split_database_upgraded(engine, clock)
+
+
+def _lesson_round_trip(engine, clock, *, create_sponsor: bool = True) -> None:
     from engine import identity
 
     with make_sessionmaker(engine)() as session, unit_of_work(session):
-        identity.create_user(session, "sponsor1", now=clock.now())
+        if create_sponsor:
+            identity.create_user(session, "sponsor1", now=clock.now())
         project = approved_project(session, clock)
         lesson = records.add_lesson(session, project.id, {"category": "supplier",
                                                           "what_did_not": "第三方接口联调花了三周"},

@@ -8,7 +8,10 @@ migration; numeric ranges are checked by the database as well.
 
 Search support lives outside the metadata because it is dialect-specific: the
 ``lessons_fts`` FTS5 table and its triggers (SQLite) and trigram GIN indexes (PostgreSQL)
-are created by migration ``0002``.
+are created by migration ``pmo0001`` (``workflows/records/migrations``).
+
+These tables have their own metadata and their own migrations: the engine knows nothing
+of them.
 """
 
 from __future__ import annotations
@@ -24,14 +27,22 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    MetaData,
     Numeric,
     SmallInteger,
     String,
     Text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from engine.store.models import Base, UTCDateTime
+from engine.store.models import NAMING, UTCDateTime
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the PMO record tables (a metadata of their own)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
 
 Money = Numeric(18, 2)
 
@@ -238,7 +249,7 @@ class Lesson(Base):
 
 
 
-#: Search objects made by migration 0002 outside the metadata (see the module docstring).
+#: Search objects made by migration pmo0001 outside the metadata (see the module docstring).
 SEARCH_TABLE_PREFIX = "lessons_fts"
 SEARCH_INDEXES = frozenset({"ix_lessons_search_trgm", "ix_projects_title_trgm"})
 

@@ -1,13 +1,12 @@
-"""Alembic environment: the engine's metadata, on SQLite or PostgreSQL."""
+"""Alembic environment of the engine's own tables, on SQLite or PostgreSQL."""
 
 from __future__ import annotations
 
 from alembic import context
 
-import engine.store.all_models  # noqa: F401  (registers every table on the metadata)
 from engine.store.db import make_engine
 from engine.store.models import Base
-from workflows.records.models import include_name
+from engine.store.schema import ENGINE_MIGRATIONS
 
 config = context.config
 target_metadata = Base.metadata
@@ -19,21 +18,22 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = make_engine(config.get_main_option("sqlalchemy.url"))
-    with engine.connect() as conn:
+    db = make_engine(config.get_main_option("sqlalchemy.url"))
+    with db.connect() as conn:
         _run(conn)
-    engine.dispose()
+    db.dispose()
 
 
 def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        version_table=ENGINE_MIGRATIONS.version_table,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
-        # Database-specific search objects (SQLite FTS5 tables, trigram indexes) live in
-        # hand-written migrations; autogenerate must not propose dropping them.
-        include_name=include_name,
+        # Tables of other environments (an application's own) are not ours to compare.
+        include_name=lambda name, type_, _parents: (
+            type_ != "table" or name in target_metadata.tables),
     )
     with context.begin_transaction():
         context.run_migrations()
