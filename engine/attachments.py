@@ -13,7 +13,6 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,23 +21,10 @@ from sqlalchemy.orm import Session
 
 from engine.errors import InvalidData, NotFound
 from engine.store.models import Attachment
+from engine.views import AttachmentView
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
-
-
-@dataclass(frozen=True)
-class AttachmentView:
-    """An attachment's metadata (the bytes travel separately)."""
-
-    id: int
-    filename: str
-    content_type: str
-    size: int
-    sha256: str
-    uploaded_by: str
-    uploaded_at: datetime
-    instance_id: int | None
 
 
 def clean_filename(name: str) -> str:

@@ -28,10 +28,15 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.errors import Forbidden, NotFound
+from engine.passwords import check_password as password_matches
+from engine.passwords import hash_password
 from engine.store.models import Delegation, HumanTask, ProjectRole, Role, User, UserRole
+from engine.views import UserView
+
+#: Languages a user may choose.
+LOCALES = frozenset({"en", "zh"})
 
 
 @dataclass(frozen=True)
@@ -42,19 +47,6 @@ class RoleSpec:
     name: str
     scope: str = "global"
     description: str = ""
-
-
-@dataclass(frozen=True)
-class UserView:
-    """A user and their global roles."""
-
-    id: int
-    username: str
-    display_name: str
-    email: str | None
-    active: bool
-    locale: str | None
-    roles: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -110,7 +102,7 @@ def create_user(
         username=username,
         display_name=display_name or username,
         email=email,
-        password_hash=generate_password_hash(password) if password else None,
+        password_hash=hash_password(password) if password else None,
         active=True,
         created_at=now,
     )
@@ -122,7 +114,7 @@ def create_user(
 
 def set_password(session: Session, username: str, password: str) -> None:
     """Replace a user's password (hashed). Does not commit."""
-    get_user(session, username).password_hash = generate_password_hash(password)
+    get_user(session, username).password_hash = hash_password(password)
 
 
 def check_password(session: Session, username: str, password: str) -> User | None:
@@ -130,12 +122,12 @@ def check_password(session: Session, username: str, password: str) -> User | Non
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.active or not user.password_hash:
         # Spend the same time as a real check so usernames cannot be probed by timing.
-        check_password_hash(_DUMMY_HASH, password)
+        password_matches(_DUMMY_HASH, password)
         return None
-    return user if check_password_hash(user.password_hash, password) else None
+    return user if password_matches(user.password_hash, password) else None
 
 
-_DUMMY_HASH = generate_password_hash("not-a-password")
+_DUMMY_HASH = hash_password("not-a-password")
 
 
 def get_user(session: Session, username: str) -> User:
@@ -417,6 +409,25 @@ def holders(session: Session, role: str, project_id: int | None = None) -> list[
         q = select(UserRole.username).where(UserRole.role_key == role)
     q = q.join(User, User.username == q.selected_columns[0]).where(User.active.is_(True))
     return sorted(set(session.scalars(q)))
+
+
+_ACTIVE_USER = select(User.id, User.username, User.display_name, User.email, User.active,
+                      User.locale).where(User.id == bindparam("id"), User.active.is_(True))
+
+
+def active_user(session: Session, user_id: int, now: datetime) -> UserView | None:
+    """The active user with this id and their global roles (None if there is none).
+
+    Reads columns, not the ORM entity (this runs on every web request), and primes the
+    per-transaction cache with what pages ask next (roles, project roles, delegations).
+    """
+    row = session.execute(_ACTIVE_USER, {"id": user_id}).first()
+    if row is None:
+        return None
+    prime(session, row.username, now)
+    return UserView(id=row.id, username=row.username, display_name=row.display_name,
+                    email=row.email, active=row.active, locale=row.locale,
+                    roles=tuple(sorted(global_roles(session, row.username))))
 
 
 def user_view(session: Session, user: User) -> UserView:

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.store.models import Notification, OutboxMessage
+from engine.views import NotificationView
 
 NOTES = Notification.__table__
 OUTBOX = OutboxMessage.__table__
@@ -34,18 +35,11 @@ class Note:
     human_task_id: int | None = None
 
 
-@dataclass(frozen=True)
-class NotificationView:
-    """One notification as the bell shows it."""
-
-    id: int
-    kind: str
-    title: str
-    body: str
-    link: str | None
-    instance_id: int | None
-    created_at: datetime
-    read_at: datetime | None
+def task_assigned(inst: Any, row: Any) -> Note:
+    """"A task is waiting for you" for the task's assignee."""
+    return Note(
+        usernames=(row.assignee,), kind="assigned", title=f"New task: {row.name}",
+        body=inst.title, link=f"/tasks/{row.id}", instance_id=inst.id, human_task_id=row.id)
 
 
 def write(session: Session, note: Note, now: datetime) -> None:

@@ -9,20 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from sqlalchemy.orm import Session
 
 from engine import notifications
-from engine.calendar import sla_due
 from engine.errors import TaskFailed
-from engine.spiff.runtime import is_finished, ready_manual_tasks, waiting_timers
+from engine.execution import Loaded
+from engine.spiff.stepping import is_finished, ready_manual_tasks, waiting_timers
 from engine.store import rows
 from engine.store.rows import Rec
-
-if TYPE_CHECKING:
-    from engine.running import Loaded
+from engine.working_days import sla_due
 
 
 def sync(session: Session, loaded: Loaded, now: datetime, actor: str,
@@ -60,7 +58,7 @@ def sync(session: Session, loaded: Loaded, now: datetime, actor: str,
     for row in new:
         rows.insert_rec(session, row)
         if row.assignee:
-            notifications.write(session, assigned_note(inst, row), now)
+            notifications.write(session, notifications.task_assigned(inst, row), now)
     if loaded.meta.get("has_timers", True):
         _sync_timer_jobs(session, loaded, now)
     if finished:
@@ -82,13 +80,6 @@ def _current_step(loaded: Loaded, open_rows: list[Rec]) -> str:
     names = (loaded.element(loaded.original_id(t.bpmn_id)).get("name") or t.bpmn_id
              for t in timers)
     return ("waiting for " + ", ".join(names))[:500]
-
-
-def assigned_note(inst: Rec, row: Rec) -> notifications.Note:
-    """"A task is waiting for you" for the task's assignee."""
-    return notifications.Note(
-        usernames=(row.assignee,), kind="assigned", title=f"New task: {row.name}",
-        body=inst.title, link=f"/tasks/{row.id}", instance_id=inst.id, human_task_id=row.id)
 
 
 def _new_task_row(loaded: Loaded, task: Any, now: datetime) -> Rec:
@@ -154,9 +145,9 @@ def _due_at(loaded: Loaded, task: Any, element_id: str, props: dict[str, str],
 
 
 def _evaluate_assignee(loaded: Loaded, task: Any, element_id: str, expression: str) -> str:
-    engine = loaded.workflow.script_engine
+    scripts = loaded.workflow.script_engine
     try:
-        value = engine.evaluate(task, expression)
+        value = scripts.evaluate(task, expression)
     except Exception as exc:
         raise TaskFailed(
             f"the assignee expression {expression!r} failed: {exc}",

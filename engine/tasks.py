@@ -8,23 +8,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from engine import identity, notifications
+from engine.access import may_view_task, require_distinct
+from engine.context import EngineContext
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
-from engine.instances import open_task_and_instance, require_distinct, task_view
-from engine.projection import assigned_note
+from engine.spiff.serializer import find_unsafe_data
 from engine.store import rows
 from engine.store.models import HumanTask, ProcessInstance
 from engine.store.rows import Rec
 from engine.store.uow import unit_of_work
-from engine.views import TaskView
-
-if TYPE_CHECKING:
-    from engine.api import Engine
+from engine.views import TaskView, task_view
 
 SORTS = {
     "due": (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id),
@@ -50,10 +48,10 @@ class TaskQuery:
     offset: int = 0
 
 
-def list_tasks(eng: Engine, session: Session, username: str | None, query: TaskQuery
+def list_tasks(ctx: EngineContext, session: Session, username: str | None, query: TaskQuery
                ) -> tuple[list[TaskView], int]:
     """Tasks matching ``query`` for ``username`` and the total count (for paging)."""
-    now = eng.clock.now()
+    now = ctx.clock.now()
     # Only the instance columns a task list shows (never the saved state).
     q = select(HumanTask.__table__, *_INSTANCE_COLUMNS).join(
         ProcessInstance, ProcessInstance.id == HumanTask.instance_id
@@ -107,16 +105,16 @@ def _listed(values: Any) -> TaskView:
     return task_view(task, inst)
 
 
-def counts(eng: Engine, session: Session, username: str) -> dict[str, int]:
+def counts(ctx: EngineContext, session: Session, username: str) -> dict[str, int]:
     """How many tasks are mine and how many I could claim (for the navigation bar)."""
-    found = nav_counts(eng, session, username)
+    found = nav_counts(ctx, session, username)
     return {"mine": found["mine"], "claimable": found["claimable"]}
 
 
-def nav_counts(eng: Engine, session: Session, username: str) -> dict[str, int]:
+def nav_counts(ctx: EngineContext, session: Session, username: str) -> dict[str, int]:
     """The navigation bar's badges in one statement: open tasks assigned to me (or to
     someone I act for), open tasks I could claim, and my unread notifications."""
-    now = eng.clock.now()
+    now = ctx.clock.now()
     identity.prime(session, username, now)
     mine = identity.assigned_filter(session, username, now)
     claimable = identity.claimable_filter(session, username, now)
@@ -129,7 +127,7 @@ def nav_counts(eng: Engine, session: Session, username: str) -> dict[str, int]:
             "unread": int(row[2] or 0)}
 
 
-def get_task(eng: Engine, session: Session, task_id: int, username: str | None = None
+def get_task(ctx: EngineContext, session: Session, task_id: int, username: str | None = None
              ) -> TaskView:
     """One task; with ``username``, only if they may see it (else :class:`Forbidden`)."""
     found = session.execute(_ONE_TASK, {"task_id": task_id}).first()
@@ -139,29 +137,16 @@ def get_task(eng: Engine, session: Session, task_id: int, username: str | None =
     row = SimpleNamespace(**{c.name: values[c.name] for c in HumanTask.__table__.c})
     inst = SimpleNamespace(title=values["i_title"], business_key=values["i_business_key"],
                            started_by=values["i_started_by"])
-    if username is not None and not may_view(eng, session, username, row, inst):
+    if username is not None and not may_view_task(session, username, row, inst,
+                                                  ctx.clock.now()):
         raise Forbidden("you have no access to this task")
     return task_view(row, inst)
 
 
-def may_view(eng: Engine, session: Session, username: str, row: HumanTask,
-             inst: ProcessInstance) -> bool:
-    """Whoever may work on it, worked on it, or started the instance may see a task."""
-    if username in (inst.started_by, row.completed_by, row.assignee):
-        return True
-    now = eng.clock.now()
-    people = [username, *identity.delegators(session, username, now)]
-    if row.role is not None and any(
-        identity.holds_role_for(session, p, row.role, row.project_id) for p in people
-    ):
-        return True
-    return row.assignee is not None and row.assignee in people
-
-
-def claim(eng: Engine, session: Session, task_id: int, username: str) -> TaskView:
+def claim(ctx: EngineContext, session: Session, task_id: int, username: str) -> TaskView:
     """Take an open task for its role; refused if someone else has it."""
     with unit_of_work(session):
-        now = eng.clock.now()
+        now = ctx.clock.now()
         row, inst = _open(session, task_id)
         if row.assignee == username:
             return task_view(row, inst)
@@ -169,21 +154,21 @@ def claim(eng: Engine, session: Session, task_id: int, username: str) -> TaskVie
             raise Conflict(f"task {task_id} is already claimed by {row.assignee}")
         eligible = identity.eligibility(session, username, row, inst.started_by, now)
         identity.require(eligible)
-        definition = eng.cache.definition(session, inst.definition_id)
+        definition = ctx.cache.definition(session, inst.definition_id)
         require_distinct(session, row, username, eligible.on_behalf_of, definition.meta)
         row.assignee, row.claimed_at = username, now
         _audit(session, row, now, username, "claimed")
         return task_view(row, inst)
 
 
-def unclaim(eng: Engine, session: Session, task_id: int, username: str) -> TaskView:
+def unclaim(ctx: EngineContext, session: Session, task_id: int, username: str) -> TaskView:
     """Give a claimed task back to its role's pool."""
     with unit_of_work(session):
-        now = eng.clock.now()
+        now = ctx.clock.now()
         row, inst = _open(session, task_id)
         if row.assignee != username:
             raise Forbidden(f"task {task_id} is not claimed by you")
-        definition = eng.cache.definition(session, row.form_definition_id or inst.definition_id)
+        definition = ctx.cache.definition(session, row.form_definition_id or inst.definition_id)
         props = definition.meta.get("elements", {}).get(row.element_id, {}).get(
             "properties") or {}
         if row.role is None or props.get("assignee"):
@@ -194,13 +179,13 @@ def unclaim(eng: Engine, session: Session, task_id: int, username: str) -> TaskV
         return task_view(row, inst)
 
 
-def delegate(eng: Engine, session: Session, task_id: int, username: str, to_user: str,
+def delegate(ctx: EngineContext, session: Session, task_id: int, username: str, to_user: str,
              reason: str, *, admin: bool = False) -> TaskView:
     """Hand a task to a named person with a reason (``admin``: reassign anyone's task)."""
     if not reason or not reason.strip():
         raise InvalidData({"reason": "Give a reason for handing this task over."})
     with unit_of_work(session):
-        now = eng.clock.now()
+        now = ctx.clock.now()
         row, inst = _open(session, task_id)
         identity.get_user(session, to_user)
         if not admin:
@@ -215,7 +200,7 @@ def delegate(eng: Engine, session: Session, task_id: int, username: str, to_user
         row.assignee, row.claimed_at = to_user, now
         _audit(session, row, now, username, "reassigned" if admin else "delegated",
                reason=reason.strip(), detail={"from": previous, "to": to_user})
-        note = assigned_note(inst, row)
+        note = notifications.task_assigned(inst, row)
         notifications.write(session, notifications.Note(
             usernames=note.usernames, kind=note.kind, title=note.title,
             body=f"{note.body} ({username}: {reason.strip()})", link=note.link,
@@ -223,13 +208,11 @@ def delegate(eng: Engine, session: Session, task_id: int, username: str, to_user
         return task_view(row, inst)
 
 
-def save_draft(eng: Engine, session: Session, task_id: int, username: str,
+def save_draft(ctx: EngineContext, session: Session, task_id: int, username: str,
                data: Mapping[str, Any]) -> TaskView:
     """Keep unfinished form input on the task (not validated, not run)."""
-    from engine.spiff.serializer import find_unsafe_data
-
     with unit_of_work(session):
-        now = eng.clock.now()
+        now = ctx.clock.now()
         row, inst = _open(session, task_id)
         identity.require(identity.eligibility(session, username, row, inst.started_by, now))
         unsafe = dict(find_unsafe_data(dict(data), "data"))
@@ -241,7 +224,7 @@ def save_draft(eng: Engine, session: Session, task_id: int, username: str,
 
 
 def _open(session: Session, task_id: int) -> tuple[Rec, Rec]:
-    return open_task_and_instance(session, task_id)
+    return rows.require_open_task(session, task_id)
 
 
 def _audit(session: Session, row: Rec, now, actor: str, kind: str,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 
 @dataclass(frozen=True)
@@ -136,3 +136,97 @@ class FireReport:
     failed: int = 0
     skipped: int = 0
     errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class UserView:
+    """A user and their global roles."""
+
+    id: int
+    username: str
+    display_name: str
+    email: str | None
+    active: bool
+    locale: str | None
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NotificationView:
+    """One notification as the bell shows it."""
+
+    id: int
+    kind: str
+    title: str
+    body: str
+    link: str | None
+    instance_id: int | None
+    created_at: datetime
+    read_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    """An attachment's metadata (the bytes travel separately)."""
+
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_by: str
+    uploaded_at: datetime
+    instance_id: int | None
+
+
+class DataViews(NamedTuple):
+    """An instance's data, one task's view of it, and the visited elements."""
+
+    data: dict[str, Any]
+    task_data: dict[str, Any] | None
+    visited: dict[str, int]
+
+
+# ---------------------------------------------------------------- from rows
+
+
+def instance_view(inst: Any, definition_version: int, open_rows: list[Any]) -> InstanceView:
+    """Dataclass view of an instance row (ORM object or record) with its open tasks."""
+    return InstanceView(
+        id=inst.id, process_key=inst.process_key, definition_id=inst.definition_id,
+        definition_version=definition_version, business_key=inst.business_key,
+        title=inst.title, project_id=inst.project_id, status=inst.status,
+        revision=inst.revision, started_by=inst.started_by, started_at=inst.started_at,
+        updated_at=inst.updated_at, ended_at=inst.ended_at, current_step=inst.current_step,
+        open_tasks=[task_view(r, inst) for r in open_rows],
+    )
+
+
+def task_view(row: Any, inst: Any | None = None) -> TaskView:
+    """Dataclass view of a human task row (ORM object or record)."""
+    return TaskView(
+        id=row.id, instance_id=row.instance_id, element_id=row.element_id, name=row.name,
+        process_key=row.process_key, role=row.role, project_id=row.project_id,
+        assignee=row.assignee, status=row.status, form=row.form,
+        form_definition_id=row.form_definition_id, four_eyes=row.four_eyes,
+        created_at=row.created_at, due_at=row.due_at, claimed_at=row.claimed_at,
+        completed_at=row.completed_at, completed_by=row.completed_by,
+        on_behalf_of=row.on_behalf_of, outcome=row.outcome, comment=row.comment,
+        instance_title=inst.title if inst is not None else "",
+        business_key=inst.business_key if inst is not None else None,
+    )
+
+
+def audit_view(row: Any) -> AuditView:
+    """Dataclass view of an audit row."""
+    return AuditView(id=row.id, instance_id=row.instance_id, at=row.at, actor=row.actor,
+                     kind=row.kind, element_id=row.element_id, element_name=row.element_name,
+                     human_task_id=row.human_task_id, outcome=row.outcome, reason=row.reason,
+                     detail=row.detail or {})
+
+
+def job_view(job: Any) -> JobView:
+    """Dataclass view of a job row."""
+    return JobView(id=job.id, kind=job.kind, instance_id=job.instance_id,
+                   task_ref=job.task_ref, element_id=job.element_id, due_at=job.due_at,
+                   status=job.status, attempts=job.attempts, last_error=job.last_error)

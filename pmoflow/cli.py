@@ -108,7 +108,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the web app; on the embedded database also run the worker in a thread."""
     from werkzeug.serving import run_simple
 
-    from engine.jobs.runner import worker_loop
     from pmoflow.app import create_app
 
     config = Config.from_env()
@@ -120,9 +119,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     stop = threading.Event()
     if config.run_worker_in_server and not args.no_worker:
         t = threading.Thread(
-            target=worker_loop, name="pmoflow-worker", daemon=True,
-            kwargs={"eng": rt.engine, "session_factory": rt.sessions,
-                    "poll_seconds": config.worker_poll_seconds, "stop": stop.is_set},
+            target=rt.engine.work, name="pmoflow-worker", daemon=True,
+            args=(rt.sessions,),
+            kwargs={"poll_seconds": config.worker_poll_seconds, "stop": stop.is_set},
         )
         t.start()
     print(f"PMOflow is running: open http://{host}:{port}/  (Ctrl+C to stop)", flush=True)
@@ -135,8 +134,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run the job worker."""
-    from engine.jobs.runner import worker_loop
-
     rt = _runtime()
     limit_memory(rt.config.memory_limit_mb)
     if args.once:
@@ -148,8 +145,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         return 1 if report.failed else 0
     print(f"worker running against {_safe_url(rt.config.database_url)} (Ctrl+C to stop)",
           flush=True)
-    worker_loop(rt.engine, rt.sessions, poll_seconds=rt.config.worker_poll_seconds,
-                log=lambda m: print(m, flush=True))
+    rt.engine.work(rt.sessions, poll_seconds=rt.config.worker_poll_seconds,
+                   log=lambda m: print(m, flush=True))
     return 0
 
 

@@ -73,11 +73,11 @@ def _register_blueprints(app: Flask) -> None:
         inbox,
         instances,
         lessons,
+        my_requests,
         notifications,
         pmo,
         portfolio,
         processes,
-        requests,
         risks,
         summary,
         tasks,
@@ -85,7 +85,7 @@ def _register_blueprints(app: Flask) -> None:
     from webui.context import id_url
     from webui.messages import access_message
 
-    for module in (auth, home, i18n, inbox, tasks, processes, instances, requests, pmo,
+    for module in (auth, home, i18n, inbox, tasks, processes, instances, my_requests, pmo,
                    portfolio, risks, escalations, lessons, notifications):
         app.register_blueprint(module.bp)
     errors.register(app)

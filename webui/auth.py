@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import UserMixin, login_required, login_user, logout_user
-from sqlalchemy import bindparam, select
 
-from engine import identity
-from engine.store.models import User
-from webui.context import safe_next
+from engine.views import UserView
+from webui.context import engine, safe_next
 from webui.extensions import db, login_manager
 from webui.i18n import gettext as _
 
@@ -35,28 +33,17 @@ class WebUser(UserMixin):
         return any(r in self.roles for r in roles)
 
 
-def _web_user(user: User) -> WebUser:
-    view = identity.user_view(db.session, user)
+def _web_user(view: UserView) -> WebUser:
     return WebUser(view.id, view.username, view.display_name, view.roles, view.locale)
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> WebUser | None:
     """Flask-Login hook: the active user with this id, or None."""
-    if not user_id.isdigit():
+    if not user_id.isdigit() or len(user_id) > 18:
         return None
-    # Columns, not the ORM entity: this runs on every request.
-    row = db.session.execute(_LOAD_USER, {"id": int(user_id)}).first()
-    if row is None or not row.active:
-        return None
-    # One statement for the roles, project roles and delegations the page will ask for.
-    identity.prime(db.session, row.username, current_app.extensions["pmoflow"].engine.clock.now())
-    roles = tuple(sorted(identity.global_roles(db.session, row.username)))
-    return WebUser(row.id, row.username, row.display_name, roles, row.locale)
-
-
-_LOAD_USER = select(User.id, User.username, User.display_name, User.active, User.locale
-                    ).where(User.id == bindparam("id"))
+    view = engine().active_user(db.session, int(user_id))
+    return _web_user(view) if view is not None else None
 
 
 login_manager.login_view = "auth.login"
@@ -71,7 +58,7 @@ def login():
     if request.method == "POST":
         username = (request.form.get("username") or "").strip()
         password = request.form.get("password") or ""
-        user = identity.check_password(db.session, username, password) if username else None
+        user = engine().authenticate(db.session, username, password) if username else None
         if user is None:
             error = _("Wrong username or password.")
         else:

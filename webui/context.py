@@ -11,7 +11,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from engine.api import Engine
-from engine.reads import ADMIN_ROLE, PMO_ROLES
+from engine.pages import ADMIN_ROLE, PMO_ROLES
 from webui.extensions import db
 from webui.i18n import LANGUAGES, bound_template_gettext
 from webui.messages import role_label

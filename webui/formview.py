@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from engine.reads import Directory, Person
+from engine.pages import Directory, Person
 from webui.i18n import gettext
 from webui.messages import field_message, word
 from webui.schema import (

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from engine import reads
+from engine import pages
+from engine.api import TaskQuery
 from engine.errors import InvalidData, NotFound
-from engine.tasks import TaskQuery
 from webui.context import back, engine, username
 from webui.extensions import db
 from webui.i18n import gettext as _
@@ -59,7 +59,7 @@ def index():
     query = TaskQuery(scope=f.tab, process_key=f.process or None, role=f.role or None,
                       overdue_only=f.overdue, sort=f.sort, limit=PER_PAGE,
                       offset=(paging_page - 1) * PER_PAGE)
-    page = reads.inbox_page(engine(), db.session, username(), query)
+    page = pages.inbox_page(engine(), db.session, username(), query)
     projects = pmo_pages.project_labels(db.session, {t.project_id for t in page.tasks
                                                      if t.project_id is not None})
     return render_template("inbox.html", page=page, f=f, sorts=SORTS, projects=projects,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from engine import reads
+from engine import pages
 from engine.errors import InvalidData, NotFound
 from webui.context import back, engine, username
 from webui.extensions import db
@@ -24,7 +24,7 @@ def running():
     """All running requests with their current step and age (PMO roles only)."""
     process = request.args.get("process", "").strip()
     page_no = page_arg()
-    listing = reads.running_instances(engine(), db.session, username(),
+    listing = pages.running_instances(engine(), db.session, username(),
                                       process_key=process or None,
                                       offset=(page_no - 1) * PER_PAGE, limit=PER_PAGE)
     return render_template("pmo_running.html", listing=listing, process=process,
@@ -35,12 +35,11 @@ def running():
 @login_required
 def reassign(task_id: int):
     """Give any open task to a named person, with a reason (PMO administrator only)."""
-    reads.require_admin(db.session, username())
     to_user = request.form.get("to_user", "").strip()
     fallback = url_for("pmo.running")
     try:
-        task = engine().delegate(db.session, task_id, username(), to_user,
-                                 request.form.get("reason", ""), admin=True)
+        task = engine().reassign(db.session, task_id, username(), to_user,
+                                 request.form.get("reason", ""))
     except InvalidData as exc:
         for message in exc.errors.values():
             flash(field_message(message), "error")

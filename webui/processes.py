@@ -5,13 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from engine import reads
+from engine import pages
 from engine.errors import InvalidData, TaskFailed
 from webui.context import engine, locale, username
 from webui.extensions import db
 from webui.formview import build_form
 from webui.i18n import gettext as _
-from webui.layout import with_layout
 from webui.messages import process_failed
 from webui.portfolio import project_of
 from webui.schema import properties, widget_of
@@ -25,10 +24,10 @@ bp = Blueprint("processes", __name__)
 def index():
     """The processes the user may start."""
     return render_template("processes.html",
-                           processes=reads.startable(engine(), db.session, username()))
+                           processes=pages.startable(engine(), db.session, username()))
 
 
-def _render(page: reads.StartPage, values=None, errors=None):
+def _render(page: pages.StartPage, values=None, errors=None):
     form = build_form(page.schema, values, errors, locale=locale(),
                       people=page.directory.people)
     return render_template("start.html", page=page, form=form)
@@ -38,14 +37,14 @@ def _render(page: reads.StartPage, values=None, errors=None):
 @login_required
 def start_form(key: str):
     """The start form of a process."""
-    return _render(reads.start_page(engine(), db.session, key, username()))
+    return _render(pages.start_page(engine(), db.session, key, username()))
 
 
 @bp.post("/processes/<key>/start")
 @login_required
 def start(key: str):
     """Start the process with the submitted form; errors are shown beside their fields."""
-    page = reads.start_page(engine(), db.session, key, username())
+    page = pages.start_page(engine(), db.session, key, username())
     data, upload_errors = read_form(page.schema)
     title = data.get("title") if isinstance(data.get("title"), str) else ""
     if not title:  # e.g. a closure: name the request after the project it is about
@@ -64,7 +63,7 @@ def start(key: str):
     return redirect(url_for("instances.show", instance_id=inst.id))
 
 
-def project_title(page: reads.StartPage, data: dict) -> str:
+def project_title(page: pages.StartPage, data: dict) -> str:
     """A title for a request whose start form picks a project but has no title field:
     ``<process name>: PRJ-2026-0001 Warehouse automation`` (else "", and the engine
     names it after the process alone, the same for every request)."""
@@ -88,7 +87,7 @@ def _allow_uploads(endpoint: str | None, _values: object) -> None:
 @login_required
 def diagram(definition_id: int):
     """The BPMN XML of a deployed version for the viewer (drawn if it has no drawing)."""
-    xml = with_layout(engine().definition_source(db.session, definition_id))
+    xml = engine().diagram(db.session, definition_id)
     response = Response(xml, mimetype="text/plain")
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, max-age=3600"

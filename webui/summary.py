@@ -18,7 +18,7 @@ from typing import Any
 from flask import url_for
 from markupsafe import Markup
 
-from engine.reads import HIDDEN_KEYS, Directory
+from engine.pages import HIDDEN_KEYS, Directory
 from webui.formatting import amount, dt, number
 from webui.formview import label_of, option_label
 from webui.i18n import gettext

@@ -23,7 +23,7 @@ from flask import (
 )
 from flask_login import login_required
 
-from engine import reads
+from engine import pages
 from engine.errors import InvalidData, TaskFailed
 from engine.forms import validate_form
 from engine.views import TaskView
@@ -57,12 +57,12 @@ NOTE_SCHEMA: dict[str, Any] = {
 }
 
 
-def schema_of(page: reads.TaskPage) -> dict[str, Any]:
+def schema_of(page: pages.TaskPage) -> dict[str, Any]:
     """The task's form schema, or the note-only form for tasks without one."""
     return page.schema or NOTE_SCHEMA
 
 
-def render(page: reads.TaskPage, values: Mapping[str, Any] | None = None,
+def render(page: pages.TaskPage, values: Mapping[str, Any] | None = None,
            errors: Mapping[str, str] | None = None):
     """The task page with ``values`` (default: instance data and draft) and ``errors``."""
     lang = locale()
@@ -85,7 +85,7 @@ def render(page: reads.TaskPage, values: Mapping[str, Any] | None = None,
 @login_required
 def show(task_id: int):
     """Show a task (403 for people who may not see it)."""
-    return render(reads.task_page(engine(), db.session, task_id, username()))
+    return render(pages.task_page(engine(), db.session, task_id, username()))
 
 
 @bp.post("/tasks/<int:task_id>")
@@ -103,7 +103,7 @@ def submit(task_id: int):
     if request.form.get("action") == "draft":
         engine().save_draft(db.session, task_id, username(), data)
         if upload_errors:
-            return render(reads.task_page(engine(), db.session, task_id, username()), data,
+            return render(pages.task_page(engine(), db.session, task_id, username()), data,
                           upload_errors), 422
         flash(_("Draft saved. You can finish this task later."), "success")
         return redirect(url_for("tasks.show", task_id=task_id))
@@ -112,11 +112,11 @@ def submit(task_id: int):
         engine().complete(db.session, task_id, username(), data)
     except InvalidData as exc:
         db.session.rollback()
-        page = reads.task_page(engine(), db.session, task_id, username())
+        page = pages.task_page(engine(), db.session, task_id, username())
         return render(page, data, exc.errors), 422
     except TaskFailed as exc:  # a script or table of the process failed: keep the input
         db.session.rollback()
-        page = reads.task_page(engine(), db.session, task_id, username())
+        page = pages.task_page(engine(), db.session, task_id, username())
         return render(page, data, {"": process_failed(str(exc))}), 422
     flash(_("Done: “%(step)s” for “%(title)s” is completed.", step=task.name,
             title=task.instance_title), "success")

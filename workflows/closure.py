@@ -24,10 +24,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import identity
-from engine.calendar import add_working_days
 from engine.errors import Forbidden, InvalidData, NotFound
 from engine.services import Operation, ServiceCall
 from engine.store.models import User, UserRole
+from engine.working_days import add_working_days
 from workflows import records
 from workflows.catalog import CatalogEntry
 

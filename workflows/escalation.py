@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from engine.errors import Conflict, InvalidData, NotFound
-from engine.reads import directory
+from engine.pages import directory
 from engine.services import Operation, ServiceCall
 from workflows import records
 from workflows.catalog import CatalogEntry

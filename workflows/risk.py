@@ -21,10 +21,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine import identity
-from engine.calendar import sla_due
 from engine.errors import InvalidData, NotFound
-from engine.reads import directory
+from engine.pages import directory
 from engine.services import Operation, ServiceCall
+from engine.working_days import sla_due
 from workflows import records
 from workflows.catalog import CatalogEntry
 from workflows.records.vocab import ACTIVE_STAGES, TOP_REVIEW_LEVEL

@@ -13,33 +13,30 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import projection, running
+from engine import execution, projection
+from engine.context import EngineContext
 from engine.errors import EngineError, NotFound
-from engine.spiff.runtime import run_engine
+from engine.spiff.stepping import run_engine
 from engine.store import rows
 from engine.store.models import Job
 from engine.store.rows import Rec
 from engine.store.uow import unit_of_work
-from engine.views import FireReport, JobView
-
-if TYPE_CHECKING:
-    from engine.api import Engine
+from engine.views import FireReport, JobView, job_view
 
 SYSTEM_ACTOR = "system"
 
 
-def fire_due_jobs(eng: Engine, session: Session, *, limit: int = 100) -> FireReport:
+def fire_due_jobs(ctx: EngineContext, session: Session, *, limit: int = 100) -> FireReport:
     """Fire up to ``limit`` jobs that are due now; return what happened."""
     fired = failed = 0
     errors: list[str] = []
     handled: set[int] = set()  # a job re-armed by its own run waits for the next pass
     for _ in range(limit):
-        outcome = _fire_one(eng, session, handled)
+        outcome = _fire_one(ctx, session, handled)
         if outcome is None:
             break
         if outcome == "":
@@ -50,12 +47,12 @@ def fire_due_jobs(eng: Engine, session: Session, *, limit: int = 100) -> FireRep
     return FireReport(fired=fired, failed=failed, errors=errors)
 
 
-def _fire_one(eng: Engine, session: Session, handled: set[int]) -> str | None:
+def _fire_one(ctx: EngineContext, session: Session, handled: set[int]) -> str | None:
     """Fire the next due job. None: nothing due; "": fired; else the error text."""
     job_id = None
     try:
         with unit_of_work(session):
-            now = eng.clock.now()
+            now = ctx.clock.now()
             job = rows.next_due_job(session, now, handled)
             if job is None:
                 return None
@@ -66,7 +63,7 @@ def _fire_one(eng: Engine, session: Session, handled: set[int]) -> str | None:
             # next occurrence) back to pending with a new due time.
             job.status, job.finished_at, job.last_error = "done", now, None
             rows.write(session, job)
-            _run_job(eng, session, job, now)
+            _run_job(ctx, session, job, now)
             rows.write(session, job)
         return ""
     except EngineError as exc:
@@ -77,57 +74,55 @@ def _fire_one(eng: Engine, session: Session, handled: set[int]) -> str | None:
         if job_id is None:
             raise
         message = f"{type(exc).__name__}: {exc}"
-    _record_failure(eng, session, job_id, message)
+    _record_failure(ctx, session, job_id, message)
     return f"job {job_id}: {message}"
 
 
-def _run_job(eng: Engine, session: Session, job: Rec, now) -> None:
+def _run_job(ctx: EngineContext, session: Session, job: Rec, now) -> None:
     if job.kind != "timer":
         raise NotFound(f"no handler for job kind {job.kind!r}")
     inst = rows.instance(session, job.instance_id, for_update=True)
     if inst is None or inst.status != "running":
         job.status = "cancelled"
         return
-    loaded = running.load(eng, session, inst, SYSTEM_ACTOR, now)
-    with running.engine_errors(loaded, eng.clock):
+    loaded = execution.load(ctx, session, inst, SYSTEM_ACTOR, now)
+    with execution.engine_errors(loaded, ctx.clock):
         loaded.workflow.refresh_timers()
         run_engine(loaded.workflow, loaded.counter)
 
         def save() -> None:
-            from engine.instances import _audit_services
-
-            running.save(session, loaded, now)
+            execution.save(session, loaded, now)
             rows.audit(session, instance_id=inst.id, at=now, actor=SYSTEM_ACTOR,
                        kind="timer_fired", element_id=job.element_id,
                        element_name=loaded.element(job.element_id).get("name"),
                        detail={"job": job.id, "due_at": job.due_at.isoformat()})
-            _audit_services(session, loaded, now, SYSTEM_ACTOR)
+            execution.audit_services(session, loaded, now, SYSTEM_ACTOR)
 
         projection.sync(session, loaded, now, SYSTEM_ACTOR, save)
 
 
-def _record_failure(eng: Engine, session: Session, job_id: int, message: str) -> None:
+def _record_failure(ctx: EngineContext, session: Session, job_id: int, message: str) -> None:
     with unit_of_work(session):
-        now = eng.clock.now()
+        now = ctx.clock.now()
         job = rows.job(session, job_id)
         job.attempts += 1
         job.last_error = message[:4000]
-        if job.attempts >= eng.settings.job_max_attempts:
+        if job.attempts >= ctx.settings.job_max_attempts:
             job.status = "failed"
             job.finished_at = now
             rows.audit(session, instance_id=job.instance_id, at=now, actor=SYSTEM_ACTOR,
                        kind="incident", element_id=job.element_id, reason=job.last_error,
                        detail={"job": job.id, "attempts": job.attempts})
         else:
-            backoff = eng.settings.job_backoff_seconds * (2 ** (job.attempts - 1))
+            backoff = ctx.settings.job_backoff_seconds * (2 ** (job.attempts - 1))
             job.due_at = now + timedelta(seconds=backoff)
         rows.write(session, job)
 
 
-def retry_job(eng: Engine, session: Session, job_id: int, actor: str) -> JobView:
+def retry_job(ctx: EngineContext, session: Session, job_id: int, actor: str) -> JobView:
     """Put a failed job back in the queue, due now."""
     with unit_of_work(session):
-        now = eng.clock.now()
+        now = ctx.clock.now()
         job = rows.job(session, job_id)
         if job is None:
             raise NotFound(f"no job {job_id}")
@@ -151,21 +146,14 @@ def list_jobs(session: Session, *, status: str | None = None, instance_id: int |
     return [job_view(j) for j in session.scalars(q.order_by(Job.due_at, Job.id).limit(limit))]
 
 
-def job_view(job: Job | Rec) -> JobView:
-    """Dataclass view of a job row."""
-    return JobView(id=job.id, kind=job.kind, instance_id=job.instance_id,
-                   task_ref=job.task_ref, element_id=job.element_id, due_at=job.due_at,
-                   status=job.status, attempts=job.attempts, last_error=job.last_error)
-
-
-def worker_loop(eng: Engine, session_factory: Callable[[], Session], *,
+def worker_loop(ctx: EngineContext, session_factory: Callable[[], Session], *,
                 poll_seconds: float = 1.0, stop: Callable[[], bool] = lambda: False,
                 log: Callable[[str], None] = print) -> None:
     """Fire due jobs until ``stop()`` says so, sleeping ``poll_seconds`` when idle."""
     while not stop():
         with session_factory() as session:
             try:
-                report = fire_due_jobs(eng, session)
+                report = fire_due_jobs(ctx, session)
             except Exception as exc:  # keep the worker alive (DB restart, ...)
                 log(f"worker: {type(exc).__name__}: {exc}")
                 report = FireReport()

@@ -22,8 +22,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from engine.errors import InvalidDiagram, Problem
-from engine.spiff.checks import ProcessChecker, check_references, file_problems, gather_references
-from engine.spiff.elements import (
+from engine.spiff.bpmn_markup import (
     BPMN_NS,
     DMN_NAMESPACES,
     SPIFF_NS,
@@ -40,6 +39,12 @@ from engine.spiff.elements import (
     problem,
     properties_of,
     read_decision,
+)
+from engine.spiff.flow_checks import (
+    ProcessChecker,
+    check_references,
+    file_problems,
+    gather_references,
 )
 from engine.spiff.xmlsafe import (
     DEFAULT_MAX_BYTES,

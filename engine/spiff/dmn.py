@@ -1,7 +1,7 @@
 """DMN decision tables: reading, checking and the overlap analysis of their rules.
 
 :func:`read_decision` turns the single decision table of a DMN file into a
-:class:`~engine.spiff.elements.DecisionDef` and reports what the engine cannot run (hit
+:class:`~engine.spiff.bpmn_markup.DecisionDef` and reports what the engine cannot run (hit
 policy, aggregation, columns, cells).  Input cells are compiled exactly as SpiffWorkflow's
 DMNEngine does (:func:`cell_problem`); :func:`find_overlaps` finds rules of a UNIQUE table
 that can match the same input.
@@ -16,7 +16,7 @@ import re
 from lxml import etree
 
 from engine.errors import Problem
-from engine.spiff.elements import (
+from engine.spiff.bpmn_markup import (
     DecisionDef,
     check_expression,
     compile_check,

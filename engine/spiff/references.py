@@ -9,7 +9,14 @@ from __future__ import annotations
 from lxml import etree
 
 from engine.errors import Problem
-from engine.spiff.elements import FLOW_NODE_TYPES, extensions, label, local, problem, properties_of
+from engine.spiff.bpmn_markup import (
+    FLOW_NODE_TYPES,
+    extensions,
+    label,
+    local,
+    problem,
+    properties_of,
+)
 
 REFERENCE_KINDS = ("form", "decision", "process", "operation")
 

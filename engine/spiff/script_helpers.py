@@ -14,8 +14,8 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 
-from engine import calendar
-from engine.calendar import MAX_WORKING_DAYS
+from engine import working_days
+from engine.working_days import MAX_WORKING_DAYS
 
 _AMOUNT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 
@@ -88,14 +88,14 @@ def make_helpers(
         day = _iso_date(iso_date, "add_working_days")
         count = _whole_number(n, "add_working_days", MAX_WORKING_DAYS)
         try:
-            return calendar.shift_working_days(day, count, closed).isoformat()
+            return working_days.shift_working_days(day, count, closed).isoformat()
         except OverflowError:
             raise ValueError("add_working_days(): the resulting date is out of range") from None
 
     def in_working_days(n: int) -> str:
         """The time ``n`` working days from now (UTC ISO), e.g. for a timer's timeDate."""
         count = _whole_number(n, "in_working_days", MAX_WORKING_DAYS)
-        moment = calendar.add_working_days(utc_now(), count, closed)
+        moment = working_days.add_working_days(utc_now(), count, closed)
         return moment.replace(microsecond=0).isoformat()
 
     return {

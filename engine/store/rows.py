@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from engine.errors import NotFound, NotReady
 from engine.store.models import AuditEvent, HumanTask, Job, ProcessInstance
 
 INSTANCES: Table = ProcessInstance.__table__  # type: ignore[assignment]
@@ -253,3 +254,23 @@ def cancel_open(session: Session, instance_id: int, now: datetime) -> None:
     session.execute(update(JOBS).where(JOBS.c.instance_id == instance_id,
                                        JOBS.c.status == "pending")
                     .values(status="cancelled", finished_at=now))
+
+
+def require_instance(session: Session, instance_id: int) -> Rec:
+    """The instance row or :class:`NotFound`."""
+    inst = instance(session, instance_id)
+    if inst is None:
+        raise NotFound(f"no process instance {instance_id}")
+    return inst
+
+
+def require_open_task(session: Session, task_id: int) -> tuple[Rec, Rec]:
+    """The open task and its instance (one query), or NotFound / NotReady."""
+    found = task_and_instance(session, task_id)
+    if found is None:
+        raise NotFound(f"no task {task_id}")
+    row, inst = found
+    if row.status != "open":
+        who = f" by {row.completed_by}" if row.completed_by else ""
+        raise NotReady(f"task {task_id} ({row.name}) is already {row.status}{who}")
+    return row, inst

@@ -6,10 +6,11 @@ from datetime import datetime
 
 import pytest
 
-from engine.calendar import sla_due
 from engine.errors import Forbidden, InvalidData, TaskFailed
 from engine.services import ServiceCall
+from engine.working_days import sla_due
 from tests.engine.driver import Driver
+from tests.support import instance_data
 
 COMMITTEE = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="D" targetNamespace="t">
@@ -74,7 +75,7 @@ def test_committee_majority_needs_distinct_people(drv, session):
     done = drv.instance(inst.id)
     # Two approvals of three: the majority is reached, the third vote is withdrawn.
     assert done.status == "completed"
-    assert drv.engine.instance_data(session, inst.id)["votes"][:2] == ["approve", "approve"]
+    assert instance_data(drv.engine, session, inst.id)["votes"][:2] == ["approve", "approve"]
 
 
 def test_committee_majority_not_reached_until_third_vote(drv, session):
@@ -85,7 +86,7 @@ def test_committee_majority_not_reached_until_third_vote(drv, session):
     assert drv.instance(inst.id).status == "running"
     drv.engine.complete(session, votes[2].id, "steer3", {"ballot": "reject"})
     assert drv.instance(inst.id).status == "completed"
-    assert sorted(drv.engine.instance_data(session, inst.id)["votes"]) == [
+    assert sorted(instance_data(drv.engine, session, inst.id)["votes"]) == [
         "approve", "reject", "reject"]
 
 
@@ -98,7 +99,7 @@ def test_glue_invalid_data_reaches_the_form_and_nothing_is_written(drv, session)
 
 def test_service_result_lands_in_data_and_audit(drv, session):
     inst = drv.start("committee", data={"budget": 5, "sla_days": 1})
-    assert drv.engine.instance_data(session, inst.id)["checked"] == {"ok": True, "by": "pm1"}
+    assert instance_data(drv.engine, session, inst.id)["checked"] == {"ok": True, "by": "pm1"}
     assert (inst.title, inst.business_key) == ("Budget 5", "B-1")
     assert "service_called" in drv.kinds(inst.id)
 
@@ -217,7 +218,7 @@ def test_a_committee_votes_again_in_a_new_round(engine, session, clock, people):
         engine.complete(session, second[1].id, "steer1", {"ballot": "approve"})
     engine.complete(session, second[1].id, "steer2", {"ballot": "approve"})
     assert d.instance(inst.id).status == "completed"
-    assert engine.instance_data(session, inst.id)["votes"][:2] == ["approve", "approve"]
+    assert instance_data(engine, session, inst.id)["votes"][:2] == ["approve", "approve"]
 
 
 COLLECT_DMN = """<?xml version="1.0" encoding="UTF-8"?>
@@ -262,12 +263,12 @@ def test_decision_outputs_are_assigned_not_merged(engine, session, clock, people
                             SourceFile("slas.dmn", COLLECT_DMN.encode())], "owner1")
     d = Driver(engine, session, clock)
     inst = d.start("route", data={"budget": 50_000})
-    data = engine.instance_data(session, inst.id)
+    data = instance_data(engine, session, inst.id)
     assert data["approver_roles"] == ["pmo_head"] and data["sla_days"] == [5]
     # A second evaluation replaces the lists (the library's merge kept [5, 10]: it
     # drops duplicates and mixes rounds); COLLECT keeps duplicates in rule order.
     d.complete(inst.id, "look", "pm1", {"again": True, "budget": 2_000_000})
-    data = engine.instance_data(session, inst.id)
+    data = instance_data(engine, session, inst.id)
     assert data["approver_roles"] == ["pmo_head", "finance", "steering"]
     assert data["sla_days"] == [5, 5, 10]
 

@@ -8,12 +8,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from engine import execution
 from engine.errors import Conflict, Forbidden, InvalidData, InvalidDiagram, NotFound, NotReady
 from engine.spiff.bundle import SourceFile
+from engine.store import rows
 from engine.store.db import make_sessionmaker
 from engine.store.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
 from engine.tasks import TaskQuery
 from tests.engine.driver import HERE, Driver, files
+from tests.support import instance_data, task_counts, visited_elements
 
 HERE_FORMS = HERE / "forms"
 
@@ -67,7 +70,7 @@ def test_happy_path_with_rework_loop_twice(drv, session):
     drv.complete(inst.id, "approve", "pmohead", {"decision": "accept"})
     done = drv.complete(inst.id, "confirm", "pmohead", {})
     assert done.status == "completed" and done.ended_at is not None and done.open_tasks == []
-    data = drv.engine.instance_data(session, inst.id)
+    data = instance_data(drv.engine, session, inst.id)
     assert data["budget"] == 450000 and data["initiator"] == "pm1"
     history = drv.engine.history(session, inst.id)
     completed = [(e.element_id, e.actor, e.outcome, e.reason) for e in history
@@ -76,7 +79,7 @@ def test_happy_path_with_rework_loop_twice(drv, session):
                              ("revise", "pm1", None, None)]
     assert completed[-1][0] == "confirm"
     assert next(e.kind for e in history) == "started" and history[-1].kind == "completed"
-    visits = drv.engine.visited_elements(session, inst.id)
+    visits = visited_elements(drv.engine, session, inst.id)
     assert visits["review"] == 3 and visits["revise"] == 2 and "end_rejected" not in visits
 
 
@@ -86,7 +89,7 @@ def test_reject_path_ends_at_rejected(drv):
     done = drv.complete(inst.id, "approve", "pmohead", {"decision": "reject",
                                                         "comment": "no budget"})
     assert done.status == "completed"
-    assert "end_rejected" in drv.engine.visited_elements(drv.session, inst.id)
+    assert "end_rejected" in visited_elements(drv.engine, drv.session, inst.id)
 
 
 def test_form_errors_are_per_field_and_nothing_advances(drv, session):
@@ -157,9 +160,9 @@ def test_claim_unclaim_and_inbox(drv, session):
         drv.engine.complete(session, review.id, "reviewer2", {"decision": "accept"})
     mine, _ = drv.engine.tasks(session, "reviewer1", TaskQuery(scope="mine"))
     assert [t.id for t in mine] == [review.id]
-    assert drv.engine.task_counts(session, "reviewer1") == {"mine": 1, "claimable": 0}
+    assert task_counts(drv.engine, session, "reviewer1") == {"mine": 1, "claimable": 0}
     drv.engine.unclaim(session, review.id, "reviewer1")
-    assert drv.engine.task_counts(session, "reviewer2") == {"mine": 0, "claimable": 1}
+    assert task_counts(drv.engine, session, "reviewer2") == {"mine": 0, "claimable": 1}
     kinds = drv.kinds(inst.id)
     assert kinds.count("claimed") == 1 and kinds.count("unclaimed") == 1
 
@@ -212,22 +215,20 @@ def test_optimistic_lock_detects_a_stale_revision(drv, session, engine, clock):
     """A writer that committed after we loaded makes our save lose; nothing is written."""
     from sqlalchemy import update
 
-    from engine import running
-    from engine.instances import get_instance
     from engine.store.uow import unit_of_work
     inst = drv.start("approval3", data={"title": "A", "budget": 1})
     with pytest.raises(Conflict, match="changed by someone else"), unit_of_work(session):
-        row = get_instance(session, inst.id)
-        loaded = running.load(engine, session, row, "x", clock.now())
+        row = rows.require_instance(session, inst.id)
+        loaded = execution.load(engine.ctx, session, row, "x", clock.now())
         # What a concurrent completion commits between our load and our save:
         session.execute(update(ProcessInstance).where(ProcessInstance.id == inst.id)
                         .values(revision=ProcessInstance.revision + 1)
                         .execution_options(synchronize_session=False))
         loaded.workflow.get_tasks()[0].data["touched"] = True
-        running.save(session, loaded, clock.now())
+        execution.save(session, loaded, clock.now())
     session.rollback()
     assert drv.instance(inst.id).revision == 1
-    assert "touched" not in drv.engine.instance_data(session, inst.id)
+    assert "touched" not in instance_data(drv.engine, session, inst.id)
 
 
 def test_cancel(drv, session):

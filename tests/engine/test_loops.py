@@ -9,6 +9,7 @@ from engine.errors import TaskFailed
 from engine.spiff.bundle import SourceFile
 from engine.store.models import ProcessInstance
 from tests.engine.driver import HERE, Driver
+from tests.support import instance_data, visited_elements
 
 
 @pytest.fixture
@@ -31,8 +32,8 @@ def test_user_loop_1001_passes_completes_with_bounded_state(drv, session):
             sizes[n] = _state_size(session, inst.id)
     done = drv.instance(inst.id)
     assert done.status == "completed"
-    assert drv.engine.instance_data(session, inst.id)["last"] == 1001
-    assert drv.engine.visited_elements(session, inst.id)["work"] == 1001
+    assert instance_data(drv.engine, session, inst.id)["last"] == 1001
+    assert visited_elements(drv.engine, session, inst.id)["work"] == 1001
     # Pruned before every save: the state does not grow with the pass count.
     assert sizes[1000] <= sizes[10] * 1.2, sizes
     assert sizes[1000] < 20_000, sizes
@@ -42,7 +43,7 @@ def test_automatic_loop_3000_passes_in_one_step(drv, session):
     drv.deploy("loop_auto.bpmn")
     inst = drv.start("loop_auto", data={"limit": 3000})
     assert drv.task(inst.id, "done").name == "Look at result"
-    data = drv.engine.instance_data(session, inst.id)
+    data = instance_data(drv.engine, session, inst.id)
     assert data["n"] == 3000 and data["total"] == 3000 * 3001 // 2
     assert _state_size(session, inst.id) < 20_000
     drv.complete(inst.id, "done", "pm1")

@@ -7,12 +7,14 @@ import json
 import pytest
 from sqlalchemy import select
 
+from engine import execution
 from engine.errors import InvalidData, StateError, TaskFailed
-from engine.instances import get_instance
 from engine.spiff.bundle import SourceFile
+from engine.store import rows
 from engine.store.models import HumanTask, ProcessInstance
 from engine.store.uow import unit_of_work
 from tests.engine.driver import Driver
+from tests.support import instance_data, visited_elements
 
 SCRIPTED = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="D" targetNamespace="t">
@@ -49,7 +51,7 @@ def test_reserved_ids_start_and_end_deploy_and_run(drv, session):
     drv.complete(inst.id, "first", "pm1")
     done = drv.complete(inst.id, "second", "pm1")
     assert done.status == "completed"
-    visits = drv.engine.visited_elements(session, inst.id)
+    visits = visited_elements(drv.engine, session, inst.id)
     assert visits["Start"] == 1 and visits["End"] == 1  # reported under the diagram's ids
 
 
@@ -81,11 +83,10 @@ def test_script_cannot_rewrite_earlier_task_data(drv, session):
     inst = drv.start("scripted", data={"proj": {"meta": {"owner": "ann"}}})
     drv.complete(inst.id, "first", "pm1")
     # The script changed the nested owner for what follows ...
-    assert drv.engine.instance_data(session, inst.id)["proj"]["meta"]["owner"] == "bob"
+    assert instance_data(drv.engine, session, inst.id)["proj"]["meta"]["owner"] == "bob"
     # ... but the instance's own start data (root of the tree) still says ann.
-    from engine import running
-    row = get_instance(session, inst.id)
-    loaded = running.load(drv.engine, session, row, "t", drv.clock.now())
+    row = rows.require_instance(session, inst.id)
+    loaded = execution.load(drv.engine.ctx, session, row, "t", drv.clock.now())
     assert loaded.workflow.task_tree.data["proj"]["meta"]["owner"] == "ann"
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from engine.store.models import Job
 from tests.engine.driver import Driver
+from tests.support import instance_data, visited_elements
 
 
 @pytest.fixture
@@ -34,10 +35,10 @@ def test_boundary_timer_escalates_and_cycle_reminds(drv, session, clock):
     report = drv.advance_and_fire(hours=1, minutes=1)
     assert report.fired == 1
     # The reminder branch ran (its data stays in its own branch, as BPMN says) ...
-    assert drv.engine.visited_elements(session, inst.id)["reminded"] == 1
+    assert visited_elements(drv.engine, session, inst.id)["reminded"] == 1
     assert drv.task(inst.id, "review")  # ... and, non-interrupting, the review is still open
     drv.advance_and_fire(hours=1)
-    assert drv.engine.visited_elements(session, inst.id)["reminded"] == 2
+    assert visited_elements(drv.engine, session, inst.id)["reminded"] == 2
     assert drv.advance_and_fire(hours=1).fired == 0  # R2: only two cycles
 
     report = drv.advance_and_fire(hours=46)
@@ -129,9 +130,9 @@ def test_instance_data_prefers_the_waiting_user_task_over_timer_copies(drv, sess
                     '</bpmn:extensionElements>'))
     drv.deploy_text("timer_boundary.bpmn", xml)
     inst = drv.start("timer_boundary", data={"reminders": 0, "remind_hours": 5})
-    assert drv.engine.instance_data(session, inst.id)["reminders"] == 7
+    assert instance_data(drv.engine, session, inst.id)["reminders"] == 7
     task = drv.task(inst.id, "review")
-    assert drv.engine.instance_data(session, inst.id, task_id=task.id)["reminders"] == 7
+    assert instance_data(drv.engine, session, inst.id, task_id=task.id)["reminders"] == 7
 
 
 def drv_files_text(name: str) -> str:

@@ -1,7 +1,7 @@
 """Deploy-time validation: one small diagram per check, and hostile files.
 
 Each test asserts the exact element id, the line in the file and a fragment of the
-message a process owner reads.  The helpers at the top build inline BPMN/DMN (also used
+message a process owner pages.  The helpers at the top build inline BPMN/DMN (also used
 by ``test_bundle.py``).
 """
 
@@ -12,8 +12,8 @@ import itertools
 import pytest
 
 from engine.errors import InvalidDiagram, Problem
+from engine.spiff.bpmn_markup import find_overlaps, read_decision
 from engine.spiff.bundle import CheckContext, SourceFile, analyze, build_spec
-from engine.spiff.elements import find_overlaps, read_decision
 from engine.spiff.xmlsafe import DEFAULT_MAX_BYTES, parse_xml
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"

@@ -13,6 +13,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from engine.spiff.bundle import SourceFile
+from tests.support import instance_data as read_instance_data
 from tests.webui.conftest import csrf_token, login, one, parse_html
 from webui.extensions import db
 
@@ -57,7 +58,7 @@ def start(client, fields: dict):
 
 def instance_data(app, instance_id: int) -> dict:
     with app.app_context():
-        return app.extensions["pmoflow"].engine.instance_data(db.session, instance_id)
+        return read_instance_data(app.extensions["pmoflow"].engine, db.session, instance_id)
 
 
 def started(response) -> int:
@@ -73,7 +74,7 @@ def error_for(html: str, name: str) -> str:
 
 def limit_files_to(app, max_bytes: int) -> None:
     eng = app.extensions["pmoflow"].engine
-    eng.settings = dataclasses.replace(eng.settings, max_attachment_bytes=max_bytes)
+    eng.ctx.settings = dataclasses.replace(eng.settings, max_attachment_bytes=max_bytes)
 
 
 def test_start_form_has_a_file_input_and_sends_multipart(client, attach):

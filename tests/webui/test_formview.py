@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import force_locale
 
-from engine.reads import Person
+from engine.pages import Person
 from webui.formview import build_form
 
 SCHEMA = {

@@ -16,8 +16,9 @@ import pytest
 from flask import Flask
 
 from engine import identity
-from engine.reads import Person
+from engine.pages import Person
 from engine.store.uow import unit_of_work
+from tests.support import instance_data
 from tests.webui.conftest import Arrange, login, one, parse_html, post
 from webui.extensions import db
 from webui.formatting import ago
@@ -162,7 +163,7 @@ def test_affected_projects_are_picked_from_every_running_project(pmo_client, pmo
     assert response.status_code == 302, response.get_data(as_text=True)
     inst_id = int(response.headers["Location"].rsplit("/", 1)[1])
     with pmo_app.app_context():
-        data = pmo_app.extensions["pmoflow"].engine.instance_data(db.session, inst_id)
+        data = instance_data(pmo_app.extensions["pmoflow"].engine, db.session, inst_id)
     assert data["affected_project_ids"] == [other]
 
 

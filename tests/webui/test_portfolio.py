@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from engine.clock import ManualClock
 from engine.store.uow import unit_of_work
+from tests.support import instance_data
 from tests.webui.conftest import login, one, parse_html
 from tests.workflows.factories import escalation_data, proposal, risk_data
 from webui.extensions import db
@@ -320,7 +321,7 @@ def test_project_picker_offers_running_projects_and_round_trips_the_id(client, a
     assert response.status_code == 302
     inst_id = int(response.headers["Location"].rsplit("/", 1)[1])
     with app.app_context():
-        data = app.extensions["pmoflow"].engine.instance_data(db.session, inst_id)
+        data = instance_data(app.extensions["pmoflow"].engine, db.session, inst_id)
     assert data["project_id"] == w.tower and isinstance(data["project_id"], int)
     # the next step shows the chosen project (read-only) by code and title, everywhere
     task = arrange.task(inst_id)

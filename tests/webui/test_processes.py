@@ -6,6 +6,7 @@ import re
 
 from lxml import etree
 
+from tests.support import instance_data
 from tests.webui.conftest import login, one, parse_html, post
 
 BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
@@ -112,7 +113,7 @@ def test_start_widgets_with_every_kind_of_value(client, app):
     with app.app_context():
         from webui.extensions import db
 
-        data = app.extensions["pmoflow"].engine.instance_data(db.session, instance_id)
+        data = instance_data(app.extensions["pmoflow"].engine, db.session, instance_id)
     assert data["budget"] == {"amount": "1250000", "currency": "USD"}
     assert data["roi"] == 12.5 and data["headcount"] == 4 and data["multi_department"] is True
     assert data["departments"] == ["IT", "HR"] and data["tags"] == ["robots", "仓储"]

@@ -1,10 +1,10 @@
-"""engine/reads.py: the rules the pages rely on, called directly."""
+"""engine/pages.py and engine/access.py: the rules the pages rely on, called directly."""
 
 from __future__ import annotations
 
 import pytest
 
-from engine import reads
+from engine import access, pages
 from engine.errors import Forbidden, InvalidData, NotFound
 from engine.spiff.bundle import SourceFile
 from engine.store.models import User
@@ -34,43 +34,44 @@ def ctx(app):
 
 def test_startable_respects_the_start_role_and_no_role_means_anyone(ctx):
     ctx.deploy(db.session, [SourceFile("suggest.bpmn", OPEN_TO_ALL)], "owner1")
-    assert {d.key for d in reads.startable(ctx, db.session, "pm1")} == {
+    assert {d.key for d in pages.startable(ctx, db.session, "pm1")} == {
         "approval3", "widgets", "suggest"}
-    assert {d.key for d in reads.startable(ctx, db.session, "team1")} == {"suggest"}
-    page = reads.start_page(ctx, db.session, "suggest", "team1")
+    assert {d.key for d in pages.startable(ctx, db.session, "team1")} == {"suggest"}
+    page = pages.start_page(ctx, db.session, "suggest", "team1")
     assert page.schema is None and page.definition.start_role is None
     with pytest.raises(Forbidden):
-        reads.start_page(ctx, db.session, "approval3", "team1")
+        pages.start_page(ctx, db.session, "approval3", "team1")
     with pytest.raises(NotFound):
-        reads.start_page(ctx, db.session, "nope", "pm1")
+        pages.start_page(ctx, db.session, "nope", "pm1")
 
 
 def test_instance_visibility(ctx, arrange):
     inst = arrange.start()
-    row = db.session.get(reads.ProcessInstance, inst.id)
-    assert reads.may_view_instance(ctx, db.session, "pm1", row)
-    assert reads.may_view_instance(ctx, db.session, "reviewer1", row)  # its task's role
-    assert reads.may_view_instance(ctx, db.session, "admin", row)  # the PMO
-    assert not reads.may_view_instance(ctx, db.session, "finance1", row)
+    row = db.session.get(pages.ProcessInstance, inst.id)
+    now = ctx.clock.now()
+    assert access.may_view_instance(db.session, "pm1", row, now)
+    assert access.may_view_instance(db.session, "reviewer1", row, now)  # its task's role
+    assert access.may_view_instance(db.session, "admin", row, now)  # the PMO
+    assert not access.may_view_instance(db.session, "finance1", row, now)
 
 
 def test_withdraw_and_reassign_rules(ctx, arrange):
     inst = arrange.start()
-    reads.require_starter(db.session, inst.id, "pm1")
+    access.require_starter(db.session, inst.id, "pm1")
     with pytest.raises(Forbidden):
-        reads.require_starter(db.session, inst.id, "pm2")
+        access.require_starter(db.session, inst.id, "pm2")
     with pytest.raises(NotFound):
-        reads.require_starter(db.session, 999, "pm1")
-    reads.require_admin(db.session, "admin")
+        access.require_starter(db.session, 999, "pm1")
+    access.require_admin(db.session, "admin")
     with pytest.raises(Forbidden):
-        reads.require_admin(db.session, "pmohead")
+        access.require_admin(db.session, "pmohead")
 
 
 def test_set_locale(ctx):
-    reads.set_locale(db.session, "pm1", "zh")
+    ctx.set_locale(db.session, "pm1", "zh")
     assert db.session.scalar(db.select(User.locale).where(User.username == "pm1")) == "zh"
     with pytest.raises(InvalidData):
-        reads.set_locale(db.session, "pm1", "fr")
+        ctx.set_locale(db.session, "pm1", "fr")
 
 
 def test_task_page_values_take_draft_over_instance_data(ctx, arrange):
@@ -78,10 +79,10 @@ def test_task_page_values_take_draft_over_instance_data(ctx, arrange):
                                                                    "currency": "CNY"},
                                           "category": "it"})
     task = arrange.task(inst.id)
-    page = reads.task_page(ctx, db.session, task.id, "reviewer1")
+    page = pages.task_page(ctx, db.session, task.id, "reviewer1")
     assert page.values == {"title": "T", "budget": {"amount": "1", "currency": "CNY"}}
     ctx.save_draft(db.session, task.id, "reviewer1", {"title": "draft", "decision": "accept"})
-    page = reads.task_page(ctx, db.session, task.id, "reviewer1")
+    page = pages.task_page(ctx, db.session, task.id, "reviewer1")
     assert page.values["title"] == "draft" and page.values["decision"] == "accept"
     assert page.has_draft and page.can_act and page.can_claim and not page.can_unclaim
 
@@ -89,9 +90,9 @@ def test_task_page_values_take_draft_over_instance_data(ctx, arrange):
 def test_lists_page_and_count(ctx, arrange):
     for n in range(4):
         arrange.start(title=f"R{n}")
-    listing = reads.my_requests(ctx, db.session, "pm1", offset=1, limit=2)
+    listing = pages.my_requests(ctx, db.session, "pm1", offset=1, limit=2)
     assert listing.total == 4 and [r.title for r in listing.rows] == ["R2", "R1"]
     assert listing.rows[0].waiting[0].step == "Check completeness"
     with pytest.raises(Forbidden):
-        reads.running_instances(ctx, db.session, "pm1")
-    assert reads.running_instances(ctx, db.session, "pmohead").total == 4
+        pages.running_instances(ctx, db.session, "pm1")
+    assert pages.running_instances(ctx, db.session, "pmohead").total == 4

@@ -24,6 +24,7 @@ from engine.spiff.script_helpers import make_helpers
 from engine.store.models import ProcessInstance
 from engine.store.uow import unit_of_work
 from tests.engine.driver import Driver
+from tests.support import instance_data, visited_elements
 from tests.workflows.factories import process_driver
 from tests.workflows.factories import proposal as base_proposal
 from workflows import records
@@ -78,7 +79,7 @@ def project(drv: Driver, iid: int) -> records.ProjectView:
 
 
 def data(drv: Driver, iid: int) -> dict[str, Any]:
-    return drv.engine.instance_data(drv.session, iid)
+    return instance_data(drv.engine, drv.session, iid)
 
 
 def decisions(drv: Driver, iid: int) -> list[tuple]:
@@ -370,7 +371,7 @@ def test_rework_loop_twice_then_accepted(drv, session):
         ("check", "reviewer1", "rework"), ("revise", "pm1", None),
         ("check", "reviewer1", "rework"), ("revise", "pm1", None)]
     assert decisions(drv, inst.id)[0][3] == "Add the WBS (0)"
-    assert drv.engine.visited_elements(session, inst.id)["check"] == 3
+    assert visited_elements(drv.engine, session, inst.id)["check"] == 3
     assert "Sponsor changed from sponsor1 to sponsor2" in notes(drv, inst.id)
 
 
@@ -385,7 +386,7 @@ def test_reject_at_the_completeness_check(drv):
     assert (last.by, last.reason) == ("reviewer1", "Duplicate of PRJ-2025-0007")
     told = [n for n in drv.engine.notifications(drv.session, "pm1") if n.kind == "rejected"]
     assert told[0].body == "Rejected by reviewer1. Reason: Duplicate of PRJ-2025-0007"
-    assert "end_rejected_check" in drv.engine.visited_elements(drv.session, inst.id)
+    assert "end_rejected_check" in visited_elements(drv.engine, drv.session, inst.id)
 
 
 def test_reject_by_one_approver_waits_for_the_others(drv):

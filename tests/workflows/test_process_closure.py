@@ -24,6 +24,7 @@ from engine.spiff.script_helpers import make_helpers
 from engine.store.uow import unit_of_work
 from engine.tasks import TaskQuery
 from tests.engine.driver import Driver
+from tests.support import instance_data
 from tests.workflows.factories import process_driver, proposal
 from workflows import records
 from workflows.closure import OPERATIONS, variance_pct
@@ -104,7 +105,7 @@ def all_tasks(drv: Driver, iid: int) -> list[tuple]:
 
 
 def data(drv: Driver, iid: int) -> dict[str, Any]:
-    return drv.engine.instance_data(drv.session, iid)
+    return instance_data(drv.engine, drv.session, iid)
 
 
 def notes(drv: Driver, iid: int) -> str:

@@ -21,6 +21,7 @@ from engine.spiff.bundle import SourceFile
 from engine.store.models import HumanTask, ProcessInstance
 from engine.store.uow import unit_of_work
 from tests.engine.driver import Driver
+from tests.support import instance_data, visited_elements
 from tests.workflows.factories import process_driver, proposal
 from workflows import records
 from workflows.escalation import OPERATIONS
@@ -129,7 +130,7 @@ def test_raise_logs_binds_and_opens_triage(drv, session, projects):
     assert (triage.role, triage.project_id, triage.assignee, triage.four_eyes) == (
         "pmo_reviewer", projects[0].id, None, True)
     assert triage.due_at == TUESDAY_9  # SLA 1 working day from the table
-    data = drv.engine.instance_data(session, inst.id)
+    data = instance_data(drv.engine, session, inst.id)
     assert data["sla"] == {"triage_days": 1, "reminder_hours": 4, "steering_days": 2}
     assert data["escalation"]["id"] == e.id
     for pm in ("pm2", "pm3"):  # the affected PMs hear that their project is named
@@ -147,7 +148,7 @@ def test_sla_table_by_severity(drv, session, projects, severity, triage, remind,
                                steer_due):
     """Every rule of escalation_sla, seen where it acts: due dates and timer jobs."""
     inst = start(drv, projects, severity=severity)
-    data = drv.engine.instance_data(session, inst.id)
+    data = instance_data(drv.engine, session, inst.id)
     assert data["sla"] == {"triage_days": triage, "reminder_hours": remind,
                            "steering_days": steering}
     t0 = drv.clock.now()
@@ -234,7 +235,7 @@ def test_resolve_at_pmo_then_pm_confirms(drv, session, projects, clock):
     confirm = drv.task(inst.id, "confirm")
     assert (confirm.role, confirm.assignee, confirm.project_id, confirm.four_eyes) == (
         "pm", "pm1", projects[0].id, False)
-    data = drv.engine.instance_data(session, inst.id)
+    data = instance_data(drv.engine, session, inst.id)
     assert (data["outcome_text"], data["outcome_by"]) == (split, "reviewer1")
     with pytest.raises(Forbidden, match="assigned to pm1"):
         drv.complete(inst.id, "confirm", "pm2", {"decision": "resolved"})
@@ -248,7 +249,7 @@ def test_resolve_at_pmo_then_pm_confirms(drv, session, projects, clock):
         ("confirm", "pm1", "resolved", "Crew on site 1.")]
     assert any(t == f"Escalation closed: {e.title}" for t in titles(drv, "reviewer1"))
     assert any(t == f"Escalation closed: {e.title}" for t in titles(drv, "pm2"))
-    visited = drv.engine.visited_elements(session, inst.id)
+    visited = visited_elements(drv.engine, session, inst.id)
     assert "steer" not in visited and "guidance" not in visited and visited["closed"] == 1
     assert any("sent to pm1, pm2, pm3" in n for n in notes(drv, inst.id, "record"))
 
@@ -262,7 +263,7 @@ def test_escalate_to_steering_then_decide_then_confirm(drv, session, projects):
     steer = drv.task(inst.id, "steer")
     assert (steer.role, steer.assignee, steer.four_eyes, steer.project_id) == (
         "steering", None, True, projects[0].id)
-    assert drv.engine.instance_data(session, inst.id)["pmo_reason"] == why
+    assert instance_data(drv.engine, session, inst.id)["pmo_reason"] == why
     for member in ("steer1", "steer2"):
         assert titles(drv, member)[0] == f"Escalation for the steering committee: {e.title}"
     assert not any("Escalation decision" in t for t in titles(drv, "pm2"))
@@ -298,12 +299,12 @@ def test_hand_back_with_guidance_pm_accepts(drv, session, projects):
     assert titles(drv, "pm1")[0] == "New task: Act on guidance"
     task = drv.task(inst.id, "guidance")
     assert (task.assignee, task.role, task.four_eyes) == ("pm1", "pm", False)
-    assert drv.engine.instance_data(session, inst.id)["outcome_text"] == guidance
+    assert instance_data(drv.engine, session, inst.id)["outcome_text"] == guidance
     drv.complete(inst.id, "guidance", "pm1", {"decision": "accept"})
     e = log(session, inst.id)
     assert (e.status, e.resolution) == ("resolved", "Guidance accepted.")
     assert drv.instance(inst.id).status == "completed"
-    assert "confirm" not in drv.engine.visited_elements(session, inst.id)
+    assert "confirm" not in visited_elements(drv.engine, session, inst.id)
 
 
 def test_steering_hands_back_and_pm_reopens_from_guidance(drv, session, projects):
@@ -322,7 +323,7 @@ def test_steering_hands_back_and_pm_reopens_from_guidance(drv, session, projects
     assert titles(drv, "steer2")[0] == f"Escalation reopened: {e.title}"
     triage = drv.task(inst.id, "triage")
     assert triage.role == "pmo_reviewer" and triage.due_at == TUESDAY_9
-    data = drv.engine.instance_data(session, inst.id)
+    data = instance_data(drv.engine, session, inst.id)
     assert data["reopen_reason"] == "The PMO pool has no tower crews."
     decide(drv, inst.id, "triage", "reviewer2", "resolve", "Rent a crew from site 3.")
     assert log(session, inst.id).decision_level == "pmo"  # back at PMO level
@@ -347,7 +348,7 @@ def test_reopen_twice_then_confirm(drv, session, projects, clock):
     drv.complete(inst.id, "confirm", "pm1", {"decision": "resolved"})
     e = log(session, inst.id)
     assert (e.status, e.reopen_count, e.decision) == ("resolved", 2, "Decision 3")
-    visits = drv.engine.visited_elements(session, inst.id)
+    visits = visited_elements(drv.engine, session, inst.id)
     assert (visits["triage"], visits["confirm"], visits["merge"]) == (3, 3, 3)
     assert drv.instance(inst.id).status == "completed"
     assert [c[2] for c in completed(drv, inst.id)] == [

@@ -26,6 +26,7 @@ from engine.store.models import ProcessInstance
 from engine.store.uow import unit_of_work
 from engine.tasks import TaskQuery
 from tests.engine.driver import Driver
+from tests.support import instance_data, visited_elements
 from tests.workflows.factories import process_driver, proposal
 from workflows import records
 from workflows.risk import DEMO_RISKS, OPERATIONS, seed_demo
@@ -107,7 +108,7 @@ def open_(drv: Driver, iid: int) -> list[str]:
 
 
 def data(drv: Driver, iid: int) -> dict[str, Any]:
-    return drv.engine.instance_data(drv.session, iid)
+    return instance_data(drv.engine, drv.session, iid)
 
 
 def risk(drv: Driver, iid: int) -> records.RiskView:
@@ -304,7 +305,7 @@ def test_send_back_at_every_level_twice_at_level_one(drv, session):
     r = risk(drv, inst.id)
     assert (r.status, r.decision_level, r.response_plan) == (
         "accepted", 3, "mitigate: Supplier B, from contingency")
-    visits = drv.engine.visited_elements(session, inst.id)
+    visits = visited_elements(drv.engine, session, inst.id)
     assert (visits[REVISE], visits["score"], visits[SPONSOR]) == (4, 5, 3)
     outcomes = [c[:3] for c in completed(drv, inst.id) if c[0] != REVISE]
     assert outcomes[0] == (SPONSOR, "sponsor1", "send_back")

@@ -26,9 +26,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from engine import identity
+from engine.access import PMO_ROLES, may_view_instance
 from engine.errors import Forbidden, NotFound
 from engine.notifications import NotificationView
-from engine.reads import PMO_ROLES, Directory, directory, may_view_instance, process_names
+from engine.pages import Directory, directory, process_names
 from engine.store.models import Notification, ProcessInstance
 from workflows import records
 from workflows.records.models import Escalation, Lesson, Project, Risk
@@ -296,7 +297,7 @@ def _requests(eng: Engine, session: Session, project: ProjectView, username: str
     return [ProjectRequest(i.id, i.title, i.business_key,
                            names.get(i.process_key, i.process_key), i.status, i.current_step,
                            i.started_by, i.started_at, i.ended_at,
-                           may_view_instance(eng, session, username, i)) for i in found]
+                           may_view_instance(session, username, i, eng.clock.now())) for i in found]
 
 
 def _naming(session: Session, project_id: int) -> list[int]:

@@ -1,50 +1,45 @@
-"""Read models for the web pages: one call per page, plain dataclasses back.
+"""Read models for the task-work pages (inbox, start, task, instance, request lists):
+one call per page, plain dataclasses back.  (The PMO's own pages read the PMO records in
+:mod:`workflows.records.pages`.)
 
 Plain SQLAlchemy over the indexed tables (``process_instances``, ``human_tasks``,
-``users``...) plus the :class:`~engine.api.Engine` verbs; the one workflow
-deserialized per page is the instance being shown (for its data).  Also the few rules
-the pages enforce before calling a verb (who may see an instance, who may withdraw it)
-and the user's language choice.  No Flask here.
+``users``...) plus the :class:`~engine.api.Engine` verbs, which this module calls as a
+client of the facade; the one workflow deserialized per page is the instance being shown
+(for its data).  Also the few rules the pages enforce before calling a verb (who may see
+an instance, who may withdraw it).  No Flask here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import identity
+from engine.access import ADMIN_ROLE, PMO_ROLES, may_start, may_view_instance
+from engine.api import Engine
 from engine.definitions import DefinitionSnapshot, definition_view, get_process
-from engine.errors import Forbidden, InvalidData
-from engine.instances import INITIATOR_KEY, get_instance, may_start, task_view
+from engine.errors import Forbidden
+from engine.instances import INITIATOR_KEY
+from engine.store import rows as records
 from engine.store.models import (
     HumanTask,
-    Notification,
     ProcessDefinition,
     ProcessInstance,
     ProjectRole,
     User,
     UserRole,
 )
-from engine.store.uow import unit_of_work
-from engine.tasks import TaskQuery, may_view
-from engine.views import AuditView, DefinitionView, InstanceView, TaskView
+from engine.tasks import TaskQuery
+from engine.views import AuditView, DataViews, DefinitionView, InstanceView, TaskView, task_view
 
-if TYPE_CHECKING:
-    from engine.api import DataViews, Engine
-
-#: Roles that see every instance (the PMO's overview pages).
-PMO_ROLES = frozenset({"pmo_admin", "pmo_head", "pmo_reviewer"})
-#: Role that may reassign anyone's open task.
-ADMIN_ROLE = "pmo_admin"
 #: Per-task answers: never pre-filled from earlier steps (the next reviewer decides anew).
 OUTCOME_KEYS = frozenset({"decision", "outcome", "comment"})
 #: Data keys that are not the request's content.
 HIDDEN_KEYS = OUTCOME_KEYS | {INITIATOR_KEY, "typename"}
-LOCALES = frozenset({"en", "zh"})
 
 
 @dataclass(frozen=True)
@@ -233,28 +228,13 @@ def waiting_steps(tasks: list[TaskView], now: datetime) -> tuple[Waiting, ...]:
     )
 
 
-def may_view_instance(eng: Engine, session: Session, username: str,
-                      inst: ProcessInstance) -> bool:
-    """The starter, the PMO, whoever may see one of its tasks, and whoever the process
-    told about it (a notification names the instance: e.g. the PM of a project an
-    escalation affects, following the link of the decision) may see an instance."""
-    if inst.started_by == username or identity.global_roles(session, username) & PMO_ROLES:
-        return True
-    told = session.scalar(select(Notification.id).where(
-        Notification.username == username, Notification.instance_id == inst.id).limit(1))
-    if told is not None:
-        return True
-    rows = session.scalars(select(HumanTask).where(HumanTask.instance_id == inst.id))
-    return any(may_view(eng, session, username, row, inst) for row in rows)
-
-
 def instance_page(eng: Engine, session: Session, instance_id: int, username: str,
                   *, checked: bool = False, views: DataViews | None = None
                   ) -> InstancePage:
     """The instance page (``checked``: access was already established through a task;
     ``views``: the instance's data when the caller already read it)."""
-    if not checked and not may_view_instance(eng, session, username,
-                                             get_instance(session, instance_id)):
+    if not checked and not may_view_instance(
+            session, username, records.require_instance(session, instance_id), eng.clock.now()):
         raise Forbidden("you have no access to this request")
     if views is None:
         views = eng.instance_and_task_data(session, instance_id, None)
@@ -356,23 +336,3 @@ def running_instances(eng: Engine, session: Session, username: str, *,
     rows, total = _instance_rows(eng, session, q, offset, limit)
     return InstanceList(rows, total, eng.clock.now(), directory(session),
                         process_names(session))
-
-
-def require_starter(session: Session, instance_id: int, username: str) -> None:
-    """Only the person who started a request may withdraw it (:class:`Forbidden`)."""
-    if get_instance(session, instance_id).started_by != username:
-        raise Forbidden("only the person who started this request may withdraw it")
-
-
-def require_admin(session: Session, username: str) -> None:
-    """Only a PMO administrator may reassign other people's tasks (:class:`Forbidden`)."""
-    if ADMIN_ROLE not in identity.global_roles(session, username):
-        raise Forbidden("only a PMO administrator may reassign tasks")
-
-
-def set_locale(session: Session, username: str, locale: str) -> None:
-    """Remember ``username``'s language (``en`` or ``zh``)."""
-    if locale not in LOCALES:
-        raise InvalidData({"lang": f"Choose one of: {', '.join(sorted(LOCALES))}."})
-    with unit_of_work(session):
-        identity.get_user(session, username).locale = locale

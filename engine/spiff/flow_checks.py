@@ -6,7 +6,7 @@ the file) in words a process owner understands.  The checks mirror what SpiffWor
 it silently ignores and what would only fail while an instance runs.
 
 This module checks documents, containers and flows; single elements are checked by
-:mod:`engine.spiff.element_checks`, references to other files by
+:mod:`engine.spiff.node_checks`, references to other files by
 :mod:`engine.spiff.references` (their public names stay importable from here).
 """
 
@@ -18,14 +18,7 @@ from collections.abc import Iterable
 from lxml import etree
 
 from engine.errors import Problem
-from engine.spiff.element_checks import (
-    EVENT_DEFINITIONS,
-    ISO_DURATION,
-    ElementChecker,
-    _line,
-    _raw,
-)
-from engine.spiff.elements import (
+from engine.spiff.bpmn_markup import (
     BPMN_NS,
     CONTAINER_TYPES,
     bpmn_children,
@@ -33,6 +26,13 @@ from engine.spiff.elements import (
     label,
     local,
     problem,
+)
+from engine.spiff.node_checks import (
+    EVENT_DEFINITIONS,
+    ISO_DURATION,
+    ElementChecker,
+    _line,
+    _raw,
 )
 from engine.spiff.references import REFERENCE_KINDS, check_references, gather_references
 from engine.spiff.xmlsafe import is_standard

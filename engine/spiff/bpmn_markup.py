@@ -1,7 +1,7 @@
 """What a BPMN diagram contains, read from the XML without running the library.
 
 Namespaces and element-type tables, the plain input/output dataclasses shared by
-:mod:`engine.spiff.checks` and :mod:`engine.spiff.bundle`, the per-element metadata
+:mod:`engine.spiff.flow_checks` and :mod:`engine.spiff.bundle`, the per-element metadata
 (:class:`ElementInfo`: lane, role, form, properties) and the renaming of element ids that
 collide with SpiffWorkflow's internal task-spec names.
 

@@ -12,24 +12,23 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy.orm import Session
 
+from engine import notifications
+from engine.context import EngineContext
+from engine.definitions import DefinitionSnapshot
 from engine.errors import Conflict, EngineError, TaskFailed, WorkflowStalled
 from engine.services import ServiceCall
-from engine.spiff.runtime import Stalled, VisitCapExceeded, VisitCounter, prune
 from engine.spiff.sandbox import SandboxedScriptEngine
 from engine.spiff.serializer import SavedState, dump_state, load_state
+from engine.spiff.stepping import Stalled, VisitCapExceeded, VisitCounter, prune
 from engine.spiff.timebase import using_clock
 from engine.store import rows
 from engine.store.rows import Rec
-
-if TYPE_CHECKING:
-    from engine.api import Engine
-    from engine.definitions import DefinitionSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -73,18 +72,18 @@ class Loaded:
         return meta.get("elements", {}).get(element_id or "", {})
 
 
-def visit_cap(eng: Engine, definition: DefinitionSnapshot) -> int:
+def visit_cap(ctx: EngineContext, definition: DefinitionSnapshot) -> int:
     """The per-element visit cap for this process (its own setting or the default)."""
     raw = definition.meta.get("max_element_visits")
     try:
-        return int(raw) if raw else eng.settings.max_element_visits
+        return int(raw) if raw else ctx.settings.max_element_visits
     except ValueError:
-        return eng.settings.max_element_visits
+        return ctx.settings.max_element_visits
 
 
-def script_engine(eng: Engine, session: Session, instance: Rec, actor: str,
-                  now: datetime, calls: list[ServiceCall], id_map: dict[str, str],
-                  on_behalf_of: str | None = None) -> SandboxedScriptEngine:
+def sandbox_for(ctx: EngineContext, session: Session, instance: Rec, actor: str,
+                now: datetime, calls: list[ServiceCall], id_map: dict[str, str],
+                on_behalf_of: str | None = None) -> SandboxedScriptEngine:
     """A sandboxed script engine whose service tasks call the registered glue."""
 
     def services(task: Any, name: str, params: dict[str, Any]) -> Any:
@@ -95,7 +94,7 @@ def script_engine(eng: Engine, session: Session, instance: Rec, actor: str,
             params={k: v.get("value") if isinstance(v, dict) else v for k, v in params.items()},
             data=dict(task.data), project_id=instance.project_id, on_behalf_of=on_behalf_of,
         )
-        result = eng.services.call(name, call)
+        result = ctx.services.call(name, call)
         calls.append(call)
         if call.bound_project_id is not None:
             instance.project_id = call.bound_project_id
@@ -105,39 +104,39 @@ def script_engine(eng: Engine, session: Session, instance: Rec, actor: str,
             instance.business_key = call.business_key
         return result
 
-    return SandboxedScriptEngine(limits=eng.settings.sandbox, helpers=eng.helpers,
+    return SandboxedScriptEngine(limits=ctx.settings.sandbox, helpers=ctx.helpers,
                                  services=services)
 
 
-def _loaded(eng: Engine, session: Session, instance: Rec, definition: DefinitionSnapshot,
+def _loaded(ctx: EngineContext, session: Session, instance: Rec, definition: DefinitionSnapshot,
             workflow: BpmnWorkflow, visits: dict[str, int], actor: str, now: datetime,
             on_behalf_of: str | None = None) -> Loaded:
     calls: list[ServiceCall] = []
     id_map = definition.meta.get("id_map", {})
-    workflow.script_engine = script_engine(eng, session, instance, actor, now, calls, id_map,
-                                           on_behalf_of)
-    counter = VisitCounter(visits, visit_cap(eng, definition), id_map)
-    called = {key: eng.cache.definition(session, def_id)
+    workflow.script_engine = sandbox_for(ctx, session, instance, actor, now, calls, id_map,
+                                         on_behalf_of)
+    counter = VisitCounter(visits, visit_cap(ctx, definition), id_map)
+    called = {key: ctx.cache.definition(session, def_id)
               for key, def_id in (instance.bindings or {}).get("processes", {}).items()}
     return Loaded(instance, definition, workflow, counter, calls, called=called)
 
 
-def new_workflow(eng: Engine, session: Session, instance: Rec, actor: str,
+def new_workflow(ctx: EngineContext, session: Session, instance: Rec, actor: str,
                  now: datetime) -> Loaded:
     """A fresh workflow for a new instance (its row must already have an id)."""
-    definition = eng.cache.definition(session, instance.definition_id)
-    spec, subs = eng.cache.for_bindings(session, definition.id, instance.bindings)
-    return _loaded(eng, session, instance, definition, BpmnWorkflow(spec, subs), {}, actor,
+    definition = ctx.cache.definition(session, instance.definition_id)
+    spec, subs = ctx.cache.for_bindings(session, definition.id, instance.bindings)
+    return _loaded(ctx, session, instance, definition, BpmnWorkflow(spec, subs), {}, actor,
                    now)
 
 
-def load(eng: Engine, session: Session, instance: Rec, actor: str, now: datetime, *,
+def load(ctx: EngineContext, session: Session, instance: Rec, actor: str, now: datetime, *,
          on_behalf_of: str | None = None) -> Loaded:
     """Rebuild an instance's workflow from its saved state and cached spec."""
-    definition = eng.cache.definition(session, instance.definition_id)
-    spec, subs = eng.cache.for_bindings(session, definition.id, instance.bindings)
+    definition = ctx.cache.definition(session, instance.definition_id)
+    spec, subs = ctx.cache.for_bindings(session, definition.id, instance.bindings)
     saved = load_state(instance.state, spec, subs)
-    return _loaded(eng, session, instance, definition, saved.workflow, saved.visits, actor,
+    return _loaded(ctx, session, instance, definition, saved.workflow, saved.visits, actor,
                    now, on_behalf_of)
 
 
@@ -154,6 +153,17 @@ def save(session: Session, loaded: Loaded, now: datetime, *, new: bool = False) 
             f"instance {loaded.instance.id} was changed by someone else while you worked on "
             "it; reload and try again"
         )
+
+
+def audit_services(session: Session, loaded: Loaded, now: datetime, actor: str) -> None:
+    """Audit the glue calls of this action and send the notifications they asked for."""
+    for call in loaded.services:
+        rows.audit(session, instance_id=loaded.instance.id, at=now, actor=actor,
+                   kind="service_called", element_id=call.element_id,
+                   element_name=loaded.element(call.element_id).get("name"),
+                   detail={"notes": call.notes})
+        notifications.write_all(session, call.notifications, now)
+    loaded.services.clear()
 
 
 @contextlib.contextmanager

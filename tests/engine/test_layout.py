@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from webui.layout import BPMN, BPMNDI, DC, DI, with_layout
+from engine.spiff.layout import BPMN, BPMNDI, DC, DI, with_layout
 
 PROCESSES = Path(__file__).resolve().parents[1] / "engine" / "processes"
 

@@ -1,4 +1,4 @@
-"""Deploy-time checks of single flow nodes (see :mod:`engine.spiff.checks`).
+"""Deploy-time checks of single flow nodes (see :mod:`engine.spiff.flow_checks`).
 
 :class:`ElementChecker` holds what every check of one process shares (the file, the
 process, its elements, the context and the problems found) and checks one element at a
@@ -15,7 +15,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition as Timer
 
 from engine.errors import Problem
-from engine.spiff.elements import (
+from engine.spiff.bpmn_markup import (
     BPMN_NS,
     HUMAN_TASK_TYPES,
     SPIFF_NS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from engine import reads
+from engine import pages
 from engine.errors import InvalidData
 from webui.context import engine, username
 from webui.extensions import db
@@ -26,7 +26,7 @@ def index():
     status = request.args.get("status", "")
     status = status if status in STATUSES else ""
     page_no = page_arg()
-    listing = reads.my_requests(engine(), db.session, username(), status=status or None,
+    listing = pages.my_requests(engine(), db.session, username(), status=status or None,
                                 offset=(page_no - 1) * PER_PAGE, limit=PER_PAGE)
     return render_template("requests.html", listing=listing, status=status, statuses=STATUSES,
                            paging=Paging(page_no, PER_PAGE, listing.total))
@@ -36,9 +36,8 @@ def index():
 @login_required
 def withdraw(instance_id: int):
     """Withdraw my running request, with a reason (only its starter may)."""
-    reads.require_starter(db.session, instance_id, username())
     try:
-        engine().cancel(db.session, instance_id, username(), request.form.get("reason", ""))
+        engine().withdraw(db.session, instance_id, username(), request.form.get("reason", ""))
     except InvalidData as exc:
         for message in exc.errors.values():
             flash(field_message(message), "error")

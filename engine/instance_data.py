@@ -1,0 +1,49 @@
+"""An instance's data as people see it: what its waiting steps hold, or what it ended
+with, and what one task saw (deserializes that one instance; nothing is written)."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from typing import Any
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.orm import Session
+
+from engine import execution
+from engine.context import EngineContext
+from engine.spiff.serializer import load_envelope_visits
+from engine.store import rows
+from engine.store.models import HumanTask
+from engine.views import DataViews
+
+
+def data_views(ctx: EngineContext, session: Session, instance_id: int,
+               task_id: int | None) -> DataViews:
+    """The instance's current data, the data as task ``task_id`` sees it (``None``
+    without one, or if it is not a task of this instance any more) and the visited
+    elements, from one read and one deserialization.
+
+    The data of the waiting user tasks wins over older copies held by timers and other
+    waiting events.
+    """
+    inst = rows.require_instance(session, instance_id)
+    visited = load_envelope_visits(inst.state)
+    loaded = execution.load(ctx, session, inst, "system", ctx.clock.now())
+    wf = loaded.workflow
+    seen = None
+    if task_id is not None:
+        row = session.get(HumanTask, task_id)
+        task = (wf.get_task_from_id(uuid.UUID(row.spiff_task_id))
+                if row is not None and row.instance_id == instance_id else None)
+        if task is not None:
+            seen = copy.deepcopy(task.data)
+    if wf.completed:
+        return DataViews(copy.deepcopy(wf.data), seen, visited)
+    merged: dict[str, Any] = {}
+    waiting = wf.get_tasks(state=TaskState.WAITING | TaskState.STARTED, max_depth=10**9)
+    ready = wf.get_tasks(state=TaskState.READY, max_depth=10**9)
+    for t in [*waiting, *ready]:  # later wins: what people work on now
+        # A branch waiting at a join holds no data of its own yet: take what it brought.
+        merged.update(t.data or (t.parent.data if t.parent is not None else {}))
+    return DataViews(copy.deepcopy(merged or wf.task_tree.data), seen, visited)

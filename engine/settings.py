@@ -1,0 +1,21 @@
+"""The engine's limits and knobs (the application's configuration fills them in)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from engine.spiff.sandbox import SandboxLimits
+from engine.spiff.xmlsafe import DEFAULT_MAX_BYTES
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Limits and knobs of one engine."""
+
+    sandbox: SandboxLimits = field(default_factory=SandboxLimits)
+    max_element_visits: int = 5000
+    max_diagram_bytes: int = DEFAULT_MAX_BYTES
+    job_max_attempts: int = 5
+    job_backoff_seconds: float = 30.0
+    spec_cache_size: int = 128
+    max_attachment_bytes: int = 10 * 1024 * 1024
