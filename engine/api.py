@@ -10,6 +10,7 @@ import copy
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, NamedTuple
 
 from SpiffWorkflow.util.task import TaskState
@@ -24,6 +25,7 @@ from engine import (
     notifications,
     running,
     tasks,
+    tokens,
 )
 from engine.clock import Clock, SystemClock
 from engine.errors import InvalidDiagram
@@ -325,6 +327,28 @@ class Engine:
     def retry_job(self, session: Session, job_id: int, actor: str) -> JobView:
         """Re-queue a failed job."""
         return runner.retry_job(self, session, job_id, actor)
+
+    # ------------------------------------------------------------------ API tokens
+
+    def create_token(self, session: Session, username: str, *, name: str = "",
+                     expires_in: timedelta | None = None) -> tokens.NewToken:
+        """A personal API token for ``username``; the secret is returned only here."""
+        return tokens.create(session, username, name=name, now=self.clock.now(),
+                             expires_in=expires_in)
+
+    def api_tokens(self, session: Session, username: str | None = None
+                   ) -> list[tokens.TokenView]:
+        """API tokens of ``username`` (everyone's with None), newest first."""
+        return tokens.list_tokens(session, username)
+
+    def revoke_token(self, session: Session, token_id: int, actor: str | None
+                     ) -> tokens.TokenView:
+        """Revoke a token (its owner or a PMO administrator; None: an operator)."""
+        return tokens.revoke(session, token_id, actor, self.clock.now())
+
+    def authenticate_token(self, session: Session, secret: str) -> str | None:
+        """The active user a token secret belongs to, or None."""
+        return tokens.authenticate(session, secret, self.clock.now())
 
 
 def audit_view(row: AuditEvent) -> AuditView:

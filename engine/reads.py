@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 PMO_ROLES = frozenset({"pmo_admin", "pmo_head", "pmo_reviewer"})
 #: Role that may reassign anyone's open task.
 ADMIN_ROLE = "pmo_admin"
+#: Role that may validate and deploy diagrams.
+PROCESS_OWNER_ROLE = "process_owner"
 #: Per-task answers: never pre-filled from earlier steps (the next reviewer decides anew).
 OUTCOME_KEYS = frozenset({"decision", "outcome", "comment"})
 #: Data keys that are not the request's content.
@@ -368,6 +370,12 @@ def require_admin(session: Session, username: str) -> None:
     """Only a PMO administrator may reassign other people's tasks (:class:`Forbidden`)."""
     if ADMIN_ROLE not in identity.global_roles(session, username):
         raise Forbidden("only a PMO administrator may reassign tasks")
+
+
+def require_process_owner(session: Session, username: str) -> None:
+    """Only a process owner may validate or deploy diagrams (:class:`Forbidden`)."""
+    if PROCESS_OWNER_ROLE not in identity.global_roles(session, username):
+        raise Forbidden("only a process owner may validate or deploy diagrams")
 
 
 def set_locale(session: Session, username: str, locale: str) -> None:

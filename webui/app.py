@@ -69,6 +69,7 @@ def _engine_options(config: Config) -> dict[str, object]:
 
 def _register_blueprints(app: Flask) -> None:
     from webui import (
+        api,
         auth,
         errors,
         escalations,
@@ -94,6 +95,7 @@ def _register_blueprints(app: Flask) -> None:
                    portfolio, risks, escalations, lessons, notifications):
         app.register_blueprint(module.bp)
     errors.register(app)
+    api.register(app)
     formatting.install(app)
     app.add_template_global(summary.outcome_label, "outcome_label")
     app.add_template_global(access_message, "access_message")
