@@ -7,7 +7,6 @@ form schemas are recognised by their ``.json`` name, wherever they sit.
 from __future__ import annotations
 
 from flask import request
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from engine import reads
@@ -15,6 +14,7 @@ from engine.errors import InvalidData
 from engine.spiff.bundle import SourceFile
 from webui.api import guards
 from webui.api.auth import actor
+from webui.api.blueprint import Blueprint
 from webui.api.schemas import DiagramProblemSchema
 from webui.context import engine
 from webui.extensions import db

@@ -3,11 +3,11 @@ and history, and withdrawing my own request."""
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from engine import reads
 from webui.api.auth import actor
+from webui.api.blueprint import Blueprint
 from webui.api.paging import LINK_HEADER, page
 from webui.api.schemas import InstanceDetailSchema, InstanceSchema, PageArgs, Strict, page_of
 from webui.context import engine

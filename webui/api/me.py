@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask import g
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from engine import identity
 from webui.api.auth import actor
+from webui.api.blueprint import Blueprint
 from webui.extensions import db
 
 blp = Blueprint("api-me", __name__, url_prefix="/api/v1", description="Who am I")

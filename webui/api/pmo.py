@@ -5,11 +5,11 @@ escalations; unpublished lessons only the PMO."""
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from engine import pmo_reads
 from webui.api.auth import actor
+from webui.api.blueprint import Blueprint
 from webui.api.paging import LINK_HEADER, page
 from webui.api.records import (
     EscalationPage,

@@ -4,11 +4,11 @@ starting an instance."""
 from __future__ import annotations
 
 from flask import url_for
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from engine import reads
 from webui.api.auth import actor
+from webui.api.blueprint import Blueprint
 from webui.api.paging import LINK_HEADER, page
 from webui.api.schemas import (
     MAX_ID,

@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from engine import identity, reads
 from engine.errors import Conflict, EngineError, InvalidData, NotFound
 from engine.tasks import SORTS, TaskQuery
 from webui.api.auth import actor
+from webui.api.blueprint import Blueprint
 from webui.api.paging import LINK_HEADER, page
 from webui.api.problems import engine_problem
 from webui.api.schemas import (

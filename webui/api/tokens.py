@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from webui.api.auth import actor
+from webui.api.blueprint import Blueprint
 from webui.api.paging import LINK_HEADER, page
 from webui.api.schemas import PageArgs, Strict, page_of
 from webui.context import engine
