@@ -65,7 +65,9 @@ def _check_multipart() -> Response | None:
     return _text_problem(bad) if bad else None
 
 
-def _unstorable(text: str) -> bool:
+def _unstorable(text: str | None) -> bool:
+    if not text:
+        return False
     if "\x00" in text:
         return True
     try:

@@ -7,10 +7,16 @@ from marshmallow import Schema, fields
 from webui.api.schemas import page_of
 
 
+def DecimalText(**kw) -> fields.Decimal:
+    """An exact decimal sent as a string (``"1234.50"``), documented as one."""
+    return fields.Decimal(as_string=True, metadata={"type": "string", "format": "decimal"},
+                          **kw)
+
+
 class MoneySchema(Schema):
     """An exact amount (decimal string) with its ISO currency."""
 
-    amount = fields.Decimal(as_string=True, places=2, required=True)
+    amount = DecimalText(places=2, required=True)
     currency = fields.String(required=True)
 
 
@@ -30,7 +36,7 @@ class ProjectSchema(Schema):
     actual_end = fields.Date(allow_none=True)
     actual_cost = fields.Nested(MoneySchema, allow_none=True)
     customer_satisfaction = fields.Integer(allow_none=True)
-    expected_roi_pct = fields.Decimal(as_string=True)
+    expected_roi_pct = DecimalText()
     risk_rating = fields.String()
     departments = fields.List(fields.String())
     headcount = fields.Integer()
