@@ -24,6 +24,8 @@ MAX_DEPTH = 32
 
 def check_request() -> Response | None:
     """The problem that answers this request before its route runs, or None."""
+    if any(isinstance(v, str) and _unstorable(v) for v in (request.view_args or {}).values()):
+        return problem("not-found", "Nothing has this name.")
     bad = list(_bad_text(request.args.items(multi=True), "query"))
     if bad:
         return _text_problem(bad)
