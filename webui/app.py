@@ -69,6 +69,7 @@ def _engine_options(config: Config) -> dict[str, object]:
 
 def _register_blueprints(app: Flask) -> None:
     from webui import (
+        account,
         api,
         auth,
         errors,
@@ -92,7 +93,7 @@ def _register_blueprints(app: Flask) -> None:
     from webui.messages import access_message
 
     for module in (auth, home, i18n, inbox, tasks, processes, instances, requests, pmo,
-                   portfolio, risks, escalations, lessons, notifications):
+                   portfolio, risks, escalations, lessons, notifications, account):
         app.register_blueprint(module.bp)
     errors.register(app)
     api.register(app)
