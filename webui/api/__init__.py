@@ -26,6 +26,10 @@ from webui.extensions import csrf
 
 #: Resource modules, in the order the document lists them.
 RESOURCES = ("me", "processes", "tasks", "instances", "deployments", "tokens", "pmo")
+#: How the document names each resource module's group of operations.
+TAGS = {"api-me": "Me", "api-processes": "Processes", "api-tasks": "Tasks",
+        "api-instances": "Instances", "api-deployments": "Deployments",
+        "api-tokens": "API tokens", "api-pmo": "PMO records"}
 #: Endpoints anyone may read (the document and its page, the problem types).
 PUBLIC_ENDPOINTS = frozenset({"api-docs.openapi_json", "api_pages.docs",
                               "api_pages.problem_types", "api_pages.problem_type"})
@@ -103,11 +107,23 @@ def register(app: Flask) -> None:
         blp = import_module(f"webui.api.{name}").blp
         api.register_blueprint(blp)
         csrf.exempt(blp)  # checked in auth.authenticate for session-authenticated calls
+    _retag(api)
     from webui.api import pages
 
     app.register_blueprint(pages.bp)
     csrf.exempt(app.blueprints["api-docs"])
     app.before_request(_before_api_request)
+
+
+def _retag(api: Api) -> None:
+    """Name the document's groups for people (blueprint names must differ from the HTML
+    blueprints', e.g. ``api-tasks`` beside ``tasks``)."""
+    for operations in api.spec._paths.values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "tags" in operation:
+                operation["tags"] = [TAGS.get(t, t) for t in operation["tags"]]
+    for tag in api.spec._tags:
+        tag["name"] = TAGS.get(tag["name"], tag["name"])
 
 
 def _before_api_request():

@@ -1,7 +1,7 @@
-"""``/api/v1/deployments``: validate and deploy BPMN, DMN and form files (process owners).
+"""`/api/v1/deployments`: validate and deploy BPMN, DMN and form files (process owners).
 
-The files come as ``multipart/form-data``, field ``files`` (repeat it for several);
-form schemas are recognised by their ``.json`` name, wherever they sit.
+The files come as `multipart/form-data`, field `files` (repeat it for several);
+form schemas are recognised by their `.json` name, wherever they sit.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class DeployedSchema(Schema):
 
 
 class DeploymentSchema(Schema):
-    """What one deployment created; ``unchanged``: keys whose content was identical."""
+    """What one deployment created; `unchanged`: keys whose content was identical."""
 
     processes = fields.List(fields.Nested(DeployedSchema), required=True)
     decisions = fields.List(fields.Nested(DeployedSchema), required=True)
@@ -67,7 +67,7 @@ def _files() -> list[SourceFile]:
 @blp.doc(requestBody=FILES_BODY)
 @blp.response(201, DeploymentSchema)
 def deploy(**_kw):
-    """Validate and deploy; 422 (``invalid-diagram``) lists every problem with its file,
+    """Validate and deploy; 422 (`invalid-diagram`) lists every problem with its file,
     line and element id, and nothing is stored."""
     reads.require_process_owner(db.session, actor())
     return engine().deploy(db.session, _files(), actor())

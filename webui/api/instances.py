@@ -1,4 +1,4 @@
-"""``/api/v1/instances``: the requests I started, one instance with its open tasks, data
+"""`/api/v1/instances`: the requests I started, one instance with its open tasks, data
 and history, and withdrawing my own request."""
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def list_instances(offset: int, limit: int, status: str | None):
 @blp.get("/instances/<dbid:instance_id>")
 @blp.response(200, InstanceDetailSchema)
 def get_instance(instance_id: int):
-    """An instance: ``status``, its open ``tasks``, its ``data`` and its ``history``
+    """An instance: `status`, its open `tasks`, its `data` and its `history`
     (its starter, the people on its tasks and the PMO may read it)."""
     ip = reads.instance_page(engine(), db.session, instance_id, actor())
     data = {k: v for k, v in ip.data.items() if k != "typename"}

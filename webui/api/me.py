@@ -1,4 +1,4 @@
-"""``/api/v1/me``: who the token (or session) acts as."""
+"""`/api/v1/me`: who the token (or session) acts as."""
 
 from __future__ import annotations
 

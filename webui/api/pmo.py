@@ -39,7 +39,7 @@ def _text(max_length: int = 200) -> fields.String:
 
 
 class ProjectArgs(PageArgs):
-    """Portfolio filters; ``q`` searches code and title."""
+    """Portfolio filters; `q` searches code and title."""
 
     stage = fields.String(load_default=None, validate=_one_of(vocab.PROJECT_STAGES))
     pm = _text(64)
@@ -67,7 +67,7 @@ class EscalationArgs(PageArgs):
 
 
 class LessonArgs(PageArgs):
-    """Lessons search: every term of ``q`` must match (Chinese terms too)."""
+    """Lessons search: every term of `q` must match (Chinese terms too)."""
 
     q = _text()
     category = fields.String(load_default=None, validate=_one_of(vocab.LESSON_CATEGORIES))
@@ -130,7 +130,7 @@ def get_escalation(escalation_id: int):
 @blp.response(200, LessonPage, headers=LINK_HEADER)
 def list_lessons(offset: int, limit: int, q: str | None, category: str | None,
                  tag: str | None, all: bool):
-    """Search the lessons library (published lessons; the PMO may ask for ``all``)."""
+    """Search the lessons library (published lessons; the PMO may ask for `all`)."""
     found = pmo_reads.lesson_library(db.session, actor(), query=q, category=category,
                                      tag=tag, published_only=not all, limit=limit,
                                      offset=offset)

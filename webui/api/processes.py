@@ -1,4 +1,4 @@
-"""``/api/v1/processes``: what I may start (with the start form's JSON Schema), and
+"""`/api/v1/processes`: what I may start (with the start form's JSON Schema), and
 starting an instance."""
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ ProcessPage = page_of(ProcessSchema, "ProcessPage")
 
 
 class StartSchema(Strict):
-    """What starting an instance takes (``data`` must satisfy the start form's schema)."""
+    """What starting an instance takes (`data` must satisfy the start form's schema)."""
 
     data = fields.Dict(keys=fields.String(), load_default=dict, metadata={
         "description": "The start form's data (see start_form_schema)."})
@@ -93,6 +93,6 @@ def start(body: dict, key: str):
 
 
 def _ids_in_range(data: dict) -> dict:
-    """``data`` without integers no id can have (the title lookup must not overflow)."""
+    """`data` without integers no id can have (the title lookup must not overflow)."""
     return {k: v for k, v in data.items()
             if not isinstance(v, int) or isinstance(v, bool) or 0 < v <= MAX_ID}

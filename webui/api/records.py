@@ -8,7 +8,7 @@ from webui.api.schemas import page_of
 
 
 def DecimalText(**kw) -> fields.Decimal:
-    """An exact decimal sent as a string (``"1234.50"``), documented as one."""
+    """An exact decimal sent as a string (`"1234.50"`), documented as one."""
     return fields.Decimal(as_string=True, metadata={"type": "string", "format": "decimal"},
                           **kw)
 

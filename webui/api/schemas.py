@@ -16,7 +16,7 @@ MAX_LIMIT = 200
 
 
 class Strict(ma.Schema):
-    """Refuses unknown fields (422 with ``unknown_field``)."""
+    """Refuses unknown fields (422 with `unknown_field`)."""
 
     class Meta:
         unknown = ma.RAISE
@@ -27,7 +27,7 @@ class Strict(ma.Schema):
 
 
 class PageArgs(Strict):
-    """``offset``/``limit`` paging (every list)."""
+    """`offset`/`limit` paging (every list)."""
 
     offset = fields.Integer(load_default=0, validate=validate.Range(0, MAX_OFFSET),
                             metadata={"description": "Items to skip."})
@@ -36,9 +36,9 @@ class PageArgs(Strict):
 
 
 class PageSchema(ma.Schema):
-    """One page of a list: ``items``, the ``total`` for the filters, ``offset``, ``limit``.
+    """One page of a list: `items`, the `total` for the filters, `offset`, `limit`.
 
-    A ``Link: <url>; rel="next"`` header (and ``rel="prev"``) points at the neighbours.
+    A `Link: <url>; rel="next"` header (and `rel="prev"`) points at the neighbours.
     """
 
     total = fields.Integer(required=True)
@@ -47,7 +47,7 @@ class PageSchema(ma.Schema):
 
 
 def page_of(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
-    """A page schema whose ``items`` are ``item_schema`` (named ``name`` in the document)."""
+    """A page schema whose `items` are `item_schema` (named `name` in the document)."""
     return type(name, (PageSchema,), {
         "items": fields.List(fields.Nested(item_schema), required=True),
         "__doc__": f"One page of {item_schema.__name__.removesuffix('Schema').lower()}s.",
@@ -79,7 +79,7 @@ class DiagramProblemSchema(ma.Schema):
 
 
 class ProblemSchema(ma.Schema):
-    """RFC 9457 problem details (``application/problem+json``)."""
+    """RFC 9457 problem details (`application/problem+json`)."""
 
     type = fields.String(required=True, metadata={
         "description": "Stable URI of the kind of error, e.g. /api/v1/problems/conflict; "

@@ -1,4 +1,4 @@
-"""``/api/v1/tasks``: my tasks and the ones I could claim; one task with its form; claim,
+"""`/api/v1/tasks`: my tasks and the ones I could claim; one task with its form; claim,
 unclaim, delegate, reassign, complete.
 
 Who may do what is decided by the engine's verbs (roles, project scope, delegation, four
@@ -96,7 +96,7 @@ COMPLETE_BODY = {"content": {"application/json": {"schema": {
 @blp.response(200, TaskPage, headers=LINK_HEADER)
 def list_tasks(offset: int, limit: int, scope: str, process: str | None, role: str | None,
                project_id: int | None, overdue: bool, sort: str):
-    """Open tasks assigned to me (``scope=mine``) or open for my roles (``claimable``)."""
+    """Open tasks assigned to me (`scope=mine`) or open for my roles (`claimable`)."""
     query = TaskQuery(scope=scope, process_key=process or None, role=role or None,
                       project_id=project_id, overdue_only=overdue, sort=sort, limit=limit,
                       offset=offset)

@@ -1,4 +1,4 @@
-"""``/api/v1/tokens``: my personal API tokens (list, create: the secret once, revoke)."""
+"""`/api/v1/tokens`: my personal API tokens (list, create: the secret once, revoke)."""
 
 from __future__ import annotations
 
