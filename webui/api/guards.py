@@ -34,7 +34,7 @@ def check_request() -> Response | None:
     if request.endpoint in MULTIPART_ENDPOINTS:
         return _check_multipart()
     request.max_content_length = MAX_JSON_BYTES
-    if not _has_body():
+    if not has_body():
         return None
     if not request.is_json:
         return problem("unsupported-media-type",
@@ -51,14 +51,15 @@ def check_request() -> Response | None:
     return _text_problem(bad) if bad else None
 
 
-def _has_body() -> bool:
+def has_body() -> bool:
+    """Does this request carry a body (by length or chunked)?"""
     if request.content_length:
         return True
     return "chunked" in (request.headers.get("Transfer-Encoding") or "").lower()
 
 
 def _check_multipart() -> Response | None:
-    if _has_body() and request.mimetype != "multipart/form-data":
+    if has_body() and request.mimetype != "multipart/form-data":
         return problem("unsupported-media-type",
                        "Send the files as multipart/form-data (field 'files').")
     bad = list(_bad_text(request.form.items(multi=True), "body"))

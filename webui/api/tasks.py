@@ -17,6 +17,7 @@ from engine.errors import Conflict, EngineError, InvalidData, NotFound
 from engine.tasks import SORTS, TaskQuery
 from webui.api.auth import actor
 from webui.api.blueprint import Blueprint
+from webui.api.guards import has_body
 from webui.api.paging import LINK_HEADER, page
 from webui.api.problems import engine_problem
 from webui.api.schemas import (
@@ -165,7 +166,7 @@ def complete(task_id: int):
 
     422 lists every bad field; 409 when someone else completed it first.
     """
-    data: Any = request.get_json(silent=True) if request.content_length else {}
+    data: Any = request.get_json(silent=True) if has_body() else {}
     if not isinstance(data, dict):
         raise InvalidData({"": "The body must be a JSON object."})
     try:
