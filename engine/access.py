@@ -22,6 +22,8 @@ from engine.store.models import HumanTask, Notification
 PMO_ROLES = frozenset({"pmo_admin", "pmo_head", "pmo_reviewer"})
 #: Role that may reassign anyone's open task.
 ADMIN_ROLE = "pmo_admin"
+#: Role that may validate and deploy diagrams.
+PROCESS_OWNER_ROLE = "process_owner"
 
 
 def may_start(session: Session, actor: str, role: str, project_id: int | None) -> bool:
@@ -81,3 +83,9 @@ def require_admin(session: Session, username: str) -> None:
     """Only a PMO administrator may reassign other people's tasks (:class:`Forbidden`)."""
     if ADMIN_ROLE not in identity.global_roles(session, username):
         raise Forbidden("only a PMO administrator may reassign tasks")
+
+
+def require_process_owner(session: Session, username: str) -> None:
+    """Only a process owner may validate or deploy diagrams (:class:`Forbidden`)."""
+    if PROCESS_OWNER_ROLE not in identity.global_roles(session, username):
+        raise Forbidden("only a process owner may validate or deploy diagrams")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -24,6 +25,7 @@ from engine import (
     instances,
     notifications,
     tasks,
+    tokens,
 )
 from engine.clock import Clock, SystemClock
 from engine.context import EngineContext
@@ -38,7 +40,7 @@ from engine.spiff.layout import with_layout
 from engine.store import rows
 from engine.store.models import AuditEvent, ProcessDefinition, ProcessInstance
 from engine.store.uow import read_only, unit_of_work
-from engine.tasks import TaskQuery
+from engine.tasks import SORTS, TaskQuery
 from engine.views import (
     AttachmentView,
     AuditView,
@@ -48,11 +50,16 @@ from engine.views import (
     FireReport,
     InstanceView,
     JobView,
+    NewToken,
     NotificationView,
     TaskView,
+    TokenView,
     UserView,
     audit_view,
 )
+
+#: How task lists can be sorted (``TaskQuery.sort``).
+TASK_SORTS: tuple[str, ...] = tuple(SORTS)
 
 
 class Engine:
@@ -99,20 +106,32 @@ class Engine:
             max_bytes=self.settings.max_diagram_bytes,
         )
 
-    def validate(self, session: Session | None, files: Sequence[SourceFile]
-                 ) -> list[Problem]:
+    def validate(self, session: Session | None, files: Sequence[SourceFile], *,
+                 actor: str | None = None) -> list[Problem]:
         """Every problem in ``files`` (empty when deployable): exactly the checks
-        :meth:`deploy` makes, against what ``session``'s database holds. Stores nothing."""
+        :meth:`deploy` makes, against what ``session``'s database holds. Stores nothing.
+
+        With ``actor``, only a process owner may ask (:class:`Forbidden`).
+        """
         if session is None:
             return definitions.validate(files, self.check_context(None))
         with read_only(session):
+            if actor is not None:
+                access.require_process_owner(session, actor)
             ctx = self.check_context(session)
         return definitions.validate(files, ctx)
 
-    def deploy(self, session: Session, files: Sequence[SourceFile], actor: str
-               ) -> DeployResult:
-        """Validate and store new versions; raises :class:`InvalidDiagram` with problems."""
+    def deploy(self, session: Session, files: Sequence[SourceFile], actor: str, *,
+               check_role: bool = False) -> DeployResult:
+        """Validate and store new versions; raises :class:`InvalidDiagram` with problems.
+
+        ``check_role``: refuse unless ``actor`` is a process owner (what people asking
+        through the web or the API get; operators and the demo seed deploy as ``actor``
+        without it).
+        """
         with unit_of_work(session):
+            if check_role:
+                access.require_process_owner(session, actor)
             ctx = self.check_context(session)
             return definitions.deploy(session, files, actor=actor, now=self.clock.now(),
                                       ctx=ctx, cache=self.cache)
@@ -267,6 +286,11 @@ class Engine:
             user = identity.check_password(session, username, password)
             return identity.user_view(session, user) if user is not None else None
 
+    def user(self, session: Session, username: str) -> UserView:
+        """A user with their global and project roles (:class:`NotFound` if none)."""
+        with read_only(session):
+            return identity.user_view(session, identity.get_user(session, username))
+
     def active_user(self, session: Session, user_id: int) -> UserView | None:
         """The active user with this id, or None (what a signed-in session refers to)."""
         return identity.active_user(session, user_id, self.clock.now())
@@ -344,5 +368,27 @@ class Engine:
         """Re-queue a failed job."""
         return runner.retry_job(self.ctx, session, job_id, actor)
 
+    # ------------------------------------------------------------------ API tokens
 
-__all__ = ["Engine", "EngineSettings", "InvalidDiagram", "SourceFile", "TaskQuery"]
+    def create_token(self, session: Session, username: str, *, name: str = "",
+                     expires_in: timedelta | None = None) -> NewToken:
+        """A personal API token for ``username``; the secret is returned only here."""
+        return tokens.create(session, username, name=name, now=self.clock.now(),
+                             expires_in=expires_in)
+
+    def api_tokens(self, session: Session, username: str | None = None
+                   ) -> list[TokenView]:
+        """API tokens of ``username`` (everyone's with None), newest first."""
+        return tokens.list_tokens(session, username)
+
+    def revoke_token(self, session: Session, token_id: int, actor: str | None
+                     ) -> TokenView:
+        """Revoke a token (its owner or a PMO administrator; None: an operator)."""
+        return tokens.revoke(session, token_id, actor, self.clock.now())
+
+    def authenticate_token(self, session: Session, secret: str) -> str | None:
+        """The active user a token secret belongs to, or None."""
+        return tokens.authenticate(session, secret, self.clock.now())
+
+
+__all__ = ["TASK_SORTS", "Engine", "EngineSettings", "InvalidDiagram", "SourceFile", "TaskQuery"]

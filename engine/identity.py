@@ -427,7 +427,8 @@ def active_user(session: Session, user_id: int, now: datetime) -> UserView | Non
     prime(session, row.username, now)
     return UserView(id=row.id, username=row.username, display_name=row.display_name,
                     email=row.email, active=row.active, locale=row.locale,
-                    roles=tuple(sorted(global_roles(session, row.username))))
+                    roles=tuple(sorted(global_roles(session, row.username))),
+                    project_roles=tuple(sorted(project_roles(session, row.username))))
 
 
 def user_view(session: Session, user: User) -> UserView:
@@ -440,6 +441,7 @@ def user_view(session: Session, user: User) -> UserView:
         active=user.active,
         locale=user.locale,
         roles=tuple(sorted(global_roles(session, user.username))),
+        project_roles=tuple(sorted(project_roles(session, user.username))),
     )
 
 

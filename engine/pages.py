@@ -146,6 +146,8 @@ class TaskPage:
     why_not: str
     can_claim: bool
     can_unclaim: bool
+    #: Who could take the task from its pool (open and unassigned; four eyes applied).
+    candidates: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -290,7 +292,15 @@ def task_page(eng: Engine, session: Session, task_id: int, username: str) -> Tas
         # (a rework step for the submitter) must not become everyone's
         can_unclaim=(task.status == "open" and task.assignee == username and bool(task.role)
                      and task.claimed_at is not None),
+        candidates=_candidates(session, task, page.instance.started_by),
     )
+
+
+def _candidates(session: Session, task: TaskView, started_by: str) -> tuple[str, ...]:
+    if task.status != "open" or task.assignee is not None or not task.role:
+        return ()
+    return tuple(u for u in identity.holders(session, task.role, task.project_id)
+                 if not (task.four_eyes and u == started_by))
 
 
 def _instance_rows(eng: Engine, session: Session, query: Any, offset: int, limit: int

@@ -149,6 +149,8 @@ class UserView:
     active: bool
     locale: str | None
     roles: tuple[str, ...]
+    #: (project id, role key) pairs held per project.
+    project_roles: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,36 @@ class DataViews(NamedTuple):
     data: dict[str, Any]
     task_data: dict[str, Any] | None
     visited: dict[str, int]
+
+
+@dataclass(frozen=True)
+class TokenView:
+    """A token as lists show it (never the secret)."""
+
+    id: int
+    username: str
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    def status(self, now: datetime) -> str:
+        """``active``, ``expired`` or ``revoked``."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
+
+
+@dataclass(frozen=True)
+class NewToken:
+    """A token just made: its view and the secret, which is not stored anywhere."""
+
+    token: TokenView
+    secret: str
 
 
 # ---------------------------------------------------------------- from rows

@@ -1,4 +1,4 @@
-"""The ``pmoflow`` command: init, serve, worker, deploy, validate, users, bench.
+"""The ``pmoflow`` command: init, serve, worker, deploy, validate, users, tokens, bench.
 
 Every command reports problems as plain lines and an exit status; none prints a Python
 traceback for bad input.
@@ -70,6 +70,19 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--name", default="", help="display name (add)")
     s.add_argument("--password", help="password (default: generate and print one)")
     s.set_defaults(func=cmd_users)
+
+    s = sub.add_parser("tokens", help="personal API tokens: create (shown once), list, revoke")
+    tokens = s.add_subparsers(title="actions", dest="action", required=True)
+    t = tokens.add_parser("create", help="make a token for USER and print it once")
+    t.add_argument("username", metavar="USER")
+    t.add_argument("--name", default="", help="what the token is for (e.g. jira)")
+    t.add_argument("--expires", default="90d",
+                   help="lifetime: 90d, 12h, 2w, or never (default 90d)")
+    t = tokens.add_parser("list", help="tokens of USER (everyone's without one)")
+    t.add_argument("username", metavar="USER", nargs="?")
+    t = tokens.add_parser("revoke", help="revoke the token with this id")
+    t.add_argument("token_id", metavar="ID", type=int)
+    s.set_defaults(func=cmd_tokens)
 
     s = sub.add_parser("bench", help="engine benchmark: raw SpiffWorkflow vs persisted")
     s.add_argument("--quick", action="store_true", help="fewer rounds (for a smoke run)")
@@ -228,6 +241,34 @@ def cmd_users(args: argparse.Namespace) -> int:
                 identity.set_password(session, args.username, password)
         if not args.password:
             print(f"password for {args.username}: {password}")
+        return 0
+
+
+def cmd_tokens(args: argparse.Namespace) -> int:
+    """Create, list or revoke personal API tokens (the secret is printed once)."""
+    from engine.tokens import parse_duration
+
+    rt = _runtime()
+    with rt.sessions() as session:
+        if args.action == "create":
+            made = rt.engine.create_token(session, args.username, name=args.name,
+                                          expires_in=parse_duration(args.expires))
+            until = made.token.expires_at.strftime("%Y-%m-%d %H:%M UTC") if (
+                made.token.expires_at) else "never"
+            print(f"Token {made.token.id} for {args.username} ({made.token.name}), "
+                  f"expires {until}. Shown once, keep it secret:")
+            print(f"    {made.secret}")
+            return 0
+        if args.action == "list":
+            now = rt.engine.clock.now()
+            for t in rt.engine.api_tokens(session, args.username):
+                used = t.last_used_at.strftime("%Y-%m-%d %H:%M") if t.last_used_at else "never"
+                until = t.expires_at.strftime("%Y-%m-%d") if t.expires_at else "never"
+                print(f"{t.id:>5} {t.prefix:14} {t.username:12} {t.status(now):8} "
+                      f"expires {until:10} used {used:16} {t.name}")
+            return 0
+        view = rt.engine.revoke_token(session, args.token_id, None)
+        print(f"revoked token {view.id} ({view.prefix}) of {view.username}")
         return 0
 
 

@@ -26,6 +26,7 @@ PACKAGES=(
   "bpmn-js|18.31.1|sha512-Hc7LzrgwfcBRUAdI/380Q2v1MJ115atGEVGadawLfDbHdo+r+IkmNj8fuYPFmWglUYt1KYIaC46OeX16HGTKQw==|bpmn.io license (MIT + keep the bpmn.io watermark visible)"
   "dmn-js|17.10.2|sha512-AIONwKnrDoIIfVwv7iLmNNLKcF6bcKf1fkoB9euEyhaOTbi6p/InCoVQWitVqCrBXqw3aCpNCuql71xj79penQ==|bpmn.io license (MIT + keep the bpmn.io watermark visible)"
   "chart.js|4.6.1|sha512-hJyniucsFmq//EvXYvJ6c6mahPoI3kaxdjVH8awTaJ/fDNWeSqqqArixMJWkWNN6fcYvPU3HneSANFNYtRi61g==|MIT"
+  "swagger-ui-dist|5.36.0|sha512-Lt6/Kb0gXmLdiabLhvso4VdJP9V7qJWB0zh0gzeXUV3+CMOTzMmvpJRSXN7EAjfwixwmoi9ezDbLHiexC7lA9A==|Apache-2.0"
 )
 
 # name | source path inside the tarball's package/ | destination under vendor/<name>/
@@ -53,6 +54,12 @@ FILES=(
 
   "chart.js|dist/chart.umd.min.js|chart.umd.min.js"
   "chart.js|LICENSE.md|LICENSE.md"
+
+  "swagger-ui-dist|swagger-ui-bundle.js|swagger-ui-bundle.js"
+  "swagger-ui-dist|swagger-ui-bundle.js.LICENSE.txt|swagger-ui-bundle.js.LICENSE.txt"
+  "swagger-ui-dist|swagger-ui.css|swagger-ui.css"
+  "swagger-ui-dist|LICENSE|LICENSE"
+  "swagger-ui-dist|NOTICE|NOTICE"
 )
 
 die() { echo "vendor.sh: error: $*" >&2; exit 1; }
@@ -171,6 +178,7 @@ To upgrade, edit the pinned version *and* integrity in \`scripts/vendor.sh\`
 | bpmn-js | $(ver bpmn-js) | bpmn.io license | \`bpmn-js/bpmn-navigated-viewer.production.min.js\`, \`bpmn-js/bpmn-modeler.production.min.js\`, \`bpmn-js/assets/...\` | \`window.BpmnJS\` |
 | dmn-js | $(ver dmn-js) | bpmn.io license | \`dmn-js/dmn-viewer.production.min.js\`, \`dmn-js/dmn-navigated-viewer.production.min.js\`, \`dmn-js/dmn-modeler.production.min.js\`, \`dmn-js/assets/...\` | \`window.DmnJS\` |
 | chart.js | $(ver chart.js) | MIT | \`chart.js/chart.umd.min.js\` | \`window.Chart\` |
+| swagger-ui-dist | $(ver swagger-ui-dist) | Apache-2.0 (NOTICE kept; bundled libraries: \`swagger-ui-bundle.js.LICENSE.txt\`) | \`swagger-ui-dist/swagger-ui-bundle.js\`, \`swagger-ui-dist/swagger-ui.css\` | \`window.SwaggerUIBundle\` |
 
 Each package folder holds its upstream LICENSE file.
 
@@ -207,6 +215,8 @@ Each package folder holds its upstream LICENSE file.
   and one \`console.error("It looks like you're using a minified copy of the
   development build of Inferno...")\` when the script loads: an upstream
   packaging issue (bpmn-io/dmn-js#965), harmless; the files are kept unchanged.
+- swagger-ui-dist (the API docs page, \`/api/v1/docs\`): \`SwaggerUIBundle({ url, dom_id })\`
+  from a static script (the CSP allows no inline script); it needs no \`unsafe-eval\`.
 - bpmn.io license: the bpmn.io watermark drawn in the canvas corner must stay
   visible and not be covered by other elements.
 EOF

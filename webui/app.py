@@ -64,6 +64,8 @@ def _engine_options(settings: WebSettings) -> dict[str, object]:
 
 def _register_blueprints(app: Flask) -> None:
     from webui import (
+        account,
+        api,
         auth,
         errors,
         escalations,
@@ -86,9 +88,10 @@ def _register_blueprints(app: Flask) -> None:
     from webui.messages import access_message
 
     for module in (auth, home, i18n, inbox, tasks, processes, instances, my_requests, pmo,
-                   portfolio, risks, escalations, lessons, notifications):
+                   portfolio, risks, escalations, lessons, notifications, account):
         app.register_blueprint(module.bp)
     errors.register(app)
+    api.register(app)
     formatting.install(app)
     app.add_template_global(summary.outcome_label, "outcome_label")
     app.add_template_global(access_message, "access_message")

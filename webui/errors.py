@@ -1,4 +1,5 @@
-"""Error pages in the app's style, and the one place engine errors become HTTP answers."""
+"""Error pages in the app's style, and the one place engine errors become HTTP answers
+(problem+json under ``/api/v1``: :mod:`webui.api.problems`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import EngineError
+from webui.api import problems
 from webui.extensions import db
 from webui.i18n import lazy_gettext as _l
 
@@ -56,10 +58,14 @@ def register(app: Flask) -> None:
     @app.errorhandler(EngineError)
     def engine_error(exc: EngineError):
         db.session.rollback()
+        if problems.is_api_request():
+            return problems.engine_problem(exc)
         return render_error(exc.status, str(exc))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        if problems.is_api_request():
+            return problems.http_problem(exc)
         code = exc.code or 500
         detail = exc.description if code == 400 and "CSRF" in (exc.description or "") else ""
         return render_error(code, detail)
@@ -67,5 +73,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         db.session.rollback()
+        if problems.is_api_request():
+            return problems.unexpected_problem(exc)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return render_error(500)

@@ -25,7 +25,6 @@ from flask_login import login_required
 
 from engine import pages
 from engine.errors import InvalidData, TaskFailed
-from engine.forms import validate_form
 from engine.views import TaskView
 from webui.context import engine, locale, username
 from webui.extensions import db
@@ -192,7 +191,7 @@ def check_uploads(schema: Mapping[str, Any] | None, data: Mapping[str, Any],
     if not upload_errors:
         return
     try:
-        validate_form(schema, data)
+        engine().validate_form(schema, data)
     except InvalidData as exc:
         raise InvalidData({**exc.errors, **upload_errors}) from None
     raise InvalidData(upload_errors)

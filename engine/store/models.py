@@ -342,3 +342,24 @@ class Attachment(Base):
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
     #: Set when a submitted form refers to the file; then the instance's readers may read it.
     instance_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+
+# --------------------------------------------------------------------------- API tokens
+
+
+class ApiToken(Base):
+    """A personal API token: only the SHA-256 of its secret is kept, plus a short
+    non-secret prefix to show in lists and to find the row by."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("users.username", ondelete="CASCADE"),
+                                          index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,191 @@
+"""`/api/v1/tasks`: my tasks and the ones I could claim; one task with its form; claim,
+unclaim, delegate, reassign, complete.
+
+Who may do what is decided by the engine's verbs (roles, project scope, delegation, four
+eyes); a 409 says who has or completed the task.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from marshmallow import fields, validate
+
+from engine import pages
+from engine.api import TASK_SORTS, TaskQuery
+from engine.errors import Conflict, EngineError, InvalidData, NotFound
+from webui.api.auth import actor
+from webui.api.blueprint import Blueprint
+from webui.api.guards import has_body
+from webui.api.paging import LINK_HEADER, page
+from webui.api.problems import engine_problem
+from webui.api.schemas import (
+    MAX_ID,
+    InstanceSchema,
+    PageArgs,
+    Strict,
+    TaskSchema,
+    page_of,
+)
+from webui.context import engine
+from webui.extensions import db
+from webui.tasks import schema_of
+
+blp = Blueprint("api-tasks", __name__, url_prefix="/api/v1",
+                description="Tasks: the inbox, forms, claim, delegate, complete")
+
+TaskPage = page_of(TaskSchema, "TaskPage")
+
+
+class TaskArgs(PageArgs):
+    """Inbox filters."""
+
+    scope = fields.String(load_default="mine", validate=validate.OneOf(("mine", "claimable")),
+                          metadata={"description": "mine: assigned to me (or to someone I "
+                                    "act for); claimable: open for my roles"})
+    process = fields.String(validate=validate.Length(max=200), load_default=None,
+                            metadata={"description": "A process key."})
+    role = fields.String(validate=validate.Length(max=64), load_default=None)
+    project_id = fields.Integer(validate=validate.Range(1, MAX_ID), load_default=None)
+    overdue = fields.Boolean(load_default=False)
+    sort = fields.String(load_default="due", validate=validate.OneOf(TASK_SORTS))
+
+
+class MayActSchema(Strict):
+    """Who may act on a task, and whether the caller may."""
+
+    role = fields.String(allow_none=True)
+    project_id = fields.Integer(allow_none=True)
+    assignee = fields.String(allow_none=True)
+    four_eyes = fields.Boolean(required=True)
+    candidates = fields.List(fields.String(), required=True, metadata={
+        "description": "Who holds the role (for the project) and may take the task."})
+    you = fields.Boolean(required=True, metadata={"description": "May the caller "
+                                                  "complete it now?"})
+    why_not = fields.String(required=True)
+    can_claim = fields.Boolean(required=True)
+    can_unclaim = fields.Boolean(required=True)
+
+
+class TaskDetailSchema(TaskSchema):
+    """One task with its form's JSON Schema, the values it starts from, who may act."""
+
+    form_schema = fields.Dict(required=True, metadata={
+        "description": "JSON Schema that complete's data must satisfy."})
+    data = fields.Dict(required=True, metadata={"description": "Current values of the "
+                                                "form's fields (instance data and draft)."})
+    may_act = fields.Nested(MayActSchema, required=True)
+
+
+class DelegateSchema(Strict):
+    """Hand a task to someone."""
+
+    to = fields.String(required=True, validate=validate.Length(1, 64),
+                       metadata={"description": "Username of the new assignee."})
+    reason = fields.String(required=True, validate=validate.Length(1, 2000))
+
+
+COMPLETE_BODY = {"content": {"application/json": {"schema": {
+    "type": "object", "additionalProperties": True,
+    "description": "Form data valid against the task's form_schema "
+                   "(GET /api/v1/tasks/{task_id})."}}}}
+
+
+@blp.get("/tasks")
+@blp.arguments(TaskArgs, location="query", as_kwargs=True)
+@blp.response(200, TaskPage, headers=LINK_HEADER)
+def list_tasks(offset: int, limit: int, scope: str, process: str | None, role: str | None,
+               project_id: int | None, overdue: bool, sort: str):
+    """Open tasks assigned to me (`scope=mine`) or open for my roles (`claimable`)."""
+    query = TaskQuery(scope=scope, process_key=process or None, role=role or None,
+                      project_id=project_id, overdue_only=overdue, sort=sort, limit=limit,
+                      offset=offset)
+    found, total = engine().tasks(db.session, actor(), query)
+    return page(found, total, offset, limit)
+
+
+@blp.get("/tasks/<dbid:task_id>")
+@blp.response(200, TaskDetailSchema)
+def get_task(task_id: int):
+    """One task: its form's JSON Schema, current values, and who may act on it."""
+    tp = pages.task_page(engine(), db.session, task_id, actor())
+    task = tp.task
+    return {**vars(task), "form_schema": schema_of(tp), "data": tp.values, "may_act": {
+        "role": task.role, "project_id": task.project_id, "assignee": task.assignee,
+        "four_eyes": task.four_eyes, "candidates": list(tp.candidates), "you": tp.can_act,
+        "why_not": tp.why_not, "can_claim": tp.can_claim, "can_unclaim": tp.can_unclaim}}
+
+
+@blp.post("/tasks/<dbid:task_id>/claim")
+@blp.response(200, TaskSchema)
+def claim(task_id: int):
+    """Take the task from its role's pool (409 when someone else holds it)."""
+    try:
+        return engine().claim(db.session, task_id, actor())
+    except Conflict as exc:
+        return _conflict(exc, task_id)
+
+
+@blp.post("/tasks/<dbid:task_id>/unclaim")
+@blp.response(200, TaskSchema)
+def unclaim(task_id: int):
+    """Give a task I claimed back to its role's pool."""
+    return engine().unclaim(db.session, task_id, actor())
+
+
+@blp.post("/tasks/<dbid:task_id>/delegate")
+@blp.arguments(DelegateSchema)
+@blp.response(200, TaskSchema)
+def delegate(body: dict, task_id: int):
+    """Hand the task to a named person with a reason (whoever may work on it)."""
+    _require_user(body["to"])
+    return engine().delegate(db.session, task_id, actor(), body["to"], body["reason"])
+
+
+@blp.post("/tasks/<dbid:task_id>/reassign")
+@blp.arguments(DelegateSchema)
+@blp.response(200, TaskSchema)
+def reassign(body: dict, task_id: int):
+    """Give any open task to a named person (PMO administrators only)."""
+    _require_user(body["to"])
+    return engine().reassign(db.session, task_id, actor(), body["to"], body["reason"])
+
+
+@blp.post("/tasks/<dbid:task_id>/complete")
+@blp.doc(requestBody=COMPLETE_BODY)
+@blp.response(200, InstanceSchema)
+def complete(task_id: int):
+    """Complete the task with its form data; answers the instance as it stands after.
+
+    422 lists every bad field; 409 when someone else completed it first.
+    """
+    data: Any = request.get_json(silent=True) if has_body() else {}
+    if not isinstance(data, dict):
+        raise InvalidData({"": "The body must be a JSON object."})
+    try:
+        return engine().complete(db.session, task_id, actor(), data)
+    except Conflict as exc:
+        return _conflict(exc, task_id)
+
+
+def _require_user(username: str) -> None:
+    try:
+        engine().user(db.session, username)
+    except NotFound:
+        raise InvalidData({"to": f"There is no user named {username!r}."}) from None
+
+
+def _conflict(exc: Conflict, task_id: int):
+    """409 with the task as it is now (who has or completed it), if the caller may see it."""
+    db.session.rollback()
+    try:
+        now = engine().task(db.session, task_id, actor())
+    except EngineError:
+        return engine_problem(exc)
+    return engine_problem(exc, task={
+        "id": now.id, "status": now.status, "assignee": now.assignee,
+        "completed_by": now.completed_by, "on_behalf_of": now.on_behalf_of,
+        "completed_at": now.completed_at.isoformat() if now.completed_at else None})
+
+
