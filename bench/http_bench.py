@@ -48,7 +48,7 @@ from sqlalchemy import text  # noqa: E402
 from engine import identity  # noqa: E402
 from engine.api import Engine, EngineSettings  # noqa: E402
 from engine.spiff.bundle import SourceFile  # noqa: E402
-from engine.store.db import SQLITE_PRAGMAS, make_engine, make_sessionmaker  # noqa: E402
+from engine.store.db import SQLITE_PRAGMAS, make_db_engine, make_sessionmaker  # noqa: E402
 from engine.store.uow import unit_of_work  # noqa: E402
 from workflows.records.schema import upgrade_all  # noqa: E402
 from workflows.roles import DEMO_USERS, ROLES  # noqa: E402
@@ -193,7 +193,7 @@ class Seeder:
     """Set up a database and start approval instances through the engine (no HTTP)."""
 
     def __init__(self, url: str, clients: int):
-        self.db = make_engine(url)
+        self.db = make_db_engine(url)
         upgrade_all(self.db)
         self.sessions = make_sessionmaker(self.db)
         self.engine = Engine(settings=EngineSettings())
@@ -227,7 +227,7 @@ class Seeder:
 def pg_schema(base: str) -> tuple[str, Callable[[], None]] | str:
     """A URL on a fresh schema and the function dropping it, or why PostgreSQL is out."""
     try:
-        admin = make_engine(base, connect_args={"connect_timeout": 3})
+        admin = make_db_engine(base, connect_args={"connect_timeout": 3})
         schema = f"pmoflow_httpbench_{uuid.uuid4().hex[:8]}"
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))

@@ -29,7 +29,7 @@ from engine.api import Engine, EngineSettings
 from engine.spiff.bundle import SourceFile, analyze, build_spec
 from engine.spiff.sandbox import SandboxedScriptEngine
 from engine.spiff.serializer import _SERIALIZER
-from engine.store.db import SQLITE_PRAGMAS, make_engine, make_sessionmaker
+from engine.store.db import SQLITE_PRAGMAS, make_db_engine, make_sessionmaker
 from engine.store.schema import upgrade
 from engine.store.uow import unit_of_work
 from engine.tasks import TaskQuery
@@ -100,7 +100,7 @@ def bench_raw(rounds: int) -> Row:
 
 
 def _prepare(url: str) -> tuple[Engine, Callable, Row]:
-    db = make_engine(url)
+    db = make_db_engine(url)
     upgrade(db)
     sessions = make_sessionmaker(db)
     engine = Engine(settings=EngineSettings())
@@ -168,7 +168,7 @@ def _loop_sizes(engine: Engine, session) -> dict[str, int]:
 
 def _pg_schema_url(base: str) -> tuple[str, Callable[[], None]] | None:
     try:
-        admin = make_engine(base, connect_args={"connect_timeout": 3})
+        admin = make_db_engine(base, connect_args={"connect_timeout": 3})
         schema = f"pmoflow_bench_{uuid.uuid4().hex[:8]}"
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))

@@ -55,9 +55,8 @@ def seed_demo(rt: Runtime, session: Session, log: Callable[[str], None] = print)
                                  password=DEMO_PASSWORD, display_name=name, roles=roles)
     log(f"demo users ready ({len(DEMO_USERS)}), password '{DEMO_PASSWORD}'")
     deploy_dir(rt, session, log)
-    for seeder in demo_seeders():
-        with unit_of_work(session):
-            seeder(rt.engine, session, rt.engine.clock.now())
+    for seeder in demo_seeders():  # each commits its own records
+        seeder(rt.engine, session, rt.engine.clock.now())
     log("demo records ready")
 
 

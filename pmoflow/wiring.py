@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.api import Engine
 from engine.clock import Clock
 from engine.spiff.bundle import SourceFile
-from engine.store.db import make_engine, make_sessionmaker
+from engine.store.db import make_db_engine, make_sessionmaker
 from pmoflow.config import Config
 from workflows.catalog import build_registry
 
@@ -33,7 +33,7 @@ def build_engine(config: Config, clock: Clock | None = None) -> Engine:
 
 def build(config: Config, clock: Clock | None = None) -> Runtime:
     """Wire the engine with the PMO catalog's glue and the configured database."""
-    db = make_engine(config.database_url)
+    db = make_db_engine(config.database_url)
     return Runtime(config, build_engine(config, clock), db, make_sessionmaker(db))
 
 

@@ -28,7 +28,7 @@ from engine.api import Engine, EngineSettings
 from engine.clock import ManualClock
 from engine.identity import RoleSpec
 from engine.spiff.sandbox import SandboxLimits
-from engine.store.db import make_engine, make_sessionmaker
+from engine.store.db import make_db_engine, make_sessionmaker
 from engine.store.models import Base
 from engine.store.schema import upgrade
 from engine.store.uow import unit_of_work
@@ -41,7 +41,7 @@ def _pg_reachable() -> str | None:
     """None if PostgreSQL answers (starting it once if needed), else the reason."""
     def probe() -> str | None:
         try:
-            eng = make_engine(PG_BASE, connect_args={"connect_timeout": 3})
+            eng = make_db_engine(PG_BASE, connect_args={"connect_timeout": 3})
             with eng.connect() as conn:
                 conn.execute(text("select 1"))
             eng.dispose()
@@ -82,20 +82,20 @@ class Database:
 def _make_sqlite(tmp_path_factory) -> Database:
     path = tmp_path_factory.mktemp("sqlite") / "pmoflow.db"
     url = f"sqlite:///{path}"
-    eng = make_engine(url)
+    eng = make_db_engine(url)
     upgrade(eng)
     return Database("sqlite", url, eng)
 
 
 def _make_postgres() -> Database:
     schema = f"pmoflow_t_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = make_engine(PG_BASE)
+    admin = make_db_engine(PG_BASE)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     admin.dispose()
     sep = "&" if "?" in PG_BASE else "?"
     url = f"{PG_BASE}{sep}options=-csearch_path%3D{schema}"
-    eng = make_engine(url)
+    eng = make_db_engine(url)
     upgrade(eng)
     db = Database("postgres", url, eng)
     db.schema = schema  # type: ignore[attr-defined]
@@ -122,7 +122,7 @@ def postgres_db() -> Iterator[Database]:
     db = _make_postgres()
     yield db
     db.engine.dispose()
-    admin = make_engine(PG_BASE)
+    admin = make_db_engine(PG_BASE)
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{db.schema}" CASCADE'))  # type: ignore[attr-defined]
     admin.dispose()

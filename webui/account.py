@@ -9,7 +9,7 @@ from flask_login import login_required
 
 from engine.errors import InvalidData
 from engine.views import NewToken
-from webui.context import engine, username
+from webui.context import bpm, username
 from webui.extensions import db
 from webui.i18n import gettext as _
 from webui.i18n import lazy_gettext as _l
@@ -22,8 +22,8 @@ LIFETIMES = {"90": _l("90 days"), "30": _l("30 days"), "365": _l("1 year"),
 
 
 def _render(new: NewToken | None = None, error: str = "", status: int = 200):
-    now = engine().clock.now()
-    tokens = engine().api_tokens(db.session, username())
+    now = bpm().clock.now()
+    tokens = bpm().api_tokens(db.session, username())
     return render_template("account_tokens.html", tokens=tokens, now=now, new=new,
                            lifetimes=LIFETIMES, error=error), status
 
@@ -44,7 +44,7 @@ def create_token():
         return _render(error=_("Choose how long the token lives."), status=400)
     days = None if lifetime == "never" else int(lifetime)
     try:
-        made = engine().create_token(db.session, username(),
+        made = bpm().create_token(db.session, username(),
                                      name=request.form.get("name", "").strip(),
                                      expires_in=timedelta(days=days) if days else None)
     except InvalidData:
@@ -56,7 +56,7 @@ def create_token():
 @login_required
 def revoke_token(token_id: int):
     """Revoke one of my tokens (403 for someone else's)."""
-    view = engine().revoke_token(db.session, token_id, username())
+    view = bpm().revoke_token(db.session, token_id, username())
     flash(_("Token “%(name)s” was revoked; programs using it are refused from now on.",
             name=view.name), "info")
     return redirect(url_for("account.tokens"))

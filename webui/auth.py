@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import UserMixin, login_required, login_user, logout_user
 
 from engine.views import UserView
-from webui.context import engine, safe_next
+from webui.context import bpm, safe_next
 from webui.extensions import db, login_manager
 from webui.i18n import gettext as _
 
@@ -42,7 +42,7 @@ def load_user(user_id: str) -> WebUser | None:
     """Flask-Login hook: the active user with this id, or None."""
     if not user_id.isdigit() or len(user_id) > 18:
         return None
-    view = engine().active_user(db.session, int(user_id))
+    view = bpm().active_user(db.session, int(user_id))
     return _web_user(view) if view is not None else None
 
 
@@ -58,7 +58,7 @@ def login():
     if request.method == "POST":
         username = (request.form.get("username") or "").strip()
         password = request.form.get("password") or ""
-        user = engine().authenticate(db.session, username, password) if username else None
+        user = bpm().authenticate(db.session, username, password) if username else None
         if user is None:
             error = _("Wrong username or password.")
         else:

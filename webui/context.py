@@ -23,7 +23,7 @@ def runtime() -> WebState:
     return current_app.extensions["pmoflow"]
 
 
-def engine() -> Engine:
+def bpm() -> Engine:
     """The app's engine."""
     return runtime().engine
 
@@ -69,7 +69,7 @@ def template_globals() -> dict[str, object]:
     roles: tuple[str, ...] = ()
     unread = 0
     if getattr(current_user, "is_authenticated", False):
-        counts = engine().nav_counts(db.session, current_user.username)
+        counts = bpm().nav_counts(db.session, current_user.username)
         unread = counts["unread"]
         roles = current_user.roles
     return {

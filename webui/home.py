@@ -6,7 +6,7 @@ from flask import Blueprint, render_template
 from flask_login import login_required
 
 from engine import pages
-from webui.context import engine, username
+from webui.context import bpm, username
 from webui.extensions import db
 
 bp = Blueprint("home", __name__)
@@ -16,7 +16,7 @@ bp = Blueprint("home", __name__)
 @login_required
 def index():
     """The signed-in user's start page."""
-    requests = pages.my_requests(engine(), db.session, username(), limit=5)
+    requests = pages.my_requests(bpm(), db.session, username(), limit=5)
     return render_template("home.html", requests=requests)
 
 

@@ -31,7 +31,7 @@ def select_locale() -> str:
 @bp.post("/language")
 def switch():
     """Switch the language (remembered for the user and for this session)."""
-    from webui.context import engine, safe_next
+    from webui.context import bpm, safe_next
     from webui.extensions import db
 
     lang = request.form.get("lang", "")
@@ -39,7 +39,7 @@ def switch():
         abort(400)
     session["lang"] = lang
     if current_user.is_authenticated:
-        engine().set_locale(db.session, current_user.username, lang)
+        bpm().set_locale(db.session, current_user.username, lang)
     return redirect(safe_next(request.form.get("next"), url_for("home.index")))
 
 

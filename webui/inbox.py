@@ -10,7 +10,7 @@ from flask_login import login_required
 from engine import pages
 from engine.api import TaskQuery
 from engine.errors import InvalidData, NotFound
-from webui.context import back, engine, username
+from webui.context import back, bpm, username
 from webui.extensions import db
 from webui.i18n import gettext as _
 from webui.messages import field_message
@@ -59,7 +59,7 @@ def index():
     query = TaskQuery(scope=f.tab, process_key=f.process or None, role=f.role or None,
                       overdue_only=f.overdue, sort=f.sort, limit=PER_PAGE,
                       offset=(paging_page - 1) * PER_PAGE)
-    page = pages.inbox_page(engine(), db.session, username(), query)
+    page = pages.inbox_page(bpm(), db.session, username(), query)
     projects = pmo_pages.project_labels(db.session, {t.project_id for t in page.tasks
                                                      if t.project_id is not None})
     return render_template("inbox.html", page=page, f=f, sorts=SORTS, projects=projects,
@@ -70,7 +70,7 @@ def index():
 @login_required
 def claim(task_id: int):
     """Take a task from the role's pool and open it."""
-    task = engine().claim(db.session, task_id, username())
+    task = bpm().claim(db.session, task_id, username())
     flash(_("You have claimed “%(step)s”.", step=task.name), "success")
     return redirect(url_for("tasks.show", task_id=task_id))
 
@@ -79,7 +79,7 @@ def claim(task_id: int):
 @login_required
 def unclaim(task_id: int):
     """Give a claimed task back to its role's pool."""
-    task = engine().unclaim(db.session, task_id, username())
+    task = bpm().unclaim(db.session, task_id, username())
     flash(_("“%(step)s” is back in the pool of its role.", step=task.name), "info")
     return back(url_for("inbox.index"))
 
@@ -91,7 +91,7 @@ def delegate(task_id: int):
     to_user = request.form.get("to_user", "").strip()
     reason = request.form.get("reason", "")
     try:
-        task = engine().delegate(db.session, task_id, username(), to_user, reason)
+        task = bpm().delegate(db.session, task_id, username(), to_user, reason)
     except InvalidData as exc:
         for message in exc.errors.values():
             flash(field_message(message), "error")

@@ -7,7 +7,7 @@ from flask_login import login_required
 
 from engine import pages
 from engine.errors import InvalidData
-from webui.context import engine, username
+from webui.context import bpm, username
 from webui.extensions import db
 from webui.i18n import gettext as _
 from webui.messages import field_message
@@ -26,7 +26,7 @@ def index():
     status = request.args.get("status", "")
     status = status if status in STATUSES else ""
     page_no = page_arg()
-    listing = pages.my_requests(engine(), db.session, username(), status=status or None,
+    listing = pages.my_requests(bpm(), db.session, username(), status=status or None,
                                 offset=(page_no - 1) * PER_PAGE, limit=PER_PAGE)
     return render_template("requests.html", listing=listing, status=status, statuses=STATUSES,
                            paging=Paging(page_no, PER_PAGE, listing.total))
@@ -37,7 +37,7 @@ def index():
 def withdraw(instance_id: int):
     """Withdraw my running request, with a reason (only its starter may)."""
     try:
-        engine().withdraw(db.session, instance_id, username(), request.form.get("reason", ""))
+        bpm().withdraw(db.session, instance_id, username(), request.form.get("reason", ""))
     except InvalidData as exc:
         for message in exc.errors.values():
             flash(field_message(message), "error")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from webui.context import back, engine, safe_next, username
+from webui.context import back, bpm, safe_next, username
 from webui.extensions import db
 from webui.i18n import gettext as _
 from workflows.records import pages as pmo_pages
@@ -20,7 +20,7 @@ LIMIT = 50
 def index():
     """The newest notifications (all, or unread only)."""
     unread_only = request.args.get("show") == "unread"
-    listing = pmo_pages.notification_list(engine(), db.session, username(),
+    listing = pmo_pages.notification_list(bpm(), db.session, username(),
                                           unread_only=unread_only, limit=LIMIT)
     return render_template("notifications.html", listing=listing, unread_only=unread_only)
 
@@ -31,7 +31,7 @@ def open_one(notification_id: int):
     """Mark one of my notifications read and follow its link (403 if not mine)."""
     note = pmo_pages.notification(db.session, notification_id, username())
     if note.read_at is None:
-        engine().mark_notifications_read(db.session, username(), [note.id])
+        bpm().mark_notifications_read(db.session, username(), [note.id])
     return redirect(safe_next(note.link, url_for("notifications.index")))
 
 
@@ -39,7 +39,7 @@ def open_one(notification_id: int):
 @login_required
 def read_all():
     """Mark all my notifications read."""
-    count = engine().mark_notifications_read(db.session, username())
+    count = bpm().mark_notifications_read(db.session, username())
     if count:
         flash(_("All notifications are marked read."), "success")
     return back(url_for("notifications.index"))

@@ -7,7 +7,7 @@ from flask_login import login_required
 
 from engine import pages
 from engine.errors import InvalidData, NotFound
-from webui.context import back, engine, username
+from webui.context import back, bpm, username
 from webui.extensions import db
 from webui.i18n import gettext as _
 from webui.messages import field_message
@@ -24,7 +24,7 @@ def running():
     """All running requests with their current step and age (PMO roles only)."""
     process = request.args.get("process", "").strip()
     page_no = page_arg()
-    listing = pages.running_instances(engine(), db.session, username(),
+    listing = pages.running_instances(bpm(), db.session, username(),
                                       process_key=process or None,
                                       offset=(page_no - 1) * PER_PAGE, limit=PER_PAGE)
     return render_template("pmo_running.html", listing=listing, process=process,
@@ -38,7 +38,7 @@ def reassign(task_id: int):
     to_user = request.form.get("to_user", "").strip()
     fallback = url_for("pmo.running")
     try:
-        task = engine().reassign(db.session, task_id, username(), to_user,
+        task = bpm().reassign(db.session, task_id, username(), to_user,
                                  request.form.get("reason", ""))
     except InvalidData as exc:
         for message in exc.errors.values():

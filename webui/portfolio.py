@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 
-from webui.context import engine, username
+from webui.context import bpm, username
 from webui.extensions import db
 from webui.i18n import lazy_gettext as _l
 from webui.paging import Paging, page_arg
@@ -153,5 +153,5 @@ def index():
 @login_required
 def show(project_id: int):
     """One project: its record, stage history, requests, risks, escalations, lessons."""
-    page = pmo_pages.project_page(engine(), db.session, project_id, username())
+    page = pmo_pages.project_page(bpm(), db.session, project_id, username())
     return render_template("project.html", page=page)

@@ -7,7 +7,7 @@ from flask_login import login_required
 
 from engine import pages
 from engine.errors import InvalidData, TaskFailed
-from webui.context import engine, locale, username
+from webui.context import bpm, locale, username
 from webui.extensions import db
 from webui.formview import build_form
 from webui.i18n import gettext as _
@@ -24,7 +24,7 @@ bp = Blueprint("processes", __name__)
 def index():
     """The processes the user may start."""
     return render_template("processes.html",
-                           processes=pages.startable(engine(), db.session, username()))
+                           processes=pages.startable(bpm(), db.session, username()))
 
 
 def _render(page: pages.StartPage, values=None, errors=None):
@@ -37,21 +37,21 @@ def _render(page: pages.StartPage, values=None, errors=None):
 @login_required
 def start_form(key: str):
     """The start form of a process."""
-    return _render(pages.start_page(engine(), db.session, key, username()))
+    return _render(pages.start_page(bpm(), db.session, key, username()))
 
 
 @bp.post("/processes/<key>/start")
 @login_required
 def start(key: str):
     """Start the process with the submitted form; errors are shown beside their fields."""
-    page = pages.start_page(engine(), db.session, key, username())
+    page = pages.start_page(bpm(), db.session, key, username())
     data, upload_errors = read_form(page.schema)
     title = data.get("title") if isinstance(data.get("title"), str) else ""
     if not title:  # e.g. a closure: name the request after the project it is about
         title = project_title(page, data)
     try:
         check_uploads(page.schema, data, upload_errors)
-        inst = engine().start(db.session, key, username(), data, title=title)
+        inst = bpm().start(db.session, key, username(), data, title=title)
     except InvalidData as exc:
         db.session.rollback()
         return _render(page, data, exc.errors), 422
@@ -87,7 +87,7 @@ def _allow_uploads(endpoint: str | None, _values: object) -> None:
 @login_required
 def diagram(definition_id: int):
     """The BPMN XML of a deployed version for the viewer (drawn if it has no drawing)."""
-    xml = engine().diagram(db.session, definition_id)
+    xml = bpm().diagram(db.session, definition_id)
     response = Response(xml, mimetype="text/plain")
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, max-age=3600"

@@ -26,7 +26,7 @@ from flask_login import login_required
 from engine import pages
 from engine.errors import InvalidData, TaskFailed
 from engine.views import TaskView
-from webui.context import engine, locale, username
+from webui.context import bpm, locale, username
 from webui.extensions import db
 from webui.formparse import parse_form, upload_field, with_uploads
 from webui.formview import build_form
@@ -84,7 +84,7 @@ def render(page: pages.TaskPage, values: Mapping[str, Any] | None = None,
 @login_required
 def show(task_id: int):
     """Show a task (403 for people who may not see it)."""
-    return render(pages.task_page(engine(), db.session, task_id, username()))
+    return render(pages.task_page(bpm(), db.session, task_id, username()))
 
 
 @bp.post("/tasks/<int:task_id>")
@@ -96,26 +96,26 @@ def submit(task_id: int):
     complete or save it, and the whole page is read only to show errors.  Uploads are
     taken only from people who may see the task.
     """
-    task = engine().task(db.session, task_id, username() if request.files else None)
+    task = bpm().task(db.session, task_id, username() if request.files else None)
     schema = submitted_schema(task)
     data, upload_errors = read_form(schema)
     if request.form.get("action") == "draft":
-        engine().save_draft(db.session, task_id, username(), data)
+        bpm().save_draft(db.session, task_id, username(), data)
         if upload_errors:
-            return render(pages.task_page(engine(), db.session, task_id, username()), data,
+            return render(pages.task_page(bpm(), db.session, task_id, username()), data,
                           upload_errors), 422
         flash(_("Draft saved. You can finish this task later."), "success")
         return redirect(url_for("tasks.show", task_id=task_id))
     try:
         check_uploads(schema, data, upload_errors)
-        engine().complete(db.session, task_id, username(), data)
+        bpm().complete(db.session, task_id, username(), data)
     except InvalidData as exc:
         db.session.rollback()
-        page = pages.task_page(engine(), db.session, task_id, username())
+        page = pages.task_page(bpm(), db.session, task_id, username())
         return render(page, data, exc.errors), 422
     except TaskFailed as exc:  # a script or table of the process failed: keep the input
         db.session.rollback()
-        page = pages.task_page(engine(), db.session, task_id, username())
+        page = pages.task_page(bpm(), db.session, task_id, username())
         return render(page, data, {"": process_failed(str(exc))}), 422
     flash(_("Done: “%(step)s” for “%(title)s” is completed.", step=task.name,
             title=task.instance_title), "success")
@@ -130,14 +130,14 @@ def submitted_schema(task: TaskView) -> dict[str, Any]:
     """
     if not task.form:
         return NOTE_SCHEMA
-    definition_id = task.form_definition_id or engine().instance(
+    definition_id = task.form_definition_id or bpm().instance(
         db.session, task.instance_id).definition_id
     cache = current_app.extensions.setdefault("pmoflow.form_schemas", {})
     key = (definition_id, task.form)
     if key not in cache:
         if len(cache) >= 512:
             cache.clear()
-        cache[key] = engine().form_schema(db.session, definition_id, task.form)
+        cache[key] = bpm().form_schema(db.session, definition_id, task.form)
     return cache[key] or NOTE_SCHEMA
 
 
@@ -154,7 +154,7 @@ def allow_uploads() -> None:
     Call before anything reads the form (CSRF protection does): from a
     ``url_value_preprocessor``, which runs before ``before_request`` functions.
     """
-    limit = 3 * engine().settings.max_attachment_bytes + 1024 * 1024
+    limit = 3 * bpm().settings.max_attachment_bytes + 1024 * 1024
     request.max_content_length = max(limit, current_app.config.get("MAX_CONTENT_LENGTH") or 0)
 
 
@@ -175,7 +175,7 @@ def read_form(schema: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[st
         multiple[name] = type_of(prop) == "array"
         for upload in chosen if multiple[name] else chosen[-1:]:
             try:
-                stored = engine().add_attachment(db.session, username(), upload.filename or "",
+                stored = bpm().add_attachment(db.session, username(), upload.filename or "",
                                                  upload.mimetype, upload.read())
             except InvalidData as exc:
                 errors[name] = next(iter(exc.errors.values()), "")
@@ -191,7 +191,7 @@ def check_uploads(schema: Mapping[str, Any] | None, data: Mapping[str, Any],
     if not upload_errors:
         return
     try:
-        engine().validate_form(schema, data)
+        bpm().validate_form(schema, data)
     except InvalidData as exc:
         raise InvalidData({**exc.errors, **upload_errors}) from None
     raise InvalidData(upload_errors)
@@ -205,7 +205,7 @@ def attachment(attachment_id: int):
     Always a download (``Content-Disposition: attachment``, RFC 5987 name), never rendered
     here: types outside :data:`SAFE_TYPES` go out as ``application/octet-stream``.
     """
-    meta, data = engine().attachment(db.session, attachment_id, username())
+    meta, data = bpm().attachment(db.session, attachment_id, username())
     kind = meta.content_type.split(";", 1)[0].strip().lower()
     response = Response(data, content_type=kind if kind in SAFE_TYPES
                         else "application/octet-stream")

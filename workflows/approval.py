@@ -281,7 +281,7 @@ DEMO_SPONSOR = "sponsor1"
 DEMO_TEAM = ("team1", "team2", "team3")
 
 
-def seed_demo(engine: Any, session: Session, now: datetime) -> None:
+def seed_demo(bpm: Any, session: Session, now: datetime) -> None:
     """Three demo projects straight through the records (two Executing, one Initiation).
 
     sponsor1 sponsors all three and team1..team3 are their team; skipped for a title
@@ -289,7 +289,7 @@ def seed_demo(engine: Any, session: Session, now: datetime) -> None:
     """
     from engine.store.uow import unit_of_work
 
-    del engine  # the records need no engine; the hook's signature is shared
+    del bpm  # the records need no engine; the hook's signature is shared
     with unit_of_work(session):
         for title, pm, stage, category, amount, risk in DEMO_PROJECTS:
             found, _ = records.list_projects(session, q=title)

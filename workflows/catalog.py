@@ -46,7 +46,8 @@ def __getattr__(name: str):  # PROCESSES / OPERATIONS, computed after all import
 
 
 def demo_seeders() -> tuple:
-    """``seed_demo(engine, session, now)`` of every process that ships demo records."""
+    """``seed_demo(bpm, session, now)`` of every process that ships demo records (each
+    commits its own)."""
     return tuple(m.seed_demo for m in _modules() if hasattr(m, "seed_demo"))
 
 

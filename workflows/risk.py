@@ -324,7 +324,7 @@ DEMO_RISKS = (
 DEMO_REVIEWERS = {2: "pmohead", 3: "steer1"}  # level 1 is each project's sponsor
 
 
-def seed_demo(engine: Any, session: Session, now: datetime) -> None:
+def seed_demo(bpm: Any, session: Session, now: datetime) -> None:
     """Decided demo risks on the demo projects, straight through the records.
 
     Projects that do not exist (or are not running) are skipped, and so is a risk whose
@@ -332,7 +332,7 @@ def seed_demo(engine: Any, session: Session, now: datetime) -> None:
     """
     from engine.store.uow import unit_of_work
 
-    del engine  # the records need no engine; the hook's signature is shared
+    del bpm  # the records need no engine; the hook's signature is shared
     with unit_of_work(session):
         for spec in DEMO_RISKS:
             found, _ = records.list_projects(session, q=spec[0])

@@ -21,7 +21,7 @@ SQLITE_PRAGMAS = {
 WRITE_OPTION = "pmoflow_write"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_db_engine(url: str, **kwargs: Any) -> Engine:
     """Create a SQLAlchemy engine with the settings PMOflow relies on.
 
     SQLite gets WAL, ``synchronous=NORMAL``, foreign keys and a busy timeout; its folder
@@ -32,23 +32,23 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"check_same_thread": False})
-        engine = create_engine(url, **kwargs)
-        install_sqlite_settings(engine)
-        return engine
+        db_engine = create_engine(url, **kwargs)
+        install_sqlite_settings(db_engine)
+        return db_engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
 
 
-def install_sqlite_settings(engine: Engine) -> None:
+def install_sqlite_settings(db_engine: Engine) -> None:
     """Apply :data:`SQLITE_PRAGMAS` and the write-lock policy to a SQLite engine.
 
     Used for engines made elsewhere too (Flask-SQLAlchemy's), so every connection to the
     database behaves the same.
     """
-    if engine.dialect.name != "sqlite":
+    if db_engine.dialect.name != "sqlite":
         return
-    event.listen(engine, "connect", _sqlite_on_connect)
-    event.listen(engine, "begin", _sqlite_on_begin)
+    event.listen(db_engine, "connect", _sqlite_on_connect)
+    event.listen(db_engine, "begin", _sqlite_on_begin)
 
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -70,6 +70,6 @@ def _sqlite_on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+def make_sessionmaker(db_engine: Engine) -> sessionmaker[Session]:
     """A session factory whose sessions keep objects usable after commit."""
-    return sessionmaker(engine, expire_on_commit=False)
+    return sessionmaker(db_engine, expire_on_commit=False)

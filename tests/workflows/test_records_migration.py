@@ -17,7 +17,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy import inspect, select, text
 
-from engine.store.db import make_engine, make_sessionmaker
+from engine.store.db import make_db_engine, make_sessionmaker
 from engine.store.models import Base as EngineBase
 from engine.store.schema import ENGINE_MIGRATIONS
 from engine.store.uow import unit_of_work
@@ -119,7 +119,7 @@ def test_fts_stays_in_step_with_lessons_on_sqlite(db, session, people, clock):
 
 
 def test_downgrade_and_upgrade_the_records_on_sqlite(tmp_path, clock):
-    engine = make_engine(f"sqlite:///{tmp_path / 'mig.db'}")
+    engine = make_db_engine(f"sqlite:///{tmp_path / 'mig.db'}")
     try:
         upgrade_all(engine)
         assert PMO_MIGRATIONS.current_revision(engine) == "pmo0001"
@@ -156,11 +156,11 @@ def test_downgrade_and_upgrade_the_records_on_postgres(postgres_db, clock):
 def _pg_schema() -> Iterator[DbEngine]:
     """A database engine on a new, empty PostgreSQL schema, dropped afterwards."""
     schema = f"pmoflow_mig_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(PG_BASE)
+    admin = make_db_engine(PG_BASE)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in PG_BASE else "?"
-    engine = make_engine(f"{PG_BASE}{sep}options=-csearch_path%3D{schema}")
+    engine = make_db_engine(f"{PG_BASE}{sep}options=-csearch_path%3D{schema}")
     engine.info = {"schema": schema}  # type: ignore[attr-defined]
     try:
         yield engine
@@ -211,7 +211,7 @@ def test_a_database_made_before_the_split_upgrades_in_place_on_sqlite(tmp_path, 
     path = tmp_path / "pre_split.db"
     with gzip.open(FIXTURES / "pre_split.db.gz") as src, path.open("wb") as dst:
         shutil.copyfileobj(src, dst)
-    engine = make_engine(f"sqlite:///{path}")
+    engine = make_db_engine(f"sqlite:///{path}")
     try:
         _check_pre_split_database_upgraded(engine, clock)
         with engine.connect() as conn:  # the FTS index still follows the lessons table

@@ -15,7 +15,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from webui.api.problems import problem, unauthorized
-from webui.context import engine
+from webui.context import bpm
 from webui.extensions import csrf, db
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -29,7 +29,7 @@ def authenticate() -> Response | None:
         scheme, _sep, secret = header.strip().partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             return unauthorized("Use Authorization: Bearer <token>.", invalid=True)
-        username = engine().authenticate_token(db.session, secret.strip())
+        username = bpm().authenticate_token(db.session, secret.strip())
         if username is None:
             return unauthorized("The token is unknown, expired or revoked.", invalid=True)
         g.api_user, g.api_auth = username, "token"

@@ -15,7 +15,7 @@ from webui.api import guards
 from webui.api.auth import actor
 from webui.api.blueprint import Blueprint
 from webui.api.schemas import DiagramProblemSchema
-from webui.context import engine
+from webui.context import bpm
 from webui.extensions import db
 
 blp = Blueprint("api-deployments", __name__, url_prefix="/api/v1",
@@ -68,7 +68,7 @@ def _files() -> list[SourceFile]:
 def deploy(**_kw):
     """Validate and deploy; 422 (`invalid-diagram`) lists every problem with its file,
     line and element id, and nothing is stored."""
-    return engine().deploy(db.session, _files(), actor(), check_role=True)
+    return bpm().deploy(db.session, _files(), actor(), check_role=True)
 
 
 @blp.post("/deployments/validate")
@@ -76,5 +76,5 @@ def deploy(**_kw):
 @blp.response(200, ValidationSchema)
 def validate(**_kw):
     """Check files without storing anything: every problem, with file, line, element id."""
-    found = engine().validate(db.session, _files(), actor=actor())
+    found = bpm().validate(db.session, _files(), actor=actor())
     return {"valid": not found, "problems": [p.to_dict() for p in found]}

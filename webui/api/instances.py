@@ -10,7 +10,7 @@ from webui.api.auth import actor
 from webui.api.blueprint import Blueprint
 from webui.api.paging import LINK_HEADER, page
 from webui.api.schemas import InstanceDetailSchema, InstanceSchema, PageArgs, Strict, page_of
-from webui.context import engine
+from webui.context import bpm
 from webui.extensions import db
 
 blp = Blueprint("api-instances", __name__, url_prefix="/api/v1",
@@ -67,7 +67,7 @@ class WithdrawSchema(Strict):
 @blp.response(200, InstancePage, headers=LINK_HEADER)
 def list_instances(offset: int, limit: int, status: str | None):
     """The instances I started, newest first, with where each one waits."""
-    found = pages.my_requests(engine(), db.session, actor(), status=status, offset=offset,
+    found = pages.my_requests(bpm(), db.session, actor(), status=status, offset=offset,
                               limit=limit)
     return page(found.rows, found.total, offset, limit)
 
@@ -77,7 +77,7 @@ def list_instances(offset: int, limit: int, status: str | None):
 def get_instance(instance_id: int):
     """An instance: `status`, its open `tasks`, its `data` and its `history`
     (its starter, the people on its tasks and the PMO may read it)."""
-    ip = pages.instance_page(engine(), db.session, instance_id, actor())
+    ip = pages.instance_page(bpm(), db.session, instance_id, actor())
     data = {k: v for k, v in ip.data.items() if k != "typename"}
     return {**vars(ip.instance), "data": data, "history": ip.history}
 
@@ -87,4 +87,4 @@ def get_instance(instance_id: int):
 @blp.response(200, InstanceSchema)
 def withdraw(body: dict, instance_id: int):
     """Withdraw a running request I started, with a reason."""
-    return engine().withdraw(db.session, instance_id, actor(), body["reason"])
+    return bpm().withdraw(db.session, instance_id, actor(), body["reason"])

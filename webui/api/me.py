@@ -7,7 +7,7 @@ from marshmallow import Schema, fields
 
 from webui.api.auth import actor
 from webui.api.blueprint import Blueprint
-from webui.context import engine
+from webui.context import bpm
 from webui.extensions import db
 
 blp = Blueprint("api-me", __name__, url_prefix="/api/v1", description="Who am I")
@@ -34,7 +34,7 @@ class MeSchema(Schema):
 @blp.response(200, MeSchema)
 def me():
     """The user this request acts as, with their global and project roles."""
-    view = engine().user(db.session, actor())
+    view = bpm().user(db.session, actor())
     project_roles = view.project_roles
     return {"username": view.username, "display_name": view.display_name,
             "roles": list(view.roles), "auth": g.api_auth,

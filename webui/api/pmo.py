@@ -21,7 +21,7 @@ from webui.api.records import (
     RiskSchema,
 )
 from webui.api.schemas import MAX_ID, PageArgs
-from webui.context import engine
+from webui.context import bpm
 from webui.extensions import db
 from workflows.records import pages as pmo_pages
 from workflows.records import vocab
@@ -89,7 +89,7 @@ def list_projects(offset: int, limit: int, **filters):
 @blp.response(200, ProjectSchema)
 def get_project(project_id: int):
     """One project."""
-    return pmo_pages.project_page(engine(), db.session, project_id, actor()).project
+    return pmo_pages.project_page(bpm(), db.session, project_id, actor()).project
 
 
 @blp.get("/risks")
@@ -113,7 +113,7 @@ def get_risk(risk_id: int):
 @blp.response(200, EscalationPage, headers=LINK_HEADER)
 def list_escalations(offset: int, limit: int, **filters):
     """The escalation log, newest first."""
-    found = pmo_pages.escalation_log(engine(), db.session, limit=limit, offset=offset,
+    found = pmo_pages.escalation_log(bpm(), db.session, limit=limit, offset=offset,
                                      **filters)
     return page(found.escalations, found.total, offset, limit)
 
@@ -122,7 +122,7 @@ def list_escalations(offset: int, limit: int, **filters):
 @blp.response(200, EscalationSchema)
 def get_escalation(escalation_id: int):
     """One escalation."""
-    return pmo_pages.escalation_page(engine(), db.session, escalation_id).escalation
+    return pmo_pages.escalation_page(bpm(), db.session, escalation_id).escalation
 
 
 @blp.get("/lessons")

@@ -17,7 +17,7 @@ from webui.api.schemas import (
     Strict,
     page_of,
 )
-from webui.context import engine
+from webui.context import bpm
 from webui.extensions import db
 from webui.processes import project_title
 
@@ -57,7 +57,7 @@ class StartSchema(Strict):
 def _with_schema(view) -> dict:
     out = {f: getattr(view, f) for f in ("key", "name", "version", "id", "start_role",
                                          "start_form", "deployed_at")}
-    out["start_form_schema"] = engine().form_schema(db.session, view.id, view.start_form)
+    out["start_form_schema"] = bpm().form_schema(db.session, view.id, view.start_form)
     return out
 
 
@@ -66,7 +66,7 @@ def _with_schema(view) -> dict:
 @blp.response(200, ProcessPage, headers=LINK_HEADER)
 def list_processes(offset: int, limit: int):
     """The processes the caller may start, each with its start form's JSON Schema."""
-    found = pages.startable(engine(), db.session, actor())
+    found = pages.startable(bpm(), db.session, actor())
     return page([_with_schema(d) for d in found[offset:offset + limit]], len(found),
                 offset, limit)
 
@@ -75,7 +75,7 @@ def list_processes(offset: int, limit: int):
 @blp.response(200, ProcessSchema)
 def get_process(key: str):
     """One process (403 without its start role, 404 for an unknown key)."""
-    return _with_schema(pages.start_page(engine(), db.session, key, actor()).definition)
+    return _with_schema(pages.start_page(bpm(), db.session, key, actor()).definition)
 
 
 @blp.post("/processes/<key>/instances")
@@ -83,11 +83,11 @@ def get_process(key: str):
 @blp.response(201, InstanceSchema, headers={"Location": {"schema": {"type": "string"}}})
 def start(body: dict, key: str):
     """Start an instance of the newest version; 422 lists every bad field."""
-    start_page = pages.start_page(engine(), db.session, key, actor())
+    start_page = pages.start_page(bpm(), db.session, key, actor())
     data = body["data"]
     title = body["title"] or (data.get("title") if isinstance(data.get("title"), str)
                               else "") or project_title(start_page, _ids_in_range(data))
-    inst = engine().start(db.session, key, actor(), data, title=title[:500],
+    inst = bpm().start(db.session, key, actor(), data, title=title[:500],
                           business_key=body["business_key"], project_id=body["project_id"])
     return inst, {"Location": url_for("api-instances.get_instance", instance_id=inst.id)}
 

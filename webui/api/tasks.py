@@ -28,7 +28,7 @@ from webui.api.schemas import (
     TaskSchema,
     page_of,
 )
-from webui.context import engine
+from webui.context import bpm
 from webui.extensions import db
 from webui.tasks import schema_of
 
@@ -101,7 +101,7 @@ def list_tasks(offset: int, limit: int, scope: str, process: str | None, role: s
     query = TaskQuery(scope=scope, process_key=process or None, role=role or None,
                       project_id=project_id, overdue_only=overdue, sort=sort, limit=limit,
                       offset=offset)
-    found, total = engine().tasks(db.session, actor(), query)
+    found, total = bpm().tasks(db.session, actor(), query)
     return page(found, total, offset, limit)
 
 
@@ -109,7 +109,7 @@ def list_tasks(offset: int, limit: int, scope: str, process: str | None, role: s
 @blp.response(200, TaskDetailSchema)
 def get_task(task_id: int):
     """One task: its form's JSON Schema, current values, and who may act on it."""
-    tp = pages.task_page(engine(), db.session, task_id, actor())
+    tp = pages.task_page(bpm(), db.session, task_id, actor())
     task = tp.task
     return {**vars(task), "form_schema": schema_of(tp), "data": tp.values, "may_act": {
         "role": task.role, "project_id": task.project_id, "assignee": task.assignee,
@@ -122,7 +122,7 @@ def get_task(task_id: int):
 def claim(task_id: int):
     """Take the task from its role's pool (409 when someone else holds it)."""
     try:
-        return engine().claim(db.session, task_id, actor())
+        return bpm().claim(db.session, task_id, actor())
     except Conflict as exc:
         return _conflict(exc, task_id)
 
@@ -131,7 +131,7 @@ def claim(task_id: int):
 @blp.response(200, TaskSchema)
 def unclaim(task_id: int):
     """Give a task I claimed back to its role's pool."""
-    return engine().unclaim(db.session, task_id, actor())
+    return bpm().unclaim(db.session, task_id, actor())
 
 
 @blp.post("/tasks/<dbid:task_id>/delegate")
@@ -140,7 +140,7 @@ def unclaim(task_id: int):
 def delegate(body: dict, task_id: int):
     """Hand the task to a named person with a reason (whoever may work on it)."""
     _require_user(body["to"])
-    return engine().delegate(db.session, task_id, actor(), body["to"], body["reason"])
+    return bpm().delegate(db.session, task_id, actor(), body["to"], body["reason"])
 
 
 @blp.post("/tasks/<dbid:task_id>/reassign")
@@ -149,7 +149,7 @@ def delegate(body: dict, task_id: int):
 def reassign(body: dict, task_id: int):
     """Give any open task to a named person (PMO administrators only)."""
     _require_user(body["to"])
-    return engine().reassign(db.session, task_id, actor(), body["to"], body["reason"])
+    return bpm().reassign(db.session, task_id, actor(), body["to"], body["reason"])
 
 
 @blp.post("/tasks/<dbid:task_id>/complete")
@@ -164,14 +164,14 @@ def complete(task_id: int):
     if not isinstance(data, dict):
         raise InvalidData({"": "The body must be a JSON object."})
     try:
-        return engine().complete(db.session, task_id, actor(), data)
+        return bpm().complete(db.session, task_id, actor(), data)
     except Conflict as exc:
         return _conflict(exc, task_id)
 
 
 def _require_user(username: str) -> None:
     try:
-        engine().user(db.session, username)
+        bpm().user(db.session, username)
     except NotFound:
         raise InvalidData({"to": f"There is no user named {username!r}."}) from None
 
@@ -180,7 +180,7 @@ def _conflict(exc: Conflict, task_id: int):
     """409 with the task as it is now (who has or completed it), if the caller may see it."""
     db.session.rollback()
     try:
-        now = engine().task(db.session, task_id, actor())
+        now = bpm().task(db.session, task_id, actor())
     except EngineError:
         return engine_problem(exc)
     return engine_problem(exc, task={

@@ -10,7 +10,7 @@ from webui.api.auth import actor
 from webui.api.blueprint import Blueprint
 from webui.api.paging import LINK_HEADER, page
 from webui.api.schemas import PageArgs, Strict, page_of
-from webui.context import engine
+from webui.context import bpm
 from webui.extensions import db
 
 blp = Blueprint("api-tokens", __name__, url_prefix="/api/v1",
@@ -52,7 +52,7 @@ TokenPage = page_of(TokenSchema, "TokenPage")
 
 
 def _out(view) -> dict:
-    return {**vars(view), "status": view.status(engine().clock.now())}
+    return {**vars(view), "status": view.status(bpm().clock.now())}
 
 
 @blp.get("/tokens")
@@ -60,7 +60,7 @@ def _out(view) -> dict:
 @blp.response(200, TokenPage, headers=LINK_HEADER)
 def list_tokens(offset: int, limit: int):
     """My tokens, newest first."""
-    found = engine().api_tokens(db.session, actor())
+    found = bpm().api_tokens(db.session, actor())
     return page([_out(t) for t in found[offset:offset + limit]], len(found), offset, limit)
 
 
@@ -70,7 +70,7 @@ def list_tokens(offset: int, limit: int):
 def create_token(body: dict):
     """Create a token for myself; the answer holds its secret, which is not kept."""
     days = body["expires_in_days"]
-    made = engine().create_token(db.session, actor(), name=body["name"],
+    made = bpm().create_token(db.session, actor(), name=body["name"],
                                  expires_in=timedelta(days=days) if days else None)
     return {**_out(made.token), "secret": made.secret}
 
@@ -79,4 +79,4 @@ def create_token(body: dict):
 @blp.response(200, TokenSchema)
 def revoke_token(token_id: int):
     """Revoke a token (mine; a PMO administrator may revoke anyone's)."""
-    return _out(engine().revoke_token(db.session, token_id, actor()))
+    return _out(bpm().revoke_token(db.session, token_id, actor()))

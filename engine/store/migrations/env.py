@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from engine.store.db import make_engine
+from engine.store.db import make_db_engine
 from engine.store.models import Base
 from engine.store.schema import ENGINE_MIGRATIONS
 
@@ -18,7 +18,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    db = make_engine(config.get_main_option("sqlalchemy.url"))
+    db = make_db_engine(config.get_main_option("sqlalchemy.url"))
     with db.connect() as conn:
         _run(conn)
     db.dispose()
