@@ -10,8 +10,7 @@ from pathlib import Path
 
 from engine.api import EngineSettings
 from engine.spiff.sandbox import SandboxLimits
-
-ROOT = Path(__file__).resolve().parent.parent
+from pmoflow.paths import bundled_bpmn_dir, home_dir
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -43,8 +42,8 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
 class Config:
     """Everything configurable, with defaults for the embedded single-machine set-up.
 
-    ``DATABASE_URL`` defaults to SQLite under ``instance/``; PostgreSQL is
-    ``postgresql+psycopg://user@host/db``.
+    ``DATABASE_URL`` defaults to SQLite in the instance folder (``PMOFLOW_HOME``, else the
+    per-user data directory); PostgreSQL is ``postgresql+psycopg://user@host/db``.
     """
 
     database_url: str
@@ -71,12 +70,12 @@ class Config:
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Config:
         """Read ``PMOFLOW_*`` variables and ``DATABASE_URL``; keyword overrides win."""
         env = os.environ if env is None else env
-        instance_dir = Path(env.get("PMOFLOW_INSTANCE_DIR") or ROOT / "instance")
+        instance_dir = home_dir(env)
         url = env.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'pmoflow.db'}"
         values: dict[str, object] = {
             "database_url": url,
             "instance_dir": instance_dir,
-            "bpmn_dir": Path(env.get("PMOFLOW_BPMN_DIR") or ROOT / "bpmn"),
+            "bpmn_dir": Path(env.get("PMOFLOW_BPMN_DIR") or bundled_bpmn_dir()),
             "secret_key": env.get("SECRET_KEY") or "",
             "host": env.get("PMOFLOW_HOST", "127.0.0.1"),
             "port": _int(env, "PMOFLOW_PORT", 5000),

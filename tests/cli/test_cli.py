@@ -15,7 +15,7 @@ PROCESSES = ROOT / "tests" / "engine" / "processes"
 
 
 def pmoflow(*args: str, tmp_path: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "PMOFLOW_INSTANCE_DIR": str(tmp_path / "instance"),
+    environment = {**os.environ, "PMOFLOW_HOME": str(tmp_path / "instance"),
                    "DATABASE_URL": f"sqlite:///{tmp_path / 'instance' / 'pmoflow.db'}",
                    **(env or {})}
     return subprocess.run([sys.executable, "-m", "pmoflow.cli", *args], cwd=ROOT,
@@ -126,7 +126,7 @@ def test_serve_prints_the_url_and_answers(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     assert pmoflow("init", tmp_path=tmp_path).returncode == 0
-    env = {**os.environ, "PMOFLOW_INSTANCE_DIR": str(tmp_path / "instance"),
+    env = {**os.environ, "PMOFLOW_HOME": str(tmp_path / "instance"),
            "DATABASE_URL": f"sqlite:///{tmp_path / 'instance' / 'pmoflow.db'}",
            "PMOFLOW_PORT": str(port)}
     proc = subprocess.Popen([sys.executable, "-m", "pmoflow.cli", "serve"], cwd=ROOT, env=env,
@@ -173,7 +173,7 @@ def test_installed_console_script_works_outside_the_checkout(tmp_path):
     script = Path(sys.executable).parent / ("pmoflow.exe" if os.name == "nt" else "pmoflow")
     assert script.exists(), f"{script} is not installed: pip install -e . did not run"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(PMOFLOW_INSTANCE_DIR=str(tmp_path / "instance"),
+    env.update(PMOFLOW_HOME=str(tmp_path / "instance"),
                DATABASE_URL=f"sqlite:///{tmp_path / 'instance' / 'pmoflow.db'}")
     bpmn = ROOT / "bpmn"
     result = subprocess.run(
