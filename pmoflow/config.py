@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.api import EngineSettings
 from engine.spiff.sandbox import SandboxLimits
+from pmoflow import secret
 from pmoflow.paths import bundled_bpmn_dir, home_dir
 
 
@@ -111,12 +111,5 @@ class Config:
 
 def _with_secret(config: Config) -> Config:
     """Use (or create once) a random secret key kept in the instance folder."""
-    path = config.instance_dir / "secret_key"
-    if path.exists():
-        key = path.read_text().strip()
-    else:
-        config.instance_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_hex(32)
-        path.write_text(key)
-        path.chmod(0o600)
+    key = secret.read_or_create(config.instance_dir / "secret_key")
     return Config(**{**config.__dict__, "secret_key": key})

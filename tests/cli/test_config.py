@@ -1,14 +1,23 @@
-"""Where configuration puts things: the instance folder and the bundled processes."""
+"""Where configuration puts things: the instance folder, the bundled processes, the key."""
 
 from __future__ import annotations
 
+import stat
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
+import pytest
+
 import pmoflow
+from pmoflow import secret
 from pmoflow.config import Config
 from pmoflow.paths import bundled_bpmn_dir, home_dir
 
 ROOT = Path(__file__).resolve().parents[2]
+RACERS = 8
 
 
 def test_home_is_pmoflow_home_then_the_per_user_data_directory(tmp_path, monkeypatch):
@@ -37,3 +46,69 @@ def test_the_bundled_processes_are_found_in_a_checkout():
     assert found == ROOT / "bpmn"
     assert Config.from_env({"SECRET_KEY": "k", "PMOFLOW_HOME": "/nonexistent"}).bpmn_dir == found
     assert len(list(found.glob("*.bpmn"))) == 4 and list(found.glob("forms/*.json"))
+
+
+def test_a_new_key_is_private_and_kept(tmp_path):
+    path = tmp_path / "instance" / "secret_key"
+    key = secret.read_or_create(path)
+    assert len(key) == 64
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert secret.read_or_create(path) == key
+    assert [p.name for p in path.parent.iterdir()] == ["secret_key"]  # no temporary left
+
+
+def test_an_empty_key_file_is_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(secret, "_WAIT_SECONDS", 0.1)
+    path = tmp_path / "secret_key"
+    path.write_text("")
+    with pytest.raises(SystemExit, match=r"secret key file .* is empty"):
+        secret.read_or_create(path)
+
+
+def test_threads_starting_at_once_agree_on_one_key(tmp_path):
+    path = tmp_path / "secret_key"
+    barrier = threading.Barrier(RACERS)
+    keys: list[str] = []
+
+    def racer() -> None:
+        barrier.wait()
+        keys.append(secret.read_or_create(path))
+
+    threads = [threading.Thread(target=racer) for _ in range(RACERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert len(keys) == RACERS and len(set(keys)) == 1
+    assert path.read_text().strip() == keys[0]
+
+
+#: One racer: import only the key module, say "ready", read the start time, spin until
+#: then (so the racers hit the file together, not one process start-up apart), race.
+RACER = ("import sys, time; from pathlib import Path; from pmoflow.secret import read_or_create\n"
+         "print('ready', flush=True); start = float(sys.stdin.readline())\n"
+         "while time.time() < start: pass\n"
+         "print(read_or_create(Path(sys.argv[1])), flush=True)")
+
+
+def test_processes_starting_at_once_agree_on_one_key(tmp_path):
+    path = tmp_path / "instance" / "secret_key"
+    procs = [subprocess.Popen([sys.executable, "-c", RACER, str(path)], cwd=ROOT, text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+             for _ in range(RACERS)]
+    try:
+        for p in procs:
+            assert p.stdout.readline().strip() == "ready"
+        start = time.time() + 0.3
+        for p in procs:
+            p.stdin.write(f"{start}\n")
+            p.stdin.flush()
+        keys = [p.communicate(timeout=60)[0].strip() for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    assert [p.returncode for p in procs] == [0] * RACERS
+    assert len(set(keys)) == 1 and path.read_text().strip() == keys[0]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in path.parent.iterdir()] == ["secret_key"]
