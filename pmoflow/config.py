@@ -34,6 +34,19 @@ def _timezone(name: str) -> str:
     return name
 
 
+def _database_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+    except ArgumentError as exc:
+        raise SystemExit(f"configuration error: DATABASE_URL={url!r} is not a database URL "
+                         "such as sqlite:////path/pmoflow.db or "
+                         "postgresql+psycopg://user@host/db") from exc
+    return url
+
+
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return int(_float(env, name, default))
 
@@ -71,7 +84,7 @@ class Config:
         """Read ``PMOFLOW_*`` variables and ``DATABASE_URL``; keyword overrides win."""
         env = os.environ if env is None else env
         instance_dir = home_dir(env)
-        url = env.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'pmoflow.db'}"
+        url = _database_url(env.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'pmoflow.db'}")
         values: dict[str, object] = {
             "database_url": url,
             "instance_dir": instance_dir,
