@@ -16,6 +16,9 @@ from engine.errors import EngineError, InvalidDiagram
 from pmoflow.config import Config
 from pmoflow.database import DatabaseNotReady
 
+#: Database drivers that come with an extra rather than the base install.
+OPTIONAL_DRIVERS = {"psycopg": "postgres"}
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pmoflow`` console script."""
@@ -32,6 +35,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FileNotFoundError, IsADirectoryError, PermissionError, ValueError,
             DatabaseNotReady) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as exc:
+        if exc.name not in OPTIONAL_DRIVERS:
+            raise
+        print(f"error: the database driver {exc.name} is not installed: "
+              f"pip install 'pmoflow[{OPTIONAL_DRIVERS[exc.name]}]'", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

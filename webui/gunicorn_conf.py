@@ -1,4 +1,5 @@
-"""gunicorn settings for PMOflow: ``gunicorn -c webui/gunicorn_conf.py 'webui.app:create_app()'``.
+"""gunicorn settings for PMOflow (``pip install 'pmoflow[server]'``), installed or in a
+checkout: ``gunicorn -c python:webui.gunicorn_conf 'webui.app:create_app()'``.
 
 Sync workers with a request timeout and an address-space cap per worker: the sandbox stops
 runaway Python in diagram scripts, and these two backstops stop what runs in C (a huge
