@@ -256,7 +256,7 @@ class Gunicorn:
                      "--keep-alive", "5", "--backlog", "256", "--log-level", "warning",
                      "--bind", f"127.0.0.1:{self.port}", "pmoflow.app:create_app()"]
         self.env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "http-bench-secret",
-                    "PMOFLOW_INSTANCE_DIR": str(instance_dir), "PMOFLOW_SERVER_WORKER": "0",
+                    "PMOFLOW_HOME": str(instance_dir), "PMOFLOW_SERVER_WORKER": "0",
                     "PYTHONPATH": str(ROOT)}
         self.process: subprocess.Popen[bytes] | None = None
 

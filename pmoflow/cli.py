@@ -14,6 +14,10 @@ from collections.abc import Sequence
 
 from engine.errors import EngineError, InvalidDiagram
 from pmoflow.config import Config
+from pmoflow.database import DatabaseNotReady
+
+#: Database drivers that come with an extra rather than the base install.
+OPTIONAL_DRIVERS = {"psycopg": "postgres"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -28,8 +32,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EngineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except (FileNotFoundError, IsADirectoryError, PermissionError, ValueError) as exc:
+    except (FileNotFoundError, IsADirectoryError, PermissionError, ValueError,
+            DatabaseNotReady) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as exc:
+        if exc.name not in OPTIONAL_DRIVERS:
+            raise
+        print(f"error: the database driver {exc.name} is not installed: "
+              f"pip install 'pmoflow[{OPTIONAL_DRIVERS[exc.name]}]'", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -37,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pmoflow", description="PMOflow: BPMN workflows for PMOs")
+    p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = p.add_subparsers(title="commands")
 
     s = sub.add_parser("init", help="create or upgrade the database; --demo seeds demo data")
@@ -91,10 +103,30 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def version() -> str:
+    """The installed distribution's version (package metadata)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("pmoflow")
+    except PackageNotFoundError:
+        return "(not installed: pip install -e .)"
+
+
 def _runtime():
     from pmoflow.wiring import build
 
     return build(Config.from_env())
+
+
+def _ready_runtime():
+    """The runtime, once the configured database exists and has this version's schema."""
+    from pmoflow.database import require_ready
+
+    rt = _runtime()
+    require_ready(rt.config.database_url)
+    return rt
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -114,6 +146,7 @@ def cmd_init(args: argparse.Namespace) -> int:
             else:
                 print("Users already exist; no admin created.")
     print(f"Database ready: {_safe_url(rt.config.database_url)}")
+    print(f"Instance folder: {rt.config.instance_dir}")
     return 0
 
 
@@ -122,8 +155,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from werkzeug.serving import run_simple
 
     from pmoflow.app import create_app
+    from pmoflow.database import require_ready
 
     config = Config.from_env()
+    require_ready(config.database_url)
     limit_memory(config.memory_limit_mb)
     host = args.host or config.host
     port = args.port or config.port
@@ -147,7 +182,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run the job worker."""
-    rt = _runtime()
+    rt = _ready_runtime()
     limit_memory(rt.config.memory_limit_mb)
     if args.once:
         with rt.sessions() as session:
@@ -167,7 +202,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     """Deploy files; print what was created, or every problem."""
     from pmoflow.wiring import collect_files
 
-    rt = _runtime()
+    rt = _ready_runtime()
     files = collect_files(args.paths)
     with rt.sessions() as session:
         try:
@@ -187,7 +222,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Validate files against the deployed state (if a database exists)."""
+    """Make the checks ``deploy`` makes, against the configured database; store nothing."""
     from pmoflow.wiring import collect_files
 
     files = collect_files(args.paths)
@@ -202,14 +237,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _validate(files):
-    from engine.api import Engine
-    from workflows.catalog import build_registry
-
-    config = Config.from_env()
-    if config.is_sqlite and not (config.instance_dir / "pmoflow.db").exists():
-        engine = Engine(settings=config.engine_settings(), services=build_registry())
-        return engine.validate(None, files)
-    rt = _runtime()
+    rt = _ready_runtime()
     with rt.sessions() as session:
         return rt.engine.validate(session, files)
 
@@ -222,7 +250,7 @@ def cmd_users(args: argparse.Namespace) -> int:
     from engine.store.models import User
     from engine.store.uow import unit_of_work
 
-    rt = _runtime()
+    rt = _ready_runtime()
     with rt.sessions() as session:
         if args.action == "list":
             for user in session.scalars(select(User).order_by(User.username)):
@@ -248,7 +276,7 @@ def cmd_tokens(args: argparse.Namespace) -> int:
     """Create, list or revoke personal API tokens (the secret is printed once)."""
     from engine.tokens import parse_duration
 
-    rt = _runtime()
+    rt = _ready_runtime()
     with rt.sessions() as session:
         if args.action == "create":
             made = rt.engine.create_token(session, args.username, name=args.name,
@@ -274,8 +302,11 @@ def cmd_tokens(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run the engine benchmark and print its table."""
+    from pmoflow.benchmark import HERE
     from pmoflow.benchmark import main as bench_main
 
+    if not HERE.is_dir():
+        raise ValueError("pmoflow bench runs from a source checkout (it reads bench/processes)")
     argv = ["--quick"] if args.quick else []
     if args.pg_url:
         argv += ["--pg-url", args.pg_url]

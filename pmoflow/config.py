@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.api import EngineSettings
 from engine.spiff.sandbox import SandboxLimits
-
-ROOT = Path(__file__).resolve().parent.parent
+from pmoflow import secret
+from pmoflow.paths import bundled_bpmn_dir, home_dir
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -35,6 +34,19 @@ def _timezone(name: str) -> str:
     return name
 
 
+def _database_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+    except ArgumentError as exc:
+        raise SystemExit(f"configuration error: DATABASE_URL={url!r} is not a database URL "
+                         "such as sqlite:////path/pmoflow.db or "
+                         "postgresql+psycopg://user@host/db") from exc
+    return url
+
+
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return int(_float(env, name, default))
 
@@ -43,8 +55,8 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
 class Config:
     """Everything configurable, with defaults for the embedded single-machine set-up.
 
-    ``DATABASE_URL`` defaults to SQLite under ``instance/``; PostgreSQL is
-    ``postgresql+psycopg://user@host/db``.
+    ``DATABASE_URL`` defaults to SQLite in the instance folder (``PMOFLOW_HOME``, else the
+    per-user data directory); PostgreSQL is ``postgresql+psycopg://user@host/db``.
     """
 
     database_url: str
@@ -71,12 +83,12 @@ class Config:
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Config:
         """Read ``PMOFLOW_*`` variables and ``DATABASE_URL``; keyword overrides win."""
         env = os.environ if env is None else env
-        instance_dir = Path(env.get("PMOFLOW_INSTANCE_DIR") or ROOT / "instance")
-        url = env.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'pmoflow.db'}"
+        instance_dir = home_dir(env)
+        url = _database_url(env.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'pmoflow.db'}")
         values: dict[str, object] = {
             "database_url": url,
             "instance_dir": instance_dir,
-            "bpmn_dir": Path(env.get("PMOFLOW_BPMN_DIR") or ROOT / "bpmn"),
+            "bpmn_dir": Path(env.get("PMOFLOW_BPMN_DIR") or bundled_bpmn_dir()),
             "secret_key": env.get("SECRET_KEY") or "",
             "host": env.get("PMOFLOW_HOST", "127.0.0.1"),
             "port": _int(env, "PMOFLOW_PORT", 5000),
@@ -112,12 +124,5 @@ class Config:
 
 def _with_secret(config: Config) -> Config:
     """Use (or create once) a random secret key kept in the instance folder."""
-    path = config.instance_dir / "secret_key"
-    if path.exists():
-        key = path.read_text().strip()
-    else:
-        config.instance_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_hex(32)
-        path.write_text(key)
-        path.chmod(0o600)
+    key = secret.read_or_create(config.instance_dir / "secret_key")
     return Config(**{**config.__dict__, "secret_key": key})

@@ -1,5 +1,5 @@
-"""gunicorn settings for PMOflow: ``gunicorn -c python:pmoflow.gunicorn_conf
-'pmoflow.app:create_app()'``.
+"""gunicorn settings for PMOflow (``pip install 'pmoflow[server]'``), installed or in a
+checkout: ``gunicorn -c python:pmoflow.gunicorn_conf 'pmoflow.app:create_app()'``.
 
 Sync workers with a request timeout and an address-space cap per worker: the sandbox stops
 runaway Python in diagram scripts, and these two backstops stop what runs in C (a huge

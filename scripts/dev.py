@@ -3,8 +3,11 @@
 
     python3 scripts/dev.py serve   # venv, install, `pmoflow init --demo`, `pmoflow serve`
     python3 scripts/dev.py test    # venv, install (+ Chromium), ruff, the whole test suite
+    python3 scripts/dev.py lock    # re-resolve requirements/constraints.txt (pip-tools)
 
-Anything after the command is passed on (to pytest, or to `pmoflow serve`).
+Anything after the command is passed on (to `pmoflow serve`, pytest or pip-compile).
+Every install is constrained by requirements/constraints.txt, so each run gets the same
+versions; `lock --upgrade` moves them to the newest that setup.cfg allows.
 """
 
 from __future__ import annotations
@@ -21,6 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = Path(os.environ.get("PMOFLOW_VENV", ROOT / ".venv"))
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
+CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
+#: What `serve` keeps in the checkout (gitignored) unless PMOFLOW_HOME says otherwise.
+HOME = ROOT / "instance"
+#: The one tool `lock` installs, in a throwaway venv of its own.
+PIP_TOOLS = "pip-tools==7.7.0"
 
 
 def say(message: str) -> None:
@@ -36,21 +44,34 @@ def ensure_venv(extras: str) -> None:
     if not PY.exists():
         say(f"creating virtual environment in {VENV}")
         venv.EnvBuilder(with_pip=True).create(VENV)
-    # Reinstall when the requirements or the set of top-level packages change (the
-    # editable install maps each package it found when it ran).
+    # Reinstall when the requirements, the pins or the set of top-level packages change
+    # (the editable install maps each package it found when it ran).
     packages = "\n".join(sorted(p.parent.name for p in ROOT.glob("*/__init__.py")))
-    digest = hashlib.sha256((ROOT / "setup.cfg").read_bytes() + extras.encode()
-                            + packages.encode()).hexdigest()
+    digest = hashlib.sha256((ROOT / "setup.cfg").read_bytes() + CONSTRAINTS.read_bytes()
+                            + extras.encode() + packages.encode()).hexdigest()
     stamp = VENV / f".pmoflow-installed-{extras or 'base'}"
     if stamp.exists() and stamp.read_text() == digest:
         return
     say("installing PMOflow and its dependencies (first run takes a minute)")
-    run(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-        "--upgrade", "pip")
+    # The pinned pip and build backend first, then the project built with that backend
+    # (no isolated build environment of unpinned versions).
+    pip("install", "--upgrade", "pip", "setuptools", "wheel")
     target = f".[{extras}]" if extras else "."
-    run(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", target,
-        cwd=ROOT)
+    pip("install", "--no-build-isolation", "--editable", target)
     stamp.write_text(digest)
+
+
+def pip(*args: str) -> None:
+    """Run pip in the venv against the constraints file; show its output only on failure."""
+    log = VENV / "pip.log"
+    with log.open("w") as out:
+        code = run(PY, "-m", "pip", *args, "--constraint", CONSTRAINTS,
+                   "--disable-pip-version-check", "--no-input", "--progress-bar", "off",
+                   cwd=ROOT, check=False, stdout=out, stderr=subprocess.STDOUT)
+    if code != 0:
+        lines = log.read_text(errors="replace").splitlines()
+        print("\n".join(lines[-40:]), file=sys.stderr)
+        raise SystemExit(f"pip {args[0]} failed (exit {code}); the whole output is in {log}")
 
 
 def ensure_chromium() -> None:
@@ -78,13 +99,28 @@ def ensure_chromium() -> None:
 
 def cmd_serve(extra: list[str]) -> int:
     ensure_venv("")
-    say("preparing the database (demo users, every process in bpmn/)")
-    run(BIN / "pmoflow", "init", "--demo", cwd=ROOT)
-    return run(BIN / "pmoflow", "serve", *extra, cwd=ROOT, check=False)
+    env = {**os.environ}
+    env.setdefault("PMOFLOW_HOME", str(HOME))
+    say(f"preparing the database in {env['PMOFLOW_HOME']} (demo users, the shipped processes)")
+    init = subprocess.run([str(BIN / "pmoflow"), "init", "--demo"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=False)
+    if init.returncode != 0:
+        print(init.stdout + init.stderr, file=sys.stderr)
+        return init.returncode
+    say("database ready; every demo user (pm1, reviewer1, pmohead, admin ...) has password "
+        "'demo'")
+    say("starting the web app")
+    serve = [str(BIN / "pmoflow"), "serve", *extra]
+    if os.name == "posix":  # become the server: Ctrl+C and kill reach it, no orphan left
+        sys.stdout.flush()
+        os.chdir(ROOT)
+        os.execve(serve[0], serve, env)
+    return run(*serve, cwd=ROOT, env=env, check=False)
 
 
 def cmd_test(extra: list[str]) -> int:
-    ensure_venv("test")
+    # The suite runs on PostgreSQL too (postgres) and starts gunicorn (server).
+    ensure_venv("test,postgres,server")
     ensure_chromium()
     say("ruff check")
     if run(BIN / "ruff", "check", ".", cwd=ROOT, check=False) != 0:
@@ -93,8 +129,30 @@ def cmd_test(extra: list[str]) -> int:
     return run(PY, "-m", "pytest", *extra, cwd=ROOT, check=False)
 
 
+def cmd_lock(extra: list[str]) -> int:
+    """Re-resolve the constraints file from setup.cfg (every extra) with pip-tools.
+
+    Existing pins are kept unless setup.cfg no longer allows them; pass ``--upgrade`` (or
+    ``--upgrade-package NAME``) to move to newer releases.
+    """
+    tools = ROOT / ".tmp" / "lock-venv"
+    tools_bin = tools / BIN.name
+    if not (tools_bin / "python").exists() or not list(tools_bin.glob("pip-compile*")):
+        say(f"installing {PIP_TOOLS} in {tools}")
+        venv.EnvBuilder(with_pip=True, clear=True).create(tools)
+        run(tools_bin / "python", "-m", "pip", "install", "--quiet",
+            "--disable-pip-version-check", PIP_TOOLS)
+    say(f"resolving {CONSTRAINTS.relative_to(ROOT)}")
+    env = {**os.environ, "CUSTOM_COMPILE_COMMAND": "python3 scripts/dev.py lock"}
+    return run(tools_bin / "python", "-m", "piptools", "compile", "--quiet", "--all-extras",
+               "--allow-unsafe", "--strip-extras", "--no-emit-index-url",
+               "--no-emit-find-links", "--no-emit-trusted-host", "--newline", "lf",
+               "--output-file", CONSTRAINTS.relative_to(ROOT), *extra,
+               "pyproject.toml", "requirements/tools.in", cwd=ROOT, env=env, check=False)
+
+
 def main(argv: list[str]) -> int:
-    commands = {"serve": cmd_serve, "test": cmd_test}
+    commands = {"serve": cmd_serve, "test": cmd_test, "lock": cmd_lock}
     if not argv or argv[0] not in commands:
         print(__doc__)
         return 2

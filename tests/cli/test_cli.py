@@ -1,8 +1,10 @@
-"""The pmoflow command: validate never shows a traceback, deploy and init work."""
+"""The pmoflow command: validate never shows a traceback and checks what deploy checks,
+every command reads the configured database, deploy and init work."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +17,7 @@ PROCESSES = ROOT / "tests" / "engine" / "processes"
 
 
 def pmoflow(*args: str, tmp_path: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "PMOFLOW_INSTANCE_DIR": str(tmp_path / "instance"),
+    environment = {**os.environ, "PMOFLOW_HOME": str(tmp_path / "instance"),
                    "DATABASE_URL": f"sqlite:///{tmp_path / 'instance' / 'pmoflow.db'}",
                    **(env or {})}
     return subprocess.run([sys.executable, "-m", "pmoflow.cli", *args], cwd=ROOT,
@@ -26,11 +28,21 @@ def assert_no_traceback(result: subprocess.CompletedProcess) -> None:
     assert "Traceback" not in result.stdout + result.stderr, result.stderr
 
 
-def test_validate_conformance_corpus_one_line_per_problem(tmp_path):
+@pytest.fixture(scope="module")
+def ready(tmp_path_factory) -> Path:
+    """A folder whose ``instance/`` holds a database made by ``pmoflow init`` (validate,
+    like deploy, checks against the configured database)."""
+    base = tmp_path_factory.mktemp("cli-ready")
+    result = pmoflow("init", tmp_path=base)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return base
+
+
+def test_validate_conformance_corpus_one_line_per_problem(ready):
     files = sorted(str(p) for p in CONFORMANCE.glob("*.bpmn"))
     assert len(files) >= 20
     for path in files:
-        result = pmoflow("validate", path, tmp_path=tmp_path)
+        result = pmoflow("validate", path, tmp_path=ready)
         assert_no_traceback(result)
         assert result.returncode in (0, 1)
         if result.returncode == 1:
@@ -45,19 +57,19 @@ def test_validate_conformance_corpus_one_line_per_problem(tmp_path):
     b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>',
     b"<bpmn:definitions xmlns:bpmn='http://www.omg.org/spec/BPMN/20100524/MODEL'/>",
 ])
-def test_validate_hostile_files_exit_1_with_a_message(tmp_path, content):
+def test_validate_hostile_files_exit_1_with_a_message(tmp_path, ready, content):
     path = tmp_path / "bad.bpmn"
     path.write_bytes(content)
-    result = pmoflow("validate", str(path), tmp_path=tmp_path)
+    result = pmoflow("validate", str(path), tmp_path=ready)
     assert_no_traceback(result)
     assert result.returncode == 1
     assert "bad.bpmn" in result.stdout
 
 
-def test_validate_huge_file_is_refused_before_parsing(tmp_path):
+def test_validate_huge_file_is_refused_before_parsing(tmp_path, ready):
     path = tmp_path / "huge.bpmn"
     path.write_bytes(b"<a>" + b"x" * (6 * 1024 * 1024) + b"</a>")
-    result = pmoflow("validate", str(path), tmp_path=tmp_path)
+    result = pmoflow("validate", str(path), tmp_path=ready)
     assert_no_traceback(result)
     assert result.returncode == 1 and "huge.bpmn" in result.stdout
 
@@ -68,8 +80,8 @@ def test_validate_missing_path(tmp_path):
     assert result.returncode == 1 and "no such file" in result.stderr
 
 
-def test_validate_ok_exit_0(tmp_path):
-    result = pmoflow("validate", str(PROCESSES / "approval3.bpmn"), tmp_path=tmp_path)
+def test_validate_ok_exit_0(ready):
+    result = pmoflow("validate", str(PROCESSES / "approval3.bpmn"), tmp_path=ready)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("ok:")
 
@@ -126,7 +138,7 @@ def test_serve_prints_the_url_and_answers(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     assert pmoflow("init", tmp_path=tmp_path).returncode == 0
-    env = {**os.environ, "PMOFLOW_INSTANCE_DIR": str(tmp_path / "instance"),
+    env = {**os.environ, "PMOFLOW_HOME": str(tmp_path / "instance"),
            "DATABASE_URL": f"sqlite:///{tmp_path / 'instance' / 'pmoflow.db'}",
            "PMOFLOW_PORT": str(port)}
     proc = subprocess.Popen([sys.executable, "-m", "pmoflow.cli", "serve"], cwd=ROOT, env=env,
@@ -167,14 +179,14 @@ def test_limit_memory_caps_the_address_space():
     assert result.stdout.split() == ["3000", "MemoryError"], result.stderr
 
 
-def test_installed_console_script_works_outside_the_checkout(tmp_path):
+def test_installed_console_script_works_outside_the_checkout(tmp_path, ready):
     """The README's commands run the ``pmoflow`` script the package installs; it must find
     every package (engine, workflows, webui, pmoflow) without the checkout on sys.path."""
     script = Path(sys.executable).parent / ("pmoflow.exe" if os.name == "nt" else "pmoflow")
     assert script.exists(), f"{script} is not installed: pip install -e . did not run"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(PMOFLOW_INSTANCE_DIR=str(tmp_path / "instance"),
-               DATABASE_URL=f"sqlite:///{tmp_path / 'instance' / 'pmoflow.db'}")
+    env.update(PMOFLOW_HOME=str(ready / "instance"),
+               DATABASE_URL=f"sqlite:///{ready / 'instance' / 'pmoflow.db'}")
     bpmn = ROOT / "bpmn"
     result = subprocess.run(
         [str(script), "validate", *sorted(str(p) for p in bpmn.glob("*.bpmn")),
@@ -182,3 +194,105 @@ def test_installed_console_script_works_outside_the_checkout(tmp_path):
         cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
     assert_no_traceback(result)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def deploy_refusals(tmp_path: Path) -> list[str]:
+    """Files deploy refuses only because of what the database holds: a lane naming a role
+    the database does not know, and a shipped process whose decision table a plain
+    ``init`` has not deployed."""
+    folder = tmp_path / "procs"
+    shutil.copytree(PROCESSES, folder)
+    ghost = folder / "ghost.bpmn"
+    ghost.write_text((PROCESSES / "approval3.bpmn").read_text().replace(
+        'name="pmo_head"', 'name="ghost_role"').replace('id="approval3"', 'id="ghost"'))
+    return [str(ghost), str(ROOT / "bpmn" / "project_approval.bpmn")]
+
+
+def test_validate_refuses_what_deploy_refuses_in_the_configured_database(tmp_path, db):
+    """DATABASE_URL names the database (SQLite elsewhere, or PostgreSQL); PMOFLOW_HOME holds
+    none. validate must make deploy's checks against that database, not skip them."""
+    env = {"DATABASE_URL": db.url, "PMOFLOW_HOME": str(tmp_path / "home")}
+    assert pmoflow("init", tmp_path=tmp_path, env=env).returncode == 0
+    files = deploy_refusals(tmp_path)
+    refused = pmoflow("deploy", *files, tmp_path=tmp_path, env=env)
+    assert refused.returncode == 1 and "deploy refused" in refused.stderr, refused.stdout
+    checked = pmoflow("validate", *files, tmp_path=tmp_path, env=env)
+    assert_no_traceback(checked)
+    assert checked.returncode == 1
+    assert checked.stdout == refused.stdout
+    assert "role 'ghost_role' (from its lane) is not a known role" in checked.stdout
+    assert "calls decision 'approval_routing', which is neither" in checked.stdout
+    assert not (tmp_path / "home" / "pmoflow.db").exists()
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch, capsys):
+    """Run ``pmoflow`` in this process on ``tmp_path/instance``; (exit code, out, err)."""
+    from pmoflow.cli import main
+
+    monkeypatch.setenv("PMOFLOW_HOME", str(tmp_path / "instance"))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'instance' / 'pmoflow.db'}")
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.mark.parametrize("command", [
+    ["validate", str(PROCESSES / "approval3.bpmn")], ["deploy", str(PROCESSES / "approval3.bpmn")],
+    ["users", "list"], ["worker", "--once"], ["serve"],
+])
+def test_commands_on_a_database_never_initialised_say_run_init(tmp_path, cli, command):
+    code, _, err = cli(*command)
+    assert code == 1
+    assert err.strip().splitlines() == [
+        f"error: no database at {tmp_path / 'instance' / 'pmoflow.db'}: run `pmoflow init` first"]
+    assert not (tmp_path / "instance" / "pmoflow.db").exists()
+
+
+def test_an_empty_database_is_not_initialised_either(tmp_path, cli):
+    (tmp_path / "instance").mkdir()
+    (tmp_path / "instance" / "pmoflow.db").write_bytes(b"")
+    code, _, err = cli("users", "list")
+    assert code == 1 and "is not initialised: run `pmoflow init` first" in err
+
+
+def test_an_older_schema_asks_for_init_to_upgrade_it(tmp_path, cli):
+    from engine.store.db import make_engine
+    from engine.store.schema import upgrade
+
+    eng = make_engine(f"sqlite:///{tmp_path / 'instance' / 'pmoflow.db'}")
+    upgrade(eng, "0001")
+    eng.dispose()
+    code, _, err = cli("users", "list")
+    assert code == 1 and "has schema 0001" in err and "run `pmoflow init` to upgrade it" in err
+
+
+def test_an_unreachable_database_is_one_line(cli, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    code, _, err = cli("users", "list")
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert err.startswith("error: cannot open the database postgresql+psycopg://nobody@")
+
+
+def test_a_database_url_that_is_no_url_is_one_line(cli, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "pmoflow.db")
+    with pytest.raises(SystemExit, match=r"^configuration error: DATABASE_URL='pmoflow.db'"):
+        cli("users", "list")
+
+
+def test_version_comes_from_the_package_metadata(capsys):
+    from importlib.metadata import version
+
+    from pmoflow.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.strip() == f"pmoflow {version('pmoflow')}"
