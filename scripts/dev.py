@@ -118,13 +118,22 @@ def cmd_serve(extra: list[str]) -> int:
     return run(*serve, cwd=ROOT, env=env, check=False)
 
 
+#: Static checks before the tests: lint, the layers (import-linter contracts in
+#: pyproject.toml).
+CHECKS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("ruff check", ("ruff", "check", ".")),
+    ("import contracts (lint-imports)", ("lint-imports", "--no-cache")),
+)
+
+
 def cmd_test(extra: list[str]) -> int:
     # The suite runs on PostgreSQL too (postgres) and starts gunicorn (server).
     ensure_venv("test,postgres,server")
     ensure_chromium()
-    say("ruff check")
-    if run(BIN / "ruff", "check", ".", cwd=ROOT, check=False) != 0:
-        return 1
+    for title, command in CHECKS:
+        say(title)
+        if run(BIN / command[0], *command[1:], cwd=ROOT, check=False) != 0:
+            return 1
     say("pytest")
     return run(PY, "-m", "pytest", *extra, cwd=ROOT, check=False)
 
