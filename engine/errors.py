@@ -144,3 +144,15 @@ class StateError(EngineError):
     """A saved instance state cannot be loaded (unknown serializer version, corrupt)."""
 
     status = 500
+
+
+class InstanceChanged(Conflict):
+    """Someone else saved the instance between this action's read and its write.
+
+    Not the user's conflict: the engine retries the action on fresh state (see
+    :mod:`engine.retry`); it reaches a caller only when retries run out.
+    """
+
+
+class Busy(Conflict):
+    """The database stayed busy (locks, serialization failures) through every retry."""

@@ -16,13 +16,15 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from engine import notifications
 from engine.context import EngineContext
 from engine.definitions import DefinitionSnapshot
-from engine.errors import Conflict, EngineError, TaskFailed, WorkflowStalled
+from engine.errors import EngineError, InstanceChanged, TaskFailed, WorkflowStalled
 from engine.services import ServiceCall
+from engine.spiff.joins import take_conflicts
 from engine.spiff.sandbox import SandboxedScriptEngine
 from engine.spiff.serializer import SavedState, dump_state, load_state
 from engine.spiff.stepping import Stalled, VisitCapExceeded, VisitCounter, prune
@@ -149,14 +151,15 @@ def save(session: Session, loaded: Loaded, now: datetime, *, new: bool = False) 
     prune(loaded.workflow)
     text = dump_state(SavedState(loaded.workflow, loaded.counter.visits))
     if not rows.save_state(session, loaded.instance, text, now, bump=not new):
-        raise Conflict(
+        raise InstanceChanged(
             f"instance {loaded.instance.id} was changed by someone else while you worked on "
             "it; reload and try again"
         )
 
 
 def audit_services(session: Session, loaded: Loaded, now: datetime, actor: str) -> None:
-    """Audit the glue calls of this action and send the notifications they asked for."""
+    """Audit what the run did besides moving tasks: the glue calls (and send the
+    notifications they asked for) and data that two branches wrote before a join."""
     for call in loaded.services:
         rows.audit(session, instance_id=loaded.instance.id, at=now, actor=actor,
                    kind="service_called", element_id=call.element_id,
@@ -164,6 +167,14 @@ def audit_services(session: Session, loaded: Loaded, now: datetime, actor: str) 
                    detail={"notes": call.notes})
         notifications.write_all(session, call.notifications, now)
     loaded.services.clear()
+    for conflict in take_conflicts(loaded.workflow):
+        join_id = loaded.original_id(conflict.join_id)
+        rows.audit(session, instance_id=loaded.instance.id, at=now, actor=actor,
+                   kind="data_conflict", element_id=join_id,
+                   element_name=loaded.element(join_id).get("name"),
+                   detail={"key": conflict.key,
+                           "branches": [loaded.original_id(b) for b in conflict.branches],
+                           "kept": loaded.original_id(conflict.winner)})
 
 
 @contextlib.contextmanager
@@ -172,8 +183,8 @@ def engine_errors(loaded: Loaded, clock) -> Iterator[None]:
     try:
         with using_clock(clock):
             yield
-    except EngineError:
-        raise
+    except (EngineError, DBAPIError):
+        raise  # ours already; the database's is handled (retried) by the caller
     except VisitCapExceeded as exc:
         raise TaskFailed(str(exc), element_id=exc.element_id,
                          element_name=loaded.element(exc.element_id).get("name"),

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,7 @@ from engine.definitions import current_bindings, get_process
 from engine.errors import Forbidden, InvalidData, NotReady
 from engine.execution import audit_services
 from engine.forms import apply_defaults, validate_form
+from engine.retry import retrying
 from engine.spiff.stepping import run_engine, run_task
 from engine.store import rows
 from engine.store.rows import Rec
@@ -85,8 +87,20 @@ def _checked_payload(forms: Mapping[str, Any], form: str | None,
 
 def complete(ctx: EngineContext, session: Session, task_id: int, actor: str,
              data: Mapping[str, Any] | None = None) -> InstanceView:
-    """Complete a human task with form data, then run the engine until it waits again."""
-    with unit_of_work(session):
+    """Complete a human task with form data, then run the engine until it waits again.
+
+    Runs again on fresh state when another action on the same instance (a sibling task,
+    a timer) saved first: only a task someone else completed or changed is a conflict.
+    """
+    return retrying(lambda: _complete(ctx, session, task_id, actor, data),
+                    what=f"completing task {task_id}")
+
+
+def _complete(ctx: EngineContext, session: Session, task_id: int, actor: str,
+              data: Mapping[str, Any] | None) -> InstanceView:
+    # Deferred on SQLite: the write lock is taken by the first write, after the scripts
+    # ran; a read made stale by another writer then fails and the action runs again.
+    with unit_of_work(session, write=False):
         now = ctx.clock.now()
         row, inst, open_rows = _task_for_completion(session, task_id)
         eligible = identity.eligibility(session, actor, row, inst.started_by, now)
@@ -98,8 +112,7 @@ def complete(ctx: EngineContext, session: Session, task_id: int, actor: str,
         forms = ctx.cache.definition(session, row.form_definition_id).forms if (
             row.form_definition_id) else loaded.definition.forms
         payload = _checked_payload(forms, row.form, data)
-        attachments.link(session, payload, actor=actor, instance_id=inst.id)
-        task = loaded.workflow.get_task_from_id(uuid.UUID(row.spiff_task_id))
+        task = _spiff_task(loaded, row.spiff_task_id)
         if task is None or task.state != TaskState.READY:
             raise NotReady(f"task {task_id} is no longer waiting for input")
         task.data = {**copy.deepcopy(task.data), **copy.deepcopy(payload)}
@@ -115,7 +128,11 @@ def complete(ctx: EngineContext, session: Session, task_id: int, actor: str,
 
         def save() -> None:
             execution.save(session, loaded, now)
-            rows.write(session, row)
+            if not rows.update_open_task(session, row.id, **row.changes()):
+                raise NotReady(f"task {task_id} ({row.name}) was completed or changed by "
+                               "someone else")
+            row.mark_clean()
+            attachments.link(session, payload, actor=actor, instance_id=inst.id)
             rows.audit(session, instance_id=inst.id, at=now, actor=actor,
                        kind="task_completed", element_id=row.element_id,
                        element_name=row.name, human_task_id=row.id, outcome=row.outcome,
@@ -136,23 +153,29 @@ def cancel(ctx: EngineContext, session: Session, instance_id: int, actor: str, r
     """Stop a running instance: its open tasks and jobs are cancelled, the reason kept."""
     if not reason or not reason.strip():
         raise InvalidData({"reason": "Give a reason for cancelling."})
-    with unit_of_work(session):
+    return retrying(lambda: _cancel(ctx, session, instance_id, actor, reason.strip(), kind),
+                    what=f"cancelling instance {instance_id}")
+
+
+def _cancel(ctx: EngineContext, session: Session, instance_id: int, actor: str, reason: str,
+            kind: str) -> InstanceView:
+    with unit_of_work(session, write=False):
         now = ctx.clock.now()
-        inst = rows.require_instance(session, instance_id)
+        inst = rows.require_instance(session, instance_id, lock=True)
         if inst.status != "running":
             raise NotReady(f"instance {instance_id} is already {inst.status}")
         loaded = execution.load(ctx, session, inst, actor, now)
         with execution.engine_errors(loaded, ctx.clock):
             data = _current_data(loaded)
             loaded.workflow.cancel()
-            _run_on_cancel(ctx, session, loaded, data, actor, reason.strip(), kind, now)
+            _run_on_cancel(ctx, session, loaded, data, actor, reason, kind, now)
         inst.status = kind
         inst.ended_at = now
         inst.current_step = ""
         execution.save(session, loaded, now)
         rows.cancel_open(session, inst.id, now)
         rows.audit(session, instance_id=inst.id, at=now, actor=actor, kind=kind,
-                   reason=reason.strip())
+                   reason=reason)
         audit_services(session, loaded, now, actor)
         return instance_view(inst, loaded.definition.version, [])
 
@@ -193,8 +216,8 @@ def _decision_note(inst: Rec, row: Rec, actor: str) -> notifications.Note:
 
 
 def _task_for_completion(session: Session, task_id: int) -> tuple[Rec, Rec, list[Rec]]:
-    """The open task, its instance and all its open sibling tasks (one query)."""
-    found = rows.instance_with_open_tasks(session, task_id=task_id)
+    """The open task, its instance (locked) and all its open sibling tasks (one query)."""
+    found = rows.instance_with_open_tasks(session, task_id=task_id, lock=True)
     if found is not None:
         inst, open_rows = found
         for row in open_rows:
@@ -202,6 +225,14 @@ def _task_for_completion(session: Session, task_id: int) -> tuple[Rec, Rec, list
                 return row, inst, open_rows
     rows.require_open_task(session, task_id)  # raises NotFound or NotReady
     raise NotReady(f"task {task_id} is no longer open")
+
+
+def _spiff_task(loaded: execution.Loaded, spiff_task_id: str) -> Any:
+    """The workflow's task with this id, or None (gone: completed and pruned)."""
+    try:
+        return loaded.workflow.get_task_from_id(uuid.UUID(spiff_task_id))
+    except TaskNotFoundException:
+        return None
 
 
 def _text(value: Any) -> str | None:

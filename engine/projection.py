@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from engine import notifications
 from engine.errors import TaskFailed
 from engine.execution import Loaded
-from engine.spiff.stepping import is_finished, ready_manual_tasks, waiting_timers
+from engine.spiff.stepping import fired_timers, is_finished, ready_manual_tasks, waiting_timers
 from engine.store import rows
 from engine.store.rows import Rec
 from engine.working_days import sla_due
@@ -45,6 +45,8 @@ def sync(session: Session, loaded: Loaded, now: datetime, actor: str,
     if finished:
         inst.status, inst.ended_at = "completed", now
     inst.current_step = _current_step(loaded, [*kept, *new])
+    has_timers = loaded.meta.get("has_timers", True)
+    fired = fired_timers(loaded.workflow) if has_timers else set()  # before save() prunes
 
     save()
     for row in kept:
@@ -59,8 +61,8 @@ def sync(session: Session, loaded: Loaded, now: datetime, actor: str,
         rows.insert_rec(session, row)
         if row.assignee:
             notifications.write(session, notifications.task_assigned(inst, row), now)
-    if loaded.meta.get("has_timers", True):
-        _sync_timer_jobs(session, loaded, now)
+    if has_timers:
+        _sync_timer_jobs(session, loaded, now, fired)
     if finished:
         rows.audit(session, instance_id=inst.id, at=now, actor=actor, kind="completed")
         notifications.write(session, notifications.Note(
@@ -161,7 +163,8 @@ def _evaluate_assignee(loaded: Loaded, task: Any, element_id: str, expression: s
     return value
 
 
-def _sync_timer_jobs(session: Session, loaded: Loaded, now: datetime) -> None:
+def _sync_timer_jobs(session: Session, loaded: Loaded, now: datetime,
+                     fired_refs: set[str]) -> None:
     inst = loaded.instance
     existing = {j.task_ref: j for j in rows.timer_jobs(session, inst.id)}
     live = set()
@@ -182,9 +185,9 @@ def _sync_timer_jobs(session: Session, loaded: Loaded, now: datetime) -> None:
             rows.write(session, job)
     for task_ref, job in existing.items():
         if task_ref not in live and job.status == "pending":
-            # Gone because its time came (fired during this action) or because the step it
-            # guarded ended first.
-            fired = job.due_at < now
+            # Gone because it fired during this action, or because the step it guarded
+            # ended first (even past its due time: the person acted before the timer).
+            fired = task_ref in fired_refs
             job.status = "done" if fired else "cancelled"
             job.finished_at = now
             rows.write(session, job)

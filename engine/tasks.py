@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -157,7 +158,7 @@ def claim(ctx: EngineContext, session: Session, task_id: int, username: str) -> 
         definition = ctx.cache.definition(session, inst.definition_id)
         require_distinct(session, row, username, eligible.on_behalf_of, definition.meta)
         row.assignee, row.claimed_at = username, now
-        _audit(session, row, now, username, "claimed")
+        _transition(session, row, None, now, username, "claimed")
         return task_view(row, inst)
 
 
@@ -175,7 +176,7 @@ def unclaim(ctx: EngineContext, session: Session, task_id: int, username: str) -
             raise Conflict("this task was assigned to you by the process, not taken from a "
                            "pool; hand it over (delegate) instead")
         row.assignee, row.claimed_at = None, None
-        _audit(session, row, now, username, "unclaimed")
+        _transition(session, row, username, now, username, "unclaimed")
         return task_view(row, inst)
 
 
@@ -198,8 +199,9 @@ def delegate(ctx: EngineContext, session: Session, task_id: int, username: str, 
                             "review it")
         previous = row.assignee
         row.assignee, row.claimed_at = to_user, now
-        _audit(session, row, now, username, "reassigned" if admin else "delegated",
-               reason=reason.strip(), detail={"from": previous, "to": to_user})
+        _transition(session, row, previous, now, username,
+                    "reassigned" if admin else "delegated",
+                    reason=reason.strip(), detail={"from": previous, "to": to_user})
         note = notifications.task_assigned(inst, row)
         notifications.write(session, notifications.Note(
             usernames=note.usernames, kind=note.kind, title=note.title,
@@ -218,19 +220,46 @@ def save_draft(ctx: EngineContext, session: Session, task_id: int, username: str
         unsafe = dict(find_unsafe_data(dict(data), "data"))
         if unsafe:
             raise InvalidData(unsafe)
+        if not rows.update_open_task(session, row.id, draft=dict(data)):
+            raise _lost(session, row.id)
         row.draft = dict(data)
-        rows.write(session, row)
+        row.mark_clean()
         return task_view(row, inst)
 
 
 def _open(session: Session, task_id: int) -> tuple[Rec, Rec]:
-    return rows.require_open_task(session, task_id)
+    """The open task and its instance, the instance row locked first (one lock order for
+    every action on an instance: the instance, then its tasks and jobs)."""
+    found = rows.instance_with_open_tasks(session, task_id=task_id, lock=True)
+    if found is not None:
+        inst, open_rows = found
+        for row in open_rows:
+            if row.id == task_id:
+                return row, inst
+    return rows.require_open_task(session, task_id)  # raises NotFound or NotReady
 
 
-def _audit(session: Session, row: Rec, now, actor: str, kind: str,
-           reason: str | None = None, detail: dict[str, Any] | None = None) -> None:
-    """Write the task row's pending changes and the audit event that explains them."""
-    rows.write(session, row)
+def _transition(session: Session, row: Rec, previous: str | None, now: datetime,
+                actor: str, kind: str, reason: str | None = None,
+                detail: dict[str, Any] | None = None) -> None:
+    """Write the task row's change if the task is still open and still held by
+    ``previous`` (one winner), and the audit event that explains it."""
+    if not rows.update_open_task(session, row.id, expect_assignee=previous, **row.changes()):
+        raise _lost(session, row.id)
+    row.mark_clean()
     rows.audit(session, instance_id=row.instance_id, at=now, actor=actor, kind=kind,
                element_id=row.element_id, element_name=row.name, human_task_id=row.id,
                reason=reason, detail=detail or {})
+
+
+def _lost(session: Session, task_id: int) -> Conflict:
+    """The conflict to report when a conditional update found the task changed: who has
+    it or who completed it now."""
+    found = rows.task_and_instance(session, task_id)
+    if found is None:
+        return Conflict(f"task {task_id} no longer exists")
+    row, _inst = found
+    if row.status != "open":
+        who = f" by {row.completed_by}" if row.completed_by else ""
+        return Conflict(f"task {task_id} ({row.name}) was {row.status}{who} meanwhile")
+    return Conflict(f"task {task_id} ({row.name}) is now with {row.assignee or 'nobody'}")

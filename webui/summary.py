@@ -51,13 +51,15 @@ class Item:
 
 def summarize(data: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]],
               locale: str, people: Directory | None = None,
-              projects: Mapping[int, str] | None = None) -> list[Item]:
-    """Every visible data value, in form order first, then the rest by name (internal)."""
+              projects: Mapping[int, str] | None = None, *,
+              hidden: frozenset[str] = HIDDEN_KEYS) -> list[Item]:
+    """Every visible data value (not in ``hidden``), in form order first, then the rest by
+    name (internal)."""
     keys = [k for k in fields if k in data]
     keys += sorted(k for k in data if k not in fields)
     out = []
     for k in keys:
-        if k in HIDDEN_KEYS or data[k] in (None, "", [], {}):
+        if k in hidden or data[k] in (None, "", [], {}):
             continue
         item = make_item(k, fields.get(k) or {}, data[k], locale, people, projects)
         item.internal = k not in fields

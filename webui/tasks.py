@@ -24,7 +24,7 @@ from flask import (
 from flask_login import login_required
 
 from engine import pages
-from engine.errors import InvalidData, TaskFailed
+from engine.errors import Conflict, InvalidData, TaskFailed
 from engine.views import TaskView
 from webui.context import bpm, locale, username
 from webui.extensions import db
@@ -62,8 +62,9 @@ def schema_of(page: pages.TaskPage) -> dict[str, Any]:
 
 
 def render(page: pages.TaskPage, values: Mapping[str, Any] | None = None,
-           errors: Mapping[str, str] | None = None):
-    """The task page with ``values`` (default: instance data and draft) and ``errors``."""
+           errors: Mapping[str, str] | None = None, *, lost: str | None = None):
+    """The task page with ``values`` (default: instance data and draft) and ``errors``;
+    ``lost``: why what the person sent could not be saved (their input is shown back)."""
     lang = locale()
     schema = schema_of(page)
     if values is None:
@@ -75,9 +76,15 @@ def render(page: pages.TaskPage, values: Mapping[str, Any] | None = None,
     data, fields = page.page.data, page.page.fields
     summary = summarize(data, fields, lang, page.page.directory,
                         project_labels(project_ids(data, fields)))
+    kept = None
+    if lost is not None:  # what they typed, to copy: the step went on without it
+        kept = summarize(values, {**fields, **properties(schema)}, lang, page.page.directory,
+                         project_labels(project_ids(values, fields)),
+                         hidden=pages.HIDDEN_KEYS - pages.OUTCOME_KEYS)
     return render_template("task.html", tp=page, page=page.page, task=page.task, form=form,
                            summary=summary, has_form=page.schema is not None,
-                           project=project_of(page.page.instance.project_id))
+                           project=project_of(page.page.instance.project_id),
+                           lost=lost, kept=kept)
 
 
 @bp.get("/tasks/<int:task_id>")
@@ -117,6 +124,10 @@ def submit(task_id: int):
         db.session.rollback()
         page = pages.task_page(bpm(), db.session, task_id, username())
         return render(page, data, {"": process_failed(str(exc))}), 422
+    except Conflict as exc:  # someone else completed or took the step first
+        db.session.rollback()
+        page = pages.task_page(bpm(), db.session, task_id, username())
+        return render(page, data, lost=str(exc)), 409
     flash(_("Done: “%(step)s” for “%(title)s” is completed.", step=task.name,
             title=task.instance_title), "success")
     return redirect(url_for("inbox.index"))

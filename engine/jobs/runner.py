@@ -1,87 +1,119 @@
 """Fire due jobs: one transaction per job, each job fires once.
 
-A due job is picked with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (on SQLite the writing
-transaction holds the database's write lock), its instance is loaded, timers are
-refreshed with the engine clock, the engine runs, and the state, projections and the
-job's own status are committed together.  A failure rolls that back and records the
-error on the job in a separate transaction, with exponential back-off; after
-``max_attempts`` the job becomes a ``failed`` incident that a person can retry.
+Lock order, the same as every user action: the instance row, then its jobs.  A due job
+is picked without a lock; its instance is locked (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL: a busy instance is left for the next pass, not waited on), then the job
+itself (``SKIP LOCKED``: another worker has it), and the job is checked again: still
+pending, still due.  The engine runs inside a savepoint; a failure rolls back only that
+and is recorded on the job in the same transaction that holds the locks, with
+exponential back-off, so it can never overwrite what another worker wrote; after
+``max_attempts`` the job becomes a ``failed`` incident that a person can retry.  Losing a
+race (the instance saved by someone else, a deadlock, SQLite's stale read) is not an
+attempt: the job is run again at once on fresh state.  On SQLite the write lock is taken
+by the first write, after the engine ran.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from engine import execution, projection
 from engine.context import EngineContext
-from engine.errors import EngineError, NotFound
+from engine.errors import EngineError, InstanceChanged, NotFound
+from engine.retry import is_transient, retrying
 from engine.spiff.stepping import run_engine
 from engine.store import rows
 from engine.store.models import Job
-from engine.store.rows import Rec
+from engine.store.rows import JOBS, Rec
 from engine.store.uow import unit_of_work
 from engine.views import FireReport, JobView, job_view
 
 SYSTEM_ACTOR = "system"
+log = logging.getLogger(__name__)
+
+#: Outcomes of one attempt to fire a job.
+FIRED, FAILED, SKIPPED = "fired", "failed", "skipped"
 
 
 def fire_due_jobs(ctx: EngineContext, session: Session, *, limit: int = 100) -> FireReport:
     """Fire up to ``limit`` jobs that are due now; return what happened."""
-    fired = failed = 0
+    fired = failed = skipped = 0
     errors: list[str] = []
     handled: set[int] = set()  # a job re-armed by its own run waits for the next pass
-    for _ in range(limit):
-        outcome = _fire_one(ctx, session, handled)
-        if outcome is None:
+    while fired + failed < limit:
+        with unit_of_work(session, write=False):
+            due = rows.due_job_candidates(session, ctx.clock.now(), handled)
+        if not due:
             break
-        if outcome == "":
-            fired += 1
-        else:
-            failed += 1
-            errors.append(outcome)
-    return FireReport(fired=fired, failed=failed, errors=errors)
-
-
-def _fire_one(ctx: EngineContext, session: Session, handled: set[int]) -> str | None:
-    """Fire the next due job. None: nothing due; "": fired; else the error text."""
-    job_id = None
-    try:
-        with unit_of_work(session):
-            now = ctx.clock.now()
-            job = rows.next_due_job(session, now, handled)
-            if job is None:
-                return None
-            job_id = job.id
+        for job_id, instance_id in due:
             handled.add(job_id)
-            job.attempts += 1
-            # Done first: running the instance may re-arm this same row (a cycle timer's
-            # next occurrence) back to pending with a new due time.
-            job.status, job.finished_at, job.last_error = "done", now, None
-            rows.write(session, job)
-            _run_job(ctx, session, job, now)
-            rows.write(session, job)
-        return ""
-    except EngineError as exc:
-        if job_id is None:
-            raise
-        message = str(exc)
-    except Exception as exc:  # a worker must survive anything one job does
-        if job_id is None:
-            raise
-        message = f"{type(exc).__name__}: {exc}"
-    _record_failure(ctx, session, job_id, message)
-    return f"job {job_id}: {message}"
+            outcome, error = retrying(
+                lambda j=job_id, i=instance_id: _fire_one(ctx, session, j, i),
+                what=f"job {job_id}")
+            if outcome == FIRED:
+                fired += 1
+            elif outcome == FAILED:
+                failed += 1
+                errors.append(f"job {job_id}: {error}")
+            else:
+                skipped += 1
+            if fired + failed >= limit:
+                break
+    return FireReport(fired=fired, failed=failed, skipped=skipped, errors=errors)
 
 
-def _run_job(ctx: EngineContext, session: Session, job: Rec, now) -> None:
+def _fire_one(ctx: EngineContext, session: Session, job_id: int,
+              instance_id: int | None) -> tuple[str, str]:
+    """Lock the instance, then the job; fire it in a savepoint; record the outcome."""
+    with unit_of_work(session, write=False):
+        now = ctx.clock.now()
+        inst = None
+        if instance_id is not None:
+            inst = rows.instance(session, instance_id, lock=True, skip_locked=True)
+            if inst is None and rows.instance(session, instance_id) is not None:
+                return SKIPPED, ""  # someone is working on the instance: next pass
+        job = rows.job(session, job_id, lock=True)
+        if job is None or job.status != "pending" or not job.due_at < now:
+            return SKIPPED, ""  # another worker has it or had it, or it was re-armed
+        before = dict(job._values)
+        try:
+            with session.begin_nested():
+                # Done first: running the instance may re-arm this same row (a cycle
+                # timer's next occurrence) back to pending with a new due time.
+                job.status, job.finished_at, job.last_error = "done", now, None
+                job.attempts += 1
+                rows.write(session, job)
+                _run_job(ctx, session, job, inst, now)
+                rows.write(session, job)
+            return FIRED, ""
+        except InstanceChanged:
+            raise  # lost a race: run again on fresh state, not an attempt
+        except DBAPIError as exc:
+            if is_transient(exc):
+                raise
+            log.exception("job %s failed in the database", job_id)
+            message = f"{type(exc).__name__}: {str(exc.orig).splitlines()[0]}"
+        except EngineError as exc:
+            log.warning("job %s failed: %s", job_id, exc, exc_info=True)
+            message = str(exc)
+        except Exception as exc:  # a worker must survive anything one job does
+            log.exception("job %s failed", job_id)
+            message = f"{type(exc).__name__}: {exc}"
+        _record_failure(ctx, session, Rec(JOBS, before), message, now)
+        return FAILED, message
+
+
+def _run_job(ctx: EngineContext, session: Session, job: Rec, inst: Rec | None,
+             now: datetime) -> None:
     if job.kind != "timer":
         raise NotFound(f"no handler for job kind {job.kind!r}")
-    inst = rows.instance(session, job.instance_id, for_update=True)
     if inst is None or inst.status != "running":
         job.status = "cancelled"
         return
@@ -101,22 +133,22 @@ def _run_job(ctx: EngineContext, session: Session, job: Rec, now) -> None:
         projection.sync(session, loaded, now, SYSTEM_ACTOR, save)
 
 
-def _record_failure(ctx: EngineContext, session: Session, job_id: int, message: str) -> None:
-    with unit_of_work(session):
-        now = ctx.clock.now()
-        job = rows.job(session, job_id)
-        job.attempts += 1
-        job.last_error = message[:4000]
-        if job.attempts >= ctx.settings.job_max_attempts:
-            job.status = "failed"
-            job.finished_at = now
-            rows.audit(session, instance_id=job.instance_id, at=now, actor=SYSTEM_ACTOR,
-                       kind="incident", element_id=job.element_id, reason=job.last_error,
-                       detail={"job": job.id, "attempts": job.attempts})
-        else:
-            backoff = ctx.settings.job_backoff_seconds * (2 ** (job.attempts - 1))
-            job.due_at = now + timedelta(seconds=backoff)
-        rows.write(session, job)
+def _record_failure(ctx: EngineContext, session: Session, job: Rec, message: str,
+                    now: datetime) -> None:
+    """Count a failed attempt on the job (as it was before the attempt): back off, or
+    after the last attempt make it a ``failed`` incident."""
+    job.attempts += 1
+    job.last_error = message[:4000]
+    if job.attempts >= ctx.settings.job_max_attempts:
+        job.status = "failed"
+        job.finished_at = now
+        rows.audit(session, instance_id=job.instance_id, at=now, actor=SYSTEM_ACTOR,
+                   kind="incident", element_id=job.element_id, reason=job.last_error,
+                   detail={"job": job.id, "attempts": job.attempts})
+    else:
+        backoff = ctx.settings.job_backoff_seconds * (2 ** (job.attempts - 1))
+        job.due_at = now + timedelta(seconds=backoff)
+    rows.write(session, job)
 
 
 def retry_job(ctx: EngineContext, session: Session, job_id: int, actor: str) -> JobView:
@@ -155,6 +187,7 @@ def worker_loop(ctx: EngineContext, session_factory: Callable[[], Session], *,
             try:
                 report = fire_due_jobs(ctx, session)
             except Exception as exc:  # keep the worker alive (DB restart, ...)
+                logging.getLogger(__name__).exception("worker pass failed")
                 log(f"worker: {type(exc).__name__}: {exc}")
                 report = FireReport()
         for err in report.errors:

@@ -15,6 +15,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.deep_merge import DeepMerge
 
 # --------------------------------------------------------------------------- timers
 
@@ -78,6 +79,42 @@ def _init_data_output_with_cardinality(self: Any, my_task: Any) -> None:
 
 
 MultiInstanceTask.init_data_output_with_cardinality = _init_data_output_with_cardinality
+
+#: internal_data key: each finished instance's output by its position in the input list.
+_SLOTS = "pmoflow_output_slots"
+
+
+def _merge_child(self: Any, workflow: Any, child: Any) -> None:
+    """Collect an instance's output at its position in the input list.
+
+    The library appends outputs in the order the instances finish, so with people
+    answering in parallel ``receipts[0]`` belonged to whoever was fastest, not to
+    ``members[0]``.  Outputs now follow the input order; instances that never finished
+    (a window closed, a completion condition met) are left out.  Everything else is as in
+    the library.
+    """
+    my_task = child.parent
+    if self.data_output is None or self.output_item is None:
+        DeepMerge.merge(my_task.data, child.data)
+    else:
+        if not self.output_item.exists(child):
+            self.raise_data_exception("Expected an output item", child)
+        item = self.output_item.get(child)
+        key = child.internal_data.get("key_or_index")
+        output = self.data_output.get(my_task)
+        given = self.data_input.get(my_task) if self.data_input is not None else None
+        if key is not None and (isinstance(output, Mapping) or given is output):
+            output[key] = item
+        elif isinstance(key, int) and isinstance(output, list):
+            slots = my_task.internal_data.setdefault(_SLOTS, {})
+            slots[str(key)] = item  # internal data is saved as JSON: string keys
+            output[:] = [slots[k] for k in sorted(slots, key=int)]
+        else:
+            output.append(item)
+    my_task.internal_data["merged"].append(str(child.id))
+
+
+MultiInstanceTask.merge_child = _merge_child
 
 
 # --------------------------------------------------------------------------- decisions

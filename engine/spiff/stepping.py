@@ -290,3 +290,21 @@ def waiting_timers(wf: BpmnWorkflow) -> list[WaitingTimer]:
             continue
         out.append(WaitingTimer(str(task.id), task.task_spec.bpmn_id, str(value)))
     return out
+
+
+#: States of a timer event that went off (its path may still be running).
+_FIRED = TaskState.READY | TaskState.STARTED | TaskState.COMPLETED
+
+
+def fired_timers(wf: BpmnWorkflow) -> set[str]:
+    """Ids of the timer events that went off and are still in the tree (a timer whose
+    step ended first is CANCELLED instead).
+
+    Call it before pruning: an action's projection uses it to tell a timer that fired from
+    one whose step ended first (both stop waiting).
+    """
+    return {
+        str(task.id)
+        for task in wf.get_tasks(state=_FIRED, max_depth=DEEP)
+        if isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition)
+    }

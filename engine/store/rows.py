@@ -145,12 +145,34 @@ _BY_TASK = _instance_and_open_tasks(
     select(TASKS.c.instance_id).where(TASKS.c.id == bindparam("task_id")).scalar_subquery())
 
 
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+_LOCK_BY_TASK = (select(INSTANCES.c.id).where(
+    INSTANCES.c.id == select(TASKS.c.instance_id).where(TASKS.c.id == bindparam("task_id"))
+    .scalar_subquery()).with_for_update())
+_LOCK_BY_INSTANCE = (select(INSTANCES.c.id).where(INSTANCES.c.id == bindparam("instance_id"))
+                     .with_for_update())
+
+
 def instance_with_open_tasks(session: Session, *, task_id: int | None = None,
-                             instance_id: int | None = None) -> tuple[Rec, list[Rec]] | None:
+                             instance_id: int | None = None, lock: bool = False
+                             ) -> tuple[Rec, list[Rec]] | None:
     """An instance and its open human tasks in one round trip, found by either id.
 
     With ``task_id`` the instance is the task's (whatever the task's own status).
+    ``lock``: the instance row is locked first (``FOR UPDATE`` on PostgreSQL; SQLite's
+    writers are serialized by its database lock), so the open tasks read are current and
+    stay so until commit: every action on one instance runs one after the other.
     """
+    if lock and _is_postgres(session):
+        # Lock first, read after: under READ COMMITTED a statement that waited for the
+        # lock sees the new instance row but the *old* rows of anything it joined.
+        if task_id is not None:
+            session.execute(_LOCK_BY_TASK, {"task_id": task_id})
+        else:
+            session.execute(_LOCK_BY_INSTANCE, {"instance_id": instance_id})
     if task_id is not None:
         result = session.execute(_BY_TASK, {"task_id": task_id})
     else:
@@ -177,11 +199,17 @@ def task_and_instance(session: Session, task_id: int) -> tuple[Rec, Rec] | None:
     return task, inst
 
 
-def instance(session: Session, instance_id: int, *, for_update: bool = False) -> Rec | None:
-    """An instance row (optionally locked on PostgreSQL)."""
+_INSTANCE_LOCKED = _INSTANCE.with_for_update()
+_INSTANCE_LOCKED_OR_SKIP = _INSTANCE.with_for_update(skip_locked=True)
+
+
+def instance(session: Session, instance_id: int, *, lock: bool = False,
+             skip_locked: bool = False) -> Rec | None:
+    """An instance row; ``lock``: locked first on PostgreSQL (``skip_locked``: None
+    instead of waiting when another transaction holds it)."""
     q = _INSTANCE
-    if for_update and session.get_bind().dialect.name == "postgresql":
-        q = q.with_for_update()
+    if lock and _is_postgres(session):
+        q = _INSTANCE_LOCKED_OR_SKIP if skip_locked else _INSTANCE_LOCKED
     row = session.execute(q, {"instance_id": instance_id}).first()
     return Rec(INSTANCES, row._mapping) if row is not None else None
 
@@ -197,23 +225,26 @@ def timer_jobs(session: Session, instance_id: int) -> list[Rec]:
         select(JOBS).where(JOBS.c.instance_id == instance_id, JOBS.c.kind == "timer")))
 
 
-def next_due_job(session: Session, now: datetime, skip: Collection[int] = ()) -> Rec | None:
-    """The oldest pending job whose time has passed (strictly before ``now``, as
-    SpiffWorkflow's timers fire only once their time is past), not in ``skip``; locked
-    (SKIP LOCKED) on PostgreSQL."""
-    q = (select(JOBS).where(JOBS.c.status == "pending", JOBS.c.due_at < now)
-         .order_by(JOBS.c.due_at, JOBS.c.id).limit(1))
+def due_job_candidates(session: Session, now: datetime, skip: Collection[int] = (),
+                       limit: int = 20) -> list[tuple[int, int | None]]:
+    """(job id, instance id) of pending jobs whose time has passed (strictly before
+    ``now``, as SpiffWorkflow's timers fire only once their time is past), oldest first,
+    not in ``skip``.  Nothing is locked: the runner locks the instance, then the job."""
+    q = (select(JOBS.c.id, JOBS.c.instance_id)
+         .where(JOBS.c.status == "pending", JOBS.c.due_at < now)
+         .order_by(JOBS.c.due_at, JOBS.c.id).limit(limit))
     if skip:
         q = q.where(JOBS.c.id.not_in(list(skip)))
-    if session.get_bind().dialect.name == "postgresql":
+    return [(r.id, r.instance_id) for r in session.execute(q)]
+
+
+def job(session: Session, job_id: int, *, lock: bool = False) -> Rec | None:
+    """A job by id; ``lock``: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (None when another
+    worker holds it)."""
+    q = select(JOBS).where(JOBS.c.id == job_id)
+    if lock and _is_postgres(session):
         q = q.with_for_update(skip_locked=True)
     row = session.execute(q).first()
-    return Rec(JOBS, row._mapping) if row is not None else None
-
-
-def job(session: Session, job_id: int) -> Rec | None:
-    """A job by id."""
-    row = session.execute(select(JOBS).where(JOBS.c.id == job_id)).first()
     return Rec(JOBS, row._mapping) if row is not None else None
 
 
@@ -246,6 +277,19 @@ def save_state(session: Session, inst: Rec, state: str, now: datetime, *,
     return True
 
 
+def update_open_task(session: Session, task_id: int, *, expect_assignee: Any = ...,
+                     **values: Any) -> bool:
+    """Change an open task only if it is still open (and, with ``expect_assignee``, still
+    held by that person, ``None`` for nobody): one statement whose row count says whether
+    this action won.  False: someone else changed or completed it first."""
+    cond = [TASKS.c.id == task_id, TASKS.c.status == "open"]
+    if expect_assignee is not ...:
+        cond.append(TASKS.c.assignee.is_(None) if expect_assignee is None
+                    else TASKS.c.assignee == expect_assignee)
+    result = session.execute(update(TASKS).where(*cond).values(**values))
+    return result.rowcount == 1
+
+
 def cancel_open(session: Session, instance_id: int, now: datetime) -> None:
     """Cancel every open task and pending job of an instance."""
     session.execute(update(TASKS).where(TASKS.c.instance_id == instance_id,
@@ -256,9 +300,10 @@ def cancel_open(session: Session, instance_id: int, now: datetime) -> None:
                     .values(status="cancelled", finished_at=now))
 
 
-def require_instance(session: Session, instance_id: int) -> Rec:
-    """The instance row or :class:`NotFound`."""
-    inst = instance(session, instance_id)
+def require_instance(session: Session, instance_id: int, *, lock: bool = False) -> Rec:
+    """The instance row (``lock``: locked first, see :func:`instance`) or
+    :class:`NotFound`."""
+    inst = instance(session, instance_id, lock=lock)
     if inst is None:
         raise NotFound(f"no process instance {instance_id}")
     return inst

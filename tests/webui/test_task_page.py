@@ -105,11 +105,14 @@ def test_409_when_someone_else_completed_it_meanwhile(client, arrange):
     token_page = client.get(f"/tasks/{task.id}")
     assert token_page.status_code == 200
     arrange.complete(task.id, "reviewer1", {"decision": "accept"})
-    response = post(client, f"/tasks/{task.id}", {"decision": "reject", "comment": "No"})
+    response = post(client, f"/tasks/{task.id}", {"decision": "reject",
+                                                  "comment": "Budget lines 4-7 are missing"})
     assert response.status_code == 409
     body = response.get_data(as_text=True)
-    assert "Someone else was quicker" in body and "nothing you entered was saved" in body
+    assert "Someone else was quicker" in body and "Nothing you entered was saved" in body
     assert "already completed by reviewer1" in body
+    kept = one(parse_html(body), '//*[@data-testid="kept-input"]')
+    assert "Budget lines 4-7 are missing" in "".join(kept.itertext())  # shown back to copy
     again = client.get(f"/tasks/{task.id}").get_data(as_text=True)
     assert 'data-testid="task-closed"' in again and "completed by Omar Haddad" in again
 

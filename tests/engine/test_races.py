@@ -1,0 +1,225 @@
+"""Races, on SQLite and PostgreSQL: people (threads held at a barrier, each with its own
+session, as web requests are) acting on one instance at the same moment.
+
+Each race runs a few rounds; the audit trail and the task rows are the evidence (one
+claim, one completion, every sibling's data at the join), not the absence of errors.
+The full stress, hundreds of rounds over HTTP with gunicorn and worker processes, is
+``bench/race_stress.py``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from engine import identity
+from engine.errors import Conflict, EngineError, Forbidden, NotReady
+from engine.store.db import make_sessionmaker
+from engine.store.models import AuditEvent, HumanTask, Job
+from engine.store.uow import unit_of_work
+from tests.engine.driver import Driver
+from tests.support import instance_data
+
+ROUNDS = 3
+
+
+@pytest.fixture
+def drv(engine, session, clock, people) -> Driver:
+    with unit_of_work(session):
+        for i in range(3, 11):
+            identity.create_user(session, f"reviewer{i}", now=clock.now(),
+                                 roles=["pmo_reviewer"])
+        for i in range(1, 6):
+            identity.create_user(session, f"writer{i}", now=clock.now())
+    d = Driver(engine, session, clock)
+    d.deploy("approval3.bpmn", "race_siblings.bpmn", "race_multi.bpmn", "timer_boundary.bpmn")
+    return d
+
+
+def race(db, actions: list[Callable[[Any], Any]], session=None) -> list[Any]:
+    """Run each action in its own thread and session, all released at once; the result
+    or the exception of each, in order.  ``session`` (the test's own) ends its read
+    snapshot afterwards, so it sees what the racers committed."""
+    sessions = make_sessionmaker(db.engine)
+    barrier = threading.Barrier(len(actions))
+    results: list[Any] = [None] * len(actions)
+
+    def run(index: int) -> None:
+        with sessions() as session:
+            barrier.wait()
+            try:
+                results[index] = actions[index](session)
+            except Exception as exc:  # noqa: BLE001 - the outcome is what we compare
+                results[index] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(actions))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if session is not None:
+        session.rollback()
+    return results
+
+
+def audit_kinds(session, instance_id: int, kind: str) -> list[AuditEvent]:
+    session.rollback()
+    return list(session.scalars(select(AuditEvent).where(
+        AuditEvent.instance_id == instance_id, AuditEvent.kind == kind)))
+
+
+@pytest.mark.parametrize("round_no", range(ROUNDS))
+def test_ten_claimers_one_winner(drv, session, db, round_no):
+    inst = drv.start("approval3", data={"title": "T", "budget": 5})
+    task = drv.task(inst.id, "review")
+    users = ["reviewer1", "reviewer2", *(f"reviewer{i}" for i in range(3, 11))]
+    results = race(db, [lambda s, u=u: drv.engine.claim(s, task.id, u) for u in users], session)
+    winners = [u for u, r in zip(users, results, strict=True) if not isinstance(r, Exception)]
+    losers = [r for r in results if isinstance(r, Exception)]
+    assert len(winners) == 1 and len(losers) == 9
+    assert all(isinstance(r, Conflict) and winners[0] in str(r) for r in losers)
+    claimed = audit_kinds(session, inst.id, "claimed")
+    assert [e.actor for e in claimed] == winners
+    assert session.get(HumanTask, task.id).assignee == winners[0]
+
+
+@pytest.mark.parametrize("round_no", range(ROUNDS))
+def test_five_parallel_siblings_all_succeed_and_every_branch_reaches_the_join(
+        drv, session, db, round_no):
+    inst = drv.start("race_siblings", data={"shared": "start"})
+    tasks = {t.element_id: t for t in drv.open_tasks(inst.id)}
+    assert sorted(tasks) == [f"w{i}" for i in range(1, 6)]
+    results = race(db, [
+        lambda s, i=i: drv.engine.complete(
+            s, tasks[f"w{i}"].id, f"writer{i}",
+            {f"part{i}": f"text {i} " * 200, **({"shared": f"from w{i}"} if i <= 2 else {})})
+        for i in range(1, 6)], session)
+    assert [type(r).__name__ for r in results if isinstance(r, Exception)] == []
+    assert [t.element_id for t in drv.open_tasks(inst.id)] == ["review"]
+    data = instance_data(drv.engine, session, inst.id)
+    assert {f"part{i}" for i in range(1, 6)} <= set(data)
+    assert data["part3"] == "text 3 " * 200
+    conflicts = audit_kinds(session, inst.id, "data_conflict")
+    assert len(conflicts) == 1 and conflicts[0].element_id == "join"
+    detail = conflicts[0].detail
+    assert detail["key"] == "shared" and sorted(detail["branches"]) == ["w1", "w2"]
+    assert data["shared"] == f"from {detail['kept']}"
+    assert len(audit_kinds(session, inst.id, "task_completed")) == 5
+
+
+@pytest.mark.parametrize("round_no", range(ROUNDS))
+def test_five_multi_instance_children_all_succeed_and_every_answer_is_collected(
+        drv, session, db, round_no):
+    members = [f"writer{i}" for i in range(1, 6)]
+    inst = drv.start("race_multi", data={"members": members})
+    tasks = {t.assignee: t for t in drv.open_tasks(inst.id)}
+    assert sorted(tasks) == members
+    results = race(db, [lambda s, m=m: drv.engine.complete(s, tasks[m].id, m, {"text": m * 3})
+                        for m in members], session)
+    assert [r for r in results if isinstance(r, Exception)] == []
+    assert [t.element_id for t in drv.open_tasks(inst.id)] == ["collect"]
+    receipts = instance_data(drv.engine, session, inst.id)["receipts"]
+    assert receipts == [{"member": m, "text": m * 3} for m in members]
+
+
+@pytest.mark.parametrize("round_no", range(ROUNDS))
+def test_claim_against_complete_has_one_consistent_outcome(drv, session, db, round_no):
+    inst = drv.start("approval3", data={"title": "T", "budget": 5})
+    task = drv.task(inst.id, "review")
+    results = race(db, [
+        lambda s: drv.engine.complete(s, task.id, "reviewer1", {"decision": "accept"}),
+        lambda s: drv.engine.claim(s, task.id, "reviewer2"),
+    ], session)
+    completed, claimed = results
+    session.rollback()
+    row = session.get(HumanTask, task.id)
+    if isinstance(completed, Exception):  # the claim came first: reviewer2 holds it
+        assert isinstance(completed, Forbidden | Conflict)
+        assert row.status == "open" and row.assignee == "reviewer2"
+    else:  # the completion came first: nothing is left to claim
+        assert isinstance(claimed, NotReady | Conflict)
+        assert row.status == "completed" and row.completed_by == "reviewer1"
+        assert audit_kinds(session, inst.id, "claimed") == []
+    assert len(audit_kinds(session, inst.id, "task_completed")) == (
+        0 if isinstance(completed, Exception) else 1)
+
+
+@pytest.mark.parametrize("round_no", range(ROUNDS))
+def test_complete_against_a_due_boundary_timer_one_path_wins(drv, session, db, clock,
+                                                            round_no):
+    inst = drv.start("timer_boundary", data={"remind_hours": 100, "reminders": 0})
+    task = drv.task(inst.id, "review")
+    clock.advance(hours=49)
+    results = race(db, [
+        lambda s: drv.engine.complete(s, task.id, "reviewer1", {}),
+        lambda s: drv.engine.fire_due_jobs(s),
+    ], session)
+    completed, report = results
+    assert not isinstance(report, Exception) and report.failed == 0
+    session.rollback()
+    view = drv.instance(inst.id)
+    fired = audit_kinds(session, inst.id, "timer_fired")
+    if isinstance(completed, Exception):  # the timer came first: escalated, no completion
+        assert isinstance(completed, NotReady)
+        assert [e.element_id for e in fired] == ["late"]
+        assert [t.element_id for t in view.open_tasks] == ["escalated"]
+    else:
+        assert view.status == "completed" and fired == []
+    jobs = session.scalars(select(Job).where(Job.instance_id == inst.id)).all()
+    assert all(j.status in ("done", "cancelled") and not j.last_error for j in jobs)
+    assert all(j.attempts <= 1 for j in jobs)  # a lost race is not a failed attempt
+
+
+def test_a_job_that_fails_is_recorded_under_its_own_lock_and_backs_off(drv, session, clock):
+    inst = drv.start("timer_boundary", data={"remind_hours": 1})  # no "reminders" key
+    clock.advance(minutes=90)  # the reminder's script fails: reminders is undefined
+    report = drv.engine.fire_due_jobs(session)
+    assert report.failed >= 1 and report.errors
+    session.rollback()
+    job = session.scalars(select(Job).where(Job.instance_id == inst.id,
+                                            Job.element_id == "remind")).one()
+    assert job.status == "pending" and job.attempts == 1 and "reminders" in job.last_error
+    assert job.due_at > clock.now()  # backed off
+    assert drv.instance(inst.id).revision == 1  # nothing of the failed run was saved
+    for _ in range(10):  # back-off doubles from one minute: all within the 48 hours
+        clock.advance(hours=3)
+        drv.engine.fire_due_jobs(session)
+    session.rollback()
+    session.expire_all()
+    job = session.get(Job, job.id)
+    assert job.status == "failed" and job.attempts == drv.engine.settings.job_max_attempts
+    assert len(audit_kinds(session, inst.id, "incident")) == 1
+
+
+def test_the_loser_of_a_race_gets_who_did_what(drv, session, db):
+    inst = drv.start("approval3", data={"title": "T", "budget": 5})
+    task = drv.task(inst.id, "review")
+    drv.engine.complete(session, task.id, "reviewer1", {"decision": "accept"})
+    with pytest.raises(NotReady, match="reviewer1"):
+        drv.engine.complete(session, task.id, "reviewer2", {"decision": "accept"})
+    with pytest.raises(EngineError, match="reviewer1"):
+        drv.engine.claim(session, task.id, "reviewer2")
+
+
+def test_delegating_a_task_completed_meanwhile_is_refused(drv, session, db, clock):
+    inst = drv.start("approval3", data={"title": "T", "budget": 5})
+    task = drv.task(inst.id, "review")
+    drv.engine.claim(session, task.id, "reviewer1")
+    results = race(db, [
+        lambda s: drv.engine.complete(s, task.id, "reviewer1", {"decision": "accept"}),
+        lambda s: drv.engine.delegate(s, task.id, "reviewer1", "reviewer2", "holiday"),
+    ], session)
+    session.rollback()
+    row = session.get(HumanTask, task.id)
+    if isinstance(results[0], Exception):  # delegated first: reviewer1 lost the task
+        assert row.status == "open" and row.assignee == "reviewer2"
+    else:
+        assert isinstance(results[1], Conflict)
+        assert row.status == "completed" and row.assignee == "reviewer1"
+        assert audit_kinds(session, inst.id, "delegated") == []
+    clock.advance(timedelta(seconds=1))
