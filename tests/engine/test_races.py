@@ -54,7 +54,7 @@ def race(db, actions: list[Callable[[Any], Any]], session=None) -> list[Any]:
             barrier.wait()
             try:
                 results[index] = actions[index](session)
-            except Exception as exc:  # noqa: BLE001 - the outcome is what we compare
+            except Exception as exc:
                 results[index] = exc
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(actions))]
