@@ -70,6 +70,8 @@ def test_two_workers_one_killed_every_job_fires_once(drv, session, db, clock):
             if proc.poll() is None:
                 proc.terminate()
                 proc.wait(10)
+            if proc.stdout is not None:
+                proc.stdout.close()
     session.rollback()
     fired = Counter(e.detail["job"] for e in session.scalars(
         select(AuditEvent).where(AuditEvent.kind == "timer_fired")))
