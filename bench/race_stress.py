@@ -170,9 +170,12 @@ class World:
             for username in WRITERS:
                 identity.create_user(s, username, now=now)
         with self.sessions() as s:
+            forms = [SourceFile(f"forms/{p.name}", p.read_bytes())
+                     for p in sorted((PROCESSES / "forms").glob("*.json"))]
             self.engine.deploy(s, [*_files(PROCESSES, "approval3.bpmn", "race_siblings.bpmn",
                                            "race_multi.bpmn"),
-                                   *_files(BENCH, "race_timer_boundary.bpmn")], "owner1")
+                                   *_files(BENCH, "race_timer_boundary.bpmn"), *forms],
+                               "owner1")
             self.engine.deploy(s, _closure_files(), "owner1")
             for username in ["pm1", "pm2", "sponsor1", "finance1", "team1", "team2", "team3",
                              *REVIEWERS, *WRITERS]:

@@ -24,6 +24,7 @@ from engine.context import EngineContext
 from engine.definitions import DefinitionSnapshot
 from engine.errors import EngineError, InstanceChanged, TaskFailed, WorkflowStalled
 from engine.services import ServiceCall
+from engine.spiff.fixes import merge_missed_instances
 from engine.spiff.joins import take_conflicts
 from engine.spiff.sandbox import SandboxedScriptEngine
 from engine.spiff.serializer import SavedState, dump_state, load_state
@@ -138,6 +139,8 @@ def load(ctx: EngineContext, session: Session, instance: Rec, actor: str, now: d
     definition = ctx.cache.definition(session, instance.definition_id)
     spec, subs = ctx.cache.for_bindings(session, definition.id, instance.bindings)
     saved = load_state(instance.state, spec, subs)
+    if merge_missed_instances(saved.workflow):
+        log.warning("instance %s: merged multi-instance results missed before", instance.id)
     return _loaded(ctx, session, instance, definition, saved.workflow, saved.visits, actor,
                    now, on_behalf_of)
 
@@ -193,8 +196,8 @@ def engine_errors(loaded: Loaded, clock) -> Iterator[None]:
         raise WorkflowStalled(str(exc)) from exc
     except SpiffWorkflowException as exc:
         original = _engine_error_in(exc)
-        if original is not None:  # e.g. glue refusing bad data with InvalidData
-            raise original from exc
+        if original is not None:  # e.g. glue refusing bad data with InvalidData, or the
+            raise original from exc  # database busy under a glue call (retried by callers)
         raise translate(loaded, exc) from exc
     except RecursionError as exc:
         raise TaskFailed("the process nests or loops too deeply for the engine",
@@ -204,12 +207,12 @@ def engine_errors(loaded: Loaded, clock) -> Iterator[None]:
         raise TaskFailed(f"{type(exc).__name__}: {exc}", error_type=type(exc).__name__) from exc
 
 
-def _engine_error_in(exc: BaseException) -> EngineError | None:
-    """The first EngineError in an exception's cause/context chain, if any."""
+def _engine_error_in(exc: BaseException) -> EngineError | DBAPIError | None:
+    """The first EngineError or database error in an exception's cause/context chain."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
-        if isinstance(current, EngineError):
+        if isinstance(current, EngineError | DBAPIError):
             return current
         seen.add(id(current))
         current = current.__cause__ or current.__context__

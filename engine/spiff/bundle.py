@@ -40,6 +40,7 @@ from engine.spiff.bpmn_markup import (
     properties_of,
     read_decision,
 )
+from engine.spiff.fixes import wire_multi_instance_merges
 from engine.spiff.flow_checks import (
     ProcessChecker,
     check_references,
@@ -115,7 +116,10 @@ def build_spec(
     runtime XML of files with called processes.  Every library error is raised as
     :class:`InvalidDiagram` with problems naming the element (original id) and its line.
     """
-    return _parse_with_library(process, decisions, [(n, c, {}, c) for n, c in called], True)
+    spec, subprocess_specs = _parse_with_library(
+        process, decisions, [(n, c, {}, c) for n, c in called], True)
+    wire_multi_instance_merges(spec, subprocess_specs)
+    return spec, subprocess_specs
 
 
 # -- the analysis -------------------------------------------------------------------------

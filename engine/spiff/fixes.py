@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.deep_merge import DeepMerge
+from SpiffWorkflow.util.task import TaskState
 
 # --------------------------------------------------------------------------- timers
 
@@ -149,3 +150,46 @@ def _business_rule_run_hook(self: Any, my_task: Any) -> bool:
 
 
 BusinessRuleTaskMixin._run_hook = _business_rule_run_hook
+
+
+# --------------------------------------------------------------------------- spec wiring
+
+
+def wire_multi_instance_merges(spec: Any, subprocess_specs: Mapping[str, Any]) -> None:
+    """Connect every multi-instance activity to the completion of its instances.
+
+    The library makes this connection on the *spec object* when an activity creates its
+    instances (``MultiInstanceTask.create_child``).  A spec rebuilt in another process,
+    after a restart or after the spec cache let it go, never created those instances, so
+    an instance finishing there was never merged and the activity waited for ever: the
+    stranded closure (both lesson sub-processes COMPLETED, one merged, curation never
+    created).  Every spec the engine builds is wired here, before any workflow uses it.
+    """
+    for process in (spec, *subprocess_specs.values()):
+        for task_spec in process.task_specs.values():
+            if not isinstance(task_spec, MultiInstanceTask):
+                continue
+            child = process.task_specs[task_spec.task_spec]
+            if not child.completed_event.is_connected(task_spec.merge_child):
+                child.completed_event.connect(task_spec.merge_child)
+
+
+def merge_missed_instances(workflow: Any) -> int:
+    """Merge finished instances a multi-instance activity missed; how many were merged.
+
+    Heals instances saved while :func:`wire_multi_instance_merges` did not exist (an
+    instance that finished in a process whose spec was not wired was never merged): the
+    next action on the instance, or the doctor's re-run, completes the activity.
+    """
+    healed = 0
+    for task in workflow.get_tasks(state=TaskState.STARTED, max_depth=10**9):
+        spec = task.task_spec
+        if not isinstance(spec, MultiInstanceTask):
+            continue
+        merged = set(task.internal_data.get("merged", []))
+        for child in list(task.children):
+            if (child.task_spec.name == spec.task_spec and child.state == TaskState.COMPLETED
+                    and str(child.id) not in merged and task.state == TaskState.STARTED):
+                spec.merge_child(task.workflow, child)
+                healed += 1
+    return healed

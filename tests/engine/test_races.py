@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from engine import identity
+from engine.api import Engine
 from engine.errors import Conflict, EngineError, Forbidden, NotReady
 from engine.store.db import make_sessionmaker
 from engine.store.models import AuditEvent, HumanTask, Job
@@ -223,3 +224,47 @@ def test_delegating_a_task_completed_meanwhile_is_refused(drv, session, db, cloc
         assert row.status == "completed" and row.assignee == "reviewer1"
         assert audit_kinds(session, inst.id, "delegated") == []
     clock.advance(timedelta(seconds=1))
+
+
+def test_a_multi_instance_step_finishes_on_a_spec_built_elsewhere(drv, session, clock,
+                                                                 settings):
+    """The stranded closure: each answer handled by another process (its own spec cache,
+    or after a restart) must still be merged, and the step must end."""
+    members = [f"writer{i}" for i in range(1, 4)]
+    inst = drv.start("race_multi", data={"members": members})
+    tasks = {t.assignee: t.id for t in drv.open_tasks(inst.id)}
+    for member in members:  # a new engine (cold spec cache) for every answer
+        Engine(clock=clock, settings=settings).complete(session, tasks[member], member,
+                                                        {"text": member})
+    assert [t.element_id for t in drv.open_tasks(inst.id)] == ["collect"]
+    receipts = instance_data(drv.engine, session, inst.id)["receipts"]
+    assert [r["member"] for r in receipts] == members
+
+
+def test_an_instance_stranded_by_the_missed_merge_is_healed_when_loaded(
+        drv, session, clock, settings, monkeypatch):
+    from engine import execution, projection
+    from engine.spiff import bundle
+    from engine.spiff.stepping import run_engine
+    from engine.store import rows
+
+    members = ["writer1", "writer2"]
+    inst = drv.start("race_multi", data={"members": members})
+    tasks = {t.assignee: t.id for t in drv.open_tasks(inst.id)}
+    monkeypatch.setattr(bundle, "wire_multi_instance_merges", lambda *_a: None)  # old code
+    for member in members:
+        Engine(clock=clock, settings=settings).complete(session, tasks[member], member,
+                                                        {"text": member})
+    assert drv.open_tasks(inst.id) == [] and drv.instance(inst.id).status == "running"
+    monkeypatch.undo()
+    eng = Engine(clock=clock, settings=settings)
+    with unit_of_work(session):  # what the doctor's re-run does: load, run, save
+        now = clock.now()
+        loaded = execution.load(eng.ctx, session, rows.require_instance(session, inst.id),
+                                "system", now)
+        run_engine(loaded.workflow, loaded.counter)
+        projection.sync(session, loaded, now, "system",
+                        lambda: execution.save(session, loaded, now))
+    assert [t.element_id for t in drv.open_tasks(inst.id)] == ["collect"]
+    assert [r["member"] for r in instance_data(drv.engine, session, inst.id)["receipts"]] == (
+        members)
