@@ -20,6 +20,7 @@ from sqlalchemy import select
 from engine import identity
 from engine.api import Engine
 from engine.errors import Conflict, EngineError, Forbidden, NotReady
+from engine.services import ServiceRegistry
 from engine.store.db import make_sessionmaker
 from engine.store.models import AuditEvent, HumanTask, Job
 from engine.store.uow import unit_of_work
@@ -268,3 +269,43 @@ def test_an_instance_stranded_by_the_missed_merge_is_healed_when_loaded(
     assert [t.element_id for t in drv.open_tasks(inst.id)] == ["collect"]
     assert [r["member"] for r in instance_data(drv.engine, session, inst.id)["receipts"]] == (
         members)
+
+
+def test_a_slow_step_does_not_hold_other_peoples_actions(drv, session, db, clock, settings):
+    """While one completion runs a slow step (here a glue call that waits), another
+    person's claim on another request goes through: on SQLite the write lock is taken
+    only when the completion saves, on PostgreSQL only its own instance is locked."""
+    inside, claimed = threading.Event(), threading.Event()
+
+    def pause(_call):
+        inside.set()
+        assert claimed.wait(20), "the other person's claim was held by this slow step"
+        return True
+
+    eng = Engine(clock=clock, settings=settings,
+                 services=ServiceRegistry([("pause", pause)]))
+    Driver(eng, session, clock).deploy("race_pause.bpmn")
+    slow = eng.start(session, "race_pause", "pm1", {})
+    other = drv.start("approval3", data={"title": "T", "budget": 5})
+    review = drv.task(other.id, "review")
+    sessions = make_sessionmaker(db.engine)
+    outcome: dict[str, Any] = {}
+
+    def complete_slow() -> None:
+        with sessions() as s:
+            try:
+                outcome["slow"] = eng.complete(s, slow.open_tasks[0].id, "pm1", {})
+            except Exception as exc:  # the assertion inside pause, if it failed
+                outcome["slow"] = exc
+
+    thread = threading.Thread(target=complete_slow)
+    thread.start()
+    assert inside.wait(20)
+    with sessions() as s:
+        drv.engine.claim(s, review.id, "reviewer1")  # would wait for the lock before
+    claimed.set()
+    thread.join(30)
+    assert not isinstance(outcome["slow"], Exception), outcome["slow"]
+    assert outcome["slow"].status == "completed"
+    session.rollback()
+    assert session.get(HumanTask, review.id).assignee == "reviewer1"
