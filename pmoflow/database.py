@@ -12,8 +12,8 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from engine.store.db import make_engine
-from engine.store.schema import alembic_config, current_revision
+from engine.store.db import make_db_engine
+from engine.store.schema import ENGINE_MIGRATIONS, current_revision
 
 
 class DatabaseNotReady(Exception):
@@ -33,7 +33,7 @@ def readiness_problem(url: str) -> str | None:
     path = sqlite_file(url)
     if path is not None and not path.exists():
         return f"no database at {path}: run `pmoflow init` first"
-    db = make_engine(url)
+    db = make_db_engine(url)
     try:
         revision = current_revision(db)
     except SQLAlchemyError as exc:
@@ -65,7 +65,7 @@ def schema_head() -> str:
     """The newest schema revision this version of PMOflow ships."""
     from alembic.script import ScriptDirectory
 
-    return str(ScriptDirectory.from_config(alembic_config()).get_current_head())
+    return str(ScriptDirectory.from_config(ENGINE_MIGRATIONS.alembic_config()).get_current_head())
 
 
 def _shown(url: str) -> str:
