@@ -374,6 +374,12 @@ def race_kill(w: World, timers: int = 40) -> None:
             break
     w.tally.races += 1
     w.tally.per_race["kill"] += 1
+    with w.sessions() as s:
+        fired = Counter(e.instance_id for e in s.scalars(select(AuditEvent).where(
+            AuditEvent.instance_id.in_(ids), AuditEvent.kind == "timer_fired")))
+    unfired = [i for i in ids if fired[i] == 0]
+    if unfired:  # a timer that never fired is lost work too
+        w.tally.lose("kill", f"{len(unfired)} of {timers} timers never fired")
 
 
 def _proposal() -> dict[str, Any]:
