@@ -98,8 +98,17 @@ def run_engine(wf: BpmnWorkflow, counter: VisitCounter, prune_every: int = PRUNE
             if purge_orphan_subprocesses(wf):
                 continue
             raise
-        break
+        # The library ends with refresh_timers(), which makes timers that are already due
+        # READY without running them: run them now, not at some later action.
+        if not _automatic_ready(wf):
+            break
     check_not_stalled(wf)
+
+
+def _automatic_ready(wf: BpmnWorkflow) -> bool:
+    """Whether a READY task that needs no person is waiting to run."""
+    return any(not t.task_spec.manual
+               for t in wf.get_tasks(state=TaskState.READY, max_depth=DEEP))
 
 
 def purge_orphan_subprocesses(wf: BpmnWorkflow) -> int:

@@ -139,3 +139,18 @@ def drv_files_text(name: str) -> str:
     from tests.engine.driver import HERE
 
     return (HERE / name).read_text()
+
+
+def test_an_overdue_timer_met_by_a_persons_action_runs_its_path_then(engine, session, clock,
+                                                                     people):
+    """The worker was away: a person's action on the instance fires the overdue timer and
+    runs what follows it in the same action."""
+    drv = Driver(engine, session, clock)
+    drv.deploy("timer_sibling.bpmn")
+    inst = drv.start("timer_sibling")
+    clock.advance(hours=2)
+    done = drv.complete(inst.id, "work", "pm1", {})
+    assert done.status == "completed"
+    fired = [e for e in drv.engine.history(session, inst.id) if e.kind == "timer_fired"]
+    assert [e.element_id for e in fired] == ["hour"]
+    assert instance_data(engine, session, inst.id)["timed"] is True
