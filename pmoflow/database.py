@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from engine.store.db import make_engine
+from engine.store.db import make_db_engine
 from engine.store.schema import alembic_config, current_revision
 
 
@@ -33,7 +33,7 @@ def readiness_problem(url: str) -> str | None:
     path = sqlite_file(url)
     if path is not None and not path.exists():
         return f"no database at {path}: run `pmoflow init` first"
-    db = make_engine(url)
+    db = make_db_engine(url)
     try:
         revision = current_revision(db)
     except SQLAlchemyError as exc:

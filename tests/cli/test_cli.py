@@ -264,10 +264,10 @@ def test_an_empty_database_is_not_initialised_either(tmp_path, cli):
 
 
 def test_an_older_schema_asks_for_init_to_upgrade_it(tmp_path, cli):
-    from engine.store.db import make_engine
+    from engine.store.db import make_db_engine
     from engine.store.schema import upgrade
 
-    eng = make_engine(f"sqlite:///{tmp_path / 'instance' / 'pmoflow.db'}")
+    eng = make_db_engine(f"sqlite:///{tmp_path / 'instance' / 'pmoflow.db'}")
     upgrade(eng, "0001")
     eng.dispose()
     code, _, err = cli("users", "list")
