@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from engine.store.db import make_db_engine
-from engine.store.schema import alembic_config, current_revision
+from engine.store.schema import ENGINE_MIGRATIONS, current_revision
 
 
 class DatabaseNotReady(Exception):
@@ -65,7 +65,7 @@ def schema_head() -> str:
     """The newest schema revision this version of PMOflow ships."""
     from alembic.script import ScriptDirectory
 
-    return str(ScriptDirectory.from_config(alembic_config()).get_current_head())
+    return str(ScriptDirectory.from_config(ENGINE_MIGRATIONS.alembic_config()).get_current_head())
 
 
 def _shown(url: str) -> str:
