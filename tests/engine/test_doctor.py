@@ -304,3 +304,37 @@ def test_a_partial_pass_never_clears_and_keep_false_records_nothing(drv, session
     rows = session.scalars(select(Incident).order_by(Incident.id)).all()
     assert [(r.instance_id, r.status) for r in rows] == [
         (ids[0], "resolved"), (ids[1], "open"), (ids[2], "resolved"), (ids[2], "open")]
+
+
+def test_the_worker_runs_the_doctor_every_interval(drv, session, clock, db):
+    from engine.store.db import make_sessionmaker
+
+    first, second = start_approval(drv), start_approval(drv)
+    sql(session, update(HumanTask).where(HumanTask.instance_id == first)
+        .values(status="completed"))
+    passes: list[int] = []
+    lines: list[str] = []
+    drv.engine.work(make_sessionmaker(db.engine), poll_seconds=0, log=lines.append,
+                    stop=lambda: passes.append(1) or len(passes) > 2)
+    assert [i.instance_id for i in drv.engine.incidents(session)] == [first]
+    assert lines == ["worker: doctor: 1 finding(s), 1 new incident(s), 0 cleared"]
+
+    sql(session, update(HumanTask).where(HumanTask.instance_id == second)
+        .values(status="completed"))
+    passes.clear()
+    drv.engine.work(make_sessionmaker(db.engine), poll_seconds=0, log=lines.append,
+                    stop=lambda: passes.append(1) or len(passes) > 1)
+    assert len(drv.engine.incidents(session)) == 2  # a new worker checks at once
+
+    from engine.housekeeping import Housekeeping
+
+    chores = Housekeeping(drv.engine.ctx, make_sessionmaker(db.engine), lines.append)
+    chores.run_due()
+    drv.engine.repair(session, first, "admin")
+    sql(session, update(HumanTask).where(HumanTask.instance_id == first)
+        .values(status="completed"))  # broken again
+    chores.run_due()  # the next pass is not due yet
+    assert [i.instance_id for i in drv.engine.incidents(session)] == [second]
+    clock.advance(minutes=10)
+    chores.run_due()
+    assert sorted(i.instance_id for i in drv.engine.incidents(session)) == [first, second]
