@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from engine import (
@@ -452,6 +452,12 @@ class Engine:
             except StateError:
                 doctor.force_cancel(self.ctx, session, instance_id, actor, reason)
         return doctor.after_cancel(self.ctx, session, instance_id, actor, reason)
+
+    def ping(self, session: Session) -> None:
+        """Ask the database for one row (a health check); raises the driver's error when
+        it cannot answer."""
+        with read_only(session):
+            session.execute(text("SELECT 1")).scalar_one()
 
     def purge_unlinked_uploads(self, session: Session) -> int:
         """Delete uploads no request holds that are older than the settings allow (except
