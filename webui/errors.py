@@ -41,8 +41,8 @@ LEADS = {
     413: _l("What you sent is too large."),
     422: _l("This could not be done."),
     500: _l("The error was logged. Please try again or tell the PMO administrator."),
-    503: _l("The database cannot be reached at the moment. Nothing you sent was lost or "
-            "half-saved: try again in a minute."),
+    503: _l("The database cannot be reached at the moment, so nothing was changed and "
+            "nothing is half-done. Try again in a minute."),
 }
 
 
