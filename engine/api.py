@@ -13,13 +13,15 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from engine import (
     access,
     attachments,
     definitions,
+    doctor,
+    housekeeping,
     identity,
     instance_data,
     instances,
@@ -30,7 +32,7 @@ from engine import (
 from engine.clock import Clock, SystemClock
 from engine.context import EngineContext
 from engine.definitions import SpecCache
-from engine.errors import Forbidden, InvalidData, InvalidDiagram, NotFound, Problem
+from engine.errors import Forbidden, InvalidData, InvalidDiagram, NotFound, Problem, StateError
 from engine.forms import validate_form
 from engine.jobs import runner
 from engine.services import ServiceRegistry
@@ -47,11 +49,14 @@ from engine.views import (
     DataViews,
     DefinitionView,
     DeployResult,
+    DoctorReport,
     FireReport,
+    IncidentView,
     InstanceView,
     JobView,
     NewToken,
     NotificationView,
+    RepairResult,
     TaskView,
     TokenView,
     UserView,
@@ -60,6 +65,8 @@ from engine.views import (
 
 #: How task lists can be sorted (``TaskQuery.sort``).
 TASK_SORTS: tuple[str, ...] = tuple(SORTS)
+#: What :meth:`Engine.repair` can do to an instance.
+REPAIR_ACTIONS: tuple[str, ...] = ("rerun", "cancel")
 
 
 class Engine:
@@ -304,14 +311,16 @@ class Engine:
 
     # ------------------------------------------------------------------ attachments
 
-    def add_attachment(self, session: Session, actor: str, filename: str, content_type: str,
-                       data: bytes) -> AttachmentView:
-        """Store an uploaded file for a form the actor is filling in."""
+    def add_attachment(self, session: Session, actor: str, filename: str, data: bytes
+                       ) -> AttachmentView:
+        """Store an uploaded file for a form the actor is filling in; its type is sniffed
+        from the bytes, its name cleaned, the uploader's quota of unattached bytes
+        enforced (:class:`InvalidData` on field ``file``)."""
         with unit_of_work(session):
-            return attachments.add(session, actor=actor, filename=filename,
-                                   content_type=content_type, data=data,
+            return attachments.add(session, actor=actor, filename=filename, data=data,
                                    now=self.clock.now(),
-                                   max_bytes=self.settings.max_attachment_bytes)
+                                   max_bytes=self.settings.max_attachment_bytes,
+                                   quota_bytes=self.settings.upload_quota_bytes)
 
     def attachment(self, session: Session, attachment_id: int, username: str
                    ) -> tuple[AttachmentView, bytes]:
@@ -356,8 +365,11 @@ class Engine:
     def work(self, sessions: Callable[[], Session], *, poll_seconds: float = 1.0,
              stop: Callable[[], bool] = lambda: False,
              log: Callable[[str], None] = print) -> None:
-        """Fire due jobs until ``stop()`` says so (the worker process or thread)."""
-        runner.worker_loop(self.ctx, sessions, poll_seconds=poll_seconds, stop=stop, log=log)
+        """Fire due jobs until ``stop()`` says so (the worker process or thread); every
+        so often also run the doctor and delete old unattached uploads (settings)."""
+        chores = housekeeping.Housekeeping(self.ctx, sessions, log)
+        runner.worker_loop(self.ctx, sessions, poll_seconds=poll_seconds, stop=stop, log=log,
+                           each_pass=chores.run_due)
 
     def jobs(self, session: Session, *, status: str | None = None,
              instance_id: int | None = None) -> list[JobView]:
@@ -391,4 +403,67 @@ class Engine:
         return tokens.authenticate(session, secret, self.clock.now())
 
 
-__all__ = ["TASK_SORTS", "Engine", "EngineSettings", "InvalidDiagram", "SourceFile", "TaskQuery"]
+    # ------------------------------------------------------------------ doctor and incidents
+
+    def doctor(self, session: Session, *, keep: bool = True, offset: int = 0,
+               limit: int | None = None) -> DoctorReport:
+        """Find stranded instances, task and job rows out of step with the saved state,
+        jobs of finished instances and jobs that failed for good.
+
+        ``keep``: turn each finding into an incident (one open incident per problem) and
+        resolve incidents whose problem is gone.  ``offset``/``limit`` choose which running
+        instances (by id) are read; incidents are cleared only after a whole pass.
+        """
+        return doctor.run(self.ctx, session, keep=keep, offset=offset, limit=limit)
+
+    def incidents(self, session: Session, open_only: bool = True, *,
+                  instance_id: int | None = None, limit: int = 200) -> list[IncidentView]:
+        """Incidents (open ones, or all), newest first."""
+        with read_only(session):
+            return doctor.list_incidents(session, open_only=open_only,
+                                         instance_id=instance_id, limit=limit)
+
+    def repair(self, session: Session, instance_id: int, actor: str, action: str = "rerun",
+               reason: str = "", *, check_role: bool = False) -> RepairResult:
+        """Repair an instance and resolve its incidents, audited as ``repaired``.
+
+        ``rerun``: run its engine steps and bring task rows and jobs back in step with the
+        saved state (failed jobs are queued again).  ``cancel``: cancel it with a reason
+        through :meth:`cancel` (rows only when its state no longer loads).  An instance
+        that is over only loses its leftover jobs.  ``check_role``: only a PMO
+        administrator may (what the web pages ask for).
+        """
+        if action not in REPAIR_ACTIONS:
+            raise InvalidData({"action": f"Choose one of: {', '.join(REPAIR_ACTIONS)}."})
+        if check_role:
+            with read_only(session):
+                if access.ADMIN_ROLE not in identity.global_roles(session, actor):
+                    raise Forbidden("only a PMO administrator may repair instances")
+        reason = (reason or "").strip()
+        if action == "rerun":
+            return doctor.rerun(self.ctx, session, instance_id, actor, reason)
+        if not reason:
+            raise InvalidData({"reason": "Give a reason for cancelling."})
+        with read_only(session):
+            running = rows.require_instance(session, instance_id).status == "running"
+        if running:
+            try:
+                instances.cancel(self.ctx, session, instance_id, actor, reason)
+            except StateError:
+                doctor.force_cancel(self.ctx, session, instance_id, actor, reason)
+        return doctor.after_cancel(self.ctx, session, instance_id, actor, reason)
+
+    def ping(self, session: Session) -> None:
+        """Ask the database for one row (a health check); raises the driver's error when
+        it cannot answer."""
+        with read_only(session):
+            session.execute(text("SELECT 1")).scalar_one()
+
+    def purge_unlinked_uploads(self, session: Session) -> int:
+        """Delete uploads no request holds that are older than the settings allow (except
+        those a saved draft refers to); returns how many."""
+        return housekeeping.purge_uploads(self.ctx, session)
+
+
+__all__ = ["REPAIR_ACTIONS", "TASK_SORTS", "Engine", "EngineSettings", "InvalidDiagram",
+           "SourceFile", "TaskQuery"]

@@ -5,6 +5,11 @@ belongs to its uploader until a submitted form refers to it; from then on it bel
 that instance and whoever may read the instance may read the file.  A form may only
 refer to files its submitter uploaded (or that already belong to the instance), so a
 guessed id cannot pull someone else's file into a request.
+
+The stored type is sniffed from the bytes (:mod:`engine.filetypes`), names lose control
+and bidirectional/format characters (``invoice\u202egnp.exe`` would show as
+``invoiceexe.png``), each person may keep a limited number of bytes not yet attached, and
+files never attached are deleted after a day (:func:`purge_unlinked`, run by the worker).
 """
 
 from __future__ import annotations
@@ -16,20 +21,30 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidData, NotFound
-from engine.store.models import Attachment
+from engine.filetypes import sniff
+from engine.store.models import Attachment, HumanTask
 from engine.views import AttachmentView
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+DEFAULT_QUOTA_BYTES = 50 * 1024 * 1024
+#: Files one clean-up transaction deletes at most (the next pass takes the rest).
+PURGE_BATCH = 500
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f-\x9f/\\:*?"<>|]+')
+#: Unicode categories removed from names: format characters (Cf: the bidirectional
+#: overrides, embeddings and isolates U+202A-U+202E and U+2066-U+2069, the marks U+200E,
+#: U+200F and U+061C, zero-width characters), line and paragraph separators.
+_INVISIBLE = frozenset({"Cf", "Zl", "Zp"})
 
 
 def clean_filename(name: str) -> str:
-    """A display-safe file name: no path, no control or reserved characters, <= 200 chars."""
+    """A display-safe file name: no path, no control, bidirectional or other invisible
+    format characters, no reserved characters, at most 200 characters."""
     name = unicodedata.normalize("NFC", name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if unicodedata.category(c) not in _INVISIBLE)
     name = _UNSAFE.sub("_", name).strip(" .")
     if not name:
         return "file"
@@ -39,22 +54,60 @@ def clean_filename(name: str) -> str:
     return name
 
 
-def add(session: Session, *, actor: str, filename: str, content_type: str, data: bytes,
-        now: datetime, max_bytes: int = DEFAULT_MAX_BYTES) -> AttachmentView:
-    """Store an uploaded file. Empty or oversized files are refused (field ``file``)."""
+def add(session: Session, *, actor: str, filename: str, data: bytes, now: datetime,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        quota_bytes: int = DEFAULT_QUOTA_BYTES) -> AttachmentView:
+    """Store an uploaded file with the type its bytes show. Empty or oversized files, and
+    files beyond the uploader's quota of unattached bytes, are refused (field ``file``)."""
     if not data:
         raise InvalidData({"file": "The file is empty."})
     if len(data) > max_bytes:
-        raise InvalidData({"file": f"The file is larger than {max_bytes // (1024 * 1024)} MB."})
+        raise InvalidData({"file": f"The file is larger than {_mb(max_bytes)} MB."})
+    held = unlinked_bytes(session, actor)
+    if held + len(data) > quota_bytes:
+        raise InvalidData({"file": (
+            f"You have {_mb(held)} MB of uploads not yet part of a submitted form; the limit "
+            f"is {_mb(quota_bytes)} MB. Submit or discard those forms first (unsubmitted "
+            "uploads are deleted after a day).")})
+    name = clean_filename(filename)
     row = Attachment(
-        filename=clean_filename(filename), content_type=(content_type or
-                                                         "application/octet-stream")[:100],
-        size=len(data), sha256=hashlib.sha256(data).hexdigest(), data=data,
-        uploaded_by=actor, uploaded_at=now, instance_id=None,
+        filename=name, content_type=sniff(data, name), size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(), data=data, uploaded_by=actor,
+        uploaded_at=now, instance_id=None,
     )
     session.add(row)
     session.flush()
     return view(row)
+
+
+def _mb(size: int) -> str:
+    value = size / (1024 * 1024)
+    return f"{value:.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
+
+
+def unlinked_bytes(session: Session, username: str) -> int:
+    """Bytes of the files ``username`` uploaded that no request holds yet."""
+    return int(session.scalar(select(func.coalesce(func.sum(Attachment.size), 0)).where(
+        Attachment.uploaded_by == username, Attachment.instance_id.is_(None))) or 0)
+
+
+def purge_unlinked(session: Session, *, older_than: datetime,
+                   limit: int = PURGE_BATCH) -> int:
+    """Delete files no request holds that were uploaded before ``older_than``, except
+    those a saved draft of an open task still refers to; returns how many."""
+    old = dict(session.execute(select(Attachment.id, Attachment.uploaded_by).where(
+        Attachment.instance_id.is_(None), Attachment.uploaded_at < older_than)
+        .order_by(Attachment.id).limit(limit)).all())
+    if not old:
+        return 0
+    drafts = session.scalars(select(HumanTask.draft).where(
+        HumanTask.status == "open", HumanTask.draft.is_not(None)))
+    kept = {i for draft in drafts for _path, i in references(draft)}
+    doomed = [i for i in old if i not in kept]
+    if doomed:
+        session.execute(delete(Attachment).where(Attachment.id.in_(doomed),
+                                                 Attachment.instance_id.is_(None)))
+    return len(doomed)
 
 
 def get(session: Session, attachment_id: int) -> tuple[AttachmentView, bytes]:

@@ -19,3 +19,13 @@ class EngineSettings:
     job_backoff_seconds: float = 30.0
     spec_cache_size: int = 128
     max_attachment_bytes: int = 10 * 1024 * 1024
+    #: Uploads not (yet) attached to a request that one person may keep, in bytes.
+    upload_quota_bytes: int = 50 * 1024 * 1024
+    #: Uploads never attached to a request are deleted after this many hours.
+    unlinked_upload_hours: float = 24.0
+    #: How often a worker runs the doctor's check (seconds; 0: never).
+    doctor_interval_seconds: float = 600.0
+    #: How often a worker deletes old unattached uploads (seconds; 0: never).
+    upload_cleanup_interval_seconds: float = 3600.0
+    #: Running instances whose saved state one doctor transaction reads.
+    doctor_batch: int = 200

@@ -219,6 +219,83 @@ class NewToken:
     secret: str
 
 
+@dataclass(frozen=True)
+class Finding:
+    """One thing the doctor found wrong (see :mod:`engine.doctor`).
+
+    ``kind`` names the check, ``code`` is stable for clients (``doctor.<kind>``),
+    ``message`` one line of English, ``params`` the values in it.
+    """
+
+    kind: str
+    code: str
+    message: str
+    instance_id: int | None = None
+    human_task_id: int | None = None
+    job_id: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """What makes two findings the same problem (one open incident per key)."""
+        return (f"{self.kind}:i{self.instance_id or ''}:t{self.human_task_id or ''}"
+                f":j{self.job_id or ''}:{self.params.get('ref', '')}")[:200]
+
+    def __str__(self) -> str:
+        """One line: ``instance 12: stranded: ...``."""
+        where = f"instance {self.instance_id}" if self.instance_id else f"job {self.job_id}"
+        return f"{where}: {self.kind}: {self.message}"
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    """An incident: a finding or failed job, open until repaired or no longer found."""
+
+    id: int
+    kind: str
+    code: str
+    instance_id: int | None
+    job_id: int | None
+    human_task_id: int | None
+    detail: str
+    params: dict[str, Any]
+    status: str
+    opened_at: datetime
+    last_seen_at: datetime
+    seen_count: int
+    resolved_at: datetime | None
+    resolved_by: str | None
+    resolution: str | None
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    """What one doctor pass found and did to the incidents."""
+
+    findings: list[Finding] = field(default_factory=list)
+    #: Incidents opened by this pass (ids).
+    opened: list[int] = field(default_factory=list)
+    #: Open incidents this pass found again.
+    seen_again: int = 0
+    #: Incidents resolved because their problem is no longer found (ids).
+    cleared: list[int] = field(default_factory=list)
+    #: Running instances whose saved state was read.
+    instances_checked: int = 0
+
+
+@dataclass(frozen=True)
+class RepairResult:
+    """What a repair did to one instance."""
+
+    instance_id: int
+    action: str
+    status: str
+    #: Incidents the repair resolved (ids).
+    resolved: list[int] = field(default_factory=list)
+    #: Task rows reopened, jobs re-queued or cancelled: ``{"reopened": [...], ...}``.
+    changes: dict[str, list[int]] = field(default_factory=dict)
+
+
 # ---------------------------------------------------------------- from rows
 
 
@@ -262,3 +339,14 @@ def job_view(job: Any) -> JobView:
     return JobView(id=job.id, kind=job.kind, instance_id=job.instance_id,
                    task_ref=job.task_ref, element_id=job.element_id, due_at=job.due_at,
                    status=job.status, attempts=job.attempts, last_error=job.last_error)
+
+
+def incident_view(row: Any) -> IncidentView:
+    """Dataclass view of an incident row."""
+    return IncidentView(
+        id=row.id, kind=row.kind, code=row.code, instance_id=row.instance_id,
+        job_id=row.job_id, human_task_id=row.human_task_id, detail=row.detail,
+        params=dict(row.params or {}), status=row.status, opened_at=row.opened_at,
+        last_seen_at=row.last_seen_at, seen_count=row.seen_count,
+        resolved_at=row.resolved_at, resolved_by=row.resolved_by, resolution=row.resolution,
+    )

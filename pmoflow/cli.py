@@ -66,6 +66,18 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--once", action="store_true", help="fire what is due now, then exit")
     s.set_defaults(func=cmd_worker)
 
+    s = sub.add_parser("doctor", help="find stranded or inconsistent instances and failed "
+                       "jobs; one line each; exit 1 if any")
+    s.add_argument("--repair", choices=["rerun", "cancel"],
+                   help="rerun: run engine steps and rebuild tasks and jobs from the saved "
+                   "state; cancel: cancel the instance (needs --reason)")
+    s.add_argument("--reason", default="", help="why (recorded in the audit trail)")
+    s.add_argument("--instance", type=int, action="append", dest="instances",
+                   metavar="ID", help="repair only this instance (repeatable)")
+    s.add_argument("--as", dest="actor", default="operator",
+                   help="name recorded as the repairer (default: operator)")
+    s.set_defaults(func=cmd_doctor)
+
     s = sub.add_parser("deploy", help="validate and deploy BPMN/DMN/form files or folders")
     s.add_argument("paths", nargs="+")
     s.add_argument("--as", dest="actor", default="admin", help="username recorded as deployer")
@@ -196,6 +208,41 @@ def cmd_worker(args: argparse.Namespace) -> int:
     rt.engine.work(rt.sessions, poll_seconds=rt.config.worker_poll_seconds,
                    log=lambda m: print(m, flush=True))
     return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check every instance, keep the findings as incidents, print one line each; with
+    ``--repair`` repair the instances found, then check again."""
+    if args.repair == "cancel" and not args.reason.strip():
+        raise ValueError("--repair cancel needs --reason")
+    rt = _ready_runtime()
+    try:
+        with rt.sessions() as session:
+            report = rt.engine.doctor(session)
+            if args.repair:
+                wanted = set(args.instances or [])
+                targets = dict.fromkeys(f.instance_id for f in report.findings
+                                        if f.instance_id and (not wanted
+                                                              or f.instance_id in wanted))
+                for instance_id in targets:
+                    print(_repair_line(rt.engine, session, instance_id, args))
+                report = rt.engine.doctor(session)
+    finally:
+        rt.db.dispose()
+    for finding in report.findings:
+        print(finding)
+    print(f"{len(report.findings)} finding(s) in {report.instances_checked} running "
+          "instance(s) and the job queue", file=sys.stderr)
+    return 1 if report.findings else 0
+
+
+def _repair_line(engine, session, instance_id: int, args: argparse.Namespace) -> str:
+    try:
+        result = engine.repair(session, instance_id, args.actor, args.repair, args.reason)
+    except EngineError as exc:
+        return f"instance {instance_id}: {args.repair} failed: {' '.join(str(exc).split())}"
+    return (f"instance {instance_id}: {args.repair} done, now {result.status}, "
+            f"{len(result.resolved)} incident(s) resolved")
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:

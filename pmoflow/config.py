@@ -76,6 +76,12 @@ class Config:
     #: Address-space cap for serve/worker processes (MB; 0 = none): the backstop that turns
     #: a runaway allocation in a diagram script into a MemoryError instead of the OOM killer.
     memory_limit_mb: int = 4096
+    #: How often a worker runs the doctor's check (minutes; 0: never).
+    doctor_minutes: float = 10.0
+    #: Bytes of uploads not yet part of a submitted form that one person may keep (MB).
+    upload_quota_mb: float = 50.0
+    #: Uploads never attached to a request are deleted after this many hours.
+    unlinked_upload_hours: float = 24.0
     testing: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -100,6 +106,9 @@ class Config:
             "max_diagram_bytes": _int(env, "PMOFLOW_MAX_DIAGRAM_BYTES", 5 * 1024 * 1024),
             "timezone": _timezone(env.get("PMOFLOW_TIMEZONE") or "UTC"),
             "memory_limit_mb": _int(env, "PMOFLOW_MEMORY_LIMIT_MB", 4096),
+            "doctor_minutes": _float(env, "PMOFLOW_DOCTOR_MINUTES", 10.0),
+            "upload_quota_mb": _float(env, "PMOFLOW_UPLOAD_QUOTA_MB", 50.0),
+            "unlinked_upload_hours": _float(env, "PMOFLOW_UNLINKED_UPLOAD_HOURS", 24.0),
         }
         values.update(overrides)
         config = cls(**values)  # type: ignore[arg-type]
@@ -114,6 +123,9 @@ class Config:
                                   script_seconds=self.script_seconds),
             max_element_visits=self.max_element_visits,
             max_diagram_bytes=self.max_diagram_bytes,
+            doctor_interval_seconds=self.doctor_minutes * 60,
+            upload_quota_bytes=int(self.upload_quota_mb * 1024 * 1024),
+            unlinked_upload_hours=self.unlinked_upload_hours,
         )
 
     @property

@@ -52,7 +52,7 @@ def create_token():
     return _render(new=made)
 
 
-@bp.post("/account/tokens/<int:token_id>/revoke")
+@bp.post("/account/tokens/<dbid:token_id>/revoke")
 @login_required
 def revoke_token(token_id: int):
     """Revoke one of my tokens (403 for someone else's)."""

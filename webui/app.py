@@ -70,6 +70,7 @@ def _register_blueprints(app: Flask) -> None:
         errors,
         escalations,
         formatting,
+        health,
         home,
         i18n,
         inbox,
@@ -84,12 +85,17 @@ def _register_blueprints(app: Flask) -> None:
         summary,
         tasks,
     )
+    from webui.api import DbIdConverter
     from webui.context import id_url
     from webui.messages import access_message
+    from webui.textguard import check_request
 
-    for module in (auth, home, i18n, inbox, tasks, processes, instances, my_requests, pmo,
-                   portfolio, risks, escalations, lessons, notifications, account):
+    # Ids in page URLs too: one beyond the database's integer columns is a 404.
+    app.url_map.converters["dbid"] = DbIdConverter
+    for module in (auth, health, home, i18n, inbox, tasks, processes, instances, my_requests,
+                   pmo, portfolio, risks, escalations, lessons, notifications, account):
         app.register_blueprint(module.bp)
+    app.before_request(check_request)
     errors.register(app)
     api.register(app)
     formatting.install(app)

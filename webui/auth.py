@@ -8,6 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import UserMixin, login_required, login_user, logout_user
 
 from engine.views import UserView
+from webui.api.guards import unstorable
 from webui.context import bpm, safe_next
 from webui.extensions import db, login_manager
 from webui.i18n import gettext as _
@@ -58,6 +59,10 @@ def login():
     if request.method == "POST":
         username = (request.form.get("username") or "").strip()
         password = request.form.get("password") or ""
+        if unstorable(username) or unstorable(password):
+            return render_template("login.html", error=_(
+                "The username or password contains a character that is not allowed (a NUL "
+                "character)."), username=username.replace("\x00", "")), 400
         user = bpm().authenticate(db.session, username, password) if username else None
         if user is None:
             error = _("Wrong username or password.")

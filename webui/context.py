@@ -16,6 +16,7 @@ from webui.extensions import db
 from webui.i18n import LANGUAGES, bound_template_gettext
 from webui.messages import role_label
 from webui.settings import WebState
+from webui.unavailable import database_down
 
 
 def runtime() -> WebState:
@@ -68,7 +69,7 @@ def template_globals() -> dict[str, object]:
     counts = {"mine": 0, "claimable": 0}
     roles: tuple[str, ...] = ()
     unread = 0
-    if getattr(current_user, "is_authenticated", False):
+    if getattr(current_user, "is_authenticated", False) and not database_down():
         counts = bpm().nav_counts(db.session, current_user.username)
         unread = counts["unread"]
         roles = current_user.roles

@@ -6,9 +6,12 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import EngineError
+from webui import unavailable
 from webui.api import problems
 from webui.extensions import db
 from webui.i18n import lazy_gettext as _l
@@ -24,6 +27,7 @@ TITLES = {
     413: _l("Too large"),
     422: _l("Cannot do that"),
     500: _l("Something went wrong"),
+    503: _l("Temporarily unavailable"),
 }
 
 LEADS = {
@@ -37,6 +41,8 @@ LEADS = {
     413: _l("What you sent is too large."),
     422: _l("This could not be done."),
     500: _l("The error was logged. Please try again or tell the PMO administrator."),
+    503: _l("The database cannot be reached at the moment, so nothing was changed and "
+            "nothing is half-done. Try again in a minute."),
 }
 
 
@@ -44,12 +50,13 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
-def render_error(status: int, detail: str = ""):
+def render_error(status: int, detail: str = "", headers: dict[str, str] | None = None):
     """An error answer as HTML (or JSON for API calls)."""
     if _wants_json():
-        return jsonify({"error": detail or str(LEADS.get(status, "")), "status": status}), status
+        body = jsonify({"error": detail or str(LEADS.get(status, "")), "status": status})
+        return body, status, headers or {}
     return render_template("error.html", status=status, title=TITLES.get(status, _l("Error")),
-                           lead=LEADS.get(status, ""), detail=detail), status
+                           lead=LEADS.get(status, ""), detail=detail), status, headers or {}
 
 
 def register(app: Flask) -> None:
@@ -77,3 +84,16 @@ def register(app: Flask) -> None:
             return problems.unexpected_problem(exc)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return render_error(500)
+
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(DisconnectionError)
+    @app.errorhandler(PoolTimeout)
+    def database_error(exc: Exception):
+        if not unavailable.is_unavailable(exc):
+            return unexpected(exc)
+        unavailable.enter_outage(exc)
+        retry = {"Retry-After": str(unavailable.RETRY_AFTER_SECONDS)}
+        if problems.is_api_request():
+            return problems.problem("unavailable", "The database cannot be reached right "
+                                    "now; nothing was changed. Retry later.", headers=retry)
+        return render_error(503, headers=retry)

@@ -33,7 +33,7 @@ def index():
                            paging=Paging(page_no, PER_PAGE, log.total))
 
 
-@bp.get("/escalations/<int:escalation_id>")
+@bp.get("/escalations/<dbid:escalation_id>")
 @login_required
 def show(escalation_id: int):
     """One escalation: the issue, what was tried, the decision and the resolution."""

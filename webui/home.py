@@ -19,8 +19,3 @@ def index():
     requests = pages.my_requests(bpm(), db.session, username(), limit=5)
     return render_template("home.html", requests=requests)
 
-
-@bp.route("/healthz")
-def healthz():
-    """Liveness probe for operators."""
-    return {"status": "ok"}

@@ -66,7 +66,7 @@ def index():
                            paging=Paging(paging_page, PER_PAGE, page.total))
 
 
-@bp.post("/tasks/<int:task_id>/claim")
+@bp.post("/tasks/<dbid:task_id>/claim")
 @login_required
 def claim(task_id: int):
     """Take a task from the role's pool and open it."""
@@ -75,7 +75,7 @@ def claim(task_id: int):
     return redirect(url_for("tasks.show", task_id=task_id))
 
 
-@bp.post("/tasks/<int:task_id>/unclaim")
+@bp.post("/tasks/<dbid:task_id>/unclaim")
 @login_required
 def unclaim(task_id: int):
     """Give a claimed task back to its role's pool."""
@@ -84,7 +84,7 @@ def unclaim(task_id: int):
     return back(url_for("inbox.index"))
 
 
-@bp.post("/tasks/<int:task_id>/delegate")
+@bp.post("/tasks/<dbid:task_id>/delegate")
 @login_required
 def delegate(task_id: int):
     """Hand a task to a named person, with a reason."""

@@ -14,7 +14,7 @@ from webui.summary import project_ids, summarize
 bp = Blueprint("instances", __name__)
 
 
-@bp.get("/instances/<int:instance_id>")
+@bp.get("/instances/<dbid:instance_id>")
 @login_required
 def show(instance_id: int):
     """One request, for its starter, the people on its tasks and the PMO."""

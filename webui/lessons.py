@@ -87,7 +87,7 @@ def index():
                            paging=Paging(page_no, PER_PAGE, library.total))
 
 
-@bp.get("/lessons/<int:lesson_id>")
+@bp.get("/lessons/<dbid:lesson_id>")
 @login_required
 def show(lesson_id: int):
     """One lesson in full (unpublished ones for the PMO only)."""

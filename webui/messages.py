@@ -53,6 +53,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^Must be a valid date\.$"), "date"),
     (re.compile(r"^Has the wrong format\.$"), "format"),
     (re.compile(r"^Give a reason for (handing this task over|cancelling)\.$"), "reason"),
+    (re.compile(r"^You have (?P<v>\S+) MB of uploads not yet part of a submitted form; the "
+                r"limit is (?P<limit>\S+) MB\."), "quota"),
 )
 
 _TYPES = {
@@ -74,6 +76,11 @@ def field_message(message: str) -> str:
         v = found.groupdict().get("v", "")
         if kind == "type":
             return str(_TYPES.get(v, message))
+        if kind == "quota":
+            return gettext("You have %(held)s MB of uploads not yet part of a submitted form; "
+                           "the limit is %(limit)s MB. Submit or discard those forms first "
+                           "(unsubmitted uploads are deleted after a day).", held=v,
+                           limit=found.group("limit"))
         return _message(kind, v)
     return message
 

@@ -32,7 +32,7 @@ def index():
                            paging=Paging(page_no, PER_PAGE, listing.total))
 
 
-@bp.post("/requests/<int:instance_id>/withdraw")
+@bp.post("/requests/<dbid:instance_id>/withdraw")
 @login_required
 def withdraw(instance_id: int):
     """Withdraw my running request, with a reason (only its starter may)."""

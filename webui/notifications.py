@@ -25,7 +25,7 @@ def index():
     return render_template("notifications.html", listing=listing, unread_only=unread_only)
 
 
-@bp.get("/notifications/<int:notification_id>/open")
+@bp.get("/notifications/<dbid:notification_id>/open")
 @login_required
 def open_one(notification_id: int):
     """Mark one of my notifications read and follow its link (403 if not mine)."""

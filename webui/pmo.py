@@ -31,7 +31,7 @@ def running():
                            paging=Paging(page_no, PER_PAGE, listing.total))
 
 
-@bp.post("/tasks/<int:task_id>/reassign")
+@bp.post("/tasks/<dbid:task_id>/reassign")
 @login_required
 def reassign(task_id: int):
     """Give any open task to a named person, with a reason (PMO administrator only)."""

@@ -149,7 +149,7 @@ def index():
                            paging=Paging(page_no, PER_PAGE, page.total))
 
 
-@bp.get("/projects/<int:project_id>")
+@bp.get("/projects/<dbid:project_id>")
 @login_required
 def show(project_id: int):
     """One project: its record, stage history, requests, risks, escalations, lessons."""

@@ -83,7 +83,7 @@ def _allow_uploads(endpoint: str | None, _values: object) -> None:
         allow_uploads()
 
 
-@bp.get("/definitions/<int:definition_id>/diagram.bpmn")
+@bp.get("/definitions/<dbid:definition_id>/diagram.bpmn")
 @login_required
 def diagram(definition_id: int):
     """The BPMN XML of a deployed version for the viewer (drawn if it has no drawing)."""

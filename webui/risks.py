@@ -31,7 +31,7 @@ def index():
                            paging=Paging(page_no, PER_PAGE, register.total))
 
 
-@bp.get("/risks/<int:risk_id>")
+@bp.get("/risks/<dbid:risk_id>")
 @login_required
 def show(risk_id: int):
     """One risk: its assessment, the decision and the review at each level."""

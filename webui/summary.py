@@ -171,13 +171,17 @@ def format_value(prop: Mapping[str, Any], value: Any, locale: str,
 
 
 def attachment_link(value: Mapping[str, Any]) -> str:
-    """A file value as a download link (its name alone when the id is not a file id)."""
+    """A file value as a download link (its name alone when the id is not a file id).
+
+    A click always downloads (``download``): a page holding a form is never left for a
+    file; images and PDFs still open in the browser when their address is opened.
+    """
     name = str(value.get("name") or value.get("attachment_id"))
     ident = value.get("attachment_id")
     if not isinstance(ident, int) or isinstance(ident, bool) or ident <= 0:
         return name
-    return Markup('<a href="{}" data-testid="attachment-link"><i class="bi bi-paperclip me-1" '
-                  'aria-hidden="true"></i>{}</a>').format(
+    return Markup('<a href="{}" download data-testid="attachment-link"><i class="bi '
+                  'bi-paperclip me-1" aria-hidden="true"></i>{}</a>').format(
         url_for("tasks.attachment", attachment_id=ident), name)
 
 

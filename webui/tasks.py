@@ -35,10 +35,12 @@ from webui.messages import process_failed
 from webui.portfolio import project_labels, project_of
 from webui.schema import properties, type_of
 from webui.summary import project_ids, summarize
+from webui.textguard import stored_text_message, strip_unstorable
 
 bp = Blueprint("tasks", __name__)
 
-#: Types a download keeps; anything else (HTML, SVG, XML, scripts) is sent as octet-stream.
+#: Types a file is sent with (as sniffed at upload); anything else (HTML, SVG, XML,
+#: scripts, programs) is sent as application/octet-stream.
 SAFE_TYPES = frozenset({
     "application/pdf", "application/zip", "text/plain", "text/csv", "image/png",
     "image/jpeg", "image/gif", "image/webp", "application/msword", "application/vnd.ms-excel",
@@ -47,6 +49,10 @@ SAFE_TYPES = frozenset({
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 })
+
+#: Types shown in the browser rather than downloaded (no script can run in them).
+INLINE_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", "image/gif",
+                          "image/webp"})
 
 #: What a task without a form of its own asks for: an optional note for the record.
 NOTE_SCHEMA: dict[str, Any] = {
@@ -87,14 +93,14 @@ def render(page: pages.TaskPage, values: Mapping[str, Any] | None = None,
                            lost=lost, kept=kept)
 
 
-@bp.get("/tasks/<int:task_id>")
+@bp.get("/tasks/<dbid:task_id>")
 @login_required
 def show(task_id: int):
     """Show a task (403 for people who may not see it)."""
     return render(pages.task_page(bpm(), db.session, task_id, username()))
 
 
-@bp.post("/tasks/<int:task_id>")
+@bp.post("/tasks/<dbid:task_id>")
 @login_required
 def submit(task_id: int):
     """Complete the task, or keep the input as a draft (``action=draft``).
@@ -172,8 +178,9 @@ def allow_uploads() -> None:
 def read_form(schema: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, str]]:
     """Store the files uploaded to ``schema``'s file fields, then parse the form with them.
 
-    Returns the data and the upload errors by field (an empty or too large file).  Stored
-    files stay the uploader's until a submitted form refers to them.
+    Returns the data and the errors by field (an empty or too large file, text with a NUL
+    character, which is removed).  Stored files stay the uploader's until a submitted form
+    refers to them.
     """
     uploads: dict[str, list[dict[str, Any]]] = {}
     multiple: dict[str, bool] = {}
@@ -187,13 +194,16 @@ def read_form(schema: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[st
         for upload in chosen if multiple[name] else chosen[-1:]:
             try:
                 stored = bpm().add_attachment(db.session, username(), upload.filename or "",
-                                                 upload.mimetype, upload.read())
+                                              upload.read())
             except InvalidData as exc:
                 errors[name] = next(iter(exc.errors.values()), "")
                 continue
             uploads.setdefault(name, []).append({"attachment_id": stored.id,
                                                  "name": stored.filename})
-    return parse_form(schema, with_uploads(request.form, uploads, multiple)), errors
+    data, bad_text = strip_unstorable(parse_form(schema, with_uploads(request.form, uploads,
+                                                                   multiple)))
+    errors.update({field: stored_text_message() for field in bad_text})
+    return data, errors
 
 
 def check_uploads(schema: Mapping[str, Any] | None, data: Mapping[str, Any],
@@ -208,29 +218,36 @@ def check_uploads(schema: Mapping[str, Any] | None, data: Mapping[str, Any],
     raise InvalidData(upload_errors)
 
 
-@bp.get("/attachments/<int:attachment_id>")
+@bp.get("/attachments/<dbid:attachment_id>")
 @login_required
 def attachment(attachment_id: int):
     """A file, for its uploader and whoever may see its request (403 for others).
 
-    Always a download (``Content-Disposition: attachment``, RFC 5987 name), never rendered
-    here: types outside :data:`SAFE_TYPES` go out as ``application/octet-stream``.
+    Sent with the type sniffed from its bytes at upload (types outside
+    :data:`SAFE_TYPES` as ``application/octet-stream``) and ``nosniff``; only images and
+    PDFs open in the browser (``inline``), everything else is a download.
     """
     meta, data = bpm().attachment(db.session, attachment_id, username())
     kind = meta.content_type.split(";", 1)[0].strip().lower()
-    response = Response(data, content_type=kind if kind in SAFE_TYPES
-                        else "application/octet-stream")
-    response.headers["Content-Disposition"] = content_disposition(meta.filename)
+    kind = kind if kind in SAFE_TYPES else "application/octet-stream"
+    response = Response(data, content_type=kind)
+    inline = kind in INLINE_TYPES
+    response.headers["Content-Disposition"] = content_disposition(meta.filename, inline=inline)
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    # A sandboxed document cannot script; browsers' PDF viewers refuse to run in one.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'" if kind == "application/pdf" else "default-src 'none'; sandbox")
     response.headers["Cache-Control"] = "private, no-cache"
     return response
 
 
-def content_disposition(filename: str) -> str:
-    """``attachment`` with an ASCII fallback name and the exact one as ``filename*``."""
+def content_disposition(filename: str, *, inline: bool = False) -> str:
+    """``attachment`` (or ``inline``) with an ASCII fallback name and the exact one as
+    ``filename*``."""
     fallback = "".join(c if " " <= c <= "~" and c not in '"\\%;' else "_" for c in filename)
     stem, dot, ext = fallback.rpartition(".")
     if not any(c.isalnum() for c in (stem if dot else fallback)):
         fallback = "attachment" + (dot + ext if dot else "")
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    disposition = "inline" if inline else "attachment"
+    return (f"{disposition}; filename=\"{fallback}\"; "
+            f"filename*=UTF-8''{quote(filename, safe='')}")

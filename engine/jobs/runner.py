@@ -180,9 +180,15 @@ def list_jobs(session: Session, *, status: str | None = None, instance_id: int |
 
 def worker_loop(ctx: EngineContext, session_factory: Callable[[], Session], *,
                 poll_seconds: float = 1.0, stop: Callable[[], bool] = lambda: False,
-                log: Callable[[str], None] = print) -> None:
-    """Fire due jobs until ``stop()`` says so, sleeping ``poll_seconds`` when idle."""
+                log: Callable[[str], None] = print,
+                each_pass: Callable[[], None] = lambda: None) -> None:
+    """Fire due jobs until ``stop()`` says so, sleeping ``poll_seconds`` when idle.
+
+    ``each_pass`` runs before every pass (the periodic chores of
+    :mod:`engine.housekeeping`, which decide themselves whether they are due).
+    """
     while not stop():
+        each_pass()
         with session_factory() as session:
             try:
                 report = fire_due_jobs(ctx, session)

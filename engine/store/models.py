@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -286,6 +287,46 @@ class AuditEvent(Base):
     outcome: Mapped[str | None] = mapped_column(String(100))
     reason: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Incident(Base):
+    """Something a person must look at: an instance the doctor found stranded or out of
+    step with its saved state, a job of a finished instance, a job that failed for good.
+
+    At most one open incident per ``key`` (what makes two findings the same problem): a
+    finding seen again bumps ``last_seen_at`` and ``seen_count`` instead.
+    """
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        Index("ix_incidents_open_key", "key", unique=True,
+              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+        Index("ix_incidents_status_opened_at", "status", "opened_at"),
+        Index("ix_incidents_instance_id", "instance_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: stranded | task_row_missing | task_row_stale | timer_job_missing |
+    #: finished_instance_job | job_failed | state_unreadable
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(200))
+    #: Stable code of the finding (``doctor.stranded``...), for clients and translations.
+    code: Mapped[str] = mapped_column(String(64))
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    human_task_id: Mapped[int | None] = mapped_column(Integer)
+    #: One line of English saying what is wrong.
+    detail: Mapped[str] = mapped_column(Text)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: open | resolved
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    seen_count: Mapped[int] = mapped_column(Integer, default=1)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    #: rerun | cancel | cleared (no longer found) | retried ... and the person's reason.
+    resolution: Mapped[str | None] = mapped_column(Text)
 
 
 # --------------------------------------------------------------------------- messages

@@ -41,6 +41,19 @@ def test_database_url_wins_over_the_home(tmp_path):
     assert config.database_url == "sqlite:///x.db"
 
 
+def test_doctor_and_upload_settings_reach_the_engine(tmp_path):
+    defaults = Config.from_env({"PMOFLOW_HOME": str(tmp_path)}).engine_settings()
+    assert defaults.doctor_interval_seconds == 600
+    assert defaults.upload_quota_bytes == 50 * 1024 * 1024
+    assert defaults.unlinked_upload_hours == 24
+    settings = Config.from_env({
+        "PMOFLOW_HOME": str(tmp_path), "PMOFLOW_DOCTOR_MINUTES": "2.5",
+        "PMOFLOW_UPLOAD_QUOTA_MB": "5", "PMOFLOW_UNLINKED_UPLOAD_HOURS": "48"}).engine_settings()
+    assert settings.doctor_interval_seconds == 150
+    assert settings.upload_quota_bytes == 5 * 1024 * 1024
+    assert settings.unlinked_upload_hours == 48
+
+
 def test_the_bundled_processes_are_found_in_a_checkout():
     found = bundled_bpmn_dir()
     assert found == ROOT / "bpmn"

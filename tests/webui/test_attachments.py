@@ -106,7 +106,7 @@ def test_upload_on_start_links_files_and_shows_download_links(client, app, attac
     response = client.get(f"/attachments/{charter_id}")
     assert response.status_code == 200 and response.data == PDF
     assert response.headers["Content-Type"] == "application/pdf"
-    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert response.headers["Content-Disposition"].startswith("inline;")  # a PDF opens
     assert "filename*=UTF-8''charter.pdf" in response.headers["Content-Disposition"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
@@ -302,7 +302,7 @@ def test_chinese_file_name_download_header(client, app, attach):
     assert charter["name"] == "项目章程.pdf"
     header = client.get(f"/attachments/{charter['attachment_id']}").headers[
         "Content-Disposition"]
-    assert header == ("attachment; filename=\"attachment.pdf\"; "
+    assert header == ("inline; filename=\"attachment.pdf\"; "
                       f"filename*=UTF-8''{quote('项目章程.pdf')}")
     assert "filename*=UTF-8''%E9%A1%B9%E7%9B%AE%E7%AB%A0%E7%A8%8B.pdf" in header
 
@@ -313,9 +313,10 @@ def test_html_and_svg_are_never_served_inline(client, app, attach):
         "title": "T", "charter": upload("page.html", b"<script>alert(1)</script>", "text/html"),
         "annexes": [upload("logo.svg", b"<svg onload='x()'/>", "image/svg+xml")]}))
     data = instance_data(app, instance_id)
-    for ref in (data["charter"], data["annexes"][0]):
+    for ref, kind in ((data["charter"], "text/plain"),  # no markup signature: plain text
+                      (data["annexes"][0], "application/octet-stream")):
         response = client.get(f"/attachments/{ref['attachment_id']}")
-        assert response.headers["Content-Type"] == "application/octet-stream"
+        assert response.headers["Content-Type"].split(";")[0] == kind
         assert response.headers["Content-Disposition"].startswith("attachment;")
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert "sandbox" in response.headers["Content-Security-Policy"]
@@ -382,3 +383,53 @@ def test_file_field_renders_kept_files_and_their_errors():
     assert [o.value for o in annexes.options] == ["4"]
     assert annexes.error == "This attachment does not exist or is not yours to attach."
     assert form.other_errors == []
+
+
+def test_the_type_comes_from_the_bytes_not_from_the_browser(client, app, attach):
+    login(client, "pm1")
+    png = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02"
+           b"\x00\x00\x00\x90wS\xde")
+    instance_id = started(start(client, {
+        "title": "T",
+        "charter": upload("invoice.pdf", b"<html><script>alert(1)</script></html>",
+                          "application/pdf"),
+        "annexes": [upload("photo.txt", png, "text/plain"),
+                    upload("notes.txt", "计划 plan\n".encode(), "application/x-msdownload")]}))
+    data = instance_data(app, instance_id)
+    disguised = client.get(f"/attachments/{data['charter']['attachment_id']}")
+    assert disguised.headers["Content-Type"] == "application/octet-stream"
+    assert disguised.headers["Content-Disposition"].startswith("attachment;")
+    assert "sandbox" in disguised.headers["Content-Security-Policy"]
+    image = client.get(f"/attachments/{data['annexes'][0]['attachment_id']}")
+    assert image.headers["Content-Type"] == "image/png"
+    assert image.headers["Content-Disposition"].startswith("inline;")
+    assert image.headers["X-Content-Type-Options"] == "nosniff"
+    text = client.get(f"/attachments/{data['annexes'][1]['attachment_id']}")
+    assert text.headers["Content-Type"].startswith("text/plain")
+    assert text.headers["Content-Disposition"].startswith("attachment;")
+
+
+def test_a_bidi_override_cannot_disguise_a_name(client, app, attach):
+    login(client, "pm1")
+    instance_id = started(start(client, {
+        "title": "T", "charter": upload("invoice\u202egnp.exe", b"MZ\x90\x00" + b"\x00" * 64)}))
+    charter = instance_data(app, instance_id)["charter"]
+    assert charter["name"] == "invoicegnp.exe"
+    response = client.get(f"/attachments/{charter['attachment_id']}")
+    assert response.headers["Content-Type"] == "application/octet-stream"
+    assert "invoicegnp.exe" in response.headers["Content-Disposition"]
+
+
+def test_over_the_upload_quota_is_an_error_beside_the_field(client, app, attach):
+    object.__setattr__(app.extensions["pmoflow"].engine.settings, "upload_quota_bytes",
+                       1024 * 1024)
+    login(client, "pm1")
+    big = b"x" * (700 * 1024)
+    started(start(client, {"title": "T", "charter": upload("a.txt", big)}))  # attached
+    response = start(client, {"charter": upload("b.txt", big)})  # no title: kept, unattached
+    assert response.status_code == 422
+    response = start(client, {"title": "T", "charter": upload("c.txt", big)})
+    assert response.status_code == 422
+    message = error_for(response.get_data(as_text=True), "charter")
+    assert message.startswith("You have 0.7 MB of uploads not yet part of a submitted form; "
+                              "the limit is 1 MB.")

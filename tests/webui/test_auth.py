@@ -57,5 +57,6 @@ def test_session_cookie_flags(client):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
-def test_healthz(client):
-    assert client.get("/healthz").get_json() == {"status": "ok"}
+def test_healthz_and_livez(client):
+    assert client.get("/healthz").get_json() == {"status": "ok", "database": "ok"}
+    assert client.get("/livez").get_json() == {"status": "ok"}

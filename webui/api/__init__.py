@@ -53,9 +53,29 @@ Schema (`form_schema`); `POST /api/v1/tasks/{id}/complete` takes data valid agai
 """
 
 
+def up_to(limit: int) -> str:
+    """A regular expression for the decimal numbers 1..``limit`` (no leading zeros)."""
+    digits = str(limit)
+    width = len(digits)
+    parts = [rf"[1-9]\d{{0,{width - 2}}}"] if width > 1 else []
+    for i, digit in enumerate(int(d) for d in digits):
+        low = 1 if i == 0 else 0
+        if digit > low:
+            rest = width - i - 1
+            parts.append(digits[:i] + f"[{low}-{digit - 1}]" + (rf"\d{{{rest}}}" if rest else ""))
+    parts.append(digits)
+    return "(?:" + "|".join(parts) + ")"
+
+
 class DbIdConverter(IntegerConverter):
     """``<dbid:name>``: a positive id that fits the database's integer columns; anything
-    larger matches no route (404) instead of overflowing in the database."""
+    larger matches no route (404) instead of overflowing in the database.
+
+    The range is in the pattern itself, so a too-large id is a 404 for every method (a
+    range check after matching would answer 405 where a route of another method exists).
+    """
+
+    regex = up_to(MAX_ID)
 
     def __init__(self, url_map, *args, **kwargs) -> None:
         super().__init__(url_map, min=1, max=MAX_ID)

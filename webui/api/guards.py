@@ -24,7 +24,7 @@ MAX_DEPTH = 32
 
 def check_request() -> Response | None:
     """The problem that answers this request before its route runs, or None."""
-    if any(isinstance(v, str) and _unstorable(v) for v in (request.view_args or {}).values()):
+    if any(isinstance(v, str) and unstorable(v) for v in (request.view_args or {}).values()):
         return problem("not-found", "Nothing has this name.")
     bad = list(_bad_text(request.args.items(multi=True), "query"))
     if bad:
@@ -64,11 +64,12 @@ def _check_multipart() -> Response | None:
                        "Send the files as multipart/form-data (field 'files').")
     bad = list(_bad_text(request.form.items(multi=True), "body"))
     bad += [(f"files.{i}", "body") for i, f in enumerate(request.files.getlist("files"))
-            if f.filename and _unstorable(f.filename)]
+            if f.filename and unstorable(f.filename)]
     return _text_problem(bad) if bad else None
 
 
-def _unstorable(text: str | None) -> bool:
+def unstorable(text: str | None) -> bool:
+    """Text a database refuses to store: a NUL character or a lone surrogate."""
     if not text:
         return False
     if "\x00" in text:
@@ -82,8 +83,8 @@ def _unstorable(text: str | None) -> bool:
 
 def _bad_text(items: Iterable[tuple[str, str]], where: str) -> Iterable[tuple[str, str]]:
     for key, value in items:
-        if _unstorable(key) or _unstorable(value):
-            yield (key if not _unstorable(key) else "(name)", where)
+        if unstorable(key) or unstorable(value):
+            yield (key if not unstorable(key) else "(name)", where)
 
 
 def _bad_values(value: Any, path: tuple[str, ...]) -> Iterable[tuple[str, str]]:
@@ -95,11 +96,11 @@ def _bad_values(value: Any, path: tuple[str, ...]) -> Iterable[tuple[str, str]]:
             yield (".".join(where[:MAX_DEPTH]) + "...", "body")
             return
         if isinstance(item, str):
-            if _unstorable(item):
+            if unstorable(item):
                 yield (".".join(where) or "(body)", "body")
         elif isinstance(item, dict):
             for key, child in item.items():
-                if _unstorable(key):
+                if unstorable(key):
                     yield (".".join((*where, "(name)")), "body")
                 else:
                     stack.append((child, (*where, key)))

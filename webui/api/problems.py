@@ -64,6 +64,8 @@ KINDS: dict[str, tuple[int, str, str]] = {
     "unprocessable": (422, "Cannot do that", "The request is understood but cannot be done."),
     "too-many-requests": (429, "Too many requests", "Slow down."),
     "server-error": (500, "Server error", "Something went wrong on our side; it was logged."),
+    "unavailable": (503, "Service unavailable", "The database cannot be reached right now; "
+                    "nothing was changed. Retry after the seconds Retry-After names."),
 }
 
 _BY_STATUS = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
