@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from engine import execution, projection
 from engine.context import EngineContext
 from engine.doctor.incidents import resolve_instance
-from engine.errors import NotFound
 from engine.spiff.stepping import ready_manual_tasks, run_engine
 from engine.store import rows
 from engine.store.rows import JOBS, TASKS, Rec
@@ -100,10 +99,7 @@ def _settle(session: Session, inst: Rec, actor: str, action: str, reason: str,
 
 
 def _locked(session: Session, instance_id: int) -> Rec:
-    inst = rows.instance(session, instance_id, for_update=True)
-    if inst is None:
-        raise NotFound(f"no process instance {instance_id}")
-    return inst
+    return rows.require_instance(session, instance_id, lock=True)
 
 
 def _reopen_waiting_rows(session: Session, loaded: execution.Loaded) -> list[int]:
