@@ -29,9 +29,11 @@ def test_two_reviewers_complete_the_same_task(new_page, arrange):
     with second.expect_response(lambda r: r.request.method == "POST") as answer:
         second.click("[data-testid=submit]")
     assert answer.value.status == 409
-    expect(second.locator("[data-testid=error-title]")).to_have_text("Someone else was quicker")
-    expect(second.locator("[data-testid=error-lead]")).to_contain_text(
-        "nothing you entered was saved")
+    lost = second.locator("[data-testid=lost-input]")
+    expect(lost).to_contain_text("Someone else was quicker")
+    expect(lost).to_contain_text("Nothing you entered was saved")
+    # What the slower reviewer typed is shown back so it can be copied.
+    expect(second.locator("[data-testid=kept-input]")).to_contain_text("Budget not broken down")
     assert arrange.task(task.instance_id).element_id == "approve"
 
 
