@@ -28,7 +28,8 @@ Prints a table per database and last
 ``races=N lost=0 stranded=0 double_fired=0 server_errors=0``.  ``lost``: work a person
 sent that is not there (or a sibling refused); ``stranded``: instances left running with
 nothing open and nothing waiting; ``double_fired``: a timer that fired twice;
-``server_errors``: HTTP 5xx answers.
+``server_errors``: HTTP 5xx answers.  Then ``pmoflow doctor``'s checks run over everything
+the run made; the table's ``doctor`` column counts their findings (any is a failure).
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ class Tally:
     stranded: int = 0
     double_fired: int = 0
     server_errors: int = 0
+    #: What ``pmoflow doctor`` finds at the end (stranded, rows out of step, failed jobs).
+    doctor: int = 0
     per_race: Counter = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
 
@@ -412,6 +415,11 @@ def final_checks(w: World) -> None:
                 Job.instance_id == iid, Job.status == "pending"))
             if not has_task and not has_job:
                 w.tally.stranded += 1
+    with w.sessions() as s:
+        for f in w.engine.doctor(s, keep=False).findings:
+            w.tally.doctor += 1
+            if len(w.tally.notes) < 20:
+                w.tally.notes.append(f"doctor: {f.code}: {f.message}")
 
 
 def run_database(label: str, url: str, rounds: int) -> Tally:
@@ -459,10 +467,11 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 drop()
     print()
-    print(f"{'database':10} {'races':>6} {'lost':>5} {'stranded':>9} {'double':>7} {'5xx':>5}")
+    print(f"{'database':10} {'races':>6} {'lost':>5} {'stranded':>9} {'double':>7} {'5xx':>5} "
+          f"{'doctor':>7}")
     for label, t in results.items():
         print(f"{label:10} {t.races:6} {t.lost:5} {t.stranded:9} {t.double_fired:7} "
-              f"{t.server_errors:5}")
+              f"{t.server_errors:5} {t.doctor:7}")
         for note in t.notes:
             print(f"    {note}")
     total = Tally()
@@ -472,9 +481,12 @@ def main(argv: list[str] | None = None) -> int:
         total.stranded += t.stranded
         total.double_fired += t.double_fired
         total.server_errors += t.server_errors
+        total.doctor += t.doctor
+    print(f"doctor findings at the end (pmoflow doctor): {total.doctor}")
     print(f"races={total.races} lost={total.lost} stranded={total.stranded} "
           f"double_fired={total.double_fired} server_errors={total.server_errors}")
-    bad = total.lost or total.stranded or total.double_fired or total.server_errors
+    bad = (total.lost or total.stranded or total.double_fired or total.server_errors
+           or total.doctor)
     return 1 if bad else 0
 
 

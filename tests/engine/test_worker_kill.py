@@ -82,3 +82,4 @@ def test_two_workers_one_killed_every_job_fires_once(drv, session, db, clock):
     assert set(session.scalars(select(Job.status))) == {"done"}
     assert set(session.scalars(select(ProcessInstance.status))) == {"completed"}
     assert workers[0].returncode == -signal.SIGKILL
+    assert drv.engine.doctor(session, keep=False).findings == []
