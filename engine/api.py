@@ -49,6 +49,7 @@ from engine.tasks import SORTS, TaskQuery
 from engine.user_admin import NewUser
 from engine.views import (
     AdminPage,
+    AdminUserPage,
     AttachmentView,
     AuditView,
     DataViews,
@@ -326,7 +327,16 @@ class Engine:
             access.require_user_admin(session, actor)
             return AdminPage(users=user_admin.users(session), roles=user_admin.roles(session),
                              sla_defaults=sla_defaults.listing(session),
-                             changes=admin_audit.recent(session, limit=50))
+                             changes=admin_audit.recent(session, limit=50),
+                             steps=sla_defaults.steps(session))
+
+    def admin_user_page(self, session: Session, actor: str, username: str) -> AdminUserPage:
+        """One user with their roles, the roles there are and the changes made to them."""
+        with read_only(session):
+            access.require_user_admin(session, actor)
+            user = identity.user_view(session, identity.get_user(session, username))
+            return AdminUserPage(user=user, roles=user_admin.roles(session),
+                                 changes=admin_audit.recent(session, target=username))
 
     def users(self, session: Session, actor: str) -> list[UserView]:
         """Every user, active or not, with their roles (PMO administrators)."""

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from engine import admin_audit
 from engine.definitions import latest_process
 from engine.errors import InvalidData, NotFound
-from engine.store.models import SlaDefault
-from engine.views import SlaDefaultView
+from engine.store.models import ProcessDefinition, SlaDefault
+from engine.views import SlaDefaultView, StepView
 from engine.working_days import MAX_WORKING_DAYS, sla_due
 
 #: Element types that open a human task.
@@ -44,6 +44,20 @@ def listing(session: Session) -> list[SlaDefaultView]:
     """Every SLA default, by process and element."""
     return [_view(r) for r in session.scalars(
         select(SlaDefault).order_by(SlaDefault.process_key, SlaDefault.element_id))]
+
+
+def steps(session: Session) -> list[StepView]:
+    """The human steps of every active process version, by process and step name."""
+    found = []
+    for d in session.scalars(select(ProcessDefinition).where(
+            ProcessDefinition.active.is_(True)).order_by(ProcessDefinition.key)):
+        for element_id, info in (d.meta or {}).get("elements", {}).items():
+            if info.get("type") in HUMAN_STEPS:
+                props = info.get("properties") or {}
+                sla = props.get("sla") or (props.get("slaExpression") and "=")
+                found.append(StepView(d.key, d.name, element_id,
+                                      info.get("name") or element_id, sla or None))
+    return sorted(found, key=lambda s: (s.process_name, s.name, s.element_id))
 
 
 def put(session: Session, actor: str, now: datetime, process_key: str, element_id: str,

@@ -375,12 +375,34 @@ class SlaDefaultView:
 
 
 @dataclass(frozen=True)
+class StepView:
+    """A human step of a deployed process, with the SLA its diagram gives (if any)."""
+
+    process_key: str
+    process_name: str
+    element_id: str
+    name: str
+    diagram_sla: str | None
+
+
+@dataclass(frozen=True)
 class AdminPage:
     """What the admin page shows: people, roles, SLA defaults and the recent changes."""
 
     users: list[UserView]
     roles: list[RoleView]
     sla_defaults: list[SlaDefaultView]
+    changes: list[AuditView]
+    #: The steps an SLA default can be set for (user tasks of the active versions).
+    steps: list[StepView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AdminUserPage:
+    """One user as the admin sees them: profile, roles, the roles there are, changes."""
+
+    user: UserView
+    roles: list[RoleView]
     changes: list[AuditView]
 
 
