@@ -49,7 +49,8 @@ def build_app(settings: WebSettings, engine: Engine) -> Flask:
     csrf.init_app(app)
     from webui import i18n
 
-    babel.init_app(app, locale_selector=i18n.select_locale)
+    babel.init_app(app, locale_selector=i18n.select_locale,
+                   timezone_selector=i18n.select_timezone)
     i18n.install(app)
     _register_blueprints(app)
     app.after_request(_security_headers)

@@ -103,3 +103,13 @@ def test_sla_default_form(client):
     assert one(doc, "//tr[@data-step='approval3/approve']").xpath("td[3]")[0].text == "P3D"
     options = doc.xpath("//select[@id='sla-step']/option/text()")
     assert any("Check completeness (diagram: P2D)" in o for o in options)
+
+
+def test_a_users_time_zone_is_used_for_their_times(client, app, arrange):
+    inst = arrange.start(title="Zoned")  # started at 09:00 UTC
+    login(client, "admin")
+    assert post(client, "/admin/users/pm1", {"time_zone": "Asia/Shanghai"}).status_code == 302
+    pm = app.test_client()
+    login(pm, "pm1")
+    html = pm.get(f"/instances/{inst.id}").get_data(as_text=True)
+    assert "2026-03-02 17:00" in html and "2026-03-02 09:00" not in html
