@@ -113,3 +113,16 @@ def test_a_users_time_zone_is_used_for_their_times(client, app, arrange):
     login(pm, "pm1")
     html = pm.get(f"/instances/{inst.id}").get_data(as_text=True)
     assert "2026-03-02 17:00" in html and "2026-03-02 09:00" not in html
+
+
+def test_errors_in_chinese(client):
+    login(client, "admin")
+    post(client, "/language", {"lang": "zh"}, token_from="/")
+    response = post(client, "/admin/users", {"username": "pm1", "password": "long-enough",
+                                             "time_zone": "Mars/Base"})
+    assert response.status_code == 422
+    doc = parse_html(response.get_data(as_text=True))
+    assert one(doc, "//*[@data-error-for='time_zone']").text_content() == (
+        "Mars/Base 不是有效的时区（例如 Asia/Shanghai）。")
+    assert one(doc, "//*[@data-error-for='username']").text_content() == "用户名 pm1 已被占用。"
+    assert "系统管理" in response.get_data(as_text=True)
