@@ -38,6 +38,8 @@ def test_instance_diagram_is_fitted_and_zooms_with_buttons(new_page, arrange):
     # Fitted: the whole drawing is inside the frame and fills it in one direction.
     assert fitted["inside"], fitted
     assert max(fitted["fillW"], fitted["fillH"]) > 0.85, fitted
+    # Readable: the frame takes the page's width and the diagram's proportions.
+    assert fitted["scale"] >= 0.8, fitted
     zoom_in = pm.get_by_role("button", name="Zoom in")
     zoom_out = pm.get_by_role("button", name="Zoom out")
     fit = pm.get_by_role("button", name="Fit the diagram to the frame")
@@ -70,7 +72,8 @@ def test_task_diagram_lanes_in_chinese(new_page, arrange, app):
     expect(reviewer.locator("[data-diagram]")).not_to_contain_text("pmo_reviewer")
     expect(reviewer.locator(".djs-element[data-element-id=review]")).to_have_class(
         re.compile("pmo-focus"))
-    assert measure(reviewer)["inside"]
+    shown = measure(reviewer)
+    assert shown["inside"] and shown["scale"] >= 0.8, shown
     expect(reviewer.get_by_role("button", name="放大")).to_be_visible()
 
 

@@ -1,6 +1,7 @@
 /* The process diagram (bpmn-js navigated viewer) with this request's progress marked:
  * completed elements, the steps waiting now, and what was not reached (dimmed).
- * The diagram is fitted to its frame (after drawing and whenever the frame changes size),
+ * The diagram is fitted to its frame (after drawing and whenever the frame changes width;
+ * the frame's height follows the diagram's proportions),
  * has zoom in / zoom out / fit buttons, and its lanes carry the roles' display names in
  * the reader's language (the page passes a role key -> label map). */
 (function () {
@@ -65,8 +66,25 @@
     });
   }
 
+  /* The frame takes the diagram's proportions (within limits), so that fitting it fills
+   * the width and the labels stay as large as the page allows; small diagrams are not
+   * blown up past MAX_SCALE. */
+  var MAX_SCALE = 1.0;
+  var MARGIN = 24;
+
+  function shape(box, canvas) {
+    var inner = canvas.viewbox().inner;
+    if (!inner.width || !inner.height || !box.clientWidth) { return; }
+    var scale = Math.min((box.clientWidth - MARGIN) / inner.width, MAX_SCALE);
+    var wanted = inner.height * scale + MARGIN;
+    var limit = Math.max(320, window.innerHeight * 0.75);
+    box.style.height = Math.round(Math.min(Math.max(wanted, 240), limit)) + 'px';
+    canvas.resized();
+  }
+
   function fit(canvas) {
     canvas.zoom('fit-viewport', 'auto');
+    if (canvas.zoom() > MAX_SCALE) { canvas.zoom(MAX_SCALE); }
   }
 
   function zoomBy(canvas, factor) {
@@ -102,14 +120,13 @@
 
   function refitOnResize(box, canvas) {
     if (!window.ResizeObserver) { return; }
-    var last = box.clientWidth + 'x' + box.clientHeight;
+    var last = box.clientWidth;
     var timer = null;
     new window.ResizeObserver(function () {
-      var now = box.clientWidth + 'x' + box.clientHeight;
-      if (now === last || !box.clientWidth) { return; }
-      last = now;
+      if (box.clientWidth === last || !box.clientWidth) { return; }
+      last = box.clientWidth;
       clearTimeout(timer);
-      timer = setTimeout(function () { canvas.resized(); fit(canvas); }, 60);
+      timer = setTimeout(function () { shape(box, canvas); fit(canvas); }, 60);
     }).observe(box);
   }
 
@@ -128,6 +145,7 @@
         var canvas = viewer.get('canvas');
         relabelLanes(viewer, labels);
         mark(viewer, completed, current, box.dataset.focus);
+        shape(box, canvas);
         fit(canvas);
         addControls(box, canvas);
         refitOnResize(box, canvas);
