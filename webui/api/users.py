@@ -77,3 +77,64 @@ def create_user(body: dict):
                   locale=body["locale"], time_zone=body["time_zone"],
                   roles=tuple(body["roles"]))
     return _out(bpm().create_user(db.session, actor(), new))
+
+
+class UpdateUserSchema(Strict):
+    """Profile fields to change (only those given)."""
+
+    display_name = fields.String(validate=validate.Length(1, 200))
+    email = fields.String(allow_none=True, validate=validate.Length(max=320))
+    locale = fields.String(allow_none=True, validate=validate.Length(max=10))
+    time_zone = fields.String(allow_none=True, validate=validate.Length(max=64))
+
+
+class ActiveSchema(Strict):
+    """Whether the user may sign in and use API tokens, and why it changed."""
+
+    active = fields.Boolean(required=True)
+    reason = fields.String(load_default=None, allow_none=True,
+                           validate=validate.Length(max=500))
+
+
+class RoleArgs(Strict):
+    """The project a project-scoped role is for (none: everywhere)."""
+
+    project_id = fields.Integer(load_default=None, allow_none=True,
+                                validate=validate.Range(1, 2**31 - 1))
+
+
+
+
+@blp.patch("/users/<username>")
+@blp.arguments(UpdateUserSchema)
+@blp.response(200, UserSchema)
+def update_user(body: dict, username: str):
+    """Change a user's name, e-mail, language or time zone."""
+    return _out(bpm().update_user(db.session, actor(), username, body))
+
+
+@blp.put("/users/<username>/active")
+@blp.arguments(ActiveSchema)
+@blp.response(200, UserSchema)
+def set_active(body: dict, username: str):
+    """Deactivate (no sign-in, no API tokens; their open tasks go back to their role) or
+    reactivate a user."""
+    done = bpm().set_user_active(db.session, actor(), username, body["active"],
+                                 body["reason"])
+    return _out(done.user)
+
+
+@blp.put("/users/<username>/roles/<role>")
+@blp.arguments(RoleArgs, location="query", as_kwargs=True)
+@blp.response(200, UserSchema)
+def grant_role(username: str, role: str, project_id: int | None):
+    """Grant a role everywhere, or (``project_id``) a project role for one project."""
+    return _out(bpm().grant_role(db.session, actor(), username, role, project_id))
+
+
+@blp.delete("/users/<username>/roles/<role>")
+@blp.arguments(RoleArgs, location="query", as_kwargs=True)
+@blp.response(200, UserSchema)
+def revoke_role(username: str, role: str, project_id: int | None):
+    """Take a role away (everywhere, or for the project ``project_id``)."""
+    return _out(bpm().revoke_role(db.session, actor(), username, role, project_id))
