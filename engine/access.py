@@ -89,3 +89,10 @@ def require_process_owner(session: Session, username: str) -> None:
     """Only a process owner may validate or deploy diagrams (:class:`Forbidden`)."""
     if PROCESS_OWNER_ROLE not in identity.global_roles(session, username):
         raise Forbidden("only a process owner may validate or deploy diagrams")
+
+
+def require_user_admin(session: Session, username: str) -> None:
+    """Only a PMO administrator may manage users, roles and SLA defaults
+    (:class:`Forbidden`)."""
+    if ADMIN_ROLE not in identity.global_roles(session, username):
+        raise Forbidden("only a PMO administrator may manage users, roles and SLA defaults")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from engine import (
     access,
+    admin_audit,
     attachments,
     definitions,
     doctor,
@@ -26,8 +27,10 @@ from engine import (
     instance_data,
     instances,
     notifications,
+    sla_defaults,
     tasks,
     tokens,
+    user_admin,
 )
 from engine.clock import Clock, SystemClock
 from engine.context import EngineContext
@@ -43,10 +46,14 @@ from engine.store import rows
 from engine.store.models import AuditEvent, ProcessDefinition, ProcessInstance
 from engine.store.uow import read_only, unit_of_work
 from engine.tasks import SORTS, TaskQuery
+from engine.user_admin import NewUser
 from engine.views import (
+    AdminPage,
+    AdminUserPage,
     AttachmentView,
     AuditView,
     DataViews,
+    Deactivation,
     DefinitionView,
     DeployResult,
     DoctorReport,
@@ -57,6 +64,7 @@ from engine.views import (
     NewToken,
     NotificationView,
     RepairResult,
+    SlaDefaultView,
     TaskView,
     TokenView,
     UserView,
@@ -309,6 +317,96 @@ class Engine:
         with unit_of_work(session):
             identity.get_user(session, username).locale = locale
 
+    # ------------------------------------------------------------------ administration
+    # Each verb: one unit of work, only for a PMO administrator (Forbidden otherwise),
+    # every change audited with before and after (engine.admin_audit).
+
+    def admin_page(self, session: Session, actor: str) -> AdminPage:
+        """Users with their roles, the roles, the SLA defaults and recent changes."""
+        with read_only(session):
+            access.require_user_admin(session, actor)
+            return AdminPage(users=user_admin.users(session), roles=user_admin.roles(session),
+                             sla_defaults=sla_defaults.listing(session),
+                             changes=admin_audit.recent(session, limit=50),
+                             steps=sla_defaults.steps(session))
+
+    def admin_user_page(self, session: Session, actor: str, username: str) -> AdminUserPage:
+        """One user with their roles, the roles there are and the changes made to them."""
+        with read_only(session):
+            access.require_user_admin(session, actor)
+            user = identity.user_view(session, identity.get_user(session, username))
+            return AdminUserPage(user=user, roles=user_admin.roles(session),
+                                 changes=admin_audit.recent(session, target=username))
+
+    def users(self, session: Session, actor: str) -> list[UserView]:
+        """Every user, active or not, with their roles (PMO administrators)."""
+        with read_only(session):
+            access.require_user_admin(session, actor)
+            return user_admin.users(session)
+
+    def admin_changes(self, session: Session, actor: str, *, target: str | None = None,
+                      limit: int = 100) -> list[AuditView]:
+        """Administration audit events, newest first (about one user or step)."""
+        with read_only(session):
+            access.require_user_admin(session, actor)
+            return admin_audit.recent(session, target=target, limit=limit)
+
+    def create_user(self, session: Session, actor: str, new: NewUser) -> UserView:
+        """Create a user (username, name, e-mail, language, time zone, initial password,
+        global roles); :class:`InvalidData` names each bad field."""
+        return self._admin(session, actor, user_admin.create, new)
+
+    def update_user(self, session: Session, actor: str, username: str,
+                    changes: Mapping[str, str | None]) -> UserView:
+        """Change a user's display name, e-mail, language or time zone."""
+        return self._admin(session, actor, user_admin.update, username, changes)
+
+    def reset_password(self, session: Session, actor: str, username: str,
+                       password: str) -> None:
+        """Set a new password for a user."""
+        self._admin(session, actor, user_admin.reset_password, username, password)
+
+    def set_user_active(self, session: Session, actor: str, username: str, active: bool,
+                        reason: str | None = None) -> Deactivation:
+        """Deactivate (no sign-in, no API tokens; tasks they held go back to the role)
+        or reactivate a user."""
+        return self._admin(session, actor, user_admin.set_active, username, active, reason)
+
+    def grant_role(self, session: Session, actor: str, username: str, role: str,
+                   project_id: int | None = None) -> UserView:
+        """Give a user a role everywhere, or (``project_id``) a project role for one
+        project."""
+        if project_id is None:
+            return self._admin(session, actor, user_admin.grant_role, username, role)
+        return self._admin(session, actor, user_admin.grant_project_role, username,
+                           project_id, role)
+
+    def revoke_role(self, session: Session, actor: str, username: str, role: str,
+                    project_id: int | None = None) -> UserView:
+        """Take a global role (or, with ``project_id``, a project role) away."""
+        if project_id is None:
+            return self._admin(session, actor, user_admin.revoke_role, username, role)
+        return self._admin(session, actor, user_admin.revoke_project_role, username,
+                           project_id, role)
+
+    def set_sla_default(self, session: Session, actor: str, process_key: str,
+                        element_id: str, duration: str) -> SlaDefaultView:
+        """How long a step may take when its diagram gives no SLA (``3`` working days,
+        ``P3D``, ``PT4H``); used for tasks opened from now on."""
+        return self._admin(session, actor, sla_defaults.put, process_key, element_id,
+                           duration)
+
+    def remove_sla_default(self, session: Session, actor: str, process_key: str,
+                           element_id: str) -> None:
+        """Drop a step's SLA default."""
+        self._admin(session, actor, sla_defaults.remove, process_key, element_id)
+
+    def _admin(self, session: Session, actor: str, verb: Callable[..., Any], *args: Any
+               ) -> Any:
+        with unit_of_work(session):
+            access.require_user_admin(session, actor)
+            return verb(session, actor, self.clock.now(), *args)
+
     # ------------------------------------------------------------------ attachments
 
     def add_attachment(self, session: Session, actor: str, filename: str, data: bytes
@@ -466,4 +564,4 @@ class Engine:
 
 
 __all__ = ["REPAIR_ACTIONS", "TASK_SORTS", "Engine", "EngineSettings", "InvalidDiagram",
-           "SourceFile", "TaskQuery"]
+           "NewUser", "SourceFile", "TaskQuery"]

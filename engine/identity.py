@@ -412,7 +412,8 @@ def holders(session: Session, role: str, project_id: int | None = None) -> list[
 
 
 _ACTIVE_USER = select(User.id, User.username, User.display_name, User.email, User.active,
-                      User.locale).where(User.id == bindparam("id"), User.active.is_(True))
+                      User.locale, User.time_zone).where(User.id == bindparam("id"),
+                                                         User.active.is_(True))
 
 
 def active_user(session: Session, user_id: int, now: datetime) -> UserView | None:
@@ -428,7 +429,8 @@ def active_user(session: Session, user_id: int, now: datetime) -> UserView | Non
     return UserView(id=row.id, username=row.username, display_name=row.display_name,
                     email=row.email, active=row.active, locale=row.locale,
                     roles=tuple(sorted(global_roles(session, row.username))),
-                    project_roles=tuple(sorted(project_roles(session, row.username))))
+                    project_roles=tuple(sorted(project_roles(session, row.username))),
+                    time_zone=row.time_zone)
 
 
 def user_view(session: Session, user: User) -> UserView:
@@ -442,6 +444,7 @@ def user_view(session: Session, user: User) -> UserView:
         locale=user.locale,
         roles=tuple(sorted(global_roles(session, user.username))),
         project_roles=tuple(sorted(project_roles(session, user.username))),
+        time_zone=user.time_zone,
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from sqlalchemy.orm import Session
 
-from engine import notifications
+from engine import notifications, sla_defaults
 from engine.errors import TaskFailed
 from engine.execution import Loaded
 from engine.spiff.stepping import fired_timers, is_finished, ready_manual_tasks, waiting_timers
@@ -39,7 +39,8 @@ def sync(session: Session, loaded: Loaded, now: datetime, actor: str,
     existing = {r.spiff_task_id: r for r in known if r.status == "open"}
     ready = {str(t.id): t for t in ready_manual_tasks(loaded.workflow)}
     kept = [row for task_id, row in existing.items() if task_id in ready]
-    new = [_new_task_row(loaded, task, now) for task_id, task in ready.items()
+    default_sla = sla_defaults.finder(session, inst.process_key)
+    new = [_new_task_row(loaded, task, now, default_sla) for task_id, task in ready.items()
            if task_id not in existing]
     finished = is_finished(loaded.workflow) and inst.status == "running"
     if finished:
@@ -84,7 +85,8 @@ def _current_step(loaded: Loaded, open_rows: list[Rec]) -> str:
     return ("waiting for " + ", ".join(names))[:500]
 
 
-def _new_task_row(loaded: Loaded, task: Any, now: datetime) -> Rec:
+def _new_task_row(loaded: Loaded, task: Any, now: datetime,
+                  default_sla: Callable[[str], str | int | None]) -> Rec:
     inst = loaded.instance
     definition = loaded.definition_of(task)
     element_id = loaded.original_id(task.task_spec.bpmn_id, definition) or task.task_spec.name
@@ -96,7 +98,7 @@ def _new_task_row(loaded: Loaded, task: Any, now: datetime) -> Rec:
     assignee = None
     if props.get("assignee"):
         assignee = _evaluate_assignee(loaded, task, element_id, props["assignee"])
-    due_at = _due_at(loaded, task, element_id, props, now)
+    due_at = _due_at(loaded, task, element_id, props, now, default_sla)
     return rows.new(
         rows.TASKS,
         instance_id=inst.id,
@@ -126,8 +128,10 @@ def _multi_ref(task: Any) -> str | None:
 
 
 def _due_at(loaded: Loaded, task: Any, element_id: str, props: dict[str, str],
-            now: datetime) -> datetime | None:
-    """The SLA deadline from ``sla`` (ISO duration) or ``slaExpression`` (evaluated)."""
+            now: datetime, default_sla: Callable[[str], str | int | None]
+            ) -> datetime | None:
+    """The SLA deadline from ``sla`` (ISO duration) or ``slaExpression`` (evaluated), else
+    from the PMO's default for this step (:mod:`engine.sla_defaults`), else none."""
     sla: Any = props.get("sla")
     source = "sla"
     if not sla and props.get("slaExpression"):
@@ -138,7 +142,10 @@ def _due_at(loaded: Loaded, task: Any, element_id: str, props: dict[str, str],
             raise TaskFailed(f"the SLA expression failed: {exc}", element_id=element_id,
                              error_type=type(exc).__name__) from exc
     if sla is None or sla == "":
-        return None
+        source = "SLA default"
+        sla = default_sla(element_id)
+        if sla is None:
+            return None
     try:
         return sla_due(now, sla)
     except ValueError as exc:

@@ -151,6 +151,8 @@ class UserView:
     roles: tuple[str, ...]
     #: (project id, role key) pairs held per project.
     project_roles: tuple[tuple[int, str], ...] = ()
+    #: IANA time zone name, or None for the site's default.
+    time_zone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -350,3 +352,65 @@ def incident_view(row: Any) -> IncidentView:
         last_seen_at=row.last_seen_at, seen_count=row.seen_count,
         resolved_at=row.resolved_at, resolved_by=row.resolved_by, resolution=row.resolution,
     )
+
+
+@dataclass(frozen=True)
+class RoleView:
+    """A role: key, display name, scope (``global`` or ``project``)."""
+
+    key: str
+    name: str
+    scope: str
+
+
+@dataclass(frozen=True)
+class SlaDefaultView:
+    """How long a step may take when its diagram says nothing (set by a PMO admin)."""
+
+    process_key: str
+    element_id: str
+    duration: str
+    updated_by: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class StepView:
+    """A human step of a deployed process, with the SLA its diagram gives (if any)."""
+
+    process_key: str
+    process_name: str
+    element_id: str
+    name: str
+    diagram_sla: str | None
+
+
+@dataclass(frozen=True)
+class AdminPage:
+    """What the admin page shows: people, roles, SLA defaults and the recent changes."""
+
+    users: list[UserView]
+    roles: list[RoleView]
+    sla_defaults: list[SlaDefaultView]
+    changes: list[AuditView]
+    #: The steps an SLA default can be set for (user tasks of the active versions).
+    steps: list[StepView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AdminUserPage:
+    """One user as the admin sees them: profile, roles, the roles there are, changes."""
+
+    user: UserView
+    roles: list[RoleView]
+    changes: list[AuditView]
+
+
+@dataclass(frozen=True)
+class Deactivation:
+    """A deactivated user and the open tasks they held that went back to their role."""
+
+    user: UserView
+    released_task_ids: tuple[int, ...]
+    #: Open tasks still assigned to them because the step has no role to go back to.
+    kept_task_ids: tuple[int, ...]

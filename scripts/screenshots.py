@@ -6,9 +6,9 @@ test process and the web tests' proposal form deployed, and a few requests in di
 states, and a small portfolio of PMO records (projects, risks, an escalation, lessons);
 then drives Debian's Chromium (Playwright, never a downloaded browser) and writes
 ``inbox.png``, ``task-form-errors.png``, ``instance.png`` (``--only tasks``) and
-``portfolio.png``, ``lessons.png`` (``--only pmo``).
+``portfolio.png``, ``lessons.png`` (``--only pmo``), ``admin-user.png`` (``--only admin``).
 
-    PYTHONPATH=. python scripts/screenshots.py [--out docs/screenshots] [--only tasks|pmo]
+    PYTHONPATH=. python scripts/screenshots.py [--out docs/screenshots] [--only tasks|pmo|admin]
 """
 
 from __future__ import annotations
@@ -192,7 +192,7 @@ def _project(s, clock: ManualClock, title: str, category: str, budget: str, curr
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
-    parser.add_argument("--only", choices=("tasks", "pmo"), help="take only these shots")
+    parser.add_argument("--only", choices=("tasks", "pmo", "admin"), help="take only these shots")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -211,10 +211,12 @@ def main() -> int:
         base = f"http://127.0.0.1:{server.server_port}"
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-            if args.only != "pmo":
+            if args.only in (None, "tasks"):
                 shoot(browser, base, out, shown)
-            if args.only != "tasks":
+            if args.only in (None, "pmo"):
                 shoot_pmo(browser, base, out)
+            if args.only in (None, "admin"):
+                shoot_admin(browser, base, out)
             browser.close()
         server.shutdown()
     print(f"wrote {', '.join(sorted(p.name for p in out.glob('*.png')))} to {out}")
@@ -262,6 +264,23 @@ def shoot_pmo(browser, base: str, out: Path) -> None:
     page.screenshot(path=str(out / "portfolio.png"), full_page=True)
     page.goto("/lessons?q=接口")
     page.screenshot(path=str(out / "lessons.png"), full_page=True)
+    page.context.close()
+
+
+def shoot_admin(browser, base: str, out: Path) -> None:
+    """A PMO admin makes pm2 the sponsor of one project (user page with its audit)."""
+    page = session(browser, base, "admin")
+    page.goto("/admin/users/pm2")
+    profile = page.locator("[data-testid=profile]")
+    profile.get_by_label("E-mail").fill("sara.novak@example.org")
+    profile.get_by_label("Time zone").fill("Europe/Berlin")
+    page.click("[data-testid=save-profile]")
+    grant = page.locator("[data-testid=grant-role]")
+    grant.get_by_label("Role", exact=True).select_option("sponsor")
+    grant.get_by_label("Project").select_option(index=1)
+    page.click("[data-testid=grant-role-submit]")
+    page.wait_for_selector("[data-testid=project-roles] li[data-project]")
+    page.screenshot(path=str(out / "admin-user.png"), full_page=True)
     page.context.close()
 
 

@@ -49,7 +49,8 @@ def build_app(settings: WebSettings, engine: Engine) -> Flask:
     csrf.init_app(app)
     from webui import i18n
 
-    babel.init_app(app, locale_selector=i18n.select_locale)
+    babel.init_app(app, locale_selector=i18n.select_locale,
+                   timezone_selector=i18n.select_timezone)
     i18n.install(app)
     _register_blueprints(app)
     app.after_request(_security_headers)
@@ -65,6 +66,7 @@ def _engine_options(settings: WebSettings) -> dict[str, object]:
 def _register_blueprints(app: Flask) -> None:
     from webui import (
         account,
+        admin,
         api,
         auth,
         errors,
@@ -93,7 +95,8 @@ def _register_blueprints(app: Flask) -> None:
     # Ids in page URLs too: one beyond the database's integer columns is a 404.
     app.url_map.converters["dbid"] = DbIdConverter
     for module in (auth, health, home, i18n, inbox, tasks, processes, instances, my_requests,
-                   pmo, portfolio, risks, escalations, lessons, notifications, account):
+                   pmo, portfolio, risks, escalations, lessons, notifications, account,
+                   admin):
         app.register_blueprint(module.bp)
     app.before_request(check_request)
     errors.register(app)

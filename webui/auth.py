@@ -25,6 +25,8 @@ class WebUser(UserMixin):
     display_name: str
     roles: tuple[str, ...]
     locale: str | None
+    #: IANA time zone the admin set for them (None: the site's).
+    time_zone: str | None = None
 
     def get_id(self) -> str:
         return str(self.id)
@@ -35,7 +37,8 @@ class WebUser(UserMixin):
 
 
 def _web_user(view: UserView) -> WebUser:
-    return WebUser(view.id, view.username, view.display_name, view.roles, view.locale)
+    return WebUser(view.id, view.username, view.display_name, view.roles, view.locale,
+                   view.time_zone)
 
 
 @login_manager.user_loader

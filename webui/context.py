@@ -14,7 +14,7 @@ from engine.api import Engine
 from engine.pages import ADMIN_ROLE, PMO_ROLES
 from webui.extensions import db
 from webui.i18n import LANGUAGES, bound_template_gettext
-from webui.messages import role_label
+from webui.messages import role_label, role_labels
 from webui.settings import WebState
 from webui.unavailable import database_down
 
@@ -80,6 +80,7 @@ def template_globals() -> dict[str, object]:
         "languages": LANGUAGES,
         "lang": locale(),
         "role_label": role_label,
+        "role_labels": role_labels,
         "is_pmo": bool(set(roles) & PMO_ROLES),
         "is_admin": ADMIN_ROLE in roles,
         "home_url": url_for("home.index"),

@@ -28,6 +28,13 @@ def select_locale() -> str:
     return request.accept_languages.best_match(list(LANGUAGES)) or "en"
 
 
+def select_timezone() -> str | None:
+    """The signed-in user's time zone (set by an administrator), else the site's."""
+    if getattr(current_user, "is_authenticated", False):
+        return getattr(current_user, "time_zone", None)
+    return None
+
+
 @bp.post("/language")
 def switch():
     """Switch the language (remembered for the user and for this session)."""

@@ -118,6 +118,13 @@ def role_label(key: str | None, fallback: dict[str, str] | None = None) -> str:
     return (fallback or {}).get(key, key)
 
 
+def role_labels(fallback: dict[str, str] | None = None) -> dict[str, str]:
+    """Every known role key with its display name in the user's language (for the
+    diagram's lanes)."""
+    keys = set(ROLE_LABELS) | set(fallback or {})
+    return {key: role_label(key, fallback) for key in sorted(keys)}
+
+
 _ACCESS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^four-eyes rule: you submitted"), "own"),
     (re.compile(r"^four-eyes rule: (?P<v>\S+), for whom you act"), "behalf"),

@@ -74,7 +74,24 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str | None] = mapped_column(String(10))
+    #: IANA time zone name (``Asia/Shanghai``); None: the site's default.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SlaDefault(Base):
+    """How long a step may take when its diagram gives no ``sla``: set by a PMO admin per
+    process key and element id (a number of working days or an ISO duration)."""
+
+    __tablename__ = "sla_defaults"
+    __table_args__ = (UniqueConstraint("process_key", "element_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(200))
+    element_id: Mapped[str] = mapped_column(String(200))
+    duration: Mapped[str] = mapped_column(String(40))
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Role(Base):
