@@ -76,11 +76,11 @@ def deploy(
         raise InvalidDiagram([Problem(f.name, "nothing to deploy in this file") for f in files])
     result = DeployResult()
     for dec in bundle.decisions:
-        row = _store_decision(session, dec, actor, now)
-        if row is None:
+        dec_row = _store_decision(session, dec, actor, now)
+        if dec_row is None:
             result.unchanged.append(dec.key)
         else:
-            result.decisions.append(decision_view(row))
+            result.decisions.append(decision_view(dec_row))
     for proc in bundle.processes:
         row = _store_process(session, proc, bundle, actor, now)
         if row is None:
@@ -337,8 +337,8 @@ class SpecCache:
             if hit is not None:
                 self._items.move_to_end(key)
                 return hit
-        built = self._build(session, session.get(ProcessDefinition, definition_id), decisions,
-                            processes)
+        built = self._build(session, session.get_one(ProcessDefinition, definition_id),
+                            decisions, processes)
         with self._lock:
             self._items[key] = built
             while len(self._items) > self._size:
@@ -349,11 +349,11 @@ class SpecCache:
     def _build(session: Session, definition: ProcessDefinition, decisions, processes):
         dmn = []
         for _key, dec_id in decisions:
-            dec = session.get(DecisionDefinition, dec_id)
+            dec = session.get_one(DecisionDefinition, dec_id)
             dmn.append((dec.file_name, dec.source.encode("utf-8")))
         called = []
         for _key, proc_id in processes:
-            proc = session.get(ProcessDefinition, proc_id)
+            proc = session.get_one(ProcessDefinition, proc_id)
             called.append((proc.file_name, proc.runtime_xml.encode("utf-8")))
         return build_spec(_as_process_def(definition), decisions=dmn, called=called)
 

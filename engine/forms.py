@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
@@ -60,7 +60,8 @@ def _friendly(error: ValidationError, schema: Mapping[str, Any]) -> str:
         custom = own.get("errorMessage") if isinstance(own, Mapping) else None
         return custom or "This field is required."
     if error.validator == "enum":
-        allowed = ", ".join(str(v) for v in error.validator_value)
+        # the schema's "enum" list (jsonschema types it as possibly unset)
+        allowed = ", ".join(str(v) for v in cast("list[Any]", error.validator_value))
         return f"Choose one of: {allowed}."
     if error.validator == "minimum":
         return f"Must be at least {error.validator_value}."

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Integer,
     and_,
     bindparam,
@@ -33,6 +34,7 @@ from engine.errors import Forbidden, NotFound
 from engine.passwords import check_password as password_matches
 from engine.passwords import hash_password
 from engine.store.models import Delegation, HumanTask, ProjectRole, Role, User, UserRole
+from engine.store.rows import Rec
 from engine.views import UserView
 
 #: Languages a user may choose.
@@ -292,7 +294,7 @@ def holds_role_for(
     return bool(global_grant)
 
 
-def eligibility(session: Session, username: str, task: HumanTask, started_by: str,
+def eligibility(session: Session, username: str, task: HumanTask | Rec, started_by: str,
                 now: datetime) -> Eligibility:
     """May ``username`` complete ``task`` now, and on whose behalf?
 
@@ -349,7 +351,7 @@ def _four_eyes_message(started_by: str, actor: str) -> str:
     return f"four-eyes rule: {who} submitted this request and may not review it"
 
 
-def _may_take(session: Session, person: str, task: HumanTask) -> bool:
+def _may_take(session: Session, person: str, task: HumanTask | Rec) -> bool:
     if task.assignee is not None:
         return task.assignee == person
     if task.role is None:
@@ -367,7 +369,7 @@ def claimable_filter(session: Session, username: str, now: datetime):
     """SQL condition for open, unassigned tasks that ``username`` (or a delegator) may take."""
     people = [username, *sorted(delegators(session, username, now))]
     scopes = _scopes(session)
-    clauses = []
+    clauses: list[ColumnElement[bool]] = []
     for person in people:
         g = [r for r in global_roles(session, person) if scopes.get(r, "global") == "global"]
         gp = [r for r in global_roles(session, person) if scopes.get(r) == "project"]

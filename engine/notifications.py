@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import CursorResult, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.store.models import Notification, OutboxMessage
@@ -94,4 +94,4 @@ def mark_read(session: Session, username: str, ids: Iterable[int] | None, now: d
     q = update(NOTES).where(NOTES.c.username == username, NOTES.c.read_at.is_(None))
     if ids is not None:
         q = q.where(NOTES.c.id.in_(list(ids)))
-    return session.execute(q.values(read_at=now)).rowcount
+    return cast("CursorResult[Any]", session.execute(q.values(read_at=now))).rowcount

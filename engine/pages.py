@@ -269,7 +269,7 @@ def _fields(definition: DefinitionSnapshot) -> dict[str, dict[str, Any]]:
 def task_page(eng: Engine, session: Session, task_id: int, username: str) -> TaskPage:
     """A task page; :class:`Forbidden` when ``username`` may not see the task."""
     task = eng.task(session, task_id, username)
-    row = session.get(HumanTask, task_id)  # held: the data read below finds it loaded
+    row = session.get_one(HumanTask, task_id)  # held: the data read below finds it loaded
     views = eng.instance_and_task_data(session, task.instance_id,
                                        task_id if task.status == "open" else None)
     page = instance_page(eng, session, task.instance_id, username, checked=True, views=views)

@@ -11,7 +11,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, false, func, select
 from sqlalchemy.orm import Session
 
 from engine import identity, notifications
@@ -57,10 +57,13 @@ def list_tasks(ctx: EngineContext, session: Session, username: str | None, query
     q = select(HumanTask.__table__, *_INSTANCE_COLUMNS).join(
         ProcessInstance, ProcessInstance.id == HumanTask.instance_id
     )
-    if query.scope == "mine":
-        q = q.where(identity.assigned_filter(session, username, now))
-    elif query.scope == "claimable":
-        q = q.where(identity.claimable_filter(session, username, now))
+    if query.scope in ("mine", "claimable"):
+        if username is None:  # nobody: no task is assigned to them or theirs to claim
+            q = q.where(false())
+        elif query.scope == "mine":
+            q = q.where(identity.assigned_filter(session, username, now))
+        else:
+            q = q.where(identity.claimable_filter(session, username, now))
     elif query.scope == "all":
         if query.status != "any":
             q = q.where(HumanTask.status == query.status)
@@ -82,7 +85,7 @@ def list_tasks(ctx: EngineContext, session: Session, username: str | None, query
     limit, offset = max(1, min(query.limit, 500)), max(0, query.offset)
     found = session.execute(q.order_by(*order).limit(limit).offset(offset)).all()
     if offset == 0 and len(found) < limit:
-        total = len(found)  # the whole result fits on this page: no count query needed
+        total: int | None = len(found)  # the whole result fits on this page: no count query needed
     else:
         total = session.scalar(q.with_only_columns(func.count()).order_by(None))
     return [_listed(row._mapping) for row in found], int(total or 0)

@@ -118,10 +118,11 @@ def cmd_serve(extra: list[str]) -> int:
     return run(*serve, cwd=ROOT, env=env, check=False)
 
 
-#: Static checks before the tests: lint, the layers (import-linter contracts in
-#: pyproject.toml).
+#: Static checks before the tests: lint, types (mypy over engine/, configured in
+#: pyproject.toml), the layers (import-linter contracts in pyproject.toml).
 CHECKS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ruff check", ("ruff", "check", ".")),
+    ("type check (mypy engine)", ("mypy",)),
     ("import contracts (lint-imports)", ("lint-imports", "--no-cache")),
 )
 

@@ -15,6 +15,7 @@ by the first write, after the engine ran.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -55,7 +56,7 @@ def fire_due_jobs(ctx: EngineContext, session: Session, *, limit: int = 100) -> 
         for job_id, instance_id in due:
             handled.add(job_id)
             outcome, error = retrying(
-                lambda j=job_id, i=instance_id: _fire_one(ctx, session, j, i),
+                functools.partial(_fire_one, ctx, session, job_id, instance_id),
                 what=f"job {job_id}")
             if outcome == FIRED:
                 fired += 1

@@ -225,8 +225,9 @@ def properties_of(element: etree._Element) -> dict[str, str]:
     result: dict[str, str] = {}
     for props in extensions(element, "properties"):
         for prop in props.iter(f"{{{SPIFF_NS}}}property"):
-            if prop.get("name") is not None and prop.get("value") is not None:
-                result[prop.get("name")] = prop.get("value")
+            name, value = prop.get("name"), prop.get("value")
+            if name is not None and value is not None:
+                result[name] = value
     return result
 
 
@@ -234,8 +235,9 @@ def lane_index(root: etree._Element) -> dict[str, str | None]:
     """Node id -> lane name, as SpiffWorkflow computes it (document order, innermost wins)."""
     lanes: dict[str, str | None] = {}
     for ref in root.iter(f"{{{BPMN_NS}}}flowNodeRef"):
-        if ref.text and ref.text.strip():
-            lanes[ref.text.strip()] = ref.getparent().get("name")
+        lane = ref.getparent()  # a flowNodeRef sits in its lane
+        if ref.text and ref.text.strip() and lane is not None:
+            lanes[ref.text.strip()] = lane.get("name")
     return lanes
 
 

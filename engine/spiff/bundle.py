@@ -211,7 +211,7 @@ class _Analysis:
                    for kind in ("process", "decision", "form", "operation")}
         definition = ProcessDef(
             key=process.get("id", ""),
-            name=process.get("name") or process.get("id", ""),
+            name=process.get("name") or process.get("id") or "",
             file=source.name,
             source=source.content,
             runtime_xml=runtime_xml,
@@ -421,8 +421,9 @@ def _library_problem(exc: Exception, process: ProcessDef, loaded: dict[str, _Loa
         element = find_by_id(info.runtime, process.key)
     if element is None or info is None:
         return Problem(file, _library_message(exc, None), process.key)
-    original = info.id_map.get(element.get("id"), element.get("id"))
-    located = find_by_id(info.source, original)
+    element_id = element.get("id")
+    original = None if element_id is None else info.id_map.get(element_id, element_id)
+    located = None if original is None else find_by_id(info.source, original)
     located = element if located is None else located
     return Problem(file, _library_message(exc, located), original, located.get("name"),
                    located.sourceline)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import math
 import re
+from typing import TypeGuard
 
 from lxml import etree
 
@@ -63,7 +64,7 @@ def read_decision(
     columns = (inputs, outputs)
     rules = [_dmn_rule(file, r, ns, columns, found) for r in table.findall(f"{{{ns}}}rule")]
     result = DecisionDef(key=decision.get("id", ""), name=decision.get("name") or
-                         decision.get("id", ""), file=file, source=source, hit_policy=hit,
+                         decision.get("id") or "", file=file, source=source, hit_policy=hit,
                          inputs=inputs, outputs=outputs, rules=rules)
     if hit == "UNIQUE":
         lines = {r["id"]: r["line"] for r in rules}
@@ -93,11 +94,12 @@ def _collect_duplicates(file: str, decision: DecisionDef) -> list[Problem]:
     return found
 
 
-def _dmn_input(file: str, element: etree._Element, ns: str, found: list[Problem]) -> dict:
+def _dmn_input(file: str, element: etree._Element, ns: str | None,
+               found: list[Problem]) -> dict:
     text = element.find(f"{{{ns}}}inputExpression/{{{ns}}}text")
     expression = text_of(text)
     name = element.get("label") or element.get("id")
-    if expression is None:
+    if expression is None or text is None:  # no text element: no expression either
         found.append(problem(file, element, f"input column '{name}' has no expression"))
     else:
         found += check_expression(file, element, expression, "eval",
@@ -113,8 +115,8 @@ def _dmn_output(file: str, element: etree._Element, found: list[Problem]) -> dic
             "name": element.get("name") or element.get("label") or ""}
 
 
-def _dmn_rule(file: str, rule: etree._Element, ns: str, columns: tuple[list[dict], list[dict]],
-              found: list[Problem]) -> dict:
+def _dmn_rule(file: str, rule: etree._Element, ns: str | None,
+              columns: tuple[list[dict], list[dict]], found: list[Problem]) -> dict:
     inputs, outputs = columns
     cells: dict[str, list[str | None]] = {"inputs": [], "outputs": []}
     for entry in rule:
@@ -242,6 +244,7 @@ def _compare_set(node: ast.Compare) -> CellSet:
         values = [_constant(i) for i in items or []]
         return ("values", frozenset(values)) if items and _NO not in values else None
     bounds = ["range", -math.inf, False, math.inf, False]
+    kind: type[ast.cmpop] | None
     for op, left, right in zip(node.ops, operands, operands[1:], strict=False):
         if _is_input(left) and _constant(right) is not _NO:
             kind, value = type(op), _constant(right)
@@ -257,7 +260,7 @@ def _compare_set(node: ast.Compare) -> CellSet:
     return tuple(bounds)
 
 
-def _number(value: object) -> bool:
+def _number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 

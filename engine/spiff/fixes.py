@@ -103,8 +103,8 @@ def _merge_child(self: Any, workflow: Any, child: Any) -> None:
         item = self.output_item.get(child)
         key = child.internal_data.get("key_or_index")
         output = self.data_output.get(my_task)
-        given = self.data_input.get(my_task) if self.data_input is not None else None
-        if key is not None and (isinstance(output, Mapping) or given is output):
+        given: Any = self.data_input.get(my_task) if self.data_input is not None else None
+        if key is not None and (isinstance(output, MutableMapping) or given is output):
             output[key] = item
         elif isinstance(key, int) and isinstance(output, list):
             slots = my_task.internal_data.setdefault(_SLOTS, {})

@@ -87,8 +87,8 @@ class ProcessChecker(ElementChecker):
 
     # -- containers and flows ------------------------------------------------------------
     def _container(self, container: etree._Element, adhoc: bool,
-                   parent_objects: frozenset[str]) -> None:
-        nodes = {n.get("id"): n for n in flow_nodes(container) if n.get("id")}
+                   parent_objects: frozenset[str | None]) -> None:
+        nodes = {node_id: n for n in flow_nodes(container) if (node_id := n.get("id"))}
         objects = frozenset(o.get("id") for o in bpmn_children(container, "dataObject"))
         self._start_end(container, nodes.values())
         incoming, outgoing = self._flows(container, nodes)
@@ -139,9 +139,10 @@ class ProcessChecker(ElementChecker):
                     self.add(flow, f"{label(flow)}: its {word} '{ref}' is not an element of "
                              "this process or sub-process")
                     ok = False
-            if ok:
-                outgoing[flow.get("sourceRef")].append(flow)
-                incoming[flow.get("targetRef")].append(flow)
+            source, target = flow.get("sourceRef"), flow.get("targetRef")
+            if ok and source and target:  # ok: both are given
+                outgoing[source].append(flow)
+                incoming[target].append(flow)
         return incoming, outgoing
 
     def _connections(self, node: etree._Element, incoming: list, outgoing: list, adhoc: bool,

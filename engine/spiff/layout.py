@@ -29,6 +29,8 @@ ACTIVITIES = {"task", "userTask", "manualTask", "scriptTask", "serviceTask",
               "businessRuleTask", "sendTask", "receiveTask", "callActivity", "subProcess",
               "transaction", "adHocSubProcess"}
 COL, ROW, LEFT = 160, 130, 60
+#: A node as the diagram names it: its ``id`` attribute (None if it has none).
+NodeId = str | None
 
 
 @dataclass
@@ -87,17 +89,18 @@ def with_layout(xml: str) -> str:
     return etree.tostring(root, encoding="unicode")
 
 
-def _layers(ids: list[str], edges: list[tuple[str, str]], attached: dict[str, str]
-            ) -> tuple[dict[str, int], set[tuple[str, str]]]:
+def _layers(ids: list[NodeId], edges: list[tuple[NodeId, NodeId]],
+            attached: dict[NodeId, NodeId]
+            ) -> tuple[dict[NodeId, int], set[tuple[NodeId, NodeId]]]:
     """Column per node (longest path, loops cut where a depth-first walk meets them)."""
-    succ: dict[str, list[str]] = defaultdict(list)
+    succ: dict[NodeId, list[NodeId]] = defaultdict(list)
     for s, t in edges:
         succ[s].append(t)
     for b, host in attached.items():
         succ[host].append(b)
     has_in = {t for _s, t in edges} | set(attached)
-    back: set[tuple[str, str]] = set()
-    state: dict[str, int] = {}
+    back: set[tuple[NodeId, NodeId]] = set()
+    state: dict[NodeId, int] = {}
     for start in [i for i in ids if i not in has_in] + ids:
         if start in state:
             continue
@@ -114,8 +117,8 @@ def _layers(ids: list[str], edges: list[tuple[str, str]], attached: dict[str, st
             elif nxt not in state:
                 state[nxt] = 1
                 stack.append((nxt, iter(succ[nxt])))
-    forward: dict[str, list[str]] = {i: [t for t in succ[i] if (i, t) not in back]
-                                     for i in ids}
+    forward: dict[NodeId, list[NodeId]] = {i: [t for t in succ[i] if (i, t) not in back]
+                                           for i in ids}
     indeg = dict.fromkeys(ids, 0)
     for targets in forward.values():
         for t in targets:
@@ -143,10 +146,10 @@ def _layout(process: etree._Element, participant: etree._Element | None,
     layer, back = _layers(ids, [(f.get("sourceRef"), f.get("targetRef")) for f in flows],
                           attached)
     lanes = process.findall(f"{{{BPMN}}}laneSet/{{{BPMN}}}lane")
-    lane_of = {ref.text.strip(): i for i, lane in enumerate(lanes)
+    lane_of: dict[NodeId, int] = {ref.text.strip(): i for i, lane in enumerate(lanes)
                for ref in lane.findall(f"{{{BPMN}}}flowNodeRef") if ref.text}
     spare = len(lanes)
-    cells: dict[tuple[int, int], list[str]] = defaultdict(list)
+    cells: dict[tuple[int, int], list[NodeId]] = defaultdict(list)
     for i in ids:
         if i not in attached:
             cells[(lane_of.get(i, spare), layer[i])].append(i)
@@ -155,15 +158,15 @@ def _layout(process: etree._Element, participant: etree._Element | None,
     band_top, y = {}, top
     for b in bands:
         band_top[b], y = y, y + rows[b] * ROW
-    boxes: dict[str, Box] = {}
+    boxes: dict[NodeId, Box] = {}
     for (lane, col), members in cells.items():
         for k, i in enumerate(members):
             w, h = _size(_local(nodes[i]))
             cx, cy = LEFT + col * COL + COL / 2, band_top[lane] + k * ROW + ROW / 2
             boxes[i] = Box(cx - w / 2, cy - h / 2, w, h)
-    for n, (b, host) in enumerate(attached.items()):
+    for n, (boundary, host) in enumerate(attached.items()):
         hb = boxes[host]
-        boxes[b] = Box(hb.x + hb.w - 28 - 40 * (n % 2), hb.y + hb.h - 18, 36, 36)
+        boxes[boundary] = Box(hb.x + hb.w - 28 - 40 * (n % 2), hb.y + hb.h - 18, 36, 36)
     width = LEFT + (max(layer.values(), default=0) + 1) * COL + 20
     if participant is not None:
         _shape(plane, participant.get("id"), Box(0, top, width, y - top), horizontal=True)
@@ -188,8 +191,8 @@ def _shape(plane: etree._Element, element_id: str | None, box: Box, *,
                      width=f"{box.w:.0f}", height=f"{box.h:.0f}")
 
 
-def _edge(plane: etree._Element, flow: etree._Element, boxes: dict[str, Box], back: bool,
-          nodes: dict[str, etree._Element]) -> None:
+def _edge(plane: etree._Element, flow: etree._Element, boxes: dict[NodeId, Box], back: bool,
+          nodes: dict[NodeId, etree._Element]) -> None:
     s, t = boxes[flow.get("sourceRef")], boxes[flow.get("targetRef")]
     if back:
         over = min(s.y, t.y) - 18

@@ -93,7 +93,7 @@ class ElementChecker:
         elif kind == "callActivity" and not (node.get("calledElement") or "").strip():
             self.add(node, f"{label(node)} has no called process (calledElement is missing)")
 
-    def _data(self, node: etree._Element, visible: frozenset[str]) -> None:
+    def _data(self, node: etree._Element, visible: frozenset[str | None]) -> None:
         """Data associations must reach a data object of this (sub-)process or its parent.
 
         SpiffWorkflow looks no further than the parent, and loops forever when a
@@ -197,9 +197,9 @@ class ElementChecker:
                     self.add(node, f"{label(node)}: the conditional event has no condition")
                 self.expr(node, _raw(condition), "eval", "the condition", _line(condition))
             attr = _REFERENCED.get(what)
-            ref = definition.get(attr) if attr else None
-            if ref and self.doc_ids.get(ref) != what:
-                self.add(node, f"{label(node)}: {attr} '{ref}' names no {what} in this file",
+            ref_id = definition.get(attr) if attr else None
+            if ref_id and self.doc_ids.get(ref_id) != what:
+                self.add(node, f"{label(node)}: {attr} '{ref_id}' names no {what} in this file",
                          definition.sourceline)
 
     def _timer(self, node: etree._Element, definition: etree._Element) -> None:
@@ -222,7 +222,8 @@ class ElementChecker:
             if len(self.problems) == before:
                 self._timer_literal(node, kind, text, value.sourceline)
 
-    def _timer_literal(self, node: etree._Element, kind: str, text: str, line: int) -> None:
+    def _timer_literal(self, node: etree._Element, kind: str, text: str,
+                       line: int | None) -> None:
         try:
             literal = ast.literal_eval(text)
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):

@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 
 from engine import working_days
 from engine.working_days import MAX_WORKING_DAYS
@@ -113,7 +114,7 @@ def make_helpers(
 def parse_amount(value: object) -> float:
     """Turn a decimal string such as ``"1234.50"`` (or a number) into a float."""
     if type(value) in (int, float):
-        number = float(value)  # type: ignore[arg-type]
+        number = float(cast(float, value))  # exactly an int or a float (never a bool)
     elif isinstance(value, str) and len(value) <= 40 and _AMOUNT.fullmatch(value.strip()):
         number = float(value.strip())
     else:
@@ -126,7 +127,8 @@ def parse_amount(value: object) -> float:
 
 def hours(n: object) -> str:
     """An ISO 8601 duration of ``n`` hours, e.g. ``hours(48) == "PT48H"`` (for timers)."""
-    if type(n) not in (int, float) or not math.isfinite(n) or not 0 <= n <= 10**6:  # type: ignore[arg-type]
+    number = cast(float, n)  # looked at only once type(n) is int or float
+    if type(n) not in (int, float) or not math.isfinite(number) or not 0 <= number <= 10**6:
         raise ValueError("hours() expects a number of hours between 0 and 1000000")
-    text = str(int(n)) if float(n).is_integer() else f"{n:.6f}".rstrip("0")  # type: ignore[arg-type]
+    text = str(int(number)) if float(number).is_integer() else f"{number:.6f}".rstrip("0")
     return f"PT{text}H"

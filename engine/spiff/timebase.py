@@ -24,7 +24,7 @@ class _ClockedDatetime(datetime):
     """``datetime`` whose ``now()`` follows the bound engine clock."""
 
     @classmethod
-    def now(cls, tz=None):  # type: ignore[override]
+    def now(cls, tz=None):
         clock = _current.get()
         if clock is None:
             return datetime.now(tz)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import re
+from typing import NoReturn, TypedDict
 
 from lxml import etree
 
@@ -80,7 +81,7 @@ def parse_xml(
     return tree
 
 
-def _fail(filename: str, message: str, line: int | None = None) -> None:
+def _fail(filename: str, message: str, line: int | None = None) -> NoReturn:
     raise InvalidDiagram([Problem(file=filename, message=message, line=line)])
 
 
@@ -153,7 +154,16 @@ def _check_prolog(data: bytes, filename: str) -> None:
         _fail(filename, _DOCTYPE_MESSAGE, data.count(b"\n", 0, pos) + 1)
 
 
-def _parser_options() -> dict[str, object]:
+class _ParserOptions(TypedDict):
+    resolve_entities: bool
+    no_network: bool
+    load_dtd: bool
+    dtd_validation: bool
+    huge_tree: bool
+    remove_blank_text: bool
+
+
+def _parser_options() -> _ParserOptions:
     return {
         "resolve_entities": False,
         "no_network": True,
@@ -247,7 +257,7 @@ def rename_reserved(root: etree._Element) -> dict[str, str]:
     targetRef, attachedToRef, ...), ``default``, DI ``bpmnElement``, and the text of
     ``incoming``/``outgoing``/``flowNodeRef``-like elements.
     """
-    taken = {e.get("id") for e in root.iter() if isinstance(e.tag, str) and e.get("id")}
+    taken = {i for e in root.iter() if isinstance(e.tag, str) and (i := e.get("id"))}
     renames: dict[str, str] = {}
     for process in root.iter(_PROCESS_TAG):
         for element in process.iterdescendants():

@@ -8,7 +8,7 @@ People are referred to by username, which never changes once created.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -20,6 +20,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -57,6 +58,9 @@ class UTCDateTime(TypeDecorator):
 
 class Base(DeclarativeBase):
     """Declarative base of the engine's tables."""
+
+    if TYPE_CHECKING:  # every model here maps a plain Table (SQLAlchemy says FromClause)
+        __table__: ClassVar[Table]
 
     metadata = MetaData(naming_convention=NAMING)
 

@@ -11,18 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import CursorResult, RowMapping, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound, NotReady
 from engine.store.models import AuditEvent, HumanTask, Job, ProcessInstance
 
-INSTANCES: Table = ProcessInstance.__table__  # type: ignore[assignment]
-TASKS: Table = HumanTask.__table__  # type: ignore[assignment]
-JOBS: Table = Job.__table__  # type: ignore[assignment]
-AUDIT: Table = AuditEvent.__table__  # type: ignore[assignment]
+INSTANCES: Table = ProcessInstance.__table__
+TASKS: Table = HumanTask.__table__
+JOBS: Table = Job.__table__
+AUDIT: Table = AuditEvent.__table__
 
 
 class Rec:
@@ -30,7 +30,7 @@ class Rec:
 
     __slots__ = ("_dirty", "_table", "_values")
 
-    def __init__(self, table: Table, values: Mapping[str, Any]):
+    def __init__(self, table: Table, values: Mapping[str, Any] | RowMapping):
         object.__setattr__(self, "_table", table)
         object.__setattr__(self, "_values", dict(values))
         object.__setattr__(self, "_dirty", set())
@@ -270,7 +270,7 @@ def save_state(session: Session, inst: Rec, state: str, now: datetime, *,
     params = {f"v_{c}": values[c] for c in columns}
     params.update(w_id=inst.id, w_revision=inst.revision)
     result = session.execute(_update_stmt(INSTANCES, columns, guarded=True), params)
-    if result.rowcount != 1:
+    if cast("CursorResult[Any]", result).rowcount != 1:
         return False
     inst._values.update(values)
     inst.mark_clean()
@@ -287,7 +287,7 @@ def update_open_task(session: Session, task_id: int, *, expect_assignee: Any = .
         cond.append(TASKS.c.assignee.is_(None) if expect_assignee is None
                     else TASKS.c.assignee == expect_assignee)
     result = session.execute(update(TASKS).where(*cond).values(**values))
-    return result.rowcount == 1
+    return cast("CursorResult[Any]", result).rowcount == 1
 
 
 def cancel_open(session: Session, instance_id: int, now: datetime) -> None:

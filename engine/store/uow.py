@@ -32,9 +32,9 @@ def unit_of_work(session: Session | scoped_session, *, write: bool = True
     refused with :class:`PendingWork`, never committed.  Writing units of work take the
     database's write lock at their start on SQLite (``BEGIN IMMEDIATE``).
     """
-    if isinstance(session, scoped_session):  # Flask-SQLAlchemy hands in its registry
-        session = session()
-    return _unit_of_work(session, write)
+    # Flask-SQLAlchemy hands in its registry
+    own = session() if isinstance(session, scoped_session) else session
+    return _unit_of_work(own, write)
 
 
 @contextlib.contextmanager
@@ -68,15 +68,14 @@ def read_only(session: Session | scoped_session) -> Iterator[Session]:
     Inside a transaction the caller opened, the reads join it and it stays open; else the
     transaction the reads open is rolled back at the end (no locks or snapshot held).
     """
-    if isinstance(session, scoped_session):
-        session = session()
-    began = not session.in_transaction()
+    own = session() if isinstance(session, scoped_session) else session
+    began = not own.in_transaction()
     try:
-        with session.no_autoflush:
-            yield session
+        with own.no_autoflush:
+            yield own
     finally:
         if began:
-            session.rollback()
+            own.rollback()
 
 
 @event.listens_for(Session, "after_flush")

@@ -33,7 +33,8 @@ PROCESS_KEYS = {"project_approval", "risk_review", "escalation", "project_closur
 #: What a copy of the checkout leaves out: local state and anything a build writes.
 NOT_SOURCE = shutil.ignore_patterns(".git", ".venv*", ".tmp", "instance", "build", "dist",
                                     "*.egg-info", "__pycache__", ".pytest_cache",
-                                    ".ruff_cache", "node_modules", "tests", "docs")
+                                    ".ruff_cache", ".mypy_cache", "node_modules", "tests",
+                                    "docs")
 
 
 @dataclass

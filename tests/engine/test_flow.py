@@ -167,6 +167,18 @@ def test_claim_unclaim_and_inbox(drv, session):
     assert kinds.count("claimed") == 1 and kinds.count("unclaimed") == 1
 
 
+def test_inbox_without_a_user_is_empty(drv, session):
+    """No user (``None``): nothing is theirs or claimable by them; "all" still lists."""
+    inst = drv.start("approval3", data={"title": "A", "budget": 1})
+    review = drv.task(inst.id, "review")
+    drv.engine.claim(session, review.id, "reviewer1")
+    drv.start("approval3", data={"title": "B", "budget": 1})  # its review is claimable
+    for scope in ("mine", "claimable"):
+        assert drv.engine.tasks(session, None, TaskQuery(scope=scope)) == ([], 0)
+    listed, total = drv.engine.tasks(session, None, TaskQuery(scope="all"))
+    assert total == 2 and review.id in [t.id for t in listed]
+
+
 def test_completed_task_is_not_ready_and_unknown_ids(drv, session):
     inst = drv.start("approval3", data={"title": "A", "budget": 1})
     review = drv.task(inst.id, "review")

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from time import monotonic
-from typing import Any
+from typing import Any, cast
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
@@ -113,6 +113,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         return scope
 
     def _run(self, compiled: _Compiled, scope: dict, seconds: float) -> Any:
+        assert compiled.code is not None, "_compiled() raised for code that did not compile"
         previous = _clock.deadline
         deadline = monotonic() + seconds
         _clock.deadline = min(deadline, previous) if previous else deadline
@@ -211,7 +212,8 @@ class SandboxedScriptEngine(PythonScriptEngine):
 
     def call_service(self, task: Any, **kwargs: Any) -> str:
         """Call the configured service handler; return its result as a JSON string."""
-        name = kwargs.get("operation_name")
+        # SpiffWorkflow's service task always passes the operator's name (deploy checks it)
+        name = cast(str, kwargs.get("operation_name"))
         if self.services is None:
             raise WorkflowTaskException(f"no service handler for operation {name!r}", task=task)
         try:

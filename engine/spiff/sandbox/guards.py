@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
 from time import monotonic
-from typing import Any
+from typing import Any, AnyStr
 
 from RestrictedPython.Guards import (
     full_write_guard,
@@ -206,7 +206,7 @@ class _Guards:
 
         return join
 
-    def _replace(self, text: str | bytes) -> Callable:
+    def _replace(self, text: AnyStr) -> Callable:
         def replace(old: Any, new: Any, count: Any = -1, /) -> str | bytes:
             if type(old) is type(new) is type(text) and len(new) > len(old):
                 hits = text.count(old) if old else len(text) + 1

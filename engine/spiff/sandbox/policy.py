@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import types
 from functools import lru_cache
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, cast
 
 from RestrictedPython.transformer import (
     INSPECT_ATTRIBUTES,
@@ -32,7 +32,7 @@ _CHECKED_OPS = {ast.Pow: "_pow_", ast.Mult: "_mul_", ast.LShift: "_lshift_",
                 ast.Add: "_add_", ast.Mod: "_mod_"}  # fmt: skip
 
 
-def _call(func: str, args: list[ast.expr], where: ast.AST) -> ast.Call:
+def _call(func: str, args: list[ast.expr], where: ast.stmt | ast.expr) -> ast.Call:
     node = ast.Call(func=ast.Name(func, ast.Load()), args=args, keywords=[])
     copy_locations(node, where)
     return node
@@ -158,7 +158,8 @@ class SandboxPolicy(RestrictingNodeTransformer):
         return self._ticked(super().visit_FunctionDef(node))
 
     def visit_Lambda(self, node: ast.Lambda) -> Any:
-        node = super().visit_Lambda(node)
+        # RestrictedPython visits the lambda's contents and returns the lambda itself
+        node = cast(ast.Lambda, super().visit_Lambda(node))
         body = ast.BoolOp(op=ast.Or(), values=[_call("_tick_", [], node.body), node.body])
         copy_locations(body, node.body)
         node.body = body

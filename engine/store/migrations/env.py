@@ -18,7 +18,10 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    db = make_db_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic: neither a connection nor sqlalchemy.url was given")
+    db = make_db_engine(url)
     with db.connect() as conn:
         _run(conn)
     db.dispose()
