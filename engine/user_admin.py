@@ -91,7 +91,8 @@ def create(session: Session, actor: str, now: datetime, new: NewUser) -> UserVie
     if errors:
         raise InvalidData(errors)
     user = identity.create_user(session, username, now=now, password=new.password,
-                                display_name=profile["display_name"], email=profile["email"],
+                                display_name=profile["display_name"] or username,
+                                email=profile["email"],
                                 roles=new.roles)
     user.locale, user.time_zone = profile["locale"], profile["time_zone"]
     session.flush()
