@@ -86,6 +86,8 @@ class DecisionTableView:
     versions: list[DecisionVersionView]
     source: str
     draft_source: str | None
+    #: What publishing the saved draft would refuse (each naming rule row and column).
+    draft_problems: list[Any] = field(default_factory=list)  # engine.errors.Problem
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,7 @@ def _register_blueprints(app: Flask) -> None:
         portfolio,
         processes,
         risks,
+        rules,
         summary,
         tasks,
     )
@@ -93,7 +94,7 @@ def _register_blueprints(app: Flask) -> None:
     # Ids in page URLs too: one beyond the database's integer columns is a 404.
     app.url_map.converters["dbid"] = DbIdConverter
     for module in (auth, health, home, i18n, inbox, tasks, processes, instances, my_requests,
-                   pmo, portfolio, risks, escalations, lessons, notifications, account):
+                   pmo, portfolio, risks, escalations, lessons, notifications, account, rules):
         app.register_blueprint(module.bp)
     app.before_request(check_request)
     errors.register(app)

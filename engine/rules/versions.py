@@ -68,6 +68,7 @@ def table_view(session: Session, key: str, now: datetime, max_bytes: int) -> Dec
                                                                    counts.get(current.id, 0)),
         draft=draft, versions=[v for v in versions if v.status != "draft"],
         source=current.source, draft_source=draft_row.source if draft_row else None,
+        draft_problems=readable(draft_row.source, key, max_bytes).problems if draft_row else [],
     )
 
 
