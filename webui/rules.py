@@ -28,6 +28,8 @@ def index():
 
 
 def _page(key: str, *, xml: str | None = None, status: int = 200, **results):
+    if "errors" in results:
+        results["errors"] = {k: _field_message(k, m) for k, m in results["errors"].items()}
     table = bpm().decision_table(db.session, key, username())
     editing = xml or table.draft_source or table.source
     return render_template("rules_table.html", table=table, xml=editing,
@@ -123,6 +125,23 @@ def publish(key: str):
     flash(_("Version %(v)s published: new requests use it from %(when)s.", v=version.version,
             when=version.effective_from.strftime("%Y-%m-%d %H:%M UTC")), "success")
     return redirect(url_for("rules.show", key=key))
+
+
+def _field_message(field: str, message: str) -> str:
+    """The engine's message about a rules form field, in the user's language."""
+    if field == "comment":
+        if message.startswith("Keep the comment"):
+            return _("Keep the comment under 2000 characters.")
+        return _("Say why the rule changes (a comment is required).")
+    if field == "effective_from":
+        return _("Choose now or a later date.")
+    if field.startswith("inputs.") and ": " in message:
+        column, problem = message.rsplit(": ", 1)
+        if problem == "enter a number":
+            return _("%(column)s: enter a number", column=column)
+        if problem == "enter true or false":
+            return _("%(column)s: choose yes or no", column=column)
+    return message
 
 
 def _effective(text: str) -> datetime | None:
