@@ -64,6 +64,8 @@ def _typed(raw: Any, type_ref: str | None) -> Any:
         if text.lower() in _FALSE:
             return False
         raise ValueError("enter true or false")
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1]  # typed as the table's cells write it: "high"
     return raw
 
 

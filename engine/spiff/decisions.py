@@ -50,16 +50,18 @@ def evaluate(engine: DMNEngine, task: Any) -> Evaluation:
     """Run ``engine``'s table against ``task.data`` as SpiffWorkflow's ``result`` does."""
     table = engine.decision_table
     matched = engine.decide(task)
+    collect = table.hit_policy == HitPolicy.COLLECT.value
+    deciding = matched if collect else matched[:1]  # FIRST: the first match decides
     result: dict[str, Any] = {}
     columns: dict[str, list[Any]] = {_output_name(o): [] for o in table.outputs}
-    outputs = [rule.output_as_dict(task) for rule in matched]
-    if table.hit_policy == HitPolicy.COLLECT.value:
+    outputs = [rule.output_as_dict(task) for rule in deciding]
+    if collect:
         for output in outputs:
             for key, value in output.items():
                 result.setdefault(key, []).append(value)
     elif outputs:
         result = outputs[0]
-    for rule in matched[:None if table.hit_policy == HitPolicy.COLLECT.value else 1]:
+    for rule in deciding:
         for entry in rule.outputEntries:
             value = task.workflow.script_engine.evaluate(task, entry.text) if entry.text else ""
             columns.setdefault(_output_name(entry.output), []).append(value)

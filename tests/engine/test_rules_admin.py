@@ -246,3 +246,14 @@ def test_what_if_replays_the_draft_over_every_recorded_instance(deployed, sessio
     # the history shows the decision with its inputs
     kinds = [e.kind for e in engine.history(session, made[0])]
     assert "decision" in kinds
+
+
+def test_text_inputs_may_be_typed_with_or_without_quotes(engine, session, people):
+    engine.deploy(session, [SourceFile("level.dmn", UNIQUE.encode())], "owner1")
+    for area in ('IT', '"IT"', "'IT'"):
+        found = engine.test_decision(session, "level", "admin", {"Score": "12", "Area": area})
+        assert (found["published"].rows, found["published"].outputs) == (
+            [2], {"level": ["medium"]}), area
+    assert "draft" not in found
+    missing = engine.test_decision(session, "level", "admin", {"Score": "12"})["published"]
+    assert (missing.rows, missing.error) == ([], None)  # no row for area None

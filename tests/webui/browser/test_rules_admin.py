@@ -92,8 +92,8 @@ def test_admin_lowers_the_finance_threshold_with_test_what_if_and_publish(pmo_ap
 
     # test panel: the published table and the edited draft on the same 60k proposal
     admin.fill("#in-Input_budget", "60000")
-    admin.fill("#in-Input_category", '"it"')
-    admin.fill("#in-Input_risk", '"low"')
+    admin.fill("#in-Input_category", "it")
+    admin.fill("#in-Input_risk", '"low"')  # as the cells write it
     admin.select_option("#in-Input_multi", "false")
     admin.click("[data-testid=run-test]")
     published = admin.locator("[data-testid=test-published]")
