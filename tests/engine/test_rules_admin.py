@@ -92,6 +92,16 @@ def test_overlap_under_unique_names_both_rows_and_the_columns() -> None:
     assert messages(clean) == found[1:]
 
 
+def test_overlap_under_any_with_different_outputs_is_named() -> None:
+    any_table = UNIQUE.replace('hitPolicy="UNIQUE"', 'hitPolicy="ANY"').replace(
+        "10 &lt;= ? &lt; 20", "5 &lt;= ? &lt; 20")
+    found = messages(any_table)
+    assert "rows 1 and 2 overlap and give different values in output 'Level': hit policy " \
+           "ANY needs them equal" in found
+    same = any_table.replace('"medium"', '"low"')
+    assert not [m for m in messages(same) if "overlap" in m]
+
+
 def test_output_outside_its_allowed_values_names_row_and_column() -> None:
     found = messages(TABLE.replace('"steering"</text></outputEntry>',
                                    '"committee"</text></outputEntry>'))
