@@ -85,6 +85,13 @@ def require_admin(session: Session, username: str) -> None:
         raise Forbidden("only a PMO administrator may reassign tasks")
 
 
+def require_rules_admin(session: Session, username: str) -> None:
+    """Only a PMO administrator may read, test, edit or publish decision tables
+    (:class:`Forbidden`)."""
+    if ADMIN_ROLE not in identity.global_roles(session, username):
+        raise Forbidden("only a PMO administrator may edit or publish rules")
+
+
 def require_process_owner(session: Session, username: str) -> None:
     """Only a process owner may validate or deploy diagrams (:class:`Forbidden`)."""
     if PROCESS_OWNER_ROLE not in identity.global_roles(session, username):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
@@ -38,6 +38,7 @@ from engine.definitions import SpecCache
 from engine.errors import Forbidden, InvalidData, InvalidDiagram, NotFound, Problem, StateError
 from engine.forms import validate_form
 from engine.jobs import runner
+from engine.rules import actions as rule_actions
 from engine.services import ServiceRegistry
 from engine.settings import EngineSettings
 from engine.spiff.bundle import SourceFile
@@ -54,6 +55,8 @@ from engine.views import (
     AuditView,
     DataViews,
     Deactivation,
+    DecisionTableView,
+    DecisionVersionView,
     DefinitionView,
     DeployResult,
     DoctorReport,
@@ -65,9 +68,11 @@ from engine.views import (
     NotificationView,
     RepairResult,
     SlaDefaultView,
+    RuleTestResult,
     TaskView,
     TokenView,
     UserView,
+    WhatIfResult,
     audit_view,
 )
 
@@ -188,6 +193,45 @@ class Engine:
     def validate_form(schema: Mapping[str, Any] | None, data: Mapping[str, Any]) -> None:
         """Check form data against a schema (:class:`InvalidData` with errors per field)."""
         validate_form(schema, data)
+
+    # ------------------------------------------------------------------ rules (PMO admin)
+
+    def decision_tables(self, session: Session, actor: str) -> list[DecisionTableView]:
+        """Every decision table with its versions (PMO administrators only)."""
+        return rule_actions.tables(self.ctx, session, actor)
+
+    def decision_table(self, session: Session, key: str, actor: str) -> DecisionTableView:
+        """One decision table: the version in effect, its draft, every version."""
+        return rule_actions.table(self.ctx, session, key, actor)
+
+    def check_decision(self, session: Session, key: str, content: bytes | str, actor: str
+                       ) -> list[Problem]:
+        """What publishing ``content`` would refuse, each naming rule row and column."""
+        return rule_actions.check(self.ctx, session, key, content, actor)
+
+    def save_decision_draft(self, session: Session, key: str, content: bytes | str,
+                            actor: str) -> tuple[DecisionVersionView, list[Problem]]:
+        """Keep the draft of a table (audited), with the problems publishing would meet."""
+        return rule_actions.save_draft(self.ctx, session, key, content, actor)
+
+    def publish_decision(self, session: Session, key: str, actor: str, comment: str, *,
+                         effective_from: datetime | None = None,
+                         content: bytes | str | None = None) -> DecisionVersionView:
+        """Publish the draft from ``effective_from`` (default now); new instances bind to
+        it from then and the previous version retires. Refused with every problem."""
+        return rule_actions.publish(self.ctx, session, key, actor, comment,
+                                    effective_from=effective_from, content=content)
+
+    def test_decision(self, session: Session, key: str, actor: str,
+                      inputs: Mapping[str, Any], variables: Mapping[str, Any] | None = None,
+                      content: bytes | str | None = None) -> dict[str, RuleTestResult]:
+        """Run the published table and the draft on the same inputs (the test panel)."""
+        return rule_actions.test(self.ctx, session, key, actor, inputs, variables, content)
+
+    def decision_what_if(self, session: Session, key: str, actor: str,
+                         content: bytes | str | None = None) -> WhatIfResult:
+        """Replay a draft over the recorded inputs of every instance that used the table."""
+        return rule_actions.what_if(self.ctx, session, key, actor, content)
 
     # ------------------------------------------------------------------ instances
 

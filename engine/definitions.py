@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidDiagram, NotFound, Problem
@@ -88,7 +88,7 @@ def deploy(
             continue
         # Prove the new version builds with what it binds to today (e.g. a decision
         # deployed earlier), so a broken reference fails here, in front of its author.
-        cache.for_bindings(session, row.id, current_bindings(session, row))
+        cache.for_bindings(session, row.id, current_bindings(session, row, now))
         result.processes.append(definition_view(row))
     session.add(AuditEvent(
         instance_id=None, at=now, actor=actor, kind="deployed",
@@ -120,19 +120,41 @@ def _store_decision(session: Session, dec, actor: str, now: datetime) -> Decisio
     latest = latest_decision(session, dec.key)
     if latest is not None and latest.content_hash == digest:
         return None
-    meta = {
-        "hit_policy": dec.hit_policy,
-        "inputs": dec.inputs,
-        "outputs": dec.outputs,
-    }
     row = DecisionDefinition(
-        key=dec.key, version=(latest.version + 1) if latest else 1, name=dec.name,
+        key=dec.key, version=next_decision_version(session, dec.key), name=dec.name,
         file_name=dec.file, content_hash=digest, source=dec.source.decode("utf-8"),
-        meta=meta, deployed_by=actor, deployed_at=now,
+        meta=decision_meta(dec), deployed_by=actor, deployed_at=now,
     )
+    publish_row(session, row, actor=actor, now=now, effective_from=now,
+                comment="deployed from a file")
     session.add(row)
     session.flush()
     return row
+
+
+def decision_meta(dec: Any) -> dict[str, Any]:
+    """What the engine and UI read of a decision table without parsing it again."""
+    return {"hit_policy": dec.hit_policy, "inputs": dec.inputs, "outputs": dec.outputs}
+
+
+def next_decision_version(session: Session, key: str) -> int:
+    """The version number the next published version of ``key`` gets."""
+    found = session.scalar(select(func.max(DecisionDefinition.version))
+                           .where(DecisionDefinition.key == key))
+    return (found or 0) + 1
+
+
+def publish_row(session: Session, row: DecisionDefinition, *, actor: str, now: datetime,
+                effective_from: datetime, comment: str) -> None:
+    """Mark ``row`` published from ``effective_from``; the versions published before it
+    are retired from then (instances started earlier keep the version they bound)."""
+    for previous in session.scalars(select(DecisionDefinition).where(
+            DecisionDefinition.key == row.key, DecisionDefinition.status == "published",
+            DecisionDefinition.id != row.id).with_for_update()):
+        previous.status, previous.retired_by = "retired", actor
+        previous.retired_at = max(effective_from, previous.effective_from or effective_from)
+    row.status, row.published_by, row.published_at = "published", actor, now
+    row.effective_from, row.comment = effective_from, comment
 
 
 def _store_process(session: Session, proc: ProcessDef, bundle: Bundle, actor: str,
@@ -208,11 +230,24 @@ def latest_process(session: Session, key: str, *, active_only: bool = True
 
 
 def latest_decision(session: Session, key: str) -> DecisionDefinition | None:
-    """The newest version of a decision, or None."""
+    """The newest published (or retired) version of a decision, or None; drafts are not
+    versions yet."""
     return session.scalar(
         select(DecisionDefinition)
-        .where(DecisionDefinition.key == key)
+        .where(DecisionDefinition.key == key, DecisionDefinition.status != "draft")
         .order_by(DecisionDefinition.version.desc())
+        .limit(1)
+    )
+
+
+def decision_in_effect(session: Session, key: str, now: datetime) -> DecisionDefinition | None:
+    """The version of ``key`` new instances bind to at ``now``: of the versions published
+    with an effective date not after ``now``, the one that took effect last."""
+    return session.scalar(
+        select(DecisionDefinition)
+        .where(DecisionDefinition.key == key, DecisionDefinition.status != "draft",
+               DecisionDefinition.effective_from <= now)
+        .order_by(DecisionDefinition.effective_from.desc(), DecisionDefinition.version.desc())
         .limit(1)
     )
 
@@ -225,8 +260,10 @@ def get_process(session: Session, key: str) -> ProcessDefinition:
     return row
 
 
-def current_bindings(session: Session, definition: ProcessDefinition) -> dict[str, dict[str, int]]:
-    """Decision and called-process versions a new instance of ``definition`` binds to.
+def current_bindings(session: Session, definition: ProcessDefinition, now: datetime
+                     ) -> dict[str, dict[str, int]]:
+    """Decision and called-process versions a new instance of ``definition`` binds to at
+    ``now`` (the decision versions in effect then).
 
     Follows call activities transitively; missing targets raise :class:`NotFound`.
     """
@@ -238,7 +275,8 @@ def current_bindings(session: Session, definition: ProcessDefinition) -> dict[st
         for key in current.meta.get("decisions", []):
             if key in decisions:
                 continue
-            dec = latest_decision(session, key)
+            # (an engine whose clock lags the deploy still finds the version it deployed)
+            dec = decision_in_effect(session, key, now) or latest_decision(session, key)
             if dec is None:
                 raise NotFound(f"process {current.key!r} needs decision {key!r}, "
                                "which is not deployed")

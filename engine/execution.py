@@ -24,6 +24,7 @@ from engine.context import EngineContext
 from engine.definitions import DefinitionSnapshot
 from engine.errors import EngineError, InstanceChanged, TaskFailed, WorkflowStalled
 from engine.services import ServiceCall
+from engine.spiff.decisions import take_evaluations
 from engine.spiff.fixes import merge_missed_instances
 from engine.spiff.joins import take_conflicts
 from engine.spiff.sandbox import SandboxedScriptEngine
@@ -170,6 +171,7 @@ def audit_services(session: Session, loaded: Loaded, now: datetime, actor: str) 
                    detail={"notes": call.notes})
         notifications.write_all(session, call.notifications, now)
     loaded.services.clear()
+    record_decisions(session, loaded, now, actor)
     for conflict in take_conflicts(loaded.workflow):
         join_id = loaded.original_id(conflict.join_id)
         rows.audit(session, instance_id=loaded.instance.id, at=now, actor=actor,
@@ -178,6 +180,26 @@ def audit_services(session: Session, loaded: Loaded, now: datetime, actor: str) 
                    detail={"key": conflict.key,
                            "branches": [loaded.original_id(b) for b in conflict.branches],
                            "kept": loaded.original_id(conflict.winner)})
+
+
+def record_decisions(session: Session, loaded: Loaded, now: datetime, actor: str) -> None:
+    """Store the decision tables the run evaluated: their input values, matched rows and
+    outputs (a row to replay drafts over, and a "decision" audit event)."""
+    bound = (loaded.instance.bindings or {}).get("decisions", {})
+    for found in take_evaluations(loaded.workflow):
+        element_id = loaded.original_id(found.element_id)
+        outputs = {"rows": found.rows, "columns": found.columns}
+        rows.decision_evaluation(
+            session, instance_id=loaded.instance.id, decision_key=found.decision,
+            definition_id=bound.get(found.decision), element_id=element_id,
+            inputs={"values": found.inputs, "context": found.context}, outputs=outputs,
+            at=now)
+        rows.audit(session, instance_id=loaded.instance.id, at=now, actor=actor,
+                   kind="decision", element_id=element_id,
+                   element_name=loaded.element(element_id).get("name"),
+                   detail={"decision": found.decision,
+                           "definition_id": bound.get(found.decision),
+                           "inputs": found.inputs, **outputs})
 
 
 @contextlib.contextmanager

@@ -52,7 +52,7 @@ def start(ctx: EngineContext, session: Session, process_key: str, actor: str,
             rows.INSTANCES, definition_id=definition.id, process_key=definition.key,
             business_key=business_key, title=title or definition.name,
             project_id=project_id, status="running", state="", revision=1,
-            bindings=current_bindings(session, definition), started_by=actor,
+            bindings=current_bindings(session, definition, now), started_by=actor,
             started_at=now, updated_at=now, current_step="",
         ))
         attachments.link(session, payload, actor=actor, instance_id=inst.id)

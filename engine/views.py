@@ -38,6 +38,104 @@ class DecisionView:
 
 
 @dataclass(frozen=True)
+class DecisionVersionView:
+    """One version of a decision table: a draft, published (maybe from a later date) or
+    retired, with who and when."""
+
+    id: int
+    key: str
+    version: int
+    status: str
+    name: str
+    saved_by: str
+    saved_at: datetime
+    published_by: str | None
+    published_at: datetime | None
+    effective_from: datetime | None
+    comment: str | None
+    retired_by: str | None
+    retired_at: datetime | None
+    in_effect: bool
+    instances: int = 0
+
+
+@dataclass(frozen=True)
+class DecisionColumn:
+    """An input or output column of a table (``name``: the output's variable)."""
+
+    id: str
+    label: str
+    expression: str | None = None
+    name: str | None = None
+    type: str | None = None
+
+
+@dataclass(frozen=True)
+class DecisionTableView:
+    """A decision table with the version in effect, its draft and every version."""
+
+    key: str
+    name: str
+    hit_policy: str
+    inputs: list[DecisionColumn]
+    outputs: list[DecisionColumn]
+    #: Task data the output cells read besides the inputs (the test panel asks for it).
+    variables: list[str]
+    in_effect: DecisionVersionView | None
+    draft: DecisionVersionView | None
+    versions: list[DecisionVersionView]
+    source: str
+    draft_source: str | None
+    #: What publishing the saved draft would refuse (each naming rule row and column).
+    draft_problems: list[Any] = field(default_factory=list)  # engine.errors.Problem
+
+
+@dataclass(frozen=True)
+class RuleTestResult:
+    """A table run on test inputs: matched rows (1-based) and outputs per column; or the
+    error that stopped it."""
+
+    version: str
+    rows: list[int]
+    outputs: dict[str, list[Any]]
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class WhatIfChange:
+    """How one past instance would have been decided differently."""
+
+    instance_id: int
+    title: str
+    before: dict[str, list[Any]]
+    after: dict[str, list[Any]]
+    #: (output column, values added, values removed), one per differing column
+    columns: list[tuple[str, list[Any], list[Any]]]
+
+
+@dataclass(frozen=True)
+class WhatIfSummary:
+    """"N would have gained (or lost) value V in output column C"."""
+
+    column: str
+    kind: str  # added | removed
+    value: Any
+    count: int
+
+
+@dataclass(frozen=True)
+class WhatIfResult:
+    """A draft replayed over the recorded inputs of past instances."""
+
+    key: str
+    checked: int
+    changed: list[WhatIfChange]
+    summary: list[WhatIfSummary]
+    #: instances whose recorded inputs the draft could not be run on, with why
+    failed: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class DeployResult:
     """What one deployment created; ``unchanged`` lists keys whose content was identical."""
 

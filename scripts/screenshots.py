@@ -6,9 +6,12 @@ test process and the web tests' proposal form deployed, and a few requests in di
 states, and a small portfolio of PMO records (projects, risks, an escalation, lessons);
 then drives Debian's Chromium (Playwright, never a downloaded browser) and writes
 ``inbox.png``, ``task-form-errors.png``, ``instance.png`` (``--only tasks``) and
-``portfolio.png``, ``lessons.png`` (``--only pmo``), ``admin-user.png`` (``--only admin``).
+``portfolio.png``, ``lessons.png`` (``--only pmo``), ``admin-user.png`` (``--only admin``);
+and, on a database like ``pmoflow init --demo`` with proposals routed by the approval rules,
+the rules page after a what-if, ``rules-what-if.png`` (``--only rules``).
 
-    PYTHONPATH=. python scripts/screenshots.py [--out docs/screenshots] [--only tasks|pmo|admin]
+    PYTHONPATH=. python scripts/screenshots.py [--out docs/screenshots]
+                                               [--only tasks|pmo|admin|rules]
 """
 
 from __future__ import annotations
@@ -192,11 +195,17 @@ def _project(s, clock: ManualClock, title: str, category: str, budget: str, curr
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
-    parser.add_argument("--only", choices=("tasks", "pmo", "admin"), help="take only these shots")
+    parser.add_argument("--only", choices=("tasks", "pmo", "admin", "rules"),
+                        help="take only these shots")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     from playwright.sync_api import sync_playwright
+
+    if args.only in (None, "rules"):
+        shoot_rules(out)
+    if args.only == "rules":
+        return 0
 
     with tempfile.TemporaryDirectory() as tmp:
         clock = ManualClock("2026-02-23T01:30:00+00:00")
@@ -282,6 +291,39 @@ def shoot_admin(browser, base: str, out: Path) -> None:
     page.wait_for_selector("[data-testid=project-roles] li[data-project]")
     page.screenshot(path=str(out / "admin-user.png"), full_page=True)
     page.context.close()
+
+
+def shoot_rules(out: Path) -> None:
+    """The PMO admin's rules page: the finance threshold lowered to 50k in the editor and
+    a what-if over 24 proposals the approval rules routed (the shipped processes)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.webui.browser.test_rules_admin import BELOW, BETWEEN, edit_cell, propose_and_check
+    from tests.webui.conftest import build_pmo_database
+
+    with tempfile.TemporaryDirectory() as tmp:
+        clock = ManualClock("2026-03-02T01:00:00+00:00")
+        build_pmo_database(Path(tmp) / "pmo.db", clock)
+        app = make_app(Path(tmp) / "pmo.db", clock)
+        titles = ["Intranet search", "Tower crane scheduling", "Supplier portal", "GDPR audit",
+                  "Warehouse robotics", "Customer 360", "Payroll upgrade", "Badge readers"]
+        for n, amount in enumerate(BELOW + BETWEEN + BETWEEN[:4]):
+            clock.advance(hours=3)
+            propose_and_check(app, amount, f"{titles[n % len(titles)]} ({n + 1})")
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_port}"
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            page = session(browser, base, "admin")
+            page.goto("/rules/approval_routing")
+            page.wait_for_selector("#dmn-editor[data-ready=true]")
+            edit_cell(page, ">= 100000", ">= 50000")
+            page.click("[data-testid=run-what-if]")
+            page.wait_for_selector("[data-testid=what-if-result]")
+            page.screenshot(path=str(out / "rules-what-if.png"), full_page=True)
+            browser.close()
+        server.shutdown()
 
 
 if __name__ == "__main__":

@@ -84,6 +84,7 @@ def _register_blueprints(app: Flask) -> None:
         portfolio,
         processes,
         risks,
+        rules,
         summary,
         tasks,
     )
@@ -96,7 +97,7 @@ def _register_blueprints(app: Flask) -> None:
     app.url_map.converters["dbid"] = DbIdConverter
     for module in (auth, health, home, i18n, inbox, tasks, processes, instances, my_requests,
                    pmo, portfolio, risks, escalations, lessons, notifications, account,
-                   admin):
+                   admin, rules):
         app.register_blueprint(module.bp)
     app.before_request(check_request)
     errors.register(app)

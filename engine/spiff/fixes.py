@@ -13,10 +13,13 @@ from typing import Any
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
+
+from engine.spiff import decisions
 
 # --------------------------------------------------------------------------- timers
 
@@ -137,7 +140,11 @@ def _business_rule_run_hook(self: Any, my_task: Any) -> bool:
     merges lists as sets, so a COLLECT result such as SLAs [3, 5, 5] became [3, 5] and a
     second evaluation mixed with the previous round's lists."""
     try:
-        my_task.data = _assign(my_task.data, self.dmnEngine.result(my_task))
+        evaluation = decisions.evaluate(self.dmnEngine, my_task)
+        evaluation.inputs = decisions.input_values(self.dmnEngine, my_task)
+        evaluation.context = decisions.output_context(self.dmnEngine, my_task.data)
+        my_task.data = _assign(my_task.data, evaluation.result)
+        decisions.record(my_task, evaluation)  # stored with the action (what-if replays it)
         super(BusinessRuleTaskMixin, self)._run_hook(my_task)
     except SpiffWorkflowException as we:
         we.add_note(f"Business Rule Task '{my_task.task_spec.bpmn_name}'.")
@@ -150,6 +157,17 @@ def _business_rule_run_hook(self: Any, my_task: Any) -> bool:
 
 
 BusinessRuleTaskMixin._run_hook = _business_rule_run_hook
+_get_engine = BpmnDmnParser.get_engine
+
+
+def _get_named_engine(self: Any, decision_ref: str, node: Any) -> Any:
+    """The library's table engine, remembering which decision it runs (for the record)."""
+    engine = _get_engine(self, decision_ref, node)
+    engine.decision_ref = decision_ref
+    return engine
+
+
+BpmnDmnParser.get_engine = _get_named_engine
 
 
 # --------------------------------------------------------------------------- spec wiring

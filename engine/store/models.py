@@ -188,6 +188,36 @@ class DecisionDefinition(Base):
     meta: Mapped[dict[str, Any]] = mapped_column(JSON)
     deployed_by: Mapped[str] = mapped_column(String(64))
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: draft (editable, version 0 until published) | published | retired
+    status: Mapped[str] = mapped_column(String(16), default="published",
+                                        server_default="published")
+    #: New instances bind to the newest version in effect (published, from this time).
+    effective_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    published_by: Mapped[str | None] = mapped_column(String(64))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Why it was published (required when a PMO admin publishes).
+    comment: Mapped[str | None] = mapped_column(Text)
+    retired_by: Mapped[str | None] = mapped_column(String(64))
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class DecisionEvaluation(Base):
+    """One run of a decision table by an instance: the input values it saw and what the
+    table answered (what a what-if replays a draft over)."""
+
+    __tablename__ = "decision_evaluations"
+    __table_args__ = (Index("ix_decision_evaluations_key_at", "decision_key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
+    decision_key: Mapped[str] = mapped_column(String(200))
+    definition_id: Mapped[int | None] = mapped_column(Integer)
+    element_id: Mapped[str | None] = mapped_column(String(200))
+    #: {"values": {input column id: value}, "context": {task data the outputs read}}
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: {"rows": [matched row numbers], "columns": {output name: [value per matched row]}}
+    outputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 # --------------------------------------------------------------------------- runtime

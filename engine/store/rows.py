@@ -17,12 +17,19 @@ from sqlalchemy import CursorResult, RowMapping, Table, bindparam, insert, selec
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound, NotReady
-from engine.store.models import AuditEvent, HumanTask, Job, ProcessInstance
+from engine.store.models import (
+    AuditEvent,
+    DecisionEvaluation,
+    HumanTask,
+    Job,
+    ProcessInstance,
+)
 
 INSTANCES: Table = ProcessInstance.__table__
 TASKS: Table = HumanTask.__table__
 JOBS: Table = Job.__table__
 AUDIT: Table = AuditEvent.__table__
+EVALUATIONS: Table = DecisionEvaluation.__table__
 
 
 class Rec:
@@ -255,6 +262,11 @@ def audit(session: Session, **values: Any) -> None:
     """Append an audit event."""
     values.setdefault("detail", {})
     session.execute(insert(AUDIT), values)
+
+
+def decision_evaluation(session: Session, **values: Any) -> None:
+    """Record one evaluation of a decision table by an instance."""
+    session.execute(insert(EVALUATIONS), values)
 
 
 def save_state(session: Session, inst: Rec, state: str, now: datetime, *,

@@ -136,7 +136,8 @@ def test_raise_logs_binds_and_opens_triage(drv, session, projects):
     for pm in ("pm2", "pm3"):  # the affected PMs hear that their project is named
         assert any("names your project" in t for t in titles(drv, pm))
     assert not any("names your project" in t for t in titles(drv, "pm1"))
-    assert drv.kinds(inst.id) == ["started", "service_called"]
+    # the SLA table ran: its inputs and outputs are recorded (what-if replays them)
+    assert drv.kinds(inst.id) == ["started", "service_called", "decision"]
     assert any("logged on" in n for n in notes(drv, inst.id, "log"))
 
 
