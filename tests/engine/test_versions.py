@@ -4,6 +4,7 @@ modeler, moving running instances to a new version (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import select
@@ -30,7 +31,7 @@ def chain(steps: list[tuple[str, str]], *, key: str = "chain", lane: str = "pmo_
     if loose:
         nodes.append(f'<bpmn:userTask id="{loose}" name="Loose step"/>')
     flows = [f'<bpmn:sequenceFlow id="f{i}" sourceRef="{a}" targetRef="{b}"/>'
-             for i, (a, b) in enumerate(zip(ids, ids[1:], strict=False))]
+             for i, (a, b) in enumerate(pairwise(ids))]
     refs = "".join(f"<bpmn:flowNodeRef>{n}</bpmn:flowNodeRef>"
                    for n in [*ids, *([loose] if loose else [])])
     return (f'<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions {NS} id="d" '
