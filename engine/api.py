@@ -67,6 +67,7 @@ from engine.views import (
     TaskView,
     TokenView,
     UserView,
+    VersionPage,
     VersionView,
     audit_view,
 )
@@ -176,6 +177,31 @@ class Engine:
             if actor is not None:
                 access.require_process_owner(session, actor)
             return versions.versions(session, key, self.clock.now())
+
+    def process_library(self, session: Session, actor: str) -> list[VersionView]:
+        """Every version of every process with its running work (process owners)."""
+        with read_only(session):
+            access.require_process_owner(session, actor)
+            return versions.library(session, self.clock.now())
+
+    def version_page(self, session: Session, key: str, actor: str,
+                     version: int | None = None) -> VersionPage:
+        """A process's versions, one of them (default: the newest) and the running work
+        of older versions that could move to it (process owners)."""
+        with read_only(session):
+            access.require_process_owner(session, actor)
+            found = versions.versions(session, key, self.clock.now())
+            selected = next((v for v in found if v.definition.version == version), None)
+            if version is not None and selected is None:
+                raise NotFound(f"process {key!r} has no version {version}")
+            selected = selected or found[0]
+            return VersionPage(key, found[0].definition.name, found, selected,
+                               migration.candidates(self.ctx, session,
+                                                    selected.definition.id))
+
+    def version_diagram(self, session: Session, key: str, version: int) -> str:
+        """The XML of one version for a viewer (drawn when the file has no drawing)."""
+        return with_layout(self.version_source(session, key, version))
 
     def version_source(self, session: Session, key: str, version: int) -> str:
         """The BPMN XML of one version of a process, as deployed."""

@@ -34,7 +34,7 @@ _FUTURE = TaskState.FUTURE | TaskState.PREDICTED_MASK
 
 
 def candidates(ctx: EngineContext, session: Session, target_id: int) -> list[MoveCandidate]:
-    """Running instances of the target's process on other versions, each with the steps
+    """Running instances of the target's process on older versions, each with the steps
     it waits at and the ones the target lacks (none: it may move)."""
     target = _definition(session, target_id)
     found = session.execute(
@@ -46,6 +46,8 @@ def candidates(ctx: EngineContext, session: Session, target_id: int) -> list[Mov
     for instance_id in found:
         inst = rows.require_instance(session, instance_id)
         source = ctx.cache.definition(session, inst.definition_id)
+        if source.version > target.version:
+            continue  # only forward: a newer version's work does not move back
         spec, subs = ctx.cache.for_bindings(session, target.id, _bindings(session, inst, target))
         _doc, missing, waiting = _checked(inst.state, spec, subs, source.meta)
         out.append(MoveCandidate(inst.id, inst.title, source.version, tuple(waiting),

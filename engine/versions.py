@@ -52,6 +52,17 @@ def versions(session: Session, key: str, now: datetime) -> list[VersionView]:
             for r in found]
 
 
+def library(session: Session, now: datetime) -> list[VersionView]:
+    """Every version of every process (by key, newest version first), with running
+    instances and which version new instances start on."""
+    out: list[VersionView] = []
+    keys = session.scalars(select(ProcessDefinition.key).distinct()
+                           .order_by(ProcessDefinition.key)).all()
+    for key in keys:
+        out.extend(versions(session, key, now))
+    return out
+
+
 def version_row(session: Session, key: str, version: int) -> ProcessDefinition:
     """One version of a process (:class:`NotFound` if there is none)."""
     row = session.scalar(select(ProcessDefinition).where(

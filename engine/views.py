@@ -71,6 +71,18 @@ class MoveCandidate:
 
 
 @dataclass(frozen=True)
+class VersionPage:
+    """A process's versions, the one looked at, and the running work that could move to
+    it from older versions."""
+
+    key: str
+    name: str
+    versions: list[VersionView]
+    selected: VersionView
+    candidates: list[MoveCandidate]
+
+
+@dataclass(frozen=True)
 class MoveResult:
     """What moving instances to another version did."""
 

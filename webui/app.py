@@ -76,6 +76,8 @@ def _register_blueprints(app: Flask) -> None:
         inbox,
         instances,
         lessons,
+        library,
+        modeler,
         my_requests,
         notifications,
         pmo,
@@ -93,7 +95,8 @@ def _register_blueprints(app: Flask) -> None:
     # Ids in page URLs too: one beyond the database's integer columns is a 404.
     app.url_map.converters["dbid"] = DbIdConverter
     for module in (auth, health, home, i18n, inbox, tasks, processes, instances, my_requests,
-                   pmo, portfolio, risks, escalations, lessons, notifications, account):
+                   pmo, portfolio, risks, escalations, lessons, notifications, account,
+                   library, modeler):
         app.register_blueprint(module.bp)
     app.before_request(check_request)
     errors.register(app)

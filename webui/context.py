@@ -10,6 +10,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from engine.access import PROCESS_OWNER_ROLE
 from engine.api import Engine
 from engine.pages import ADMIN_ROLE, PMO_ROLES
 from webui.extensions import db
@@ -82,5 +83,6 @@ def template_globals() -> dict[str, object]:
         "role_label": role_label,
         "is_pmo": bool(set(roles) & PMO_ROLES),
         "is_admin": ADMIN_ROLE in roles,
+        "is_process_owner": PROCESS_OWNER_ROLE in roles,
         "home_url": url_for("home.index"),
     }
