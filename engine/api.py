@@ -214,15 +214,23 @@ class Engine:
             return versions.diff(session, key, old, new)
 
     def validate_draft(self, session: Session, xml: bytes, actor: str, *,
-                       file_name: str = "draft.bpmn") -> list[Problem]:
+                       file_name: str = "draft.bpmn", process_key: str | None = None
+                       ) -> list[Problem]:
         """Every problem deploying a diagram from the modeler would report (the forms of
-        its process's newest version go with it). Process owners only."""
+        its process's newest version go with it). Process owners only.
+
+        With ``process_key``: also a problem when the diagram does not define it."""
         with read_only(session):
             access.require_process_owner(session, actor)
             files = versions.draft_files(session, xml, file_name,
                                          self.settings.max_diagram_bytes)
             ctx = self.check_context(session)
-        return definitions.validate(files, ctx)
+        found = definitions.validate(files, ctx)
+        keys = versions.process_keys(xml, file_name, self.settings.max_diagram_bytes)
+        if process_key is not None and process_key not in keys:
+            found.append(Problem(file_name, f"the diagram defines no process {process_key!r} "
+                                 f"(it defines: {', '.join(keys) or 'none'})"))
+        return found
 
     def deploy_draft(self, session: Session, xml: bytes, actor: str, *, comment: str,
                      effective_from: datetime | None = None,

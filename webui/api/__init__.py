@@ -25,11 +25,13 @@ from webui.api.schemas import MAX_ID, ProblemSchema
 from webui.extensions import csrf
 
 #: Resource modules, in the order the document lists them.
-RESOURCES = ("me", "processes", "tasks", "instances", "deployments", "tokens", "pmo")
+RESOURCES = ("me", "processes", "versions", "tasks", "instances", "deployments", "tokens",
+             "pmo")
 #: How the document names each resource module's group of operations.
 TAGS = {"api-me": "Me", "api-processes": "Processes", "api-tasks": "Tasks",
         "api-instances": "Instances", "api-deployments": "Deployments",
-        "api-tokens": "API tokens", "api-pmo": "PMO records"}
+        "api-tokens": "API tokens", "api-pmo": "PMO records",
+        "api-versions": "Process versions"}
 #: Endpoints anyone may read (the document and its page, the problem types).
 PUBLIC_ENDPOINTS = frozenset({"api-docs.openapi_json", "api_pages.docs",
                               "api_pages.problem_types", "api_pages.problem_type"})
