@@ -58,7 +58,7 @@ def diff(key: str):
     return render_template("library_diff.html", key=key, old=old, new=new, diff=found)
 
 
-@bp.get("/library/<key>/<int:version>/diagram.bpmn")
+@bp.get("/library/<key>/<dbid:version>/diagram.bpmn")
 @login_required
 def diagram(key: str, version: int):
     """A version's XML for the viewer and the modeler."""
@@ -68,7 +68,7 @@ def diagram(key: str, version: int):
     return response
 
 
-@bp.post("/library/<key>/<int:version>/move")
+@bp.post("/library/<key>/<dbid:version>/move")
 @login_required
 def move(key: str, version: int):
     """Move the chosen running instances to this version (those that can)."""

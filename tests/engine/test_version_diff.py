@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+from pathlib import Path
+
 import pytest
 
 from engine.errors import InvalidDiagram
@@ -47,3 +50,13 @@ def test_conditions_properties_and_timers_count_layout_does_not():
 def test_an_unsafe_file_is_refused_by_the_safe_parser():
     with pytest.raises(InvalidDiagram):
         diff_diagrams('<!DOCTYPE x [<!ENTITY e "x">]><x/>', chain([("a", "A")]))
+
+
+def test_diagrams_drawn_in_other_tools_compare_without_error():
+    files = sorted((Path(__file__).parents[1] / "conformance" / "miwg-reference")
+                   .glob("*.bpmn"))
+    assert len(files) > 10
+    for before, after in pairwise(files):
+        assert diff_diagrams(before.read_bytes(), before.read_bytes()).empty
+        found = diff_diagrams(before.read_bytes(), after.read_bytes())
+        assert all(c.element_id for c in (*found.added, *found.removed, *found.changed))

@@ -4,6 +4,8 @@ deploy answer JSON."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.webui.conftest import csrf_token, login
@@ -75,3 +77,14 @@ def test_draft_validate_and_deploy_answer_json(client):
     bad_date = _json(client, "/modeler/deploy", {"xml": changed, "comment": "c",
                                                  "effective_from": "soon"}, token)
     assert bad_date.status_code == 422
+
+
+def test_diagrams_drawn_in_other_tools_validate_with_problems_named(client):
+    login(client, "owner1")
+    token = csrf_token(client, "/tasks")
+    folder = Path(__file__).resolve().parents[1] / "conformance" / "miwg-reference"
+    for name in ("A.1.0.bpmn", "B.2.0.bpmn", "C.1.0.bpmn"):
+        xml = (folder / name).read_text(encoding="utf-8")
+        response = _json(client, "/modeler/validate", {"xml": xml}, token)
+        assert response.status_code == 200, name
+        assert all(p["message"] for p in response.get_json()["problems"]), name

@@ -105,7 +105,7 @@ def list_versions(key: str):
     return {"key": key, "items": items}
 
 
-@blp.get("/processes/<key>/versions/<int:version>/xml")
+@blp.get("/processes/<key>/versions/<dbid:version>/xml")
 @blp.doc(responses=XML_RESPONSE)
 def version_xml(key: str, version: int):
     """The BPMN XML of one version, as deployed."""

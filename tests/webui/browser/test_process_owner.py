@@ -5,11 +5,13 @@ new requests run version 2 while a running one finishes on version 1, or is move
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
 from tests.webui.conftest import Arrange
 
+CONFORMANCE = Path(__file__).resolve().parents[2] / "conformance" / "miwg-reference"
 PROPOSAL = {"title": "Intranet search", "business_case": "b", "strategic_objective": "o",
             "category": "it", "budget": {"amount": "50000", "currency": "CNY"},
             "planned_start": "2026-04-01", "planned_end": "2026-12-31",
@@ -177,3 +179,20 @@ def test_a_running_request_is_moved_to_version_2(pmo_page, pmo_app):
     pm.goto(f"/instances/{waiting.id}")
     expect(pm.locator(".eyebrow").first).to_contain_text("v2")
     expect(pm.locator("[data-testid=history]")).to_contain_text("version 2")
+
+
+def test_a_diagram_drawn_elsewhere_opens_validates_and_is_kept_as_a_draft(pmo_page):
+    owner = pmo_page("owner1")
+    owner.goto("/modeler")
+    expect(owner.locator("#modeler-canvas")).to_have_attribute("data-ready", "true")
+    owner.set_input_files("[data-testid=upload]", str(CONFORMANCE / "C.1.0.bpmn"))
+    expect(owner.locator(".djs-element[data-element-id]").nth(5)).to_be_attached()
+    owner.click("[data-testid=validate]")
+    expect(owner.locator("[data-testid=problem]").first).to_be_visible()
+    expect(owner.locator("[data-testid=deploy]")).to_be_disabled()
+    owner.click("[data-testid=save-draft]")
+    expect(owner.locator("[data-testid=modeler-status]")).not_to_have_text("")
+    expect(owner).to_have_url(re.compile(r"/modeler\?draft=\d+"))
+    owner.reload()
+    expect(owner.locator("#modeler-canvas")).to_have_attribute("data-ready", "true")
+    expect(owner.locator("[data-testid=drafts] li")).to_have_count(1)
