@@ -81,7 +81,7 @@ def _move_one(ctx: EngineContext, session: Session, instance_id: int,
     if inst.process_key != target.key:
         return f"instance {instance_id} runs {inst.process_key!r}, not {target.key!r}"
     if inst.status != "running":
-        raise NotReady(f"instance {instance_id} is already {inst.status}")
+        return f"instance {instance_id} is already {inst.status}"
     if inst.definition_id == target.id:
         return f"instance {instance_id} already runs version {target.version}"
     source = ctx.cache.definition(session, inst.definition_id)

@@ -152,6 +152,8 @@ def test_an_instance_waiting_at_a_removed_step_is_named_and_stays(drv, session):
     assert drv.instance(at_b.id).definition_version == 1
     drv.complete(at_b.id, "b", "reviewer1")  # still runs, on version 1
     assert drv.instance(at_b.id).status == "completed"
+    finished = drv.engine.move_instances(session, [at_b.id], target, "owner1", "late")
+    assert finished.moved == () and "already completed" in finished.refused[at_b.id]
     drv.complete(at_a.id, "a", "reviewer1")
     assert [t.element_id for t in drv.open_tasks(at_a.id)] == ["c"]
     with pytest.raises(Forbidden):
