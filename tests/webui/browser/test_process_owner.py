@@ -196,3 +196,7 @@ def test_a_diagram_drawn_elsewhere_opens_validates_and_is_kept_as_a_draft(pmo_pa
     owner.reload()
     expect(owner.locator("#modeler-canvas")).to_have_attribute("data-ready", "true")
     expect(owner.locator("[data-testid=drafts] li")).to_have_count(1)
+    owner.locator("[data-testid^=delete-draft-]").click()
+    expect(owner.locator("[data-testid=drafts] li")).to_have_count(0)
+    owner.goto("/modeler")
+    expect(owner.locator("[data-testid=drafts]")).to_have_count(0)

@@ -360,6 +360,13 @@
   });
   document.getElementById('modeler-validate').addEventListener('click', validate);
   document.getElementById('modeler-save').addEventListener('click', save);
+  document.querySelectorAll('[data-delete-draft]').forEach(function (button) {
+    button.addEventListener('click', function () {
+      post(button.dataset.deleteDraft, {}).then(function (data) {
+        if (data.httpStatus === 200) { button.closest('li').remove(); }
+      });
+    });
+  });
   deployButton.addEventListener('click', function () {
     if (clean) { deploy(); }
   });
