@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from engine import identity
 from engine.access import ADMIN_ROLE, PMO_ROLES, may_start, may_view_instance
+from engine.access import PROCESS_OWNER_ROLE as PROCESS_OWNER_ROLE  # for the web layer
 from engine.api import Engine
 from engine.definitions import DefinitionSnapshot, definition_view, get_process
 from engine.errors import Forbidden

@@ -10,9 +10,8 @@ from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from engine.access import PROCESS_OWNER_ROLE
 from engine.api import Engine
-from engine.pages import ADMIN_ROLE, PMO_ROLES
+from engine.pages import ADMIN_ROLE, PMO_ROLES, PROCESS_OWNER_ROLE
 from webui.extensions import db
 from webui.i18n import LANGUAGES, bound_template_gettext
 from webui.messages import role_label

@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine.access import PROCESS_OWNER_ROLE
 from engine.errors import InvalidData
+from engine.pages import PROCESS_OWNER_ROLE
 from webui.context import bpm, username
 from webui.extensions import db
 from webui.i18n import gettext as _
