@@ -22,15 +22,18 @@ from engine import (
     attachments,
     definitions,
     doctor,
+    drafts,
     housekeeping,
     identity,
     instance_data,
     instances,
+    migration,
     notifications,
     sla_defaults,
     tasks,
     tokens,
     user_admin,
+    versions,
 )
 from engine.clock import Clock, SystemClock
 from engine.context import EngineContext
@@ -48,6 +51,7 @@ from engine.store.models import AuditEvent, ProcessDefinition, ProcessInstance
 from engine.store.uow import read_only, unit_of_work
 from engine.tasks import SORTS, TaskQuery
 from engine.user_admin import NewUser
+from engine.version_diff import VersionDiff
 from engine.views import (
     AdminPage,
     AdminUserPage,
@@ -64,14 +68,19 @@ from engine.views import (
     IncidentView,
     InstanceView,
     JobView,
+    MoveCandidate,
+    MoveResult,
     NewToken,
     NotificationView,
+    ProcessDraftView,
     RepairResult,
-    SlaDefaultView,
     RuleTestResult,
+    SlaDefaultView,
     TaskView,
     TokenView,
     UserView,
+    VersionPage,
+    VersionView,
     WhatIfResult,
     audit_view,
 )
@@ -142,29 +151,156 @@ class Engine:
         return definitions.validate(files, ctx)
 
     def deploy(self, session: Session, files: Sequence[SourceFile], actor: str, *,
-               check_role: bool = False) -> DeployResult:
+               check_role: bool = False, comment: str | None = None,
+               effective_from: datetime | None = None) -> DeployResult:
         """Validate and store new versions; raises :class:`InvalidDiagram` with problems.
 
         ``check_role``: refuse unless ``actor`` is a process owner (what people asking
         through the web or the API get; operators and the demo seed deploy as ``actor``
-        without it).
+        without it). ``comment`` says why; ``effective_from``: new instances start on
+        the new versions from then (None: now).
         """
+        comment = (comment or "").strip() or None
         with unit_of_work(session):
             if check_role:
                 access.require_process_owner(session, actor)
             ctx = self.check_context(session)
             return definitions.deploy(session, files, actor=actor, now=self.clock.now(),
-                                      ctx=ctx, cache=self.cache)
+                                      ctx=ctx, cache=self.cache, comment=comment,
+                                      effective_from=effective_from)
 
     def definitions(self, session: Session, *, all_versions: bool = False
                     ) -> list[DefinitionView]:
-        """Deployed processes (newest active versions, or every version)."""
-        q = select(ProcessDefinition)
+        """Deployed processes: per process the version new instances start on now, or
+        every version."""
         if not all_versions:
-            q = q.where(ProcessDefinition.active.is_(True))
-        found = session.scalars(q.order_by(ProcessDefinition.key,
-                                           ProcessDefinition.version.desc()))
+            return versions.effective_definitions(session, self.clock.now())
+        found = session.scalars(select(ProcessDefinition).order_by(
+            ProcessDefinition.key, ProcessDefinition.version.desc()))
         return [definitions.definition_view(r) for r in found]
+
+    # ------------------------------------------------------------------ versions
+
+    def process_versions(self, session: Session, key: str, *, actor: str | None = None
+                         ) -> list[VersionView]:
+        """Every version of a process, newest first, with its running instances.
+
+        With ``actor``, only a process owner may look (:class:`Forbidden`)."""
+        with read_only(session):
+            if actor is not None:
+                access.require_process_owner(session, actor)
+            return versions.versions(session, key, self.clock.now())
+
+    def process_library(self, session: Session, actor: str) -> list[VersionView]:
+        """Every version of every process with its running work (process owners)."""
+        with read_only(session):
+            access.require_process_owner(session, actor)
+            return versions.library(session, self.clock.now())
+
+    def version_page(self, session: Session, key: str, actor: str,
+                     version: int | None = None) -> VersionPage:
+        """A process's versions, one of them (default: the newest) and the running work
+        of older versions that could move to it (process owners)."""
+        with read_only(session):
+            access.require_process_owner(session, actor)
+            found = versions.versions(session, key, self.clock.now())
+            selected = next((v for v in found if v.definition.version == version), None)
+            if version is not None and selected is None:
+                raise NotFound(f"process {key!r} has no version {version}")
+            selected = selected or found[0]
+            return VersionPage(key, found[0].definition.name, found, selected,
+                               migration.candidates(self.ctx, session,
+                                                    selected.definition.id))
+
+    def version_diagram(self, session: Session, key: str, version: int) -> str:
+        """The XML of one version for a viewer (drawn when the file has no drawing)."""
+        return with_layout(self.version_source(session, key, version))
+
+    def version_source(self, session: Session, key: str, version: int) -> str:
+        """The BPMN XML of one version of a process, as deployed."""
+        with read_only(session):
+            return versions.version_row(session, key, version).source
+
+    def diff_versions(self, session: Session, key: str, old: int, new: int) -> VersionDiff:
+        """Elements added, removed and changed from version ``old`` to ``new``."""
+        with read_only(session):
+            return versions.diff(session, key, old, new)
+
+    def validate_draft(self, session: Session, xml: bytes, actor: str, *,
+                       file_name: str = "draft.bpmn", process_key: str | None = None
+                       ) -> list[Problem]:
+        """Every problem deploying a diagram from the modeler would report (the forms of
+        its process's newest version go with it). Process owners only.
+
+        With ``process_key``: also a problem when the diagram does not define it."""
+        with read_only(session):
+            access.require_process_owner(session, actor)
+            files = versions.draft_files(session, xml, file_name,
+                                         self.settings.max_diagram_bytes)
+            ctx = self.check_context(session)
+        found = definitions.validate(files, ctx)
+        keys = versions.process_keys(xml, file_name, self.settings.max_diagram_bytes)
+        if process_key is not None and process_key not in keys:
+            found.append(Problem(file_name, f"the diagram defines no process {process_key!r} "
+                                 f"(it defines: {', '.join(keys) or 'none'})"))
+        return found
+
+    def deploy_draft(self, session: Session, xml: bytes, actor: str, *, comment: str,
+                     effective_from: datetime | None = None,
+                     file_name: str = "draft.bpmn") -> DeployResult:
+        """Deploy a diagram from the modeler as a new version (with its process's forms):
+        only clean, only by a process owner, only with a comment saying why."""
+        if not (comment or "").strip():
+            raise InvalidData({"comment": "Say what changed and why."})
+        with read_only(session):
+            access.require_process_owner(session, actor)
+            files = versions.draft_files(session, xml, file_name,
+                                         self.settings.max_diagram_bytes)
+        return self.deploy(session, files, actor, check_role=True, comment=comment,
+                           effective_from=effective_from)
+
+    def save_process_draft(self, session: Session, actor: str, process_key: str, xml: str,
+                           *, name: str = "", based_on: int | None = None
+                           ) -> ProcessDraftView:
+        """Keep ``actor``'s unfinished diagram of ``process_key`` on the server."""
+        with unit_of_work(session):
+            access.require_process_owner(session, actor)
+            return drafts.save(session, actor, process_key, name, xml, based_on,
+                               self.clock.now())
+
+    def process_drafts(self, session: Session, actor: str) -> list[ProcessDraftView]:
+        """``actor``'s saved drafts, newest first (process owners)."""
+        with read_only(session):
+            access.require_process_owner(session, actor)
+            return drafts.listing(session, actor)
+
+    def process_draft(self, session: Session, actor: str, draft_id: int) -> ProcessDraftView:
+        """One of ``actor``'s drafts with its XML."""
+        with read_only(session):
+            access.require_process_owner(session, actor)
+            return drafts.view(drafts.get(session, actor, draft_id), with_xml=True)
+
+    def delete_process_draft(self, session: Session, actor: str, draft_id: int) -> None:
+        """Throw one of ``actor``'s drafts away."""
+        with unit_of_work(session):
+            access.require_process_owner(session, actor)
+            drafts.delete(session, actor, draft_id)
+
+    def move_candidates(self, session: Session, definition_id: int, actor: str
+                        ) -> list[MoveCandidate]:
+        """Running instances of other versions of this version's process, and whether
+        each can move to it (process owners)."""
+        with read_only(session):
+            access.require_process_owner(session, actor)
+            return migration.candidates(self.ctx, session, definition_id)
+
+    def move_instances(self, session: Session, instance_ids: Sequence[int],
+                       definition_id: int, actor: str, reason: str) -> MoveResult:
+        """Move running instances to version ``definition_id`` where each step they wait
+        at exists there; the others stay on their version (process owners; audited)."""
+        with read_only(session):
+            access.require_process_owner(session, actor)
+        return migration.move(self.ctx, session, instance_ids, definition_id, actor, reason)
 
     def definition_source(self, session: Session, definition_id: int) -> str:
         """The BPMN XML of a deployed version, as uploaded."""

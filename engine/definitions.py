@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidDiagram, NotFound, Problem
@@ -66,8 +66,14 @@ def deploy(
     now: datetime,
     ctx: CheckContext,
     cache: SpecCache,
+    comment: str | None = None,
+    effective_from: datetime | None = None,
 ) -> DeployResult:
-    """Validate and store new versions. Raises :class:`InvalidDiagram`; does not commit."""
+    """Validate and store new versions. Raises :class:`InvalidDiagram`; does not commit.
+
+    ``comment`` (why) and ``effective_from`` (new instances start on the new versions
+    from then; None: now) are kept with every new process version and in the audit.
+    """
     bundle = analyze(files, ctx)
     problems = list(bundle.problems) + _process_property_problems(bundle, ctx)
     if problems:
@@ -83,6 +89,10 @@ def deploy(
             result.decisions.append(decision_view(dec_row))
     for proc in bundle.processes:
         row = _store_process(session, proc, bundle, actor, now)
+        if row is not None:
+            row.comment = comment
+            row.effective_from = effective_from
+            session.flush()
         if row is None:
             result.unchanged.append(proc.key)
             continue
@@ -91,8 +101,9 @@ def deploy(
         cache.for_bindings(session, row.id, current_bindings(session, row, now))
         result.processes.append(definition_view(row))
     session.add(AuditEvent(
-        instance_id=None, at=now, actor=actor, kind="deployed",
+        instance_id=None, at=now, actor=actor, kind="deployed", reason=comment,
         detail={
+            "effective_from": effective_from.isoformat() if effective_from else None,
             "files": [f.name for f in files],
             "processes": [f"{p.key} v{p.version}" for p in result.processes],
             "decisions": [f"{d.key} v{d.version}" for d in result.decisions],
@@ -252,12 +263,29 @@ def decision_in_effect(session: Session, key: str, now: datetime) -> DecisionDef
     )
 
 
-def get_process(session: Session, key: str) -> ProcessDefinition:
-    """The version new instances of ``key`` start on, or :class:`NotFound`."""
-    row = latest_process(session, key)
+def get_process(session: Session, key: str, now: datetime | None = None
+                ) -> ProcessDefinition:
+    """The version new instances of ``key`` start on, or :class:`NotFound`.
+
+    With ``now``: the newest version already in effect then (a version deployed to take
+    effect later leaves new instances on the one before).
+    """
+    if now is None:
+        row = latest_process(session, key)
+    else:
+        row = session.scalar(
+            select(ProcessDefinition)
+            .where(ProcessDefinition.key == key, in_effect(now))
+            .order_by(ProcessDefinition.version.desc()).limit(1))
     if row is None:
         raise NotFound(f"no deployed process with key {key!r}")
     return row
+
+
+def in_effect(now: datetime) -> Any:
+    """SQL condition: the process version has taken effect by ``now``."""
+    return or_(ProcessDefinition.effective_from.is_(None),
+               ProcessDefinition.effective_from <= now)
 
 
 def current_bindings(session: Session, definition: ProcessDefinition, now: datetime
@@ -299,6 +327,7 @@ def definition_view(row: ProcessDefinition) -> DefinitionView:
         content_hash=row.content_hash, deployed_by=row.deployed_by,
         deployed_at=row.deployed_at, active=row.active,
         start_form=row.meta.get("start_form"), start_role=row.meta.get("start_role"),
+        comment=row.comment, effective_from=row.effective_from,
     )
 
 

@@ -42,7 +42,7 @@ def start(ctx: EngineContext, session: Session, process_key: str, actor: str,
     with unit_of_work(session):
         now = ctx.clock.now()
         identity.get_user(session, actor)
-        definition = get_process(session, process_key)
+        definition = get_process(session, process_key, now)
         start_role = definition.meta.get("start_role")
         if start_role and not may_start(session, actor, start_role, project_id):
             raise Forbidden(f"starting {definition.name!r} needs the role {start_role!r}")

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from engine import identity
 from engine.access import ADMIN_ROLE, PMO_ROLES, may_start, may_view_instance
+from engine.access import PROCESS_OWNER_ROLE as PROCESS_OWNER_ROLE  # for the web layer
 from engine.api import Engine
 from engine.definitions import DefinitionSnapshot, definition_view, get_process
 from engine.errors import Forbidden
@@ -214,7 +215,7 @@ def startable(eng: Engine, session: Session, username: str) -> list[DefinitionVi
 
 def start_page(eng: Engine, session: Session, process_key: str, username: str) -> StartPage:
     """The start form of ``process_key``; :class:`Forbidden` without its start role."""
-    view = definition_view(get_process(session, process_key))
+    view = definition_view(get_process(session, process_key, eng.clock.now()))
     if view.start_role and not may_start(session, username, view.start_role, None):
         raise Forbidden(f"starting {view.name!r} needs the role {view.start_role!r}")
     return StartPage(view, eng.form_schema(session, view.id, view.start_form),

@@ -22,6 +22,73 @@ class DefinitionView:
     active: bool
     start_form: str | None
     start_role: str | None
+    #: Why it was deployed (None: deployed without a comment).
+    comment: str | None = None
+    #: New instances start on it from then (None: from its deployment).
+    effective_from: datetime | None = None
+
+
+@dataclass(frozen=True)
+class VersionView:
+    """A process version in the library: the version and its running instances."""
+
+    definition: DefinitionView
+    running: int
+    #: True for the version a new instance would start on now.
+    current: bool
+
+
+@dataclass(frozen=True)
+class ProcessDraftView:
+    """A process owner's saved, undeployed diagram."""
+
+    id: int
+    owner: str
+    process_key: str
+    name: str
+    based_on: int | None
+    created_at: datetime
+    updated_at: datetime
+    xml: str = ""
+
+
+@dataclass(frozen=True)
+class MoveCandidate:
+    """A running instance of an older version and whether it can move to a newer one."""
+
+    instance_id: int
+    title: str
+    version: int
+    #: Names of the steps it waits at now.
+    waiting: tuple[str, ...]
+    #: Steps it is at (or has kept) that the target version lacks: empty when movable.
+    missing: tuple[str, ...]
+
+    @property
+    def movable(self) -> bool:
+        """True when every step it waits at exists in the target version."""
+        return not self.missing
+
+
+@dataclass(frozen=True)
+class VersionPage:
+    """A process's versions, the one looked at, and the running work that could move to
+    it from older versions."""
+
+    key: str
+    name: str
+    versions: list[VersionView]
+    selected: VersionView
+    candidates: list[MoveCandidate]
+
+
+@dataclass(frozen=True)
+class MoveResult:
+    """What moving instances to another version did."""
+
+    moved: tuple[int, ...]
+    #: instance id -> why it stayed
+    refused: dict[int, str]
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("deploy", help="validate and deploy BPMN/DMN/form files or folders")
     s.add_argument("paths", nargs="+")
     s.add_argument("--as", dest="actor", default="admin", help="username recorded as deployer")
+    s.add_argument("--comment", default="", help="why: kept with the new versions and audited")
     s.set_defaults(func=cmd_deploy)
 
     s = sub.add_parser("validate", help="check files; one line per problem; exit 1 if any")
@@ -253,7 +254,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     files = collect_files(args.paths)
     with rt.sessions() as session:
         try:
-            result = rt.engine.deploy(session, files, actor=args.actor)
+            result = rt.engine.deploy(session, files, actor=args.actor, comment=args.comment)
         except InvalidDiagram as exc:
             for problem in exc.problems:
                 print(problem)

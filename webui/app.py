@@ -78,6 +78,8 @@ def _register_blueprints(app: Flask) -> None:
         inbox,
         instances,
         lessons,
+        library,
+        modeler,
         my_requests,
         notifications,
         pmo,
@@ -97,7 +99,7 @@ def _register_blueprints(app: Flask) -> None:
     app.url_map.converters["dbid"] = DbIdConverter
     for module in (auth, health, home, i18n, inbox, tasks, processes, instances, my_requests,
                    pmo, portfolio, risks, escalations, lessons, notifications, account,
-                   admin, rules):
+                   admin, rules, library, modeler):
         app.register_blueprint(module.bp)
     app.before_request(check_request)
     errors.register(app)

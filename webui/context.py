@@ -11,7 +11,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from engine.api import Engine
-from engine.pages import ADMIN_ROLE, PMO_ROLES
+from engine.pages import ADMIN_ROLE, PMO_ROLES, PROCESS_OWNER_ROLE
 from webui.extensions import db
 from webui.i18n import LANGUAGES, bound_template_gettext
 from webui.messages import role_label, role_labels
@@ -83,5 +83,6 @@ def template_globals() -> dict[str, object]:
         "role_labels": role_labels,
         "is_pmo": bool(set(roles) & PMO_ROLES),
         "is_admin": ADMIN_ROLE in roles,
+        "is_process_owner": PROCESS_OWNER_ROLE in roles,
         "home_url": url_for("home.index"),
     }

@@ -116,7 +116,7 @@ def what_if(ctx: EngineContext, session: Session, key: str, draft: DMNEngine) ->
     failed: list[tuple[int, str]] = []
     for instance_id, row in sorted(latest.items()):
         try:
-            values = _values_for(draft, row, expressions.get(row.definition_id, {}))
+            values = _values_for(draft, row, expressions.get(row.definition_id or 0, {}))
             after = evaluate_values(draft, values, sandbox, row.inputs.get("context") or {})
         except (SpiffWorkflowException, SandboxError, ValueError, TypeError, KeyError) as exc:
             failed.append((instance_id, _error_text(exc)))

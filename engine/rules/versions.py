@@ -119,6 +119,7 @@ def save_draft(session: Session, key: str, content: bytes | str, *, actor: str,
     if row is None:
         row = DecisionDefinition(key=key, version=0, status="draft", meta={})
         session.add(row)
+    assert checked.decision is not None  # readable() refuses a file without one
     row.name, row.file_name = checked.decision.name, published.file_name
     row.source = checked.content.decode("utf-8")
     row.content_hash = sha256(checked.content)
@@ -159,5 +160,5 @@ def publish(session: Session, key: str, *, actor: str, now: datetime, comment: s
     rows.audit(session, instance_id=None, at=now, actor=actor, kind="rule_published",
                element_id=key, element_name=row.name, reason=comment,
                detail={"decision": key, "version": row.version, "definition_id": row.id,
-                       "effective_from": row.effective_from.isoformat()})
+                       "effective_from": (row.effective_from or now).isoformat()})
     return version_view(row, now, None)

@@ -170,6 +170,28 @@ class ProcessDefinition(Base):
     deployed_by: Mapped[str] = mapped_column(String(64))
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Why this version was deployed (required from the modeler; optional elsewhere).
+    comment: Mapped[str | None] = mapped_column(Text)
+    #: New instances start on this version from this instant (None: from deployment).
+    effective_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ProcessDraft(Base):
+    """A process owner's unfinished diagram, kept on the server between visits."""
+
+    __tablename__ = "process_drafts"
+    __table_args__ = (UniqueConstraint("owner", "process_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(ForeignKey("users.username", ondelete="CASCADE"))
+    #: The process the draft is for (its id in the XML): one draft per owner and process.
+    process_key: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(300), default="")
+    xml: Mapped[str] = mapped_column(Text)
+    #: The deployed version the draft started from (None: a new or uploaded diagram).
+    based_on: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class DecisionDefinition(Base):

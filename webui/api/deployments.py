@@ -27,7 +27,10 @@ FILES_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["files"],
     "properties": {"files": {"type": "array", "minItems": 1,
                              "items": {"type": "string", "format": "binary"},
-                             "description": ".bpmn, .dmn and form .json files"}}}}}}
+                             "description": ".bpmn, .dmn and form .json files"},
+                   "comment": {"type": "string", "maxLength": 2000,
+                               "description": "Why: kept with each new process version "
+                                              "and in the audit."}}}}}}
 
 
 class DeployedSchema(Schema):
@@ -68,7 +71,8 @@ def _files() -> list[SourceFile]:
 def deploy(**_kw):
     """Validate and deploy; 422 (`invalid-diagram`) lists every problem with its file,
     line and element id, and nothing is stored."""
-    return bpm().deploy(db.session, _files(), actor(), check_role=True)
+    comment = (request.form.get("comment") or "")[:2000]
+    return bpm().deploy(db.session, _files(), actor(), check_role=True, comment=comment)
 
 
 @blp.post("/deployments/validate")

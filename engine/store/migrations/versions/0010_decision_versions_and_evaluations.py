@@ -1,7 +1,7 @@
 """decision versions (draft, published, retired, effective from) and recorded evaluations
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-06
 """
 from alembic import op
@@ -10,7 +10,7 @@ import engine.store.models
 
 
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """user admin: a user's time zone, SLA defaults per step
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-06
 """
 from alembic import op
@@ -10,7 +10,7 @@ import engine.store.models
 
 
 revision = '0011'
-down_revision = '0008'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
