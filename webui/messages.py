@@ -53,13 +53,6 @@ _TYPES = {
 #: Engine error code -> template (``%(name)s`` from the error's params), said in the
 #: user's language.  Codes in :data:`VERBATIM` have none: their text comes from elsewhere.
 MESSAGES: dict[str, LazyString] = {
-    # generic fallbacks
-    "engine.error": _l("This could not be done."),
-    "not_found": _l("This does not exist (any more)."),
-    "forbidden": _l("You may not do this."),
-    "conflict": _l("Someone else changed this first; reload and decide again."),
-    "not_ready": _l("This cannot be worked on now."),
-    "invalid_data": _l("Some fields need your attention."),
     # not found
     "process.not_found": _l("There is no deployed process with the key %(key)s."),
     "definition.not_found": _l("There is no process definition %(definition_id)s."),
@@ -162,10 +155,13 @@ MESSAGES: dict[str, LazyString] = {
                                   "1.3."),
 }
 
-#: Codes whose English text is the message itself (a schema author's ``errorMessage``, an
-#: XML parser's or SpiffWorkflow's words, a rule checker's finding): shown as they are.
+#: Codes whose English text is the message itself, shown as it is: a schema author's
+#: ``errorMessage``, an XML parser's or SpiffWorkflow's words, a rule checker's finding,
+#: and the generic codes of a class (its raise site named no finer code, e.g. the records
+#: of ``workflows/``, whose own words are better than a generic sentence).
 VERBATIM = frozenset({"form.invalid", "deploy.bad_xml", "deploy.library", "diagram.problem",
-                      "dmn.problem", "form_file.invalid"})
+                      "dmn.problem", "form_file.invalid", "engine.error", "not_found",
+                      "forbidden", "conflict", "not_ready", "invalid_data"})
 
 
 class _Params(dict):
