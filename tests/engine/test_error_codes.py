@@ -48,10 +48,10 @@ def used_codes() -> dict[str, list[str]]:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             literal = None
-            if isinstance(node, ast.keyword) and node.arg == "code":
-                literal = node.value
-            elif isinstance(node, ast.Assign) and any(
-                    isinstance(t, ast.Name) and t.id == "code" for t in node.targets):
+            keyword = isinstance(node, ast.keyword) and node.arg == "code"
+            attribute = isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "code" for t in node.targets)
+            if keyword or attribute:
                 literal = node.value
             elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
                   and node.func.id == "FieldError" and len(node.args) > 1):
