@@ -62,7 +62,7 @@ MESSAGES: dict[str, LazyString] = {
                                     "deployed."),
     "instance.not_found": _l("There is no request %(instance_id)s."),
     "task.not_found": _l("There is no task %(task_id)s."),
-    "user.not_found": _l("There is no user named %(user)s."),
+    "user.not_found": _l("There is no user named “%(user)s”."),
     "attachment.not_found": _l("There is no attachment %(attachment_id)s."),
     "token.not_found": _l("There is no API token %(token_id)s."),
     "job.not_found": _l("There is no job %(job_id)s."),

@@ -14,7 +14,7 @@ from marshmallow import fields, validate
 
 from engine import pages
 from engine.api import TASK_SORTS, TaskQuery
-from engine.errors import Conflict, EngineError, InvalidData, NotFound
+from engine.errors import Conflict, EngineError, FieldError, InvalidData, NotFound
 from webui.api.auth import actor
 from webui.api.blueprint import Blueprint
 from webui.api.guards import has_body
@@ -162,7 +162,8 @@ def complete(task_id: int):
     """
     data: Any = request.get_json(silent=True) if has_body() else {}
     if not isinstance(data, dict):
-        raise InvalidData({"": "The body must be a JSON object."})
+        raise InvalidData({"": FieldError("The body must be a JSON object.", "form.not_object",
+                                          field="")})
     try:
         return bpm().complete(db.session, task_id, actor(), data)
     except Conflict as exc:
@@ -173,7 +174,9 @@ def _require_user(username: str) -> None:
     try:
         bpm().user(db.session, username)
     except NotFound:
-        raise InvalidData({"to": f"There is no user named {username!r}."}) from None
+        raise InvalidData({"to": FieldError(f"There is no user named {username!r}.",
+                                            "user.not_found", field="to", user=username)}
+                          ) from None
 
 
 def _conflict(exc: Conflict, task_id: int):
