@@ -49,15 +49,23 @@ def used_codes() -> dict[str, list[str]]:
         for node in ast.walk(tree):
             literal = None
             keyword = isinstance(node, ast.keyword) and node.arg == "code"
-            attribute = isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == "code" for t in node.targets)
+            attribute = (isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "code" for t in node.targets)) or (
+                isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+                and node.target.id == "code")
             if keyword or attribute:
                 literal = node.value
+            elif isinstance(node, ast.arguments):
+                positional = node.posonlyargs + node.args
+                names = [a.arg for a in positional + node.kwonlyargs]
+                defaults = [None] * (len(positional) - len(node.defaults)) + node.defaults
+                defaults += node.kw_defaults
+                literal = dict(zip(names, defaults, strict=True)).get("code")
             elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
                   and node.func.id == "FieldError" and len(node.args) > 1):
                 literal = node.args[1]
             if isinstance(literal, ast.Constant) and isinstance(literal.value, str):
-                where = f"{path.relative_to(ENGINE.parent)}:{node.lineno}"
+                where = f"{path.relative_to(ENGINE.parent)}:{getattr(literal, 'lineno', 0)}"
                 found.setdefault(literal.value, []).append(where)
     return found
 
@@ -67,6 +75,12 @@ def test_every_code_used_in_the_engine_is_registered():
     assert len(used) > 40  # the scan finds the raise sites
     unknown = {code: where for code, where in used.items() if code not in CODES}
     assert unknown == {}
+
+
+def test_every_registered_code_is_used():
+    """Codes named nowhere are the form keywords, made as ``form.<keyword>``."""
+    dead = [c for c in CODES if c not in used_codes() and not c.startswith("form.")]
+    assert dead == []
 
 
 def test_every_error_class_has_a_registered_code():
