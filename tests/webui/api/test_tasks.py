@@ -148,7 +148,10 @@ def test_four_eyes_nobody_reviews_what_they_submitted(as_user, arrange):
     assert body["params"]["own"] is True
     assert_problem(both.post(f"/api/v1/tasks/{task['id']}/claim"), 403, "forbidden")
     view = both.get(f"/api/v1/tasks/{task['id']}").get_json()
-    assert view["may_act"]["you"] is False and "four-eyes" in view["may_act"]["why_not"]
+    assert view["may_act"]["you"] is False and "Four-eyes" in view["may_act"]["why_not"]
+    assert view["may_act"]["why_not_code"] == "access.four_eyes"
+    zh = both.get(f"/api/v1/tasks/{task['id']}", headers={"Accept-Language": "zh"})
+    assert zh.get_json()["may_act"]["why_not"] == "四眼原则：此申请由您提交，须由他人审核。"
     assert "pmrev" not in view["may_act"]["candidates"]
 
 
