@@ -76,30 +76,35 @@ def may_view_instance(session: Session, username: str, inst: Any, now: datetime)
 def require_starter(session: Session, instance_id: int, username: str) -> None:
     """Only the person who started a request may withdraw it (:class:`Forbidden`)."""
     if rows.require_instance(session, instance_id).started_by != username:
-        raise Forbidden("only the person who started this request may withdraw it")
+        raise Forbidden("only the person who started this request may withdraw it",
+                        code="access.starter_only", instance_id=instance_id)
 
 
 def require_admin(session: Session, username: str) -> None:
     """Only a PMO administrator may reassign other people's tasks (:class:`Forbidden`)."""
     if ADMIN_ROLE not in identity.global_roles(session, username):
-        raise Forbidden("only a PMO administrator may reassign tasks")
+        raise Forbidden("only a PMO administrator may reassign tasks", code="access.admin_only",
+                        role=ADMIN_ROLE)
 
 
 def require_rules_admin(session: Session, username: str) -> None:
     """Only a PMO administrator may read, test, edit or publish decision tables
     (:class:`Forbidden`)."""
     if ADMIN_ROLE not in identity.global_roles(session, username):
-        raise Forbidden("only a PMO administrator may edit or publish rules")
+        raise Forbidden("only a PMO administrator may edit or publish rules",
+                        code="access.admin_only", role=ADMIN_ROLE)
 
 
 def require_process_owner(session: Session, username: str) -> None:
     """Only a process owner may validate or deploy diagrams (:class:`Forbidden`)."""
     if PROCESS_OWNER_ROLE not in identity.global_roles(session, username):
-        raise Forbidden("only a process owner may validate or deploy diagrams")
+        raise Forbidden("only a process owner may validate or deploy diagrams",
+                        code="access.process_owner_only", role=PROCESS_OWNER_ROLE)
 
 
 def require_user_admin(session: Session, username: str) -> None:
     """Only a PMO administrator may manage users, roles and SLA defaults
     (:class:`Forbidden`)."""
     if ADMIN_ROLE not in identity.global_roles(session, username):
-        raise Forbidden("only a PMO administrator may manage users, roles and SLA defaults")
+        raise Forbidden("only a PMO administrator may manage users, roles and SLA defaults",
+                        code="access.admin_only", role=ADMIN_ROLE)

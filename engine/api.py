@@ -38,7 +38,15 @@ from engine import (
 from engine.clock import Clock, SystemClock
 from engine.context import EngineContext
 from engine.definitions import SpecCache
-from engine.errors import Forbidden, InvalidData, InvalidDiagram, NotFound, Problem, StateError
+from engine.errors import (
+    FieldError,
+    Forbidden,
+    InvalidData,
+    InvalidDiagram,
+    NotFound,
+    Problem,
+    StateError,
+)
 from engine.forms import validate_form
 from engine.jobs import runner
 from engine.rules import actions as rule_actions
@@ -306,7 +314,8 @@ class Engine:
         """The BPMN XML of a deployed version, as uploaded."""
         row = session.get(ProcessDefinition, definition_id)
         if row is None:
-            raise NotFound(f"no process definition {definition_id}")
+            raise NotFound(f"no process definition {definition_id}",
+                               code="definition.not_found", definition_id=definition_id)
         return row.source
 
     def diagram(self, session: Session, definition_id: int) -> str:
@@ -390,7 +399,9 @@ class Engine:
         The process's ``onCancel`` glue runs in the same transaction.
         """
         if kind not in ("cancelled", "withdrawn"):
-            raise InvalidData({"kind": "Choose cancelled or withdrawn."})
+            raise InvalidData({"kind": FieldError(
+                "Choose cancelled or withdrawn.", "input.choice", field="kind",
+                allowed="cancelled, withdrawn")})
         return instances.cancel(self.ctx, session, instance_id, actor, reason, kind=kind)
 
     def withdraw(self, session: Session, instance_id: int, username: str, reason: str
@@ -493,7 +504,9 @@ class Engine:
     def set_locale(self, session: Session, username: str, locale: str) -> None:
         """Remember ``username``'s language (``en`` or ``zh``)."""
         if locale not in identity.LOCALES:
-            raise InvalidData({"lang": f"Choose one of: {', '.join(sorted(identity.LOCALES))}."})
+            allowed = ", ".join(sorted(identity.LOCALES))
+            raise InvalidData({"lang": FieldError(f"Choose one of: {allowed}.", "input.choice",
+                                                  field="lang", allowed=allowed)})
         with unit_of_work(session):
             identity.get_user(session, username).locale = locale
 
@@ -611,7 +624,8 @@ class Engine:
             if inst is not None and access.may_view_instance(session, username, inst,
                                                              self.clock.now()):
                 return meta, data
-        raise Forbidden("you have no access to this file")
+        raise Forbidden("you have no access to this file", code="access.no_access",
+                        attachment_id=attachment_id)
 
     # ------------------------------------------------------------------ notifications
 
@@ -712,16 +726,20 @@ class Engine:
         administrator may (what the web pages ask for).
         """
         if action not in REPAIR_ACTIONS:
-            raise InvalidData({"action": f"Choose one of: {', '.join(REPAIR_ACTIONS)}."})
+            allowed = ", ".join(REPAIR_ACTIONS)
+            raise InvalidData({"action": FieldError(f"Choose one of: {allowed}.", "input.choice",
+                                                    field="action", allowed=allowed)})
         if check_role:
             with read_only(session):
                 if access.ADMIN_ROLE not in identity.global_roles(session, actor):
-                    raise Forbidden("only a PMO administrator may repair instances")
+                    raise Forbidden("only a PMO administrator may repair instances",
+                                    code="access.admin_only", role="pmo_admin")
         reason = (reason or "").strip()
         if action == "rerun":
             return doctor.rerun(self.ctx, session, instance_id, actor, reason)
         if not reason:
-            raise InvalidData({"reason": "Give a reason for cancelling."})
+            raise InvalidData({"reason": FieldError("Give a reason for cancelling.",
+                                                    "input.reason_required", field="reason")})
         with read_only(session):
             running = rows.require_instance(session, instance_id).status == "running"
         if running:

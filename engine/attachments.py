@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from engine.errors import InvalidData, NotFound
+from engine.errors import FieldError, InvalidData, NotFound
 from engine.filetypes import sniff
 from engine.store.models import Attachment, HumanTask
 from engine.views import AttachmentView
@@ -60,15 +60,18 @@ def add(session: Session, *, actor: str, filename: str, data: bytes, now: dateti
     """Store an uploaded file with the type its bytes show. Empty or oversized files, and
     files beyond the uploader's quota of unattached bytes, are refused (field ``file``)."""
     if not data:
-        raise InvalidData({"file": "The file is empty."})
+        raise InvalidData({"file": FieldError("The file is empty.", "upload.empty", field="file")})
     if len(data) > max_bytes:
-        raise InvalidData({"file": f"The file is larger than {_mb(max_bytes)} MB."})
+        raise InvalidData({"file": FieldError(f"The file is larger than {_mb(max_bytes)} MB.",
+                                              "upload.too_large", field="file",
+                                              limit_mb=_mb(max_bytes))})
     held = unlinked_bytes(session, actor)
     if held + len(data) > quota_bytes:
-        raise InvalidData({"file": (
+        raise InvalidData({"file": FieldError(
             f"You have {_mb(held)} MB of uploads not yet part of a submitted form; the limit "
             f"is {_mb(quota_bytes)} MB. Submit or discard those forms first (unsubmitted "
-            "uploads are deleted after a day).")})
+            "uploads are deleted after a day).", "upload.quota", field="file",
+            held_mb=_mb(held), limit_mb=_mb(quota_bytes))})
     name = clean_filename(filename)
     row = Attachment(
         filename=name, content_type=sniff(data, name), size=len(data),
@@ -114,7 +117,8 @@ def get(session: Session, attachment_id: int) -> tuple[AttachmentView, bytes]:
     """Metadata and bytes, or :class:`NotFound`."""
     row = session.get(Attachment, attachment_id)
     if row is None:
-        raise NotFound(f"no attachment {attachment_id}")
+        raise NotFound(f"no attachment {attachment_id}", code="attachment.not_found",
+                       attachment_id=attachment_id)
     return view(row), row.data
 
 
@@ -142,7 +146,9 @@ def link(session: Session, data: Any, *, actor: str, instance_id: int) -> None:
         row = rows.get(attachment_id) if attachment_id in ids else None
         if row is None or not (row.instance_id == instance_id or (
                 row.instance_id is None and row.uploaded_by == actor)):
-            errors[path] = "This attachment does not exist or is not yours to attach."
+            errors[path] = FieldError(
+                "This attachment does not exist or is not yours to attach.", "upload.unknown",
+                field=path, attachment_id=attachment_id)
     if errors:
         raise InvalidData(errors)
     for row in rows.values():

@@ -79,7 +79,8 @@ def deploy(
     if problems:
         raise InvalidDiagram(problems)  # the same list validate() gives
     if not bundle.processes and not bundle.decisions:
-        raise InvalidDiagram([Problem(f.name, "nothing to deploy in this file") for f in files])
+        raise InvalidDiagram([Problem(f.name, "nothing to deploy in this file",
+                                      code="deploy.nothing") for f in files])
     result = DeployResult()
     for dec in bundle.decisions:
         dec_row = _store_decision(session, dec, actor, now)
@@ -278,7 +279,8 @@ def get_process(session: Session, key: str, now: datetime | None = None
             .where(ProcessDefinition.key == key, in_effect(now))
             .order_by(ProcessDefinition.version.desc()).limit(1))
     if row is None:
-        raise NotFound(f"no deployed process with key {key!r}")
+        raise NotFound(f"no deployed process with key {key!r}", code="process.not_found",
+                       key=key)
     return row
 
 
@@ -307,14 +309,16 @@ def current_bindings(session: Session, definition: ProcessDefinition, now: datet
             dec = decision_in_effect(session, key, now) or latest_decision(session, key)
             if dec is None:
                 raise NotFound(f"process {current.key!r} needs decision {key!r}, "
-                               "which is not deployed")
+                               "which is not deployed", code="definition.decision_missing",
+                               process=current.key, key=key)
             decisions[key] = dec.id
         for key in current.meta.get("called_processes", []):
             if key in processes or key == definition.key:
                 continue
             called = latest_process(session, key)
             if called is None:
-                raise NotFound(f"process {current.key!r} calls {key!r}, which is not deployed")
+                raise NotFound(f"process {current.key!r} calls {key!r}, which is not deployed",
+                               code="definition.called_missing", process=current.key, key=key)
             processes[key] = called.id
             pending.append(called)
     return {"decisions": decisions, "processes": processes}
@@ -385,7 +389,8 @@ class SpecCache:
                 return hit
         row = session.get(ProcessDefinition, definition_id)
         if row is None:
-            raise NotFound(f"no process definition {definition_id}")
+            raise NotFound(f"no process definition {definition_id}",
+                           code="definition.not_found", definition_id=definition_id)
         snap = DefinitionSnapshot(row.id, row.key, row.version, row.name, row.meta, row.forms)
         with self._lock:
             self._definitions[definition_id] = snap

@@ -157,7 +157,7 @@ def save(session: Session, loaded: Loaded, now: datetime, *, new: bool = False) 
     if not rows.save_state(session, loaded.instance, text, now, bump=not new):
         raise InstanceChanged(
             f"instance {loaded.instance.id} was changed by someone else while you worked on "
-            "it; reload and try again"
+            "it; reload and try again", instance_id=loaded.instance.id
         )
 
 
@@ -213,7 +213,7 @@ def engine_errors(loaded: Loaded, clock) -> Iterator[None]:
     except VisitCapExceeded as exc:
         raise TaskFailed(str(exc), element_id=exc.element_id,
                          element_name=loaded.element(exc.element_id).get("name"),
-                         error_type="LoopLimit") from exc
+                         error_type="LoopLimit", code="run.loop_limit") from exc
     except Stalled as exc:
         raise WorkflowStalled(str(exc)) from exc
     except SpiffWorkflowException as exc:
@@ -223,7 +223,7 @@ def engine_errors(loaded: Loaded, clock) -> Iterator[None]:
         raise translate(loaded, exc) from exc
     except RecursionError as exc:
         raise TaskFailed("the process nests or loops too deeply for the engine",
-                         error_type="RecursionError") from exc
+                         error_type="RecursionError", code="run.too_deep") from exc
     except Exception as exc:  # anything else the library or glue raised mid-run
         log.exception("unexpected error while running instance %s", loaded.instance.id)
         raise TaskFailed(f"{type(exc).__name__}: {exc}", error_type=type(exc).__name__) from exc

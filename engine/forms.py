@@ -9,20 +9,27 @@ from typing import Any, cast
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
-from engine.errors import InvalidData
+from engine.errors import CODES, FieldError, InvalidData
 from engine.spiff.serializer import find_unsafe_data
 
 _FORMATS = FormatChecker()
 
 
-def field_path(error: ValidationError) -> str:
-    """Dotted path of the field an error is about (``budget.amount``, ``items.2.name``)."""
+def field_path(error: ValidationError, missing: str | None = None) -> str:
+    """Dotted path of the field an error is about (``budget.amount``, ``items.2.name``);
+    for ``required``, ``missing`` names the absent property."""
     parts = [str(p) for p in error.absolute_path]
-    if error.validator == "required":
-        missing = _missing_property(error)
-        if missing:
-            parts.append(missing)
+    if missing is not None:
+        parts.append(missing)
     return ".".join(parts)
+
+
+def _missing_properties(error: ValidationError) -> list[str]:
+    """The properties a ``required`` error is about: required, but not in the instance."""
+    instance = error.instance if isinstance(error.instance, Mapping) else {}
+    # the schema's "required" list (jsonschema types it as possibly unset)
+    required = cast("list[Any]", error.validator_value or [])
+    return [str(p) for p in required if p not in instance]
 
 
 def _property_schema(schema: Mapping[str, Any], path: str) -> Mapping[str, Any] | None:
@@ -46,46 +53,60 @@ def apply_defaults(schema: Mapping[str, Any] | None, data: dict[str, Any]) -> di
     return data
 
 
-def _missing_property(error: ValidationError) -> str | None:
-    # "'comment' is a required property" -> comment
-    message = error.message
-    if message.startswith("'") and "' is a required property" in message:
-        return message[1 : message.index("' is a required property")]
-    return None
+#: Keywords whose error names a limit (``validator_value``) -> English template.
+_LIMITS = {
+    "minimum": "Must be at least {}.",
+    "exclusiveMinimum": "Must be greater than {}.",
+    "maximum": "Must be at most {}.",
+    "exclusiveMaximum": "Must be less than {}.",
+    "minLength": "Must be at least {} characters.",
+    "maxLength": "Must be at most {} characters.",
+    "minItems": "Choose at least {}.",
+    "maxItems": "Choose at most {}.",
+    "multipleOf": "Must be a multiple of {}.",
+}
 
 
-def _friendly(error: ValidationError, schema: Mapping[str, Any]) -> str:
-    if error.validator == "required":
-        own = _property_schema(schema, field_path(error))
-        custom = own.get("errorMessage") if isinstance(own, Mapping) else None
-        return custom or "This field is required."
-    if error.validator == "enum":
-        # the schema's "enum" list (jsonschema types it as possibly unset)
-        allowed = ", ".join(str(v) for v in cast("list[Any]", error.validator_value))
-        return f"Choose one of: {allowed}."
-    if error.validator == "minimum":
-        return f"Must be at least {error.validator_value}."
-    if error.validator == "exclusiveMinimum":
-        return f"Must be greater than {error.validator_value}."
-    if error.validator == "maximum":
-        return f"Must be at most {error.validator_value}."
-    if error.validator == "exclusiveMaximum":
-        return f"Must be less than {error.validator_value}."
-    if error.validator == "minLength":
-        if error.validator_value == 1:
-            return "This field is required."
-        return f"Must be at least {error.validator_value} characters."
-    if error.validator == "maxLength":
-        return f"Must be at most {error.validator_value} characters."
-    if error.validator == "type":
-        return f"Must be a {error.validator_value}."
-    if error.validator == "format":
-        return f"Must be a valid {error.validator_value}."
-    if error.validator == "pattern":
-        custom = error.schema.get("errorMessage") if isinstance(error.schema, dict) else None
-        return custom or "Has the wrong format."
-    custom = error.schema.get("errorMessage") if isinstance(error.schema, dict) else None
-    return custom or error.message
+def _custom(schema: Any) -> str | None:
+    """A schema's own ``errorMessage`` for its field, if it gives one."""
+    custom = schema.get("errorMessage") if isinstance(schema, Mapping) else None
+    return str(custom) if custom else None
+
+
+def field_error(error: ValidationError, schema: Mapping[str, Any],
+                missing: str | None = None) -> FieldError:
+    """One jsonschema error as a :class:`FieldError`: code ``form.<keyword>`` and params
+    from the error's keyword, value and path (never from its English message)."""
+    keyword = str(error.validator)
+    path = field_path(error, missing)
+    params: dict[str, Any] = {"field": path,
+                              "pointer": "/" + path.replace(".", "/") if path else ""}
+    value = error.validator_value
+    if keyword == "required" or (keyword == "minLength" and value == 1):
+        custom = _custom(_property_schema(schema, path)) if keyword == "required" else None
+        if custom:
+            params["custom"] = custom
+        return FieldError(custom or "This field is required.", "form.required", **params)
+    if keyword == "enum":
+        value = cast("list[Any]", value)  # the schema's "enum" list
+        allowed = ", ".join(str(v) for v in value)
+        return FieldError(f"Choose one of: {allowed}.", "form.enum", allowed=allowed,
+                          values=list(value), **params)
+    if keyword in _LIMITS:
+        return FieldError(_LIMITS[keyword].format(value), f"form.{keyword}", limit=value,
+                          **params)
+    if keyword == "type":
+        return FieldError(f"Must be a {value}.", "form.type", expected=value, **params)
+    if keyword == "format":
+        return FieldError(f"Must be a valid {value}.", "form.format", format=value, **params)
+    custom = _custom(error.schema)
+    if custom:
+        params["custom"] = custom
+    if keyword == "pattern":
+        return FieldError(custom or "Has the wrong format.", "form.pattern", pattern=value,
+                          **params)
+    code = f"form.{keyword}" if f"form.{keyword}" in CODES else "form.invalid"
+    return FieldError(custom or error.message, code, keyword=keyword, **params)
 
 
 _VALIDATORS: dict[int, tuple[Mapping[str, Any], Draft202012Validator]] = {}
@@ -109,16 +130,18 @@ def validate_form(schema: Mapping[str, Any] | None, data: Mapping[str, Any]) -> 
     Data must be plain JSON whatever the schema says (no reserved keys, finite numbers).
     """
     if not isinstance(data, Mapping):
-        raise InvalidData({"": "The submitted data must be a JSON object."})
+        raise InvalidData({"": FieldError("The submitted data must be a JSON object.",
+                                          "form.not_object", field="")})
     unsafe = dict(find_unsafe_data(dict(data), "data"))
     if unsafe:
         raise InvalidData(unsafe)
     if not schema:
         return
     validator = _validator(schema)
-    errors: dict[str, str] = {}
+    errors: dict[str, FieldError] = {}
     for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
-        path = field_path(error)
-        errors.setdefault(path, _friendly(error, schema))
+        for missing in _missing_properties(error) if error.validator == "required" else [None]:
+            found = field_error(error, schema, missing)
+            errors.setdefault(found.params["field"], found)
     if errors:
         raise InvalidData(errors)

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from engine.errors import Forbidden, NotFound
+from engine.errors import FieldError, Forbidden, NotFound
 from engine.passwords import check_password as password_matches
 from engine.passwords import hash_password
 from engine.store.models import Delegation, HumanTask, ProjectRole, Role, User, UserRole
@@ -136,7 +136,7 @@ def get_user(session: Session, username: str) -> User:
     """The user row or :class:`NotFound`."""
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFound(f"no user named {username!r}")
+        raise NotFound(f"no user named {username!r}", code="user.not_found", user=username)
     return user
 
 
@@ -315,9 +315,13 @@ def eligibility(session: Session, username: str, task: HumanTask | Rec, started_
                 return Eligibility(False, behalf, _four_eyes_message(started_by, username))
             return Eligibility(True, behalf)
     if task.assignee:
-        return Eligibility(False, None, f"this task is assigned to {task.assignee}")
+        return Eligibility(False, None, FieldError(
+            f"this task is assigned to {task.assignee}", "access.assigned_to_other",
+            task_id=task.id, user=task.assignee))
     scope = f" for project {task.project_id}" if task.project_id is not None else ""
-    return Eligibility(False, None, f"this task needs the role {task.role!r}{scope}")
+    return Eligibility(False, None, FieldError(
+        f"this task needs the role {task.role!r}{scope}", "access.role_missing",
+        task_id=task.id, role=task.role, project_id=task.project_id))
 
 
 def distinct_actor_problem(session: Session, task: HumanTask, username: str,
@@ -342,13 +346,16 @@ def distinct_actor_problem(session: Session, task: HumanTask, username: str,
     )
     if done is None:
         return None
-    return (f"{username} has already completed '{task.name}' in this request; each "
-            "instance of this step needs a different person")
+    return FieldError(f"{username} has already completed '{task.name}' in this request; each "
+                      "instance of this step needs a different person", "access.distinct_actors",
+                      user=username, task_id=task.id, name=task.name)
 
 
-def _four_eyes_message(started_by: str, actor: str) -> str:
+def _four_eyes_message(started_by: str, actor: str) -> FieldError:
     who = "you" if started_by == actor else f"{started_by}, for whom you act,"
-    return f"four-eyes rule: {who} submitted this request and may not review it"
+    return FieldError(f"four-eyes rule: {who} submitted this request and may not review it",
+                      "access.four_eyes", starter=started_by, actor=actor,
+                      own=started_by == actor)
 
 
 def _may_take(session: Session, person: str, task: HumanTask | Rec) -> bool:
@@ -455,7 +462,7 @@ def add_delegation(session: Session, from_user: str, to_user: str, starts_at: da
     """Record that ``from_user`` lets ``to_user`` act for them. Does not commit."""
     forget_cached(session)
     if from_user == to_user:
-        raise Forbidden("nobody can delegate to themselves")
+        raise Forbidden("nobody can delegate to themselves", code="access.self_delegation")
     get_user(session, from_user)
     get_user(session, to_user)
     row = Delegation(from_user=from_user, to_user=to_user, starts_at=starts_at,

@@ -21,7 +21,7 @@ from engine import attachments, execution, identity, notifications, projection
 from engine.access import may_start, require_distinct
 from engine.context import EngineContext
 from engine.definitions import current_bindings, get_process
-from engine.errors import Forbidden, InvalidData, NotReady
+from engine.errors import FieldError, Forbidden, InvalidData, NotReady
 from engine.execution import audit_services
 from engine.forms import apply_defaults, validate_form
 from engine.retry import retrying
@@ -45,7 +45,8 @@ def start(ctx: EngineContext, session: Session, process_key: str, actor: str,
         definition = get_process(session, process_key, now)
         start_role = definition.meta.get("start_role")
         if start_role and not may_start(session, actor, start_role, project_id):
-            raise Forbidden(f"starting {definition.name!r} needs the role {start_role!r}")
+            raise Forbidden(f"starting {definition.name!r} needs the role {start_role!r}",
+                            code="access.start_role", process=definition.name, role=start_role)
         payload = _checked_payload(
             definition.forms, definition.meta.get("start_form"), data)
         inst = rows.insert_rec(session, rows.new(
@@ -81,7 +82,8 @@ def _checked_payload(forms: Mapping[str, Any], form: str | None,
     payload = apply_defaults(schema, dict(data or {}))
     validate_form(schema, payload)
     if INITIATOR_KEY in payload:
-        raise InvalidData({INITIATOR_KEY: "this name is reserved by the engine"})
+        raise InvalidData({INITIATOR_KEY: FieldError("this name is reserved by the engine",
+                                                     "data.reserved", field=INITIATOR_KEY)})
     return payload
 
 
@@ -114,7 +116,8 @@ def _complete(ctx: EngineContext, session: Session, task_id: int, actor: str,
         payload = _checked_payload(forms, row.form, data)
         task = _spiff_task(loaded, row.spiff_task_id)
         if task is None or task.state != TaskState.READY:
-            raise NotReady(f"task {task_id} is no longer waiting for input")
+            raise NotReady(f"task {task_id} is no longer waiting for input",
+                           code="task.already_completed", task_id=task_id)
         task.data = {**copy.deepcopy(task.data), **copy.deepcopy(payload)}
         with execution.engine_errors(loaded, ctx.clock):
             run_task(loaded.workflow, task, loaded.counter)
@@ -130,7 +133,8 @@ def _complete(ctx: EngineContext, session: Session, task_id: int, actor: str,
             execution.save(session, loaded, now)
             if not rows.update_open_task(session, row.id, **row.changes()):
                 raise NotReady(f"task {task_id} ({row.name}) was completed or changed by "
-                               "someone else")
+                               "someone else", code="task.changed", task_id=task_id,
+                               name=row.name)
             row.mark_clean()
             attachments.link(session, payload, actor=actor, instance_id=inst.id)
             rows.audit(session, instance_id=inst.id, at=now, actor=actor,
@@ -152,7 +156,8 @@ def cancel(ctx: EngineContext, session: Session, instance_id: int, actor: str, r
            *, kind: str = "cancelled") -> InstanceView:
     """Stop a running instance: its open tasks and jobs are cancelled, the reason kept."""
     if not reason or not reason.strip():
-        raise InvalidData({"reason": "Give a reason for cancelling."})
+        raise InvalidData({"reason": FieldError("Give a reason for cancelling.",
+                                                "input.reason_required", field="reason")})
     return retrying(lambda: _cancel(ctx, session, instance_id, actor, reason.strip(), kind),
                     what=f"cancelling instance {instance_id}")
 
@@ -163,7 +168,9 @@ def _cancel(ctx: EngineContext, session: Session, instance_id: int, actor: str, 
         now = ctx.clock.now()
         inst = rows.require_instance(session, instance_id, lock=True)
         if inst.status != "running":
-            raise NotReady(f"instance {instance_id} is already {inst.status}")
+            raise NotReady(f"instance {instance_id} is already {inst.status}",
+                           code="instance.not_running", instance_id=instance_id,
+                           status=inst.status)
         loaded = execution.load(ctx, session, inst, actor, now)
         with execution.engine_errors(loaded, ctx.clock):
             data = _current_data(loaded)
@@ -224,7 +231,8 @@ def _task_for_completion(session: Session, task_id: int) -> tuple[Rec, Rec, list
             if row.id == task_id:
                 return row, inst, open_rows
     rows.require_open_task(session, task_id)  # raises NotFound or NotReady
-    raise NotReady(f"task {task_id} is no longer open")
+    raise NotReady(f"task {task_id} is no longer open", code="task.already_completed",
+                   task_id=task_id)
 
 
 def _spiff_task(loaded: execution.Loaded, spiff_task_id: str) -> Any:

@@ -217,7 +217,8 @@ def start_page(eng: Engine, session: Session, process_key: str, username: str) -
     """The start form of ``process_key``; :class:`Forbidden` without its start role."""
     view = definition_view(get_process(session, process_key, eng.clock.now()))
     if view.start_role and not may_start(session, username, view.start_role, None):
-        raise Forbidden(f"starting {view.name!r} needs the role {view.start_role!r}")
+        raise Forbidden(f"starting {view.name!r} needs the role {view.start_role!r}",
+                        code="access.start_role", process=view.name, role=view.start_role)
     return StartPage(view, eng.form_schema(session, view.id, view.start_form),
                      directory(session))
 
@@ -238,7 +239,8 @@ def instance_page(eng: Engine, session: Session, instance_id: int, username: str
     ``views``: the instance's data when the caller already read it)."""
     if not checked and not may_view_instance(
             session, username, records.require_instance(session, instance_id), eng.clock.now()):
-        raise Forbidden("you have no access to this request")
+        raise Forbidden("you have no access to this request", code="access.no_access",
+                        instance_id=instance_id)
     if views is None:
         views = eng.instance_and_task_data(session, instance_id, None)
     view = eng.instance(session, instance_id)
@@ -340,7 +342,7 @@ def running_instances(eng: Engine, session: Session, username: str, *,
                       ) -> InstanceList:
     """Every running instance (PMO roles only), newest first."""
     if not identity.global_roles(session, username) & PMO_ROLES:
-        raise Forbidden("only the PMO sees every running request")
+        raise Forbidden("only the PMO sees every running request", code="access.pmo_only")
     q = select(ProcessInstance).where(ProcessInstance.status == "running")
     if process_key:
         q = q.where(ProcessInstance.process_key == process_key)

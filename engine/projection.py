@@ -140,7 +140,7 @@ def _due_at(loaded: Loaded, task: Any, element_id: str, props: dict[str, str],
             sla = loaded.workflow.script_engine.evaluate(task, props["slaExpression"])
         except Exception as exc:
             raise TaskFailed(f"the SLA expression failed: {exc}", element_id=element_id,
-                             error_type=type(exc).__name__) from exc
+                             error_type=type(exc).__name__, code="run.sla_failed") from exc
     if sla is None or sla == "":
         source = "SLA default"
         sla = default_sla(element_id)
@@ -150,7 +150,7 @@ def _due_at(loaded: Loaded, task: Any, element_id: str, props: dict[str, str],
         return sla_due(now, sla)
     except ValueError as exc:
         raise TaskFailed(f"{source}: {exc}", element_id=element_id,
-                         error_type="SLAError") from exc
+                         error_type="SLAError", code="run.sla_failed") from exc
 
 
 def _evaluate_assignee(loaded: Loaded, task: Any, element_id: str, expression: str) -> str:

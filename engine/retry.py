@@ -65,4 +65,4 @@ def retrying(action: Callable[[], T], *, what: str = "action",
             log.info("%s: %s, running it again (attempt %d)", what, reason, attempt + 1)
             time.sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
     raise Busy(f"{what}: the request is busy with other work; nothing was saved, "
-               "please try again")
+               "please try again", what=what)

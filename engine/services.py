@@ -97,5 +97,6 @@ class ServiceRegistry:
         """Run an operation; unknown names raise :class:`UnknownOperation`."""
         op = self._ops.get(name)
         if op is None:
-            raise UnknownOperation(f"no service operation named {name!r} is registered")
+            raise UnknownOperation(f"no service operation named {name!r} is registered",
+                                   code="service.unknown_operation", name=name)
         return op(call)

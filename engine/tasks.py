@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from engine import identity, notifications
 from engine.access import may_view_task, require_distinct
 from engine.context import EngineContext
-from engine.errors import Conflict, Forbidden, InvalidData, NotFound
+from engine.errors import Conflict, FieldError, Forbidden, InvalidData, NotFound
 from engine.spiff.serializer import find_unsafe_data
 from engine.store import rows
 from engine.store.models import HumanTask, ProcessInstance
@@ -68,7 +68,9 @@ def list_tasks(ctx: EngineContext, session: Session, username: str | None, query
         if query.status != "any":
             q = q.where(HumanTask.status == query.status)
     else:
-        raise InvalidData({"scope": "Choose one of: mine, claimable, all."})
+        raise InvalidData({"scope": FieldError("Choose one of: mine, claimable, all.",
+                                               "input.choice", field="scope",
+                                               allowed="mine, claimable, all")})
     if query.process_key:
         q = q.where(HumanTask.process_key == query.process_key)
     if query.role:
@@ -81,7 +83,9 @@ def list_tasks(ctx: EngineContext, session: Session, username: str | None, query
         q = q.where(HumanTask.due_at.is_not(None), HumanTask.due_at < now)
     order = SORTS.get(query.sort)
     if order is None:
-        raise InvalidData({"sort": f"Choose one of: {', '.join(SORTS)}."})
+        allowed = ", ".join(SORTS)
+        raise InvalidData({"sort": FieldError(f"Choose one of: {allowed}.", "input.choice",
+                                              field="sort", allowed=allowed)})
     limit, offset = max(1, min(query.limit, 500)), max(0, query.offset)
     found = session.execute(q.order_by(*order).limit(limit).offset(offset)).all()
     if offset == 0 and len(found) < limit:
@@ -136,14 +140,15 @@ def get_task(ctx: EngineContext, session: Session, task_id: int, username: str |
     """One task; with ``username``, only if they may see it (else :class:`Forbidden`)."""
     found = session.execute(_ONE_TASK, {"task_id": task_id}).first()
     if found is None:
-        raise NotFound(f"no task {task_id}")
+        raise NotFound(f"no task {task_id}", code="task.not_found", task_id=task_id)
     values = found._mapping
     row = SimpleNamespace(**{c.name: values[c.name] for c in HumanTask.__table__.c})
     inst = SimpleNamespace(title=values["i_title"], business_key=values["i_business_key"],
                            started_by=values["i_started_by"])
     if username is not None and not may_view_task(session, username, row, inst,
                                                   ctx.clock.now()):
-        raise Forbidden("you have no access to this task")
+        raise Forbidden("you have no access to this task", code="access.no_access",
+                        task_id=task_id)
     return task_view(row, inst)
 
 
@@ -155,7 +160,8 @@ def claim(ctx: EngineContext, session: Session, task_id: int, username: str) -> 
         if row.assignee == username:
             return task_view(row, inst)
         if row.assignee is not None:
-            raise Conflict(f"task {task_id} is already claimed by {row.assignee}")
+            raise Conflict(f"task {task_id} is already claimed by {row.assignee}",
+                           code="task.claimed_by_other", task_id=task_id, user=row.assignee)
         eligible = identity.eligibility(session, username, row, inst.started_by, now)
         identity.require(eligible)
         definition = ctx.cache.definition(session, inst.definition_id)
@@ -171,13 +177,15 @@ def unclaim(ctx: EngineContext, session: Session, task_id: int, username: str) -
         now = ctx.clock.now()
         row, inst = _open(session, task_id)
         if row.assignee != username:
-            raise Forbidden(f"task {task_id} is not claimed by you")
+            raise Forbidden(f"task {task_id} is not claimed by you",
+                            code="task.not_claimed_by_you", task_id=task_id)
         definition = ctx.cache.definition(session, row.form_definition_id or inst.definition_id)
         props = definition.meta.get("elements", {}).get(row.element_id, {}).get(
             "properties") or {}
         if row.role is None or props.get("assignee"):
             raise Conflict("this task was assigned to you by the process, not taken from a "
-                           "pool; hand it over (delegate) instead")
+                           "pool; hand it over (delegate) instead",
+                           code="task.assigned_by_process", task_id=task_id)
         row.assignee, row.claimed_at = None, None
         _transition(session, row, username, now, username, "unclaimed")
         return task_view(row, inst)
@@ -187,7 +195,8 @@ def delegate(ctx: EngineContext, session: Session, task_id: int, username: str, 
              reason: str, *, admin: bool = False) -> TaskView:
     """Hand a task to a named person with a reason (``admin``: reassign anyone's task)."""
     if not reason or not reason.strip():
-        raise InvalidData({"reason": "Give a reason for handing this task over."})
+        raise InvalidData({"reason": FieldError("Give a reason for handing this task over.",
+                                                "input.reason_required", field="reason")})
     with unit_of_work(session):
         now = ctx.clock.now()
         row, inst = _open(session, task_id)
@@ -196,10 +205,13 @@ def delegate(ctx: EngineContext, session: Session, task_id: int, username: str, 
             identity.require(identity.eligibility(session, username, row, inst.started_by,
                                                   now))
         if to_user == row.assignee:
-            raise InvalidData({"to_user": f"{to_user} already has this task."})
+            raise InvalidData({"to_user": FieldError(f"{to_user} already has this task.",
+                                                     "input.already_assignee", field="to_user",
+                                                     user=to_user)})
         if row.four_eyes and to_user == inst.started_by:
             raise Forbidden(f"four-eyes rule: {to_user} submitted this request and may not "
-                            "review it")
+                            "review it", code="access.four_eyes_delegate", task_id=task_id,
+                            user=to_user)
         previous = row.assignee
         row.assignee, row.claimed_at = to_user, now
         _transition(session, row, previous, now, username,
@@ -260,9 +272,13 @@ def _lost(session: Session, task_id: int) -> Conflict:
     it or who completed it now."""
     found = rows.task_and_instance(session, task_id)
     if found is None:
-        return Conflict(f"task {task_id} no longer exists")
+        return Conflict(f"task {task_id} no longer exists", code="task.gone", task_id=task_id)
     row, _inst = found
     if row.status != "open":
         who = f" by {row.completed_by}" if row.completed_by else ""
-        return Conflict(f"task {task_id} ({row.name}) was {row.status}{who} meanwhile")
-    return Conflict(f"task {task_id} ({row.name}) is now with {row.assignee or 'nobody'}")
+        return Conflict(f"task {task_id} ({row.name}) was {row.status}{who} meanwhile",
+                        code="task.changed", task_id=task_id, name=row.name,
+                        status=row.status, by=row.completed_by)
+    return Conflict(f"task {task_id} ({row.name}) is now with {row.assignee or 'nobody'}",
+                    code="task.reassigned", task_id=task_id, name=row.name,
+                    user=row.assignee)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import identity
-from engine.errors import Forbidden, InvalidData, NotFound
+from engine.errors import FieldError, Forbidden, InvalidData, NotFound
 from engine.store.models import ApiToken, User
 from engine.store.uow import unit_of_work
 from engine.views import NewToken, TokenView
@@ -47,12 +47,15 @@ def parse_duration(text: str | None) -> timedelta | None:
         return None
     found = _DURATION.fullmatch(text)
     if found is None or int(found.group(1)) == 0:
-        raise InvalidData({"expires": "Give a duration such as 90d, 12h or 2w, or never."})
+        raise InvalidData({"expires": FieldError(
+            "Give a duration such as 90d, 12h or 2w, or never.", "token.bad_duration",
+            field="expires")})
     amount, unit = int(found.group(1)), found.group(2) or "d"
     delta = {"d": timedelta(days=amount), "h": timedelta(hours=amount),
              "w": timedelta(weeks=amount)}[unit]
     if delta > timedelta(days=3660):
-        raise InvalidData({"expires": "A token may live ten years at most."})
+        raise InvalidData({"expires": FieldError("A token may live ten years at most.",
+                                                 "token.too_long_lived", field="expires")})
     return delta
 
 
@@ -61,11 +64,14 @@ def create(session: Session, username: str, *, name: str, now: datetime,
     """Make a token for ``username`` (an active user); the secret is only in the result."""
     name = (name or "").strip()
     if len(name) > MAX_NAME:
-        raise InvalidData({"name": f"Use at most {MAX_NAME} characters."})
+        raise InvalidData({"name": FieldError(f"Use at most {MAX_NAME} characters.",
+                                              "input.too_long", field="name", limit=MAX_NAME)})
     with unit_of_work(session):
         user = identity.get_user(session, username)
         if not user.active:
-            raise InvalidData({"username": f"{username} is not an active user."})
+            raise InvalidData({"username": FieldError(f"{username} is not an active user.",
+                                                      "input.inactive_user", field="username",
+                                                      user=username)})
         secret = PREFIX + secrets.token_urlsafe(32)
         row = ApiToken(username=username, name=name or "token", prefix=secret[:SHOWN],
                        token_hash=hash_secret(secret), created_at=now,
@@ -89,10 +95,12 @@ def revoke(session: Session, token_id: int, actor: str | None, now: datetime) ->
     with unit_of_work(session):
         row = session.get(ApiToken, token_id)
         if row is None:
-            raise NotFound(f"no API token {token_id}")
+            raise NotFound(f"no API token {token_id}", code="token.not_found",
+                           token_id=token_id)
         if actor is not None and actor != row.username and ADMIN_ROLE not in (
                 identity.global_roles(session, actor)):
-            raise Forbidden("only its owner or a PMO administrator may revoke a token")
+            raise Forbidden("only its owner or a PMO administrator may revoke a token",
+                            code="access.token_owner_only")
         if row.revoked_at is None:
             row.revoked_at = now
         return _view(row)

@@ -15,6 +15,7 @@ from webui import unavailable
 from webui.api import problems
 from webui.extensions import db
 from webui.i18n import lazy_gettext as _l
+from webui.messages import say
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def register(app: Flask) -> None:
         db.session.rollback()
         if problems.is_api_request():
             return problems.engine_problem(exc)
-        return render_error(exc.status, str(exc))
+        return render_error(exc.status, say(exc))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -1,6 +1,7 @@
 """Words the engine and the diagrams bring in English, said in the user's language.
 
-- Field messages from form validation (``engine/forms.py``) are matched by pattern.
+- Engine errors, field errors and reasons are said by their stable ``code`` and
+  ``params`` (:data:`MESSAGES`); nothing reads the engine's English text back.
 - Role keys get their display names.
 - Common form words (``Decision``, ``Comment``...) and outcome values (``accept``) are
   translated when a schema gives no ``x-title-zh`` / ``x-enum-titles`` of its own.
@@ -8,7 +9,7 @@
 
 from __future__ import annotations
 
-import re
+from flask_babel.speaklater import LazyString
 
 from webui.i18n import gettext
 from webui.i18n import lazy_gettext as _l
@@ -40,23 +41,6 @@ VOCABULARY = frozenset((
     N_("No"), N_("Proposal"), N_("Review"), N_("Currency"), N_("Amount"),
 ))
 
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"^This field is required\.$"), "required"),
-    (re.compile(r"^Choose one of: (?P<v>.*)\.$"), "choose"),
-    (re.compile(r"^Must be at least (?P<v>\S+) characters\.$"), "min_length"),
-    (re.compile(r"^Must be at most (?P<v>\S+) characters\.$"), "max_length"),
-    (re.compile(r"^Must be at least (?P<v>\S+)\.$"), "minimum"),
-    (re.compile(r"^Must be at most (?P<v>\S+)\.$"), "maximum"),
-    (re.compile(r"^Must be greater than (?P<v>\S+)\.$"), "exclusive_minimum"),
-    (re.compile(r"^Must be less than (?P<v>\S+)\.$"), "exclusive_maximum"),
-    (re.compile(r"^Must be a (?P<v>\w+)\.$"), "type"),
-    (re.compile(r"^Must be a valid date\.$"), "date"),
-    (re.compile(r"^Has the wrong format\.$"), "format"),
-    (re.compile(r"^Give a reason for (handing this task over|cancelling)\.$"), "reason"),
-    (re.compile(r"^You have (?P<v>\S+) MB of uploads not yet part of a submitted form; the "
-                r"limit is (?P<limit>\S+) MB\."), "quota"),
-)
-
 _TYPES = {
     "number": _l("Must be a number."),
     "integer": _l("Must be a whole number."),
@@ -66,40 +50,187 @@ _TYPES = {
     "object": _l("Must be a group of values."),
 }
 
+#: Engine error code -> template (``%(name)s`` from the error's params), said in the
+#: user's language.  Codes in :data:`VERBATIM` have none: their text comes from elsewhere.
+MESSAGES: dict[str, LazyString] = {
+    # not found
+    "process.not_found": _l("There is no deployed process with the key %(key)s."),
+    "definition.not_found": _l("There is no process definition %(definition_id)s."),
+    "definition.decision_missing": _l("Process %(process)s needs the decision %(key)s, which "
+                                      "is not deployed."),
+    "definition.called_missing": _l("Process %(process)s calls %(key)s, which is not "
+                                    "deployed."),
+    "instance.not_found": _l("There is no request %(instance_id)s."),
+    "task.not_found": _l("There is no task %(task_id)s."),
+    "user.not_found": _l("There is no user named “%(user)s”."),
+    "attachment.not_found": _l("There is no attachment %(attachment_id)s."),
+    "token.not_found": _l("There is no API token %(token_id)s."),
+    "job.not_found": _l("There is no job %(job_id)s."),
+    "job.no_handler": _l("No handler is registered for jobs of kind %(kind)s."),
+    "service.unknown_operation": _l("No service operation named %(name)s is registered."),
+    # access
+    "access.start_role": _l("Starting “%(process)s” needs the role “%(role)s”."),
+    "access.role_missing": _l("This task needs the role “%(role)s”."),
+    "access.assigned_to_other": _l("This task is assigned to %(user)s."),
+    "access.four_eyes_delegate": _l("Four-eyes rule: %(user)s submitted this request and may "
+                                    "not review it."),
+    "access.distinct_actors": _l("%(user)s has already completed “%(name)s” in this "
+                                 "request; each instance of this step needs a different "
+                                 "person."),
+    "access.no_access": _l("You have no access to this."),
+    "access.pmo_only": _l("Only the PMO sees every running request."),
+    "access.starter_only": _l("Only the person who started this request may withdraw it."),
+    "access.admin_only": _l("Only a PMO administrator may do this."),
+    "access.process_owner_only": _l("Only a process owner may validate or deploy diagrams."),
+    "access.token_owner_only": _l("Only its owner or a PMO administrator may revoke a "
+                                  "token."),
+    "access.self_delegation": _l("Nobody can delegate to themselves."),
+    "task.not_claimed_by_you": _l("Task %(task_id)s is not claimed by you."),
+    # conflicts
+    "task.claimed_by_other": _l("Task %(task_id)s is already claimed by %(user)s."),
+    "task.assigned_by_process": _l("The process assigned this task to you; it was not taken "
+                                   "from a pool. Hand it over (delegate) instead."),
+    "task.gone": _l("Task %(task_id)s no longer exists."),
+    "task.changed": _l("Task %(task_id)s (%(name)s) was completed or changed by someone "
+                       "else meanwhile."),
+    "task.reassigned": _l("Task %(task_id)s (%(name)s) was reassigned meanwhile."),
+    "instance.not_running": _l("Request %(instance_id)s is no longer running."),
+    "instance.changed": _l("Someone else changed this request while you worked on it; "
+                           "reload and try again."),
+    "db.busy": _l("The system is busy with other work; nothing was saved, please try "
+                  "again."),
+    "job.not_failed": _l("Job %(job_id)s has not failed, so it cannot be retried."),
+    # data and input
+    "form.not_object": _l("The submitted data must be a JSON object."),
+    "form.required": _l("This field is required."),
+    "form.enum": _l("Choose one of: %(allowed)s."),
+    "form.minLength": _l("Must be at least %(limit)s characters."),
+    "form.maxLength": _l("Must be at most %(limit)s characters."),
+    "form.minimum": _l("Must be at least %(limit)s."),
+    "form.maximum": _l("Must be at most %(limit)s."),
+    "form.exclusiveMinimum": _l("Must be greater than %(limit)s."),
+    "form.exclusiveMaximum": _l("Must be less than %(limit)s."),
+    "form.multipleOf": _l("Must be a multiple of %(limit)s."),
+    "form.minItems": _l("Choose at least %(limit)s."),
+    "form.maxItems": _l("Choose at most %(limit)s."),
+    "form.pattern": _l("Has the wrong format."),
+    "form.const": _l("This value cannot be changed."),
+    "form.uniqueItems": _l("Each entry may appear only once."),
+    "form.additionalProperties": _l("The form does not have this field."),
+    "data.reserved": _l("This name is reserved by the engine."),
+    "data.unsafe": _l("This value cannot be stored (it is not plain text, number, list or "
+                      "group)."),
+    "input.choice": _l("Choose one of: %(allowed)s."),
+    "input.reason_required": _l("Please give a reason."),
+    "input.already_assignee": _l("%(user)s already has this task."),
+    "input.inactive_user": _l("%(user)s is not an active user."),
+    "input.too_long": _l("Use at most %(limit)s characters."),
+    "token.bad_duration": _l("Give a duration such as 90d, 12h or 2w, or never."),
+    "token.too_long_lived": _l("A token may live ten years at most."),
+    "upload.empty": _l("The file is empty."),
+    "upload.too_large": _l("The file is larger than %(limit_mb)s MB."),
+    "upload.quota": _l("You have %(held_mb)s MB of uploads not yet part of a submitted form; "
+                       "the limit is %(limit_mb)s MB. Submit or discard those forms first "
+                       "(unsubmitted uploads are deleted after a day)."),
+    "upload.unknown": _l("This attachment does not exist or is not yours to attach."),
+    # process run (detail: the library's or the script's own words)
+    "run.failed": _l("A step of the process failed: %(detail)s"),
+    "run.loop_limit": _l("A loop of the process ran more often than allowed: %(detail)s"),
+    "run.too_deep": _l("The process nests or loops too deeply for the engine."),
+    "run.stalled": _l("The process stopped without reaching its end: %(detail)s"),
+    "run.sla_failed": _l("The deadline (SLA) of a step could not be worked out: %(detail)s"),
+    "state.unreadable": _l("The saved state of this request cannot be loaded; the "
+                           "administrator has been told."),
+    # deployments
+    "deploy.problems": _l("%(count)s problem(s) found."),
+    "deploy.nothing": _l("Nothing to deploy in this file."),
+    "deploy.duplicate_file": _l("Two files of the deployment have this name."),
+    "deploy.unknown_file_kind": _l("Unknown kind of file: expected a .bpmn diagram, a .dmn "
+                                   "decision table or a .json form schema."),
+    "deploy.no_process": _l("The file contains no process."),
+    "deploy.duplicate_id": _l("The id %(key)s is used more than once."),
+    "deploy.not_executable": _l("Process “%(process)s” is not executable (isExecutable is "
+                                "not true): nothing to deploy."),
+    "dmn.key_changed": _l("The decision id must stay %(key)s (processes call the table by "
+                          "it), not %(found)s."),
+    "dmn.unsupported_version": _l("This DMN version is not supported; save the table as DMN "
+                                  "1.3."),
+}
 
-def field_message(message: str) -> str:
-    """A validation message from the engine in the user's language (unknown: as is)."""
-    for pattern, kind in _PATTERNS:
-        found = pattern.match(message)
-        if not found:
-            continue
-        v = found.groupdict().get("v", "")
-        if kind == "type":
-            return str(_TYPES.get(v, message))
-        if kind == "quota":
-            return gettext("You have %(held)s MB of uploads not yet part of a submitted form; "
-                           "the limit is %(limit)s MB. Submit or discard those forms first "
-                           "(unsubmitted uploads are deleted after a day).", held=v,
-                           limit=found.group("limit"))
-        return _message(kind, v)
-    return message
+#: Codes whose English text is the message itself, shown as it is: a schema author's
+#: ``errorMessage``, an XML parser's or SpiffWorkflow's words, a rule checker's finding,
+#: and the generic codes of a class (its raise site named no finer code, e.g. the records
+#: of ``workflows/``, whose own words are better than a generic sentence).
+VERBATIM = frozenset({"form.invalid", "deploy.bad_xml", "deploy.library", "diagram.problem",
+                      "dmn.problem", "form_file.invalid", "engine.error", "not_found",
+                      "forbidden", "conflict", "not_ready", "invalid_data"})
 
 
-def _message(kind: str, v: str) -> str:
-    texts = {
-        "required": gettext("This field is required."),
-        "choose": gettext("Choose one of: %(values)s.", values=v),
-        "min_length": gettext("Must be at least %(n)s characters.", n=v),
-        "max_length": gettext("Must be at most %(n)s characters.", n=v),
-        "minimum": gettext("Must be at least %(n)s.", n=v),
-        "maximum": gettext("Must be at most %(n)s.", n=v),
-        "exclusive_minimum": gettext("Must be greater than %(n)s.", n=v),
-        "exclusive_maximum": gettext("Must be less than %(n)s.", n=v),
-        "date": gettext("Must be a valid date (YYYY-MM-DD)."),
-        "format": gettext("Has the wrong format."),
-        "reason": gettext("Please give a reason."),
-    }
-    return texts[kind]
+class _Params(dict):
+    """Params for a template: a missing one renders empty instead of failing."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def say(item: object) -> str:
+    """An engine error, field error or problem in the user's language, by its ``code`` and
+    ``params`` (never by its English text); without a known code: its text as is."""
+    code = getattr(item, "code", None)
+    params = _Params(getattr(item, "params", None) or {})
+    text = str(getattr(item, "message", item) if not isinstance(item, BaseException) else item)
+    if params.get("custom"):  # the schema's own errorMessage
+        return str(params["custom"])
+    special = _SPECIAL.get(code or "")
+    if special is not None:
+        return special(params) or text
+    template = MESSAGES.get(code or "")
+    if template is None:
+        return text
+    if "role" in params:
+        params["role"] = role_label(params["role"])
+    return str(template) % params
+
+
+def field_message(message: object) -> str:
+    """A field's validation message (a ``FieldError``) in the user's language."""
+    return say(message)
+
+
+def access_message(message: object) -> str:
+    """Why someone may not work on a task (a coded reason), in the user's language."""
+    return say(message)
+
+
+def _type_text(params: dict) -> str:
+    return str(_TYPES.get(str(params.get("expected")), "")) if params.get("expected") else ""
+
+
+def _four_eyes(params: dict) -> str:
+    if params.get("own"):
+        return gettext("Four-eyes rule: you submitted this request, so someone else must "
+                       "review it.")
+    return gettext("Four-eyes rule: %(user)s, for whom you act, submitted this request.",
+                   user=params.get("starter", ""))
+
+
+def _not_open(params: dict) -> str:
+    if params.get("status") == "completed" and params.get("by"):
+        return gettext("Task %(task_id)s is already completed by %(user)s.",
+                       task_id=params.get("task_id", ""), user=params["by"])
+    return gettext("Task %(task_id)s is no longer open.", task_id=params.get("task_id", ""))
+
+
+def _format(params: dict) -> str:
+    if params.get("format") == "date":
+        return gettext("Must be a valid date (YYYY-MM-DD).")
+    return gettext("Must be a valid %(format)s.", format=params.get("format", ""))
+
+
+#: Codes whose text depends on their params beyond filling them in (``form.type`` with
+#: a list of types, say, falls back to the English text).
+_SPECIAL = {"form.type": _type_text, "access.four_eyes": _four_eyes,
+            "task.already_completed": _not_open, "form.format": _format}
 
 
 def word(text: str | None) -> str:
@@ -123,35 +254,6 @@ def role_labels(fallback: dict[str, str] | None = None) -> dict[str, str]:
     diagram's lanes)."""
     keys = set(ROLE_LABELS) | set(fallback or {})
     return {key: role_label(key, fallback) for key in sorted(keys)}
-
-
-_ACCESS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"^four-eyes rule: you submitted"), "own"),
-    (re.compile(r"^four-eyes rule: (?P<v>\S+), for whom you act"), "behalf"),
-    (re.compile(r"^this task is assigned to (?P<v>.+)$"), "assigned"),
-    (re.compile(r"^this task needs the role '(?P<v>[^']+)'"), "role"),
-)
-
-
-def access_message(message: str) -> str:
-    """Why someone may not work on a task, in the user's language (unknown: as is)."""
-    for pattern, kind in _ACCESS:
-        found = pattern.match(message or "")
-        if found:
-            return _access_text(kind, found.groupdict().get("v", ""))
-    return message
-
-
-def _access_text(kind: str, v: str) -> str:
-    if kind == "own":
-        return gettext("Four-eyes rule: you submitted this request, so someone else must "
-                       "review it.")
-    if kind == "behalf":
-        return gettext("Four-eyes rule: %(user)s, for whom you act, submitted this request.",
-                       user=v)
-    if kind == "assigned":
-        return gettext("This task is assigned to %(user)s.", user=v)
-    return gettext("This task needs the role “%(role)s”.", role=role_label(v))
 
 
 def process_failed(detail: str) -> str:

@@ -31,7 +31,7 @@ from webui.extensions import db
 from webui.formparse import parse_form, upload_field, with_uploads
 from webui.formview import build_form
 from webui.i18n import gettext as _
-from webui.messages import process_failed
+from webui.messages import process_failed, say
 from webui.portfolio import project_labels, project_of
 from webui.schema import properties, type_of
 from webui.summary import project_ids, summarize
@@ -133,7 +133,7 @@ def submit(task_id: int):
     except Conflict as exc:  # someone else completed or took the step first
         db.session.rollback()
         page = pages.task_page(bpm(), db.session, task_id, username())
-        return render(page, data, lost=str(exc)), 409
+        return render(page, data, lost=say(exc)), 409
     flash(_("Done: “%(step)s” for “%(title)s” is completed.", step=task.name,
             title=task.instance_title), "success")
     return redirect(url_for("inbox.index"))

@@ -114,7 +114,8 @@ def _fire_one(ctx: EngineContext, session: Session, job_id: int,
 def _run_job(ctx: EngineContext, session: Session, job: Rec, inst: Rec | None,
              now: datetime) -> None:
     if job.kind != "timer":
-        raise NotFound(f"no handler for job kind {job.kind!r}")
+        raise NotFound(f"no handler for job kind {job.kind!r}", code="job.no_handler",
+                       kind=job.kind)
     if inst is None or inst.status != "running":
         job.status = "cancelled"
         return
@@ -158,9 +159,10 @@ def retry_job(ctx: EngineContext, session: Session, job_id: int, actor: str) -> 
         now = ctx.clock.now()
         job = rows.job(session, job_id)
         if job is None:
-            raise NotFound(f"no job {job_id}")
+            raise NotFound(f"no job {job_id}", code="job.not_found", job_id=job_id)
         if job.status != "failed":
-            raise EngineError(f"job {job_id} is {job.status}, not failed")
+            raise EngineError(f"job {job_id} is {job.status}, not failed",
+                              code="job.not_failed", job_id=job_id, status=job.status)
         job.status, job.attempts, job.due_at, job.finished_at = "pending", 0, now, None
         rows.write(session, job)
         rows.audit(session, instance_id=job.instance_id, at=now, actor=actor,

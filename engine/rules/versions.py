@@ -103,7 +103,7 @@ def readable(content: bytes | str, key: str, max_bytes: int) -> CheckedTable:
     """Check a DMN file for ``key``; refuse (:class:`InvalidDiagram`) one that cannot be
     read as a decision table at all, or that names another decision."""
     checked = check_table(content, f"{key}.dmn", key=key, max_bytes=max_bytes)
-    wrong_key = [p for p in checked.problems if "decision id must stay" in p.message]
+    wrong_key = [p for p in checked.problems if p.code == "dmn.key_changed"]
     if checked.decision is None or wrong_key:
         raise InvalidDiagram(checked.problems or [Problem(f"{key}.dmn", "no decision table")])
     return checked

@@ -149,7 +149,8 @@ def label(element: etree._Element) -> str:
 
 
 def problem(
-    file: str, element: etree._Element, message: str, line: int | None = None
+    file: str, element: etree._Element, message: str, line: int | None = None,
+    code: str = "diagram.problem", **params: object,
 ) -> Problem:
     """A Problem located at ``element`` (or at an explicit line inside it)."""
     return Problem(
@@ -158,6 +159,8 @@ def problem(
         element_id=element.get("id"),
         element_name=element.get("name"),
         line=line or element.sourceline,
+        code=code,
+        params=params,
     )
 
 

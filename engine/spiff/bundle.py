@@ -150,7 +150,8 @@ class _Analysis:
         """Read one file of the bundle."""
         name = source.name
         if name in self.names:
-            self.report([Problem(name, "two files of the deployment have this name")])
+            self.report([Problem(name, "two files of the deployment have this name",
+                                 code="deploy.duplicate_file")])
             return
         self.names.add(name)
         suffix = posixpath.splitext(name.lower())[1]
@@ -160,7 +161,8 @@ class _Analysis:
             self._xml(source)
         else:
             self.report([Problem(name, "unknown kind of file: expected a .bpmn diagram, a .dmn "
-                                 "decision table or a .json form schema")])
+                                 "decision table or a .json form schema",
+                                 code="deploy.unknown_file_kind")])
 
     def _xml(self, upload: SourceFile) -> None:
         try:
@@ -181,10 +183,13 @@ class _Analysis:
                 self.bundle.decisions.append(decision)
         elif qname.localname == "definitions" and "DMN" in (qname.namespace or ""):
             self.report([Problem(source.name, f"DMN version {qname.namespace} is not supported;"
-                                 " save the table as DMN 1.3", line=1)])
+                                 " save the table as DMN 1.3", line=1,
+                                 code="dmn.unsupported_version",
+                                 params={"namespace": qname.namespace})])
         else:
             self.report([Problem(source.name, f"the root element is <{qname.localname}>: not a "
-                                 "BPMN or DMN file", line=root.sourceline)])
+                                 "BPMN or DMN file", line=root.sourceline,
+                                 code="deploy.unknown_file_kind")])
 
     def _bpmn(self, source: SourceFile, tree: etree._ElementTree) -> None:
         root = tree.getroot()
@@ -193,7 +198,8 @@ class _Analysis:
         executable = [p for p in processes if is_executable(p)]
         self.not_executable.update(p.get("id", "") for p in processes if not is_executable(p))
         if not processes:
-            self.report([Problem(source.name, "the file contains no process", line=1)])
+            self.report([Problem(source.name, "the file contains no process", line=1,
+                                 code="deploy.no_process")])
         elif not executable:
             self.report([_not_executable(source.name, p) for p in processes])
         runtime = copy.deepcopy(tree)
@@ -230,7 +236,8 @@ class _Analysis:
         key = posixpath.basename(source.name.replace("\\", "/"))
         schema, problems = read_form(source, self.ctx.max_bytes)
         if key in self.bundle.forms:
-            problems.append(Problem(source.name, f"another form file is also named '{key}'"))
+            problems.append(Problem(source.name, f"another form file is also named '{key}'",
+                                    code="deploy.duplicate_file", params={"key": key}))
         self.report(problems)
         if schema is not None and not problems:
             self.bundle.forms[key] = schema
@@ -242,13 +249,14 @@ class _Analysis:
             key, file = record.definition.key, record.definition.file
             if key in seen:
                 self.report([problem(file, record.process, f"process id '{key}' is also used "
-                                      f"in {seen[key]}")])
+                                      f"in {seen[key]}", code="deploy.duplicate_id", key=key)])
             seen.setdefault(key, file)
         decisions: dict[str, str] = {}
         for decision in self.bundle.decisions:
             if decision.key in decisions:
                 self.report([Problem(decision.file, f"decision id '{decision.key}' is also used"
-                                     f" in {decisions[decision.key]}", decision.key)])
+                                     f" in {decisions[decision.key]}", decision.key,
+                                     code="deploy.duplicate_id", params={"key": decision.key})])
             decisions.setdefault(decision.key, decision.file)
         available = {
             "form": frozenset(self.bundle.forms) | self.ctx.known_forms,
@@ -287,32 +295,36 @@ def read_form(source: SourceFile, max_bytes: int) -> tuple[dict | None, list[Pro
     """Parse a form file: it must be a JSON object that is a valid JSON Schema."""
     name = source.name
     if len(source.content) > max_bytes:
-        return None, [Problem(name, f"the file is too large ({len(source.content):,} bytes)")]
+        return None, [Problem(name, f"the file is too large ({len(source.content):,} bytes)",
+                              code="form_file.invalid")]
     try:
         schema = json.loads(source.content.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        return None, [Problem(name, "the form file is not UTF-8 text")]
+        return None, [Problem(name, "the form file is not UTF-8 text", code="form_file.invalid")]
     except json.JSONDecodeError as exc:
         return None, [Problem(name, f"the form file is not valid JSON: {exc.msg} (line "
-                              f"{exc.lineno}, column {exc.colno})", line=exc.lineno)]
+                              f"{exc.lineno}, column {exc.colno})", line=exc.lineno,
+                              code="form_file.invalid")]
     except RecursionError:
-        return None, [Problem(name, "the form file nests too deeply")]
+        return None, [Problem(name, "the form file nests too deeply", code="form_file.invalid")]
     if not isinstance(schema, dict):
-        return None, [Problem(name, "a form file must hold a JSON object (a JSON Schema)")]
+        return None, [Problem(name, "a form file must hold a JSON object (a JSON Schema)",
+                              code="form_file.invalid")]
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         where = exc.json_path if exc.path else "the top level"
-        return None, [Problem(name, f"not a valid JSON Schema at {where}: {exc.message[:200]}")]
+        return None, [Problem(name, f"not a valid JSON Schema at {where}: {exc.message[:200]}",
+                              code="form_file.invalid", params={"where": where})]
     except RecursionError:
-        return None, [Problem(name, "the form schema nests too deeply")]
+        return None, [Problem(name, "the form schema nests too deeply", code="form_file.invalid")]
     return schema, []
 
 
 def _not_executable(file: str, process: etree._Element) -> Problem:
     name = process.get("name") or process.get("id")
     return problem(file, process, f"process '{name}' is not executable (isExecutable is not "
-                    "true): nothing to deploy")
+                    "true): nothing to deploy", code="deploy.not_executable", process=name)
 
 
 def _start_form(process: etree._Element) -> str | None:
@@ -420,13 +432,13 @@ def _library_problem(exc: Exception, process: ProcessDef, loaded: dict[str, _Loa
         file, info = process.file, loaded[process.file]
         element = find_by_id(info.runtime, process.key)
     if element is None or info is None:
-        return Problem(file, _library_message(exc, None), process.key)
+        return Problem(file, _library_message(exc, None), process.key, code="deploy.library")
     element_id = element.get("id")
     original = None if element_id is None else info.id_map.get(element_id, element_id)
     located = None if original is None else find_by_id(info.source, original)
     located = element if located is None else located
     return Problem(file, _library_message(exc, located), original, located.get("name"),
-                   located.sourceline)
+                   located.sourceline, code="deploy.library")
 
 
 def _library_message(exc: Exception, element: etree._Element | None) -> str:

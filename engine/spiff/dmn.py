@@ -22,15 +22,21 @@ from engine.spiff.bpmn_markup import (
     check_expression,
     compile_check,
     local,
-    problem,
     text_of,
 )
+from engine.spiff.bpmn_markup import problem as _problem
 
 #: Hit policies the engine honours: UNIQUE and FIRST return the first matching rule,
 #: COLLECT returns lists of every match (no aggregation).
 SUPPORTED_HIT_POLICIES = frozenset({"UNIQUE", "FIRST", "COLLECT"})
 _QMARK = re.compile(r"(\?)(?=(?:[^'\"]|['\"][^'\"]*['\"])*$)")  # DMNEngine's own pattern
 _INPUT = "dmninputexpr"
+
+
+def problem(file: str, element: etree._Element, message: str, line: int | None = None
+            ) -> Problem:
+    """A problem of a decision table located at ``element`` (code ``dmn.problem``)."""
+    return _problem(file, element, message, line, code="dmn.problem")
 
 
 def read_decision(
@@ -41,11 +47,12 @@ def read_decision(
     nsmap = dict(root.nsmap)
     if nsmap.get("dmn", nsmap.get(None)) != ns:
         message = "the DMN namespace must be the default one or use the prefix 'dmn'"
-        return None, [Problem(file, message + " (SpiffWorkflow reads it that way)", line=1)]
+        return None, [Problem(file, message + " (SpiffWorkflow reads it that way)", line=1,
+                              code="dmn.problem")]
     decisions = list(root.iter(f"{{{ns}}}decision"))
     if len(decisions) != 1:
         return None, [Problem(file, f"a DMN file must hold exactly one decision (found "
-                              f"{len(decisions)})", line=root.sourceline)]
+                              f"{len(decisions)})", line=root.sourceline, code="dmn.problem")]
     decision = decisions[0]
     table = decision.find(f"{{{ns}}}decisionTable")
     if table is None:
@@ -71,7 +78,8 @@ def read_decision(
         for first, second in find_overlaps(result):
             message = (f"rules {first} and {second} can match the same inputs, but hit policy "
                        "UNIQUE allows one match: make them exclusive or use FIRST or COLLECT")
-            found.append(Problem(file, message, second, None, lines[second]))
+            found.append(Problem(file, message, second, None, lines[second], code="dmn.problem",
+                                 params={"rule": second, "other_rule": first}))
     elif hit == "COLLECT":
         found += _collect_duplicates(file, result)
     return result, found
@@ -90,7 +98,8 @@ def _collect_duplicates(file: str, decision: DecisionDef) -> list[Problem]:
             found.append(Problem(
                 file, f"rules {first} and {second} can match the same inputs and both give "
                 f"{label} {a[0].strip()}: the collected list would hold it twice; make the "
-                "rules exclusive", second, None, by_id[second]["line"]))
+                "rules exclusive", second, None, by_id[second]["line"], code="dmn.problem",
+                params={"rule": second, "other_rule": first}))
     return found
 
 
@@ -133,7 +142,8 @@ def _dmn_rule(file: str, rule: etree._Element, ns: str | None,
             if message:
                 column = inputs[index]["label"] or inputs[index]["id"]
                 message = f"rule {rule.get('id')}, input '{column}': {message}"
-                found.append(Problem(file, message, rule.get("id"), None, line))
+                found.append(Problem(file, message, rule.get("id"), None, line, code="dmn.problem",
+                                     params={"rule": rule.get("id"), "column": column}))
         elif kind == "outputs" and text and text.strip():
             found += check_expression(file, rule, text, "eval", f"output cell {index + 1}", line)
     for kind, expected in (("inputs", len(inputs)), ("outputs", len(outputs))):

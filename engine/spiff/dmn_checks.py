@@ -54,7 +54,9 @@ def check_table(content: bytes | str, filename: str, *, key: str | None = None,
     problems = [p for p in found if p.element_id not in rule_ids]  # rows: said again below
     if key is not None and decision.key != key:
         problems.append(Problem(filename, f"the decision id must stay '{key}' (processes call "
-                                f"the table by it), not '{decision.key}'", decision.key))
+                                f"the table by it), not '{decision.key}'", decision.key,
+                                code="dmn.key_changed",
+                                params={"key": key, "found": decision.key}))
     problems += _row_problems(filename, decision, _allowed_outputs(root))
     problems += _overlap_problems(filename, decision)
     return CheckedTable(decision, problems, data)

@@ -23,7 +23,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
-from engine.errors import InvalidData, StateError
+from engine.errors import FieldError, InvalidData, StateError
 
 #: The SpiffWorkflow serializer format we write and the only one we read.
 SPIFF_FORMAT = "1.5"
@@ -105,9 +105,9 @@ def load_state(text: str, spec, subprocess_specs: dict) -> SavedState:
     try:
         envelope = json.loads(text)
     except (TypeError, ValueError) as exc:
-        raise StateError(f"saved state is not valid JSON: {exc}") from exc
+        raise StateError(f"saved state is not valid JSON: {exc}", reason="json") from exc
     if not isinstance(envelope, dict):
-        raise StateError("saved state is not a JSON object")
+        raise StateError("saved state is not a JSON object", reason="not_object")
     if envelope.get("format") != ENVELOPE_FORMAT or envelope.get("spiff") != SPIFF_FORMAT:
         raise StateError(
             f"saved state has format {envelope.get('format')!r} / serializer "
@@ -119,27 +119,31 @@ def load_state(text: str, spec, subprocess_specs: dict) -> SavedState:
             envelope["workflow"], spec=spec, subprocess_specs=subprocess_specs
         )
     except Exception as exc:  # the library raises anything from KeyError to TypeError
-        raise StateError(f"saved state cannot be restored: {type(exc).__name__}: {exc}") from exc
+        raise StateError(f"saved state cannot be restored: {type(exc).__name__}: {exc}",
+                         reason="restore") from exc
     visits = envelope.get("visits") or {}
     return SavedState(workflow=wf, visits={str(k): int(v) for k, v in visits.items()})
 
 
-def find_unsafe_data(value: Any, path: str) -> Iterator[tuple[str, str]]:
+def find_unsafe_data(value: Any, path: str) -> Iterator[tuple[str, FieldError]]:
     """Yield ``(path, message)`` for each value that would not round-trip as JSON."""
     if value is None or isinstance(value, bool | str | int):
         return
     if isinstance(value, float):
         if not math.isfinite(value):
-            yield path, f"{path} is {value}, which is not a JSON number"
+            yield path, FieldError(f"{path} is {value}, which is not a JSON number", "data.unsafe",
+                                    field=path)
         return
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
-                yield path, f"{path} has a non-text key {key!r}"
+                yield path, FieldError(f"{path} has a non-text key {key!r}", "data.unsafe",
+                                        field=path)
                 continue
             sub = f"{path}[{key!r}]"
             if key in RESERVED_DATA_KEYS:
-                yield sub, f"{sub}: the key {key!r} is reserved by the engine"
+                yield sub, FieldError(f"{sub}: the key {key!r} is reserved by the engine",
+                                     "data.reserved", field=sub, key=key)
                 continue
             yield from find_unsafe_data(item, sub)
         return
@@ -147,7 +151,8 @@ def find_unsafe_data(value: Any, path: str) -> Iterator[tuple[str, str]]:
         for i, item in enumerate(value):
             yield from find_unsafe_data(item, f"{path}[{i}]")
         return
-    yield path, f"{path} holds a {type(value).__name__}, which is not a JSON value"
+    yield path, FieldError(f"{path} holds a {type(value).__name__}, which is not a JSON "
+                            "value", "data.unsafe", field=path)
 
 
 def _refuse(obj: Any) -> Any:

@@ -82,7 +82,8 @@ def parse_xml(
 
 
 def _fail(filename: str, message: str, line: int | None = None) -> NoReturn:
-    raise InvalidDiagram([Problem(file=filename, message=message, line=line)])
+    raise InvalidDiagram([Problem(file=filename, message=message, line=line,
+                                  code="deploy.bad_xml")])
 
 
 def _check_size(data: bytes, filename: str, max_bytes: int) -> None:

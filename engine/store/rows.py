@@ -317,7 +317,8 @@ def require_instance(session: Session, instance_id: int, *, lock: bool = False) 
     :class:`NotFound`."""
     inst = instance(session, instance_id, lock=lock)
     if inst is None:
-        raise NotFound(f"no process instance {instance_id}")
+        raise NotFound(f"no process instance {instance_id}", code="instance.not_found",
+                       instance_id=instance_id)
     return inst
 
 
@@ -325,9 +326,11 @@ def require_open_task(session: Session, task_id: int) -> tuple[Rec, Rec]:
     """The open task and its instance (one query), or NotFound / NotReady."""
     found = task_and_instance(session, task_id)
     if found is None:
-        raise NotFound(f"no task {task_id}")
+        raise NotFound(f"no task {task_id}", code="task.not_found", task_id=task_id)
     row, inst = found
     if row.status != "open":
         who = f" by {row.completed_by}" if row.completed_by else ""
-        raise NotReady(f"task {task_id} ({row.name}) is already {row.status}{who}")
+        raise NotReady(f"task {task_id} ({row.name}) is already {row.status}{who}",
+                       code="task.already_completed", task_id=task_id, name=row.name,
+                       status=row.status, by=row.completed_by)
     return row, inst

@@ -8,15 +8,15 @@ Every 4xx/5xx answer under ``/api/v1`` is a problem object::
 
 ``type`` is a stable URI per kind of error (:data:`KINDS`; ``GET`` on it describes it),
 ``code`` a stable finer-grained code (the engine error's own ``code`` when it has one),
-``errors`` lists per-field problems (422), ``problems`` diagram problems (deployments).
-Clients branch on ``type``/``code``; people read ``detail`` (English; translation is the
-client's business).
+``errors`` lists per-field problems (422, each with ``code`` and ``params``),
+``problems`` diagram problems (deployments).  Clients branch on ``type``/``code``; people
+read ``detail`` and the field messages, said in the request's language (the user's choice,
+else ``Accept-Language``) from the code and params (see ``docs/errors.md``).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -32,6 +32,7 @@ from engine.errors import (
     NotFound,
     TaskFailed,
 )
+from webui.messages import say
 
 log = logging.getLogger(__name__)
 
@@ -104,30 +105,14 @@ def unauthorized(detail: str, *, invalid: bool = False) -> Response:
 # --------------------------------------------------------------------------- engine errors
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-def error_code(exc: BaseException) -> str:
-    """The stable code of an engine error: its ``code`` when it has one (the engine adds
-    them), else one derived from its class (``NotReady`` -> ``not_ready``).
-
-    The one adapter between the engine's errors and the API's codes: simplify it once
-    every engine error carries ``code``.
-    """
-    code = getattr(exc, "code", None)
-    return code if isinstance(code, str) and code else _snake(type(exc).__name__)
-
-
 def field_errors(errors: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """``InvalidData.errors`` as ``[{"field", "code", "message"}]``; values are messages
-    or objects with ``code``/``message``/``params`` (the engine's ``FieldError``)."""
+    """``InvalidData.errors`` as ``[{"field", "code", "params", "message"}]``: the
+    engine's ``FieldError`` code and params, the message in the request's language."""
     out = []
     for field, err in errors.items():
-        code = getattr(err, "code", None)
-        message = getattr(err, "message", None)
-        entry: dict[str, Any] = {"field": str(field), "code": code or "invalid",
-                                 "message": str(message if message is not None else err)}
+        entry: dict[str, Any] = {"field": str(field),
+                                 "code": getattr(err, "code", None) or "form.invalid",
+                                 "message": say(err)}
         params = getattr(err, "params", None)
         if params:
             entry["params"] = dict(params)
@@ -136,26 +121,26 @@ def field_errors(errors: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def engine_problem(exc: EngineError, **extra: Any) -> Response:
-    """The problem for an engine error (``extra``: more members, e.g. the task now)."""
-    params = getattr(exc, "params", None)
-    common: dict[str, Any] = {"code": error_code(exc), "params": dict(params) if params
-                              else None, **extra}
+    """The problem for an engine error (``extra``: more members, e.g. the task now):
+    ``code`` and ``params`` as the engine gave them, ``detail`` said from them."""
+    common: dict[str, Any] = {"code": exc.code, "params": dict(exc.params) or None, **extra}
     if isinstance(exc, InvalidData):
-        return problem("invalid-data", str(exc), errors=field_errors(exc.errors), **common)
+        detail = "; ".join(f"{k or '(form)'}: {say(v)}" for k, v in exc.errors.items())
+        return problem("invalid-data", detail, errors=field_errors(exc.errors), **common)
     if isinstance(exc, InvalidDiagram):
-        return problem("invalid-diagram", f"{len(exc.problems)} problem(s) found",
+        return problem("invalid-diagram", say(exc),
                        problems=[p.to_dict() for p in exc.problems], **common)
     if isinstance(exc, TaskFailed):
-        return problem("task-failed", str(exc), element_id=exc.element_id,
+        return problem("task-failed", say(exc), element_id=exc.element_id,
                        element_name=exc.element_name, line=exc.line, **common)
     for cls, kind in ((NotFound, "not-found"), (Forbidden, "forbidden"),
                       (Conflict, "conflict")):
         if isinstance(exc, cls):
-            return problem(kind, str(exc), **common)
+            return problem(kind, say(exc), **common)
     if exc.status >= 500:
         log.error("engine error on %s %s: %s", request.method, request.path, exc)
         return problem("server-error", **common)
-    return problem(_BY_STATUS.get(exc.status, "bad-request"), str(exc),
+    return problem(_BY_STATUS.get(exc.status, "bad-request"), say(exc),
                    status=exc.status if 400 <= exc.status < 500 else 400, **common)
 
 

@@ -62,9 +62,12 @@ class FieldErrorSchema(ma.Schema):
 
     field = fields.String(required=True, metadata={"description": "Dotted path; '' or "
                                                    "'(body)' for the whole body."})
-    code = fields.String(required=True)
-    message = fields.String(required=True)
-    params = fields.Dict(metadata={"description": "Values the message names."})
+    code = fields.String(required=True, metadata={
+        "description": "Stable code, e.g. form.required, form.minimum (docs/errors.md)."})
+    message = fields.String(required=True, metadata={
+        "description": "Said in the request's language (Accept-Language)."})
+    params = fields.Dict(metadata={"description": "Values the message names: field, "
+                                   "pointer, limit, allowed, expected..."})
     in_ = fields.String(data_key="in", metadata={"description": "query or body"})
 
 
@@ -76,6 +79,9 @@ class DiagramProblemSchema(ma.Schema):
     element_id = fields.String(allow_none=True)
     element_name = fields.String(allow_none=True)
     message = fields.String(required=True)
+    code = fields.String(metadata={"description": "Stable code, e.g. deploy.bad_xml, "
+                                   "dmn.problem (docs/errors.md)."})
+    params = fields.Dict(metadata={"description": "Values the message names (rule...)."})
 
 
 class ProblemSchema(ma.Schema):
@@ -88,8 +94,10 @@ class ProblemSchema(ma.Schema):
     status = fields.Integer(required=True)
     detail = fields.String(required=True)
     code = fields.String(required=True, metadata={
-        "description": "Stable finer-grained code, e.g. not_ready, invalid_data."})
-    params = fields.Dict()
+        "description": "Stable finer-grained code, e.g. task.already_completed, "
+                       "access.four_eyes, invalid_data (docs/errors.md)."})
+    params = fields.Dict(metadata={"description": "Values the detail names (task_id, "
+                                   "user, role...)."})
     errors = fields.List(fields.Nested(FieldErrorSchema))
     problems = fields.List(fields.Nested(DiagramProblemSchema))
     task = fields.Dict(metadata={"description": "409 on a task: who has or completed it."})

@@ -14,7 +14,7 @@ from marshmallow import fields, validate
 
 from engine import pages
 from engine.api import TASK_SORTS, TaskQuery
-from engine.errors import Conflict, EngineError, InvalidData, NotFound
+from engine.errors import Conflict, EngineError, FieldError, InvalidData, NotFound
 from webui.api.auth import actor
 from webui.api.blueprint import Blueprint
 from webui.api.guards import has_body
@@ -30,6 +30,7 @@ from webui.api.schemas import (
 )
 from webui.context import bpm
 from webui.extensions import db
+from webui.messages import say
 from webui.tasks import schema_of
 
 blp = Blueprint("api-tasks", __name__, url_prefix="/api/v1",
@@ -63,7 +64,11 @@ class MayActSchema(Strict):
         "description": "Who holds the role (for the project) and may take the task."})
     you = fields.Boolean(required=True, metadata={"description": "May the caller "
                                                   "complete it now?"})
-    why_not = fields.String(required=True)
+    why_not = fields.String(required=True, metadata={
+        "description": "Why the caller may not act, in the request's language ('' if they "
+                       "may)."})
+    why_not_code = fields.String(allow_none=True, metadata={
+        "description": "Its stable code, e.g. access.four_eyes (docs/errors.md)."})
     can_claim = fields.Boolean(required=True)
     can_unclaim = fields.Boolean(required=True)
 
@@ -114,7 +119,8 @@ def get_task(task_id: int):
     return {**vars(task), "form_schema": schema_of(tp), "data": tp.values, "may_act": {
         "role": task.role, "project_id": task.project_id, "assignee": task.assignee,
         "four_eyes": task.four_eyes, "candidates": list(tp.candidates), "you": tp.can_act,
-        "why_not": tp.why_not, "can_claim": tp.can_claim, "can_unclaim": tp.can_unclaim}}
+        "why_not": say(tp.why_not), "why_not_code": getattr(tp.why_not, "code", None),
+        "can_claim": tp.can_claim, "can_unclaim": tp.can_unclaim}}
 
 
 @blp.post("/tasks/<dbid:task_id>/claim")
@@ -162,7 +168,8 @@ def complete(task_id: int):
     """
     data: Any = request.get_json(silent=True) if has_body() else {}
     if not isinstance(data, dict):
-        raise InvalidData({"": "The body must be a JSON object."})
+        raise InvalidData({"": FieldError("The body must be a JSON object.", "form.not_object",
+                                          field="")})
     try:
         return bpm().complete(db.session, task_id, actor(), data)
     except Conflict as exc:
@@ -173,7 +180,9 @@ def _require_user(username: str) -> None:
     try:
         bpm().user(db.session, username)
     except NotFound:
-        raise InvalidData({"to": f"There is no user named {username!r}."}) from None
+        raise InvalidData({"to": FieldError(f"There is no user named {username!r}.",
+                                            "user.not_found", field="to", user=username)}
+                          ) from None
 
 
 def _conflict(exc: Conflict, task_id: int):

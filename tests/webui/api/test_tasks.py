@@ -52,6 +52,12 @@ def test_start_errors_are_per_field_422(as_user):
     fields = {e["field"] for e in body["errors"]}
     assert {"title", "budget"} <= fields and all(e["code"] and e["message"]
                                                   for e in body["errors"])
+    by_field = {e["field"]: e for e in body["errors"]}
+    assert body["code"] == "invalid_data"
+    assert (by_field["title"]["code"], by_field["title"]["params"]["field"]) == (
+        "form.required", "title")
+    assert by_field["budget"]["code"] == "form.type"
+    assert by_field["budget"]["params"]["expected"] in ("number", "integer")
     unknown = pm.post("/api/v1/processes/approval3/instances", json={"data": {}, "extra": 1})
     body = assert_problem(unknown, 422, "invalid-data")
     assert body["errors"] == [{"field": "extra", "in": "json", "code": "unknown_field",
@@ -110,6 +116,8 @@ def test_claim_then_409_for_the_next_one_saying_who_holds_it(as_user, arrange, a
     again = as_user("reviewer2").post(f"/api/v1/tasks/{task.id}/claim")
     body = assert_problem(again, 409, "conflict")
     assert body["task"]["assignee"] == "reviewer1" and "reviewer1" in body["detail"]
+    assert body["code"] == "task.claimed_by_other"
+    assert body["params"] == {"task_id": task.id, "user": "reviewer1"}
     assert arrange.task(inst.id).assignee == "reviewer1"
     back = as_user("reviewer1").post(f"/api/v1/tasks/{task.id}/unclaim")
     assert back.status_code == 200 and back.get_json()["assignee"] is None
@@ -124,7 +132,8 @@ def test_wrong_role_may_neither_claim_nor_complete(as_user, arrange):
     assert_problem(head.post(f"/api/v1/tasks/{task.id}/claim"), 403, "forbidden")
     body = assert_problem(head.post(f"/api/v1/tasks/{task.id}/complete",
                                     json={"decision": "accept"}), 403, "forbidden")
-    assert "pmo_reviewer" in body["detail"]
+    assert body["code"] == "access.role_missing" and body["params"]["role"] == "pmo_reviewer"
+    assert "PMO reviewer" in body["detail"]
     assert arrange.task(inst.id).status == "open"
 
 
@@ -135,10 +144,14 @@ def test_four_eyes_nobody_reviews_what_they_submitted(as_user, arrange):
     task = inst["tasks"][0]
     body = assert_problem(both.post(f"/api/v1/tasks/{task['id']}/complete",
                                     json={"decision": "accept"}), 403, "forbidden")
-    assert "four-eyes" in body["detail"]
+    assert body["code"] == "access.four_eyes" and "Four-eyes" in body["detail"]
+    assert body["params"]["own"] is True
     assert_problem(both.post(f"/api/v1/tasks/{task['id']}/claim"), 403, "forbidden")
     view = both.get(f"/api/v1/tasks/{task['id']}").get_json()
-    assert view["may_act"]["you"] is False and "four-eyes" in view["may_act"]["why_not"]
+    assert view["may_act"]["you"] is False and "Four-eyes" in view["may_act"]["why_not"]
+    assert view["may_act"]["why_not_code"] == "access.four_eyes"
+    zh = both.get(f"/api/v1/tasks/{task['id']}", headers={"Accept-Language": "zh"})
+    assert zh.get_json()["may_act"]["why_not"] == "四眼原则：此申请由您提交，须由他人审核。"
     assert "pmrev" not in view["may_act"]["candidates"]
 
 
@@ -161,7 +174,7 @@ def test_complete_422_per_field_then_200_then_409_for_the_late_one(as_user, arra
                                      json={"decision": "accept"})
     body = assert_problem(late, 409, "conflict")
     assert body["task"]["completed_by"] == "reviewer1" and body["task"]["status"] == "completed"
-    assert body["code"] == "not_ready"
+    assert body["code"] == "task.already_completed"
 
 
 def test_complete_takes_only_a_json_object(as_user, arrange):
@@ -265,3 +278,23 @@ def test_complete_with_json_null_is_422_and_without_a_body_uses_no_data(as_user,
     empty = reviewer.post(f"/api/v1/tasks/{task.id}/complete")
     body = assert_problem(empty, 422, "invalid-data")
     assert "decision" in [e["field"] for e in body["errors"]]
+
+
+def test_problems_are_said_in_the_language_asked_for_with_stable_codes(as_user, arrange):
+    arrange.add_user("reviewer2", "pmo_reviewer")
+    task = arrange.task(arrange.start().id)
+    as_user("reviewer1").post(f"/api/v1/tasks/{task.id}/claim")
+    zh = {"Accept-Language": "zh-CN,zh;q=0.9"}
+    body = assert_problem(as_user("reviewer2").post(f"/api/v1/tasks/{task.id}/claim",
+                                                    headers=zh), 409, "conflict")
+    assert body["code"] == "task.claimed_by_other"
+    assert body["detail"] == f"任务 {task.id} 已被 reviewer1 认领。"
+    bad = as_user("pm1").post("/api/v1/processes/approval3/instances",
+                              json={"data": {"title": "", "budget": -5}}, headers=zh)
+    body = assert_problem(bad, 422, "invalid-data")
+    by_field = {e["field"]: e for e in body["errors"]}
+    assert by_field["title"]["message"] == "此项为必填项。"
+    assert by_field["budget"] == {"field": "budget", "code": "form.minimum",
+                                  "params": {"limit": 0, "field": "budget",
+                                             "pointer": "/budget"},
+                                  "message": "不能小于 0。"}
