@@ -56,9 +56,9 @@ def get(session: Session, owner: str, draft_id: int) -> ProcessDraft:
     """One of ``owner``'s drafts (:class:`NotFound`; :class:`Forbidden` if another's)."""
     row = session.get(ProcessDraft, draft_id)
     if row is None:
-        raise NotFound(f"no draft {draft_id}")
+        raise NotFound(f"no draft {draft_id}", code="draft.not_found", draft_id=draft_id)
     if row.owner != owner:
-        raise Forbidden("this draft belongs to another process owner")
+        raise Forbidden("this draft belongs to another process owner", code="access.no_access")
     return row
 
 

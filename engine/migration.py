@@ -98,7 +98,8 @@ def _move_one(ctx: EngineContext, session: Session, instance_id: int,
     inst.definition_id = target.id
     inst.bindings = bindings
     if not rows.save_state(session, inst, dump_state(saved), now):
-        raise NotReady(f"instance {instance_id} changed while it was being moved; try again")
+        raise NotReady(f"instance {instance_id} changed while it was being moved; try again",
+                       code="instance.changed", instance_id=instance_id)
     rows.audit(session, instance_id=inst.id, at=now, actor=actor, kind="moved_version",
                reason=reason, detail={"process": target.key, "from": source.version,
                                       "to": target.version})
@@ -108,7 +109,8 @@ def _move_one(ctx: EngineContext, session: Session, instance_id: int,
 def _definition(session: Session, definition_id: int) -> ProcessDefinition:
     row = session.get(ProcessDefinition, definition_id)
     if row is None:
-        raise NotFound(f"no process definition {definition_id}")
+        raise NotFound(f"no process definition {definition_id}", code="definition.not_found",
+                       definition_id=definition_id)
     return row
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from engine import admin_audit
 from engine.definitions import latest_process
-from engine.errors import InvalidData, NotFound
+from engine.errors import FieldError, InvalidData, NotFound
 from engine.store.models import ProcessDefinition, SlaDefault
 from engine.views import SlaDefaultView, StepView
 from engine.working_days import MAX_WORKING_DAYS, sla_due
@@ -30,13 +30,17 @@ def parse(duration: str | int) -> str | int:
     text = str(duration).strip().upper()
     if text.isdigit():
         if int(text) > MAX_WORKING_DAYS:
-            raise InvalidData({"duration": f"At most {MAX_WORKING_DAYS} working days."})
+            raise InvalidData({"duration": FieldError(
+                f"At most {MAX_WORKING_DAYS} working days.", "sla.too_long", field="duration",
+                limit=MAX_WORKING_DAYS)})
         return int(text)
     try:
         sla_due(datetime(2026, 1, 5), text)
     except (ValueError, OverflowError):
-        raise InvalidData({"duration": f"{str(duration).strip()!r} is not a duration such "
-                                       "as P3D (three working days) or PT4H."}) from None
+        value = str(duration).strip()
+        raise InvalidData({"duration": FieldError(
+            f"{value!r} is not a duration such as P3D (three working days) or PT4H.",
+            "sla.duration_invalid", field="duration", value=value)}) from None
     return text
 
 
@@ -87,7 +91,8 @@ def remove(session: Session, actor: str, now: datetime, process_key: str,
     """Drop a default (the step has no deadline again unless its diagram gives one)."""
     row = _find(session, process_key, element_id)
     if row is None:
-        raise NotFound(f"no SLA default for {process_key}/{element_id}")
+        raise NotFound(f"no SLA default for {process_key}/{element_id}", code="sla.not_found",
+                       process=process_key, element_id=element_id)
     session.delete(row)
     admin_audit.record(session, actor=actor, now=now, kind="sla_default.removed",
                        target=f"{process_key}/{element_id}",
@@ -119,10 +124,14 @@ def _find(session: Session, process_key: str, element_id: str) -> SlaDefault | N
 def _require_step(session: Session, process_key: str, element_id: str) -> None:
     definition = latest_process(session, process_key) if process_key else None
     if definition is None:
-        raise InvalidData({"process_key": f"No deployed process {process_key!r}."})
+        raise InvalidData({"process_key": FieldError(
+            f"No deployed process {process_key!r}.", "sla.unknown_step", field="process_key",
+            process=process_key)})
     info = (definition.meta or {}).get("elements", {}).get(element_id)
     if info is None or info.get("type") not in HUMAN_STEPS:
-        raise InvalidData({"element_id": f"{process_key} has no user task {element_id!r}."})
+        raise InvalidData({"element_id": FieldError(
+            f"{process_key} has no user task {element_id!r}.", "sla.unknown_step",
+            field="element_id", process=process_key, element_id=element_id)})
 
 
 def _view(row: SlaDefault) -> SlaDefaultView:

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import admin_audit, identity
-from engine.errors import Forbidden, InvalidData
+from engine.errors import FieldError, Forbidden, InvalidData
 from engine.store import rows
 from engine.store.models import HumanTask, ProjectRole, Role, User, UserRole
 from engine.views import Deactivation, RoleView, UserView
@@ -76,9 +76,11 @@ def create(session: Session, actor: str, now: datetime, new: NewUser) -> UserVie
     username = new.username.strip()
     errors: dict[str, str] = {}
     if not _USERNAME.fullmatch(username):
-        errors["username"] = "Use 1 to 64 letters, digits, '.', '-' or '_'."
+        errors["username"] = FieldError("Use 1 to 64 letters, digits, '.', '-' or '_'.",
+                                        "user.username_invalid", field="username")
     elif session.scalar(select(User.id).where(User.username == username)) is not None:
-        errors["username"] = f"The username {username!r} is already taken."
+        errors["username"] = FieldError(f"The username {username!r} is already taken.",
+                                        "user.username_taken", field="username", name=username)
     profile = {"display_name": (new.display_name or "").strip() or username,
                "email": new.email, "locale": new.locale, "time_zone": new.time_zone}
     profile, field_errors = _clean_profile(profile)
@@ -87,7 +89,8 @@ def create(session: Session, actor: str, now: datetime, new: NewUser) -> UserVie
         errors["password"] = problem
     unknown = sorted(set(new.roles) - identity.role_keys(session))
     if unknown:
-        errors["roles"] = f"Unknown role(s): {', '.join(unknown)}."
+        errors["roles"] = FieldError(f"Unknown role(s): {', '.join(unknown)}.", "role.unknown",
+                                     field="roles", role=", ".join(unknown))
     if errors:
         raise InvalidData(errors)
     user = identity.create_user(session, username, now=now, password=new.password,
@@ -107,11 +110,13 @@ def update(session: Session, actor: str, now: datetime, username: str,
     given); audits what changed, before and after."""
     extra = sorted(set(changes) - set(PROFILE_FIELDS))
     if extra:
-        raise InvalidData({extra[0]: "This field cannot be changed here."})
+        raise InvalidData({extra[0]: FieldError("This field cannot be changed here.",
+                                                "user.field_read_only", field=extra[0])})
     user = identity.get_user(session, username)
     cleaned, errors = _clean_profile(changes)
     if "display_name" in cleaned and not cleaned["display_name"]:
-        errors["display_name"] = "This field is required."
+        errors["display_name"] = FieldError("This field is required.", "form.required",
+                                            field="display_name")
     if errors:
         raise InvalidData(errors)
     before = {k: getattr(user, k) for k in cleaned if getattr(user, k) != cleaned[k]}
@@ -140,7 +145,7 @@ def set_active(session: Session, actor: str, now: datetime, username: str, activ
     reactivate a user."""
     user = identity.get_user(session, username)
     if not active and username == actor:
-        raise Forbidden("you cannot deactivate your own account")
+        raise Forbidden("you cannot deactivate your own account", code="access.own_account")
     released: list[int] = []
     kept: list[int] = []
     if user.active != active:
@@ -201,7 +206,8 @@ def revoke_role(session: Session, actor: str, now: datetime, username: str, role
     user = identity.get_user(session, username)
     _require_role(session, role)
     if username == actor and role == "pmo_admin":
-        raise Forbidden("you cannot take away your own administrator role")
+        raise Forbidden("you cannot take away your own administrator role",
+                        code="access.own_account")
     held = identity.global_roles(session, username)
     if role in held:
         identity.set_roles(session, username, held - {role})
@@ -240,36 +246,46 @@ def revoke_project_role(session: Session, actor: str, now: datetime, username: s
 def _require_role(session: Session, role: str) -> Role:
     found = session.get(Role, role) if role else None
     if found is None:
-        raise InvalidData({"role": f"Unknown role {role!r}."})
+        raise InvalidData({"role": FieldError(f"Unknown role {role!r}.", "role.unknown",
+                                              field="role", role=role)})
     return found
 
 
 def _require_project_role(session: Session, role: str, project_id: Any) -> None:
     if isinstance(project_id, bool) or not isinstance(project_id, int) or project_id < 1:
-        raise InvalidData({"project": "Choose a project."})
+        raise InvalidData({"project": FieldError("Choose a project.", "form.required",
+                                                 field="project")})
     if _require_role(session, role).scope != "project":
-        raise InvalidData({"role": f"{role!r} is not a project role; grant it to the "
-                                   "person everywhere instead."})
+        raise InvalidData({"role": FieldError(f"{role!r} is not a project role; grant it to "
+                                              "the person everywhere instead.",
+                                              "role.not_project_scoped", field="role",
+                                              role=role)})
 
 
-def _clean_profile(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+def _clean_profile(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, FieldError]]:
     """Profile fields trimmed (empty optional ones to None) and the errors per field."""
     out: dict[str, Any] = {}
-    errors: dict[str, str] = {}
+    errors: dict[str, FieldError] = {}
     for key, raw in values.items():
         value = raw.strip() if isinstance(raw, str) else raw
         out[key] = value if value or key == "display_name" else None
     if len(out.get("display_name") or "") > 200:
-        errors["display_name"] = "Must be at most 200 characters."
+        errors["display_name"] = FieldError("Must be at most 200 characters.", "form.maxLength",
+                                            field="display_name", limit=200)
     email = out.get("email")
     if email and (len(email) > 320 or not _EMAIL.fullmatch(email)):
-        errors["email"] = f"{email!r} is not an e-mail address."
+        errors["email"] = FieldError(f"{email!r} is not an e-mail address.",
+                                     "user.email_invalid", field="email", value=email)
     locale = out.get("locale")
     if locale and locale not in identity.LOCALES:
-        errors["locale"] = f"Choose one of: {', '.join(sorted(identity.LOCALES))}."
+        allowed = ", ".join(sorted(identity.LOCALES))
+        errors["locale"] = FieldError(f"Choose one of: {allowed}.", "form.enum", field="locale",
+                                      allowed=allowed, values=sorted(identity.LOCALES))
     zone = out.get("time_zone")
     if zone and not valid_time_zone(zone):
-        errors["time_zone"] = f"{zone!r} is not a time zone such as Asia/Shanghai."
+        errors["time_zone"] = FieldError(f"{zone!r} is not a time zone such as Asia/Shanghai.",
+                                         "user.time_zone_invalid", field="time_zone",
+                                         value=zone)
     return out, errors
 
 
@@ -284,10 +300,12 @@ def valid_time_zone(name: str) -> bool:
     return True
 
 
-def _password_problem(password: str | None) -> str | None:
+def _password_problem(password: str | None) -> FieldError | None:
     if not password or len(password) < MIN_PASSWORD:
-        return f"Must be at least {MIN_PASSWORD} characters."
+        return FieldError(f"Must be at least {MIN_PASSWORD} characters.", "form.minLength",
+                          field="password", limit=MIN_PASSWORD)
     if len(password) > 256:
-        return "Must be at most 256 characters."
+        return FieldError("Must be at most 256 characters.", "form.maxLength",
+                          field="password", limit=256)
     return None
 

@@ -41,7 +41,7 @@ def versions(session: Session, key: str, now: datetime) -> list[VersionView]:
                             .where(ProcessDefinition.key == key)
                             .order_by(ProcessDefinition.version.desc())).all()
     if not found:
-        raise NotFound(f"no deployed process with key {key!r}")
+        raise NotFound(f"no deployed process with key {key!r}", code="process.not_found", key=key)
     running = dict(session.execute(
         select(ProcessInstance.definition_id, func.count())
         .where(ProcessInstance.process_key == key, ProcessInstance.status == "running")
@@ -68,7 +68,8 @@ def version_row(session: Session, key: str, version: int) -> ProcessDefinition:
     row = session.scalar(select(ProcessDefinition).where(
         ProcessDefinition.key == key, ProcessDefinition.version == version))
     if row is None:
-        raise NotFound(f"process {key!r} has no version {version}")
+        raise NotFound(f"process {key!r} has no version {version}",
+                       code="process.version_not_found", key=key, version=version)
     return row
 
 

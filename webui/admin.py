@@ -5,7 +5,6 @@ names bad fields (the form comes back with the errors and what was typed)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -17,7 +16,7 @@ from webui.context import bpm, username
 from webui.extensions import db
 from webui.i18n import gettext as _
 from webui.i18n import lazy_gettext as _l
-from webui.messages import field_message
+from webui.messages import say
 from workflows.records import pages as pmo_pages
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -43,39 +42,8 @@ CHANGES = {
 }
 
 
-#: The engine's admin field messages, said in the user's language.
-_MESSAGES: tuple[tuple[re.Pattern[str], Any], ...] = (
-    (re.compile(r"^The username '(?P<v>.*)' is already taken\.$"),
-     lambda v: _("The username %(name)s is already taken.", name=v)),
-    (re.compile(r"^Use 1 to 64 letters"),
-     lambda v: _("Use 1 to 64 letters, digits, '.', '-' or '_'.")),
-    (re.compile(r"^'(?P<v>.*)' is not a time zone"),
-     lambda v: _("%(value)s is not a time zone such as Asia/Shanghai.", value=v)),
-    (re.compile(r"^'(?P<v>.*)' is not an e-mail address\.$"),
-     lambda v: _("%(value)s is not an e-mail address.", value=v)),
-    (re.compile(r"^Unknown role\(?s?\)?:? '?(?P<v>[^']*)'?\.$"),
-     lambda v: _("Unknown role: %(role)s.", role=v)),
-    (re.compile(r"^'(?P<v>.*)' is not a project role"),
-     lambda v: _("%(role)s is not a project role; grant it everywhere instead.", role=v)),
-    (re.compile(r"^Choose a project\.$"), lambda v: _("Choose a project.")),
-    (re.compile(r"^'(?P<v>.*)' is not a duration"),
-     lambda v: _("%(value)s is not a duration such as P3D (three working days) or PT4H.",
-                 value=v)),
-    (re.compile(r"^(No deployed process|.* has no user task)"),
-     lambda v: _("Choose a step of a deployed process.")),
-)
-
-
-def _say(message: str) -> str:
-    for pattern, say in _MESSAGES:
-        found = pattern.match(message)
-        if found:
-            return str(say(found.groupdict().get("v", "")))
-    return field_message(message)
-
-
 def _errors(exc: InvalidData) -> dict[str, str]:
-    return {k: _say(v) for k, v in exc.errors.items()}
+    return {k: say(v) for k, v in exc.errors.items()}
 
 
 def _projects() -> dict[int, str]:

@@ -55,6 +55,9 @@ _TYPES = {
 MESSAGES: dict[str, LazyString] = {
     # not found
     "process.not_found": _l("There is no deployed process with the key %(key)s."),
+    "process.version_not_found": _l("Process %(key)s has no version %(version)s."),
+    "decision.not_found": _l("There is no decision table %(key)s."),
+    "draft.not_found": _l("There is no draft %(draft_id)s."),
     "definition.not_found": _l("There is no process definition %(definition_id)s."),
     "definition.decision_missing": _l("Process %(process)s needs the decision %(key)s, which "
                                       "is not deployed."),
@@ -151,6 +154,21 @@ MESSAGES: dict[str, LazyString] = {
     "deploy.duplicate_id": _l("The id %(key)s is used more than once."),
     "deploy.not_executable": _l("Process “%(process)s” is not executable (isExecutable is "
                                 "not true): nothing to deploy."),
+    "user.username_invalid": _l("Use 1 to 64 letters, digits, '.', '-' or '_'."),
+    "user.username_taken": _l("The username %(name)s is already taken."),
+    "user.email_invalid": _l("%(value)s is not an e-mail address."),
+    "user.time_zone_invalid": _l("%(value)s is not a time zone such as Asia/Shanghai."),
+    "user.field_read_only": _l("This field cannot be changed here."),
+    "role.unknown": _l("Unknown role: %(role)s."),
+    "role.not_project_scoped": _l("%(role)s is not a project role; grant it everywhere "
+                                  "instead."),
+    "sla.duration_invalid": _l("%(value)s is not a duration such as P3D (three working days) "
+                               "or PT4H."),
+    "sla.too_long": _l("At most %(limit)s working days."),
+    "sla.unknown_step": _l("Choose a step of a deployed process."),
+    "sla.not_found": _l("No SLA default is set for %(process)s / %(element_id)s."),
+    "access.own_account": _l("You cannot deactivate your own account or take away your own "
+                             "administrator role."),
     "dmn.key_changed": _l("The decision id must stay %(key)s (processes call the table by "
                           "it), not %(found)s."),
     "dmn.unsupported_version": _l("This DMN version is not supported; save the table as DMN "

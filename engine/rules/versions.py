@@ -44,7 +44,7 @@ def table_view(session: Session, key: str, now: datetime, max_bytes: int) -> Dec
     found = list(session.scalars(select(DecisionDefinition).where(
         DecisionDefinition.key == key).order_by(DecisionDefinition.version.desc())))
     if not [r for r in found if r.status != "draft"]:
-        raise NotFound(f"no decision table {key!r}")
+        raise NotFound(f"no decision table {key!r}", code="decision.not_found", key=key)
     current = decision_in_effect(session, key, now) or next(
         r for r in found if r.status != "draft")
     counts = dict(session.execute(
@@ -88,7 +88,7 @@ def _published(session: Session, key: str) -> DecisionDefinition:
     row = session.scalar(select(DecisionDefinition).where(
         DecisionDefinition.key == key, DecisionDefinition.status != "draft").limit(1))
     if row is None:
-        raise NotFound(f"no decision table {key!r}")
+        raise NotFound(f"no decision table {key!r}", code="decision.not_found", key=key)
     return row
 
 

@@ -37,7 +37,7 @@ PUBLISH_BODY = {"required": True, "content": {"multipart/form-data": {"schema": 
     }}}}}
 
 
-class VersionSchema(Strict):
+class DecisionVersionSchema(Strict):
     """One version: draft, published (maybe from a later date) or retired."""
 
     id = fields.Integer(required=True)
@@ -72,7 +72,7 @@ class TableSummarySchema(Strict):
     key = fields.String(required=True)
     name = fields.String(required=True)
     hit_policy = fields.String(required=True)
-    in_effect = fields.Nested(VersionSchema, allow_none=True)
+    in_effect = fields.Nested(DecisionVersionSchema, allow_none=True)
     has_draft = fields.Boolean(required=True)
 
 
@@ -82,8 +82,8 @@ class TableSchema(TableSummarySchema):
     xml = fields.String(required=True, metadata={"description": "The DMN XML in effect"})
     inputs = fields.List(fields.Nested(ColumnSchema), required=True)
     outputs = fields.List(fields.Nested(ColumnSchema), required=True)
-    draft = fields.Nested(VersionSchema, allow_none=True)
-    versions = fields.List(fields.Nested(VersionSchema), required=True)
+    draft = fields.Nested(DecisionVersionSchema, allow_none=True)
+    versions = fields.List(fields.Nested(DecisionVersionSchema), required=True)
 
 
 class TestArgs(Strict):
@@ -148,7 +148,7 @@ class WhatIfSchema(Strict):
 def _version(view: DecisionVersionView | None) -> dict[str, Any] | None:
     if view is None:
         return None
-    return {f: getattr(view, f) for f in VersionSchema._declared_fields}
+    return {f: getattr(view, f) for f in DecisionVersionSchema._declared_fields}
 
 
 def _summary(table: DecisionTableView) -> dict[str, Any]:
@@ -221,7 +221,7 @@ def what_if(key: str):
 
 @blp.post("/decisions/<key>/publish")
 @blp.doc(requestBody=PUBLISH_BODY)
-@blp.response(201, VersionSchema)
+@blp.response(201, DecisionVersionSchema)
 def publish(key: str):
     """Publish the uploaded DMN as the next version, from now or `effective_from`;
     422 (`invalid-diagram`) lists every problem by rule row and column, nothing stored."""
