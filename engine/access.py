@@ -35,8 +35,9 @@ def may_start(session: Session, actor: str, role: str, project_id: int | None) -
     return any(r == role for _p, r in identity.project_roles(session, actor))
 
 
-def require_distinct(session: Session, row: Any, actor: str, on_behalf_of: str | None,
-                     meta: Mapping[str, Any]) -> None:
+def require_distinct(
+    session: Session, row: Any, actor: str, on_behalf_of: str | None, meta: Mapping[str, Any]
+) -> None:
     """Refuse a second instance of a ``distinctActors`` step to the same person."""
     props = meta.get("elements", {}).get(row.element_id, {}).get("properties") or {}
     if str(props.get("distinctActors", "")).lower() != "true":
@@ -46,8 +47,7 @@ def require_distinct(session: Session, row: Any, actor: str, on_behalf_of: str |
         raise Forbidden(problem)
 
 
-def may_view_task(session: Session, username: str, row: Any, inst: Any,
-                  now: datetime) -> bool:
+def may_view_task(session: Session, username: str, row: Any, inst: Any, now: datetime) -> bool:
     """Whoever may work on it, worked on it, or started the instance may see a task."""
     if username in (inst.started_by, row.completed_by, row.assignee):
         return True
@@ -65,8 +65,11 @@ def may_view_instance(session: Session, username: str, inst: Any, now: datetime)
     escalation affects, following the link of the decision) may see an instance."""
     if inst.started_by == username or identity.global_roles(session, username) & PMO_ROLES:
         return True
-    told = session.scalar(select(Notification.id).where(
-        Notification.username == username, Notification.instance_id == inst.id).limit(1))
+    told = session.scalar(
+        select(Notification.id)
+        .where(Notification.username == username, Notification.instance_id == inst.id)
+        .limit(1)
+    )
     if told is not None:
         return True
     rows = session.scalars(select(HumanTask).where(HumanTask.instance_id == inst.id))
@@ -76,35 +79,48 @@ def may_view_instance(session: Session, username: str, inst: Any, now: datetime)
 def require_starter(session: Session, instance_id: int, username: str) -> None:
     """Only the person who started a request may withdraw it (:class:`Forbidden`)."""
     if rows.require_instance(session, instance_id).started_by != username:
-        raise Forbidden("only the person who started this request may withdraw it",
-                        code="access.starter_only", instance_id=instance_id)
+        raise Forbidden(
+            "only the person who started this request may withdraw it",
+            code="access.starter_only",
+            instance_id=instance_id,
+        )
 
 
 def require_admin(session: Session, username: str) -> None:
     """Only a PMO administrator may reassign other people's tasks (:class:`Forbidden`)."""
     if ADMIN_ROLE not in identity.global_roles(session, username):
-        raise Forbidden("only a PMO administrator may reassign tasks", code="access.admin_only",
-                        role=ADMIN_ROLE)
+        raise Forbidden(
+            "only a PMO administrator may reassign tasks", code="access.admin_only", role=ADMIN_ROLE
+        )
 
 
 def require_rules_admin(session: Session, username: str) -> None:
     """Only a PMO administrator may read, test, edit or publish decision tables
     (:class:`Forbidden`)."""
     if ADMIN_ROLE not in identity.global_roles(session, username):
-        raise Forbidden("only a PMO administrator may edit or publish rules",
-                        code="access.admin_only", role=ADMIN_ROLE)
+        raise Forbidden(
+            "only a PMO administrator may edit or publish rules",
+            code="access.admin_only",
+            role=ADMIN_ROLE,
+        )
 
 
 def require_process_owner(session: Session, username: str) -> None:
     """Only a process owner may validate or deploy diagrams (:class:`Forbidden`)."""
     if PROCESS_OWNER_ROLE not in identity.global_roles(session, username):
-        raise Forbidden("only a process owner may validate or deploy diagrams",
-                        code="access.process_owner_only", role=PROCESS_OWNER_ROLE)
+        raise Forbidden(
+            "only a process owner may validate or deploy diagrams",
+            code="access.process_owner_only",
+            role=PROCESS_OWNER_ROLE,
+        )
 
 
 def require_user_admin(session: Session, username: str) -> None:
     """Only a PMO administrator may manage users, roles and SLA defaults
     (:class:`Forbidden`)."""
     if ADMIN_ROLE not in identity.global_roles(session, username):
-        raise Forbidden("only a PMO administrator may manage users, roles and SLA defaults",
-                        code="access.admin_only", role=ADMIN_ROLE)
+        raise Forbidden(
+            "only a PMO administrator may manage users, roles and SLA defaults",
+            code="access.admin_only",
+            role=ADMIN_ROLE,
+        )

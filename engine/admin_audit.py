@@ -23,24 +23,38 @@ from engine.views import AuditView, audit_view
 PREFIXES = ("user.", "role.", "project_role.", "sla_default.")
 
 
-def record(session: Session, *, actor: str, now: datetime, kind: str, target: str,
-           before: Mapping[str, Any] | None = None, after: Mapping[str, Any] | None = None,
-           reason: str | None = None) -> None:
+def record(
+    session: Session,
+    *,
+    actor: str,
+    now: datetime,
+    kind: str,
+    target: str,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    reason: str | None = None,
+) -> None:
     """Append one administration event (``kind`` starts with one of :data:`PREFIXES`)."""
     if not kind.startswith(PREFIXES):
         raise ValueError(f"not an administration event kind: {kind!r}")
-    rows.audit(session, instance_id=None, at=now, actor=actor, kind=kind,
-               element_id=target[:200], reason=reason,
-               detail={"before": dict(before or {}), "after": dict(after or {})})
+    rows.audit(
+        session,
+        instance_id=None,
+        at=now,
+        actor=actor,
+        kind=kind,
+        element_id=target[:200],
+        reason=reason,
+        detail={"before": dict(before or {}), "after": dict(after or {})},
+    )
 
 
-def recent(session: Session, *, target: str | None = None, limit: int = 100
-           ) -> list[AuditView]:
+def recent(session: Session, *, target: str | None = None, limit: int = 100) -> list[AuditView]:
     """Administration events, newest first (about ``target`` only, when given)."""
-    q = select(AuditEvent).where(AuditEvent.instance_id.is_(None),
-                                 or_(*(AuditEvent.kind.startswith(p) for p in PREFIXES)))
+    q = select(AuditEvent).where(
+        AuditEvent.instance_id.is_(None), or_(*(AuditEvent.kind.startswith(p) for p in PREFIXES))
+    )
     if target is not None:
         q = q.where(AuditEvent.element_id == target)
-    found = session.scalars(q.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-                            .limit(limit))
+    found = session.scalars(q.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit))
     return [audit_view(r) for r in found]

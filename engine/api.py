@@ -102,11 +102,18 @@ REPAIR_ACTIONS: tuple[str, ...] = ("rerun", "cancel")
 class Engine:
     """Deploy, start, list tasks, claim, complete, cancel, fire timers, read history."""
 
-    def __init__(self, *, clock: Clock | None = None, settings: EngineSettings | None = None,
-                 services: ServiceRegistry | None = None):
-        self.ctx = EngineContext(clock=clock or SystemClock(),
-                                 settings=settings or EngineSettings(),
-                                 services=services or ServiceRegistry())
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        settings: EngineSettings | None = None,
+        services: ServiceRegistry | None = None,
+    ):
+        self.ctx = EngineContext(
+            clock=clock or SystemClock(),
+            settings=settings or EngineSettings(),
+            services=services or ServiceRegistry(),
+        )
 
     @property
     def clock(self) -> Clock:
@@ -139,12 +146,15 @@ class Engine:
             )
         roles = identity.role_keys(session) or None
         return definitions.check_context(
-            session, operations=services.names(), roles=roles,
+            session,
+            operations=services.names(),
+            roles=roles,
             max_bytes=self.settings.max_diagram_bytes,
         )
 
-    def validate(self, session: Session | None, files: Sequence[SourceFile], *,
-                 actor: str | None = None) -> list[Problem]:
+    def validate(
+        self, session: Session | None, files: Sequence[SourceFile], *, actor: str | None = None
+    ) -> list[Problem]:
         """Every problem in ``files`` (empty when deployable): exactly the checks
         :meth:`deploy` makes, against what ``session``'s database holds. Stores nothing.
 
@@ -158,9 +168,16 @@ class Engine:
             ctx = self.check_context(session)
         return definitions.validate(files, ctx)
 
-    def deploy(self, session: Session, files: Sequence[SourceFile], actor: str, *,
-               check_role: bool = False, comment: str | None = None,
-               effective_from: datetime | None = None) -> DeployResult:
+    def deploy(
+        self,
+        session: Session,
+        files: Sequence[SourceFile],
+        actor: str,
+        *,
+        check_role: bool = False,
+        comment: str | None = None,
+        effective_from: datetime | None = None,
+    ) -> DeployResult:
         """Validate and store new versions; raises :class:`InvalidDiagram` with problems.
 
         ``check_role``: refuse unless ``actor`` is a process owner (what people asking
@@ -173,24 +190,34 @@ class Engine:
             if check_role:
                 access.require_process_owner(session, actor)
             ctx = self.check_context(session)
-            return definitions.deploy(session, files, actor=actor, now=self.clock.now(),
-                                      ctx=ctx, cache=self.cache, comment=comment,
-                                      effective_from=effective_from)
+            return definitions.deploy(
+                session,
+                files,
+                actor=actor,
+                now=self.clock.now(),
+                ctx=ctx,
+                cache=self.cache,
+                comment=comment,
+                effective_from=effective_from,
+            )
 
-    def definitions(self, session: Session, *, all_versions: bool = False
-                    ) -> list[DefinitionView]:
+    def definitions(self, session: Session, *, all_versions: bool = False) -> list[DefinitionView]:
         """Deployed processes: per process the version new instances start on now, or
         every version."""
         if not all_versions:
             return versions.effective_definitions(session, self.clock.now())
-        found = session.scalars(select(ProcessDefinition).order_by(
-            ProcessDefinition.key, ProcessDefinition.version.desc()))
+        found = session.scalars(
+            select(ProcessDefinition).order_by(
+                ProcessDefinition.key, ProcessDefinition.version.desc()
+            )
+        )
         return [definitions.definition_view(r) for r in found]
 
     # ------------------------------------------------------------------ versions
 
-    def process_versions(self, session: Session, key: str, *, actor: str | None = None
-                         ) -> list[VersionView]:
+    def process_versions(
+        self, session: Session, key: str, *, actor: str | None = None
+    ) -> list[VersionView]:
         """Every version of a process, newest first, with its running instances.
 
         With ``actor``, only a process owner may look (:class:`Forbidden`)."""
@@ -205,8 +232,9 @@ class Engine:
             access.require_process_owner(session, actor)
             return versions.library(session, self.clock.now())
 
-    def version_page(self, session: Session, key: str, actor: str,
-                     version: int | None = None) -> VersionPage:
+    def version_page(
+        self, session: Session, key: str, actor: str, version: int | None = None
+    ) -> VersionPage:
         """A process's versions, one of them (default: the newest) and the running work
         of older versions that could move to it (process owners)."""
         with read_only(session):
@@ -216,9 +244,13 @@ class Engine:
             if version is not None and selected is None:
                 raise NotFound(f"process {key!r} has no version {version}")
             selected = selected or found[0]
-            return VersionPage(key, found[0].definition.name, found, selected,
-                               migration.candidates(self.ctx, session,
-                                                    selected.definition.id))
+            return VersionPage(
+                key,
+                found[0].definition.name,
+                found,
+                selected,
+                migration.candidates(self.ctx, session, selected.definition.id),
+            )
 
     def version_diagram(self, session: Session, key: str, version: int) -> str:
         """The XML of one version for a viewer (drawn when the file has no drawing)."""
@@ -234,47 +266,70 @@ class Engine:
         with read_only(session):
             return versions.diff(session, key, old, new)
 
-    def validate_draft(self, session: Session, xml: bytes, actor: str, *,
-                       file_name: str = "draft.bpmn", process_key: str | None = None
-                       ) -> list[Problem]:
+    def validate_draft(
+        self,
+        session: Session,
+        xml: bytes,
+        actor: str,
+        *,
+        file_name: str = "draft.bpmn",
+        process_key: str | None = None,
+    ) -> list[Problem]:
         """Every problem deploying a diagram from the modeler would report (the forms of
         its process's newest version go with it). Process owners only.
 
         With ``process_key``: also a problem when the diagram does not define it."""
         with read_only(session):
             access.require_process_owner(session, actor)
-            files = versions.draft_files(session, xml, file_name,
-                                         self.settings.max_diagram_bytes)
+            files = versions.draft_files(session, xml, file_name, self.settings.max_diagram_bytes)
             ctx = self.check_context(session)
         found = definitions.validate(files, ctx)
         keys = versions.process_keys(xml, file_name, self.settings.max_diagram_bytes)
         if process_key is not None and process_key not in keys:
-            found.append(Problem(file_name, f"the diagram defines no process {process_key!r} "
-                                 f"(it defines: {', '.join(keys) or 'none'})"))
+            found.append(
+                Problem(
+                    file_name,
+                    f"the diagram defines no process {process_key!r} "
+                    f"(it defines: {', '.join(keys) or 'none'})",
+                )
+            )
         return found
 
-    def deploy_draft(self, session: Session, xml: bytes, actor: str, *, comment: str,
-                     effective_from: datetime | None = None,
-                     file_name: str = "draft.bpmn") -> DeployResult:
+    def deploy_draft(
+        self,
+        session: Session,
+        xml: bytes,
+        actor: str,
+        *,
+        comment: str,
+        effective_from: datetime | None = None,
+        file_name: str = "draft.bpmn",
+    ) -> DeployResult:
         """Deploy a diagram from the modeler as a new version (with its process's forms):
         only clean, only by a process owner, only with a comment saying why."""
         if not (comment or "").strip():
             raise InvalidData({"comment": "Say what changed and why."})
         with read_only(session):
             access.require_process_owner(session, actor)
-            files = versions.draft_files(session, xml, file_name,
-                                         self.settings.max_diagram_bytes)
-        return self.deploy(session, files, actor, check_role=True, comment=comment,
-                           effective_from=effective_from)
+            files = versions.draft_files(session, xml, file_name, self.settings.max_diagram_bytes)
+        return self.deploy(
+            session, files, actor, check_role=True, comment=comment, effective_from=effective_from
+        )
 
-    def save_process_draft(self, session: Session, actor: str, process_key: str, xml: str,
-                           *, name: str = "", based_on: int | None = None
-                           ) -> ProcessDraftView:
+    def save_process_draft(
+        self,
+        session: Session,
+        actor: str,
+        process_key: str,
+        xml: str,
+        *,
+        name: str = "",
+        based_on: int | None = None,
+    ) -> ProcessDraftView:
         """Keep ``actor``'s unfinished diagram of ``process_key`` on the server."""
         with unit_of_work(session):
             access.require_process_owner(session, actor)
-            return drafts.save(session, actor, process_key, name, xml, based_on,
-                               self.clock.now())
+            return drafts.save(session, actor, process_key, name, xml, based_on, self.clock.now())
 
     def process_drafts(self, session: Session, actor: str) -> list[ProcessDraftView]:
         """``actor``'s saved drafts, newest first (process owners)."""
@@ -294,16 +349,23 @@ class Engine:
             access.require_process_owner(session, actor)
             drafts.delete(session, actor, draft_id)
 
-    def move_candidates(self, session: Session, definition_id: int, actor: str
-                        ) -> list[MoveCandidate]:
+    def move_candidates(
+        self, session: Session, definition_id: int, actor: str
+    ) -> list[MoveCandidate]:
         """Running instances of other versions of this version's process, and whether
         each can move to it (process owners)."""
         with read_only(session):
             access.require_process_owner(session, actor)
             return migration.candidates(self.ctx, session, definition_id)
 
-    def move_instances(self, session: Session, instance_ids: Sequence[int],
-                       definition_id: int, actor: str, reason: str) -> MoveResult:
+    def move_instances(
+        self,
+        session: Session,
+        instance_ids: Sequence[int],
+        definition_id: int,
+        actor: str,
+        reason: str,
+    ) -> MoveResult:
         """Move running instances to version ``definition_id`` where each step they wait
         at exists there; the others stay on their version (process owners; audited)."""
         with read_only(session):
@@ -314,8 +376,11 @@ class Engine:
         """The BPMN XML of a deployed version, as uploaded."""
         row = session.get(ProcessDefinition, definition_id)
         if row is None:
-            raise NotFound(f"no process definition {definition_id}",
-                               code="definition.not_found", definition_id=definition_id)
+            raise NotFound(
+                f"no process definition {definition_id}",
+                code="definition.not_found",
+                definition_id=definition_id,
+            )
         return row.source
 
     def diagram(self, session: Session, definition_id: int) -> str:
@@ -323,8 +388,9 @@ class Engine:
         drawing when the file has none."""
         return with_layout(self.definition_source(session, definition_id))
 
-    def form_schema(self, session: Session, definition_id: int, form: str | None
-                    ) -> dict[str, Any] | None:
+    def form_schema(
+        self, session: Session, definition_id: int, form: str | None
+    ) -> dict[str, Any] | None:
         """The JSON Schema frozen with a process version, or None."""
         if not form:
             return None
@@ -349,63 +415,112 @@ class Engine:
         """One decision table: the version in effect, its draft, every version."""
         return rule_actions.table(self.ctx, session, key, actor)
 
-    def check_decision(self, session: Session, key: str, content: bytes | str, actor: str
-                       ) -> list[Problem]:
+    def check_decision(
+        self, session: Session, key: str, content: bytes | str, actor: str
+    ) -> list[Problem]:
         """What publishing ``content`` would refuse, each naming rule row and column."""
         return rule_actions.check(self.ctx, session, key, content, actor)
 
-    def save_decision_draft(self, session: Session, key: str, content: bytes | str,
-                            actor: str) -> tuple[DecisionVersionView, list[Problem]]:
+    def save_decision_draft(
+        self, session: Session, key: str, content: bytes | str, actor: str
+    ) -> tuple[DecisionVersionView, list[Problem]]:
         """Keep the draft of a table (audited), with the problems publishing would meet."""
         return rule_actions.save_draft(self.ctx, session, key, content, actor)
 
-    def publish_decision(self, session: Session, key: str, actor: str, comment: str, *,
-                         effective_from: datetime | None = None,
-                         content: bytes | str | None = None) -> DecisionVersionView:
+    def publish_decision(
+        self,
+        session: Session,
+        key: str,
+        actor: str,
+        comment: str,
+        *,
+        effective_from: datetime | None = None,
+        content: bytes | str | None = None,
+    ) -> DecisionVersionView:
         """Publish the draft from ``effective_from`` (default now); new instances bind to
         it from then and the previous version retires. Refused with every problem."""
-        return rule_actions.publish(self.ctx, session, key, actor, comment,
-                                    effective_from=effective_from, content=content)
+        return rule_actions.publish(
+            self.ctx, session, key, actor, comment, effective_from=effective_from, content=content
+        )
 
-    def test_decision(self, session: Session, key: str, actor: str,
-                      inputs: Mapping[str, Any], variables: Mapping[str, Any] | None = None,
-                      content: bytes | str | None = None) -> dict[str, RuleTestResult]:
+    def test_decision(
+        self,
+        session: Session,
+        key: str,
+        actor: str,
+        inputs: Mapping[str, Any],
+        variables: Mapping[str, Any] | None = None,
+        content: bytes | str | None = None,
+    ) -> dict[str, RuleTestResult]:
         """Run the published table and the draft on the same inputs (the test panel)."""
         return rule_actions.test(self.ctx, session, key, actor, inputs, variables, content)
 
-    def decision_what_if(self, session: Session, key: str, actor: str,
-                         content: bytes | str | None = None) -> WhatIfResult:
+    def decision_what_if(
+        self, session: Session, key: str, actor: str, content: bytes | str | None = None
+    ) -> WhatIfResult:
         """Replay a draft over the recorded inputs of every instance that used the table."""
         return rule_actions.what_if(self.ctx, session, key, actor, content)
 
     # ------------------------------------------------------------------ instances
 
-    def start(self, session: Session, process_key: str, actor: str,
-              data: Mapping[str, Any] | None = None, *, business_key: str | None = None,
-              title: str = "", project_id: int | None = None) -> InstanceView:
+    def start(
+        self,
+        session: Session,
+        process_key: str,
+        actor: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        business_key: str | None = None,
+        title: str = "",
+        project_id: int | None = None,
+    ) -> InstanceView:
         """Start the newest active version of a process as ``actor``."""
-        return instances.start(self.ctx, session, process_key, actor, data,
-                               business_key=business_key, title=title, project_id=project_id)
+        return instances.start(
+            self.ctx,
+            session,
+            process_key,
+            actor,
+            data,
+            business_key=business_key,
+            title=title,
+            project_id=project_id,
+        )
 
-    def complete(self, session: Session, task_id: int, actor: str,
-                 data: Mapping[str, Any] | None = None) -> InstanceView:
+    def complete(
+        self, session: Session, task_id: int, actor: str, data: Mapping[str, Any] | None = None
+    ) -> InstanceView:
         """Complete a human task with form data."""
         return instances.complete(self.ctx, session, task_id, actor, data)
 
-    def cancel(self, session: Session, instance_id: int, actor: str, reason: str, *,
-               kind: str = "cancelled") -> InstanceView:
+    def cancel(
+        self,
+        session: Session,
+        instance_id: int,
+        actor: str,
+        reason: str,
+        *,
+        kind: str = "cancelled",
+    ) -> InstanceView:
         """Stop a running instance with a reason (``kind``: cancelled or withdrawn).
 
         The process's ``onCancel`` glue runs in the same transaction.
         """
         if kind not in ("cancelled", "withdrawn"):
-            raise InvalidData({"kind": FieldError(
-                "Choose cancelled or withdrawn.", "input.choice", field="kind",
-                allowed="cancelled, withdrawn")})
+            raise InvalidData(
+                {
+                    "kind": FieldError(
+                        "Choose cancelled or withdrawn.",
+                        "input.choice",
+                        field="kind",
+                        allowed="cancelled, withdrawn",
+                    )
+                }
+            )
         return instances.cancel(self.ctx, session, instance_id, actor, reason, kind=kind)
 
-    def withdraw(self, session: Session, instance_id: int, username: str, reason: str
-                 ) -> InstanceView:
+    def withdraw(
+        self, session: Session, instance_id: int, username: str, reason: str
+    ) -> InstanceView:
         """Withdraw a running request: only the person who started it may."""
         with read_only(session):
             access.require_starter(session, instance_id, username)
@@ -415,9 +530,15 @@ class Engine:
         """An instance from its indexed row."""
         return instances.read_instance_view(self.ctx, session, instance_id)
 
-    def instances(self, session: Session, *, started_by: str | None = None,
-                  status: str | None = None, process_key: str | None = None,
-                  limit: int = 100) -> list[InstanceView]:
+    def instances(
+        self,
+        session: Session,
+        *,
+        started_by: str | None = None,
+        status: str | None = None,
+        process_key: str | None = None,
+        limit: int = 100,
+    ) -> list[InstanceView]:
         """Instances, newest first (no workflow state is read)."""
         q = select(ProcessInstance.id)
         if started_by:
@@ -429,8 +550,9 @@ class Engine:
         found = session.scalars(q.order_by(ProcessInstance.id.desc()).limit(limit)).all()
         return [instances.read_instance_view(self.ctx, session, i) for i in found]
 
-    def instance_and_task_data(self, session: Session, instance_id: int,
-                               task_id: int | None) -> DataViews:
+    def instance_and_task_data(
+        self, session: Session, instance_id: int, task_id: int | None
+    ) -> DataViews:
         """The instance's current data, the data as task ``task_id`` sees it (``None``
         without one, or if it is not a task of this instance any more) and the visited
         elements: what a task page needs, from one read and one deserialization."""
@@ -438,17 +560,23 @@ class Engine:
 
     def history(self, session: Session, instance_id: int) -> list[AuditView]:
         """The audit trail of one instance, oldest first."""
-        found = [audit_view(r) for r in session.scalars(
-            select(AuditEvent).where(AuditEvent.instance_id == instance_id)
-            .order_by(AuditEvent.at, AuditEvent.id))]
+        found = [
+            audit_view(r)
+            for r in session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.instance_id == instance_id)
+                .order_by(AuditEvent.at, AuditEvent.id)
+            )
+        ]
         if not found:  # every instance has a "started" event: is there one at all?
             rows.require_instance(session, instance_id)
         return found
 
     # ------------------------------------------------------------------ tasks
 
-    def tasks(self, session: Session, username: str | None,
-              query: TaskQuery | None = None) -> tuple[list[TaskView], int]:
+    def tasks(
+        self, session: Session, username: str | None, query: TaskQuery | None = None
+    ) -> tuple[list[TaskView], int]:
         """Inbox query: (tasks, total) for ``username``."""
         return tasks.list_tasks(self.ctx, session, username, query or TaskQuery())
 
@@ -464,28 +592,36 @@ class Engine:
         """Return a claimed task to its pool."""
         return tasks.unclaim(self.ctx, session, task_id, username)
 
-    def delegate(self, session: Session, task_id: int, username: str, to_user: str,
-                 reason: str, *, admin: bool = False) -> TaskView:
+    def delegate(
+        self,
+        session: Session,
+        task_id: int,
+        username: str,
+        to_user: str,
+        reason: str,
+        *,
+        admin: bool = False,
+    ) -> TaskView:
         """Hand a task to someone, with a reason."""
-        return tasks.delegate(self.ctx, session, task_id, username, to_user, reason,
-                              admin=admin)
+        return tasks.delegate(self.ctx, session, task_id, username, to_user, reason, admin=admin)
 
-    def reassign(self, session: Session, task_id: int, admin: str, to_user: str,
-                 reason: str) -> TaskView:
+    def reassign(
+        self, session: Session, task_id: int, admin: str, to_user: str, reason: str
+    ) -> TaskView:
         """Give anyone's open task to a named person, with a reason (PMO administrators)."""
         with read_only(session):
             access.require_admin(session, admin)
         return tasks.delegate(self.ctx, session, task_id, admin, to_user, reason, admin=True)
 
-    def save_draft(self, session: Session, task_id: int, username: str,
-                   data: Mapping[str, Any]) -> TaskView:
+    def save_draft(
+        self, session: Session, task_id: int, username: str, data: Mapping[str, Any]
+    ) -> TaskView:
         """Keep unfinished form input on a task."""
         return tasks.save_draft(self.ctx, session, task_id, username, data)
 
     # ------------------------------------------------------------------ people
 
-    def authenticate(self, session: Session, username: str, password: str
-                     ) -> UserView | None:
+    def authenticate(self, session: Session, username: str, password: str) -> UserView | None:
         """The active user whose password this is, or None (never says which part was
         wrong)."""
         with read_only(session):
@@ -505,8 +641,13 @@ class Engine:
         """Remember ``username``'s language (``en`` or ``zh``)."""
         if locale not in identity.LOCALES:
             allowed = ", ".join(sorted(identity.LOCALES))
-            raise InvalidData({"lang": FieldError(f"Choose one of: {allowed}.", "input.choice",
-                                                  field="lang", allowed=allowed)})
+            raise InvalidData(
+                {
+                    "lang": FieldError(
+                        f"Choose one of: {allowed}.", "input.choice", field="lang", allowed=allowed
+                    )
+                }
+            )
         with unit_of_work(session):
             identity.get_user(session, username).locale = locale
 
@@ -518,18 +659,24 @@ class Engine:
         """Users with their roles, the roles, the SLA defaults and recent changes."""
         with read_only(session):
             access.require_user_admin(session, actor)
-            return AdminPage(users=user_admin.users(session), roles=user_admin.roles(session),
-                             sla_defaults=sla_defaults.listing(session),
-                             changes=admin_audit.recent(session, limit=50),
-                             steps=sla_defaults.steps(session))
+            return AdminPage(
+                users=user_admin.users(session),
+                roles=user_admin.roles(session),
+                sla_defaults=sla_defaults.listing(session),
+                changes=admin_audit.recent(session, limit=50),
+                steps=sla_defaults.steps(session),
+            )
 
     def admin_user_page(self, session: Session, actor: str, username: str) -> AdminUserPage:
         """One user with their roles, the roles there are and the changes made to them."""
         with read_only(session):
             access.require_user_admin(session, actor)
             user = identity.user_view(session, identity.get_user(session, username))
-            return AdminUserPage(user=user, roles=user_admin.roles(session),
-                                 changes=admin_audit.recent(session, target=username))
+            return AdminUserPage(
+                user=user,
+                roles=user_admin.roles(session),
+                changes=admin_audit.recent(session, target=username),
+            )
 
     def users(self, session: Session, actor: str) -> list[UserView]:
         """Every user, active or not, with their roles (PMO administrators)."""
@@ -537,8 +684,9 @@ class Engine:
             access.require_user_admin(session, actor)
             return user_admin.users(session)
 
-    def admin_changes(self, session: Session, actor: str, *, target: str | None = None,
-                      limit: int = 100) -> list[AuditView]:
+    def admin_changes(
+        self, session: Session, actor: str, *, target: str | None = None, limit: int = 100
+    ) -> list[AuditView]:
         """Administration audit events, newest first (about one user or step)."""
         with read_only(session):
             access.require_user_admin(session, actor)
@@ -549,88 +697,103 @@ class Engine:
         global roles); :class:`InvalidData` names each bad field."""
         return self._admin(session, actor, user_admin.create, new)
 
-    def update_user(self, session: Session, actor: str, username: str,
-                    changes: Mapping[str, str | None]) -> UserView:
+    def update_user(
+        self, session: Session, actor: str, username: str, changes: Mapping[str, str | None]
+    ) -> UserView:
         """Change a user's display name, e-mail, language or time zone."""
         return self._admin(session, actor, user_admin.update, username, changes)
 
-    def reset_password(self, session: Session, actor: str, username: str,
-                       password: str) -> None:
+    def reset_password(self, session: Session, actor: str, username: str, password: str) -> None:
         """Set a new password for a user."""
         self._admin(session, actor, user_admin.reset_password, username, password)
 
-    def set_user_active(self, session: Session, actor: str, username: str, active: bool,
-                        reason: str | None = None) -> Deactivation:
+    def set_user_active(
+        self, session: Session, actor: str, username: str, active: bool, reason: str | None = None
+    ) -> Deactivation:
         """Deactivate (no sign-in, no API tokens; tasks they held go back to the role)
         or reactivate a user."""
         return self._admin(session, actor, user_admin.set_active, username, active, reason)
 
-    def grant_role(self, session: Session, actor: str, username: str, role: str,
-                   project_id: int | None = None) -> UserView:
+    def grant_role(
+        self, session: Session, actor: str, username: str, role: str, project_id: int | None = None
+    ) -> UserView:
         """Give a user a role everywhere, or (``project_id``) a project role for one
         project."""
         if project_id is None:
             return self._admin(session, actor, user_admin.grant_role, username, role)
-        return self._admin(session, actor, user_admin.grant_project_role, username,
-                           project_id, role)
+        return self._admin(
+            session, actor, user_admin.grant_project_role, username, project_id, role
+        )
 
-    def revoke_role(self, session: Session, actor: str, username: str, role: str,
-                    project_id: int | None = None) -> UserView:
+    def revoke_role(
+        self, session: Session, actor: str, username: str, role: str, project_id: int | None = None
+    ) -> UserView:
         """Take a global role (or, with ``project_id``, a project role) away."""
         if project_id is None:
             return self._admin(session, actor, user_admin.revoke_role, username, role)
-        return self._admin(session, actor, user_admin.revoke_project_role, username,
-                           project_id, role)
+        return self._admin(
+            session, actor, user_admin.revoke_project_role, username, project_id, role
+        )
 
-    def set_sla_default(self, session: Session, actor: str, process_key: str,
-                        element_id: str, duration: str) -> SlaDefaultView:
+    def set_sla_default(
+        self, session: Session, actor: str, process_key: str, element_id: str, duration: str
+    ) -> SlaDefaultView:
         """How long a step may take when its diagram gives no SLA (``3`` working days,
         ``P3D``, ``PT4H``); used for tasks opened from now on."""
-        return self._admin(session, actor, sla_defaults.put, process_key, element_id,
-                           duration)
+        return self._admin(session, actor, sla_defaults.put, process_key, element_id, duration)
 
-    def remove_sla_default(self, session: Session, actor: str, process_key: str,
-                           element_id: str) -> None:
+    def remove_sla_default(
+        self, session: Session, actor: str, process_key: str, element_id: str
+    ) -> None:
         """Drop a step's SLA default."""
         self._admin(session, actor, sla_defaults.remove, process_key, element_id)
 
-    def _admin(self, session: Session, actor: str, verb: Callable[..., Any], *args: Any
-               ) -> Any:
+    def _admin(self, session: Session, actor: str, verb: Callable[..., Any], *args: Any) -> Any:
         with unit_of_work(session):
             access.require_user_admin(session, actor)
             return verb(session, actor, self.clock.now(), *args)
 
     # ------------------------------------------------------------------ attachments
 
-    def add_attachment(self, session: Session, actor: str, filename: str, data: bytes
-                       ) -> AttachmentView:
+    def add_attachment(
+        self, session: Session, actor: str, filename: str, data: bytes
+    ) -> AttachmentView:
         """Store an uploaded file for a form the actor is filling in; its type is sniffed
         from the bytes, its name cleaned, the uploader's quota of unattached bytes
         enforced (:class:`InvalidData` on field ``file``)."""
         with unit_of_work(session):
-            return attachments.add(session, actor=actor, filename=filename, data=data,
-                                   now=self.clock.now(),
-                                   max_bytes=self.settings.max_attachment_bytes,
-                                   quota_bytes=self.settings.upload_quota_bytes)
+            return attachments.add(
+                session,
+                actor=actor,
+                filename=filename,
+                data=data,
+                now=self.clock.now(),
+                max_bytes=self.settings.max_attachment_bytes,
+                quota_bytes=self.settings.upload_quota_bytes,
+            )
 
-    def attachment(self, session: Session, attachment_id: int, username: str
-                   ) -> tuple[AttachmentView, bytes]:
+    def attachment(
+        self, session: Session, attachment_id: int, username: str
+    ) -> tuple[AttachmentView, bytes]:
         """A file and its bytes, for its uploader or anyone who may see its instance."""
         meta, data = attachments.get(session, attachment_id)
         if meta.uploaded_by == username:
             return meta, data
         if meta.instance_id is not None:
             inst = session.get(ProcessInstance, meta.instance_id)
-            if inst is not None and access.may_view_instance(session, username, inst,
-                                                             self.clock.now()):
+            if inst is not None and access.may_view_instance(
+                session, username, inst, self.clock.now()
+            ):
                 return meta, data
-        raise Forbidden("you have no access to this file", code="access.no_access",
-                        attachment_id=attachment_id)
+        raise Forbidden(
+            "you have no access to this file", code="access.no_access", attachment_id=attachment_id
+        )
 
     # ------------------------------------------------------------------ notifications
 
-    def notifications(self, session: Session, username: str, *, unread_only: bool = False,
-                      limit: int = 20) -> list[NotificationView]:
+    def notifications(
+        self, session: Session, username: str, *, unread_only: bool = False, limit: int = 20
+    ) -> list[NotificationView]:
         """A person's notifications, newest first."""
         return notifications.for_user(session, username, unread_only=unread_only, limit=limit)
 
@@ -642,8 +805,9 @@ class Engine:
         """The bell's count."""
         return notifications.unread_count(session, username)
 
-    def mark_notifications_read(self, session: Session, username: str,
-                                ids: Sequence[int] | None = None) -> int:
+    def mark_notifications_read(
+        self, session: Session, username: str, ids: Sequence[int] | None = None
+    ) -> int:
         """Mark some (or all) of a person's notifications read."""
         with unit_of_work(session):
             return notifications.mark_read(session, username, ids, self.clock.now())
@@ -654,17 +818,29 @@ class Engine:
         """Fire timers (and later other jobs) that are due by the engine clock."""
         return runner.fire_due_jobs(self.ctx, session, limit=limit)
 
-    def work(self, sessions: Callable[[], Session], *, poll_seconds: float = 1.0,
-             stop: Callable[[], bool] = lambda: False,
-             log: Callable[[str], None] = print) -> None:
+    def work(
+        self,
+        sessions: Callable[[], Session],
+        *,
+        poll_seconds: float = 1.0,
+        stop: Callable[[], bool] = lambda: False,
+        log: Callable[[str], None] = print,
+    ) -> None:
         """Fire due jobs until ``stop()`` says so (the worker process or thread); every
         so often also run the doctor and delete old unattached uploads (settings)."""
         chores = housekeeping.Housekeeping(self.ctx, sessions, log)
-        runner.worker_loop(self.ctx, sessions, poll_seconds=poll_seconds, stop=stop, log=log,
-                           each_pass=chores.run_due)
+        runner.worker_loop(
+            self.ctx,
+            sessions,
+            poll_seconds=poll_seconds,
+            stop=stop,
+            log=log,
+            each_pass=chores.run_due,
+        )
 
-    def jobs(self, session: Session, *, status: str | None = None,
-             instance_id: int | None = None) -> list[JobView]:
+    def jobs(
+        self, session: Session, *, status: str | None = None, instance_id: int | None = None
+    ) -> list[JobView]:
         """Scheduled jobs."""
         return runner.list_jobs(session, status=status, instance_id=instance_id)
 
@@ -674,19 +850,24 @@ class Engine:
 
     # ------------------------------------------------------------------ API tokens
 
-    def create_token(self, session: Session, username: str, *, name: str = "",
-                     expires_in: timedelta | None = None) -> NewToken:
+    def create_token(
+        self,
+        session: Session,
+        username: str,
+        *,
+        name: str = "",
+        expires_in: timedelta | None = None,
+    ) -> NewToken:
         """A personal API token for ``username``; the secret is returned only here."""
-        return tokens.create(session, username, name=name, now=self.clock.now(),
-                             expires_in=expires_in)
+        return tokens.create(
+            session, username, name=name, now=self.clock.now(), expires_in=expires_in
+        )
 
-    def api_tokens(self, session: Session, username: str | None = None
-                   ) -> list[TokenView]:
+    def api_tokens(self, session: Session, username: str | None = None) -> list[TokenView]:
         """API tokens of ``username`` (everyone's with None), newest first."""
         return tokens.list_tokens(session, username)
 
-    def revoke_token(self, session: Session, token_id: int, actor: str | None
-                     ) -> TokenView:
+    def revoke_token(self, session: Session, token_id: int, actor: str | None) -> TokenView:
         """Revoke a token (its owner or a PMO administrator; None: an operator)."""
         return tokens.revoke(session, token_id, actor, self.clock.now())
 
@@ -694,11 +875,11 @@ class Engine:
         """The active user a token secret belongs to, or None."""
         return tokens.authenticate(session, secret, self.clock.now())
 
-
     # ------------------------------------------------------------------ doctor and incidents
 
-    def doctor(self, session: Session, *, keep: bool = True, offset: int = 0,
-               limit: int | None = None) -> DoctorReport:
+    def doctor(
+        self, session: Session, *, keep: bool = True, offset: int = 0, limit: int | None = None
+    ) -> DoctorReport:
         """Find stranded instances, task and job rows out of step with the saved state,
         jobs of finished instances and jobs that failed for good.
 
@@ -708,15 +889,30 @@ class Engine:
         """
         return doctor.run(self.ctx, session, keep=keep, offset=offset, limit=limit)
 
-    def incidents(self, session: Session, open_only: bool = True, *,
-                  instance_id: int | None = None, limit: int = 200) -> list[IncidentView]:
+    def incidents(
+        self,
+        session: Session,
+        open_only: bool = True,
+        *,
+        instance_id: int | None = None,
+        limit: int = 200,
+    ) -> list[IncidentView]:
         """Incidents (open ones, or all), newest first."""
         with read_only(session):
-            return doctor.list_incidents(session, open_only=open_only,
-                                         instance_id=instance_id, limit=limit)
+            return doctor.list_incidents(
+                session, open_only=open_only, instance_id=instance_id, limit=limit
+            )
 
-    def repair(self, session: Session, instance_id: int, actor: str, action: str = "rerun",
-               reason: str = "", *, check_role: bool = False) -> RepairResult:
+    def repair(
+        self,
+        session: Session,
+        instance_id: int,
+        actor: str,
+        action: str = "rerun",
+        reason: str = "",
+        *,
+        check_role: bool = False,
+    ) -> RepairResult:
         """Repair an instance and resolve its incidents, audited as ``repaired``.
 
         ``rerun``: run its engine steps and bring task rows and jobs back in step with the
@@ -727,19 +923,35 @@ class Engine:
         """
         if action not in REPAIR_ACTIONS:
             allowed = ", ".join(REPAIR_ACTIONS)
-            raise InvalidData({"action": FieldError(f"Choose one of: {allowed}.", "input.choice",
-                                                    field="action", allowed=allowed)})
+            raise InvalidData(
+                {
+                    "action": FieldError(
+                        f"Choose one of: {allowed}.",
+                        "input.choice",
+                        field="action",
+                        allowed=allowed,
+                    )
+                }
+            )
         if check_role:
             with read_only(session):
                 if access.ADMIN_ROLE not in identity.global_roles(session, actor):
-                    raise Forbidden("only a PMO administrator may repair instances",
-                                    code="access.admin_only", role="pmo_admin")
+                    raise Forbidden(
+                        "only a PMO administrator may repair instances",
+                        code="access.admin_only",
+                        role="pmo_admin",
+                    )
         reason = (reason or "").strip()
         if action == "rerun":
             return doctor.rerun(self.ctx, session, instance_id, actor, reason)
         if not reason:
-            raise InvalidData({"reason": FieldError("Give a reason for cancelling.",
-                                                    "input.reason_required", field="reason")})
+            raise InvalidData(
+                {
+                    "reason": FieldError(
+                        "Give a reason for cancelling.", "input.reason_required", field="reason"
+                    )
+                }
+            )
         with read_only(session):
             running = rows.require_instance(session, instance_id).status == "running"
         if running:
@@ -761,5 +973,13 @@ class Engine:
         return housekeeping.purge_uploads(self.ctx, session)
 
 
-__all__ = ["REPAIR_ACTIONS", "TASK_SORTS", "Engine", "EngineSettings", "InvalidDiagram",
-           "NewUser", "SourceFile", "TaskQuery"]
+__all__ = [
+    "REPAIR_ACTIONS",
+    "TASK_SORTS",
+    "Engine",
+    "EngineSettings",
+    "InvalidDiagram",
+    "NewUser",
+    "SourceFile",
+    "TaskQuery",
+]

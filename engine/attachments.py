@@ -54,29 +54,57 @@ def clean_filename(name: str) -> str:
     return name
 
 
-def add(session: Session, *, actor: str, filename: str, data: bytes, now: datetime,
-        max_bytes: int = DEFAULT_MAX_BYTES,
-        quota_bytes: int = DEFAULT_QUOTA_BYTES) -> AttachmentView:
+def add(
+    session: Session,
+    *,
+    actor: str,
+    filename: str,
+    data: bytes,
+    now: datetime,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    quota_bytes: int = DEFAULT_QUOTA_BYTES,
+) -> AttachmentView:
     """Store an uploaded file with the type its bytes show. Empty or oversized files, and
     files beyond the uploader's quota of unattached bytes, are refused (field ``file``)."""
     if not data:
         raise InvalidData({"file": FieldError("The file is empty.", "upload.empty", field="file")})
     if len(data) > max_bytes:
-        raise InvalidData({"file": FieldError(f"The file is larger than {_mb(max_bytes)} MB.",
-                                              "upload.too_large", field="file",
-                                              limit_mb=_mb(max_bytes))})
+        raise InvalidData(
+            {
+                "file": FieldError(
+                    f"The file is larger than {_mb(max_bytes)} MB.",
+                    "upload.too_large",
+                    field="file",
+                    limit_mb=_mb(max_bytes),
+                )
+            }
+        )
     held = unlinked_bytes(session, actor)
     if held + len(data) > quota_bytes:
-        raise InvalidData({"file": FieldError(
-            f"You have {_mb(held)} MB of uploads not yet part of a submitted form; the limit "
-            f"is {_mb(quota_bytes)} MB. Submit or discard those forms first (unsubmitted "
-            "uploads are deleted after a day).", "upload.quota", field="file",
-            held_mb=_mb(held), limit_mb=_mb(quota_bytes))})
+        raise InvalidData(
+            {
+                "file": FieldError(
+                    f"You have {_mb(held)} MB of uploads not yet part of a submitted form; "
+                    f"the limit is {_mb(quota_bytes)} MB. Submit or discard those forms first "
+                    "(unsubmitted "
+                    "uploads are deleted after a day).",
+                    "upload.quota",
+                    field="file",
+                    held_mb=_mb(held),
+                    limit_mb=_mb(quota_bytes),
+                )
+            }
+        )
     name = clean_filename(filename)
     row = Attachment(
-        filename=name, content_type=sniff(data, name), size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(), data=data, uploaded_by=actor,
-        uploaded_at=now, instance_id=None,
+        filename=name,
+        content_type=sniff(data, name),
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        data=data,
+        uploaded_by=actor,
+        uploaded_at=now,
+        instance_id=None,
     )
     session.add(row)
     session.flush()
@@ -90,26 +118,38 @@ def _mb(size: int) -> str:
 
 def unlinked_bytes(session: Session, username: str) -> int:
     """Bytes of the files ``username`` uploaded that no request holds yet."""
-    return int(session.scalar(select(func.coalesce(func.sum(Attachment.size), 0)).where(
-        Attachment.uploaded_by == username, Attachment.instance_id.is_(None))) or 0)
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(Attachment.size), 0)).where(
+                Attachment.uploaded_by == username, Attachment.instance_id.is_(None)
+            )
+        )
+        or 0
+    )
 
 
-def purge_unlinked(session: Session, *, older_than: datetime,
-                   limit: int = PURGE_BATCH) -> int:
+def purge_unlinked(session: Session, *, older_than: datetime, limit: int = PURGE_BATCH) -> int:
     """Delete files no request holds that were uploaded before ``older_than``, except
     those a saved draft of an open task still refers to; returns how many."""
-    old = dict(session.execute(select(Attachment.id, Attachment.uploaded_by).where(
-        Attachment.instance_id.is_(None), Attachment.uploaded_at < older_than)
-        .order_by(Attachment.id).limit(limit)).all())
+    old = dict(
+        session.execute(
+            select(Attachment.id, Attachment.uploaded_by)
+            .where(Attachment.instance_id.is_(None), Attachment.uploaded_at < older_than)
+            .order_by(Attachment.id)
+            .limit(limit)
+        ).all()
+    )
     if not old:
         return 0
-    drafts = session.scalars(select(HumanTask.draft).where(
-        HumanTask.status == "open", HumanTask.draft.is_not(None)))
+    drafts = session.scalars(
+        select(HumanTask.draft).where(HumanTask.status == "open", HumanTask.draft.is_not(None))
+    )
     kept = {i for draft in drafts for _path, i in references(draft)}
     doomed = [i for i in old if i not in kept]
     if doomed:
-        session.execute(delete(Attachment).where(Attachment.id.in_(doomed),
-                                                 Attachment.instance_id.is_(None)))
+        session.execute(
+            delete(Attachment).where(Attachment.id.in_(doomed), Attachment.instance_id.is_(None))
+        )
     return len(doomed)
 
 
@@ -117,8 +157,11 @@ def get(session: Session, attachment_id: int) -> tuple[AttachmentView, bytes]:
     """Metadata and bytes, or :class:`NotFound`."""
     row = session.get(Attachment, attachment_id)
     if row is None:
-        raise NotFound(f"no attachment {attachment_id}", code="attachment.not_found",
-                       attachment_id=attachment_id)
+        raise NotFound(
+            f"no attachment {attachment_id}",
+            code="attachment.not_found",
+            attachment_id=attachment_id,
+        )
     return view(row), row.data
 
 
@@ -144,11 +187,15 @@ def link(session: Session, data: Any, *, actor: str, instance_id: int) -> None:
     errors = {}
     for path, attachment_id in refs:
         row = rows.get(attachment_id) if attachment_id in ids else None
-        if row is None or not (row.instance_id == instance_id or (
-                row.instance_id is None and row.uploaded_by == actor)):
+        if row is None or not (
+            row.instance_id == instance_id or (row.instance_id is None and row.uploaded_by == actor)
+        ):
             errors[path] = FieldError(
-                "This attachment does not exist or is not yours to attach.", "upload.unknown",
-                field=path, attachment_id=attachment_id)
+                "This attachment does not exist or is not yours to attach.",
+                "upload.unknown",
+                field=path,
+                attachment_id=attachment_id,
+            )
     if errors:
         raise InvalidData(errors)
     for row in rows.values():
@@ -158,5 +205,13 @@ def link(session: Session, data: Any, *, actor: str, instance_id: int) -> None:
 
 def view(row: Attachment) -> AttachmentView:
     """Dataclass view of an attachment row."""
-    return AttachmentView(row.id, row.filename, row.content_type, row.size, row.sha256,
-                          row.uploaded_by, row.uploaded_at, row.instance_id)
+    return AttachmentView(
+        row.id,
+        row.filename,
+        row.content_type,
+        row.size,
+        row.sha256,
+        row.uploaded_by,
+        row.uploaded_at,
+        row.instance_id,
+    )

@@ -39,8 +39,13 @@ def sha256(*parts: bytes) -> str:
     return h.hexdigest()
 
 
-def check_context(session: Session, *, operations: frozenset[str] | None,
-                  roles: frozenset[str] | None, max_bytes: int) -> CheckContext:
+def check_context(
+    session: Session,
+    *,
+    operations: frozenset[str] | None,
+    roles: frozenset[str] | None,
+    max_bytes: int,
+) -> CheckContext:
     """What a new bundle may refer to: deployed processes and decisions, known names."""
     return CheckContext(
         known_processes=frozenset(session.scalars(select(ProcessDefinition.key).distinct())),
@@ -79,8 +84,12 @@ def deploy(
     if problems:
         raise InvalidDiagram(problems)  # the same list validate() gives
     if not bundle.processes and not bundle.decisions:
-        raise InvalidDiagram([Problem(f.name, "nothing to deploy in this file",
-                                      code="deploy.nothing") for f in files])
+        raise InvalidDiagram(
+            [
+                Problem(f.name, "nothing to deploy in this file", code="deploy.nothing")
+                for f in files
+            ]
+        )
     result = DeployResult()
     for dec in bundle.decisions:
         dec_row = _store_decision(session, dec, actor, now)
@@ -101,16 +110,22 @@ def deploy(
         # deployed earlier), so a broken reference fails here, in front of its author.
         cache.for_bindings(session, row.id, current_bindings(session, row, now))
         result.processes.append(definition_view(row))
-    session.add(AuditEvent(
-        instance_id=None, at=now, actor=actor, kind="deployed", reason=comment,
-        detail={
-            "effective_from": effective_from.isoformat() if effective_from else None,
-            "files": [f.name for f in files],
-            "processes": [f"{p.key} v{p.version}" for p in result.processes],
-            "decisions": [f"{d.key} v{d.version}" for d in result.decisions],
-            "unchanged": result.unchanged,
-        },
-    ))
+    session.add(
+        AuditEvent(
+            instance_id=None,
+            at=now,
+            actor=actor,
+            kind="deployed",
+            reason=comment,
+            detail={
+                "effective_from": effective_from.isoformat() if effective_from else None,
+                "files": [f.name for f in files],
+                "processes": [f"{p.key} v{p.version}" for p in result.processes],
+                "decisions": [f"{d.key} v{d.version}" for d in result.decisions],
+                "unchanged": result.unchanged,
+            },
+        )
+    )
     session.flush()
     return result
 
@@ -121,9 +136,14 @@ def _process_property_problems(bundle: Bundle, ctx: CheckContext) -> list[Proble
     for proc in bundle.processes:
         op = _process_property(proc, "onCancel")
         if op is not None and ctx.known_operations is not None and op not in ctx.known_operations:
-            problems.append(Problem(
-                proc.file, f"process property onCancel names the unknown operation {op!r}",
-                element_id=proc.key, element_name=proc.name))
+            problems.append(
+                Problem(
+                    proc.file,
+                    f"process property onCancel names the unknown operation {op!r}",
+                    element_id=proc.key,
+                    element_name=proc.name,
+                )
+            )
     return problems
 
 
@@ -133,12 +153,19 @@ def _store_decision(session: Session, dec, actor: str, now: datetime) -> Decisio
     if latest is not None and latest.content_hash == digest:
         return None
     row = DecisionDefinition(
-        key=dec.key, version=next_decision_version(session, dec.key), name=dec.name,
-        file_name=dec.file, content_hash=digest, source=dec.source.decode("utf-8"),
-        meta=decision_meta(dec), deployed_by=actor, deployed_at=now,
+        key=dec.key,
+        version=next_decision_version(session, dec.key),
+        name=dec.name,
+        file_name=dec.file,
+        content_hash=digest,
+        source=dec.source.decode("utf-8"),
+        meta=decision_meta(dec),
+        deployed_by=actor,
+        deployed_at=now,
     )
-    publish_row(session, row, actor=actor, now=now, effective_from=now,
-                comment="deployed from a file")
+    publish_row(
+        session, row, actor=actor, now=now, effective_from=now, comment="deployed from a file"
+    )
     session.add(row)
     session.flush()
     return row
@@ -151,26 +178,41 @@ def decision_meta(dec: Any) -> dict[str, Any]:
 
 def next_decision_version(session: Session, key: str) -> int:
     """The version number the next published version of ``key`` gets."""
-    found = session.scalar(select(func.max(DecisionDefinition.version))
-                           .where(DecisionDefinition.key == key))
+    found = session.scalar(
+        select(func.max(DecisionDefinition.version)).where(DecisionDefinition.key == key)
+    )
     return (found or 0) + 1
 
 
-def publish_row(session: Session, row: DecisionDefinition, *, actor: str, now: datetime,
-                effective_from: datetime, comment: str) -> None:
+def publish_row(
+    session: Session,
+    row: DecisionDefinition,
+    *,
+    actor: str,
+    now: datetime,
+    effective_from: datetime,
+    comment: str,
+) -> None:
     """Mark ``row`` published from ``effective_from``; the versions published before it
     are retired from then (instances started earlier keep the version they bound)."""
-    for previous in session.scalars(select(DecisionDefinition).where(
-            DecisionDefinition.key == row.key, DecisionDefinition.status == "published",
-            DecisionDefinition.id != row.id).with_for_update()):
+    for previous in session.scalars(
+        select(DecisionDefinition)
+        .where(
+            DecisionDefinition.key == row.key,
+            DecisionDefinition.status == "published",
+            DecisionDefinition.id != row.id,
+        )
+        .with_for_update()
+    ):
         previous.status, previous.retired_by = "retired", actor
         previous.retired_at = max(effective_from, previous.effective_from or effective_from)
     row.status, row.published_by, row.published_at = "published", actor, now
     row.effective_from, row.comment = effective_from, comment
 
 
-def _store_process(session: Session, proc: ProcessDef, bundle: Bundle, actor: str,
-                   now: datetime) -> ProcessDefinition | None:
+def _store_process(
+    session: Session, proc: ProcessDef, bundle: Bundle, actor: str, now: datetime
+) -> ProcessDefinition | None:
     forms = {name: bundle.forms[name] for name in sorted(proc.forms) if name in bundle.forms}
     digest = sha256(proc.source, json.dumps(forms, sort_keys=True).encode())
     latest = latest_process(session, proc.key, active_only=False)
@@ -180,10 +222,18 @@ def _store_process(session: Session, proc: ProcessDef, bundle: Bundle, actor: st
         update(ProcessDefinition).where(ProcessDefinition.key == proc.key).values(active=False)
     )
     row = ProcessDefinition(
-        key=proc.key, version=(latest.version + 1) if latest else 1, name=proc.name,
-        file_name=proc.file, content_hash=digest, source=proc.source.decode("utf-8"),
-        runtime_xml=proc.runtime_xml.decode("utf-8"), meta=process_meta(proc),
-        forms=forms, deployed_by=actor, deployed_at=now, active=True,
+        key=proc.key,
+        version=(latest.version + 1) if latest else 1,
+        name=proc.name,
+        file_name=proc.file,
+        content_hash=digest,
+        source=proc.source.decode("utf-8"),
+        runtime_xml=proc.runtime_xml.decode("utf-8"),
+        meta=process_meta(proc),
+        forms=forms,
+        deployed_by=actor,
+        deployed_at=now,
+        active=True,
     )
     session.add(row)
     session.flush()
@@ -211,8 +261,7 @@ def process_meta(proc: ProcessDef) -> dict[str, Any]:
         # Glue operation run when an instance is cancelled or withdrawn (process property).
         "on_cancel": _process_property(proc, "onCancel"),
         # Lets the engine skip the timer-job sync for processes that cannot wait on time.
-        "has_timers": b"timerEventDefinition" in proc.runtime_xml
-        or bool(proc.called_processes),
+        "has_timers": b"timerEventDefinition" in proc.runtime_xml or bool(proc.called_processes),
     }
 
 
@@ -232,8 +281,9 @@ def _process_property(proc: ProcessDef, name: str) -> str | None:
 # --------------------------------------------------------------------------- lookups
 
 
-def latest_process(session: Session, key: str, *, active_only: bool = True
-                   ) -> ProcessDefinition | None:
+def latest_process(
+    session: Session, key: str, *, active_only: bool = True
+) -> ProcessDefinition | None:
     """The newest (active) version of a process, or None."""
     q = select(ProcessDefinition).where(ProcessDefinition.key == key)
     if active_only:
@@ -257,15 +307,17 @@ def decision_in_effect(session: Session, key: str, now: datetime) -> DecisionDef
     with an effective date not after ``now``, the one that took effect last."""
     return session.scalar(
         select(DecisionDefinition)
-        .where(DecisionDefinition.key == key, DecisionDefinition.status != "draft",
-               DecisionDefinition.effective_from <= now)
+        .where(
+            DecisionDefinition.key == key,
+            DecisionDefinition.status != "draft",
+            DecisionDefinition.effective_from <= now,
+        )
         .order_by(DecisionDefinition.effective_from.desc(), DecisionDefinition.version.desc())
         .limit(1)
     )
 
 
-def get_process(session: Session, key: str, now: datetime | None = None
-                ) -> ProcessDefinition:
+def get_process(session: Session, key: str, now: datetime | None = None) -> ProcessDefinition:
     """The version new instances of ``key`` start on, or :class:`NotFound`.
 
     With ``now``: the newest version already in effect then (a version deployed to take
@@ -277,21 +329,22 @@ def get_process(session: Session, key: str, now: datetime | None = None
         row = session.scalar(
             select(ProcessDefinition)
             .where(ProcessDefinition.key == key, in_effect(now))
-            .order_by(ProcessDefinition.version.desc()).limit(1))
+            .order_by(ProcessDefinition.version.desc())
+            .limit(1)
+        )
     if row is None:
-        raise NotFound(f"no deployed process with key {key!r}", code="process.not_found",
-                       key=key)
+        raise NotFound(f"no deployed process with key {key!r}", code="process.not_found", key=key)
     return row
 
 
 def in_effect(now: datetime) -> Any:
     """SQL condition: the process version has taken effect by ``now``."""
-    return or_(ProcessDefinition.effective_from.is_(None),
-               ProcessDefinition.effective_from <= now)
+    return or_(ProcessDefinition.effective_from.is_(None), ProcessDefinition.effective_from <= now)
 
 
-def current_bindings(session: Session, definition: ProcessDefinition, now: datetime
-                     ) -> dict[str, dict[str, int]]:
+def current_bindings(
+    session: Session, definition: ProcessDefinition, now: datetime
+) -> dict[str, dict[str, int]]:
     """Decision and called-process versions a new instance of ``definition`` binds to at
     ``now`` (the decision versions in effect then).
 
@@ -308,17 +361,24 @@ def current_bindings(session: Session, definition: ProcessDefinition, now: datet
             # (an engine whose clock lags the deploy still finds the version it deployed)
             dec = decision_in_effect(session, key, now) or latest_decision(session, key)
             if dec is None:
-                raise NotFound(f"process {current.key!r} needs decision {key!r}, "
-                               "which is not deployed", code="definition.decision_missing",
-                               process=current.key, key=key)
+                raise NotFound(
+                    f"process {current.key!r} needs decision {key!r}, which is not deployed",
+                    code="definition.decision_missing",
+                    process=current.key,
+                    key=key,
+                )
             decisions[key] = dec.id
         for key in current.meta.get("called_processes", []):
             if key in processes or key == definition.key:
                 continue
             called = latest_process(session, key)
             if called is None:
-                raise NotFound(f"process {current.key!r} calls {key!r}, which is not deployed",
-                               code="definition.called_missing", process=current.key, key=key)
+                raise NotFound(
+                    f"process {current.key!r} calls {key!r}, which is not deployed",
+                    code="definition.called_missing",
+                    process=current.key,
+                    key=key,
+                )
             processes[key] = called.id
             pending.append(called)
     return {"decisions": decisions, "processes": processes}
@@ -327,19 +387,32 @@ def current_bindings(session: Session, definition: ProcessDefinition, now: datet
 def definition_view(row: ProcessDefinition) -> DefinitionView:
     """Dataclass view of a process definition row."""
     return DefinitionView(
-        id=row.id, key=row.key, version=row.version, name=row.name, file_name=row.file_name,
-        content_hash=row.content_hash, deployed_by=row.deployed_by,
-        deployed_at=row.deployed_at, active=row.active,
-        start_form=row.meta.get("start_form"), start_role=row.meta.get("start_role"),
-        comment=row.comment, effective_from=row.effective_from,
+        id=row.id,
+        key=row.key,
+        version=row.version,
+        name=row.name,
+        file_name=row.file_name,
+        content_hash=row.content_hash,
+        deployed_by=row.deployed_by,
+        deployed_at=row.deployed_at,
+        active=row.active,
+        start_form=row.meta.get("start_form"),
+        start_role=row.meta.get("start_role"),
+        comment=row.comment,
+        effective_from=row.effective_from,
     )
 
 
 def decision_view(row: DecisionDefinition) -> DecisionView:
     """Dataclass view of a decision definition row."""
     return DecisionView(
-        id=row.id, key=row.key, version=row.version, name=row.name, file_name=row.file_name,
-        deployed_by=row.deployed_by, deployed_at=row.deployed_at,
+        id=row.id,
+        key=row.key,
+        version=row.version,
+        name=row.name,
+        file_name=row.file_name,
+        deployed_by=row.deployed_by,
+        deployed_at=row.deployed_at,
     )
 
 
@@ -349,9 +422,14 @@ def decision_view(row: DecisionDefinition) -> DecisionView:
 def _as_process_def(row: ProcessDefinition) -> ProcessDef:
     meta = row.meta
     return ProcessDef(
-        key=row.key, name=row.name, file=row.file_name, source=row.source.encode("utf-8"),
-        runtime_xml=row.runtime_xml.encode("utf-8"), id_map=dict(meta.get("id_map", {})),
-        elements={}, start_form=meta.get("start_form"),
+        key=row.key,
+        name=row.name,
+        file=row.file_name,
+        source=row.source.encode("utf-8"),
+        runtime_xml=row.runtime_xml.encode("utf-8"),
+        id_map=dict(meta.get("id_map", {})),
+        elements={},
+        start_form=meta.get("start_form"),
         called_processes=frozenset(meta.get("called_processes", [])),
         decisions=frozenset(meta.get("decisions", [])),
         forms=frozenset(meta.get("forms", [])),
@@ -389,8 +467,11 @@ class SpecCache:
                 return hit
         row = session.get(ProcessDefinition, definition_id)
         if row is None:
-            raise NotFound(f"no process definition {definition_id}",
-                           code="definition.not_found", definition_id=definition_id)
+            raise NotFound(
+                f"no process definition {definition_id}",
+                code="definition.not_found",
+                definition_id=definition_id,
+            )
         snap = DefinitionSnapshot(row.id, row.key, row.version, row.name, row.meta, row.forms)
         with self._lock:
             self._definitions[definition_id] = snap
@@ -398,8 +479,9 @@ class SpecCache:
                 self._definitions.popitem(last=False)
         return snap
 
-    def for_bindings(self, session: Session, definition_id: int,
-                     bindings: dict[str, dict[str, int]]) -> tuple[Any, dict]:
+    def for_bindings(
+        self, session: Session, definition_id: int, bindings: dict[str, dict[str, int]]
+    ) -> tuple[Any, dict]:
         """(spec, subprocess specs) for a definition and its bound versions."""
         decisions = tuple(sorted(bindings.get("decisions", {}).items()))
         processes = tuple(sorted(bindings.get("processes", {}).items()))
@@ -409,8 +491,9 @@ class SpecCache:
             if hit is not None:
                 self._items.move_to_end(key)
                 return hit
-        built = self._build(session, session.get_one(ProcessDefinition, definition_id),
-                            decisions, processes)
+        built = self._build(
+            session, session.get_one(ProcessDefinition, definition_id), decisions, processes
+        )
         with self._lock:
             self._items[key] = built
             while len(self._items) > self._size:

@@ -18,12 +18,27 @@ MAX_DRAFT_CHARS = 5 * 1024 * 1024
 
 def view(row: ProcessDraft, *, with_xml: bool = False) -> ProcessDraftView:
     """Dataclass view of a draft row (its XML only when asked for)."""
-    return ProcessDraftView(row.id, row.owner, row.process_key, row.name, row.based_on,
-                            row.created_at, row.updated_at, row.xml if with_xml else "")
+    return ProcessDraftView(
+        row.id,
+        row.owner,
+        row.process_key,
+        row.name,
+        row.based_on,
+        row.created_at,
+        row.updated_at,
+        row.xml if with_xml else "",
+    )
 
 
-def save(session: Session, owner: str, process_key: str, name: str, xml: str,
-         based_on: int | None, now: datetime) -> ProcessDraftView:
+def save(
+    session: Session,
+    owner: str,
+    process_key: str,
+    name: str,
+    xml: str,
+    based_on: int | None,
+    now: datetime,
+) -> ProcessDraftView:
     """Create or replace ``owner``'s draft of ``process_key``."""
     process_key = (process_key or "").strip()
     if not process_key or len(process_key) > 200:
@@ -32,8 +47,11 @@ def save(session: Session, owner: str, process_key: str, name: str, xml: str,
         raise InvalidData({"xml": "The diagram is empty."})
     if len(xml) > MAX_DRAFT_CHARS:
         raise InvalidData({"xml": "The diagram is larger than 5 MB."})
-    row = session.scalar(select(ProcessDraft).where(
-        ProcessDraft.owner == owner, ProcessDraft.process_key == process_key))
+    row = session.scalar(
+        select(ProcessDraft).where(
+            ProcessDraft.owner == owner, ProcessDraft.process_key == process_key
+        )
+    )
     if row is None:
         row = ProcessDraft(owner=owner, process_key=process_key, created_at=now)
         session.add(row)
@@ -47,9 +65,14 @@ def save(session: Session, owner: str, process_key: str, name: str, xml: str,
 
 def listing(session: Session, owner: str) -> list[ProcessDraftView]:
     """``owner``'s drafts, most recently saved first."""
-    return [view(r) for r in session.scalars(
-        select(ProcessDraft).where(ProcessDraft.owner == owner)
-        .order_by(ProcessDraft.updated_at.desc(), ProcessDraft.id.desc()))]
+    return [
+        view(r)
+        for r in session.scalars(
+            select(ProcessDraft)
+            .where(ProcessDraft.owner == owner)
+            .order_by(ProcessDraft.updated_at.desc(), ProcessDraft.id.desc())
+        )
+    ]
 
 
 def get(session: Session, owner: str, draft_id: int) -> ProcessDraft:

@@ -279,8 +279,9 @@ class InvalidDiagram(EngineError):
     def __init__(self, problems: Iterable[Problem]):
         self.problems = list(problems)
         head = f"{len(self.problems)} problem(s) found"
-        super().__init__(head + ":\n" + "\n".join(str(p) for p in self.problems),
-                         count=len(self.problems))
+        super().__init__(
+            head + ":\n" + "\n".join(str(p) for p in self.problems), count=len(self.problems)
+        )
 
 
 class InvalidData(EngineError):
@@ -292,11 +293,18 @@ class InvalidData(EngineError):
     status = 422
     code = "invalid_data"
 
-    def __init__(self, errors: Mapping[str, str], message: str | None = None, *,
-                 code: str | None = None, **params: Any):
+    def __init__(
+        self,
+        errors: Mapping[str, str],
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        **params: Any,
+    ):
         self.errors: dict[str, FieldError] = {
             k: v if isinstance(v, FieldError) else FieldError(str(v), field=k)
-            for k, v in errors.items()}
+            for k, v in errors.items()
+        }
         text = message or "; ".join(f"{k or '(form)'}: {v}" for k, v in self.errors.items())
         super().__init__(text, code=code, **params)
 
@@ -335,9 +343,16 @@ class TaskFailed(EngineError):
             if line:
                 where += f", line {line}"
             where += ": "
-        super().__init__(where + message, code=code, element_id=element_id,
-                         element_name=element_name, line=line, error_type=error_type,
-                         detail=message, **params)
+        super().__init__(
+            where + message,
+            code=code,
+            element_id=element_id,
+            element_name=element_name,
+            line=line,
+            error_type=error_type,
+            detail=message,
+            **params,
+        )
         self.detail = message
 
 

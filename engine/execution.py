@@ -61,16 +61,18 @@ class Loaded:
         inside a call activity, else the instance's own)."""
         return self.called.get(task.workflow.spec.name, self.definition)
 
-    def original_id(self, bpmn_id: str | None,
-                    definition: DefinitionSnapshot | None = None) -> str | None:
+    def original_id(
+        self, bpmn_id: str | None, definition: DefinitionSnapshot | None = None
+    ) -> str | None:
         """Diagram element id for a runtime id (reserved ids were renamed at deploy)."""
         if bpmn_id is None:
             return None
         meta = (definition or self.definition).meta
         return meta.get("id_map", {}).get(bpmn_id, bpmn_id)
 
-    def element(self, element_id: str | None,
-                definition: DefinitionSnapshot | None = None) -> dict[str, Any]:
+    def element(
+        self, element_id: str | None, definition: DefinitionSnapshot | None = None
+    ) -> dict[str, Any]:
         """Element metadata by original id ({} if unknown)."""
         meta = (definition or self.definition).meta
         return meta.get("elements", {}).get(element_id or "", {})
@@ -85,18 +87,31 @@ def visit_cap(ctx: EngineContext, definition: DefinitionSnapshot) -> int:
         return ctx.settings.max_element_visits
 
 
-def sandbox_for(ctx: EngineContext, session: Session, instance: Rec, actor: str,
-                now: datetime, calls: list[ServiceCall], id_map: dict[str, str],
-                on_behalf_of: str | None = None) -> SandboxedScriptEngine:
+def sandbox_for(
+    ctx: EngineContext,
+    session: Session,
+    instance: Rec,
+    actor: str,
+    now: datetime,
+    calls: list[ServiceCall],
+    id_map: dict[str, str],
+    on_behalf_of: str | None = None,
+) -> SandboxedScriptEngine:
     """A sandboxed script engine whose service tasks call the registered glue."""
 
     def services(task: Any, name: str, params: dict[str, Any]) -> Any:
         bpmn_id = task.task_spec.bpmn_id
         call = ServiceCall(
-            session=session, instance_id=instance.id, process_key=instance.process_key,
-            element_id=id_map.get(bpmn_id, bpmn_id), actor=actor, now=now,
+            session=session,
+            instance_id=instance.id,
+            process_key=instance.process_key,
+            element_id=id_map.get(bpmn_id, bpmn_id),
+            actor=actor,
+            now=now,
             params={k: v.get("value") if isinstance(v, dict) else v for k, v in params.items()},
-            data=dict(task.data), project_id=instance.project_id, on_behalf_of=on_behalf_of,
+            data=dict(task.data),
+            project_id=instance.project_id,
+            on_behalf_of=on_behalf_of,
         )
         result = ctx.services.call(name, call)
         calls.append(call)
@@ -108,42 +123,62 @@ def sandbox_for(ctx: EngineContext, session: Session, instance: Rec, actor: str,
             instance.business_key = call.business_key
         return result
 
-    return SandboxedScriptEngine(limits=ctx.settings.sandbox, helpers=ctx.helpers,
-                                 services=services)
+    return SandboxedScriptEngine(
+        limits=ctx.settings.sandbox, helpers=ctx.helpers, services=services
+    )
 
 
-def _loaded(ctx: EngineContext, session: Session, instance: Rec, definition: DefinitionSnapshot,
-            workflow: BpmnWorkflow, visits: dict[str, int], actor: str, now: datetime,
-            on_behalf_of: str | None = None) -> Loaded:
+def _loaded(
+    ctx: EngineContext,
+    session: Session,
+    instance: Rec,
+    definition: DefinitionSnapshot,
+    workflow: BpmnWorkflow,
+    visits: dict[str, int],
+    actor: str,
+    now: datetime,
+    on_behalf_of: str | None = None,
+) -> Loaded:
     calls: list[ServiceCall] = []
     id_map = definition.meta.get("id_map", {})
-    workflow.script_engine = sandbox_for(ctx, session, instance, actor, now, calls, id_map,
-                                         on_behalf_of)
+    workflow.script_engine = sandbox_for(
+        ctx, session, instance, actor, now, calls, id_map, on_behalf_of
+    )
     counter = VisitCounter(visits, visit_cap(ctx, definition), id_map)
-    called = {key: ctx.cache.definition(session, def_id)
-              for key, def_id in (instance.bindings or {}).get("processes", {}).items()}
+    called = {
+        key: ctx.cache.definition(session, def_id)
+        for key, def_id in (instance.bindings or {}).get("processes", {}).items()
+    }
     return Loaded(instance, definition, workflow, counter, calls, called=called)
 
 
-def new_workflow(ctx: EngineContext, session: Session, instance: Rec, actor: str,
-                 now: datetime) -> Loaded:
+def new_workflow(
+    ctx: EngineContext, session: Session, instance: Rec, actor: str, now: datetime
+) -> Loaded:
     """A fresh workflow for a new instance (its row must already have an id)."""
     definition = ctx.cache.definition(session, instance.definition_id)
     spec, subs = ctx.cache.for_bindings(session, definition.id, instance.bindings)
-    return _loaded(ctx, session, instance, definition, BpmnWorkflow(spec, subs), {}, actor,
-                   now)
+    return _loaded(ctx, session, instance, definition, BpmnWorkflow(spec, subs), {}, actor, now)
 
 
-def load(ctx: EngineContext, session: Session, instance: Rec, actor: str, now: datetime, *,
-         on_behalf_of: str | None = None) -> Loaded:
+def load(
+    ctx: EngineContext,
+    session: Session,
+    instance: Rec,
+    actor: str,
+    now: datetime,
+    *,
+    on_behalf_of: str | None = None,
+) -> Loaded:
     """Rebuild an instance's workflow from its saved state and cached spec."""
     definition = ctx.cache.definition(session, instance.definition_id)
     spec, subs = ctx.cache.for_bindings(session, definition.id, instance.bindings)
     saved = load_state(instance.state, spec, subs)
     if merge_missed_instances(saved.workflow):
         log.warning("instance %s: merged multi-instance results missed before", instance.id)
-    return _loaded(ctx, session, instance, definition, saved.workflow, saved.visits, actor,
-                   now, on_behalf_of)
+    return _loaded(
+        ctx, session, instance, definition, saved.workflow, saved.visits, actor, now, on_behalf_of
+    )
 
 
 def save(session: Session, loaded: Loaded, now: datetime, *, new: bool = False) -> None:
@@ -157,7 +192,8 @@ def save(session: Session, loaded: Loaded, now: datetime, *, new: bool = False) 
     if not rows.save_state(session, loaded.instance, text, now, bump=not new):
         raise InstanceChanged(
             f"instance {loaded.instance.id} was changed by someone else while you worked on "
-            "it; reload and try again", instance_id=loaded.instance.id
+            "it; reload and try again",
+            instance_id=loaded.instance.id,
         )
 
 
@@ -165,21 +201,35 @@ def audit_services(session: Session, loaded: Loaded, now: datetime, actor: str) 
     """Audit what the run did besides moving tasks: the glue calls (and send the
     notifications they asked for) and data that two branches wrote before a join."""
     for call in loaded.services:
-        rows.audit(session, instance_id=loaded.instance.id, at=now, actor=actor,
-                   kind="service_called", element_id=call.element_id,
-                   element_name=loaded.element(call.element_id).get("name"),
-                   detail={"notes": call.notes})
+        rows.audit(
+            session,
+            instance_id=loaded.instance.id,
+            at=now,
+            actor=actor,
+            kind="service_called",
+            element_id=call.element_id,
+            element_name=loaded.element(call.element_id).get("name"),
+            detail={"notes": call.notes},
+        )
         notifications.write_all(session, call.notifications, now)
     loaded.services.clear()
     record_decisions(session, loaded, now, actor)
     for conflict in take_conflicts(loaded.workflow):
         join_id = loaded.original_id(conflict.join_id)
-        rows.audit(session, instance_id=loaded.instance.id, at=now, actor=actor,
-                   kind="data_conflict", element_id=join_id,
-                   element_name=loaded.element(join_id).get("name"),
-                   detail={"key": conflict.key,
-                           "branches": [loaded.original_id(b) for b in conflict.branches],
-                           "kept": loaded.original_id(conflict.winner)})
+        rows.audit(
+            session,
+            instance_id=loaded.instance.id,
+            at=now,
+            actor=actor,
+            kind="data_conflict",
+            element_id=join_id,
+            element_name=loaded.element(join_id).get("name"),
+            detail={
+                "key": conflict.key,
+                "branches": [loaded.original_id(b) for b in conflict.branches],
+                "kept": loaded.original_id(conflict.winner),
+            },
+        )
 
 
 def record_decisions(session: Session, loaded: Loaded, now: datetime, actor: str) -> None:
@@ -190,16 +240,30 @@ def record_decisions(session: Session, loaded: Loaded, now: datetime, actor: str
         element_id = loaded.original_id(found.element_id)
         outputs = {"rows": found.rows, "columns": found.columns}
         rows.decision_evaluation(
-            session, instance_id=loaded.instance.id, decision_key=found.decision,
-            definition_id=bound.get(found.decision), element_id=element_id,
-            inputs={"values": found.inputs, "context": found.context}, outputs=outputs,
-            at=now)
-        rows.audit(session, instance_id=loaded.instance.id, at=now, actor=actor,
-                   kind="decision", element_id=element_id,
-                   element_name=loaded.element(element_id).get("name"),
-                   detail={"decision": found.decision,
-                           "definition_id": bound.get(found.decision),
-                           "inputs": found.inputs, **outputs})
+            session,
+            instance_id=loaded.instance.id,
+            decision_key=found.decision,
+            definition_id=bound.get(found.decision),
+            element_id=element_id,
+            inputs={"values": found.inputs, "context": found.context},
+            outputs=outputs,
+            at=now,
+        )
+        rows.audit(
+            session,
+            instance_id=loaded.instance.id,
+            at=now,
+            actor=actor,
+            kind="decision",
+            element_id=element_id,
+            element_name=loaded.element(element_id).get("name"),
+            detail={
+                "decision": found.decision,
+                "definition_id": bound.get(found.decision),
+                "inputs": found.inputs,
+                **outputs,
+            },
+        )
 
 
 @contextlib.contextmanager
@@ -211,9 +275,13 @@ def engine_errors(loaded: Loaded, clock) -> Iterator[None]:
     except (EngineError, DBAPIError):
         raise  # ours already; the database's is handled (retried) by the caller
     except VisitCapExceeded as exc:
-        raise TaskFailed(str(exc), element_id=exc.element_id,
-                         element_name=loaded.element(exc.element_id).get("name"),
-                         error_type="LoopLimit", code="run.loop_limit") from exc
+        raise TaskFailed(
+            str(exc),
+            element_id=exc.element_id,
+            element_name=loaded.element(exc.element_id).get("name"),
+            error_type="LoopLimit",
+            code="run.loop_limit",
+        ) from exc
     except Stalled as exc:
         raise WorkflowStalled(str(exc)) from exc
     except SpiffWorkflowException as exc:
@@ -222,8 +290,11 @@ def engine_errors(loaded: Loaded, clock) -> Iterator[None]:
             raise original from exc  # database busy under a glue call (retried by callers)
         raise translate(loaded, exc) from exc
     except RecursionError as exc:
-        raise TaskFailed("the process nests or loops too deeply for the engine",
-                         error_type="RecursionError", code="run.too_deep") from exc
+        raise TaskFailed(
+            "the process nests or loops too deeply for the engine",
+            error_type="RecursionError",
+            code="run.too_deep",
+        ) from exc
     except Exception as exc:  # anything else the library or glue raised mid-run
         log.exception("unexpected error while running instance %s", loaded.instance.id)
         raise TaskFailed(f"{type(exc).__name__}: {exc}", error_type=type(exc).__name__) from exc
@@ -254,7 +325,10 @@ def translate(loaded: Loaded, exc: SpiffWorkflowException) -> TaskFailed:
     if cause is not None and str(cause) and str(cause) not in message:
         message = f"{message} ({type(cause).__name__}: {cause})"
     return TaskFailed(
-        message, element_id=element_id, element_name=name,
-        line=getattr(exc, "line_number", None) or None, error_type=error_type,
+        message,
+        element_id=element_id,
+        element_name=name,
+        line=getattr(exc, "line_number", None) or None,
+        error_type=error_type,
         source_line=getattr(exc, "error_line", None) or None,
     )

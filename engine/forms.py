@@ -73,14 +73,17 @@ def _custom(schema: Any) -> str | None:
     return str(custom) if custom else None
 
 
-def field_error(error: ValidationError, schema: Mapping[str, Any],
-                missing: str | None = None) -> FieldError:
+def field_error(
+    error: ValidationError, schema: Mapping[str, Any], missing: str | None = None
+) -> FieldError:
     """One jsonschema error as a :class:`FieldError`: code ``form.<keyword>`` and params
     from the error's keyword, value and path (never from its English message)."""
     keyword = str(error.validator)
     path = field_path(error, missing)
-    params: dict[str, Any] = {"field": path,
-                              "pointer": "/" + path.replace(".", "/") if path else ""}
+    params: dict[str, Any] = {
+        "field": path,
+        "pointer": "/" + path.replace(".", "/") if path else "",
+    }
     value = error.validator_value
     if keyword == "required" or (keyword == "minLength" and value == 1):
         custom = _custom(_property_schema(schema, path)) if keyword == "required" else None
@@ -90,11 +93,11 @@ def field_error(error: ValidationError, schema: Mapping[str, Any],
     if keyword == "enum":
         value = cast("list[Any]", value)  # the schema's "enum" list
         allowed = ", ".join(str(v) for v in value)
-        return FieldError(f"Choose one of: {allowed}.", "form.enum", allowed=allowed,
-                          values=list(value), **params)
+        return FieldError(
+            f"Choose one of: {allowed}.", "form.enum", allowed=allowed, values=list(value), **params
+        )
     if keyword in _LIMITS:
-        return FieldError(_LIMITS[keyword].format(value), f"form.{keyword}", limit=value,
-                          **params)
+        return FieldError(_LIMITS[keyword].format(value), f"form.{keyword}", limit=value, **params)
     if keyword == "type":
         return FieldError(f"Must be a {value}.", "form.type", expected=value, **params)
     if keyword == "format":
@@ -103,8 +106,9 @@ def field_error(error: ValidationError, schema: Mapping[str, Any],
     if custom:
         params["custom"] = custom
     if keyword == "pattern":
-        return FieldError(custom or "Has the wrong format.", "form.pattern", pattern=value,
-                          **params)
+        return FieldError(
+            custom or "Has the wrong format.", "form.pattern", pattern=value, **params
+        )
     code = f"form.{keyword}" if f"form.{keyword}" in CODES else "form.invalid"
     return FieldError(custom or error.message, code, keyword=keyword, **params)
 
@@ -130,8 +134,13 @@ def validate_form(schema: Mapping[str, Any] | None, data: Mapping[str, Any]) -> 
     Data must be plain JSON whatever the schema says (no reserved keys, finite numbers).
     """
     if not isinstance(data, Mapping):
-        raise InvalidData({"": FieldError("The submitted data must be a JSON object.",
-                                          "form.not_object", field="")})
+        raise InvalidData(
+            {
+                "": FieldError(
+                    "The submitted data must be a JSON object.", "form.not_object", field=""
+                )
+            }
+        )
     unsafe = dict(find_unsafe_data(dict(data), "data"))
     if unsafe:
         raise InvalidData(unsafe)

@@ -29,8 +29,12 @@ def purge_uploads(ctx: EngineContext, session: Session) -> int:
 class Housekeeping:
     """The chores of one worker and when each is next due."""
 
-    def __init__(self, ctx: EngineContext, sessions: Callable[[], Session],
-                 log: Callable[[str], None] = print):
+    def __init__(
+        self,
+        ctx: EngineContext,
+        sessions: Callable[[], Session],
+        log: Callable[[str], None] = print,
+    ):
         self.ctx = ctx
         self.sessions = sessions
         self.log = log
@@ -39,8 +43,10 @@ class Housekeeping:
     def chores(self) -> list[tuple[str, float, Callable[[Session], str]]]:
         """(name, interval in seconds, chore) for each chore."""
         settings = self.ctx.settings
-        return [("doctor", settings.doctor_interval_seconds, self._doctor),
-                ("uploads", settings.upload_cleanup_interval_seconds, self._uploads)]
+        return [
+            ("doctor", settings.doctor_interval_seconds, self._doctor),
+            ("uploads", settings.upload_cleanup_interval_seconds, self._uploads),
+        ]
 
     def run_due(self) -> None:
         """Run every chore whose time has come (all of them on the first call)."""
@@ -63,8 +69,10 @@ class Housekeeping:
         report = doctor.run(self.ctx, session)
         if not report.opened and not report.cleared:
             return ""
-        return (f"doctor: {len(report.findings)} finding(s), {len(report.opened)} new "
-                f"incident(s), {len(report.cleared)} cleared")
+        return (
+            f"doctor: {len(report.findings)} finding(s), {len(report.opened)} new "
+            f"incident(s), {len(report.cleared)} cleared"
+        )
 
     def _uploads(self, session: Session) -> str:
         deleted = purge_uploads(self.ctx, session)

@@ -68,8 +68,9 @@ def ensure_roles(session: Session, roles: Iterable[RoleSpec]) -> None:
             raise ValueError(f"role {spec.key}: scope must be 'global' or 'project'")
         row = session.get(Role, spec.key)
         if row is None:
-            session.add(Role(key=spec.key, name=spec.name, scope=spec.scope,
-                             description=spec.description))
+            session.add(
+                Role(key=spec.key, name=spec.name, scope=spec.scope, description=spec.description)
+            )
         else:
             row.name, row.scope, row.description = spec.name, spec.scope, spec.description
     session.flush()
@@ -92,9 +93,11 @@ def create_user(
 ) -> User:
     """Create a user with global roles. Does not commit. Passwords are stored hashed."""
     username = username.strip()
-    if not username or len(username) > 64 or not username.replace("_", "").replace(
-        "-", ""
-    ).replace(".", "").isalnum():
+    if (
+        not username
+        or len(username) > 64
+        or not username.replace("_", "").replace("-", "").replace(".", "").isalnum()
+    ):
         raise ValueError(
             f"invalid username {username!r}: use letters, digits, '.', '-' or '_' (max 64)"
         )
@@ -199,42 +202,59 @@ def prime(session: Session, username: str, now: datetime) -> None:
     answer for ``username`` in one statement (a page asks all three; on PostgreSQL each
     statement is a round trip). Cached like them, for the transaction."""
     cache = session.info.setdefault(_CACHE_KEY, {})
-    keys = (("global", username), ("project", username),
-            ("delegators", username, now.replace(microsecond=0)))
+    keys = (
+        ("global", username),
+        ("project", username),
+        ("delegators", username, now.replace(microsecond=0)),
+    )
     if all(k in cache for k in keys):
         return
     found: dict[str, set] = {"g": set(), "p": set(), "d": set()}
-    for kind, value, project_id in session.execute(_GRANTS, {"username": username,
-                                                             "now": now}):
+    for kind, value, project_id in session.execute(_GRANTS, {"username": username, "now": now}):
         found[kind].add(value if kind != "p" else (int(project_id), value))
-    cache.update(zip(keys, (frozenset(found["g"]), frozenset(found["p"]),
-                            frozenset(found["d"])), strict=True))
+    cache.update(
+        zip(
+            keys, (frozenset(found["g"]), frozenset(found["p"]), frozenset(found["d"])), strict=True
+        )
+    )
 
 
 _NO_PROJECT = cast(null(), Integer)
 _GRANTS = union_all(
-    select(literal("g"), UserRole.role_key, _NO_PROJECT)
-    .where(UserRole.username == bindparam("username")),
-    select(literal("p"), ProjectRole.role_key, ProjectRole.project_id)
-    .where(ProjectRole.username == bindparam("username")),
+    select(literal("g"), UserRole.role_key, _NO_PROJECT).where(
+        UserRole.username == bindparam("username")
+    ),
+    select(literal("p"), ProjectRole.role_key, ProjectRole.project_id).where(
+        ProjectRole.username == bindparam("username")
+    ),
     select(literal("d"), Delegation.from_user, _NO_PROJECT).where(
         Delegation.to_user == bindparam("username"),
         Delegation.starts_at <= bindparam("now"),
-        or_(Delegation.ends_at.is_(None), Delegation.ends_at > bindparam("now"))),
+        or_(Delegation.ends_at.is_(None), Delegation.ends_at > bindparam("now")),
+    ),
 )
 
 
 def global_roles(session: Session, username: str) -> frozenset[str]:
     """Roles held everywhere."""
-    return _cached(session, ("global", username), lambda: frozenset(
-        session.scalars(select(UserRole.role_key).where(UserRole.username == username))))
+    return _cached(
+        session,
+        ("global", username),
+        lambda: frozenset(
+            session.scalars(select(UserRole.role_key).where(UserRole.username == username))
+        ),
+    )
 
 
 def project_roles(session: Session, username: str) -> frozenset[tuple[int, str]]:
     """(project id, role) pairs held for particular projects."""
+
     def load() -> frozenset[tuple[int, str]]:
-        rows = session.execute(select(ProjectRole.project_id, ProjectRole.role_key)
-                               .where(ProjectRole.username == username))
+        rows = session.execute(
+            select(ProjectRole.project_id, ProjectRole.role_key).where(
+                ProjectRole.username == username
+            )
+        )
         return frozenset((int(p), r) for p, r in rows)
 
     return _cached(session, ("project", username), load)
@@ -244,18 +264,30 @@ def delegators(session: Session, username: str, now: datetime) -> frozenset[str]
     """People who have delegated their work to ``username`` right now (cached to the
     second: one page asks several times, each with its own ``now``)."""
     key = ("delegators", username, now.replace(microsecond=0))
-    return _cached(session, key, lambda: frozenset(session.scalars(
-        select(Delegation.from_user).where(
-            Delegation.to_user == username,
-            Delegation.starts_at <= now,
-            or_(Delegation.ends_at.is_(None), Delegation.ends_at > now),
-        ))))
+    return _cached(
+        session,
+        key,
+        lambda: frozenset(
+            session.scalars(
+                select(Delegation.from_user).where(
+                    Delegation.to_user == username,
+                    Delegation.starts_at <= now,
+                    or_(Delegation.ends_at.is_(None), Delegation.ends_at > now),
+                )
+            )
+        ),
+    )
 
 
 def _roles(session: Session) -> dict[str, tuple[str, str]]:
-    return _cached(session, ("roles",), lambda: {
-        key: (name, scope)
-        for key, name, scope in session.execute(select(Role.key, Role.name, Role.scope))})
+    return _cached(
+        session,
+        ("roles",),
+        lambda: {
+            key: (name, scope)
+            for key, name, scope in session.execute(select(Role.key, Role.name, Role.scope))
+        },
+    )
 
 
 def _scopes(session: Session) -> dict[str, str]:
@@ -269,33 +301,40 @@ def role_names(session: Session) -> dict[str, str]:
 
 _HOLDS_ROLE = select(
     select(Role.scope).where(Role.key == bindparam("role")).scalar_subquery(),
-    exists().where(UserRole.username == bindparam("username"),
-                   UserRole.role_key == bindparam("role")),
-    exists().where(ProjectRole.username == bindparam("username"),
-                   ProjectRole.role_key == bindparam("role"),
-                   ProjectRole.project_id == bindparam("project_id")),
+    exists().where(
+        UserRole.username == bindparam("username"), UserRole.role_key == bindparam("role")
+    ),
+    exists().where(
+        ProjectRole.username == bindparam("username"),
+        ProjectRole.role_key == bindparam("role"),
+        ProjectRole.project_id == bindparam("project_id"),
+    ),
 )
 
 
-def holds_role_for(
-    session: Session, username: str, role: str, project_id: int | None
-) -> bool:
+def holds_role_for(session: Session, username: str, role: str, project_id: int | None) -> bool:
     """Does ``username`` hold ``role`` for this project (or globally, for global roles)?
 
     One query: the role's scope decides whether the global grant or the grant for this
     project counts (an unknown role counts as global).
     """
     scope, global_grant, project_grant = _cached(
-        session, ("holds", username, role, project_id), lambda: tuple(session.execute(
-            _HOLDS_ROLE, {"username": username, "role": role, "project_id": project_id}
-        ).one()))
+        session,
+        ("holds", username, role, project_id),
+        lambda: tuple(
+            session.execute(
+                _HOLDS_ROLE, {"username": username, "role": role, "project_id": project_id}
+            ).one()
+        ),
+    )
     if scope == "project" and project_id is not None:
         return bool(project_grant)
     return bool(global_grant)
 
 
-def eligibility(session: Session, username: str, task: HumanTask | Rec, started_by: str,
-                now: datetime) -> Eligibility:
+def eligibility(
+    session: Session, username: str, task: HumanTask | Rec, started_by: str, now: datetime
+) -> Eligibility:
     """May ``username`` complete ``task`` now, and on whose behalf?
 
     Checks, in order: the task is theirs (assignee) or open to a role they hold (for the
@@ -303,6 +342,7 @@ def eligibility(session: Session, username: str, task: HumanTask | Rec, started_
     person who delegated to them.  Then the four-eyes rule: on a task marked four-eyes,
     neither the actor nor the person they act for may be the one who started the instance.
     """
+
     def candidates():
         yield username, None
         # Delegations are only looked up when the person cannot act in their own right.
@@ -315,17 +355,33 @@ def eligibility(session: Session, username: str, task: HumanTask | Rec, started_
                 return Eligibility(False, behalf, _four_eyes_message(started_by, username))
             return Eligibility(True, behalf)
     if task.assignee:
-        return Eligibility(False, None, FieldError(
-            f"this task is assigned to {task.assignee}", "access.assigned_to_other",
-            task_id=task.id, user=task.assignee))
+        return Eligibility(
+            False,
+            None,
+            FieldError(
+                f"this task is assigned to {task.assignee}",
+                "access.assigned_to_other",
+                task_id=task.id,
+                user=task.assignee,
+            ),
+        )
     scope = f" for project {task.project_id}" if task.project_id is not None else ""
-    return Eligibility(False, None, FieldError(
-        f"this task needs the role {task.role!r}{scope}", "access.role_missing",
-        task_id=task.id, role=task.role, project_id=task.project_id))
+    return Eligibility(
+        False,
+        None,
+        FieldError(
+            f"this task needs the role {task.role!r}{scope}",
+            "access.role_missing",
+            task_id=task.id,
+            role=task.role,
+            project_id=task.project_id,
+        ),
+    )
 
 
-def distinct_actor_problem(session: Session, task: HumanTask, username: str,
-                           on_behalf_of: str | None) -> str | None:
+def distinct_actor_problem(
+    session: Session, task: HumanTask, username: str, on_behalf_of: str | None
+) -> str | None:
     """For multi-instance steps marked ``distinctActors`` (committee votes): why this person
     may not take another instance of the same step, or None.
 
@@ -333,29 +389,43 @@ def distinct_actor_problem(session: Session, task: HumanTask, username: str,
     directly nor for the person they act for. A later run (after rework) is a new round.
     """
     people = {username} | ({on_behalf_of} if on_behalf_of else set())
-    same_run = (HumanTask.multi_ref == task.multi_ref if task.multi_ref is not None
-                else HumanTask.multi_ref.is_(None))
+    same_run = (
+        HumanTask.multi_ref == task.multi_ref
+        if task.multi_ref is not None
+        else HumanTask.multi_ref.is_(None)
+    )
     done = session.scalar(
-        select(HumanTask.completed_by).where(
+        select(HumanTask.completed_by)
+        .where(
             HumanTask.instance_id == task.instance_id,
             HumanTask.element_id == task.element_id,
             same_run,
             HumanTask.status == "completed",
             or_(HumanTask.completed_by.in_(people), HumanTask.on_behalf_of.in_(people)),
-        ).limit(1)
+        )
+        .limit(1)
     )
     if done is None:
         return None
-    return FieldError(f"{username} has already completed '{task.name}' in this request; each "
-                      "instance of this step needs a different person", "access.distinct_actors",
-                      user=username, task_id=task.id, name=task.name)
+    return FieldError(
+        f"{username} has already completed '{task.name}' in this request; each "
+        "instance of this step needs a different person",
+        "access.distinct_actors",
+        user=username,
+        task_id=task.id,
+        name=task.name,
+    )
 
 
 def _four_eyes_message(started_by: str, actor: str) -> FieldError:
     who = "you" if started_by == actor else f"{started_by}, for whom you act,"
-    return FieldError(f"four-eyes rule: {who} submitted this request and may not review it",
-                      "access.four_eyes", starter=started_by, actor=actor,
-                      own=started_by == actor)
+    return FieldError(
+        f"four-eyes rule: {who} submitted this request and may not review it",
+        "access.four_eyes",
+        starter=started_by,
+        actor=actor,
+        own=started_by == actor,
+    )
 
 
 def _may_take(session: Session, person: str, task: HumanTask | Rec) -> bool:
@@ -402,9 +472,13 @@ def assigned_filter(session: Session, username: str, now: datetime):
 def revoke_project_role(session: Session, project_id: int, username: str, role: str) -> None:
     """Take a project-scoped role away (e.g. the sponsor changed). Does not commit."""
     forget_cached(session)
-    session.execute(delete(ProjectRole).where(ProjectRole.project_id == project_id,
-                                              ProjectRole.username == username,
-                                              ProjectRole.role_key == role))
+    session.execute(
+        delete(ProjectRole).where(
+            ProjectRole.project_id == project_id,
+            ProjectRole.username == username,
+            ProjectRole.role_key == role,
+        )
+    )
 
 
 def holders(session: Session, role: str, project_id: int | None = None) -> list[str]:
@@ -412,17 +486,18 @@ def holders(session: Session, role: str, project_id: int | None = None) -> list[
     and a project is given), sorted; e.g. whom to remind about a pool task."""
     scope = _scopes(session).get(role, "global")
     if scope == "project" and project_id is not None:
-        q = select(ProjectRole.username).where(ProjectRole.role_key == role,
-                                               ProjectRole.project_id == project_id)
+        q = select(ProjectRole.username).where(
+            ProjectRole.role_key == role, ProjectRole.project_id == project_id
+        )
     else:
         q = select(UserRole.username).where(UserRole.role_key == role)
     q = q.join(User, User.username == q.selected_columns[0]).where(User.active.is_(True))
     return sorted(set(session.scalars(q)))
 
 
-_ACTIVE_USER = select(User.id, User.username, User.display_name, User.email, User.active,
-                      User.locale, User.time_zone).where(User.id == bindparam("id"),
-                                                         User.active.is_(True))
+_ACTIVE_USER = select(
+    User.id, User.username, User.display_name, User.email, User.active, User.locale, User.time_zone
+).where(User.id == bindparam("id"), User.active.is_(True))
 
 
 def active_user(session: Session, user_id: int, now: datetime) -> UserView | None:
@@ -435,11 +510,17 @@ def active_user(session: Session, user_id: int, now: datetime) -> UserView | Non
     if row is None:
         return None
     prime(session, row.username, now)
-    return UserView(id=row.id, username=row.username, display_name=row.display_name,
-                    email=row.email, active=row.active, locale=row.locale,
-                    roles=tuple(sorted(global_roles(session, row.username))),
-                    project_roles=tuple(sorted(project_roles(session, row.username))),
-                    time_zone=row.time_zone)
+    return UserView(
+        id=row.id,
+        username=row.username,
+        display_name=row.display_name,
+        email=row.email,
+        active=row.active,
+        locale=row.locale,
+        roles=tuple(sorted(global_roles(session, row.username))),
+        project_roles=tuple(sorted(project_roles(session, row.username))),
+        time_zone=row.time_zone,
+    )
 
 
 def user_view(session: Session, user: User) -> UserView:
@@ -457,16 +538,29 @@ def user_view(session: Session, user: User) -> UserView:
     )
 
 
-def add_delegation(session: Session, from_user: str, to_user: str, starts_at: datetime,
-                   ends_at: datetime | None, reason: str, now: datetime) -> Delegation:
+def add_delegation(
+    session: Session,
+    from_user: str,
+    to_user: str,
+    starts_at: datetime,
+    ends_at: datetime | None,
+    reason: str,
+    now: datetime,
+) -> Delegation:
     """Record that ``from_user`` lets ``to_user`` act for them. Does not commit."""
     forget_cached(session)
     if from_user == to_user:
         raise Forbidden("nobody can delegate to themselves", code="access.self_delegation")
     get_user(session, from_user)
     get_user(session, to_user)
-    row = Delegation(from_user=from_user, to_user=to_user, starts_at=starts_at,
-                     ends_at=ends_at, reason=reason, created_at=now)
+    row = Delegation(
+        from_user=from_user,
+        to_user=to_user,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        reason=reason,
+        created_at=now,
+    )
     session.add(row)
     session.flush()
     return row

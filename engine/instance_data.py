@@ -18,8 +18,9 @@ from engine.store.models import HumanTask
 from engine.views import DataViews
 
 
-def data_views(ctx: EngineContext, session: Session, instance_id: int,
-               task_id: int | None) -> DataViews:
+def data_views(
+    ctx: EngineContext, session: Session, instance_id: int, task_id: int | None
+) -> DataViews:
     """The instance's current data, the data as task ``task_id`` sees it (``None``
     without one, or if it is not a task of this instance any more) and the visited
     elements, from one read and one deserialization.
@@ -34,8 +35,11 @@ def data_views(ctx: EngineContext, session: Session, instance_id: int,
     seen = None
     if task_id is not None:
         row = session.get(HumanTask, task_id)
-        task = (wf.get_task_from_id(uuid.UUID(row.spiff_task_id))
-                if row is not None and row.instance_id == instance_id else None)
+        task = (
+            wf.get_task_from_id(uuid.UUID(row.spiff_task_id))
+            if row is not None and row.instance_id == instance_id
+            else None
+        )
         if task is not None:
             seen = copy.deepcopy(task.data)
     if wf.completed:

@@ -35,9 +35,17 @@ from engine.views import InstanceView, instance_view
 INITIATOR_KEY = "initiator"
 
 
-def start(ctx: EngineContext, session: Session, process_key: str, actor: str,
-          data: Mapping[str, Any] | None = None, *, business_key: str | None = None,
-          title: str = "", project_id: int | None = None) -> InstanceView:
+def start(
+    ctx: EngineContext,
+    session: Session,
+    process_key: str,
+    actor: str,
+    data: Mapping[str, Any] | None = None,
+    *,
+    business_key: str | None = None,
+    title: str = "",
+    project_id: int | None = None,
+) -> InstanceView:
     """Start an instance of the newest active version of ``process_key``."""
     with unit_of_work(session):
         now = ctx.clock.now()
@@ -45,17 +53,32 @@ def start(ctx: EngineContext, session: Session, process_key: str, actor: str,
         definition = get_process(session, process_key, now)
         start_role = definition.meta.get("start_role")
         if start_role and not may_start(session, actor, start_role, project_id):
-            raise Forbidden(f"starting {definition.name!r} needs the role {start_role!r}",
-                            code="access.start_role", process=definition.name, role=start_role)
-        payload = _checked_payload(
-            definition.forms, definition.meta.get("start_form"), data)
-        inst = rows.insert_rec(session, rows.new(
-            rows.INSTANCES, definition_id=definition.id, process_key=definition.key,
-            business_key=business_key, title=title or definition.name,
-            project_id=project_id, status="running", state="", revision=1,
-            bindings=current_bindings(session, definition, now), started_by=actor,
-            started_at=now, updated_at=now, current_step="",
-        ))
+            raise Forbidden(
+                f"starting {definition.name!r} needs the role {start_role!r}",
+                code="access.start_role",
+                process=definition.name,
+                role=start_role,
+            )
+        payload = _checked_payload(definition.forms, definition.meta.get("start_form"), data)
+        inst = rows.insert_rec(
+            session,
+            rows.new(
+                rows.INSTANCES,
+                definition_id=definition.id,
+                process_key=definition.key,
+                business_key=business_key,
+                title=title or definition.name,
+                project_id=project_id,
+                status="running",
+                state="",
+                revision=1,
+                bindings=current_bindings(session, definition, now),
+                started_by=actor,
+                started_at=now,
+                updated_at=now,
+                current_step="",
+            ),
+        )
         attachments.link(session, payload, actor=actor, instance_id=inst.id)
         loaded = execution.new_workflow(ctx, session, inst, actor, now)
         wf = loaded.workflow
@@ -66,40 +89,61 @@ def start(ctx: EngineContext, session: Session, process_key: str, actor: str,
 
             def save() -> None:
                 execution.save(session, loaded, now, new=True)
-                rows.audit(session, instance_id=inst.id, at=now, actor=actor,
-                           kind="started", detail={"process": definition.key,
-                                                   "version": definition.version,
-                                                   "bindings": inst.bindings})
+                rows.audit(
+                    session,
+                    instance_id=inst.id,
+                    at=now,
+                    actor=actor,
+                    kind="started",
+                    detail={
+                        "process": definition.key,
+                        "version": definition.version,
+                        "bindings": inst.bindings,
+                    },
+                )
                 audit_services(session, loaded, now, actor)
 
             open_rows = projection.sync(session, loaded, now, actor, save)
         return instance_view(inst, definition.version, open_rows)
 
 
-def _checked_payload(forms: Mapping[str, Any], form: str | None,
-                     data: Mapping[str, Any] | None) -> dict[str, Any]:
+def _checked_payload(
+    forms: Mapping[str, Any], form: str | None, data: Mapping[str, Any] | None
+) -> dict[str, Any]:
     schema = forms.get(form) if form else None
     payload = apply_defaults(schema, dict(data or {}))
     validate_form(schema, payload)
     if INITIATOR_KEY in payload:
-        raise InvalidData({INITIATOR_KEY: FieldError("this name is reserved by the engine",
-                                                     "data.reserved", field=INITIATOR_KEY)})
+        raise InvalidData(
+            {
+                INITIATOR_KEY: FieldError(
+                    "this name is reserved by the engine", "data.reserved", field=INITIATOR_KEY
+                )
+            }
+        )
     return payload
 
 
-def complete(ctx: EngineContext, session: Session, task_id: int, actor: str,
-             data: Mapping[str, Any] | None = None) -> InstanceView:
+def complete(
+    ctx: EngineContext,
+    session: Session,
+    task_id: int,
+    actor: str,
+    data: Mapping[str, Any] | None = None,
+) -> InstanceView:
     """Complete a human task with form data, then run the engine until it waits again.
 
     Runs again on fresh state when another action on the same instance (a sibling task,
     a timer) saved first: only a task someone else completed or changed is a conflict.
     """
-    return retrying(lambda: _complete(ctx, session, task_id, actor, data),
-                    what=f"completing task {task_id}")
+    return retrying(
+        lambda: _complete(ctx, session, task_id, actor, data), what=f"completing task {task_id}"
+    )
 
 
-def _complete(ctx: EngineContext, session: Session, task_id: int, actor: str,
-              data: Mapping[str, Any] | None) -> InstanceView:
+def _complete(
+    ctx: EngineContext, session: Session, task_id: int, actor: str, data: Mapping[str, Any] | None
+) -> InstanceView:
     # Deferred on SQLite: the write lock is taken by the first write, after the scripts
     # ran; a read made stale by another writer then fails and the action runs again.
     with unit_of_work(session, write=False):
@@ -107,17 +151,22 @@ def _complete(ctx: EngineContext, session: Session, task_id: int, actor: str,
         row, inst, open_rows = _task_for_completion(session, task_id)
         eligible = identity.eligibility(session, actor, row, inst.started_by, now)
         identity.require(eligible)
-        loaded = execution.load(ctx, session, inst, actor, now,
-                              on_behalf_of=eligible.on_behalf_of)
+        loaded = execution.load(ctx, session, inst, actor, now, on_behalf_of=eligible.on_behalf_of)
         loaded.open_rows = open_rows
         require_distinct(session, row, actor, eligible.on_behalf_of, loaded.meta)
-        forms = ctx.cache.definition(session, row.form_definition_id).forms if (
-            row.form_definition_id) else loaded.definition.forms
+        forms = (
+            ctx.cache.definition(session, row.form_definition_id).forms
+            if (row.form_definition_id)
+            else loaded.definition.forms
+        )
         payload = _checked_payload(forms, row.form, data)
         task = _spiff_task(loaded, row.spiff_task_id)
         if task is None or task.state != TaskState.READY:
-            raise NotReady(f"task {task_id} is no longer waiting for input",
-                           code="task.already_completed", task_id=task_id)
+            raise NotReady(
+                f"task {task_id} is no longer waiting for input",
+                code="task.already_completed",
+                task_id=task_id,
+            )
         task.data = {**copy.deepcopy(task.data), **copy.deepcopy(payload)}
         with execution.engine_errors(loaded, ctx.clock):
             run_task(loaded.workflow, task, loaded.counter)
@@ -132,17 +181,27 @@ def _complete(ctx: EngineContext, session: Session, task_id: int, actor: str,
         def save() -> None:
             execution.save(session, loaded, now)
             if not rows.update_open_task(session, row.id, **row.changes()):
-                raise NotReady(f"task {task_id} ({row.name}) was completed or changed by "
-                               "someone else", code="task.changed", task_id=task_id,
-                               name=row.name)
+                raise NotReady(
+                    f"task {task_id} ({row.name}) was completed or changed by someone else",
+                    code="task.changed",
+                    task_id=task_id,
+                    name=row.name,
+                )
             row.mark_clean()
             attachments.link(session, payload, actor=actor, instance_id=inst.id)
-            rows.audit(session, instance_id=inst.id, at=now, actor=actor,
-                       kind="task_completed", element_id=row.element_id,
-                       element_name=row.name, human_task_id=row.id, outcome=row.outcome,
-                       reason=row.comment,
-                       detail={"on_behalf_of": eligible.on_behalf_of,
-                               "fields": sorted(payload)})
+            rows.audit(
+                session,
+                instance_id=inst.id,
+                at=now,
+                actor=actor,
+                kind="task_completed",
+                element_id=row.element_id,
+                element_name=row.name,
+                human_task_id=row.id,
+                outcome=row.outcome,
+                reason=row.comment,
+                detail={"on_behalf_of": eligible.on_behalf_of, "fields": sorted(payload)},
+            )
             if row.outcome and inst.started_by != actor:
                 notifications.write(session, _decision_note(inst, row, actor), now)
             audit_services(session, loaded, now, actor)
@@ -152,25 +211,43 @@ def _complete(ctx: EngineContext, session: Session, task_id: int, actor: str,
         return instance_view(inst, loaded.definition.version, open_rows)
 
 
-def cancel(ctx: EngineContext, session: Session, instance_id: int, actor: str, reason: str,
-           *, kind: str = "cancelled") -> InstanceView:
+def cancel(
+    ctx: EngineContext,
+    session: Session,
+    instance_id: int,
+    actor: str,
+    reason: str,
+    *,
+    kind: str = "cancelled",
+) -> InstanceView:
     """Stop a running instance: its open tasks and jobs are cancelled, the reason kept."""
     if not reason or not reason.strip():
-        raise InvalidData({"reason": FieldError("Give a reason for cancelling.",
-                                                "input.reason_required", field="reason")})
-    return retrying(lambda: _cancel(ctx, session, instance_id, actor, reason.strip(), kind),
-                    what=f"cancelling instance {instance_id}")
+        raise InvalidData(
+            {
+                "reason": FieldError(
+                    "Give a reason for cancelling.", "input.reason_required", field="reason"
+                )
+            }
+        )
+    return retrying(
+        lambda: _cancel(ctx, session, instance_id, actor, reason.strip(), kind),
+        what=f"cancelling instance {instance_id}",
+    )
 
 
-def _cancel(ctx: EngineContext, session: Session, instance_id: int, actor: str, reason: str,
-            kind: str) -> InstanceView:
+def _cancel(
+    ctx: EngineContext, session: Session, instance_id: int, actor: str, reason: str, kind: str
+) -> InstanceView:
     with unit_of_work(session, write=False):
         now = ctx.clock.now()
         inst = rows.require_instance(session, instance_id, lock=True)
         if inst.status != "running":
-            raise NotReady(f"instance {instance_id} is already {inst.status}",
-                           code="instance.not_running", instance_id=instance_id,
-                           status=inst.status)
+            raise NotReady(
+                f"instance {instance_id} is already {inst.status}",
+                code="instance.not_running",
+                instance_id=instance_id,
+                status=inst.status,
+            )
         loaded = execution.load(ctx, session, inst, actor, now)
         with execution.engine_errors(loaded, ctx.clock):
             data = _current_data(loaded)
@@ -181,23 +258,30 @@ def _cancel(ctx: EngineContext, session: Session, instance_id: int, actor: str, 
         inst.current_step = ""
         execution.save(session, loaded, now)
         rows.cancel_open(session, inst.id, now)
-        rows.audit(session, instance_id=inst.id, at=now, actor=actor, kind=kind,
-                   reason=reason)
+        rows.audit(session, instance_id=inst.id, at=now, actor=actor, kind=kind, reason=reason)
         audit_services(session, loaded, now, actor)
         return instance_view(inst, loaded.definition.version, [])
 
 
 def _current_data(loaded: execution.Loaded) -> dict[str, Any]:
     merged: dict[str, Any] = {}
-    for task in loaded.workflow.get_tasks(state=TaskState.READY | TaskState.WAITING,
-                                          max_depth=10**9):
+    for task in loaded.workflow.get_tasks(
+        state=TaskState.READY | TaskState.WAITING, max_depth=10**9
+    ):
         merged.update(task.data)
     return copy.deepcopy(merged or loaded.workflow.task_tree.data)
 
 
-def _run_on_cancel(ctx: EngineContext, session: Session, loaded: execution.Loaded,
-                   data: dict[str, Any], actor: str, reason: str, kind: str,
-                  now: datetime) -> None:
+def _run_on_cancel(
+    ctx: EngineContext,
+    session: Session,
+    loaded: execution.Loaded,
+    data: dict[str, Any],
+    actor: str,
+    reason: str,
+    kind: str,
+    now: datetime,
+) -> None:
     """Call the process's ``onCancel`` glue (e.g. mark a proposal Withdrawn)."""
     operation = loaded.meta.get("on_cancel")
     if not operation:
@@ -205,10 +289,17 @@ def _run_on_cancel(ctx: EngineContext, session: Session, loaded: execution.Loade
     from engine.services import ServiceCall
 
     inst = loaded.instance
-    call = ServiceCall(session=session, instance_id=inst.id, process_key=inst.process_key,
-                       element_id=inst.process_key, actor=actor, now=now,
-                       params={"reason": reason, "status": kind}, data=data,
-                       project_id=inst.project_id)
+    call = ServiceCall(
+        session=session,
+        instance_id=inst.id,
+        process_key=inst.process_key,
+        element_id=inst.process_key,
+        actor=actor,
+        now=now,
+        params={"reason": reason, "status": kind},
+        data=data,
+        project_id=inst.project_id,
+    )
     ctx.services.call(operation, call)
     loaded.services.append(call)
 
@@ -216,9 +307,13 @@ def _run_on_cancel(ctx: EngineContext, session: Session, loaded: execution.Loade
 def _decision_note(inst: Rec, row: Rec, actor: str) -> notifications.Note:
     comment = f": {row.comment}" if row.comment else ""
     return notifications.Note(
-        usernames=(inst.started_by,), kind="decision",
-        title=f"{row.name}: {row.outcome} by {actor}", body=f"{inst.title}{comment}",
-        link=f"/instances/{inst.id}", instance_id=inst.id, human_task_id=row.id,
+        usernames=(inst.started_by,),
+        kind="decision",
+        title=f"{row.name}: {row.outcome} by {actor}",
+        body=f"{inst.title}{comment}",
+        link=f"/instances/{inst.id}",
+        instance_id=inst.id,
+        human_task_id=row.id,
     )
 
 
@@ -231,8 +326,9 @@ def _task_for_completion(session: Session, task_id: int) -> tuple[Rec, Rec, list
             if row.id == task_id:
                 return row, inst, open_rows
     rows.require_open_task(session, task_id)  # raises NotFound or NotReady
-    raise NotReady(f"task {task_id} is no longer open", code="task.already_completed",
-                   task_id=task_id)
+    raise NotReady(
+        f"task {task_id} is no longer open", code="task.already_completed", task_id=task_id
+    )
 
 
 def _spiff_task(loaded: execution.Loaded, spiff_task_id: str) -> Any:
@@ -254,5 +350,3 @@ def read_instance_view(ctx: EngineContext, session: Session, instance_id: int) -
     inst = rows.require_instance(session, instance_id)
     definition = ctx.cache.definition(session, inst.definition_id)
     return instance_view(inst, definition.version, rows.open_tasks(session, inst.id))
-
-

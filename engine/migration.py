@@ -37,27 +37,43 @@ def candidates(ctx: EngineContext, session: Session, target_id: int) -> list[Mov
     """Running instances of the target's process on older versions, each with the steps
     it waits at and the ones the target lacks (none: it may move)."""
     target = _definition(session, target_id)
-    found = session.execute(
-        select(ProcessInstance.id).where(ProcessInstance.process_key == target.key,
-                                         ProcessInstance.status == "running",
-                                         ProcessInstance.definition_id != target.id)
-        .order_by(ProcessInstance.id)).scalars().all()
+    found = (
+        session.execute(
+            select(ProcessInstance.id)
+            .where(
+                ProcessInstance.process_key == target.key,
+                ProcessInstance.status == "running",
+                ProcessInstance.definition_id != target.id,
+            )
+            .order_by(ProcessInstance.id)
+        )
+        .scalars()
+        .all()
+    )
     out = []
     for instance_id in found:
         inst = rows.require_instance(session, instance_id)
         source = ctx.cache.definition(session, inst.definition_id)
         if source.version > target.version:
             continue  # only forward: a newer version's work does not move back
-        spec, subs = ctx.cache.for_bindings(session, target.id,
-                                            _bindings(session, inst, target, ctx.clock.now()))
+        spec, subs = ctx.cache.for_bindings(
+            session, target.id, _bindings(session, inst, target, ctx.clock.now())
+        )
         _doc, missing, waiting = _checked(inst.state, spec, subs, source.meta)
-        out.append(MoveCandidate(inst.id, inst.title, source.version, tuple(waiting),
-                                 tuple(missing)))
+        out.append(
+            MoveCandidate(inst.id, inst.title, source.version, tuple(waiting), tuple(missing))
+        )
     return out
 
 
-def move(ctx: EngineContext, session: Session, instance_ids: Sequence[int], target_id: int,
-         actor: str, reason: str) -> MoveResult:
+def move(
+    ctx: EngineContext,
+    session: Session,
+    instance_ids: Sequence[int],
+    target_id: int,
+    actor: str,
+    reason: str,
+) -> MoveResult:
     """Move each instance that can move to version ``target_id``; the others stay and
     are named with why. One transaction; every move audited."""
     if not reason or not reason.strip():
@@ -76,8 +92,15 @@ def move(ctx: EngineContext, session: Session, instance_ids: Sequence[int], targ
     return MoveResult(tuple(moved), refused)
 
 
-def _move_one(ctx: EngineContext, session: Session, instance_id: int,
-              target: ProcessDefinition, actor: str, reason: str, now: datetime) -> str | None:
+def _move_one(
+    ctx: EngineContext,
+    session: Session,
+    instance_id: int,
+    target: ProcessDefinition,
+    actor: str,
+    reason: str,
+    now: datetime,
+) -> str | None:
     inst = rows.require_instance(session, instance_id, lock=True)
     if inst.process_key != target.key:
         return f"instance {instance_id} runs {inst.process_key!r}, not {target.key!r}"
@@ -90,42 +113,60 @@ def _move_one(ctx: EngineContext, session: Session, instance_id: int,
     spec, subs = ctx.cache.for_bindings(session, target.id, bindings)
     doc, missing, _waiting = _checked(inst.state, spec, subs, source.meta)
     if missing:
-        return (f"version {target.version} has no step {', '.join(missing)}, where "
-                f"instance {instance_id} waits or has been")
+        return (
+            f"version {target.version} has no step {', '.join(missing)}, where "
+            f"instance {instance_id} waits or has been"
+        )
     saved = load_state(json.dumps(doc), spec, subs)
     for task in saved.workflow.get_tasks(state=_WAITING, max_depth=10**9):
         task.task_spec._predict(task, mask=TaskState.NOT_FINISHED_MASK)
     inst.definition_id = target.id
     inst.bindings = bindings
     if not rows.save_state(session, inst, dump_state(saved), now):
-        raise NotReady(f"instance {instance_id} changed while it was being moved; try again",
-                       code="instance.changed", instance_id=instance_id)
-    rows.audit(session, instance_id=inst.id, at=now, actor=actor, kind="moved_version",
-               reason=reason, detail={"process": target.key, "from": source.version,
-                                      "to": target.version})
+        raise NotReady(
+            f"instance {instance_id} changed while it was being moved; try again",
+            code="instance.changed",
+            instance_id=instance_id,
+        )
+    rows.audit(
+        session,
+        instance_id=inst.id,
+        at=now,
+        actor=actor,
+        kind="moved_version",
+        reason=reason,
+        detail={"process": target.key, "from": source.version, "to": target.version},
+    )
     return None
 
 
 def _definition(session: Session, definition_id: int) -> ProcessDefinition:
     row = session.get(ProcessDefinition, definition_id)
     if row is None:
-        raise NotFound(f"no process definition {definition_id}", code="definition.not_found",
-                       definition_id=definition_id)
+        raise NotFound(
+            f"no process definition {definition_id}",
+            code="definition.not_found",
+            definition_id=definition_id,
+        )
     return row
 
 
-def _bindings(session: Session, inst: Any, target: ProcessDefinition, now: datetime
-              ) -> dict[str, Any]:
+def _bindings(
+    session: Session, inst: Any, target: ProcessDefinition, now: datetime
+) -> dict[str, Any]:
     """The decisions and called processes the instance keeps; what the new version needs
     besides comes from what is in effect ``now``."""
     now_bound = current_bindings(session, target, now)
     kept = inst.bindings or {}
-    return {part: {key: kept.get(part, {}).get(key, value) for key, value in found.items()}
-            for part, found in now_bound.items()}
+    return {
+        part: {key: kept.get(part, {}).get(key, value) for key, value in found.items()}
+        for part, found in now_bound.items()
+    }
 
 
-def _checked(state: str, spec: Any, subs: dict, meta: dict[str, Any]
-             ) -> tuple[dict[str, Any], list[str], list[str]]:
+def _checked(
+    state: str, spec: Any, subs: dict, meta: dict[str, Any]
+) -> tuple[dict[str, Any], list[str], list[str]]:
     """(state document without predicted futures, names of steps the target lacks,
     names of the steps waiting now)."""
     envelope = json.loads(state)
@@ -143,8 +184,9 @@ def _checked(state: str, spec: Any, subs: dict, meta: dict[str, Any]
     return doc, sorted(set(missing)), sorted(set(waiting))
 
 
-def _check_tree(tree: dict[str, Any], spec: Any, meta: dict[str, Any], missing: list[str],
-                waiting: list[str]) -> None:
+def _check_tree(
+    tree: dict[str, Any], spec: Any, meta: dict[str, Any], missing: list[str], waiting: list[str]
+) -> None:
     tasks: dict[str, dict[str, Any]] = tree["tasks"]
     for task in list(tasks.values()):
         if task["id"] in tasks and task["state"] & _WAITING:

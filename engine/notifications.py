@@ -36,25 +36,48 @@ class Note:
 
 
 def task_assigned(inst: Any, row: Any) -> Note:
-    """"A task is waiting for you" for the task's assignee."""
+    """ "A task is waiting for you" for the task's assignee."""
     return Note(
-        usernames=(row.assignee,), kind="assigned", title=f"New task: {row.name}",
-        body=inst.title, link=f"/tasks/{row.id}", instance_id=inst.id, human_task_id=row.id)
+        usernames=(row.assignee,),
+        kind="assigned",
+        title=f"New task: {row.name}",
+        body=inst.title,
+        link=f"/tasks/{row.id}",
+        instance_id=inst.id,
+        human_task_id=row.id,
+    )
 
 
 def write(session: Session, note: Note, now: datetime) -> None:
     """Store the notification for each recipient (once each) and queue its e-mail."""
     for username in dict.fromkeys(u for u in note.usernames if u):
-        note_id = session.execute(_NOTE_INSERT, {
-            "username": username, "kind": note.kind, "title": note.title[:300],
-            "body": note.body, "link": note.link, "instance_id": note.instance_id,
-            "human_task_id": note.human_task_id, "created_at": now, "read_at": None,
-        }).scalar_one()
-        session.execute(insert(OUTBOX), {
-            "username": username, "subject": note.title[:300], "body": note.body,
-            "notification_id": note_id, "created_at": now, "sent_at": None, "attempts": 0,
-            "last_error": None,
-        })
+        note_id = session.execute(
+            _NOTE_INSERT,
+            {
+                "username": username,
+                "kind": note.kind,
+                "title": note.title[:300],
+                "body": note.body,
+                "link": note.link,
+                "instance_id": note.instance_id,
+                "human_task_id": note.human_task_id,
+                "created_at": now,
+                "read_at": None,
+            },
+        ).scalar_one()
+        session.execute(
+            insert(OUTBOX),
+            {
+                "username": username,
+                "subject": note.title[:300],
+                "body": note.body,
+                "notification_id": note_id,
+                "created_at": now,
+                "sent_at": None,
+                "attempts": 0,
+                "last_error": None,
+            },
+        )
 
 
 def write_all(session: Session, notes: Iterable[Note], now: datetime) -> None:
@@ -63,22 +86,30 @@ def write_all(session: Session, notes: Iterable[Note], now: datetime) -> None:
         write(session, note, now)
 
 
-def for_user(session: Session, username: str, *, unread_only: bool = False,
-             limit: int = 20) -> list[NotificationView]:
+def for_user(
+    session: Session, username: str, *, unread_only: bool = False, limit: int = 20
+) -> list[NotificationView]:
     """Newest first."""
     q = select(NOTES).where(NOTES.c.username == username)
     if unread_only:
         q = q.where(NOTES.c.read_at.is_(None))
     rows = session.execute(q.order_by(NOTES.c.id.desc()).limit(limit))
-    return [NotificationView(r.id, r.kind, r.title, r.body, r.link, r.instance_id,
-                             r.created_at, r.read_at) for r in rows]
+    return [
+        NotificationView(
+            r.id, r.kind, r.title, r.body, r.link, r.instance_id, r.created_at, r.read_at
+        )
+        for r in rows
+    ]
 
 
 def unread_count_query(username: Any) -> Any:
     """``SELECT count(*)`` of the unread notifications of ``username`` (a value or a bind
     parameter); as a scalar subquery it rides along another statement."""
-    return (select(func.count()).select_from(NOTES)
-            .where(NOTES.c.username == username, NOTES.c.read_at.is_(None)))
+    return (
+        select(func.count())
+        .select_from(NOTES)
+        .where(NOTES.c.username == username, NOTES.c.read_at.is_(None))
+    )
 
 
 _UNREAD = unread_count_query(bindparam("username"))

@@ -167,14 +167,19 @@ def directory(session: Session) -> Directory:
     display names.  A picker limited to a role (``x-role: team``) thus also offers the
     people who hold it only on some projects."""
     roles: dict[str, set[str]] = {}
-    for username, role in session.execute(select(UserRole.username, UserRole.role_key).union(
-            select(ProjectRole.username, ProjectRole.role_key))):
+    for username, role in session.execute(
+        select(UserRole.username, UserRole.role_key).union(
+            select(ProjectRole.username, ProjectRole.role_key)
+        )
+    ):
         roles.setdefault(username, set()).add(role)
     people = tuple(
         Person(u.username, u.display_name or u.username, tuple(sorted(roles.get(u.username, ()))))
-        for u in session.execute(select(User.username, User.display_name)
-                                 .where(User.active.is_(True))
-                                 .order_by(User.display_name, User.username))
+        for u in session.execute(
+            select(User.username, User.display_name)
+            .where(User.active.is_(True))
+            .order_by(User.display_name, User.username)
+        )
     )
     names = identity.role_names(session)
     return Directory(people, names, {p.username: p.display_name for p in people})
@@ -183,17 +188,24 @@ def directory(session: Session) -> Directory:
 def names(session: Session, usernames: set[str]) -> Directory:
     """Display names of ``usernames`` only, and role names: for pages that show names but
     offer no picker (the whole directory grows with the organisation)."""
-    found = dict(session.execute(select(User.username, User.display_name)
-                                 .where(User.username.in_(sorted(usernames)))).all()
-                 ) if usernames else {}
+    found = (
+        dict(
+            session.execute(
+                select(User.username, User.display_name).where(User.username.in_(sorted(usernames)))
+            ).all()
+        )
+        if usernames
+        else {}
+    )
     display = {u: d or u for u, d in found.items()}
     return Directory((), identity.role_names(session), display)
 
 
 def process_names(session: Session) -> dict[str, str]:
     """Process key -> name of its newest deployed version."""
-    rows = session.execute(select(ProcessDefinition.key, ProcessDefinition.name)
-                           .order_by(ProcessDefinition.version))
+    rows = session.execute(
+        select(ProcessDefinition.key, ProcessDefinition.name).order_by(ProcessDefinition.version)
+    )
     return dict(rows.all())
 
 
@@ -201,54 +213,86 @@ def inbox_page(eng: Engine, session: Session, username: str, query: TaskQuery) -
     """The inbox for ``username``: ``eng.tasks`` plus what the filters need."""
     tasks, total = eng.tasks(session, username, query)
     mine = identity.global_roles(session, username) | {
-        r for _p, r in identity.project_roles(session, username)}
-    return InboxPage(tasks, total, eng.clock.now(), process_names(session),
-                     tuple(sorted(mine)),
-                     names(session, {t.assignee for t in tasks if t.assignee}))
+        r for _p, r in identity.project_roles(session, username)
+    }
+    return InboxPage(
+        tasks,
+        total,
+        eng.clock.now(),
+        process_names(session),
+        tuple(sorted(mine)),
+        names(session, {t.assignee for t in tasks if t.assignee}),
+    )
 
 
 def startable(eng: Engine, session: Session, username: str) -> list[DefinitionView]:
     """Deployed processes ``username`` may start (no start role: anyone)."""
-    return [d for d in eng.definitions(session)
-            if not d.start_role or may_start(session, username, d.start_role, None)]
+    return [
+        d
+        for d in eng.definitions(session)
+        if not d.start_role or may_start(session, username, d.start_role, None)
+    ]
 
 
 def start_page(eng: Engine, session: Session, process_key: str, username: str) -> StartPage:
     """The start form of ``process_key``; :class:`Forbidden` without its start role."""
     view = definition_view(get_process(session, process_key, eng.clock.now()))
     if view.start_role and not may_start(session, username, view.start_role, None):
-        raise Forbidden(f"starting {view.name!r} needs the role {view.start_role!r}",
-                        code="access.start_role", process=view.name, role=view.start_role)
-    return StartPage(view, eng.form_schema(session, view.id, view.start_form),
-                     directory(session))
+        raise Forbidden(
+            f"starting {view.name!r} needs the role {view.start_role!r}",
+            code="access.start_role",
+            process=view.name,
+            role=view.start_role,
+        )
+    return StartPage(view, eng.form_schema(session, view.id, view.start_form), directory(session))
 
 
 def waiting_steps(tasks: list[TaskView], now: datetime) -> tuple[Waiting, ...]:
     """Where a request waits: one entry per open task."""
     return tuple(
-        Waiting(t.id, t.name, t.element_id, t.assignee, t.role, t.claimed_at or t.created_at,
-                t.due_at, t.due_at is not None and t.due_at < now)
-        for t in tasks if t.status == "open"
+        Waiting(
+            t.id,
+            t.name,
+            t.element_id,
+            t.assignee,
+            t.role,
+            t.claimed_at or t.created_at,
+            t.due_at,
+            t.due_at is not None and t.due_at < now,
+        )
+        for t in tasks
+        if t.status == "open"
     )
 
 
-def instance_page(eng: Engine, session: Session, instance_id: int, username: str,
-                  *, checked: bool = False, views: DataViews | None = None
-                  ) -> InstancePage:
+def instance_page(
+    eng: Engine,
+    session: Session,
+    instance_id: int,
+    username: str,
+    *,
+    checked: bool = False,
+    views: DataViews | None = None,
+) -> InstancePage:
     """The instance page (``checked``: access was already established through a task;
     ``views``: the instance's data when the caller already read it)."""
     if not checked and not may_view_instance(
-            session, username, records.require_instance(session, instance_id), eng.clock.now()):
-        raise Forbidden("you have no access to this request", code="access.no_access",
-                        instance_id=instance_id)
+        session, username, records.require_instance(session, instance_id), eng.clock.now()
+    ):
+        raise Forbidden(
+            "you have no access to this request", code="access.no_access", instance_id=instance_id
+        )
     if views is None:
         views = eng.instance_and_task_data(session, instance_id, None)
     view = eng.instance(session, instance_id)
     definition = eng.cache.definition(session, view.definition_id)
     now = eng.clock.now()
     return InstancePage(
-        instance=view, process_name=definition.name, now=now,
-        data=views.data, fields=_fields(definition),
+        instance=view,
+        process_name=definition.name,
+        now=now,
+        data=views.data,
+        fields=_fields(definition),
         history=eng.history(session, instance_id),
         visited=views.visited,
         waiting=waiting_steps(view.open_tasks, now),
@@ -273,28 +317,38 @@ def task_page(eng: Engine, session: Session, task_id: int, username: str) -> Tas
     """A task page; :class:`Forbidden` when ``username`` may not see the task."""
     task = eng.task(session, task_id, username)
     row = session.get_one(HumanTask, task_id)  # held: the data read below finds it loaded
-    views = eng.instance_and_task_data(session, task.instance_id,
-                                       task_id if task.status == "open" else None)
+    views = eng.instance_and_task_data(
+        session, task.instance_id, task_id if task.status == "open" else None
+    )
     page = instance_page(eng, session, task.instance_id, username, checked=True, views=views)
-    schema = eng.form_schema(session, task.form_definition_id or page.instance.definition_id,
-                             task.form)
+    schema = eng.form_schema(
+        session, task.form_definition_id or page.instance.definition_id, task.form
+    )
     props = (schema or {}).get("properties") or {}
     seen = page.data if views.task_data is None else views.task_data
     values = {k: v for k, v in seen.items() if k in props and k not in OUTCOME_KEYS}
     values.update(row.draft or {})
     can_act, why_not = False, ""
     if task.status == "open":
-        eligible = identity.eligibility(session, username, row, page.instance.started_by,
-                                        page.now)
+        eligible = identity.eligibility(session, username, row, page.instance.started_by, page.now)
         can_act, why_not = eligible.allowed, eligible.reason
     return TaskPage(
-        task=task, page=page, schema=schema, values=values, has_draft=bool(row.draft),
-        can_act=can_act, why_not=why_not,
+        task=task,
+        page=page,
+        schema=schema,
+        values=values,
+        has_draft=bool(row.draft),
+        can_act=can_act,
+        why_not=why_not,
         can_claim=can_act and task.assignee is None,
         # only a task the user claimed goes back to the pool: one the process assigned
         # (a rework step for the submitter) must not become everyone's
-        can_unclaim=(task.status == "open" and task.assignee == username and bool(task.role)
-                     and task.claimed_at is not None),
+        can_unclaim=(
+            task.status == "open"
+            and task.assignee == username
+            and bool(task.role)
+            and task.claimed_at is not None
+        ),
         candidates=_candidates(session, task, page.instance.started_by),
     )
 
@@ -302,33 +356,59 @@ def task_page(eng: Engine, session: Session, task_id: int, username: str) -> Tas
 def _candidates(session: Session, task: TaskView, started_by: str) -> tuple[str, ...]:
     if task.status != "open" or task.assignee is not None or not task.role:
         return ()
-    return tuple(u for u in identity.holders(session, task.role, task.project_id)
-                 if not (task.four_eyes and u == started_by))
+    return tuple(
+        u
+        for u in identity.holders(session, task.role, task.project_id)
+        if not (task.four_eyes and u == started_by)
+    )
 
 
-def _instance_rows(eng: Engine, session: Session, query: Any, offset: int, limit: int
-                   ) -> tuple[list[InstanceRow], int]:
+def _instance_rows(
+    eng: Engine, session: Session, query: Any, offset: int, limit: int
+) -> tuple[list[InstanceRow], int]:
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    insts = session.scalars(query.order_by(ProcessInstance.id.desc())
-                            .limit(max(1, min(limit, 200))).offset(max(0, offset))).all()
+    insts = session.scalars(
+        query.order_by(ProcessInstance.id.desc())
+        .limit(max(1, min(limit, 200)))
+        .offset(max(0, offset))
+    ).all()
     ids = [i.id for i in insts]
     open_tasks: dict[int, list[HumanTask]] = {}
-    for t in session.scalars(select(HumanTask).where(
-            HumanTask.instance_id.in_(ids), HumanTask.status == "open").order_by(HumanTask.id)):
+    for t in session.scalars(
+        select(HumanTask)
+        .where(HumanTask.instance_id.in_(ids), HumanTask.status == "open")
+        .order_by(HumanTask.id)
+    ):
         open_tasks.setdefault(t.instance_id, []).append(t)
     now, names = eng.clock.now(), process_names(session)
     rows = [
-        InstanceRow(i.id, i.title, i.business_key, i.process_key,
-                    names.get(i.process_key, i.process_key), i.status, i.started_by,
-                    i.started_at, i.ended_at, i.current_step,
-                    waiting_steps([task_view(t, i) for t in open_tasks.get(i.id, [])], now))
+        InstanceRow(
+            i.id,
+            i.title,
+            i.business_key,
+            i.process_key,
+            names.get(i.process_key, i.process_key),
+            i.status,
+            i.started_by,
+            i.started_at,
+            i.ended_at,
+            i.current_step,
+            waiting_steps([task_view(t, i) for t in open_tasks.get(i.id, [])], now),
+        )
         for i in insts
     ]
     return rows, int(total)
 
 
-def my_requests(eng: Engine, session: Session, username: str, *, status: str | None = None,
-                offset: int = 0, limit: int = 25) -> InstanceList:
+def my_requests(
+    eng: Engine,
+    session: Session,
+    username: str,
+    *,
+    status: str | None = None,
+    offset: int = 0,
+    limit: int = 25,
+) -> InstanceList:
     """Instances ``username`` started, newest first, with where each one waits."""
     q = select(ProcessInstance).where(ProcessInstance.started_by == username)
     if status:
@@ -337,9 +417,15 @@ def my_requests(eng: Engine, session: Session, username: str, *, status: str | N
     return InstanceList(rows, total, eng.clock.now(), directory(session))
 
 
-def running_instances(eng: Engine, session: Session, username: str, *,
-                      process_key: str | None = None, offset: int = 0, limit: int = 25
-                      ) -> InstanceList:
+def running_instances(
+    eng: Engine,
+    session: Session,
+    username: str,
+    *,
+    process_key: str | None = None,
+    offset: int = 0,
+    limit: int = 25,
+) -> InstanceList:
     """Every running instance (PMO roles only), newest first."""
     if not identity.global_roles(session, username) & PMO_ROLES:
         raise Forbidden("only the PMO sees every running request", code="access.pmo_only")
@@ -347,5 +433,4 @@ def running_instances(eng: Engine, session: Session, username: str, *,
     if process_key:
         q = q.where(ProcessInstance.process_key == process_key)
     rows, total = _instance_rows(eng, session, q, offset, limit)
-    return InstanceList(rows, total, eng.clock.now(), directory(session),
-                        process_names(session))
+    return InstanceList(rows, total, eng.clock.now(), directory(session), process_names(session))

@@ -33,8 +33,7 @@ def check_password(stored: str, password: str) -> bool:
         elif name == "pbkdf2":
             algorithm = args[0] if args else "sha256"
             rounds = int(args[1]) if len(args) > 1 else 600_000
-            actual = hashlib.pbkdf2_hmac(algorithm, password.encode(), salt.encode(),
-                                         rounds).hex()
+            actual = hashlib.pbkdf2_hmac(algorithm, password.encode(), salt.encode(), rounds).hex()
         else:
             return False
     except (ValueError, TypeError):
@@ -44,5 +43,4 @@ def check_password(stored: str, password: str) -> bool:
 
 def _scrypt(password: str, salt: str, n: int, r: int, p: int) -> str:
     maxmem = 132 * n * r * p  # what these parameters need, with room to spare
-    return hashlib.scrypt(password.encode(), salt=salt.encode(), n=n, r=r, p=p,
-                          maxmem=maxmem).hex()
+    return hashlib.scrypt(password.encode(), salt=salt.encode(), n=n, r=r, p=p, maxmem=maxmem).hex()

@@ -23,8 +23,9 @@ from engine.store.rows import Rec
 from engine.working_days import sla_due
 
 
-def sync(session: Session, loaded: Loaded, now: datetime, actor: str,
-         save: Callable[[], None]) -> list[Rec]:
+def sync(
+    session: Session, loaded: Loaded, now: datetime, actor: str, save: Callable[[], None]
+) -> list[Rec]:
     """Bring human tasks, timer jobs and the instance row up to date.
 
     Works out every change first, then calls ``save`` (which writes the instance with
@@ -40,8 +41,11 @@ def sync(session: Session, loaded: Loaded, now: datetime, actor: str,
     ready = {str(t.id): t for t in ready_manual_tasks(loaded.workflow)}
     kept = [row for task_id, row in existing.items() if task_id in ready]
     default_sla = sla_defaults.finder(session, inst.process_key)
-    new = [_new_task_row(loaded, task, now, default_sla) for task_id, task in ready.items()
-           if task_id not in existing]
+    new = [
+        _new_task_row(loaded, task, now, default_sla)
+        for task_id, task in ready.items()
+        if task_id not in existing
+    ]
     finished = is_finished(loaded.workflow) and inst.status == "running"
     if finished:
         inst.status, inst.ended_at = "completed", now
@@ -66,9 +70,17 @@ def sync(session: Session, loaded: Loaded, now: datetime, actor: str,
         _sync_timer_jobs(session, loaded, now, fired)
     if finished:
         rows.audit(session, instance_id=inst.id, at=now, actor=actor, kind="completed")
-        notifications.write(session, notifications.Note(
-            usernames=(inst.started_by,), kind="completed", title=f"{inst.title}: completed",
-            link=f"/instances/{inst.id}", instance_id=inst.id), now)
+        notifications.write(
+            session,
+            notifications.Note(
+                usernames=(inst.started_by,),
+                kind="completed",
+                title=f"{inst.title}: completed",
+                link=f"/instances/{inst.id}",
+                instance_id=inst.id,
+            ),
+            now,
+        )
     return sorted([*kept, *new], key=lambda r: r.id)
 
 
@@ -80,13 +92,13 @@ def _current_step(loaded: Loaded, open_rows: list[Rec]) -> str:
     timers = waiting_timers(loaded.workflow)
     if not timers:
         return ""
-    names = (loaded.element(loaded.original_id(t.bpmn_id)).get("name") or t.bpmn_id
-             for t in timers)
+    names = (loaded.element(loaded.original_id(t.bpmn_id)).get("name") or t.bpmn_id for t in timers)
     return ("waiting for " + ", ".join(names))[:500]
 
 
-def _new_task_row(loaded: Loaded, task: Any, now: datetime,
-                  default_sla: Callable[[str], str | int | None]) -> Rec:
+def _new_task_row(
+    loaded: Loaded, task: Any, now: datetime, default_sla: Callable[[str], str | int | None]
+) -> Rec:
     inst = loaded.instance
     definition = loaded.definition_of(task)
     element_id = loaded.original_id(task.task_spec.bpmn_id, definition) or task.task_spec.name
@@ -127,9 +139,14 @@ def _multi_ref(task: Any) -> str | None:
     return None
 
 
-def _due_at(loaded: Loaded, task: Any, element_id: str, props: dict[str, str],
-            now: datetime, default_sla: Callable[[str], str | int | None]
-            ) -> datetime | None:
+def _due_at(
+    loaded: Loaded,
+    task: Any,
+    element_id: str,
+    props: dict[str, str],
+    now: datetime,
+    default_sla: Callable[[str], str | int | None],
+) -> datetime | None:
     """The SLA deadline from ``sla`` (ISO duration) or ``slaExpression`` (evaluated), else
     from the PMO's default for this step (:mod:`engine.sla_defaults`), else none."""
     sla: Any = props.get("sla")
@@ -139,8 +156,12 @@ def _due_at(loaded: Loaded, task: Any, element_id: str, props: dict[str, str],
         try:
             sla = loaded.workflow.script_engine.evaluate(task, props["slaExpression"])
         except Exception as exc:
-            raise TaskFailed(f"the SLA expression failed: {exc}", element_id=element_id,
-                             error_type=type(exc).__name__, code="run.sla_failed") from exc
+            raise TaskFailed(
+                f"the SLA expression failed: {exc}",
+                element_id=element_id,
+                error_type=type(exc).__name__,
+                code="run.sla_failed",
+            ) from exc
     if sla is None or sla == "":
         source = "SLA default"
         sla = default_sla(element_id)
@@ -149,8 +170,9 @@ def _due_at(loaded: Loaded, task: Any, element_id: str, props: dict[str, str],
     try:
         return sla_due(now, sla)
     except ValueError as exc:
-        raise TaskFailed(f"{source}: {exc}", element_id=element_id,
-                         error_type="SLAError", code="run.sla_failed") from exc
+        raise TaskFailed(
+            f"{source}: {exc}", element_id=element_id, error_type="SLAError", code="run.sla_failed"
+        ) from exc
 
 
 def _evaluate_assignee(loaded: Loaded, task: Any, element_id: str, expression: str) -> str:
@@ -160,18 +182,19 @@ def _evaluate_assignee(loaded: Loaded, task: Any, element_id: str, expression: s
     except Exception as exc:
         raise TaskFailed(
             f"the assignee expression {expression!r} failed: {exc}",
-            element_id=element_id, error_type=type(exc).__name__,
+            element_id=element_id,
+            error_type=type(exc).__name__,
         ) from exc
     if not isinstance(value, str) or not value:
         raise TaskFailed(
             f"the assignee expression {expression!r} gave {value!r}, not a username",
-            element_id=element_id, error_type="AssigneeError",
+            element_id=element_id,
+            error_type="AssigneeError",
         )
     return value
 
 
-def _sync_timer_jobs(session: Session, loaded: Loaded, now: datetime,
-                     fired_refs: set[str]) -> None:
+def _sync_timer_jobs(session: Session, loaded: Loaded, now: datetime, fired_refs: set[str]) -> None:
     inst = loaded.instance
     existing = {j.task_ref: j for j in rows.timer_jobs(session, inst.id)}
     live = set()
@@ -179,14 +202,27 @@ def _sync_timer_jobs(session: Session, loaded: Loaded, now: datetime,
         live.add(timer.task_id)
         due = datetime.fromisoformat(timer.due)
         if due.tzinfo is None:
-            raise TaskFailed(f"timer {timer.bpmn_id} has a due time without a timezone",
-                             element_id=loaded.original_id(timer.bpmn_id))
+            raise TaskFailed(
+                f"timer {timer.bpmn_id} has a due time without a timezone",
+                element_id=loaded.original_id(timer.bpmn_id),
+            )
         job = existing.get(timer.task_id)
         if job is None:
-            rows.insert_rec(session, rows.new(
-                rows.JOBS, kind="timer", instance_id=inst.id, task_ref=timer.task_id,
-                element_id=loaded.original_id(timer.bpmn_id), due_at=due, status="pending",
-                attempts=0, payload={}, created_at=now))
+            rows.insert_rec(
+                session,
+                rows.new(
+                    rows.JOBS,
+                    kind="timer",
+                    instance_id=inst.id,
+                    task_ref=timer.task_id,
+                    element_id=loaded.original_id(timer.bpmn_id),
+                    due_at=due,
+                    status="pending",
+                    attempts=0,
+                    payload={},
+                    created_at=now,
+                ),
+            )
         elif job.status != "pending" or job.due_at != due:
             job.due_at, job.status, job.attempts, job.last_error = due, "pending", 0, None
             rows.write(session, job)
@@ -199,7 +235,13 @@ def _sync_timer_jobs(session: Session, loaded: Loaded, now: datetime,
             job.finished_at = now
             rows.write(session, job)
             if fired:
-                rows.audit(session, instance_id=inst.id, at=now, actor="system",
-                           kind="timer_fired", element_id=job.element_id,
-                           element_name=loaded.element(job.element_id).get("name"),
-                           detail={"job": job.id, "due_at": job.due_at.isoformat()})
+                rows.audit(
+                    session,
+                    instance_id=inst.id,
+                    at=now,
+                    actor="system",
+                    kind="timer_fired",
+                    element_id=job.element_id,
+                    element_name=loaded.element(job.element_id).get("name"),
+                    detail={"job": job.id, "due_at": job.due_at.isoformat()},
+                )

@@ -45,8 +45,7 @@ def is_transient(exc: BaseException) -> bool:
     return "database is locked" in str(orig)
 
 
-def retrying(action: Callable[[], T], *, what: str = "action",
-             attempts: int = ATTEMPTS) -> T:
+def retrying(action: Callable[[], T], *, what: str = "action", attempts: int = ATTEMPTS) -> T:
     """``action()``, run again (with a short random pause) while it fails transiently.
 
     ``action`` must be a whole unit of work that rolls back on failure.  When every
@@ -64,5 +63,7 @@ def retrying(action: Callable[[], T], *, what: str = "action",
         if attempt < attempts:
             log.info("%s: %s, running it again (attempt %d)", what, reason, attempt + 1)
             time.sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
-    raise Busy(f"{what}: the request is busy with other work; nothing was saved, "
-               "please try again", what=what)
+    raise Busy(
+        f"{what}: the request is busy with other work; nothing was saved, please try again",
+        what=what,
+    )

@@ -48,16 +48,29 @@ class ServiceCall:
     #: Notifications to write with the step (bell + e-mail outbox).
     notifications: list[Note] = field(default_factory=list, init=False)
 
-    def notify(self, usernames: Iterable[str], title: str, body: str = "", *,
-               kind: str = "info", link: str | None = None) -> None:
+    def notify(
+        self,
+        usernames: Iterable[str],
+        title: str,
+        body: str = "",
+        *,
+        kind: str = "info",
+        link: str | None = None,
+    ) -> None:
         """Tell people something (in-app and by e-mail) when this step commits.
 
         ``link`` defaults to the instance page.
         """
-        self.notifications.append(Note(
-            usernames=tuple(usernames), kind=kind, title=title, body=body,
-            link=link or f"/instances/{self.instance_id}", instance_id=self.instance_id,
-        ))
+        self.notifications.append(
+            Note(
+                usernames=tuple(usernames),
+                kind=kind,
+                title=title,
+                body=body,
+                link=link or f"/instances/{self.instance_id}",
+                instance_id=self.instance_id,
+            )
+        )
 
     def describe(self, *, title: str | None = None, business_key: str | None = None) -> None:
         """Name the request in lists (title) and give it a business key (e.g. a code)."""
@@ -97,6 +110,9 @@ class ServiceRegistry:
         """Run an operation; unknown names raise :class:`UnknownOperation`."""
         op = self._ops.get(name)
         if op is None:
-            raise UnknownOperation(f"no service operation named {name!r} is registered",
-                                   code="service.unknown_operation", name=name)
+            raise UnknownOperation(
+                f"no service operation named {name!r} is registered",
+                code="service.unknown_operation",
+                name=name,
+            )
         return op(call)

@@ -30,42 +30,65 @@ def parse(duration: str | int) -> str | int:
     text = str(duration).strip().upper()
     if text.isdigit():
         if int(text) > MAX_WORKING_DAYS:
-            raise InvalidData({"duration": FieldError(
-                f"At most {MAX_WORKING_DAYS} working days.", "sla.too_long", field="duration",
-                limit=MAX_WORKING_DAYS)})
+            raise InvalidData(
+                {
+                    "duration": FieldError(
+                        f"At most {MAX_WORKING_DAYS} working days.",
+                        "sla.too_long",
+                        field="duration",
+                        limit=MAX_WORKING_DAYS,
+                    )
+                }
+            )
         return int(text)
     try:
         sla_due(datetime(2026, 1, 5), text)
     except (ValueError, OverflowError):
         value = str(duration).strip()
-        raise InvalidData({"duration": FieldError(
-            f"{value!r} is not a duration such as P3D (three working days) or PT4H.",
-            "sla.duration_invalid", field="duration", value=value)}) from None
+        raise InvalidData(
+            {
+                "duration": FieldError(
+                    f"{value!r} is not a duration such as P3D (three working days) or PT4H.",
+                    "sla.duration_invalid",
+                    field="duration",
+                    value=value,
+                )
+            }
+        ) from None
     return text
 
 
 def listing(session: Session) -> list[SlaDefaultView]:
     """Every SLA default, by process and element."""
-    return [_view(r) for r in session.scalars(
-        select(SlaDefault).order_by(SlaDefault.process_key, SlaDefault.element_id))]
+    return [
+        _view(r)
+        for r in session.scalars(
+            select(SlaDefault).order_by(SlaDefault.process_key, SlaDefault.element_id)
+        )
+    ]
 
 
 def steps(session: Session) -> list[StepView]:
     """The human steps of every active process version, by process and step name."""
     found = []
-    for d in session.scalars(select(ProcessDefinition).where(
-            ProcessDefinition.active.is_(True)).order_by(ProcessDefinition.key)):
+    for d in session.scalars(
+        select(ProcessDefinition)
+        .where(ProcessDefinition.active.is_(True))
+        .order_by(ProcessDefinition.key)
+    ):
         for element_id, info in (d.meta or {}).get("elements", {}).items():
             if info.get("type") in HUMAN_STEPS:
                 props = info.get("properties") or {}
                 sla = props.get("sla") or (props.get("slaExpression") and "=")
-                found.append(StepView(d.key, d.name, element_id,
-                                      info.get("name") or element_id, sla or None))
+                found.append(
+                    StepView(d.key, d.name, element_id, info.get("name") or element_id, sla or None)
+                )
     return sorted(found, key=lambda s: (s.process_name, s.name, s.element_id))
 
 
-def put(session: Session, actor: str, now: datetime, process_key: str, element_id: str,
-        duration: str) -> SlaDefaultView:
+def put(
+    session: Session, actor: str, now: datetime, process_key: str, element_id: str, duration: str
+) -> SlaDefaultView:
     """Set (or change) the default for one step of a deployed process; audited."""
     process_key, element_id = (process_key or "").strip(), (element_id or "").strip()
     _require_step(session, process_key, element_id)
@@ -73,30 +96,50 @@ def put(session: Session, actor: str, now: datetime, process_key: str, element_i
     row = _find(session, process_key, element_id)
     before = {"duration": row.duration} if row is not None else {}
     if row is None:
-        row = SlaDefault(process_key=process_key, element_id=element_id, duration=value,
-                         updated_by=actor, updated_at=now)
+        row = SlaDefault(
+            process_key=process_key,
+            element_id=element_id,
+            duration=value,
+            updated_by=actor,
+            updated_at=now,
+        )
         session.add(row)
     elif row.duration == value:
         return _view(row)
     row.duration, row.updated_by, row.updated_at = value, actor, now
     session.flush()
-    admin_audit.record(session, actor=actor, now=now, kind="sla_default.set",
-                       target=f"{process_key}/{element_id}", before=before,
-                       after={"duration": value})
+    admin_audit.record(
+        session,
+        actor=actor,
+        now=now,
+        kind="sla_default.set",
+        target=f"{process_key}/{element_id}",
+        before=before,
+        after={"duration": value},
+    )
     return _view(row)
 
 
-def remove(session: Session, actor: str, now: datetime, process_key: str,
-           element_id: str) -> None:
+def remove(session: Session, actor: str, now: datetime, process_key: str, element_id: str) -> None:
     """Drop a default (the step has no deadline again unless its diagram gives one)."""
     row = _find(session, process_key, element_id)
     if row is None:
-        raise NotFound(f"no SLA default for {process_key}/{element_id}", code="sla.not_found",
-                       process=process_key, element_id=element_id)
+        raise NotFound(
+            f"no SLA default for {process_key}/{element_id}",
+            code="sla.not_found",
+            process=process_key,
+            element_id=element_id,
+        )
     session.delete(row)
-    admin_audit.record(session, actor=actor, now=now, kind="sla_default.removed",
-                       target=f"{process_key}/{element_id}",
-                       before={"duration": row.duration}, after={})
+    admin_audit.record(
+        session,
+        actor=actor,
+        now=now,
+        kind="sla_default.removed",
+        target=f"{process_key}/{element_id}",
+        before={"duration": row.duration},
+        after={},
+    )
 
 
 def finder(session: Session, process_key: str) -> Callable[[str], str | int | None]:
@@ -107,9 +150,13 @@ def finder(session: Session, process_key: str) -> Callable[[str], str | int | No
     def find(element_id: str) -> str | int | None:
         nonlocal loaded
         if loaded is None:
-            loaded = dict(session.execute(
-                select(SlaDefault.element_id, SlaDefault.duration)
-                .where(SlaDefault.process_key == process_key)).all())
+            loaded = dict(
+                session.execute(
+                    select(SlaDefault.element_id, SlaDefault.duration).where(
+                        SlaDefault.process_key == process_key
+                    )
+                ).all()
+            )
         value = loaded.get(element_id)
         return None if value is None else parse(value)
 
@@ -117,24 +164,46 @@ def finder(session: Session, process_key: str) -> Callable[[str], str | int | No
 
 
 def _find(session: Session, process_key: str, element_id: str) -> SlaDefault | None:
-    return session.scalar(select(SlaDefault).where(SlaDefault.process_key == process_key,
-                                                   SlaDefault.element_id == element_id))
+    return session.scalar(
+        select(SlaDefault).where(
+            SlaDefault.process_key == process_key, SlaDefault.element_id == element_id
+        )
+    )
 
 
 def _require_step(session: Session, process_key: str, element_id: str) -> None:
     definition = latest_process(session, process_key) if process_key else None
     if definition is None:
-        raise InvalidData({"process_key": FieldError(
-            f"No deployed process {process_key!r}.", "sla.unknown_step", field="process_key",
-            process=process_key)})
+        raise InvalidData(
+            {
+                "process_key": FieldError(
+                    f"No deployed process {process_key!r}.",
+                    "sla.unknown_step",
+                    field="process_key",
+                    process=process_key,
+                )
+            }
+        )
     info = (definition.meta or {}).get("elements", {}).get(element_id)
     if info is None or info.get("type") not in HUMAN_STEPS:
-        raise InvalidData({"element_id": FieldError(
-            f"{process_key} has no user task {element_id!r}.", "sla.unknown_step",
-            field="element_id", process=process_key, element_id=element_id)})
+        raise InvalidData(
+            {
+                "element_id": FieldError(
+                    f"{process_key} has no user task {element_id!r}.",
+                    "sla.unknown_step",
+                    field="element_id",
+                    process=process_key,
+                    element_id=element_id,
+                )
+            }
+        )
 
 
 def _view(row: SlaDefault) -> SlaDefaultView:
-    return SlaDefaultView(process_key=row.process_key, element_id=row.element_id,
-                          duration=row.duration, updated_by=row.updated_by,
-                          updated_at=row.updated_at)
+    return SlaDefaultView(
+        process_key=row.process_key,
+        element_id=row.element_id,
+        duration=row.duration,
+        updated_by=row.updated_by,
+        updated_at=row.updated_at,
+    )

@@ -49,8 +49,9 @@ class TaskQuery:
     offset: int = 0
 
 
-def list_tasks(ctx: EngineContext, session: Session, username: str | None, query: TaskQuery
-               ) -> tuple[list[TaskView], int]:
+def list_tasks(
+    ctx: EngineContext, session: Session, username: str | None, query: TaskQuery
+) -> tuple[list[TaskView], int]:
     """Tasks matching ``query`` for ``username`` and the total count (for paging)."""
     now = ctx.clock.now()
     # Only the instance columns a task list shows (never the saved state).
@@ -68,9 +69,16 @@ def list_tasks(ctx: EngineContext, session: Session, username: str | None, query
         if query.status != "any":
             q = q.where(HumanTask.status == query.status)
     else:
-        raise InvalidData({"scope": FieldError("Choose one of: mine, claimable, all.",
-                                               "input.choice", field="scope",
-                                               allowed="mine, claimable, all")})
+        raise InvalidData(
+            {
+                "scope": FieldError(
+                    "Choose one of: mine, claimable, all.",
+                    "input.choice",
+                    field="scope",
+                    allowed="mine, claimable, all",
+                )
+            }
+        )
     if query.process_key:
         q = q.where(HumanTask.process_key == query.process_key)
     if query.role:
@@ -84,8 +92,13 @@ def list_tasks(ctx: EngineContext, session: Session, username: str | None, query
     order = SORTS.get(query.sort)
     if order is None:
         allowed = ", ".join(SORTS)
-        raise InvalidData({"sort": FieldError(f"Choose one of: {allowed}.", "input.choice",
-                                              field="sort", allowed=allowed)})
+        raise InvalidData(
+            {
+                "sort": FieldError(
+                    f"Choose one of: {allowed}.", "input.choice", field="sort", allowed=allowed
+                )
+            }
+        )
     limit, offset = max(1, min(query.limit, 500)), max(0, query.offset)
     found = session.execute(q.order_by(*order).limit(limit).offset(offset)).all()
     if offset == 0 and len(found) < limit:
@@ -95,13 +108,16 @@ def list_tasks(ctx: EngineContext, session: Session, username: str | None, query
     return [_listed(row._mapping) for row in found], int(total or 0)
 
 
-_INSTANCE_COLUMNS = (ProcessInstance.title.label("i_title"),
-                     ProcessInstance.business_key.label("i_business_key"))
+_INSTANCE_COLUMNS = (
+    ProcessInstance.title.label("i_title"),
+    ProcessInstance.business_key.label("i_business_key"),
+)
 
 
 _ONE_TASK = (
-    select(HumanTask.__table__, *_INSTANCE_COLUMNS,
-           ProcessInstance.started_by.label("i_started_by"))
+    select(
+        HumanTask.__table__, *_INSTANCE_COLUMNS, ProcessInstance.started_by.label("i_started_by")
+    )
     .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
     .where(HumanTask.id == bindparam("task_id"))
 )
@@ -127,28 +143,33 @@ def nav_counts(ctx: EngineContext, session: Session, username: str) -> dict[str,
     mine = identity.assigned_filter(session, username, now)
     claimable = identity.claimable_filter(session, username, now)
     row = session.execute(
-        select(func.count().filter(mine), func.count().filter(claimable),
-               notifications.unread_count_query(username).scalar_subquery())
-        .select_from(HumanTask).where(HumanTask.status == "open")
+        select(
+            func.count().filter(mine),
+            func.count().filter(claimable),
+            notifications.unread_count_query(username).scalar_subquery(),
+        )
+        .select_from(HumanTask)
+        .where(HumanTask.status == "open")
     ).one()
-    return {"mine": int(row[0] or 0), "claimable": int(row[1] or 0),
-            "unread": int(row[2] or 0)}
+    return {"mine": int(row[0] or 0), "claimable": int(row[1] or 0), "unread": int(row[2] or 0)}
 
 
-def get_task(ctx: EngineContext, session: Session, task_id: int, username: str | None = None
-             ) -> TaskView:
+def get_task(
+    ctx: EngineContext, session: Session, task_id: int, username: str | None = None
+) -> TaskView:
     """One task; with ``username``, only if they may see it (else :class:`Forbidden`)."""
     found = session.execute(_ONE_TASK, {"task_id": task_id}).first()
     if found is None:
         raise NotFound(f"no task {task_id}", code="task.not_found", task_id=task_id)
     values = found._mapping
     row = SimpleNamespace(**{c.name: values[c.name] for c in HumanTask.__table__.c})
-    inst = SimpleNamespace(title=values["i_title"], business_key=values["i_business_key"],
-                           started_by=values["i_started_by"])
-    if username is not None and not may_view_task(session, username, row, inst,
-                                                  ctx.clock.now()):
-        raise Forbidden("you have no access to this task", code="access.no_access",
-                        task_id=task_id)
+    inst = SimpleNamespace(
+        title=values["i_title"],
+        business_key=values["i_business_key"],
+        started_by=values["i_started_by"],
+    )
+    if username is not None and not may_view_task(session, username, row, inst, ctx.clock.now()):
+        raise Forbidden("you have no access to this task", code="access.no_access", task_id=task_id)
     return task_view(row, inst)
 
 
@@ -160,8 +181,12 @@ def claim(ctx: EngineContext, session: Session, task_id: int, username: str) -> 
         if row.assignee == username:
             return task_view(row, inst)
         if row.assignee is not None:
-            raise Conflict(f"task {task_id} is already claimed by {row.assignee}",
-                           code="task.claimed_by_other", task_id=task_id, user=row.assignee)
+            raise Conflict(
+                f"task {task_id} is already claimed by {row.assignee}",
+                code="task.claimed_by_other",
+                task_id=task_id,
+                user=row.assignee,
+            )
         eligible = identity.eligibility(session, username, row, inst.started_by, now)
         identity.require(eligible)
         definition = ctx.cache.definition(session, inst.definition_id)
@@ -177,56 +202,102 @@ def unclaim(ctx: EngineContext, session: Session, task_id: int, username: str) -
         now = ctx.clock.now()
         row, inst = _open(session, task_id)
         if row.assignee != username:
-            raise Forbidden(f"task {task_id} is not claimed by you",
-                            code="task.not_claimed_by_you", task_id=task_id)
+            raise Forbidden(
+                f"task {task_id} is not claimed by you",
+                code="task.not_claimed_by_you",
+                task_id=task_id,
+            )
         definition = ctx.cache.definition(session, row.form_definition_id or inst.definition_id)
-        props = definition.meta.get("elements", {}).get(row.element_id, {}).get(
-            "properties") or {}
+        props = definition.meta.get("elements", {}).get(row.element_id, {}).get("properties") or {}
         if row.role is None or props.get("assignee"):
-            raise Conflict("this task was assigned to you by the process, not taken from a "
-                           "pool; hand it over (delegate) instead",
-                           code="task.assigned_by_process", task_id=task_id)
+            raise Conflict(
+                "this task was assigned to you by the process, not taken from a "
+                "pool; hand it over (delegate) instead",
+                code="task.assigned_by_process",
+                task_id=task_id,
+            )
         row.assignee, row.claimed_at = None, None
         _transition(session, row, username, now, username, "unclaimed")
         return task_view(row, inst)
 
 
-def delegate(ctx: EngineContext, session: Session, task_id: int, username: str, to_user: str,
-             reason: str, *, admin: bool = False) -> TaskView:
+def delegate(
+    ctx: EngineContext,
+    session: Session,
+    task_id: int,
+    username: str,
+    to_user: str,
+    reason: str,
+    *,
+    admin: bool = False,
+) -> TaskView:
     """Hand a task to a named person with a reason (``admin``: reassign anyone's task)."""
     if not reason or not reason.strip():
-        raise InvalidData({"reason": FieldError("Give a reason for handing this task over.",
-                                                "input.reason_required", field="reason")})
+        raise InvalidData(
+            {
+                "reason": FieldError(
+                    "Give a reason for handing this task over.",
+                    "input.reason_required",
+                    field="reason",
+                )
+            }
+        )
     with unit_of_work(session):
         now = ctx.clock.now()
         row, inst = _open(session, task_id)
         identity.get_user(session, to_user)
         if not admin:
-            identity.require(identity.eligibility(session, username, row, inst.started_by,
-                                                  now))
+            identity.require(identity.eligibility(session, username, row, inst.started_by, now))
         if to_user == row.assignee:
-            raise InvalidData({"to_user": FieldError(f"{to_user} already has this task.",
-                                                     "input.already_assignee", field="to_user",
-                                                     user=to_user)})
+            raise InvalidData(
+                {
+                    "to_user": FieldError(
+                        f"{to_user} already has this task.",
+                        "input.already_assignee",
+                        field="to_user",
+                        user=to_user,
+                    )
+                }
+            )
         if row.four_eyes and to_user == inst.started_by:
-            raise Forbidden(f"four-eyes rule: {to_user} submitted this request and may not "
-                            "review it", code="access.four_eyes_delegate", task_id=task_id,
-                            user=to_user)
+            raise Forbidden(
+                f"four-eyes rule: {to_user} submitted this request and may not review it",
+                code="access.four_eyes_delegate",
+                task_id=task_id,
+                user=to_user,
+            )
         previous = row.assignee
         row.assignee, row.claimed_at = to_user, now
-        _transition(session, row, previous, now, username,
-                    "reassigned" if admin else "delegated",
-                    reason=reason.strip(), detail={"from": previous, "to": to_user})
+        _transition(
+            session,
+            row,
+            previous,
+            now,
+            username,
+            "reassigned" if admin else "delegated",
+            reason=reason.strip(),
+            detail={"from": previous, "to": to_user},
+        )
         note = notifications.task_assigned(inst, row)
-        notifications.write(session, notifications.Note(
-            usernames=note.usernames, kind=note.kind, title=note.title,
-            body=f"{note.body} ({username}: {reason.strip()})", link=note.link,
-            instance_id=note.instance_id, human_task_id=note.human_task_id), now)
+        notifications.write(
+            session,
+            notifications.Note(
+                usernames=note.usernames,
+                kind=note.kind,
+                title=note.title,
+                body=f"{note.body} ({username}: {reason.strip()})",
+                link=note.link,
+                instance_id=note.instance_id,
+                human_task_id=note.human_task_id,
+            ),
+            now,
+        )
         return task_view(row, inst)
 
 
-def save_draft(ctx: EngineContext, session: Session, task_id: int, username: str,
-               data: Mapping[str, Any]) -> TaskView:
+def save_draft(
+    ctx: EngineContext, session: Session, task_id: int, username: str, data: Mapping[str, Any]
+) -> TaskView:
     """Keep unfinished form input on the task (not validated, not run)."""
     with unit_of_work(session):
         now = ctx.clock.now()
@@ -254,17 +325,33 @@ def _open(session: Session, task_id: int) -> tuple[Rec, Rec]:
     return rows.require_open_task(session, task_id)  # raises NotFound or NotReady
 
 
-def _transition(session: Session, row: Rec, previous: str | None, now: datetime,
-                actor: str, kind: str, reason: str | None = None,
-                detail: dict[str, Any] | None = None) -> None:
+def _transition(
+    session: Session,
+    row: Rec,
+    previous: str | None,
+    now: datetime,
+    actor: str,
+    kind: str,
+    reason: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
     """Write the task row's change if the task is still open and still held by
     ``previous`` (one winner), and the audit event that explains it."""
     if not rows.update_open_task(session, row.id, expect_assignee=previous, **row.changes()):
         raise _lost(session, row.id)
     row.mark_clean()
-    rows.audit(session, instance_id=row.instance_id, at=now, actor=actor, kind=kind,
-               element_id=row.element_id, element_name=row.name, human_task_id=row.id,
-               reason=reason, detail=detail or {})
+    rows.audit(
+        session,
+        instance_id=row.instance_id,
+        at=now,
+        actor=actor,
+        kind=kind,
+        element_id=row.element_id,
+        element_name=row.name,
+        human_task_id=row.id,
+        reason=reason,
+        detail=detail or {},
+    )
 
 
 def _lost(session: Session, task_id: int) -> Conflict:
@@ -276,9 +363,18 @@ def _lost(session: Session, task_id: int) -> Conflict:
     row, _inst = found
     if row.status != "open":
         who = f" by {row.completed_by}" if row.completed_by else ""
-        return Conflict(f"task {task_id} ({row.name}) was {row.status}{who} meanwhile",
-                        code="task.changed", task_id=task_id, name=row.name,
-                        status=row.status, by=row.completed_by)
-    return Conflict(f"task {task_id} ({row.name}) is now with {row.assignee or 'nobody'}",
-                    code="task.reassigned", task_id=task_id, name=row.name,
-                    user=row.assignee)
+        return Conflict(
+            f"task {task_id} ({row.name}) was {row.status}{who} meanwhile",
+            code="task.changed",
+            task_id=task_id,
+            name=row.name,
+            status=row.status,
+            by=row.completed_by,
+        )
+    return Conflict(
+        f"task {task_id} ({row.name}) is now with {row.assignee or 'nobody'}",
+        code="task.reassigned",
+        task_id=task_id,
+        name=row.name,
+        user=row.assignee,
+    )

@@ -47,35 +47,70 @@ def parse_duration(text: str | None) -> timedelta | None:
         return None
     found = _DURATION.fullmatch(text)
     if found is None or int(found.group(1)) == 0:
-        raise InvalidData({"expires": FieldError(
-            "Give a duration such as 90d, 12h or 2w, or never.", "token.bad_duration",
-            field="expires")})
+        raise InvalidData(
+            {
+                "expires": FieldError(
+                    "Give a duration such as 90d, 12h or 2w, or never.",
+                    "token.bad_duration",
+                    field="expires",
+                )
+            }
+        )
     amount, unit = int(found.group(1)), found.group(2) or "d"
-    delta = {"d": timedelta(days=amount), "h": timedelta(hours=amount),
-             "w": timedelta(weeks=amount)}[unit]
+    delta = {
+        "d": timedelta(days=amount),
+        "h": timedelta(hours=amount),
+        "w": timedelta(weeks=amount),
+    }[unit]
     if delta > timedelta(days=3660):
-        raise InvalidData({"expires": FieldError("A token may live ten years at most.",
-                                                 "token.too_long_lived", field="expires")})
+        raise InvalidData(
+            {
+                "expires": FieldError(
+                    "A token may live ten years at most.", "token.too_long_lived", field="expires"
+                )
+            }
+        )
     return delta
 
 
-def create(session: Session, username: str, *, name: str, now: datetime,
-           expires_in: timedelta | None) -> NewToken:
+def create(
+    session: Session, username: str, *, name: str, now: datetime, expires_in: timedelta | None
+) -> NewToken:
     """Make a token for ``username`` (an active user); the secret is only in the result."""
     name = (name or "").strip()
     if len(name) > MAX_NAME:
-        raise InvalidData({"name": FieldError(f"Use at most {MAX_NAME} characters.",
-                                              "input.too_long", field="name", limit=MAX_NAME)})
+        raise InvalidData(
+            {
+                "name": FieldError(
+                    f"Use at most {MAX_NAME} characters.",
+                    "input.too_long",
+                    field="name",
+                    limit=MAX_NAME,
+                )
+            }
+        )
     with unit_of_work(session):
         user = identity.get_user(session, username)
         if not user.active:
-            raise InvalidData({"username": FieldError(f"{username} is not an active user.",
-                                                      "input.inactive_user", field="username",
-                                                      user=username)})
+            raise InvalidData(
+                {
+                    "username": FieldError(
+                        f"{username} is not an active user.",
+                        "input.inactive_user",
+                        field="username",
+                        user=username,
+                    )
+                }
+            )
         secret = PREFIX + secrets.token_urlsafe(32)
-        row = ApiToken(username=username, name=name or "token", prefix=secret[:SHOWN],
-                       token_hash=hash_secret(secret), created_at=now,
-                       expires_at=now + expires_in if expires_in else None)
+        row = ApiToken(
+            username=username,
+            name=name or "token",
+            prefix=secret[:SHOWN],
+            token_hash=hash_secret(secret),
+            created_at=now,
+            expires_at=now + expires_in if expires_in else None,
+        )
         session.add(row)
         session.flush()
         return NewToken(_view(row), secret)
@@ -95,12 +130,16 @@ def revoke(session: Session, token_id: int, actor: str | None, now: datetime) ->
     with unit_of_work(session):
         row = session.get(ApiToken, token_id)
         if row is None:
-            raise NotFound(f"no API token {token_id}", code="token.not_found",
-                           token_id=token_id)
-        if actor is not None and actor != row.username and ADMIN_ROLE not in (
-                identity.global_roles(session, actor)):
-            raise Forbidden("only its owner or a PMO administrator may revoke a token",
-                            code="access.token_owner_only")
+            raise NotFound(f"no API token {token_id}", code="token.not_found", token_id=token_id)
+        if (
+            actor is not None
+            and actor != row.username
+            and ADMIN_ROLE not in (identity.global_roles(session, actor))
+        ):
+            raise Forbidden(
+                "only its owner or a PMO administrator may revoke a token",
+                code="access.token_owner_only",
+            )
         if row.revoked_at is None:
             row.revoked_at = now
         return _view(row)
@@ -116,10 +155,18 @@ def authenticate(session: Session, secret: str, now: datetime) -> str | None:
     wanted = hash_secret(secret)
     found = None
     for row in session.execute(
-            select(ApiToken.id, ApiToken.username, ApiToken.token_hash, ApiToken.expires_at,
-                   ApiToken.revoked_at, ApiToken.last_used_at, User.active)
-            .join(User, User.username == ApiToken.username)
-            .where(ApiToken.prefix == secret[:SHOWN])):
+        select(
+            ApiToken.id,
+            ApiToken.username,
+            ApiToken.token_hash,
+            ApiToken.expires_at,
+            ApiToken.revoked_at,
+            ApiToken.last_used_at,
+            User.active,
+        )
+        .join(User, User.username == ApiToken.username)
+        .where(ApiToken.prefix == secret[:SHOWN])
+    ):
         if hmac.compare_digest(row.token_hash, wanted):
             found = row
     if found is None or found.revoked_at is not None or not found.active:
@@ -135,5 +182,13 @@ def authenticate(session: Session, secret: str, now: datetime) -> str | None:
 
 
 def _view(row: ApiToken) -> TokenView:
-    return TokenView(row.id, row.username, row.name, row.prefix, row.created_at,
-                     row.expires_at, row.last_used_at, row.revoked_at)
+    return TokenView(
+        row.id,
+        row.username,
+        row.name,
+        row.prefix,
+        row.created_at,
+        row.expires_at,
+        row.last_used_at,
+        row.revoked_at,
+    )

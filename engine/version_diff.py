@@ -63,8 +63,13 @@ class VersionDiff:
         return not (self.added or self.removed or self.changed)
 
 
-def diff_diagrams(old_xml: bytes | str, new_xml: bytes | str, *,
-                  old_name: str = "old.bpmn", new_name: str = "new.bpmn") -> VersionDiff:
+def diff_diagrams(
+    old_xml: bytes | str,
+    new_xml: bytes | str,
+    *,
+    old_name: str = "old.bpmn",
+    new_name: str = "new.bpmn",
+) -> VersionDiff:
     """Compare two BPMN files (parsed with the safe parser) element by element."""
     old = describe(parse_xml(old_xml, old_name).getroot())
     new = describe(parse_xml(new_xml, new_name).getroot())
@@ -99,8 +104,7 @@ def describe(root: etree._Element) -> dict[str, dict[str, str]]:
     return out
 
 
-def _attributes(el: etree._Element, kind: str, lanes: dict[str, str | None]
-                ) -> dict[str, str]:
+def _attributes(el: etree._Element, kind: str, lanes: dict[str, str | None]) -> dict[str, str]:
     found: dict[str, str | None] = {"type": kind, "name": _squash(el.get("name"))}
     if kind == "sequenceFlow":
         found["source"] = el.get("sourceRef")
@@ -109,17 +113,16 @@ def _attributes(el: etree._Element, kind: str, lanes: dict[str, str | None]
     else:
         found["lane"] = lanes.get(el.get("id", ""))
     for timer in _TIMERS:
-        found[f"timer {timer}"] = _text(el.find(f"{{{BPMN_NS}}}timerEventDefinition"
-                                                f"/{{{BPMN_NS}}}{timer}"))
-    found["decision"] = _first_text(el, "./bpmn:extensionElements/"
-                                        "spiffworkflow:calledDecisionId")
+        found[f"timer {timer}"] = _text(
+            el.find(f"{{{BPMN_NS}}}timerEventDefinition/{{{BPMN_NS}}}{timer}")
+        )
+    found["decision"] = _first_text(el, "./bpmn:extensionElements/spiffworkflow:calledDecisionId")
     found["called process"] = el.get("calledElement")
     found["script"] = _text(el.find(f"{{{BPMN_NS}}}script"))
     for name in ("preScript", "postScript"):
         found[name] = _first_text(el, f"./bpmn:extensionElements/spiffworkflow:{name}")
     found["default flow"] = el.get("default")
-    operator = el.xpath("./bpmn:extensionElements/spiffworkflow:serviceTaskOperator",
-                       namespaces=NS)
+    operator = el.xpath("./bpmn:extensionElements/spiffworkflow:serviceTaskOperator", namespaces=NS)
     if operator:
         found["operation"] = operator[0].get("id")
     for name, value in properties_of(el).items():
@@ -127,8 +130,9 @@ def _attributes(el: etree._Element, kind: str, lanes: dict[str, str | None]
     return {k: v for k, v in found.items() if v not in (None, "")}
 
 
-def _entry(eid: str, attrs: dict[str, str], kind: str,
-           changes: tuple[FieldChange, ...] = ()) -> ElementChange:
+def _entry(
+    eid: str, attrs: dict[str, str], kind: str, changes: tuple[FieldChange, ...] = ()
+) -> ElementChange:
     return ElementChange(eid, attrs.get("name"), attrs.get("type", ""), kind, changes)
 
 

@@ -24,40 +24,57 @@ _LIGHT = (defer(ProcessDefinition.source), defer(ProcessDefinition.runtime_xml))
 
 def effective_definitions(session: Session, now: datetime) -> list[DefinitionView]:
     """Per process, the version new instances start on at ``now`` (by key)."""
-    newest = (select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("v"))
-              .where(in_effect(now)).group_by(ProcessDefinition.key).subquery())
+    newest = (
+        select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("v"))
+        .where(in_effect(now))
+        .group_by(ProcessDefinition.key)
+        .subquery()
+    )
     found = session.scalars(
-        select(ProcessDefinition).options(*_LIGHT)
-        .join(newest, (ProcessDefinition.key == newest.c.key)
-              & (ProcessDefinition.version == newest.c.v))
-        .order_by(ProcessDefinition.key))
+        select(ProcessDefinition)
+        .options(*_LIGHT)
+        .join(
+            newest,
+            (ProcessDefinition.key == newest.c.key) & (ProcessDefinition.version == newest.c.v),
+        )
+        .order_by(ProcessDefinition.key)
+    )
     return [definition_view(r) for r in found]
 
 
 def versions(session: Session, key: str, now: datetime) -> list[VersionView]:
     """Every version of a process, newest first, with how many instances run on each
     (:class:`NotFound` for an unknown key)."""
-    found = session.scalars(select(ProcessDefinition).options(*_LIGHT)
-                            .where(ProcessDefinition.key == key)
-                            .order_by(ProcessDefinition.version.desc())).all()
+    found = session.scalars(
+        select(ProcessDefinition)
+        .options(*_LIGHT)
+        .where(ProcessDefinition.key == key)
+        .order_by(ProcessDefinition.version.desc())
+    ).all()
     if not found:
         raise NotFound(f"no deployed process with key {key!r}", code="process.not_found", key=key)
-    running = dict(session.execute(
-        select(ProcessInstance.definition_id, func.count())
-        .where(ProcessInstance.process_key == key, ProcessInstance.status == "running")
-        .group_by(ProcessInstance.definition_id)).all())
-    current = next((r.id for r in found
-                    if r.effective_from is None or r.effective_from <= now), None)
-    return [VersionView(definition_view(r), int(running.get(r.id, 0)), r.id == current)
-            for r in found]
+    running = dict(
+        session.execute(
+            select(ProcessInstance.definition_id, func.count())
+            .where(ProcessInstance.process_key == key, ProcessInstance.status == "running")
+            .group_by(ProcessInstance.definition_id)
+        ).all()
+    )
+    current = next(
+        (r.id for r in found if r.effective_from is None or r.effective_from <= now), None
+    )
+    return [
+        VersionView(definition_view(r), int(running.get(r.id, 0)), r.id == current) for r in found
+    ]
 
 
 def library(session: Session, now: datetime) -> list[VersionView]:
     """Every version of every process (by key, newest version first), with running
     instances and which version new instances start on."""
     out: list[VersionView] = []
-    keys = session.scalars(select(ProcessDefinition.key).distinct()
-                           .order_by(ProcessDefinition.key)).all()
+    keys = session.scalars(
+        select(ProcessDefinition.key).distinct().order_by(ProcessDefinition.key)
+    ).all()
     for key in keys:
         out.extend(versions(session, key, now))
     return out
@@ -65,19 +82,27 @@ def library(session: Session, now: datetime) -> list[VersionView]:
 
 def version_row(session: Session, key: str, version: int) -> ProcessDefinition:
     """One version of a process (:class:`NotFound` if there is none)."""
-    row = session.scalar(select(ProcessDefinition).where(
-        ProcessDefinition.key == key, ProcessDefinition.version == version))
+    row = session.scalar(
+        select(ProcessDefinition).where(
+            ProcessDefinition.key == key, ProcessDefinition.version == version
+        )
+    )
     if row is None:
-        raise NotFound(f"process {key!r} has no version {version}",
-                       code="process.version_not_found", key=key, version=version)
+        raise NotFound(
+            f"process {key!r} has no version {version}",
+            code="process.version_not_found",
+            key=key,
+            version=version,
+        )
     return row
 
 
 def diff(session: Session, key: str, old: int, new: int) -> VersionDiff:
     """What changed from version ``old`` to version ``new`` of a process."""
     before, after = version_row(session, key, old), version_row(session, key, new)
-    return diff_diagrams(before.source, after.source,
-                         old_name=f"{key} v{old}", new_name=f"{key} v{new}")
+    return diff_diagrams(
+        before.source, after.source, old_name=f"{key} v{old}", new_name=f"{key} v{new}"
+    )
 
 
 def process_keys(xml: bytes, file_name: str, max_bytes: int) -> list[str]:
@@ -86,8 +111,7 @@ def process_keys(xml: bytes, file_name: str, max_bytes: int) -> list[str]:
     return [key for p in root.iter(f"{{{BPMN_NS}}}process") if (key := p.get("id"))]
 
 
-def draft_files(session: Session, xml: bytes, file_name: str, max_bytes: int
-                ) -> list[SourceFile]:
+def draft_files(session: Session, xml: bytes, file_name: str, max_bytes: int) -> list[SourceFile]:
     """A diagram drawn in the modeler as a deployment: the file and the forms frozen
     with the newest deployed version of each process in it (the modeler edits the
     diagram, not its forms), so validating and deploying it check the same thing."""
@@ -96,9 +120,12 @@ def draft_files(session: Session, xml: bytes, file_name: str, max_bytes: int
     files = [SourceFile(file_name, xml)]
     seen: set[str] = set()
     for key in process_keys(xml, file_name, max_bytes):
-        row = session.scalar(select(ProcessDefinition.forms)
-                             .where(ProcessDefinition.key == key)
-                             .order_by(ProcessDefinition.version.desc()).limit(1))
+        row = session.scalar(
+            select(ProcessDefinition.forms)
+            .where(ProcessDefinition.key == key)
+            .order_by(ProcessDefinition.version.desc())
+            .limit(1)
+        )
         for name, schema in (row or {}).items():
             if name not in seen:
                 seen.add(name)

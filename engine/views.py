@@ -182,7 +182,7 @@ class WhatIfChange:
 
 @dataclass(frozen=True)
 class WhatIfSummary:
-    """"N would have gained (or lost) value V in output column C"."""
+    """ "N would have gained (or lost) value V in output column C"."""
 
     column: str
     kind: str  # added | removed
@@ -405,8 +405,10 @@ class Finding:
     @property
     def key(self) -> str:
         """What makes two findings the same problem (one open incident per key)."""
-        return (f"{self.kind}:i{self.instance_id or ''}:t{self.human_task_id or ''}"
-                f":j{self.job_id or ''}:{self.params.get('ref', '')}")[:200]
+        return (
+            f"{self.kind}:i{self.instance_id or ''}:t{self.human_task_id or ''}"
+            f":j{self.job_id or ''}:{self.params.get('ref', '')}"
+        )[:200]
 
     def __str__(self) -> str:
         """One line: ``instance 12: stranded: ...``."""
@@ -469,11 +471,20 @@ class RepairResult:
 def instance_view(inst: Any, definition_version: int, open_rows: list[Any]) -> InstanceView:
     """Dataclass view of an instance row (ORM object or record) with its open tasks."""
     return InstanceView(
-        id=inst.id, process_key=inst.process_key, definition_id=inst.definition_id,
-        definition_version=definition_version, business_key=inst.business_key,
-        title=inst.title, project_id=inst.project_id, status=inst.status,
-        revision=inst.revision, started_by=inst.started_by, started_at=inst.started_at,
-        updated_at=inst.updated_at, ended_at=inst.ended_at, current_step=inst.current_step,
+        id=inst.id,
+        process_key=inst.process_key,
+        definition_id=inst.definition_id,
+        definition_version=definition_version,
+        business_key=inst.business_key,
+        title=inst.title,
+        project_id=inst.project_id,
+        status=inst.status,
+        revision=inst.revision,
+        started_by=inst.started_by,
+        started_at=inst.started_at,
+        updated_at=inst.updated_at,
+        ended_at=inst.ended_at,
+        current_step=inst.current_step,
         open_tasks=[task_view(r, inst) for r in open_rows],
     )
 
@@ -481,13 +492,26 @@ def instance_view(inst: Any, definition_version: int, open_rows: list[Any]) -> I
 def task_view(row: Any, inst: Any | None = None) -> TaskView:
     """Dataclass view of a human task row (ORM object or record)."""
     return TaskView(
-        id=row.id, instance_id=row.instance_id, element_id=row.element_id, name=row.name,
-        process_key=row.process_key, role=row.role, project_id=row.project_id,
-        assignee=row.assignee, status=row.status, form=row.form,
-        form_definition_id=row.form_definition_id, four_eyes=row.four_eyes,
-        created_at=row.created_at, due_at=row.due_at, claimed_at=row.claimed_at,
-        completed_at=row.completed_at, completed_by=row.completed_by,
-        on_behalf_of=row.on_behalf_of, outcome=row.outcome, comment=row.comment,
+        id=row.id,
+        instance_id=row.instance_id,
+        element_id=row.element_id,
+        name=row.name,
+        process_key=row.process_key,
+        role=row.role,
+        project_id=row.project_id,
+        assignee=row.assignee,
+        status=row.status,
+        form=row.form,
+        form_definition_id=row.form_definition_id,
+        four_eyes=row.four_eyes,
+        created_at=row.created_at,
+        due_at=row.due_at,
+        claimed_at=row.claimed_at,
+        completed_at=row.completed_at,
+        completed_by=row.completed_by,
+        on_behalf_of=row.on_behalf_of,
+        outcome=row.outcome,
+        comment=row.comment,
         instance_title=inst.title if inst is not None else "",
         business_key=inst.business_key if inst is not None else None,
     )
@@ -495,27 +519,54 @@ def task_view(row: Any, inst: Any | None = None) -> TaskView:
 
 def audit_view(row: Any) -> AuditView:
     """Dataclass view of an audit row."""
-    return AuditView(id=row.id, instance_id=row.instance_id, at=row.at, actor=row.actor,
-                     kind=row.kind, element_id=row.element_id, element_name=row.element_name,
-                     human_task_id=row.human_task_id, outcome=row.outcome, reason=row.reason,
-                     detail=row.detail or {})
+    return AuditView(
+        id=row.id,
+        instance_id=row.instance_id,
+        at=row.at,
+        actor=row.actor,
+        kind=row.kind,
+        element_id=row.element_id,
+        element_name=row.element_name,
+        human_task_id=row.human_task_id,
+        outcome=row.outcome,
+        reason=row.reason,
+        detail=row.detail or {},
+    )
 
 
 def job_view(job: Any) -> JobView:
     """Dataclass view of a job row."""
-    return JobView(id=job.id, kind=job.kind, instance_id=job.instance_id,
-                   task_ref=job.task_ref, element_id=job.element_id, due_at=job.due_at,
-                   status=job.status, attempts=job.attempts, last_error=job.last_error)
+    return JobView(
+        id=job.id,
+        kind=job.kind,
+        instance_id=job.instance_id,
+        task_ref=job.task_ref,
+        element_id=job.element_id,
+        due_at=job.due_at,
+        status=job.status,
+        attempts=job.attempts,
+        last_error=job.last_error,
+    )
 
 
 def incident_view(row: Any) -> IncidentView:
     """Dataclass view of an incident row."""
     return IncidentView(
-        id=row.id, kind=row.kind, code=row.code, instance_id=row.instance_id,
-        job_id=row.job_id, human_task_id=row.human_task_id, detail=row.detail,
-        params=dict(row.params or {}), status=row.status, opened_at=row.opened_at,
-        last_seen_at=row.last_seen_at, seen_count=row.seen_count,
-        resolved_at=row.resolved_at, resolved_by=row.resolved_by, resolution=row.resolution,
+        id=row.id,
+        kind=row.kind,
+        code=row.code,
+        instance_id=row.instance_id,
+        job_id=row.job_id,
+        human_task_id=row.human_task_id,
+        detail=row.detail,
+        params=dict(row.params or {}),
+        status=row.status,
+        opened_at=row.opened_at,
+        last_seen_at=row.last_seen_at,
+        seen_count=row.seen_count,
+        resolved_at=row.resolved_at,
+        resolved_by=row.resolved_by,
+        resolution=row.resolution,
     )
 
 

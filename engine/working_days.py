@@ -55,5 +55,6 @@ def sla_due(now: datetime, sla: str | int, closed: Collection[date] = ()) -> dat
     parts = {k: int(v) for k, v in m.groupdict().items() if v}
     days = parts.get("w", 0) * 5 + parts.get("d", 0)
     due = add_working_days(now, days, closed) if days else now
-    return due + timedelta(hours=parts.get("h", 0), minutes=parts.get("m", 0),
-                           seconds=parts.get("s", 0))
+    return due + timedelta(
+        hours=parts.get("h", 0), minutes=parts.get("m", 0), seconds=parts.get("s", 0)
+    )

@@ -118,10 +118,12 @@ def cmd_serve(extra: list[str]) -> int:
     return run(*serve, cwd=ROOT, env=env, check=False)
 
 
-#: Static checks before the tests: lint, types (mypy over engine/, configured in
-#: pyproject.toml), the layers (import-linter contracts in pyproject.toml).
+#: Static checks before the tests: lint, the engine's formatting (``ruff format``), types
+#: (mypy over engine/, configured in pyproject.toml), the layers (import-linter contracts
+#: in pyproject.toml).
 CHECKS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ruff check", ("ruff", "check", ".")),
+    ("ruff format (engine)", ("ruff", "format", "--check", "engine")),
     ("type check (mypy engine)", ("mypy",)),
     ("import contracts (lint-imports)", ("lint-imports", "--no-cache")),
 )

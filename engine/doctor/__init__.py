@@ -17,16 +17,38 @@ from engine.store.uow import unit_of_work
 from engine.views import DoctorReport
 
 
-def run(ctx: EngineContext, session: Session, *, keep: bool = True, offset: int = 0,
-        limit: int | None = None) -> DoctorReport:
+def run(
+    ctx: EngineContext,
+    session: Session,
+    *,
+    keep: bool = True,
+    offset: int = 0,
+    limit: int | None = None,
+) -> DoctorReport:
     """Check, then (``keep``) turn the findings into incidents in one unit of work."""
     scan = check(ctx, session, offset=offset, limit=limit, batch=ctx.settings.doctor_batch)
     if not keep:
         return DoctorReport(findings=scan.findings, instances_checked=scan.instances_checked)
     with unit_of_work(session):
-        return record(session, scan.findings, ctx.clock.now(), complete=scan.complete,
-                      instances_checked=scan.instances_checked)
+        return record(
+            session,
+            scan.findings,
+            ctx.clock.now(),
+            complete=scan.complete,
+            instances_checked=scan.instances_checked,
+        )
 
 
-__all__ = ["DOCTOR_ACTOR", "KINDS", "Scan", "after_cancel", "check", "force_cancel",
-           "list_incidents", "record", "rerun", "resolve_instance", "run"]
+__all__ = [
+    "DOCTOR_ACTOR",
+    "KINDS",
+    "Scan",
+    "after_cancel",
+    "check",
+    "force_cancel",
+    "list_incidents",
+    "record",
+    "rerun",
+    "resolve_instance",
+    "run",
+]

@@ -21,15 +21,22 @@ from engine.views import DoctorReport, Finding, IncidentView, incident_view
 SYSTEM = "system"
 
 
-def record(session: Session, findings: Sequence[Finding], now: datetime, *,
-           complete: bool, instances_checked: int = 0) -> DoctorReport:
+def record(
+    session: Session,
+    findings: Sequence[Finding],
+    now: datetime,
+    *,
+    complete: bool,
+    instances_checked: int = 0,
+) -> DoctorReport:
     """Open or refresh an incident per finding; clear the rest after a complete pass.
 
     Runs inside the caller's unit of work.
     """
     wanted = {f.key: f for f in findings}
-    open_rows = {r.key: r for r in session.scalars(
-        select(Incident).where(Incident.status == "open"))}
+    open_rows = {
+        r.key: r for r in session.scalars(select(Incident).where(Incident.status == "open"))
+    }
     opened: list[int] = []
     seen = 0
     for key, found in wanted.items():
@@ -49,17 +56,31 @@ def record(session: Session, findings: Sequence[Finding], now: datetime, *,
                 _resolve(row, now, SYSTEM, "cleared: no longer found")
                 cleared.append(row.id)
     session.flush()
-    return DoctorReport(findings=list(findings), opened=opened, seen_again=seen,
-                        cleared=cleared, instances_checked=instances_checked)
+    return DoctorReport(
+        findings=list(findings),
+        opened=opened,
+        seen_again=seen,
+        cleared=cleared,
+        instances_checked=instances_checked,
+    )
 
 
 def _insert(session: Session, found: Finding, now: datetime) -> int | None:
     """A new open incident; None when another worker opened it a moment ago."""
-    row = Incident(kind=found.kind, key=found.key, code=found.code,
-                   instance_id=found.instance_id, job_id=found.job_id,
-                   human_task_id=found.human_task_id, detail=found.message[:2000],
-                   params=dict(found.params), status="open", opened_at=now,
-                   last_seen_at=now, seen_count=1)
+    row = Incident(
+        kind=found.kind,
+        key=found.key,
+        code=found.code,
+        instance_id=found.instance_id,
+        job_id=found.job_id,
+        human_task_id=found.human_task_id,
+        detail=found.message[:2000],
+        params=dict(found.params),
+        status="open",
+        opened_at=now,
+        last_seen_at=now,
+        seen_count=1,
+    )
     try:
         with session.begin_nested():
             session.add(row)
@@ -69,11 +90,13 @@ def _insert(session: Session, found: Finding, now: datetime) -> int | None:
     return row.id
 
 
-def resolve_instance(session: Session, instance_id: int, actor: str, resolution: str,
-                     now: datetime) -> list[int]:
+def resolve_instance(
+    session: Session, instance_id: int, actor: str, resolution: str, now: datetime
+) -> list[int]:
     """Resolve every open incident of an instance; returns their ids."""
-    found = session.scalars(select(Incident).where(Incident.instance_id == instance_id,
-                                                   Incident.status == "open")).all()
+    found = session.scalars(
+        select(Incident).where(Incident.instance_id == instance_id, Incident.status == "open")
+    ).all()
     for row in found:
         _resolve(row, now, actor, resolution)
     session.flush()
@@ -85,8 +108,9 @@ def _resolve(row: Incident, now: datetime, actor: str, resolution: str) -> None:
     row.resolved_by, row.resolution = actor[:64], resolution[:2000]
 
 
-def list_incidents(session: Session, *, open_only: bool = True,
-                   instance_id: int | None = None, limit: int = 200) -> list[IncidentView]:
+def list_incidents(
+    session: Session, *, open_only: bool = True, instance_id: int | None = None, limit: int = 200
+) -> list[IncidentView]:
     """Incidents, newest first."""
     q = select(Incident)
     if open_only:

@@ -23,8 +23,9 @@ from engine.store.uow import unit_of_work
 from engine.views import RepairResult
 
 
-def rerun(ctx: EngineContext, session: Session, instance_id: int, actor: str,
-          reason: str = "") -> RepairResult:
+def rerun(
+    ctx: EngineContext, session: Session, instance_id: int, actor: str, reason: str = ""
+) -> RepairResult:
     """Run the engine on the saved state (due timers fire) and bring task rows and jobs
     back in step.
 
@@ -42,8 +43,10 @@ def rerun(ctx: EngineContext, session: Session, instance_id: int, actor: str,
         with execution.engine_errors(loaded, ctx.clock):
             loaded.workflow.refresh_timers()  # what a due timer's job would have done
             run_engine(loaded.workflow, loaded.counter)
-        changes = {"reopened": _reopen_waiting_rows(session, loaded),
-                   "requeued": _requeue_failed_jobs(session, inst.id)}
+        changes = {
+            "reopened": _reopen_waiting_rows(session, loaded),
+            "requeued": _requeue_failed_jobs(session, inst.id),
+        }
         loaded.open_rows = rows.open_tasks(session, inst.id)
 
         def save() -> None:
@@ -57,8 +60,9 @@ def rerun(ctx: EngineContext, session: Session, instance_id: int, actor: str,
         return RepairResult(inst.id, "rerun", inst.status, resolved, changes)
 
 
-def after_cancel(ctx: EngineContext, session: Session, instance_id: int, actor: str,
-                 reason: str) -> RepairResult:
+def after_cancel(
+    ctx: EngineContext, session: Session, instance_id: int, actor: str, reason: str
+) -> RepairResult:
     """After the instance was cancelled (or was already over): cancel its leftover jobs,
     audit the repair and resolve its incidents."""
     with unit_of_work(session):
@@ -66,8 +70,9 @@ def after_cancel(ctx: EngineContext, session: Session, instance_id: int, actor: 
         return _settle(session, _locked(session, instance_id), actor, "cancel", reason, now)
 
 
-def force_cancel(ctx: EngineContext, session: Session, instance_id: int, actor: str,
-                 reason: str) -> None:
+def force_cancel(
+    ctx: EngineContext, session: Session, instance_id: int, actor: str, reason: str
+) -> None:
     """Cancel an instance whose saved state no longer loads: its rows only (the process's
     cancel glue cannot run without the workflow)."""
     with unit_of_work(session):
@@ -80,18 +85,32 @@ def force_cancel(ctx: EngineContext, session: Session, instance_id: int, actor: 
         inst.updated_at = now
         rows.write(session, inst)
         rows.cancel_open(session, inst.id, now)
-        rows.audit(session, instance_id=inst.id, at=now, actor=actor, kind="cancelled",
-                   reason=reason, detail={"state": "unreadable"})
+        rows.audit(
+            session,
+            instance_id=inst.id,
+            at=now,
+            actor=actor,
+            kind="cancelled",
+            reason=reason,
+            detail={"state": "unreadable"},
+        )
 
 
-def _settle(session: Session, inst: Rec, actor: str, action: str, reason: str,
-            now: datetime) -> RepairResult:
+def _settle(
+    session: Session, inst: Rec, actor: str, action: str, reason: str, now: datetime
+) -> RepairResult:
     """An instance that is over keeps no pending or failed jobs."""
-    stray = list(session.scalars(select(JOBS.c.id).where(
-        JOBS.c.instance_id == inst.id, JOBS.c.status.in_(("pending", "failed")))))
+    stray = list(
+        session.scalars(
+            select(JOBS.c.id).where(
+                JOBS.c.instance_id == inst.id, JOBS.c.status.in_(("pending", "failed"))
+            )
+        )
+    )
     if stray:
-        session.execute(update(JOBS).where(JOBS.c.id.in_(stray))
-                        .values(status="cancelled", finished_at=now))
+        session.execute(
+            update(JOBS).where(JOBS.c.id.in_(stray)).values(status="cancelled", finished_at=now)
+        )
     changes = {"cancelled_jobs": stray}
     _audit(session, inst.id, actor, action, reason, changes, now)
     resolved = resolve_instance(session, inst.id, actor, _resolution(action, reason), now)
@@ -108,9 +127,16 @@ def _reopen_waiting_rows(session: Session, loaded: execution.Loaded) -> list[int
     waiting = [str(t.id) for t in ready_manual_tasks(loaded.workflow)]
     if not waiting:
         return []
-    closed = [Rec(TASKS, r._mapping) for r in session.execute(select(TASKS).where(
-        TASKS.c.instance_id == loaded.instance.id, TASKS.c.spiff_task_id.in_(waiting),
-        TASKS.c.status != "open"))]
+    closed = [
+        Rec(TASKS, r._mapping)
+        for r in session.execute(
+            select(TASKS).where(
+                TASKS.c.instance_id == loaded.instance.id,
+                TASKS.c.spiff_task_id.in_(waiting),
+                TASKS.c.status != "open",
+            )
+        )
+    ]
     for row in closed:
         row.status, row.completed_at, row.completed_by = "open", None, None
         row.outcome, row.on_behalf_of = None, None
@@ -119,18 +145,38 @@ def _reopen_waiting_rows(session: Session, loaded: execution.Loaded) -> list[int
 
 
 def _requeue_failed_jobs(session: Session, instance_id: int) -> list[int]:
-    failed = list(session.scalars(select(JOBS.c.id).where(
-        JOBS.c.instance_id == instance_id, JOBS.c.status == "failed")))
+    failed = list(
+        session.scalars(
+            select(JOBS.c.id).where(JOBS.c.instance_id == instance_id, JOBS.c.status == "failed")
+        )
+    )
     if failed:
-        session.execute(update(JOBS).where(JOBS.c.id.in_(failed)).values(
-            status="pending", attempts=0, finished_at=None))
+        session.execute(
+            update(JOBS)
+            .where(JOBS.c.id.in_(failed))
+            .values(status="pending", attempts=0, finished_at=None)
+        )
     return failed
 
 
-def _audit(session: Session, instance_id: int, actor: str, action: str, reason: str,
-           changes: dict[str, list[int]], now: datetime) -> None:
-    rows.audit(session, instance_id=instance_id, at=now, actor=actor, kind="repaired",
-               reason=reason or None, detail={"action": action, **changes})
+def _audit(
+    session: Session,
+    instance_id: int,
+    actor: str,
+    action: str,
+    reason: str,
+    changes: dict[str, list[int]],
+    now: datetime,
+) -> None:
+    rows.audit(
+        session,
+        instance_id=instance_id,
+        at=now,
+        actor=actor,
+        kind="repaired",
+        reason=reason or None,
+        detail={"action": action, **changes},
+    )
 
 
 def _resolution(action: str, reason: str) -> str:

@@ -57,7 +57,8 @@ def fire_due_jobs(ctx: EngineContext, session: Session, *, limit: int = 100) -> 
             handled.add(job_id)
             outcome, error = retrying(
                 functools.partial(_fire_one, ctx, session, job_id, instance_id),
-                what=f"job {job_id}")
+                what=f"job {job_id}",
+            )
             if outcome == FIRED:
                 fired += 1
             elif outcome == FAILED:
@@ -70,8 +71,9 @@ def fire_due_jobs(ctx: EngineContext, session: Session, *, limit: int = 100) -> 
     return FireReport(fired=fired, failed=failed, skipped=skipped, errors=errors)
 
 
-def _fire_one(ctx: EngineContext, session: Session, job_id: int,
-              instance_id: int | None) -> tuple[str, str]:
+def _fire_one(
+    ctx: EngineContext, session: Session, job_id: int, instance_id: int | None
+) -> tuple[str, str]:
     """Lock the instance, then the job; fire it in a savepoint; record the outcome."""
     with unit_of_work(session, write=False):
         now = ctx.clock.now()
@@ -111,11 +113,13 @@ def _fire_one(ctx: EngineContext, session: Session, job_id: int,
         return FAILED, message
 
 
-def _run_job(ctx: EngineContext, session: Session, job: Rec, inst: Rec | None,
-             now: datetime) -> None:
+def _run_job(
+    ctx: EngineContext, session: Session, job: Rec, inst: Rec | None, now: datetime
+) -> None:
     if job.kind != "timer":
-        raise NotFound(f"no handler for job kind {job.kind!r}", code="job.no_handler",
-                       kind=job.kind)
+        raise NotFound(
+            f"no handler for job kind {job.kind!r}", code="job.no_handler", kind=job.kind
+        )
     if inst is None or inst.status != "running":
         job.status = "cancelled"
         return
@@ -126,17 +130,24 @@ def _run_job(ctx: EngineContext, session: Session, job: Rec, inst: Rec | None,
 
         def save() -> None:
             execution.save(session, loaded, now)
-            rows.audit(session, instance_id=inst.id, at=now, actor=SYSTEM_ACTOR,
-                       kind="timer_fired", element_id=job.element_id,
-                       element_name=loaded.element(job.element_id).get("name"),
-                       detail={"job": job.id, "due_at": job.due_at.isoformat()})
+            rows.audit(
+                session,
+                instance_id=inst.id,
+                at=now,
+                actor=SYSTEM_ACTOR,
+                kind="timer_fired",
+                element_id=job.element_id,
+                element_name=loaded.element(job.element_id).get("name"),
+                detail={"job": job.id, "due_at": job.due_at.isoformat()},
+            )
             execution.audit_services(session, loaded, now, SYSTEM_ACTOR)
 
         projection.sync(session, loaded, now, SYSTEM_ACTOR, save)
 
 
-def _record_failure(ctx: EngineContext, session: Session, job: Rec, message: str,
-                    now: datetime) -> None:
+def _record_failure(
+    ctx: EngineContext, session: Session, job: Rec, message: str, now: datetime
+) -> None:
     """Count a failed attempt on the job (as it was before the attempt): back off, or
     after the last attempt make it a ``failed`` incident."""
     job.attempts += 1
@@ -144,9 +155,16 @@ def _record_failure(ctx: EngineContext, session: Session, job: Rec, message: str
     if job.attempts >= ctx.settings.job_max_attempts:
         job.status = "failed"
         job.finished_at = now
-        rows.audit(session, instance_id=job.instance_id, at=now, actor=SYSTEM_ACTOR,
-                   kind="incident", element_id=job.element_id, reason=job.last_error,
-                   detail={"job": job.id, "attempts": job.attempts})
+        rows.audit(
+            session,
+            instance_id=job.instance_id,
+            at=now,
+            actor=SYSTEM_ACTOR,
+            kind="incident",
+            element_id=job.element_id,
+            reason=job.last_error,
+            detail={"job": job.id, "attempts": job.attempts},
+        )
     else:
         backoff = ctx.settings.job_backoff_seconds * (2 ** (job.attempts - 1))
         job.due_at = now + timedelta(seconds=backoff)
@@ -161,17 +179,29 @@ def retry_job(ctx: EngineContext, session: Session, job_id: int, actor: str) -> 
         if job is None:
             raise NotFound(f"no job {job_id}", code="job.not_found", job_id=job_id)
         if job.status != "failed":
-            raise EngineError(f"job {job_id} is {job.status}, not failed",
-                              code="job.not_failed", job_id=job_id, status=job.status)
+            raise EngineError(
+                f"job {job_id} is {job.status}, not failed",
+                code="job.not_failed",
+                job_id=job_id,
+                status=job.status,
+            )
         job.status, job.attempts, job.due_at, job.finished_at = "pending", 0, now, None
         rows.write(session, job)
-        rows.audit(session, instance_id=job.instance_id, at=now, actor=actor,
-                   kind="job_retried", element_id=job.element_id, detail={"job": job.id})
+        rows.audit(
+            session,
+            instance_id=job.instance_id,
+            at=now,
+            actor=actor,
+            kind="job_retried",
+            element_id=job.element_id,
+            detail={"job": job.id},
+        )
         return job_view(job)
 
 
-def list_jobs(session: Session, *, status: str | None = None, instance_id: int | None = None,
-              limit: int = 100) -> list[JobView]:
+def list_jobs(
+    session: Session, *, status: str | None = None, instance_id: int | None = None, limit: int = 100
+) -> list[JobView]:
     """Jobs, soonest first, optionally filtered."""
     q = select(Job)
     if status:
@@ -181,10 +211,15 @@ def list_jobs(session: Session, *, status: str | None = None, instance_id: int |
     return [job_view(j) for j in session.scalars(q.order_by(Job.due_at, Job.id).limit(limit))]
 
 
-def worker_loop(ctx: EngineContext, session_factory: Callable[[], Session], *,
-                poll_seconds: float = 1.0, stop: Callable[[], bool] = lambda: False,
-                log: Callable[[str], None] = print,
-                each_pass: Callable[[], None] = lambda: None) -> None:
+def worker_loop(
+    ctx: EngineContext,
+    session_factory: Callable[[], Session],
+    *,
+    poll_seconds: float = 1.0,
+    stop: Callable[[], bool] = lambda: False,
+    log: Callable[[str], None] = print,
+    each_pass: Callable[[], None] = lambda: None,
+) -> None:
     """Fire due jobs until ``stop()`` says so, sleeping ``poll_seconds`` when idle.
 
     ``each_pass`` runs before every pass (the periodic chores of

@@ -30,8 +30,10 @@ def tables(ctx: EngineContext, session: Session, actor: str) -> list[DecisionTab
     with read_only(session):
         access.require_rules_admin(session, actor)
         now = ctx.clock.now()
-        return [versions.table_view(session, key, now, _max_bytes(ctx))
-                for key in versions.keys(session)]
+        return [
+            versions.table_view(session, key, now, _max_bytes(ctx))
+            for key in versions.keys(session)
+        ]
 
 
 def table(ctx: EngineContext, session: Session, key: str, actor: str) -> DecisionTableView:
@@ -41,61 +43,91 @@ def table(ctx: EngineContext, session: Session, key: str, actor: str) -> Decisio
         return versions.table_view(session, key, ctx.clock.now(), _max_bytes(ctx))
 
 
-def check(ctx: EngineContext, session: Session, key: str, content: bytes | str, actor: str
-          ) -> list[Problem]:
+def check(
+    ctx: EngineContext, session: Session, key: str, content: bytes | str, actor: str
+) -> list[Problem]:
     """Every problem publishing ``content`` as ``key`` would meet (stores nothing)."""
     with read_only(session):
         access.require_rules_admin(session, actor)
         return versions.readable(content, key, _max_bytes(ctx)).problems
 
 
-def save_draft(ctx: EngineContext, session: Session, key: str, content: bytes | str,
-               actor: str) -> tuple[DecisionVersionView, list[Problem]]:
+def save_draft(
+    ctx: EngineContext, session: Session, key: str, content: bytes | str, actor: str
+) -> tuple[DecisionVersionView, list[Problem]]:
     """Keep ``content`` as the draft (with the problems publishing it would meet)."""
     with unit_of_work(session):
         access.require_rules_admin(session, actor)
-        return versions.save_draft(session, key, content, actor=actor, now=ctx.clock.now(),
-                                   max_bytes=_max_bytes(ctx))
+        return versions.save_draft(
+            session, key, content, actor=actor, now=ctx.clock.now(), max_bytes=_max_bytes(ctx)
+        )
 
 
-def publish(ctx: EngineContext, session: Session, key: str, actor: str, comment: str, *,
-            effective_from: datetime | None = None, content: bytes | str | None = None
-            ) -> DecisionVersionView:
+def publish(
+    ctx: EngineContext,
+    session: Session,
+    key: str,
+    actor: str,
+    comment: str,
+    *,
+    effective_from: datetime | None = None,
+    content: bytes | str | None = None,
+) -> DecisionVersionView:
     """Publish the draft (``content`` first saved as the draft when given); all or
     nothing."""
     with unit_of_work(session):
         access.require_rules_admin(session, actor)
         now = ctx.clock.now()
         if content is not None:
-            versions.save_draft(session, key, content, actor=actor, now=now,
-                                max_bytes=_max_bytes(ctx))
-        return versions.publish(session, key, actor=actor, now=now, comment=comment,
-                                effective_from=effective_from, max_bytes=_max_bytes(ctx))
+            versions.save_draft(
+                session, key, content, actor=actor, now=now, max_bytes=_max_bytes(ctx)
+            )
+        return versions.publish(
+            session,
+            key,
+            actor=actor,
+            now=now,
+            comment=comment,
+            effective_from=effective_from,
+            max_bytes=_max_bytes(ctx),
+        )
 
 
-def test(ctx: EngineContext, session: Session, key: str, actor: str,
-         inputs: Mapping[str, Any], variables: Mapping[str, Any] | None = None,
-         content: bytes | str | None = None) -> dict[str, RuleTestResult]:
+def test(
+    ctx: EngineContext,
+    session: Session,
+    key: str,
+    actor: str,
+    inputs: Mapping[str, Any],
+    variables: Mapping[str, Any] | None = None,
+    content: bytes | str | None = None,
+) -> dict[str, RuleTestResult]:
     """The table in effect and the draft (``content``, else the saved draft) run on the
     same inputs: ``{"published": ..., "draft": ...}`` (no draft: only published)."""
     with read_only(session):
         access.require_rules_admin(session, actor)
         view = versions.table_view(session, key, ctx.clock.now(), _max_bytes(ctx))
-    published = table_from_xml(view.source.encode("utf-8"), f"{key}.dmn", key,
-                               max_bytes=_max_bytes(ctx))
+    published = table_from_xml(
+        view.source.encode("utf-8"), f"{key}.dmn", key, max_bytes=_max_bytes(ctx)
+    )
     given = {k: replay.plain_value(v) for k, v in (variables or {}).items()}
-    found = {"published": replay.run_test(
-        ctx, published, "published", replay.coerce_inputs(published, inputs), given)}
+    found = {
+        "published": replay.run_test(
+            ctx, published, "published", replay.coerce_inputs(published, inputs), given
+        )
+    }
     draft_source = content if content is not None else view.draft_source
     if draft_source is not None:
         draft = _draft(ctx, key, draft_source)
-        found["draft"] = replay.run_test(ctx, draft, "draft",
-                                         replay.coerce_inputs(draft, inputs), given)
+        found["draft"] = replay.run_test(
+            ctx, draft, "draft", replay.coerce_inputs(draft, inputs), given
+        )
     return found
 
 
-def what_if(ctx: EngineContext, session: Session, key: str, actor: str,
-            content: bytes | str | None = None) -> WhatIfResult:
+def what_if(
+    ctx: EngineContext, session: Session, key: str, actor: str, content: bytes | str | None = None
+) -> WhatIfResult:
     """Replay a draft (``content``, else the saved draft) over every past instance."""
     with read_only(session):
         access.require_rules_admin(session, actor)

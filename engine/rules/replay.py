@@ -80,8 +80,13 @@ def plain_value(raw: Any) -> Any:
     return int(number) if number.is_integer() else number
 
 
-def run_test(ctx: EngineContext, engine: DMNEngine, label: str, values: Mapping[str, Any],
-             variables: Mapping[str, Any]) -> RuleTestResult:
+def run_test(
+    ctx: EngineContext,
+    engine: DMNEngine,
+    label: str,
+    values: Mapping[str, Any],
+    variables: Mapping[str, Any],
+) -> RuleTestResult:
     """Run a table on test values; an error in a cell is part of the answer, not a crash."""
     try:
         found = evaluate_values(engine, values, script_engine(ctx), variables)
@@ -105,11 +110,23 @@ def _error_text(exc: BaseException) -> str:
 def what_if(ctx: EngineContext, session: Session, key: str, draft: DMNEngine) -> WhatIfResult:
     """Replay ``draft`` over the last recorded evaluation of ``key`` by every instance."""
     latest: dict[int, DecisionEvaluation] = {}
-    for row in session.scalars(select(DecisionEvaluation).where(
-            DecisionEvaluation.decision_key == key).order_by(DecisionEvaluation.id)):
+    for row in session.scalars(
+        select(DecisionEvaluation)
+        .where(DecisionEvaluation.decision_key == key)
+        .order_by(DecisionEvaluation.id)
+    ):
         latest[row.instance_id] = row
-    titles = dict(session.execute(select(ProcessInstance.id, ProcessInstance.title).where(
-        ProcessInstance.id.in_(list(latest)))).all()) if latest else {}
+    titles = (
+        dict(
+            session.execute(
+                select(ProcessInstance.id, ProcessInstance.title).where(
+                    ProcessInstance.id.in_(list(latest))
+                )
+            ).all()
+        )
+        if latest
+        else {}
+    )
     expressions = _recorded_expressions(session, {r.definition_id for r in latest.values()})
     sandbox = script_engine(ctx)
     changed: list[WhatIfChange] = []
@@ -121,27 +138,42 @@ def what_if(ctx: EngineContext, session: Session, key: str, draft: DMNEngine) ->
         except (SpiffWorkflowException, SandboxError, ValueError, TypeError, KeyError) as exc:
             failed.append((instance_id, _error_text(exc)))
             continue
-        change = _compare(instance_id, titles.get(instance_id, ""),
-                          (row.outputs or {}).get("columns") or {}, after, draft)
+        change = _compare(
+            instance_id,
+            titles.get(instance_id, ""),
+            (row.outputs or {}).get("columns") or {},
+            after,
+            draft,
+        )
         if change is not None:
             changed.append(change)
-    return WhatIfResult(key=key, checked=len(latest) - len(failed), changed=changed,
-                        summary=_summary(changed), failed=failed)
+    return WhatIfResult(
+        key=key,
+        checked=len(latest) - len(failed),
+        changed=changed,
+        summary=_summary(changed),
+        failed=failed,
+    )
 
 
 def _recorded_expressions(session: Session, ids: set[int | None]) -> dict[int, dict[str, str]]:
     """Per recorded version: input column id -> its expression (to match renamed columns)."""
     found: dict[int, dict[str, str]] = {}
     wanted = [i for i in ids if i is not None]
-    for row in session.scalars(select(DecisionDefinition).where(
-            DecisionDefinition.id.in_(wanted))) if wanted else []:
-        found[row.id] = {c["id"]: (c.get("expression") or "").strip()
-                         for c in row.meta.get("inputs", [])}
+    for row in (
+        session.scalars(select(DecisionDefinition).where(DecisionDefinition.id.in_(wanted)))
+        if wanted
+        else []
+    ):
+        found[row.id] = {
+            c["id"]: (c.get("expression") or "").strip() for c in row.meta.get("inputs", [])
+        }
     return found
 
 
-def _values_for(draft: DMNEngine, row: DecisionEvaluation, expressions: dict[str, str]
-                ) -> dict[str, Any]:
+def _values_for(
+    draft: DMNEngine, row: DecisionEvaluation, expressions: dict[str, str]
+) -> dict[str, Any]:
     """The recorded value of each of the draft's input columns: by column id, else by an
     identical input expression; a column never recorded cannot be replayed."""
     recorded = row.inputs.get("values") or {}
@@ -157,8 +189,13 @@ def _values_for(draft: DMNEngine, row: DecisionEvaluation, expressions: dict[str
     return values
 
 
-def _compare(instance_id: int, title: str, before: Mapping[str, list[Any]],
-             after: Evaluation, draft: DMNEngine) -> WhatIfChange | None:
+def _compare(
+    instance_id: int,
+    title: str,
+    before: Mapping[str, list[Any]],
+    after: Evaluation,
+    draft: DMNEngine,
+) -> WhatIfChange | None:
     labels = {o.name or o.label: o.label or o.name for o in draft.decision_table.outputs}
     columns = []
     for name in dict.fromkeys([*before, *after.columns]):
@@ -197,5 +234,7 @@ def _summary(changed: list[WhatIfChange]) -> list[WhatIfSummary]:
                         seen.add(key)
                         counts[key] += 1
                         values[key] = value
-    return [WhatIfSummary(column, kind, values[(column, kind, r)], n)
-            for (column, kind, r), n in counts.most_common()]
+    return [
+        WhatIfSummary(column, kind, values[(column, kind, r)], n)
+        for (column, kind, r), n in counts.most_common()
+    ]

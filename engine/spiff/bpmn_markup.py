@@ -36,12 +36,32 @@ NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS, "bpmndi": BPMNDI_NS}
 #: Every BPMN 2.0 flow-node type (tasks, events, gateways, sub-processes, choreographies).
 FLOW_NODE_TYPES = frozenset(
     {
-        "task", "userTask", "manualTask", "scriptTask", "serviceTask", "businessRuleTask",
-        "sendTask", "receiveTask", "callActivity", "subProcess", "transaction",
-        "adHocSubProcess", "startEvent", "endEvent", "intermediateCatchEvent",
-        "intermediateThrowEvent", "boundaryEvent", "implicitThrowEvent", "exclusiveGateway",
-        "inclusiveGateway", "parallelGateway", "eventBasedGateway", "complexGateway",
-        "choreographyTask", "callChoreography", "subChoreography",
+        "task",
+        "userTask",
+        "manualTask",
+        "scriptTask",
+        "serviceTask",
+        "businessRuleTask",
+        "sendTask",
+        "receiveTask",
+        "callActivity",
+        "subProcess",
+        "transaction",
+        "adHocSubProcess",
+        "startEvent",
+        "endEvent",
+        "intermediateCatchEvent",
+        "intermediateThrowEvent",
+        "boundaryEvent",
+        "implicitThrowEvent",
+        "exclusiveGateway",
+        "inclusiveGateway",
+        "parallelGateway",
+        "eventBasedGateway",
+        "complexGateway",
+        "choreographyTask",
+        "callChoreography",
+        "subChoreography",
     }
 )
 #: The flow-node types SpiffBpmnParser has a parser for (read from its class maps).
@@ -52,12 +72,20 @@ SUPPORTED_TYPES = frozenset(
 CONTAINER_TYPES = frozenset({"subProcess", "transaction", "adHocSubProcess"})
 #: Tasks the engine stops at until a person completes them (a plain task is manual too).
 HUMAN_TASK_TYPES = frozenset({"userTask", "manualTask", "task"})
-_NOUNS = {"exclusiveGateway": "gateway", "inclusiveGateway": "gateway",
-          "parallelGateway": "gateway", "eventBasedGateway": "gateway",
-          "complexGateway": "gateway", "sequenceFlow": "flow", "callActivity": "call activity",
-          "serviceTask": "service task", "scriptTask": "script task",
-          "businessRuleTask": "business rule task", "subProcess": "sub-process",
-          "process": "process"}
+_NOUNS = {
+    "exclusiveGateway": "gateway",
+    "inclusiveGateway": "gateway",
+    "parallelGateway": "gateway",
+    "eventBasedGateway": "gateway",
+    "complexGateway": "gateway",
+    "sequenceFlow": "flow",
+    "callActivity": "call activity",
+    "serviceTask": "service task",
+    "scriptTask": "script task",
+    "businessRuleTask": "business rule task",
+    "subProcess": "sub-process",
+    "process": "process",
+}
 
 
 @dataclass(frozen=True)
@@ -149,8 +177,12 @@ def label(element: etree._Element) -> str:
 
 
 def problem(
-    file: str, element: etree._Element, message: str, line: int | None = None,
-    code: str = "diagram.problem", **params: object,
+    file: str,
+    element: etree._Element,
+    message: str,
+    line: int | None = None,
+    code: str = "diagram.problem",
+    **params: object,
 ) -> Problem:
     """A Problem located at ``element`` (or at an explicit line inside it)."""
     return Problem(
@@ -173,7 +205,11 @@ def compile_check(source: str, mode: Literal["eval", "exec"]) -> tuple[int | Non
 
 
 def check_expression(
-    file: str, owner: etree._Element, source: str | None, mode: str, what: str,
+    file: str,
+    owner: etree._Element,
+    source: str | None,
+    mode: str,
+    what: str,
     line: int | None = None,
 ) -> list[Problem]:
     """Compile ``source`` under the sandbox; a problem names ``owner`` and the file line."""
@@ -200,8 +236,10 @@ def bpmn_children(element: etree._Element, name: str) -> list[etree._Element]:
 def flow_nodes(container: etree._Element) -> Iterator[etree._Element]:
     """Direct flow-node children of a process or sub-process."""
     for child in container:
-        if isinstance(child.tag, str) and child.tag.startswith(f"{{{BPMN_NS}}}") and (
-            local(child) in FLOW_NODE_TYPES
+        if (
+            isinstance(child.tag, str)
+            and child.tag.startswith(f"{{{BPMN_NS}}}")
+            and (local(child) in FLOW_NODE_TYPES)
         ):
             yield child
 

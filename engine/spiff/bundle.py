@@ -117,7 +117,8 @@ def build_spec(
     :class:`InvalidDiagram` with problems naming the element (original id) and its line.
     """
     spec, subprocess_specs = _parse_with_library(
-        process, decisions, [(n, c, {}, c) for n, c in called], True)
+        process, decisions, [(n, c, {}, c) for n, c in called], True
+    )
     wire_multi_instance_merges(spec, subprocess_specs)
     return spec, subprocess_specs
 
@@ -150,8 +151,15 @@ class _Analysis:
         """Read one file of the bundle."""
         name = source.name
         if name in self.names:
-            self.report([Problem(name, "two files of the deployment have this name",
-                                 code="deploy.duplicate_file")])
+            self.report(
+                [
+                    Problem(
+                        name,
+                        "two files of the deployment have this name",
+                        code="deploy.duplicate_file",
+                    )
+                ]
+            )
             return
         self.names.add(name)
         suffix = posixpath.splitext(name.lower())[1]
@@ -160,14 +168,22 @@ class _Analysis:
         elif suffix in _XML_SUFFIXES:
             self._xml(source)
         else:
-            self.report([Problem(name, "unknown kind of file: expected a .bpmn diagram, a .dmn "
-                                 "decision table or a .json form schema",
-                                 code="deploy.unknown_file_kind")])
+            self.report(
+                [
+                    Problem(
+                        name,
+                        "unknown kind of file: expected a .bpmn diagram, a .dmn "
+                        "decision table or a .json form schema",
+                        code="deploy.unknown_file_kind",
+                    )
+                ]
+            )
 
     def _xml(self, upload: SourceFile) -> None:
         try:
-            source = SourceFile(upload.name, to_utf8(upload.content, upload.name,
-                                                     self.ctx.max_bytes))
+            source = SourceFile(
+                upload.name, to_utf8(upload.content, upload.name, self.ctx.max_bytes)
+            )
             tree = parse_xml(source.content, source.name, max_bytes=self.ctx.max_bytes)
         except InvalidDiagram as exc:
             self.report(exc.problems)
@@ -182,14 +198,29 @@ class _Analysis:
             if decision is not None:
                 self.bundle.decisions.append(decision)
         elif qname.localname == "definitions" and "DMN" in (qname.namespace or ""):
-            self.report([Problem(source.name, f"DMN version {qname.namespace} is not supported;"
-                                 " save the table as DMN 1.3", line=1,
-                                 code="dmn.unsupported_version",
-                                 params={"namespace": qname.namespace})])
+            self.report(
+                [
+                    Problem(
+                        source.name,
+                        f"DMN version {qname.namespace} is not supported;"
+                        " save the table as DMN 1.3",
+                        line=1,
+                        code="dmn.unsupported_version",
+                        params={"namespace": qname.namespace},
+                    )
+                ]
+            )
         else:
-            self.report([Problem(source.name, f"the root element is <{qname.localname}>: not a "
-                                 "BPMN or DMN file", line=root.sourceline,
-                                 code="deploy.unknown_file_kind")])
+            self.report(
+                [
+                    Problem(
+                        source.name,
+                        f"the root element is <{qname.localname}>: not a BPMN or DMN file",
+                        line=root.sourceline,
+                        code="deploy.unknown_file_kind",
+                    )
+                ]
+            )
 
     def _bpmn(self, source: SourceFile, tree: etree._ElementTree) -> None:
         root = tree.getroot()
@@ -198,8 +229,16 @@ class _Analysis:
         executable = [p for p in processes if is_executable(p)]
         self.not_executable.update(p.get("id", "") for p in processes if not is_executable(p))
         if not processes:
-            self.report([Problem(source.name, "the file contains no process", line=1,
-                                 code="deploy.no_process")])
+            self.report(
+                [
+                    Problem(
+                        source.name,
+                        "the file contains no process",
+                        line=1,
+                        code="deploy.no_process",
+                    )
+                ]
+            )
         elif not executable:
             self.report([_not_executable(source.name, p) for p in processes])
         runtime = copy.deepcopy(tree)
@@ -208,13 +247,20 @@ class _Analysis:
         for process in executable:
             self._process(source, process, runtime_xml, id_map)
 
-    def _process(self, source: SourceFile, process: etree._Element, runtime_xml: bytes,
-                 id_map: dict[str, str]) -> None:
+    def _process(
+        self,
+        source: SourceFile,
+        process: etree._Element,
+        runtime_xml: bytes,
+        id_map: dict[str, str],
+    ) -> None:
         elements = collect_elements(process)
         self.report(ProcessChecker(source.name, process, elements, self.ctx).run())
         references = gather_references(process)
-        targets = {kind: frozenset(t for k, t, _ in references if k == kind)
-                   for kind in ("process", "decision", "form", "operation")}
+        targets = {
+            kind: frozenset(t for k, t, _ in references if k == kind)
+            for kind in ("process", "decision", "form", "operation")
+        }
         definition = ProcessDef(
             key=process.get("id", ""),
             name=process.get("name") or process.get("id") or "",
@@ -236,8 +282,14 @@ class _Analysis:
         key = posixpath.basename(source.name.replace("\\", "/"))
         schema, problems = read_form(source, self.ctx.max_bytes)
         if key in self.bundle.forms:
-            problems.append(Problem(source.name, f"another form file is also named '{key}'",
-                                    code="deploy.duplicate_file", params={"key": key}))
+            problems.append(
+                Problem(
+                    source.name,
+                    f"another form file is also named '{key}'",
+                    code="deploy.duplicate_file",
+                    params={"key": key},
+                )
+            )
         self.report(problems)
         if schema is not None and not problems:
             self.bundle.forms[key] = schema
@@ -248,15 +300,33 @@ class _Analysis:
         for record in self.records:
             key, file = record.definition.key, record.definition.file
             if key in seen:
-                self.report([problem(file, record.process, f"process id '{key}' is also used "
-                                      f"in {seen[key]}", code="deploy.duplicate_id", key=key)])
+                self.report(
+                    [
+                        problem(
+                            file,
+                            record.process,
+                            f"process id '{key}' is also used in {seen[key]}",
+                            code="deploy.duplicate_id",
+                            key=key,
+                        )
+                    ]
+                )
             seen.setdefault(key, file)
         decisions: dict[str, str] = {}
         for decision in self.bundle.decisions:
             if decision.key in decisions:
-                self.report([Problem(decision.file, f"decision id '{decision.key}' is also used"
-                                     f" in {decisions[decision.key]}", decision.key,
-                                     code="deploy.duplicate_id", params={"key": decision.key})])
+                self.report(
+                    [
+                        Problem(
+                            decision.file,
+                            f"decision id '{decision.key}' is also used"
+                            f" in {decisions[decision.key]}",
+                            decision.key,
+                            code="deploy.duplicate_id",
+                            params={"key": decision.key},
+                        )
+                    ]
+                )
             decisions.setdefault(decision.key, decision.file)
         available = {
             "form": frozenset(self.bundle.forms) | self.ctx.known_forms,
@@ -265,8 +335,14 @@ class _Analysis:
             "operation": self.ctx.known_operations,
         }
         for record in self.records:
-            self.report(check_references(record.definition.file, record.references, available,
-                                         frozenset(self.not_executable)))
+            self.report(
+                check_references(
+                    record.definition.file,
+                    record.references,
+                    available,
+                    frozenset(self.not_executable),
+                )
+            )
 
     def library_check(self) -> None:
         """Let SpiffWorkflow parse every process whose own checks found nothing."""
@@ -275,16 +351,23 @@ class _Analysis:
         for record in self.records:
             process = record.definition
             closure = _callees(process, by_key)
-            files = {p.file for p in closure} | {dmn[k].file for p in closure
-                                                 for k in p.decisions if k in dmn}
+            files = {p.file for p in closure} | {
+                dmn[k].file for p in closure for k in p.decisions if k in dmn
+            }
             if files & self.bad_files:
                 continue
             needed = {k for p in closure for k in p.decisions}
             decisions = [(dmn[k].file, dmn[k].source) for k in sorted(needed) if k in dmn]
-            decisions += [(f"{k}.placeholder.dmn", _placeholder_dmn(k)) for k in sorted(needed)
-                          if k not in dmn]
-            called = {p.file: (p.file, p.runtime_xml, p.id_map, p.source) for p in closure
-                      if p.file != process.file}
+            decisions += [
+                (f"{k}.placeholder.dmn", _placeholder_dmn(k))
+                for k in sorted(needed)
+                if k not in dmn
+            ]
+            called = {
+                p.file: (p.file, p.runtime_xml, p.id_map, p.source)
+                for p in closure
+                if p.file != process.file
+            }
             try:
                 _parse_with_library(process, decisions, list(called.values()), False)
             except InvalidDiagram as exc:  # once per file, not once per process in it
@@ -295,27 +378,49 @@ def read_form(source: SourceFile, max_bytes: int) -> tuple[dict | None, list[Pro
     """Parse a form file: it must be a JSON object that is a valid JSON Schema."""
     name = source.name
     if len(source.content) > max_bytes:
-        return None, [Problem(name, f"the file is too large ({len(source.content):,} bytes)",
-                              code="form_file.invalid")]
+        return None, [
+            Problem(
+                name,
+                f"the file is too large ({len(source.content):,} bytes)",
+                code="form_file.invalid",
+            )
+        ]
     try:
         schema = json.loads(source.content.decode("utf-8-sig"))
     except UnicodeDecodeError:
         return None, [Problem(name, "the form file is not UTF-8 text", code="form_file.invalid")]
     except json.JSONDecodeError as exc:
-        return None, [Problem(name, f"the form file is not valid JSON: {exc.msg} (line "
-                              f"{exc.lineno}, column {exc.colno})", line=exc.lineno,
-                              code="form_file.invalid")]
+        return None, [
+            Problem(
+                name,
+                f"the form file is not valid JSON: {exc.msg} (line "
+                f"{exc.lineno}, column {exc.colno})",
+                line=exc.lineno,
+                code="form_file.invalid",
+            )
+        ]
     except RecursionError:
         return None, [Problem(name, "the form file nests too deeply", code="form_file.invalid")]
     if not isinstance(schema, dict):
-        return None, [Problem(name, "a form file must hold a JSON object (a JSON Schema)",
-                              code="form_file.invalid")]
+        return None, [
+            Problem(
+                name,
+                "a form file must hold a JSON object (a JSON Schema)",
+                code="form_file.invalid",
+            )
+        ]
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         where = exc.json_path if exc.path else "the top level"
-        return None, [Problem(name, f"not a valid JSON Schema at {where}: {exc.message[:200]}",
-                              code="form_file.invalid", params={"where": where})]
+        return None, [
+            Problem(
+                name,
+                f"not a valid JSON Schema at {where}: {exc.message[:200]}",
+                code="form_file.invalid",
+                params={"where": where},
+            )
+        ]
     except RecursionError:
         return None, [Problem(name, "the form schema nests too deeply", code="form_file.invalid")]
     return schema, []
@@ -323,8 +428,13 @@ def read_form(source: SourceFile, max_bytes: int) -> tuple[dict | None, list[Pro
 
 def _not_executable(file: str, process: etree._Element) -> Problem:
     name = process.get("name") or process.get("id")
-    return problem(file, process, f"process '{name}' is not executable (isExecutable is not "
-                    "true): nothing to deploy", code="deploy.not_executable", process=name)
+    return problem(
+        file,
+        process,
+        f"process '{name}' is not executable (isExecutable is not true): nothing to deploy",
+        code="deploy.not_executable",
+        process=name,
+    )
 
 
 def _start_form(process: etree._Element) -> str | None:
@@ -350,8 +460,13 @@ def _callees(process: ProcessDef, by_key: dict[str, ProcessDef]) -> list[Process
 def _placeholder_dmn(decision_id: str) -> bytes:
     """A minimal DMN table standing in for a decision deployed earlier (for checking only)."""
     ns = "https://www.omg.org/spec/DMN/20191111/MODEL/"
-    root = etree.Element(f"{{{ns}}}definitions", nsmap={None: ns}, id="placeholder",
-                         name="placeholder", namespace="https://pmoflow/placeholder")
+    root = etree.Element(
+        f"{{{ns}}}definitions",
+        nsmap={None: ns},
+        id="placeholder",
+        name="placeholder",
+        namespace="https://pmoflow/placeholder",
+    )
     decision = etree.SubElement(root, f"{{{ns}}}decision", id=decision_id, name=decision_id)
     table = etree.SubElement(decision, f"{{{ns}}}decisionTable", id="placeholder_table")
     etree.SubElement(table, f"{{{ns}}}output", id="placeholder_output", name="placeholder")
@@ -377,8 +492,9 @@ def _parse_with_library(
     try:
         with _LIBRARY_LOCK:  # VALIDATOR (an lxml XMLSchema and its error log) is shared
             runtime = _stored_xml(process.runtime_xml, process.file)
-            loaded[process.file] = _Loaded(runtime, _stored_xml(process.source, process.file),
-                                           process.id_map)
+            loaded[process.file] = _Loaded(
+                runtime, _stored_xml(process.source, process.file), process.id_map
+            )
             parser.add_bpmn_xml(runtime, filename=process.file)
             for name, content in decisions:
                 root = _stored_xml(content, name)
@@ -420,8 +536,14 @@ def _library_problem(exc: Exception, process: ProcessDef, loaded: dict[str, _Loa
     runtime_id = getattr(exc, "id", "") or None
     line = getattr(exc, "line_number", "")
     if runtime_id and file == process.file:  # some errors don't say which file: search all
-        file = next((name for name, info in loaded.items()
-                     if find_by_id(info.runtime, runtime_id) is not None), file)
+        file = next(
+            (
+                name
+                for name, info in loaded.items()
+                if find_by_id(info.runtime, runtime_id) is not None
+            ),
+            file,
+        )
     info = loaded.get(file)
     element = None
     if info is not None and runtime_id:
@@ -437,15 +559,23 @@ def _library_problem(exc: Exception, process: ProcessDef, loaded: dict[str, _Loa
     original = None if element_id is None else info.id_map.get(element_id, element_id)
     located = None if original is None else find_by_id(info.source, original)
     located = element if located is None else located
-    return Problem(file, _library_message(exc, located), original, located.get("name"),
-                   located.sourceline, code="deploy.library")
+    return Problem(
+        file,
+        _library_message(exc, located),
+        original,
+        located.get("name"),
+        located.sourceline,
+        code="deploy.library",
+    )
 
 
 def _library_message(exc: Exception, element: etree._Element | None) -> str:
     text = str(exc.args[0]) if exc.args else type(exc).__name__
     if isinstance(exc, RecursionError) or "RecursionError" in text:
-        return ("the process is too long for the engine to read (a chain of several hundred "
-                "elements): move parts into sub-processes or call activities")
+        return (
+            "the process is too long for the engine to read (a chain of several hundred "
+            "elements): move parts into sub-processes or call activities"
+        )
     for namespace, prefix in _SHORT_NS.items():
         text = text.replace(f"{{{namespace}}}", prefix)
     if getattr(exc, "line_number", "") and not getattr(exc, "id", ""):

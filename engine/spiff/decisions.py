@@ -76,8 +76,10 @@ def _output_name(output: Any) -> str:
 def input_values(engine: DMNEngine, task: Any) -> dict[str, Any]:
     """The value of every input column for ``task`` (what the rows were tested against)."""
     script_engine = task.workflow.script_engine
-    return {i.id: script_engine.evaluate(task, i.expression) if i.expression else None
-            for i in engine.decision_table.inputs}
+    return {
+        i.id: script_engine.evaluate(task, i.expression) if i.expression else None
+        for i in engine.decision_table.inputs
+    }
 
 
 def output_variables(engine: DMNEngine) -> list[str]:
@@ -121,8 +123,9 @@ def take_evaluations(workflow: Any) -> list[Evaluation]:
 # --------------------------------------------------------------------------- tables
 
 
-def table_from_xml(content: bytes, filename: str, key: str, *,
-                   max_bytes: int = DEFAULT_MAX_BYTES) -> DMNEngine:
+def table_from_xml(
+    content: bytes, filename: str, key: str, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> DMNEngine:
     """The decision table ``key`` of a DMN file, parsed safely by the library.
 
     Raises :class:`InvalidDiagram` naming the file (and line) for anything it cannot read.
@@ -133,17 +136,27 @@ def table_from_xml(content: bytes, filename: str, key: str, *,
         parser.add_dmn_xml(root, filename=filename)
         engine = parser.get_engine(key, None)
     except SpiffWorkflowException as exc:
-        raise InvalidDiagram([Problem(filename, str(exc).splitlines()[0],
-                                      line=getattr(exc, "line_number", None) or None)]) from exc
+        raise InvalidDiagram(
+            [
+                Problem(
+                    filename,
+                    str(exc).splitlines()[0],
+                    line=getattr(exc, "line_number", None) or None,
+                )
+            ]
+        ) from exc
     except (ValueError, KeyError, AttributeError, IndexError, TypeError) as exc:
-        raise InvalidDiagram([Problem(filename, f"cannot read the decision table: {exc}")]
-                             ) from exc
+        raise InvalidDiagram([Problem(filename, f"cannot read the decision table: {exc}")]) from exc
     engine.decision_ref = key
     return engine
 
 
-def evaluate_values(engine: DMNEngine, values: Mapping[str, Any], script_engine: Any,
-                    context: Mapping[str, Any] | None = None) -> Evaluation:
+def evaluate_values(
+    engine: DMNEngine,
+    values: Mapping[str, Any],
+    script_engine: Any,
+    context: Mapping[str, Any] | None = None,
+) -> Evaluation:
     """Run a table on input values given per input column id (missing ones are None),
     with ``context`` as the task data its output cells may read.
 
@@ -158,10 +171,12 @@ def evaluate_values(engine: DMNEngine, values: Mapping[str, Any], script_engine:
         column.expression = name
     copied = DMNEngine(table)
     copied.decision_ref = getattr(engine, "decision_ref", table.id)
-    spec = SimpleNamespace(bpmn_id=copied.decision_ref, bpmn_name=table.name,
-                           name=copied.decision_ref)
-    task = SimpleNamespace(data=data, task_spec=spec,
-                           workflow=SimpleNamespace(script_engine=script_engine))
+    spec = SimpleNamespace(
+        bpmn_id=copied.decision_ref, bpmn_name=table.name, name=copied.decision_ref
+    )
+    task = SimpleNamespace(
+        data=data, task_spec=spec, workflow=SimpleNamespace(script_engine=script_engine)
+    )
     found = evaluate(copied, task)
     found.inputs = {c.id: values.get(c.id) for c in engine.decision_table.inputs}
     found.context = dict(context or {})

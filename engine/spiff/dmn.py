@@ -33,8 +33,7 @@ _QMARK = re.compile(r"(\?)(?=(?:[^'\"]|['\"][^'\"]*['\"])*$)")  # DMNEngine's ow
 _INPUT = "dmninputexpr"
 
 
-def problem(file: str, element: etree._Element, message: str, line: int | None = None
-            ) -> Problem:
+def problem(file: str, element: etree._Element, message: str, line: int | None = None) -> Problem:
     """A problem of a decision table located at ``element`` (code ``dmn.problem``)."""
     return _problem(file, element, message, line, code="dmn.problem")
 
@@ -47,39 +46,79 @@ def read_decision(
     nsmap = dict(root.nsmap)
     if nsmap.get("dmn", nsmap.get(None)) != ns:
         message = "the DMN namespace must be the default one or use the prefix 'dmn'"
-        return None, [Problem(file, message + " (SpiffWorkflow reads it that way)", line=1,
-                              code="dmn.problem")]
+        return None, [
+            Problem(
+                file, message + " (SpiffWorkflow reads it that way)", line=1, code="dmn.problem"
+            )
+        ]
     decisions = list(root.iter(f"{{{ns}}}decision"))
     if len(decisions) != 1:
-        return None, [Problem(file, f"a DMN file must hold exactly one decision (found "
-                              f"{len(decisions)})", line=root.sourceline, code="dmn.problem")]
+        return None, [
+            Problem(
+                file,
+                f"a DMN file must hold exactly one decision (found {len(decisions)})",
+                line=root.sourceline,
+                code="dmn.problem",
+            )
+        ]
     decision = decisions[0]
     table = decision.find(f"{{{ns}}}decisionTable")
     if table is None:
-        return None, [problem(file, decision, f"decision '{decision.get('id')}' has no decision "
-                              "table (literal expressions are not supported)")]
+        return None, [
+            problem(
+                file,
+                decision,
+                f"decision '{decision.get('id')}' has no decision "
+                "table (literal expressions are not supported)",
+            )
+        ]
     found: list[Problem] = []
     hit = (table.get("hitPolicy") or "UNIQUE").upper()
     if hit not in SUPPORTED_HIT_POLICIES:
-        found.append(problem(file, table, f"hit policy {hit} is not supported; use UNIQUE, "
-                             "FIRST or COLLECT"))
+        found.append(
+            problem(file, table, f"hit policy {hit} is not supported; use UNIQUE, FIRST or COLLECT")
+        )
     if table.get("aggregation"):
-        found.append(problem(file, table, "COLLECT aggregations (SUM, COUNT, ...) are not "
-                             "supported: the engine returns the list of matches"))
+        found.append(
+            problem(
+                file,
+                table,
+                "COLLECT aggregations (SUM, COUNT, ...) are not "
+                "supported: the engine returns the list of matches",
+            )
+        )
     inputs = [_dmn_input(file, i, ns, found) for i in table.findall(f"{{{ns}}}input")]
     outputs = [_dmn_output(file, o, found) for o in table.findall(f"{{{ns}}}output")]
     columns = (inputs, outputs)
     rules = [_dmn_rule(file, r, ns, columns, found) for r in table.findall(f"{{{ns}}}rule")]
-    result = DecisionDef(key=decision.get("id", ""), name=decision.get("name") or
-                         decision.get("id") or "", file=file, source=source, hit_policy=hit,
-                         inputs=inputs, outputs=outputs, rules=rules)
+    result = DecisionDef(
+        key=decision.get("id", ""),
+        name=decision.get("name") or decision.get("id") or "",
+        file=file,
+        source=source,
+        hit_policy=hit,
+        inputs=inputs,
+        outputs=outputs,
+        rules=rules,
+    )
     if hit == "UNIQUE":
         lines = {r["id"]: r["line"] for r in rules}
         for first, second in find_overlaps(result):
-            message = (f"rules {first} and {second} can match the same inputs, but hit policy "
-                       "UNIQUE allows one match: make them exclusive or use FIRST or COLLECT")
-            found.append(Problem(file, message, second, None, lines[second], code="dmn.problem",
-                                 params={"rule": second, "other_rule": first}))
+            message = (
+                f"rules {first} and {second} can match the same inputs, but hit policy "
+                "UNIQUE allows one match: make them exclusive or use FIRST or COLLECT"
+            )
+            found.append(
+                Problem(
+                    file,
+                    message,
+                    second,
+                    None,
+                    lines[second],
+                    code="dmn.problem",
+                    params={"rule": second, "other_rule": first},
+                )
+            )
     elif hit == "COLLECT":
         found += _collect_duplicates(file, result)
     return result, found
@@ -89,43 +128,67 @@ def _collect_duplicates(file: str, decision: DecisionDef) -> list[Problem]:
     """COLLECT rules that can match together and give the same first output (e.g. the same
     approver twice): the collected list would name it twice, with two SLAs."""
     by_id = {r["id"]: r for r in decision.rules}
-    label = (decision.outputs[0].get("label") or decision.outputs[0].get("name")
-             if decision.outputs else "output")
+    label = (
+        decision.outputs[0].get("label") or decision.outputs[0].get("name")
+        if decision.outputs
+        else "output"
+    )
     found = []
     for first, second in find_overlaps(decision):
         a, b = by_id[first]["outputs"][:1], by_id[second]["outputs"][:1]
         if a and b and a[0] and b[0] and a[0].strip() == b[0].strip():
-            found.append(Problem(
-                file, f"rules {first} and {second} can match the same inputs and both give "
-                f"{label} {a[0].strip()}: the collected list would hold it twice; make the "
-                "rules exclusive", second, None, by_id[second]["line"], code="dmn.problem",
-                params={"rule": second, "other_rule": first}))
+            found.append(
+                Problem(
+                    file,
+                    f"rules {first} and {second} can match the same inputs and both give "
+                    f"{label} {a[0].strip()}: the collected list would hold it twice; make the "
+                    "rules exclusive",
+                    second,
+                    None,
+                    by_id[second]["line"],
+                    code="dmn.problem",
+                    params={"rule": second, "other_rule": first},
+                )
+            )
     return found
 
 
-def _dmn_input(file: str, element: etree._Element, ns: str | None,
-               found: list[Problem]) -> dict:
+def _dmn_input(file: str, element: etree._Element, ns: str | None, found: list[Problem]) -> dict:
     text = element.find(f"{{{ns}}}inputExpression/{{{ns}}}text")
     expression = text_of(text)
     name = element.get("label") or element.get("id")
     if expression is None or text is None:  # no text element: no expression either
         found.append(problem(file, element, f"input column '{name}' has no expression"))
     else:
-        found += check_expression(file, element, expression, "eval",
-                                  f"input column '{name}'", text.sourceline)
+        found += check_expression(
+            file, element, expression, "eval", f"input column '{name}'", text.sourceline
+        )
     return {"id": element.get("id"), "label": element.get("label") or "", "expression": expression}
 
 
 def _dmn_output(file: str, element: etree._Element, found: list[Problem]) -> dict:
     if not (element.get("name") or element.get("label")):
-        found.append(problem(file, element, "output column has no name: its value would have "
-                             "no variable to go to"))
-    return {"id": element.get("id"), "label": element.get("label") or "",
-            "name": element.get("name") or element.get("label") or ""}
+        found.append(
+            problem(
+                file,
+                element,
+                "output column has no name: its value would have no variable to go to",
+            )
+        )
+    return {
+        "id": element.get("id"),
+        "label": element.get("label") or "",
+        "name": element.get("name") or element.get("label") or "",
+    }
 
 
-def _dmn_rule(file: str, rule: etree._Element, ns: str | None,
-              columns: tuple[list[dict], list[dict]], found: list[Problem]) -> dict:
+def _dmn_rule(
+    file: str,
+    rule: etree._Element,
+    ns: str | None,
+    columns: tuple[list[dict], list[dict]],
+    found: list[Problem],
+) -> dict:
     inputs, outputs = columns
     cells: dict[str, list[str | None]] = {"inputs": [], "outputs": []}
     for entry in rule:
@@ -142,16 +205,35 @@ def _dmn_rule(file: str, rule: etree._Element, ns: str | None,
             if message:
                 column = inputs[index]["label"] or inputs[index]["id"]
                 message = f"rule {rule.get('id')}, input '{column}': {message}"
-                found.append(Problem(file, message, rule.get("id"), None, line, code="dmn.problem",
-                                     params={"rule": rule.get("id"), "column": column}))
+                found.append(
+                    Problem(
+                        file,
+                        message,
+                        rule.get("id"),
+                        None,
+                        line,
+                        code="dmn.problem",
+                        params={"rule": rule.get("id"), "column": column},
+                    )
+                )
         elif kind == "outputs" and text and text.strip():
             found += check_expression(file, rule, text, "eval", f"output cell {index + 1}", line)
     for kind, expected in (("inputs", len(inputs)), ("outputs", len(outputs))):
         if len(cells[kind]) != expected:
-            found.append(problem(file, rule, f"rule {rule.get('id')} has {len(cells[kind])} "
-                                 f"{kind[:-1]} cells for {expected} {kind[:-1]} columns"))
-    return {"id": rule.get("id"), "line": rule.sourceline, **cells,
-            "description": text_of(rule.find(f"{{{ns}}}description"))}
+            found.append(
+                problem(
+                    file,
+                    rule,
+                    f"rule {rule.get('id')} has {len(cells[kind])} "
+                    f"{kind[:-1]} cells for {expected} {kind[:-1]} columns",
+                )
+            )
+    return {
+        "id": rule.get("id"),
+        "line": rule.sourceline,
+        **cells,
+        "description": text_of(rule.find(f"{{{ns}}}description")),
+    }
 
 
 def cell_problem(input_expression: str, cell: str | None) -> str | None:
@@ -170,13 +252,17 @@ def cell_problem(input_expression: str, cell: str | None) -> str | None:
         expression = replaced
     elif _parses(replaced):
         if isinstance(_parse_eval(replaced), ast.Tuple):
-            return (f"'{cell}' compares the input with a tuple; to match one of several "
-                    f"values write '? in [{cell}]'")
+            return (
+                f"'{cell}' compares the input with a tuple; to match one of several "
+                f"values write '? in [{cell}]'"
+            )
         expression = f"({input_expression}) == ({replaced})"
     elif _parses(f"v {replaced}"):
         if re.match(r"\w", replaced):
-            return (f"'{cell}' would be glued to the input expression "
-                    f"('{input_expression}{replaced}'); write '? {cell}'")
+            return (
+                f"'{cell}' would be glued to the input expression "
+                f"('{input_expression}{replaced}'); write '? {cell}'"
+            )
         expression = input_expression + replaced
     else:
         return f"'{cell}' is not a valid Python test (e.g. > 5, \"high\", 1 < ? <= 10)"

@@ -32,8 +32,13 @@ class CheckedTable:
     content: bytes
 
 
-def check_table(content: bytes | str, filename: str, *, key: str | None = None,
-                max_bytes: int = DEFAULT_MAX_BYTES) -> CheckedTable:
+def check_table(
+    content: bytes | str,
+    filename: str,
+    *,
+    key: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> CheckedTable:
     """Every problem publishing this DMN file would meet (empty list: publishable).
 
     ``key``: the decision id the file must keep (processes call the table by it).
@@ -45,18 +50,33 @@ def check_table(content: bytes | str, filename: str, *, key: str | None = None,
         return CheckedTable(None, list(exc.problems), b"")
     qname = etree.QName(root)
     if qname.localname != "definitions" or qname.namespace not in DMN_NAMESPACES:
-        return CheckedTable(None, [Problem(filename, "this is not a DMN 1.3 decision table "
-                                           f"(root element <{qname.localname}>)", line=1)], data)
+        return CheckedTable(
+            None,
+            [
+                Problem(
+                    filename,
+                    f"this is not a DMN 1.3 decision table (root element <{qname.localname}>)",
+                    line=1,
+                )
+            ],
+            data,
+        )
     decision, found = read_decision(root, filename, data)
     if decision is None:
         return CheckedTable(None, found, data)
     rule_ids = {r["id"] for r in decision.rules}
     problems = [p for p in found if p.element_id not in rule_ids]  # rows: said again below
     if key is not None and decision.key != key:
-        problems.append(Problem(filename, f"the decision id must stay '{key}' (processes call "
-                                f"the table by it), not '{decision.key}'", decision.key,
-                                code="dmn.key_changed",
-                                params={"key": key, "found": decision.key}))
+        problems.append(
+            Problem(
+                filename,
+                f"the decision id must stay '{key}' (processes call "
+                f"the table by it), not '{decision.key}'",
+                decision.key,
+                code="dmn.key_changed",
+                params={"key": key, "found": decision.key},
+            )
+        )
     problems += _row_problems(filename, decision, _allowed_outputs(root))
     problems += _overlap_problems(filename, decision)
     return CheckedTable(decision, problems, data)
@@ -71,8 +91,9 @@ def _allowed_outputs(root: etree._Element) -> dict[str, list[object]]:
     """Allowed values per output column id, from each output's ``outputValues`` list."""
     allowed: dict[str, list[object]] = {}
     for output in root.iter(f"{{{etree.QName(root).namespace}}}output"):
-        values = output.find(f"{{{etree.QName(root).namespace}}}outputValues/"
-                             f"{{{etree.QName(root).namespace}}}text")
+        values = output.find(
+            f"{{{etree.QName(root).namespace}}}outputValues/{{{etree.QName(root).namespace}}}text"
+        )
         text = text_of(values)
         if text:
             parsed = _literal(f"[{text}]")
@@ -88,13 +109,14 @@ def _literal(text: str) -> object:
         return _NO_VALUE
 
 
-def _row_problems(file: str, decision: DecisionDef, allowed: dict[str, list[object]]
-                  ) -> list[Problem]:
+def _row_problems(
+    file: str, decision: DecisionDef, allowed: dict[str, list[object]]
+) -> list[Problem]:
     found: list[Problem] = []
     for number, rule in enumerate(decision.rules, start=1):
+
         def add(message: str, rule: dict = rule, number: int = number) -> None:
-            found.append(Problem(file, f"row {number}, {message}", rule["id"], None,
-                                 rule["line"]))
+            found.append(Problem(file, f"row {number}, {message}", rule["id"], None, rule["line"]))
 
         for kind, columns in (("input", decision.inputs), ("output", decision.outputs)):
             cells = rule[f"{kind}s"]
@@ -135,17 +157,23 @@ def _overlap_problems(file: str, decision: DecisionDef) -> list[Problem]:
         a, b = by_id[first], by_id[second]
         message = None
         if decision.hit_policy == "UNIQUE":
-            message = (f"rows {rows[first]} and {rows[second]} overlap: both match the same "
-                       f"inputs ({inputs}), but hit policy UNIQUE allows one matching row")
+            message = (
+                f"rows {rows[first]} and {rows[second]} overlap: both match the same "
+                f"inputs ({inputs}), but hit policy UNIQUE allows one matching row"
+            )
         else:
             differs = _first_difference(decision, a, b, same=decision.hit_policy == "COLLECT")
             if differs is not None and decision.hit_policy == "ANY":
-                message = (f"rows {rows[first]} and {rows[second]} overlap and give different "
-                           f"values in output '{differs}': hit policy ANY needs them equal")
+                message = (
+                    f"rows {rows[first]} and {rows[second]} overlap and give different "
+                    f"values in output '{differs}': hit policy ANY needs them equal"
+                )
             elif differs is not None:
-                message = (f"rows {rows[first]} and {rows[second]} can match the same inputs "
-                           f"and both give output '{differs}' the same value: the collected "
-                           "list would hold it twice")
+                message = (
+                    f"rows {rows[first]} and {rows[second]} can match the same inputs "
+                    f"and both give output '{differs}' the same value: the collected "
+                    "list would hold it twice"
+                )
         if message:
             found.append(Problem(file, message, second, None, b["line"]))
     return found
@@ -155,8 +183,8 @@ def _first_difference(decision: DecisionDef, a: dict, b: dict, *, same: bool) ->
     """ANY: the first output column where two rows differ.  COLLECT (``same``): the first
     output column, when both rows give it the same value."""
     for index, column in enumerate(decision.outputs):
-        left = (a["outputs"][index:index + 1] or [None])[0]
-        right = (b["outputs"][index:index + 1] or [None])[0]
+        left = (a["outputs"][index : index + 1] or [None])[0]
+        right = (b["outputs"][index : index + 1] or [None])[0]
         equal = (left or "").strip() == (right or "").strip()
         if same:
             return column_name(column) if equal and left and left.strip() else None

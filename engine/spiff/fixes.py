@@ -32,9 +32,13 @@ _parse_iso_duration = _timer_module.TimerEventDefinition.parse_iso_duration
 def _bounded_parse_iso_duration(expression: str) -> dict:
     parsed = _parse_iso_duration(expression)
     months = parsed.get("years", 0) * 12 + parsed.get("months", 0)
-    days = (parsed.get("weeks", 0) * 7 + parsed.get("days", 0)
-            + parsed.get("hours", 0) / 24 + parsed.get("minutes", 0) / 1440
-            + parsed.get("seconds", 0) / 86400)
+    days = (
+        parsed.get("weeks", 0) * 7
+        + parsed.get("days", 0)
+        + parsed.get("hours", 0) / 24
+        + parsed.get("minutes", 0) / 1440
+        + parsed.get("seconds", 0) / 86400
+    )
     if months > MAX_TIMER_YEARS * 12 or days > MAX_TIMER_YEARS * 366:
         raise ValueError(f"timer duration {expression!r} is longer than {MAX_TIMER_YEARS} years")
     return parsed
@@ -60,8 +64,11 @@ def _check_completion_condition(self: Any, my_task: Any) -> Any:
         return None
     last = next(c for c in my_task.children if str(c.id) == merged[-1])
     view = SimpleNamespace(
-        data={**last.data, **my_task.data}, task_spec=last.task_spec,
-        workflow=last.workflow, id=last.id, parent=last.parent,
+        data={**last.data, **my_task.data},
+        task_spec=last.task_spec,
+        workflow=last.workflow,
+        id=last.id,
+        parent=last.parent,
     )
     return my_task.workflow.script_engine.evaluate(view, self.condition)
 
@@ -206,8 +213,12 @@ def merge_missed_instances(workflow: Any) -> int:
             continue
         merged = set(task.internal_data.get("merged", []))
         for child in list(task.children):
-            if (child.task_spec.name == spec.task_spec and child.state == TaskState.COMPLETED
-                    and str(child.id) not in merged and task.state == TaskState.STARTED):
+            if (
+                child.task_spec.name == spec.task_spec
+                and child.state == TaskState.COMPLETED
+                and str(child.id) not in merged
+                and task.state == TaskState.STARTED
+            ):
                 spec.merge_child(task.workflow, child)
                 healed += 1
     return healed

@@ -66,19 +66,30 @@ def file_problems(root: etree._Element, file: str) -> list[Problem]:
             continue
         if element_id in seen:
             first = seen[element_id]
-            found.append(problem(file, element, f"id '{element_id}' is used by more than one "
-                                 f"element (first at line {first.sourceline})"))
+            found.append(
+                problem(
+                    file,
+                    element,
+                    f"id '{element_id}' is used by more than one "
+                    f"element (first at line {first.sourceline})",
+                )
+            )
         else:
             seen[element_id] = element
     for store in root.iter(f"{{{BPMN_NS}}}dataStore"):
-        found.append(problem(file, store, f"data store '{store.get('name') or store.get('id')}'"
-                             " is not supported by the engine"))
+        found.append(
+            problem(
+                file,
+                store,
+                f"data store '{store.get('name') or store.get('id')}'"
+                " is not supported by the engine",
+            )
+        )
     return found
 
 
 class ProcessChecker(ElementChecker):
     """Runs every element-level check of one executable process."""
-
 
     def run(self) -> list[Problem]:
         """All problems of the process, in document order of the checks."""
@@ -86,8 +97,9 @@ class ProcessChecker(ElementChecker):
         return self.problems
 
     # -- containers and flows ------------------------------------------------------------
-    def _container(self, container: etree._Element, adhoc: bool,
-                   parent_objects: frozenset[str | None]) -> None:
+    def _container(
+        self, container: etree._Element, adhoc: bool, parent_objects: frozenset[str | None]
+    ) -> None:
         nodes = {node_id: n for n in flow_nodes(container) if (node_id := n.get("id"))}
         objects = frozenset(o.get("id") for o in bpmn_children(container, "dataObject"))
         self._start_end(container, nodes.values())
@@ -106,26 +118,36 @@ class ProcessChecker(ElementChecker):
         starts, ends = kinds.count("startEvent"), kinds.count("endEvent")
         kind = local(container)
         if kind == "process" and not starts:
-            self.add(container, f"process '{container.get('name') or container.get('id')}' "
-                     "has no start event")
+            self.add(
+                container,
+                f"process '{container.get('name') or container.get('id')}' has no start event",
+            )
         elif kind in ("subProcess", "transaction") and starts != 1:
-            self.add(container, f"{label(container)} needs exactly one start event "
-                     f"(it has {starts})")
+            self.add(
+                container, f"{label(container)} needs exactly one start event (it has {starts})"
+            )
         if kind in ("process", "subProcess", "transaction") and not ends:
             self.add(container, f"{label(container)} has no end event: it could never finish")
         if kind == "adHocSubProcess":
             if starts or ends:
-                self.add(container, f"{label(container)}: an ad-hoc sub-process may not contain "
-                         "start or end events")
+                self.add(
+                    container,
+                    f"{label(container)}: an ad-hoc sub-process may not contain "
+                    "start or end events",
+                )
             if container.get("ordering") == "sequential":
-                self.add(container, f"{label(container)}: sequential ad-hoc sub-processes are "
-                         "not supported")
+                self.add(
+                    container,
+                    f"{label(container)}: sequential ad-hoc sub-processes are not supported",
+                )
             condition = container.find(f"{{{BPMN_NS}}}completionCondition")
-            self.expr(container, _raw(condition), "eval", "the completion condition",
-                      _line(condition))
+            self.expr(
+                container, _raw(condition), "eval", "the completion condition", _line(condition)
+            )
 
-    def _flows(self, container: etree._Element, nodes: dict[str, etree._Element]
-               ) -> tuple[defaultdict[str, list], defaultdict[str, list]]:
+    def _flows(
+        self, container: etree._Element, nodes: dict[str, etree._Element]
+    ) -> tuple[defaultdict[str, list], defaultdict[str, list]]:
         incoming: defaultdict[str, list] = defaultdict(list)
         outgoing: defaultdict[str, list] = defaultdict(list)
         for flow in bpmn_children(container, "sequenceFlow"):
@@ -136,8 +158,11 @@ class ProcessChecker(ElementChecker):
                     self.add(flow, f"{label(flow)} has no {word} ({attr} is missing)")
                     ok = False
                 elif ref not in nodes:
-                    self.add(flow, f"{label(flow)}: its {word} '{ref}' is not an element of "
-                             "this process or sub-process")
+                    self.add(
+                        flow,
+                        f"{label(flow)}: its {word} '{ref}' is not an element of "
+                        "this process or sub-process",
+                    )
                     ok = False
             source, target = flow.get("sourceRef"), flow.get("targetRef")
             if ok and source and target:  # ok: both are given
@@ -145,8 +170,14 @@ class ProcessChecker(ElementChecker):
                 incoming[target].append(flow)
         return incoming, outgoing
 
-    def _connections(self, node: etree._Element, incoming: list, outgoing: list, adhoc: bool,
-                     nodes: dict[str, etree._Element]) -> None:
+    def _connections(
+        self,
+        node: etree._Element,
+        incoming: list,
+        outgoing: list,
+        adhoc: bool,
+        nodes: dict[str, etree._Element],
+    ) -> None:
         kind = local(node)
         event_sub = node.get("triggeredByEvent") == "true"
         free = adhoc or event_sub or node.get("isForCompensation") == "true"
@@ -156,11 +187,17 @@ class ProcessChecker(ElementChecker):
             self.add(node, f"{label(node)} has no outgoing flow: add a path to an end event")
         if len(outgoing) > 1 and kind not in _SPLITTING:
             names = ", ".join(f.get("id") for f in outgoing)
-            self.add(node, f"{label(node)} has {len(outgoing)} outgoing flows ({names}): the "
-                     "engine only splits at gateways; add a parallel or exclusive gateway")
+            self.add(
+                node,
+                f"{label(node)} has {len(outgoing)} outgoing flows ({names}): the "
+                "engine only splits at gateways; add a parallel or exclusive gateway",
+            )
         if kind == "boundaryEvent" and node.get("attachedToRef") not in nodes:
-            self.add(node, f"{label(node)} is attached to '{node.get('attachedToRef')}', which "
-                     "is not an activity of this process")
+            self.add(
+                node,
+                f"{label(node)} is attached to '{node.get('attachedToRef')}', which "
+                "is not an activity of this process",
+            )
         self._conditions(node, outgoing)
 
     def _conditions(self, node: etree._Element, outgoing: list) -> None:
@@ -168,18 +205,26 @@ class ProcessChecker(ElementChecker):
         default = node.get("default")
         out_ids = [f.get("id") for f in outgoing]
         if default and conditional and default not in out_ids:
-            self.add(node, f"{label(node)}: its default flow '{default}' is not one of its "
-                     "outgoing flows")
+            self.add(
+                node,
+                f"{label(node)}: its default flow '{default}' is not one of its outgoing flows",
+            )
         missing = []
         for flow in outgoing:
             expression = flow.find(f"{{{BPMN_NS}}}conditionExpression")
             raw = _raw(expression)
             if raw is not None and not conditional:
-                self.add(flow, f"{label(flow)}: its condition is ignored: only flows leaving an "
-                         "exclusive or inclusive gateway are conditional")
+                self.add(
+                    flow,
+                    f"{label(flow)}: its condition is ignored: only flows leaving an "
+                    "exclusive or inclusive gateway are conditional",
+                )
             elif raw is not None and flow.get("id") == default:
-                self.add(flow, f"{label(flow)} is the default flow of {label(node)} but has a "
-                         "condition (the engine ignores it): remove the condition")
+                self.add(
+                    flow,
+                    f"{label(flow)} is the default flow of {label(node)} but has a "
+                    "condition (the engine ignores it): remove the condition",
+                )
             elif raw is not None and not raw.strip():
                 self.add(flow, f"{label(flow)} has an empty condition")
             elif raw is not None:
@@ -209,9 +254,12 @@ class ProcessChecker(ElementChecker):
                 elif child not in seen and child in nodes:
                     seen.add(child)
                     if len(stack) >= MAX_CHAIN:
-                        self.add(nodes[child], f"{label(nodes[child])} comes after a chain of "
-                                 f"more than {MAX_CHAIN} elements: the engine cannot read such a "
-                                 "long chain; move parts into sub-processes or call activities")
+                        self.add(
+                            nodes[child],
+                            f"{label(nodes[child])} comes after a chain of "
+                            f"more than {MAX_CHAIN} elements: the engine cannot read such a "
+                            "long chain; move parts into sub-processes or call activities",
+                        )
                         return
                     stack.append((child, iter(_next(child, attached, outgoing))))
 

@@ -48,8 +48,9 @@ class JoinConflict:
 Path = tuple[str, ...]
 
 
-def changes(base: dict[str, Any], data: dict[str, Any], prefix: Path = ()
-            ) -> list[tuple[Path, Any]]:
+def changes(
+    base: dict[str, Any], data: dict[str, Any], prefix: Path = ()
+) -> list[tuple[Path, Any]]:
     """What ``data`` changed relative to ``base``: (path, new value or missing), objects
     compared key by key."""
     out: list[tuple[Path, Any]] = []
@@ -78,8 +79,9 @@ def _apply(target: dict[str, Any], path: Path, value: Any) -> None:
         node[path[-1]] = copy.deepcopy(value)
 
 
-def merge_branches(base: dict[str, Any], branches: list[tuple[str, dict[str, Any]]]
-                   ) -> tuple[dict[str, Any], dict[str, list[str]]]:
+def merge_branches(
+    base: dict[str, Any], branches: list[tuple[str, dict[str, Any]]]
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """The data after a join: ``base`` (the split's data) with each branch's changes
     applied in arrival order; and, per dotted path, the branches that wrote it
     differently (only where two or more branches disagree)."""
@@ -91,9 +93,9 @@ def merge_branches(base: dict[str, Any], branches: list[tuple[str, dict[str, Any
             _apply(result, path, value)
     conflicts: dict[str, list[str]] = {}
     for i, (b1, p1, v1) in enumerate(writes):
-        for b2, p2, v2 in writes[i + 1:]:
+        for b2, p2, v2 in writes[i + 1 :]:
             short = min(p1, p2, key=len)
-            if b1 == b2 or (p1[:len(short)] != short or p2[:len(short)] != short):
+            if b1 == b2 or (p1[: len(short)] != short or p2[: len(short)] != short):
                 continue
             if p1 == p2 and v1 == v2:
                 continue
@@ -106,16 +108,23 @@ def merge_branches(base: dict[str, Any], branches: list[tuple[str, dict[str, Any
 
 def _run_hook(self: Any, my_task: Any) -> bool:
     arrived = sorted(
-        (t for t in my_task.workflow.tasks.values()
-         if t.task_spec == self and t is not my_task and t.has_state(TaskState.FINISHED_MASK)
-         and not my_task.is_descendant_of(t)),
-        key=lambda t: t.last_state_change)
+        (
+            t
+            for t in my_task.workflow.tasks.values()
+            if t.task_spec == self
+            and t is not my_task
+            and t.has_state(TaskState.FINISHED_MASK)
+            and not my_task.is_descendant_of(t)
+        ),
+        key=lambda t: t.last_state_change,
+    )
     branch_ends = [t.parent for t in [*arrived, my_task] if t.parent is not None]
     split = common_ancestor(branch_ends)
     if split is None or split in branch_ends or len(branch_ends) < 2:
         return _library_run_hook(self, my_task)
     merged, conflicts = merge_branches(
-        split.data, [(t.task_spec.bpmn_id or t.task_spec.name, t.data) for t in branch_ends])
+        split.data, [(t.task_spec.bpmn_id or t.task_spec.name, t.data) for t in branch_ends]
+    )
     for task in arrived:
         if task.has_state(TaskState.COMPLETED):
             task._drop_children(force=True)
@@ -125,8 +134,10 @@ def _run_hook(self: Any, my_task: Any) -> bool:
         if notes is None:
             notes = []
             setattr(my_task.workflow.top_workflow, _NOTES, notes)
-        notes.extend(JoinConflict(self.bpmn_id or self.name, key, tuple(found), found[-1])
-                     for key, found in sorted(conflicts.items()))
+        notes.extend(
+            JoinConflict(self.bpmn_id or self.name, key, tuple(found), found[-1])
+            for key, found in sorted(conflicts.items())
+        )
     return True
 
 

@@ -21,13 +21,34 @@ BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
 DC = "http://www.omg.org/spec/DD/20100524/DC"
 DI = "http://www.omg.org/spec/DD/20100524/DI"
-EVENTS = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent",
-          "boundaryEvent"}
-GATEWAYS = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway",
-            "complexGateway"}
-ACTIVITIES = {"task", "userTask", "manualTask", "scriptTask", "serviceTask",
-              "businessRuleTask", "sendTask", "receiveTask", "callActivity", "subProcess",
-              "transaction", "adHocSubProcess"}
+EVENTS = {
+    "startEvent",
+    "endEvent",
+    "intermediateCatchEvent",
+    "intermediateThrowEvent",
+    "boundaryEvent",
+}
+GATEWAYS = {
+    "exclusiveGateway",
+    "inclusiveGateway",
+    "parallelGateway",
+    "eventBasedGateway",
+    "complexGateway",
+}
+ACTIVITIES = {
+    "task",
+    "userTask",
+    "manualTask",
+    "scriptTask",
+    "serviceTask",
+    "businessRuleTask",
+    "sendTask",
+    "receiveTask",
+    "callActivity",
+    "subProcess",
+    "transaction",
+    "adHocSubProcess",
+}
 COL, ROW, LEFT = 160, 130, 60
 #: A node as the diagram names it: its ``id`` attribute (None if it has none).
 NodeId = str | None
@@ -73,25 +94,34 @@ def with_layout(xml: str) -> str:
     processes = root.findall(f"{{{BPMN}}}process")
     if not processes:
         return xml
-    participants = {} if collab is None else {
-        p.get("processRef"): p for p in collab.findall(f"{{{BPMN}}}participant")}
+    participants = (
+        {}
+        if collab is None
+        else {p.get("processRef"): p for p in collab.findall(f"{{{BPMN}}}participant")}
+    )
     if collab is None:
         processes = processes[:1]
-    diagram = etree.Element(f"{{{BPMNDI}}}BPMNDiagram", id="PMOflow_layout",
-                            nsmap={"bpmndi": BPMNDI, "dc": DC, "di": DI})
+    diagram = etree.Element(
+        f"{{{BPMNDI}}}BPMNDiagram",
+        id="PMOflow_layout",
+        nsmap={"bpmndi": BPMNDI, "dc": DC, "di": DI},
+    )
     root.append(diagram)
-    plane = etree.SubElement(diagram, f"{{{BPMNDI}}}BPMNPlane", id="PMOflow_layout_plane",
-                             bpmnElement=(collab if collab is not None else processes[0])
-                             .get("id", ""))
+    plane = etree.SubElement(
+        diagram,
+        f"{{{BPMNDI}}}BPMNPlane",
+        id="PMOflow_layout_plane",
+        bpmnElement=(collab if collab is not None else processes[0]).get("id", ""),
+    )
     top = 0.0
     for process in processes:
         top += _layout(process, participants.get(process.get("id")), plane, top) + 40
     return etree.tostring(root, encoding="unicode")
 
 
-def _layers(ids: list[NodeId], edges: list[tuple[NodeId, NodeId]],
-            attached: dict[NodeId, NodeId]
-            ) -> tuple[dict[NodeId, int], set[tuple[NodeId, NodeId]]]:
+def _layers(
+    ids: list[NodeId], edges: list[tuple[NodeId, NodeId]], attached: dict[NodeId, NodeId]
+) -> tuple[dict[NodeId, int], set[tuple[NodeId, NodeId]]]:
     """Column per node (longest path, loops cut where a depth-first walk meets them)."""
     succ: dict[NodeId, list[NodeId]] = defaultdict(list)
     for s, t in edges:
@@ -117,8 +147,9 @@ def _layers(ids: list[NodeId], edges: list[tuple[NodeId, NodeId]],
             elif nxt not in state:
                 state[nxt] = 1
                 stack.append((nxt, iter(succ[nxt])))
-    forward: dict[NodeId, list[NodeId]] = {i: [t for t in succ[i] if (i, t) not in back]
-                                           for i in ids}
+    forward: dict[NodeId, list[NodeId]] = {
+        i: [t for t in succ[i] if (i, t) not in back] for i in ids
+    }
     indeg = dict.fromkeys(ids, 0)
     for targets in forward.values():
         for t in targets:
@@ -135,19 +166,29 @@ def _layers(ids: list[NodeId], edges: list[tuple[NodeId, NodeId]],
     return layer, back
 
 
-def _layout(process: etree._Element, participant: etree._Element | None,
-            plane: etree._Element, top: float) -> float:
+def _layout(
+    process: etree._Element, participant: etree._Element | None, plane: etree._Element, top: float
+) -> float:
     nodes = {n.get("id"): n for n in process if _local(n) in EVENTS | GATEWAYS | ACTIVITIES}
     ids = list(nodes)
-    flows = [f for f in process.findall(f"{{{BPMN}}}sequenceFlow")
-             if f.get("sourceRef") in nodes and f.get("targetRef") in nodes]
-    attached = {i: n.get("attachedToRef") for i, n in nodes.items()
-                if _local(n) == "boundaryEvent" and n.get("attachedToRef") in nodes}
-    layer, back = _layers(ids, [(f.get("sourceRef"), f.get("targetRef")) for f in flows],
-                          attached)
+    flows = [
+        f
+        for f in process.findall(f"{{{BPMN}}}sequenceFlow")
+        if f.get("sourceRef") in nodes and f.get("targetRef") in nodes
+    ]
+    attached = {
+        i: n.get("attachedToRef")
+        for i, n in nodes.items()
+        if _local(n) == "boundaryEvent" and n.get("attachedToRef") in nodes
+    }
+    layer, back = _layers(ids, [(f.get("sourceRef"), f.get("targetRef")) for f in flows], attached)
     lanes = process.findall(f"{{{BPMN}}}laneSet/{{{BPMN}}}lane")
-    lane_of: dict[NodeId, int] = {ref.text.strip(): i for i, lane in enumerate(lanes)
-               for ref in lane.findall(f"{{{BPMN}}}flowNodeRef") if ref.text}
+    lane_of: dict[NodeId, int] = {
+        ref.text.strip(): i
+        for i, lane in enumerate(lanes)
+        for ref in lane.findall(f"{{{BPMN}}}flowNodeRef")
+        if ref.text
+    }
     spare = len(lanes)
     cells: dict[tuple[int, int], list[NodeId]] = defaultdict(list)
     for i in ids:
@@ -172,8 +213,12 @@ def _layout(process: etree._Element, participant: etree._Element | None,
         _shape(plane, participant.get("id"), Box(0, top, width, y - top), horizontal=True)
     for b in bands:
         if b < len(lanes):
-            _shape(plane, lanes[b].get("id"), Box(30, band_top[b], width - 30, rows[b] * ROW),
-                   horizontal=True)
+            _shape(
+                plane,
+                lanes[b].get("id"),
+                Box(30, band_top[b], width - 30, rows[b] * ROW),
+                horizontal=True,
+            )
     for i in ids:
         _shape(plane, i, boxes[i])
     for f in flows:
@@ -181,18 +226,30 @@ def _layout(process: etree._Element, participant: etree._Element | None,
     return y - top
 
 
-def _shape(plane: etree._Element, element_id: str | None, box: Box, *,
-           horizontal: bool = False) -> None:
+def _shape(
+    plane: etree._Element, element_id: str | None, box: Box, *, horizontal: bool = False
+) -> None:
     attrs = {"id": f"{element_id}_di", "bpmnElement": element_id or ""}
     if horizontal:
         attrs["isHorizontal"] = "true"
     shape = etree.SubElement(plane, f"{{{BPMNDI}}}BPMNShape", attrs)
-    etree.SubElement(shape, f"{{{DC}}}Bounds", x=f"{box.x:.0f}", y=f"{box.y:.0f}",
-                     width=f"{box.w:.0f}", height=f"{box.h:.0f}")
+    etree.SubElement(
+        shape,
+        f"{{{DC}}}Bounds",
+        x=f"{box.x:.0f}",
+        y=f"{box.y:.0f}",
+        width=f"{box.w:.0f}",
+        height=f"{box.h:.0f}",
+    )
 
 
-def _edge(plane: etree._Element, flow: etree._Element, boxes: dict[NodeId, Box], back: bool,
-          nodes: dict[NodeId, etree._Element]) -> None:
+def _edge(
+    plane: etree._Element,
+    flow: etree._Element,
+    boxes: dict[NodeId, Box],
+    back: bool,
+    nodes: dict[NodeId, etree._Element],
+) -> None:
     s, t = boxes[flow.get("sourceRef")], boxes[flow.get("targetRef")]
     if back:
         over = min(s.y, t.y) - 18
@@ -205,7 +262,8 @@ def _edge(plane: etree._Element, flow: etree._Element, boxes: dict[NodeId, Box],
     else:
         mid = (s.x + s.w + t.x) / 2
         points = [(s.x + s.w, s.cy), (mid, s.cy), (mid, t.cy), (t.x, t.cy)]
-    edge = etree.SubElement(plane, f"{{{BPMNDI}}}BPMNEdge", id=f"{flow.get('id')}_di",
-                            bpmnElement=flow.get("id", ""))
+    edge = etree.SubElement(
+        plane, f"{{{BPMNDI}}}BPMNEdge", id=f"{flow.get('id')}_di", bpmnElement=flow.get("id", "")
+    )
     for x, y in points:
         etree.SubElement(edge, f"{{{DI}}}waypoint", x=f"{x:.0f}", y=f"{y:.0f}")

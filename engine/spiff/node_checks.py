@@ -44,15 +44,24 @@ EVENT_DEFINITIONS = {
     "intermediateThrowEvent": {"message", "signal", "escalation"},
     "boundaryEvent": {"cancel", "error", "escalation", "message", "signal", "timer", "conditional"},
 }
-_REFERENCED = {"message": "messageRef", "signal": "signalRef", "error": "errorRef",
-               "escalation": "escalationRef"}
+_REFERENCED = {
+    "message": "messageRef",
+    "signal": "signalRef",
+    "error": "errorRef",
+    "escalation": "escalationRef",
+}
 
 
 class ElementChecker:
     """The checks of single elements, and the state every check of one process shares."""
 
-    def __init__(self, file: str, process: etree._Element, elements: dict[str, ElementInfo],
-                 ctx: CheckContext):
+    def __init__(
+        self,
+        file: str,
+        process: etree._Element,
+        elements: dict[str, ElementInfo],
+        ctx: CheckContext,
+    ):
         self.file = file
         self.process = process
         self.elements = elements
@@ -66,8 +75,14 @@ class ElementChecker:
         """Record a problem at ``element``."""
         self.problems.append(problem(self.file, element, message, line))
 
-    def expr(self, owner: etree._Element, source: str | None, mode: str, what: str,
-             line: int | None = None) -> None:
+    def expr(
+        self,
+        owner: etree._Element,
+        source: str | None,
+        mode: str,
+        what: str,
+        line: int | None = None,
+    ) -> None:
         """Record a problem when an expression does not compile."""
         self.problems += check_expression(self.file, owner, source, mode, what, line)
 
@@ -88,8 +103,11 @@ class ElementChecker:
         elif kind == "serviceTask":
             self._service(node)
         elif kind == "businessRuleTask" and not _decision_ref(node):
-            self.add(node, f"{label(node)} has no decision to call "
-                     "(spiffworkflow:calledDecisionId is missing)")
+            self.add(
+                node,
+                f"{label(node)} has no decision to call "
+                "(spiffworkflow:calledDecisionId is missing)",
+            )
         elif kind == "callActivity" and not (node.get("calledElement") or "").strip():
             self.add(node, f"{label(node)} has no called process (calledElement is missing)")
 
@@ -99,18 +117,28 @@ class ElementChecker:
         SpiffWorkflow looks no further than the parent, and loops forever when a
         sub-process refers to a data object it cannot find there.
         """
-        for path, verb in (("dataInputAssociation/bpmn:sourceRef", "reads"),
-                           ("dataOutputAssociation/bpmn:targetRef", "writes")):
+        for path, verb in (
+            ("dataInputAssociation/bpmn:sourceRef", "reads"),
+            ("dataOutputAssociation/bpmn:targetRef", "writes"),
+        ):
             for ref in node.xpath(f"./bpmn:{path}", namespaces={"bpmn": BPMN_NS}):
                 target = self.by_id.get((ref.text or "").strip())
                 if target is None or local(target) != "dataObjectReference":
-                    self.add(node, f"{label(node)} {verb} '{(ref.text or '').strip()}', which is "
-                             "not a data object reference (the engine supports data objects "
-                             "only)", ref.sourceline)
+                    self.add(
+                        node,
+                        f"{label(node)} {verb} '{(ref.text or '').strip()}', which is "
+                        "not a data object reference (the engine supports data objects "
+                        "only)",
+                        ref.sourceline,
+                    )
                 elif target.get("dataObjectRef") not in visible:
                     name = target.get("name") or target.get("id")
-                    self.add(node, f"{label(node)} {verb} data object '{name}', which is not "
-                             "defined in this process or its parent", ref.sourceline)
+                    self.add(
+                        node,
+                        f"{label(node)} {verb} data object '{name}', which is not "
+                        "defined in this process or its parent",
+                        ref.sourceline,
+                    )
 
     def _role(self, node: etree._Element) -> None:
         info = self.elements.get(node.get("id", ""))
@@ -120,24 +148,31 @@ class ElementChecker:
             self.add(node, f"{label(node)} has no lane or role")
         elif known is not None and role not in known:
             source = "its role property" if info and info.properties.get("role") else "its lane"
-            self.add(node, f"{label(node)}: role '{role}' (from {source}) is not a known role; "
-                     f"known roles: {', '.join(sorted(known))}")
+            self.add(
+                node,
+                f"{label(node)}: role '{role}' (from {source}) is not a known role; "
+                f"known roles: {', '.join(sorted(known))}",
+            )
 
     def _properties(self, node: etree._Element) -> None:
-        for prop in node.xpath("./bpmn:extensionElements/spiffworkflow:properties//"
-                               "spiffworkflow:property", namespaces={"bpmn": BPMN_NS,
-                               "spiffworkflow": SPIFF_NS}):
+        for prop in node.xpath(
+            "./bpmn:extensionElements/spiffworkflow:properties//spiffworkflow:property",
+            namespaces={"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS},
+        ):
             name, value = prop.get("name"), prop.get("value")
             if not name or value is None:
-                self.add(node, f"{label(node)}: a property is missing its name or value",
-                         prop.sourceline)
+                self.add(
+                    node, f"{label(node)}: a property is missing its name or value", prop.sourceline
+                )
             elif name == "sla" and not ISO_DURATION.match(value.strip()):
-                self.add(node, f"{label(node)}: sla '{value}' is not an ISO 8601 duration "
-                         "such as P3D or PT48H", prop.sourceline)
-            elif name in ("fourEyes", "distinctActors") and value.strip() not in (
-                    "true", "false"):
-                self.add(node, f"{label(node)}: {name} must be 'true' or 'false'",
-                         prop.sourceline)
+                self.add(
+                    node,
+                    f"{label(node)}: sla '{value}' is not an ISO 8601 duration "
+                    "such as P3D or PT48H",
+                    prop.sourceline,
+                )
+            elif name in ("fourEyes", "distinctActors") and value.strip() not in ("true", "false"):
+                self.add(node, f"{label(node)}: {name} must be 'true' or 'false'", prop.sourceline)
             elif name == "slaExpression":
                 self.expr(node, value, "eval", "the SLA expression", prop.sourceline)
             elif name == "assignee":
@@ -170,8 +205,11 @@ class ElementChecker:
             cardinality = loop.find(f"{{{BPMN_NS}}}loopCardinality")
             data_input = loop.find(f"{{{BPMN_NS}}}loopDataInputRef")
             if (cardinality is None) == (data_input is None):
-                self.add(node, f"{label(node)}: a multi-instance activity needs exactly one of "
-                         "loopCardinality or loopDataInputRef")
+                self.add(
+                    node,
+                    f"{label(node)}: a multi-instance activity needs exactly one of "
+                    "loopCardinality or loopDataInputRef",
+                )
             self.expr(node, _raw(cardinality), "eval", "the loop cardinality", _line(cardinality))
             done = loop.find(f"{{{BPMN_NS}}}completionCondition")
             self.expr(node, _raw(done), "eval", "the completion condition", _line(done))
@@ -180,15 +218,21 @@ class ElementChecker:
         kind = local(node)
         definitions = [c for c in node if local(c).endswith("EventDefinition")]
         for ref in bpmn_children(node, "eventDefinitionRef"):
-            self.add(node, f"{label(node)}: shared event definitions (eventDefinitionRef) are "
-                     "not supported", ref.sourceline)
+            self.add(
+                node,
+                f"{label(node)}: shared event definitions (eventDefinitionRef) are not supported",
+                ref.sourceline,
+            )
         if kind == "boundaryEvent" and not definitions:
             self.add(node, f"{label(node)}: a boundary event needs an event definition")
         for definition in definitions:
             what = local(definition)[: -len("EventDefinition")]
             if what not in EVENT_DEFINITIONS[kind]:
-                self.add(node, f"{label(node)}: {what} events are not supported by the engine "
-                         f"as {kind}", definition.sourceline)
+                self.add(
+                    node,
+                    f"{label(node)}: {what} events are not supported by the engine as {kind}",
+                    definition.sourceline,
+                )
             elif what == "timer":
                 self._timer(node, definition)
             elif what == "conditional":
@@ -199,8 +243,11 @@ class ElementChecker:
             attr = _REFERENCED.get(what)
             ref_id = definition.get(attr) if attr else None
             if ref_id and self.doc_ids.get(ref_id) != what:
-                self.add(node, f"{label(node)}: {attr} '{ref_id}' names no {what} in this file",
-                         definition.sourceline)
+                self.add(
+                    node,
+                    f"{label(node)}: {attr} '{ref_id}' names no {what} in this file",
+                    definition.sourceline,
+                )
 
     def _timer(self, node: etree._Element, definition: etree._Element) -> None:
         for kind in ("timeDate", "timeDuration", "timeCycle"):  # the library's order
@@ -214,16 +261,19 @@ class ElementChecker:
         if not text:
             self.add(node, f"{label(node)}: the timer's {kind} is empty", value.sourceline)
         elif _BARE_ISO.match(text):
-            self.add(node, f"{label(node)}: the timer's {kind} is an expression, so a fixed "
-                     f'value needs quotes: "{text}"', value.sourceline)
+            self.add(
+                node,
+                f"{label(node)}: the timer's {kind} is an expression, so a fixed "
+                f'value needs quotes: "{text}"',
+                value.sourceline,
+            )
         else:
             before = len(self.problems)
             self.expr(node, value.text, "eval", f"the timer's {kind}", value.sourceline)
             if len(self.problems) == before:
                 self._timer_literal(node, kind, text, value.sourceline)
 
-    def _timer_literal(self, node: etree._Element, kind: str, text: str,
-                       line: int | None) -> None:
+    def _timer_literal(self, node: etree._Element, kind: str, text: str, line: int | None) -> None:
         try:
             literal = ast.literal_eval(text)
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
@@ -239,8 +289,11 @@ class ElementChecker:
             else:
                 Timer.parse_iso_recurring_interval(literal)
         except Exception:
-            self.add(node, f"{label(node)}: the timer's {kind} {text} is not a valid ISO 8601 "
-                     "value", line)
+            self.add(
+                node,
+                f"{label(node)}: the timer's {kind} {text} is not a valid ISO 8601 value",
+                line,
+            )
 
     def _service(self, node: etree._Element) -> None:
         operators = extensions(node, "serviceTaskOperator")
@@ -250,14 +303,13 @@ class ElementChecker:
         for param in operators[-1].iter(f"{{{SPIFF_NS}}}parameter"):
             name = param.get("id")
             if not name or not param.get("type"):
-                self.add(node, f"{label(node)}: a parameter is missing its id or type",
-                         param.sourceline)
+                self.add(
+                    node, f"{label(node)}: a parameter is missing its id or type", param.sourceline
+                )
             elif param.get("value") is None:
-                self.add(node, f"{label(node)}: parameter '{name}' has no value",
-                         param.sourceline)
+                self.add(node, f"{label(node)}: parameter '{name}' has no value", param.sourceline)
             else:
-                self.expr(node, param.get("value"), "eval", f"parameter '{name}'",
-                          param.sourceline)
+                self.expr(node, param.get("value"), "eval", f"parameter '{name}'", param.sourceline)
 
 
 def _raw(element: etree._Element | None) -> str | None:

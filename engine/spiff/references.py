@@ -62,14 +62,21 @@ def check_references(
         if kind == "form":
             message = f"form file '{target}' is neither in this deployment nor deployed"
         elif kind == "operation":
-            message = (f"uses unknown operation '{target}'; known operations: "
-                       f"{', '.join(sorted(known)) or 'none'}")
+            message = (
+                f"uses unknown operation '{target}'; known operations: "
+                f"{', '.join(sorted(known)) or 'none'}"
+            )
         else:
             message = f"calls {kind} '{target}', which is neither in this deployment nor deployed"
             if target in not_executable:
                 message += " (a process with that id is in the deployment but is not executable)"
-        found.append(problem(file, node, f"{label(node)} {message}" if kind != "form"
-                             else f"{label(node)}: {message}"))
+        found.append(
+            problem(
+                file,
+                node,
+                f"{label(node)} {message}" if kind != "form" else f"{label(node)}: {message}",
+            )
+        )
     return found
 
 

@@ -50,9 +50,7 @@ def _shift(day: date, days: int, helper: str) -> date:
         raise ValueError(f"{helper}(): the resulting date is out of range") from None
 
 
-def make_helpers(
-    now: Callable[[], datetime], holidays: Iterable[str] = ()
-) -> dict[str, Callable]:
+def make_helpers(now: Callable[[], datetime], holidays: Iterable[str] = ()) -> dict[str, Callable]:
     """Build the helper functions handed to sandboxed scripts.
 
     ``now`` returns the current time (a naive result is taken as UTC); tests pass a fixed

@@ -119,8 +119,9 @@ def load_state(text: str, spec, subprocess_specs: dict) -> SavedState:
             envelope["workflow"], spec=spec, subprocess_specs=subprocess_specs
         )
     except Exception as exc:  # the library raises anything from KeyError to TypeError
-        raise StateError(f"saved state cannot be restored: {type(exc).__name__}: {exc}",
-                         reason="restore") from exc
+        raise StateError(
+            f"saved state cannot be restored: {type(exc).__name__}: {exc}", reason="restore"
+        ) from exc
     visits = envelope.get("visits") or {}
     return SavedState(workflow=wf, visits={str(k): int(v) for k, v in visits.items()})
 
@@ -131,19 +132,32 @@ def find_unsafe_data(value: Any, path: str) -> Iterator[tuple[str, FieldError]]:
         return
     if isinstance(value, float):
         if not math.isfinite(value):
-            yield path, FieldError(f"{path} is {value}, which is not a JSON number", "data.unsafe",
-                                    field=path)
+            yield (
+                path,
+                FieldError(
+                    f"{path} is {value}, which is not a JSON number", "data.unsafe", field=path
+                ),
+            )
         return
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
-                yield path, FieldError(f"{path} has a non-text key {key!r}", "data.unsafe",
-                                        field=path)
+                yield (
+                    path,
+                    FieldError(f"{path} has a non-text key {key!r}", "data.unsafe", field=path),
+                )
                 continue
             sub = f"{path}[{key!r}]"
             if key in RESERVED_DATA_KEYS:
-                yield sub, FieldError(f"{sub}: the key {key!r} is reserved by the engine",
-                                     "data.reserved", field=sub, key=key)
+                yield (
+                    sub,
+                    FieldError(
+                        f"{sub}: the key {key!r} is reserved by the engine",
+                        "data.reserved",
+                        field=sub,
+                        key=key,
+                    ),
+                )
                 continue
             yield from find_unsafe_data(item, sub)
         return
@@ -151,8 +165,14 @@ def find_unsafe_data(value: Any, path: str) -> Iterator[tuple[str, FieldError]]:
         for i, item in enumerate(value):
             yield from find_unsafe_data(item, f"{path}[{i}]")
         return
-    yield path, FieldError(f"{path} holds a {type(value).__name__}, which is not a JSON "
-                            "value", "data.unsafe", field=path)
+    yield (
+        path,
+        FieldError(
+            f"{path} holds a {type(value).__name__}, which is not a JSON value",
+            "data.unsafe",
+            field=path,
+        ),
+    )
 
 
 def _refuse(obj: Any) -> Any:

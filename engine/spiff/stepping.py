@@ -107,8 +107,7 @@ def run_engine(wf: BpmnWorkflow, counter: VisitCounter, prune_every: int = PRUNE
 
 def _automatic_ready(wf: BpmnWorkflow) -> bool:
     """Whether a READY task that needs no person is waiting to run."""
-    return any(not t.task_spec.manual
-               for t in wf.get_tasks(state=TaskState.READY, max_depth=DEEP))
+    return any(not t.task_spec.manual for t in wf.get_tasks(state=TaskState.READY, max_depth=DEEP))
 
 
 def purge_orphan_subprocesses(wf: BpmnWorkflow) -> int:
@@ -124,8 +123,7 @@ def purge_orphan_subprocesses(wf: BpmnWorkflow) -> int:
         known = set(wf.tasks)
         for sub in wf.subprocesses.values():
             known.update(sub.tasks)
-        orphans = [sid for sid, sub in wf.subprocesses.items()
-                   if sub.parent_task_id not in known]
+        orphans = [sid for sid, sub in wf.subprocesses.items() if sub.parent_task_id not in known]
         if not orphans:
             return purged
         for sid in orphans:
@@ -227,11 +225,7 @@ def prune(wf: BpmnWorkflow) -> int:
 
 def _prune_tree(top: BpmnWorkflow, workflow) -> int:
     root = workflow.task_tree
-    live = [
-        t
-        for t in workflow.tasks.values()
-        if t.state & TaskState.NOT_FINISHED_MASK
-    ]
+    live = [t for t in workflow.tasks.values() if t.state & TaskState.NOT_FINISHED_MASK]
     if not live:
         return 0
     lca = common_ancestor(live)
@@ -267,11 +261,7 @@ def _subtree(task: Task) -> list[Task]:
 
 def ready_manual_tasks(wf: BpmnWorkflow) -> list[Task]:
     """READY tasks that wait for a person (user, manual and plain tasks), anywhere."""
-    return [
-        t
-        for t in wf.get_tasks(state=TaskState.READY, max_depth=DEEP)
-        if t.task_spec.manual
-    ]
+    return [t for t in wf.get_tasks(state=TaskState.READY, max_depth=DEEP) if t.task_spec.manual]
 
 
 @dataclass(frozen=True)

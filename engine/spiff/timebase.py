@@ -43,4 +43,3 @@ def using_clock(clock: Clock) -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
-

@@ -82,8 +82,9 @@ def parse_xml(
 
 
 def _fail(filename: str, message: str, line: int | None = None) -> NoReturn:
-    raise InvalidDiagram([Problem(file=filename, message=message, line=line,
-                                  code="deploy.bad_xml")])
+    raise InvalidDiagram(
+        [Problem(file=filename, message=message, line=line, code="deploy.bad_xml")]
+    )
 
 
 def _check_size(data: bytes, filename: str, max_bytes: int) -> None:
@@ -107,8 +108,10 @@ def to_utf8(content: bytes | str, filename: str, max_bytes: int = DEFAULT_MAX_BY
     _check_size(data, filename, max_bytes)
     encoding = "utf-8" if isinstance(content, str) else _encoding_of(data)
     if not _KNOWN_ENCODINGS.match(encoding):
-        _fail(filename, f"the file declares encoding {encoding!r}, which is not supported; "
-              "save it as UTF-8")
+        _fail(
+            filename,
+            f"the file declares encoding {encoding!r}, which is not supported; save it as UTF-8",
+        )
     try:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as exc:

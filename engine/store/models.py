@@ -211,8 +211,7 @@ class DecisionDefinition(Base):
     deployed_by: Mapped[str] = mapped_column(String(64))
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     #: draft (editable, version 0 until published) | published | retired
-    status: Mapped[str] = mapped_column(String(16), default="published",
-                                        server_default="published")
+    status: Mapped[str] = mapped_column(String(16), default="published", server_default="published")
     #: New instances bind to the newest version in effect (published, from this time).
     effective_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
     published_by: Mapped[str | None] = mapped_column(String(64))
@@ -372,8 +371,13 @@ class Incident(Base):
 
     __tablename__ = "incidents"
     __table_args__ = (
-        Index("ix_incidents_open_key", "key", unique=True,
-              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+        Index(
+            "ix_incidents_open_key",
+            "key",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
         Index("ix_incidents_status_opened_at", "status", "opened_at"),
         Index("ix_incidents_instance_id", "instance_id"),
     )
@@ -468,8 +472,9 @@ class ApiToken(Base):
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(ForeignKey("users.username", ondelete="CASCADE"),
-                                          index=True)
+    username: Mapped[str] = mapped_column(
+        ForeignKey("users.username", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(100), default="")
     prefix: Mapped[str] = mapped_column(String(16), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)

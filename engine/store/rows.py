@@ -98,8 +98,9 @@ def _update_stmt(table: Table, columns: tuple[str, ...], guarded: bool = False) 
         where = [table.c.id == bindparam("w_id")]
         if guarded:
             where.append(table.c.revision == bindparam("w_revision"))
-        stmt = _UPDATES[key] = update(table).where(*where).values(
-            {c: bindparam(f"v_{c}") for c in columns})
+        stmt = _UPDATES[key] = (
+            update(table).where(*where).values({c: bindparam(f"v_{c}") for c in columns})
+        )
     return stmt
 
 
@@ -131,8 +132,9 @@ _TASK_AND_INSTANCE = (
     .where(TASKS.c.id == bindparam("task_id"))
 )
 _OPEN_TASKS = (
-    select(TASKS).where(TASKS.c.instance_id == bindparam("instance_id"),
-                        TASKS.c.status == "open").order_by(TASKS.c.id)
+    select(TASKS)
+    .where(TASKS.c.instance_id == bindparam("instance_id"), TASKS.c.status == "open")
+    .order_by(TASKS.c.id)
 )
 _INSTANCE = select(INSTANCES).where(INSTANCES.c.id == bindparam("instance_id"))
 
@@ -149,23 +151,34 @@ def _instance_and_open_tasks(instance_id_expr: Any) -> Any:
 
 _BY_INSTANCE = _instance_and_open_tasks(bindparam("instance_id"))
 _BY_TASK = _instance_and_open_tasks(
-    select(TASKS.c.instance_id).where(TASKS.c.id == bindparam("task_id")).scalar_subquery())
+    select(TASKS.c.instance_id).where(TASKS.c.id == bindparam("task_id")).scalar_subquery()
+)
 
 
 def _is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-_LOCK_BY_TASK = (select(INSTANCES.c.id).where(
-    INSTANCES.c.id == select(TASKS.c.instance_id).where(TASKS.c.id == bindparam("task_id"))
-    .scalar_subquery()).with_for_update())
-_LOCK_BY_INSTANCE = (select(INSTANCES.c.id).where(INSTANCES.c.id == bindparam("instance_id"))
-                     .with_for_update())
+_LOCK_BY_TASK = (
+    select(INSTANCES.c.id)
+    .where(
+        INSTANCES.c.id
+        == select(TASKS.c.instance_id).where(TASKS.c.id == bindparam("task_id")).scalar_subquery()
+    )
+    .with_for_update()
+)
+_LOCK_BY_INSTANCE = (
+    select(INSTANCES.c.id).where(INSTANCES.c.id == bindparam("instance_id")).with_for_update()
+)
 
 
-def instance_with_open_tasks(session: Session, *, task_id: int | None = None,
-                             instance_id: int | None = None, lock: bool = False
-                             ) -> tuple[Rec, list[Rec]] | None:
+def instance_with_open_tasks(
+    session: Session,
+    *,
+    task_id: int | None = None,
+    instance_id: int | None = None,
+    lock: bool = False,
+) -> tuple[Rec, list[Rec]] | None:
     """An instance and its open human tasks in one round trip, found by either id.
 
     With ``task_id`` the instance is the task's (whatever the task's own status).
@@ -210,8 +223,9 @@ _INSTANCE_LOCKED = _INSTANCE.with_for_update()
 _INSTANCE_LOCKED_OR_SKIP = _INSTANCE.with_for_update(skip_locked=True)
 
 
-def instance(session: Session, instance_id: int, *, lock: bool = False,
-             skip_locked: bool = False) -> Rec | None:
+def instance(
+    session: Session, instance_id: int, *, lock: bool = False, skip_locked: bool = False
+) -> Rec | None:
     """An instance row; ``lock``: locked first on PostgreSQL (``skip_locked``: None
     instead of waiting when another transaction holds it)."""
     q = _INSTANCE
@@ -228,18 +242,26 @@ def open_tasks(session: Session, instance_id: int) -> list[Rec]:
 
 def timer_jobs(session: Session, instance_id: int) -> list[Rec]:
     """Every timer job of an instance."""
-    return _recs(JOBS, session.execute(
-        select(JOBS).where(JOBS.c.instance_id == instance_id, JOBS.c.kind == "timer")))
+    return _recs(
+        JOBS,
+        session.execute(
+            select(JOBS).where(JOBS.c.instance_id == instance_id, JOBS.c.kind == "timer")
+        ),
+    )
 
 
-def due_job_candidates(session: Session, now: datetime, skip: Collection[int] = (),
-                       limit: int = 20) -> list[tuple[int, int | None]]:
+def due_job_candidates(
+    session: Session, now: datetime, skip: Collection[int] = (), limit: int = 20
+) -> list[tuple[int, int | None]]:
     """(job id, instance id) of pending jobs whose time has passed (strictly before
     ``now``, as SpiffWorkflow's timers fire only once their time is past), oldest first,
     not in ``skip``.  Nothing is locked: the runner locks the instance, then the job."""
-    q = (select(JOBS.c.id, JOBS.c.instance_id)
-         .where(JOBS.c.status == "pending", JOBS.c.due_at < now)
-         .order_by(JOBS.c.due_at, JOBS.c.id).limit(limit))
+    q = (
+        select(JOBS.c.id, JOBS.c.instance_id)
+        .where(JOBS.c.status == "pending", JOBS.c.due_at < now)
+        .order_by(JOBS.c.due_at, JOBS.c.id)
+        .limit(limit)
+    )
     if skip:
         q = q.where(JOBS.c.id.not_in(list(skip)))
     return [(r.id, r.instance_id) for r in session.execute(q)]
@@ -269,8 +291,9 @@ def decision_evaluation(session: Session, **values: Any) -> None:
     session.execute(insert(EVALUATIONS), values)
 
 
-def save_state(session: Session, inst: Rec, state: str, now: datetime, *,
-               bump: bool = True) -> bool:
+def save_state(
+    session: Session, inst: Rec, state: str, now: datetime, *, bump: bool = True
+) -> bool:
     """Write the state and other changed columns if nobody else changed the row.
 
     ``UPDATE ... WHERE id = ? AND revision = ?``: False when 0 rows matched. ``bump``
@@ -289,27 +312,35 @@ def save_state(session: Session, inst: Rec, state: str, now: datetime, *,
     return True
 
 
-def update_open_task(session: Session, task_id: int, *, expect_assignee: Any = ...,
-                     **values: Any) -> bool:
+def update_open_task(
+    session: Session, task_id: int, *, expect_assignee: Any = ..., **values: Any
+) -> bool:
     """Change an open task only if it is still open (and, with ``expect_assignee``, still
     held by that person, ``None`` for nobody): one statement whose row count says whether
     this action won.  False: someone else changed or completed it first."""
     cond = [TASKS.c.id == task_id, TASKS.c.status == "open"]
     if expect_assignee is not ...:
-        cond.append(TASKS.c.assignee.is_(None) if expect_assignee is None
-                    else TASKS.c.assignee == expect_assignee)
+        cond.append(
+            TASKS.c.assignee.is_(None)
+            if expect_assignee is None
+            else TASKS.c.assignee == expect_assignee
+        )
     result = session.execute(update(TASKS).where(*cond).values(**values))
     return cast("CursorResult[Any]", result).rowcount == 1
 
 
 def cancel_open(session: Session, instance_id: int, now: datetime) -> None:
     """Cancel every open task and pending job of an instance."""
-    session.execute(update(TASKS).where(TASKS.c.instance_id == instance_id,
-                                        TASKS.c.status == "open")
-                    .values(status="cancelled", completed_at=now))
-    session.execute(update(JOBS).where(JOBS.c.instance_id == instance_id,
-                                       JOBS.c.status == "pending")
-                    .values(status="cancelled", finished_at=now))
+    session.execute(
+        update(TASKS)
+        .where(TASKS.c.instance_id == instance_id, TASKS.c.status == "open")
+        .values(status="cancelled", completed_at=now)
+    )
+    session.execute(
+        update(JOBS)
+        .where(JOBS.c.instance_id == instance_id, JOBS.c.status == "pending")
+        .values(status="cancelled", finished_at=now)
+    )
 
 
 def require_instance(session: Session, instance_id: int, *, lock: bool = False) -> Rec:
@@ -317,8 +348,9 @@ def require_instance(session: Session, instance_id: int, *, lock: bool = False) 
     :class:`NotFound`."""
     inst = instance(session, instance_id, lock=lock)
     if inst is None:
-        raise NotFound(f"no process instance {instance_id}", code="instance.not_found",
-                       instance_id=instance_id)
+        raise NotFound(
+            f"no process instance {instance_id}", code="instance.not_found", instance_id=instance_id
+        )
     return inst
 
 
@@ -330,7 +362,12 @@ def require_open_task(session: Session, task_id: int) -> tuple[Rec, Rec]:
     row, inst = found
     if row.status != "open":
         who = f" by {row.completed_by}" if row.completed_by else ""
-        raise NotReady(f"task {task_id} ({row.name}) is already {row.status}{who}",
-                       code="task.already_completed", task_id=task_id, name=row.name,
-                       status=row.status, by=row.completed_by)
+        raise NotReady(
+            f"task {task_id} ({row.name}) is already {row.status}{who}",
+            code="task.already_completed",
+            task_id=task_id,
+            name=row.name,
+            status=row.status,
+            by=row.completed_by,
+        )
     return row, inst

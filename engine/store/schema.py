@@ -48,8 +48,7 @@ class Migrations:
         with db.connect() as conn:
             if not inspect(conn).has_table(self.version_table):
                 return None
-            row = conn.exec_driver_sql(
-                f"SELECT version_num FROM {self.version_table}").first()
+            row = conn.exec_driver_sql(f"SELECT version_num FROM {self.version_table}").first()
             return row[0] if row else None
 
     def _run(self, db: Engine, step, revision: str) -> None:

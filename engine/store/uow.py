@@ -23,8 +23,9 @@ class PendingWork(RuntimeError):
     """
 
 
-def unit_of_work(session: Session | scoped_session, *, write: bool = True
-                 ) -> contextlib.AbstractContextManager[Session]:
+def unit_of_work(
+    session: Session | scoped_session, *, write: bool = True
+) -> contextlib.AbstractContextManager[Session]:
     """Run the body in a fresh transaction: commit on success, roll back on any error.
 
     A transaction the caller left open with reads only (typically loading the signed-in
@@ -41,8 +42,10 @@ def unit_of_work(session: Session | scoped_session, *, write: bool = True
 def _unit_of_work(session: Session, write: bool) -> Iterator[Session]:
     if session.in_transaction() or session.new or session.dirty or session.deleted:
         if has_pending_writes(session):
-            raise PendingWork("the session holds uncommitted changes; commit or roll them "
-                              "back before calling an engine verb")
+            raise PendingWork(
+                "the session holds uncommitted changes; commit or roll them "
+                "back before calling an engine verb"
+            )
         session.rollback()
     if write:
         session.connection(execution_options={WRITE_OPTION: True})
@@ -57,8 +60,7 @@ def _unit_of_work(session: Session, write: bool) -> Iterator[Session]:
 def has_pending_writes(session: Session) -> bool:
     """Whether the session holds changes not yet committed (pending objects, or writes
     already flushed or executed in its open transaction)."""
-    return bool(session.new or session.dirty or session.deleted
-                or session.info.get(_WROTE))
+    return bool(session.new or session.dirty or session.deleted or session.info.get(_WROTE))
 
 
 @contextlib.contextmanager

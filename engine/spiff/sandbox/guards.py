@@ -117,8 +117,12 @@ class _Guards:
             raise SandboxLimitError(f"{what} would exceed {self.items} items")
 
     def check_pow(self, a: Any, b: Any) -> None:
-        if isinstance(a, int) and isinstance(b, int) and b > 0 and abs(a) > 1 and (
-            b > self.bits or b * math.log2(abs(a)) > self.bits
+        if (
+            isinstance(a, int)
+            and isinstance(b, int)
+            and b > 0
+            and abs(a) > 1
+            and (b > self.bits or b * math.log2(abs(a)) > self.bits)
         ):
             self.refuse_int()
 

@@ -36,7 +36,8 @@ def _run(connection) -> None:
         compare_type=True,
         # Tables of other environments (an application's own) are not ours to compare.
         include_name=lambda name, type_, _parents: (
-            type_ != "table" or name in target_metadata.tables),
+            type_ != "table" or name in target_metadata.tables
+        ),
     )
     with context.begin_transaction():
         context.run_migrations()
