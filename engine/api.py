@@ -308,7 +308,13 @@ class Engine:
         """Deploy a diagram from the modeler as a new version (with its process's forms):
         only clean, only by a process owner, only with a comment saying why."""
         if not (comment or "").strip():
-            raise InvalidData({"comment": "Say what changed and why."})
+            raise InvalidData(
+                {
+                    "comment": FieldError(
+                        "Say what changed and why.", "version.comment_required", field="comment"
+                    )
+                }
+            )
         with read_only(session):
             access.require_process_owner(session, actor)
             files = versions.draft_files(session, xml, file_name, self.settings.max_diagram_bytes)

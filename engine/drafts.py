@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.errors import Forbidden, InvalidData, NotFound
+from engine.errors import FieldError, Forbidden, InvalidData, NotFound
 from engine.store.models import ProcessDraft
 from engine.views import ProcessDraftView
 
@@ -42,11 +42,26 @@ def save(
     """Create or replace ``owner``'s draft of ``process_key``."""
     process_key = (process_key or "").strip()
     if not process_key or len(process_key) > 200:
-        raise InvalidData({"process_key": "Give the process an id (at most 200 characters)."})
+        raise InvalidData(
+            {
+                "process_key": FieldError(
+                    "Give the process an id (at most 200 characters).",
+                    "draft.process_key_invalid",
+                    field="process_key",
+                    limit=200,
+                )
+            }
+        )
     if not xml.strip():
-        raise InvalidData({"xml": "The diagram is empty."})
+        raise InvalidData({"xml": FieldError("The diagram is empty.", "draft.empty", field="xml")})
     if len(xml) > MAX_DRAFT_CHARS:
-        raise InvalidData({"xml": "The diagram is larger than 5 MB."})
+        raise InvalidData(
+            {
+                "xml": FieldError(
+                    "The diagram is larger than 5 MB.", "draft.too_large", field="xml", limit_mb=5
+                )
+            }
+        )
     row = session.scalar(
         select(ProcessDraft).where(
             ProcessDraft.owner == owner, ProcessDraft.process_key == process_key

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from engine.context import EngineContext
 from engine.definitions import current_bindings
-from engine.errors import InvalidData, NotFound, NotReady
+from engine.errors import FieldError, InvalidData, NotFound, NotReady
 from engine.spiff.serializer import dump_state, load_state
 from engine.store import rows
 from engine.store.models import ProcessDefinition, ProcessInstance
@@ -77,7 +77,15 @@ def move(
     """Move each instance that can move to version ``target_id``; the others stay and
     are named with why. One transaction; every move audited."""
     if not reason or not reason.strip():
-        raise InvalidData({"reason": "Say why the instances move to the new version."})
+        raise InvalidData(
+            {
+                "reason": FieldError(
+                    "Say why the instances move to the new version.",
+                    "move.reason_required",
+                    field="reason",
+                )
+            }
+        )
     moved: list[int] = []
     refused: dict[int, str] = {}
     with unit_of_work(session):

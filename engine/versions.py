@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
 
 from engine.definitions import definition_view, in_effect
-from engine.errors import InvalidData, NotFound
+from engine.errors import FieldError, InvalidData, NotFound
 from engine.spiff.bpmn_markup import BPMN_NS, SourceFile
 from engine.spiff.xmlsafe import parse_xml
 from engine.store.models import ProcessDefinition, ProcessInstance
@@ -116,7 +116,7 @@ def draft_files(session: Session, xml: bytes, file_name: str, max_bytes: int) ->
     with the newest deployed version of each process in it (the modeler edits the
     diagram, not its forms), so validating and deploying it check the same thing."""
     if not xml.strip():
-        raise InvalidData({"xml": "The diagram is empty."})
+        raise InvalidData({"xml": FieldError("The diagram is empty.", "draft.empty", field="xml")})
     files = [SourceFile(file_name, xml)]
     seen: set[str] = set()
     for key in process_keys(xml, file_name, max_bytes):

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.context import EngineContext
-from engine.errors import InvalidData
+from engine.errors import FieldError, InvalidData
 from engine.spiff.decisions import Evaluation, evaluate_values
 from engine.spiff.sandbox import SandboxedScriptEngine, SandboxError
 from engine.store.models import DecisionDefinition, DecisionEvaluation, ProcessInstance
@@ -40,7 +40,13 @@ def coerce_inputs(engine: DMNEngine, given: Mapping[str, Any]) -> dict[str, Any]
         try:
             values[column.id] = _typed(raw, column.typeRef)
         except ValueError as exc:
-            errors[f"inputs.{column.id}"] = f"{column.label or column.id}: {exc}"
+            errors[f"inputs.{column.id}"] = FieldError(
+                f"{column.label or column.id}: {exc}",
+                "rule.input_invalid",
+                field=f"inputs.{column.id}",
+                column=column.label or column.id,
+                detail=str(exc),
+            )
     if errors:
         raise InvalidData(errors)
     return values

@@ -22,7 +22,7 @@ from engine.definitions import (
     publish_row,
     sha256,
 )
-from engine.errors import InvalidData, InvalidDiagram, NotFound, Problem
+from engine.errors import FieldError, InvalidData, InvalidDiagram, NotFound, Problem
 from engine.spiff.decisions import output_variables, table_from_xml
 from engine.spiff.dmn_checks import CheckedTable, check_table
 from engine.store import rows
@@ -194,16 +194,36 @@ def publish(
     comment = (comment or "").strip()
     errors = {}
     if not comment:
-        errors["comment"] = "Say why the rule changes (a comment is required)."
+        errors["comment"] = FieldError(
+            "Say why the rule changes (a comment is required).",
+            "rule.comment_required",
+            field="comment",
+        )
     elif len(comment) > MAX_COMMENT:
-        errors["comment"] = f"Keep the comment under {MAX_COMMENT} characters."
+        errors["comment"] = FieldError(
+            f"Keep the comment under {MAX_COMMENT} characters.",
+            "rule.comment_too_long",
+            field="comment",
+            limit=MAX_COMMENT,
+        )
     if effective_from is not None and effective_from < now.replace(second=0, microsecond=0):
-        errors["effective_from"] = "Choose now or a later date."
+        errors["effective_from"] = FieldError(
+            "Choose now or a later date.", "rule.effective_in_past", field="effective_from"
+        )
     if errors:
         raise InvalidData(errors)
     row = draft_row(session, key, lock=True)
     if row is None:
-        raise InvalidData({"draft": f"there is no draft of {key!r} to publish; save one first"})
+        raise InvalidData(
+            {
+                "draft": FieldError(
+                    f"there is no draft of {key!r} to publish; save one first",
+                    "rule.no_draft",
+                    field="draft",
+                    key=key,
+                )
+            }
+        )
     checked = readable(row.source, key, max_bytes)
     if checked.problems:
         raise InvalidDiagram(checked.problems)
