@@ -85,7 +85,8 @@ def create(session: Session, actor: str, now: datetime, new: NewUser) -> UserVie
     """Create an active user with global roles; field errors all at once."""
     username = new.username.strip()
     errors: dict[str, str] = {}
-    if not _USERNAME.fullmatch(username):
+    # at least one letter or digit: identity.create_user refuses a name of only "-", "." or "_"
+    if not _USERNAME.fullmatch(username) or not any(ch.isalnum() for ch in username):
         errors["username"] = FieldError(
             "Use 1 to 64 letters, digits, '.', '-' or '_'.",
             "user.username_invalid",

@@ -50,6 +50,8 @@ def test_admin_creates_a_user_who_can_sign_in_and_it_is_audited(engine, session,
 @pytest.mark.parametrize(("change", "field", "words"), [
     ({"username": "pm1"}, "username", "already taken"),
     ({"username": "no spaces"}, "username", "letters, digits"),
+    ({"username": "-"}, "username", "letters, digits"),
+    ({"username": "._"}, "username", "letters, digits"),
     ({"time_zone": "Mars/Olympus"}, "time_zone", "not a time zone"),
     ({"time_zone": "../etc/passwd"}, "time_zone", "not a time zone"),
     ({"email": "not-an-address"}, "email", "not an e-mail"),
