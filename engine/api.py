@@ -23,6 +23,8 @@ from engine import (
     definitions,
     doctor,
     drafts,
+    form_drafts,
+    form_schema,
     housekeeping,
     identity,
     instance_data,
@@ -73,6 +75,8 @@ from engine.views import (
     DeployResult,
     DoctorReport,
     FireReport,
+    FormPreview,
+    FormView,
     IncidentView,
     InstanceView,
     JobView,
@@ -348,6 +352,41 @@ class Engine:
         with unit_of_work(session):
             access.require_process_owner(session, actor)
             drafts.delete(session, actor, draft_id)
+
+    # ------------------------------------------------------------------ form designer
+
+    def forms(self, session: Session, actor: str) -> list[FormView]:
+        """Every task form, saved drafts and deployed ones (process owners)."""
+        with read_only(session):
+            access.require_process_owner(session, actor)
+            return form_drafts.listing(session)
+
+    def form(self, session: Session, actor: str, name: str) -> FormView:
+        """One form: its draft, else its newest deployed copy (process owners)."""
+        with read_only(session):
+            access.require_process_owner(session, actor)
+            return form_drafts.get(session, name)
+
+    def save_form(self, session: Session, actor: str, name: str, text: str) -> FormView:
+        """Check and keep a form draft; the next deployment from the modeler takes it.
+        :class:`InvalidData` names every problem by JSON pointer; nothing is saved then."""
+        with unit_of_work(session):
+            access.require_process_owner(session, actor)
+            return form_drafts.save(session, actor, name, text, self.clock.now())
+
+    def preview_form(
+        self, session: Session, actor: str, text: str, data: Mapping[str, Any]
+    ) -> FormPreview:
+        """Check a draft form (:class:`InvalidData` by JSON pointer) and validate sample
+        data against it; the data's problems come back by field. Stores nothing."""
+        with read_only(session):
+            access.require_process_owner(session, actor)
+        schema = form_schema.parse(text)
+        try:
+            validate_form(schema, data)
+        except InvalidData as exc:
+            return FormPreview(schema, dict(exc.errors))
+        return FormPreview(schema, {})
 
     def move_candidates(
         self, session: Session, definition_id: int, actor: str
