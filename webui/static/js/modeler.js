@@ -155,6 +155,39 @@
     return input;
   }
 
+  /* "New form" names a form after the process and step and opens the form designer on
+     it; "Edit form" opens the designer on the step's form. */
+  function formLinks(bo, input) {
+    var row = document.createElement('div');
+    row.className = 'mb-2 d-flex gap-3 small';
+    function link(text, testid) {
+      var a = document.createElement('a');
+      a.textContent = text; a.target = '_blank'; a.rel = 'noopener'; a.dataset.testid = testid;
+      row.appendChild(a);
+      return a;
+    }
+    var create = link(texts.newForm, 'new-form');
+    var edit = link(texts.editForm, 'edit-form');
+    function update() {
+      var name = input.value.trim();
+      edit.hidden = !name;
+      edit.href = name ? box.dataset.urlForms + '/' + encodeURIComponent(name) : '#';
+      var fresh = ((mainProcess() || {}).id || 'process') + '-' + bo.id + '.schema.json';
+      create.href = box.dataset.urlForms + '/' + encodeURIComponent(fresh);
+      create.dataset.name = fresh;
+    }
+    create.addEventListener('click', function () {
+      input.value = create.dataset.name;
+      setProp(bo, 'formJsonSchemaFilename', input.value);
+      touched();
+      update();
+    });
+    input.addEventListener('input', update);
+    input.addEventListener('change', update);
+    update();
+    props.appendChild(row);
+  }
+
   function touched() {
     clean = false;
     deployButton.disabled = true;
@@ -183,7 +216,7 @@
     field(texts.name, bo.name, function (v) { modeling.updateLabel(element, v); }, { testid: 'prop-name' });
     if (is(bo, 'bpmn:UserTask') || is(bo, 'bpmn:ManualTask') || bo.$type === 'bpmn:Task') {
       field(texts.taskRole, getProp(bo, 'role'), function (v) { setProp(bo, 'role', v); }, { testid: 'prop-role' });
-      field(texts.form, getProp(bo, 'formJsonSchemaFilename'), function (v) { setProp(bo, 'formJsonSchemaFilename', v); }, { testid: 'prop-form' });
+      formLinks(bo, field(texts.form, getProp(bo, 'formJsonSchemaFilename'), function (v) { setProp(bo, 'formJsonSchemaFilename', v); }, { testid: 'prop-form' }));
       field(texts.sla, getProp(bo, 'sla'), function (v) { setProp(bo, 'sla', v); }, { testid: 'prop-sla' });
       field(texts.slaExpression, getProp(bo, 'slaExpression'), function (v) { setProp(bo, 'slaExpression', v); });
       field(texts.assignee, getProp(bo, 'assignee'), function (v) { setProp(bo, 'assignee', v); }, { testid: 'prop-assignee' });
