@@ -5,7 +5,9 @@ completes that step with the new form."""
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
@@ -129,3 +131,21 @@ def test_owner_designs_a_form_binds_it_to_a_new_step_and_a_pm_completes_it(pmo_p
     with pmo_app.app_context():  # version 2 froze the form as designed
         frozen = arrange.engine.form(db.session, "owner1", FORM).deployed_in
     assert frozen == ("project_approval v2",)
+
+
+SHIPPED = sorted((Path(__file__).resolve().parents[3] / "bpmn" / "forms").glob("*.json"))
+
+
+def test_every_shipped_form_opens_in_the_designer_and_saves_back_unchanged(pmo_page, pmo_app):
+    owner = pmo_page("owner1")
+    for path in SHIPPED:
+        owner.goto(f"/forms/{path.name}")
+        expect(owner.locator("#fd-fields > .fd-field").first).to_be_visible()
+        expect(owner.locator("[data-testid=preview-title]")).not_to_have_text("")
+        owner.click("[data-testid=save-form]")
+        expect(owner.locator("[data-testid=form-status]")).to_contain_text("Form saved")
+        shipped = json.loads(path.read_text(encoding="utf-8"))
+        with pmo_app.app_context():
+            saved = Arrange(pmo_app).engine.form(db.session, "owner1", path.name)
+        assert saved.draft and saved.schema == shipped, path.name
+        assert list(saved.schema["properties"]) == list(shipped["properties"]), path.name

@@ -47,7 +47,7 @@
     if (t === 'array') {
       var items = p.items || {};
       if (typeOf(items) === 'object') { return 'rows'; }
-      return 'multiselect';
+      return items['enum'] || p['x-options-from'] ? 'multiselect' : 'tags';
     }
     if (t === 'boolean') { return 'checkbox'; }
     if (p['enum']) { return w === 'select' ? 'select' : (w === 'radio' ? 'radio' : (p['enum'].length <= 4 ? 'radio' : 'select')); }
@@ -71,6 +71,7 @@
       case 'select': return { type: 'string', 'x-widget': 'select', 'enum': ['a', 'b'], 'x-enum-titles': { a: ['A', 'A'], b: ['B', 'B'] } };
       case 'radio': return { type: 'string', 'x-widget': 'radio', 'enum': ['yes', 'no'], 'x-enum-titles': { yes: ['Yes', '是'], no: ['No', '否'] } };
       case 'multiselect': return { type: 'array', uniqueItems: true, items: { type: 'string', 'enum': ['a', 'b'], 'x-enum-titles': { a: ['A', 'A'], b: ['B', 'B'] } } };
+      case 'tags': return { type: 'array', maxItems: 30, items: { type: 'string', minLength: 1, maxLength: 100 } };
       case 'checkbox': return { type: 'boolean' };
       case 'file': return { type: 'object', 'x-widget': 'file' };
       case 'user': return { type: 'string', 'x-widget': 'user' };
@@ -279,6 +280,7 @@
     body.appendChild(input(texts.helpZh, p['x-description-zh'], function (v) { setText(p, 'x-description-zh', v); }));
     var required = (obj.required || []).indexOf(key) >= 0;
     body.appendChild(input(texts.required, required, function (v) { setRequired(obj, key, v); }, { checkbox: true, testid: 'required-' + tid }));
+    body.appendChild(input(texts.readOnly, p.readOnly, function (v) { if (v) { p.readOnly = true; } else { delete p.readOnly; } }, { checkbox: true, testid: 'read-only-' + tid }));
     var when = whenOf(obj, key);
     var others = [['', texts.none]].concat(Object.keys(obj.properties).filter(function (k) { return k !== key; }).map(function (k) { return [k, k]; }));
     var whenField = when[0], whenValue = when[1];
@@ -292,7 +294,7 @@
       body.appendChild(input(texts.min, p.minimum, function (v) { setNumber(p, 'minimum', v); }, { type: 'number', testid: 'min-' + tid }));
       body.appendChild(input(texts.max, p.maximum, function (v) { setNumber(p, 'maximum', v); }, { type: 'number', testid: 'max-' + tid }));
     }
-    if (kind === 'rows' || kind === 'multiselect') {
+    if (kind === 'rows' || kind === 'multiselect' || kind === 'tags') {
       body.appendChild(input(texts.minItems, p.minItems, function (v) { setNumber(p, 'minItems', v); }, { type: 'number' }));
       body.appendChild(input(texts.maxItems, p.maxItems, function (v) { setNumber(p, 'maxItems', v); }, { type: 'number' }));
     }
@@ -305,14 +307,13 @@
         cur['enum'] = v.split(',').map(function (s) { return s.trim().toUpperCase(); }).filter(Boolean);
       }, { testid: 'currencies-' + tid }));
       body.appendChild(input(texts['default'], cur['default'], function (v) { setText(cur, 'default', v); }));
-    } else if (kind !== 'rows' && kind !== 'object' && kind !== 'file' && kind !== 'multiselect') {
+    } else if (['rows', 'object', 'file', 'multiselect', 'tags'].indexOf(kind) < 0) {
       body.appendChild(input(texts['default'], p['default'] === undefined ? '' : String(p['default']), function (v) { setDefault(p, v); }, { testid: 'default-' + tid }));
     }
     if (kind === 'rows' || kind === 'object') {
       var inner = holderOf(p);
-      inner.properties = inner.properties || {};
       var sub = el('div', { 'class': 'col-12 ps-3 border-start' });
-      Object.keys(inner.properties).forEach(function (k) { sub.appendChild(editor(inner, k, path.concat([key]))); });
+      Object.keys(inner.properties || {}).forEach(function (k) { sub.appendChild(editor(inner, k, path.concat([key]))); });
       sub.appendChild(adder(inner, path.concat([key]), texts.addSub));
       body.appendChild(sub);
     }
