@@ -101,8 +101,16 @@ def test_owner_designs_a_form_binds_it_to_a_new_step_and_a_pm_completes_it(pmo_p
     expect(owner.locator("[data-testid=form-status]")).to_contain_text("Form saved")
     expect(owner.locator("[data-testid=form-problems] li")).to_have_count(0)
 
+    owner.goto("/forms")
+    expect(owner.locator(f"[data-testid='form-{FORM}']")).to_be_visible()
+    expect(owner.locator("[data-testid=forms] tr", has_text=FORM)).to_contain_text(
+        "saved, not deployed yet")
+
     open_in_modeler(owner)
     new_id = add_unconnected_step(owner, (250, 250))
+    expect(owner.locator("[data-testid=new-form]")).to_have_attribute(
+        "href", f"/forms/project_approval-{new_id}.schema.json")
+    expect(owner.locator("[data-testid=edit-form]")).to_be_hidden()
     owner.fill("[data-testid=prop-form]", FORM)
     owner.press("[data-testid=prop-form]", "Tab")
     expect(owner.locator("[data-testid=edit-form]")).to_have_attribute("href", f"/forms/{FORM}")
