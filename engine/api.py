@@ -9,6 +9,7 @@ SQLAlchemy's, the CLI and worker their own).  A verb that writes runs as one uni
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from engine import (
     definitions,
     doctor,
     drafts,
+    form_coverage,
     form_drafts,
     form_schema,
     housekeeping,
@@ -278,17 +280,25 @@ class Engine:
         *,
         file_name: str = "draft.bpmn",
         process_key: str | None = None,
+        notes: bool = False,
     ) -> list[Problem]:
         """Every problem deploying a diagram from the modeler would report (the forms of
         its process's newest version go with it). Process owners only.
 
-        With ``process_key``: also a problem when the diagram does not define it."""
+        With ``process_key``: also a problem when the diagram does not define it. With
+        ``notes``: also ``diagram.unasked_field`` notes (names conditions read that no form
+        asks for), which do not block deploying."""
         with read_only(session):
             access.require_process_owner(session, actor)
             files = versions.draft_files(session, xml, file_name, self.settings.max_diagram_bytes)
             ctx = self.check_context(session)
         found = definitions.validate(files, ctx)
         keys = versions.process_keys(xml, file_name, self.settings.max_diagram_bytes)
+        if notes and not found:
+            forms = {f.name: json.loads(f.content) for f in files if f.name.endswith(".json")}
+            found = form_coverage.unasked_fields(
+                xml, file_name, forms, self.settings.max_diagram_bytes
+            )
         if process_key is not None and process_key not in keys:
             found.append(
                 Problem(

@@ -30,6 +30,7 @@ CODES: dict[str, str] = {
     "process.version_not_found": "The process has no version with this number.",
     "decision.not_found": "No decision table has this key.",
     "draft.not_found": "No draft has this id.",
+    "diagram.unasked_field": "A condition reads a name no form of the process asks for (a note).",
     "form_schema.not_found": "No task form has this name.",
     "form_schema.bad_name": "A form name is not a file name ending in .json.",
     "form_schema.too_large": "The form schema is too large.",

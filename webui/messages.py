@@ -119,6 +119,8 @@ MESSAGES: dict[str, LazyString] = {
     "form.pattern": _l("Has the wrong format."),
     "form.const": _l("This value cannot be changed."),
     "form.uniqueItems": _l("Each entry may appear only once."),
+    "diagram.unasked_field": _l("The condition reads %(name)s, which no form of this process "
+                                "asks for."),
     "form_schema.not_found": _l("There is no form %(name)s."),
     "form_schema.bad_name": _l("A form name is a file name ending in .json (letters, digits, "
                                "_ . -)."),

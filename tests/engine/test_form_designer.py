@@ -161,3 +161,37 @@ def test_preview_validates_sample_data(drv, session):
                                     {"visited_on": "2026-13-40", "outcome": "issues"})
     assert {k: v.code for k, v in found.errors.items()} == {
         "visited_on": "form.format", "notes": "form.required"}
+
+
+def _gated(form: str, condition: str) -> bytes:
+    """start -> step with ``form`` -> gateway whose flow tests ``condition`` -> end."""
+    xml = _diagram(form).decode()
+    xml = xml.replace('<bpmn:outgoing>f1</bpmn:outgoing></bpmn:userTask>',
+                      '<bpmn:outgoing>f1</bpmn:outgoing></bpmn:userTask>'
+                      '<bpmn:exclusiveGateway id="gw" default="f3"><bpmn:incoming>f1'
+                      '</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing><bpmn:outgoing>f3'
+                      '</bpmn:outgoing></bpmn:exclusiveGateway>')
+    xml = xml.replace('<bpmn:sequenceFlow id="f1" sourceRef="v" targetRef="end"/>',
+                      '<bpmn:sequenceFlow id="f1" sourceRef="v" targetRef="gw"/>'
+                      '<bpmn:sequenceFlow id="f2" name="Issues" sourceRef="gw" targetRef="end">'
+                      f'<bpmn:conditionExpression>{condition}</bpmn:conditionExpression>'
+                      '</bpmn:sequenceFlow><bpmn:sequenceFlow id="f3" sourceRef="gw" '
+                      'targetRef="end"/>')
+    xml = xml.replace('<bpmn:incoming>f1</bpmn:incoming></bpmn:endEvent>',
+                      '<bpmn:incoming>f2</bpmn:incoming><bpmn:incoming>f3</bpmn:incoming>'
+                      '</bpmn:endEvent>')
+    return xml.encode()
+
+
+def test_modeler_notes_conditions_that_read_what_no_form_asks(drv, session):
+    eng = drv.engine
+    name = "visit-site.schema.json"
+    eng.save_form(session, "owner1", name, json.dumps(GOOD))
+    asked = _gated(name, 'outcome == "issues"')
+    assert eng.validate_draft(session, asked, "owner1", notes=True) == []
+    unasked = _gated(name, 'verdict == "issues" and [x for x in [1] if x]')
+    notes = eng.validate_draft(session, unasked, "owner1", notes=True)
+    assert [(p.code, p.element_id, p.params["name"]) for p in notes] == [
+        ("diagram.unasked_field", "f2", "verdict")]
+    assert eng.validate_draft(session, unasked, "owner1") == []  # deploying is not blocked
+    eng.deploy_draft(session, unasked, "owner1", comment="a note does not block")

@@ -7,6 +7,7 @@
   'use strict';
 
   var SPIFF = 'http://spiffworkflow.org/bpmn/schema/1.0/core';
+  var NOTE = 'diagram.unasked_field';  // a note: shown, does not block deploying
   var box = document.getElementById('modeler-canvas');
   if (!box || !window.BpmnJS) { return; }
   var texts = document.getElementById('modeler-texts').dataset;
@@ -271,19 +272,18 @@
   function showProblems(found) {
     clearMarks();
     problemList.replaceChildren();
-    if (!found.length) {
+    if (!found.filter(function (p) { return p.code !== NOTE; }).length) {
       var ok = document.createElement('li');
       ok.className = 'list-group-item text-success';
       ok.dataset.testid = 'problems-none';
       ok.textContent = texts.clean;
       problemList.appendChild(ok);
-      return;
     }
     found.forEach(function (p) {
       var item = document.createElement('li');
-      item.className = 'list-group-item problem-item';
+      item.className = 'list-group-item problem-item' + (p.code === NOTE ? ' text-body-secondary' : '');
       item.tabIndex = 0;
-      item.dataset.testid = 'problem';
+      item.dataset.testid = p.code === NOTE ? 'note' : 'problem';
       if (p.element_id) { item.dataset.element = p.element_id; }
       var what = document.createElement('strong');
       what.textContent = (p.element_name || p.element_id || p.file) + ': ';
@@ -303,10 +303,11 @@
     return xml().then(function (text) { return post(box.dataset.urlValidate, { xml: text }); })
       .then(function (data) {
         var found = data.problems || [];
+        var blocking = found.filter(function (p) { return p.code !== NOTE; });
         showProblems(found);
-        clean = found.length === 0 && data.httpStatus === 200;
+        clean = blocking.length === 0 && data.httpStatus === 200;
         deployButton.disabled = !clean;
-        say(clean ? texts.clean : texts.problems.replace('__N__', found.length));
+        say(clean ? texts.clean : texts.problems.replace('__N__', blocking.length));
         return clean;
       });
   }
