@@ -69,6 +69,16 @@ def save(name: str):
     return jsonify(name=saved.name, saved=True)
 
 
+def _object(text: str) -> dict[str, Any]:
+    """The draft schema as an object to read the sample data with ({} when it is not one:
+    the engine's check then says what is wrong with it)."""
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
 @bp.post("/forms/<name>/preview")
 @login_required
 def preview(name: str):
@@ -76,19 +86,17 @@ def preview(name: str):
     language; with ``check``, the sample data typed into the preview is validated."""
     lang = request.form.get("_lang", "en")
     lang = lang if lang in LANGUAGES else "en"
+    text = request.form.get("_schema", "")
     sample = MultiDict([(k, v) for k, v in request.form.items(multi=True)
                         if not k.startswith("_")])
     with flask_babel.force_locale(lang):
         g.pop("_pmoflow_translations", None)
         try:
-            schema = json.loads(request.form.get("_schema") or "{}")
-            data = parse_form(schema, sample) if request.form.get("_check") else {}
-            found = bpm().preview_form(db.session, username(), request.form.get("_schema", ""),
-                                       data)
-        except (InvalidData, ValueError) as exc:
+            data = parse_form(_object(text), sample) if request.form.get("_check") else {}
+            found = bpm().preview_form(db.session, username(), text, data)
+        except InvalidData as exc:
             db.session.rollback()
-            shown = problems(exc) if isinstance(exc, InvalidData) else []
-            return jsonify(problems=shown), 422
+            return jsonify(problems=problems(exc)), 422
         errors = dict(found.errors) if request.form.get("_check") else {}
         form = build_form(found.schema, data, errors, locale=lang, projects=())
         html = render_template("_form_preview.html", form=form, checked=bool(errors) or

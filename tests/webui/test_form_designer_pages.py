@@ -103,3 +103,16 @@ def test_every_deployed_form_saves_back_unchanged(client, app):
         with app.app_context():
             again = eng.form(db.session, "owner1", name).schema
         assert again == schema and list(again["properties"]) == list(schema["properties"])
+
+
+def test_preview_of_a_broken_schema_names_its_problems(client):
+    login(client, "owner1")
+    token = csrf_token(client, "/forms")
+    for text, pointer in (("[1, 2]", ""), ("{nope", ""),
+                          ('{"type": "object", "properties": {"a": {"type": "day"}}}',
+                           "/properties/a/type")):
+        answer = client.post("/forms/x.schema.json/preview",
+                             data={"_schema": text, "_lang": "zh", "_check": "1", "a": "1"},
+                             headers={"X-CSRFToken": token})
+        assert answer.status_code == 422, text
+        assert [p["pointer"] for p in answer.get_json()["problems"]] == [pointer], text
