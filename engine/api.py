@@ -9,6 +9,7 @@ SQLAlchemy's, the CLI and worker their own).  A verb that writes runs as one uni
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +24,9 @@ from engine import (
     definitions,
     doctor,
     drafts,
+    form_coverage,
+    form_drafts,
+    form_schema,
     housekeeping,
     identity,
     instance_data,
@@ -73,6 +77,8 @@ from engine.views import (
     DeployResult,
     DoctorReport,
     FireReport,
+    FormPreview,
+    FormView,
     IncidentView,
     InstanceView,
     JobView,
@@ -274,17 +280,25 @@ class Engine:
         *,
         file_name: str = "draft.bpmn",
         process_key: str | None = None,
+        notes: bool = False,
     ) -> list[Problem]:
         """Every problem deploying a diagram from the modeler would report (the forms of
         its process's newest version go with it). Process owners only.
 
-        With ``process_key``: also a problem when the diagram does not define it."""
+        With ``process_key``: also a problem when the diagram does not define it. With
+        ``notes``: also ``diagram.unasked_field`` notes (names conditions read that no form
+        asks for), which do not block deploying."""
         with read_only(session):
             access.require_process_owner(session, actor)
             files = versions.draft_files(session, xml, file_name, self.settings.max_diagram_bytes)
             ctx = self.check_context(session)
         found = definitions.validate(files, ctx)
         keys = versions.process_keys(xml, file_name, self.settings.max_diagram_bytes)
+        if notes and not found:
+            forms = {f.name: json.loads(f.content) for f in files if f.name.endswith(".json")}
+            found = form_coverage.unasked_fields(
+                xml, file_name, forms, self.settings.max_diagram_bytes
+            )
         if process_key is not None and process_key not in keys:
             found.append(
                 Problem(
@@ -354,6 +368,41 @@ class Engine:
         with unit_of_work(session):
             access.require_process_owner(session, actor)
             drafts.delete(session, actor, draft_id)
+
+    # ------------------------------------------------------------------ form designer
+
+    def forms(self, session: Session, actor: str) -> list[FormView]:
+        """Every task form, saved drafts and deployed ones (process owners)."""
+        with read_only(session):
+            access.require_process_owner(session, actor)
+            return form_drafts.listing(session)
+
+    def form(self, session: Session, actor: str, name: str) -> FormView:
+        """One form: its draft, else its newest deployed copy (process owners)."""
+        with read_only(session):
+            access.require_process_owner(session, actor)
+            return form_drafts.get(session, name)
+
+    def save_form(self, session: Session, actor: str, name: str, text: str) -> FormView:
+        """Check and keep a form draft; the next deployment from the modeler takes it.
+        :class:`InvalidData` names every problem by JSON pointer; nothing is saved then."""
+        with unit_of_work(session):
+            access.require_process_owner(session, actor)
+            return form_drafts.save(session, actor, name, text, self.clock.now())
+
+    def preview_form(
+        self, session: Session, actor: str, text: str, data: Mapping[str, Any]
+    ) -> FormPreview:
+        """Check a draft form (:class:`InvalidData` by JSON pointer) and validate sample
+        data against it; the data's problems come back by field. Stores nothing."""
+        with read_only(session):
+            access.require_process_owner(session, actor)
+        schema = form_schema.parse(text)
+        try:
+            validate_form(schema, data)
+        except InvalidData as exc:
+            return FormPreview(schema, dict(exc.errors))
+        return FormPreview(schema, {})
 
     def move_candidates(
         self, session: Session, definition_id: int, actor: str

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
 
+from engine import form_drafts
 from engine.definitions import definition_view, in_effect
 from engine.errors import FieldError, InvalidData, NotFound
 from engine.spiff.bpmn_markup import BPMN_NS, SourceFile
@@ -112,13 +113,17 @@ def process_keys(xml: bytes, file_name: str, max_bytes: int) -> list[str]:
 
 
 def draft_files(session: Session, xml: bytes, file_name: str, max_bytes: int) -> list[SourceFile]:
-    """A diagram drawn in the modeler as a deployment: the file and the forms frozen
-    with the newest deployed version of each process in it (the modeler edits the
-    diagram, not its forms), so validating and deploying it check the same thing."""
+    """A diagram drawn in the modeler as a deployment: the file, the forms saved in the
+    form designer, and the forms frozen with the newest deployed version of each process
+    in it (a saved draft wins), so validating and deploying it check the same thing."""
     if not xml.strip():
         raise InvalidData({"xml": FieldError("The diagram is empty.", "draft.empty", field="xml")})
     files = [SourceFile(file_name, xml)]
-    seen: set[str] = set()
+    saved = form_drafts.drafts(session)
+    seen: set[str] = set(saved)
+    files.extend(
+        SourceFile(name, json.dumps(schema).encode("utf-8")) for name, schema in saved.items()
+    )
     for key in process_keys(xml, file_name, max_bytes):
         row = session.scalar(
             select(ProcessDefinition.forms)

@@ -53,6 +53,30 @@ class ProcessDraftView:
 
 
 @dataclass(frozen=True)
+class FormView:
+    """A task form: its saved draft (if any), else the newest deployed copy.
+
+    ``deployed_in``: the process versions (``key vN``) that froze a copy of it;
+    ``draft``: a designer draft waits for the next deployment."""
+
+    name: str
+    title: str
+    schema: dict[str, Any]
+    draft: bool
+    deployed_in: tuple[str, ...] = ()
+    updated_by: str | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FormPreview:
+    """A draft form checked, and sample data validated against it (errors by field)."""
+
+    schema: dict[str, Any]
+    errors: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class MoveCandidate:
     """A running instance of an older version and whether it can move to a newer one."""
 

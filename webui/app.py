@@ -71,6 +71,7 @@ def _register_blueprints(app: Flask) -> None:
         auth,
         errors,
         escalations,
+        form_designer,
         formatting,
         health,
         home,
@@ -99,7 +100,7 @@ def _register_blueprints(app: Flask) -> None:
     app.url_map.converters["dbid"] = DbIdConverter
     for module in (auth, health, home, i18n, inbox, tasks, processes, instances, my_requests,
                    pmo, portfolio, risks, escalations, lessons, notifications, account,
-                   admin, rules, library, modeler):
+                   admin, rules, library, modeler, form_designer):
         app.register_blueprint(module.bp)
     app.before_request(check_request)
     errors.register(app)

@@ -129,6 +129,18 @@ MESSAGES: dict[str, LazyString] = {
     "form.pattern": _l("Has the wrong format."),
     "form.const": _l("This value cannot be changed."),
     "form.uniqueItems": _l("Each entry may appear only once."),
+    "diagram.unasked_field": _l("The condition reads %(name)s, which no form of this process "
+                                "asks for."),
+    "form_schema.not_found": _l("There is no form %(name)s."),
+    "form_schema.bad_name": _l("A form name is a file name ending in .json (letters, digits, "
+                               "_ . -)."),
+    "form_schema.too_large": _l("The form is larger than %(limit)s characters."),
+    "form_schema.not_json": _l("The form is not JSON (line %(line)s)."),
+    "form_schema.not_object": _l("A form is an object with properties (type: object)."),
+    "form_schema.invalid": _l("Not valid JSON Schema (rule %(keyword)s)."),
+    "form_schema.duplicate_key": _l("The key %(key)s appears twice."),
+    "form_schema.unknown_field": _l("No field %(name)s in this form."),
+    "form_schema.choice_label": _l("The choice %(value)s has no %(language)s label."),
     "form.additionalProperties": _l("The form does not have this field."),
     "data.reserved": _l("This name is reserved by the engine."),
     "data.unsafe": _l("This value cannot be stored (it is not plain text, number, list or "

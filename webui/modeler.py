@@ -70,7 +70,8 @@ def draft_xml(draft_id: int):
 def validate():
     """The problems deploying the diagram would report (JSON)."""
     try:
-        found = bpm().validate_draft(db.session, _body()["xml"].encode("utf-8"), username())
+        found = bpm().validate_draft(db.session, _body()["xml"].encode("utf-8"), username(),
+                                     notes=True)
     except InvalidDiagram as exc:  # not BPMN at all: one problem for the file
         found = exc.problems
     return jsonify(problems=_problems(found))

@@ -194,6 +194,22 @@ class ProcessDraft(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class FormDraft(Base):
+    """A task form a process owner saved in the form designer, not yet deployed: the
+    next deployment from the modeler freezes it with the new process version (deployed
+    versions keep their own copy, so running instances never see it change)."""
+
+    __tablename__ = "form_drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The file name diagrams refer to (``formJsonSchemaFilename``).
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    schema: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class DecisionDefinition(Base):
     """One deployed, immutable version of a DMN decision (an approval rule table)."""
 

@@ -26,7 +26,7 @@ from webui.extensions import csrf
 
 #: Resource modules, in the order the document lists them.
 RESOURCES = ("me", "processes", "versions", "tasks", "instances", "deployments", "decisions",
-             "tokens", "pmo", "users")
+             "tokens", "pmo", "users", "forms")
 #: How the document names each resource module's group of operations.
 TAGS = {"api-me": "Me", "api-processes": "Processes", "api-tasks": "Tasks",
         "api-instances": "Instances", "api-deployments": "Deployments",

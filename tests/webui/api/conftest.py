@@ -43,6 +43,11 @@ class Caller:
             kw["json"] = json
         return self.client.post(path, headers=self._headers(kw), **kw)
 
+    def put(self, path: str, json: Any = None, **kw: Any) -> TestResponse:
+        if json is not None:
+            kw["json"] = json
+        return self.client.put(path, headers=self._headers(kw), **kw)
+
     def delete(self, path: str, **kw: Any) -> TestResponse:
         return self.client.delete(path, headers=self._headers(kw), **kw)
 

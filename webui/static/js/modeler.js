@@ -7,6 +7,7 @@
   'use strict';
 
   var SPIFF = 'http://spiffworkflow.org/bpmn/schema/1.0/core';
+  var NOTE = 'diagram.unasked_field';  // a note: shown, does not block deploying
   var box = document.getElementById('modeler-canvas');
   if (!box || !window.BpmnJS) { return; }
   var texts = document.getElementById('modeler-texts').dataset;
@@ -155,6 +156,39 @@
     return input;
   }
 
+  /* "New form" names a form after the process and step and opens the form designer on
+     it; "Edit form" opens the designer on the step's form. */
+  function formLinks(bo, input) {
+    var row = document.createElement('div');
+    row.className = 'mb-2 d-flex gap-3 small';
+    function link(text, testid) {
+      var a = document.createElement('a');
+      a.textContent = text; a.target = '_blank'; a.rel = 'noopener'; a.dataset.testid = testid;
+      row.appendChild(a);
+      return a;
+    }
+    var create = link(texts.newForm, 'new-form');
+    var edit = link(texts.editForm, 'edit-form');
+    function update() {
+      var name = input.value.trim();
+      edit.hidden = !name;
+      edit.href = name ? box.dataset.urlForms + '/' + encodeURIComponent(name) : '#';
+      var fresh = ((mainProcess() || {}).id || 'process') + '-' + bo.id + '.schema.json';
+      create.href = box.dataset.urlForms + '/' + encodeURIComponent(fresh);
+      create.dataset.name = fresh;
+    }
+    create.addEventListener('click', function () {
+      input.value = create.dataset.name;
+      setProp(bo, 'formJsonSchemaFilename', input.value);
+      touched();
+      update();
+    });
+    input.addEventListener('input', update);
+    input.addEventListener('change', update);
+    update();
+    props.appendChild(row);
+  }
+
   function touched() {
     clean = false;
     deployButton.disabled = true;
@@ -183,7 +217,7 @@
     field(texts.name, bo.name, function (v) { modeling.updateLabel(element, v); }, { testid: 'prop-name' });
     if (is(bo, 'bpmn:UserTask') || is(bo, 'bpmn:ManualTask') || bo.$type === 'bpmn:Task') {
       field(texts.taskRole, getProp(bo, 'role'), function (v) { setProp(bo, 'role', v); }, { testid: 'prop-role' });
-      field(texts.form, getProp(bo, 'formJsonSchemaFilename'), function (v) { setProp(bo, 'formJsonSchemaFilename', v); }, { testid: 'prop-form' });
+      formLinks(bo, field(texts.form, getProp(bo, 'formJsonSchemaFilename'), function (v) { setProp(bo, 'formJsonSchemaFilename', v); }, { testid: 'prop-form' }));
       field(texts.sla, getProp(bo, 'sla'), function (v) { setProp(bo, 'sla', v); }, { testid: 'prop-sla' });
       field(texts.slaExpression, getProp(bo, 'slaExpression'), function (v) { setProp(bo, 'slaExpression', v); });
       field(texts.assignee, getProp(bo, 'assignee'), function (v) { setProp(bo, 'assignee', v); }, { testid: 'prop-assignee' });
@@ -238,19 +272,18 @@
   function showProblems(found) {
     clearMarks();
     problemList.replaceChildren();
-    if (!found.length) {
+    if (!found.filter(function (p) { return p.code !== NOTE; }).length) {
       var ok = document.createElement('li');
       ok.className = 'list-group-item text-success';
       ok.dataset.testid = 'problems-none';
       ok.textContent = texts.clean;
       problemList.appendChild(ok);
-      return;
     }
     found.forEach(function (p) {
       var item = document.createElement('li');
-      item.className = 'list-group-item problem-item';
+      item.className = 'list-group-item problem-item' + (p.code === NOTE ? ' text-body-secondary' : '');
       item.tabIndex = 0;
-      item.dataset.testid = 'problem';
+      item.dataset.testid = p.code === NOTE ? 'note' : 'problem';
       if (p.element_id) { item.dataset.element = p.element_id; }
       var what = document.createElement('strong');
       what.textContent = (p.element_name || p.element_id || p.file) + ': ';
@@ -270,10 +303,11 @@
     return xml().then(function (text) { return post(box.dataset.urlValidate, { xml: text }); })
       .then(function (data) {
         var found = data.problems || [];
+        var blocking = found.filter(function (p) { return p.code !== NOTE; });
         showProblems(found);
-        clean = found.length === 0 && data.httpStatus === 200;
+        clean = blocking.length === 0 && data.httpStatus === 200;
         deployButton.disabled = !clean;
-        say(clean ? texts.clean : texts.problems.replace('__N__', found.length));
+        say(clean ? texts.clean : texts.problems.replace('__N__', blocking.length));
         return clean;
       });
   }

@@ -1,0 +1,159 @@
+"""The form designer in Chromium: a process owner designs a form with money, a date, a
+choice and repeating rows; the preview (the task page's own renderer) refuses a bad date
+in Chinese; the owner saves it, gives it to a new step in the modeler, deploys, and a PM
+completes that step with the new form."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.webui.browser.pmo_conftest import submit_task
+from tests.webui.browser.test_process_owner import (
+    PROPOSAL,
+    add_unconnected_step,
+    connect_onto,
+    deploy,
+    open_in_modeler,
+)
+from tests.webui.conftest import Arrange
+from webui.extensions import db
+
+FORM = "legal_check.schema.json"
+SHOTS = os.environ.get("PMOFLOW_SCREENSHOTS")  # a folder: keep screenshots for the README
+
+
+def add_field(owner: Page, kind: str, key: str, label: str, label_zh: str,
+              under: str | None = None) -> str:
+    """Add a field of ``kind`` (at the top or into the rows/group ``under``), give it its
+    key and labels; returns its path as the designer names it."""
+    where = "field_1"
+    if under is None:
+        owner.select_option("[data-testid=add-kind]", kind)
+        owner.click("[data-testid=add-field]")
+        where = f"field_{owner.locator('#fd-fields > .fd-field').count()}"
+    else:
+        owner.select_option(f"[data-testid='add-kind-{under}']", kind)
+        owner.click(f"[data-testid='add-{under}']")
+        where = f"{under}.field_1"
+    owner.fill(f"[data-testid='key-{where}']", key)
+    owner.press(f"[data-testid='key-{where}']", "Tab")
+    path = f"{under}.{key}" if under else key
+    owner.fill(f"[data-testid='label-{path}']", label)
+    owner.press(f"[data-testid='label-{path}']", "Tab")
+    owner.fill(f"[data-testid='label-zh-{path}']", label_zh)
+    owner.press(f"[data-testid='label-zh-{path}']", "Tab")
+    return path
+
+
+def design_form(owner: Page) -> None:
+    owner.goto("/library")
+    owner.click("[data-testid=open-forms]")
+    owner.fill("[data-testid=new-form-name]", FORM)
+    owner.click("[data-testid=new-form]")
+    expect(owner.locator("[data-testid=form-name]")).to_have_text(FORM)
+    owner.fill("[data-testid=form-title]", "Legal check")
+    owner.fill("[data-testid=form-title-zh]", "法务审核")
+    owner.press("[data-testid=form-title-zh]", "Tab")
+    add_field(owner, "money", "fee", "Legal fee", "律师费")
+    add_field(owner, "date", "sign_by", "Sign by", "签署截止日期")
+    owner.check("[data-testid='required-sign_by']")
+    add_field(owner, "radio", "verdict", "Verdict", "结论")
+    owner.fill("[data-testid='choices-verdict']", "ok | Cleared | 通过\nblock | Blocked | 不通过")
+    owner.press("[data-testid='choices-verdict']", "Tab")
+    owner.check("[data-testid='required-verdict']")
+    add_field(owner, "rows", "clauses", "Clauses to watch", "需关注的条款")
+    add_field(owner, "text", "clause", "Clause", "条款", under="clauses")
+    preview = owner.locator("[data-testid=preview]")
+    expect(preview.locator("[data-testid=preview-title]")).to_have_text("Legal check")
+    expect(preview.locator("[name='fee.amount']")).to_be_visible()
+    expect(preview.locator("[name='clauses.0.clause']")).to_be_attached()
+
+
+def preview_refuses_a_bad_date_in_chinese(owner: Page) -> None:
+    owner.click("label[for=fd-lang-zh]")
+    preview = owner.locator("[data-testid=preview]")
+    expect(preview.locator("[data-testid=preview-title]")).to_have_text("法务审核")
+    expect(preview).to_contain_text("签署截止日期")
+    expect(preview).to_contain_text("不通过")
+    # Typed as a browser without a date picker sends it: a day February does not have.
+    owner.evaluate("document.querySelector('#fd-preview [name=sign_by]').type = 'text'")
+    preview.locator("[name=sign_by]").fill("2026-02-31")
+    preview.locator("[name=verdict][value=ok]").check()
+    owner.click("[data-testid=preview-check]")
+    expect(preview.locator("[data-error-for=sign_by]")).to_have_text("必须是有效日期（YYYY-MM-DD）。")
+    expect(preview.locator("[data-error-for=verdict]")).to_have_count(0)
+    if SHOTS:
+        owner.screenshot(path=os.path.join(SHOTS, "form-designer.png"), full_page=True)
+    owner.click("label[for=fd-lang-en]")
+    expect(preview.locator("[data-testid=preview-title]")).to_have_text("Legal check")
+
+
+def test_owner_designs_a_form_binds_it_to_a_new_step_and_a_pm_completes_it(pmo_page, pmo_app):
+    arrange = Arrange(pmo_app)
+    owner = pmo_page("owner1")
+    design_form(owner)
+    preview_refuses_a_bad_date_in_chinese(owner)
+    owner.click("[data-testid=save-form]")
+    expect(owner.locator("[data-testid=form-status]")).to_contain_text("Form saved")
+    expect(owner.locator("[data-testid=form-problems] li")).to_have_count(0)
+
+    owner.goto("/forms")
+    expect(owner.locator(f"[data-testid='form-{FORM}']")).to_be_visible()
+    expect(owner.locator("[data-testid=forms] tr", has_text=FORM)).to_contain_text(
+        "saved, not deployed yet")
+
+    open_in_modeler(owner)
+    new_id = add_unconnected_step(owner, (250, 250))
+    expect(owner.locator("[data-testid=new-form]")).to_have_attribute(
+        "href", f"/forms/project_approval-{new_id}.schema.json")
+    expect(owner.locator("[data-testid=edit-form]")).to_be_hidden()
+    owner.fill("[data-testid=prop-form]", FORM)
+    owner.press("[data-testid=prop-form]", "Tab")
+    expect(owner.locator("[data-testid=edit-form]")).to_have_attribute("href", f"/forms/{FORM}")
+    connect_onto(owner, new_id, "Flow_start_record_proposal", "Legal check")
+    deploy(owner, "Legal checks every proposal first, with its own form")
+    expect(owner.locator("[data-testid=deployed-link]")).to_have_text("project_approval v2")
+
+    started = arrange.start("project_approval", "pm2", PROPOSAL, title=PROPOSAL["title"])
+    task = arrange.task(started.id, new_id)
+    pm = pmo_page("pm2")
+    pm.goto(f"/tasks/{task.id}")
+    if pm.locator("[data-testid=claim]").count():
+        pm.click("[data-testid=claim]")
+    pm.fill("[name='fee.amount']", "1200.50")
+    pm.fill("[name=sign_by]", "2026-05-01")
+    pm.check("[name=verdict][value=ok]")
+    pm.fill("[name='clauses.0.clause']", "Liability cap")
+    submit_task(pm, "Legal check")
+    done = [t for t in arrange.tasks(started.id) if t.element_id == new_id]
+    assert [t.status for t in done] == ["completed"]
+    with pmo_app.app_context():
+        data = arrange.engine.instance_and_task_data(db.session, started.id, None).data
+    assert data["fee"] == {"amount": "1200.50", "currency": "CNY"}
+    assert data["sign_by"] == "2026-05-01" and data["verdict"] == "ok"
+    assert data["clauses"] == [{"clause": "Liability cap"}]
+    with pmo_app.app_context():  # version 2 froze the form as designed
+        frozen = arrange.engine.form(db.session, "owner1", FORM).deployed_in
+    assert frozen == ("project_approval v2",)
+
+
+SHIPPED = sorted((Path(__file__).resolve().parents[3] / "bpmn" / "forms").glob("*.json"))
+
+
+def test_every_shipped_form_opens_in_the_designer_and_saves_back_unchanged(pmo_page, pmo_app):
+    owner = pmo_page("owner1")
+    for path in SHIPPED:
+        owner.goto(f"/forms/{path.name}")
+        expect(owner.locator("#fd-fields > .fd-field").first).to_be_visible()
+        expect(owner.locator("[data-testid=preview-title]")).not_to_have_text("")
+        owner.click("[data-testid=save-form]")
+        expect(owner.locator("[data-testid=form-status]")).to_contain_text("Form saved")
+        shipped = json.loads(path.read_text(encoding="utf-8"))
+        with pmo_app.app_context():
+            saved = Arrange(pmo_app).engine.form(db.session, "owner1", path.name)
+        assert saved.draft and saved.schema == shipped, path.name
+        assert list(saved.schema["properties"]) == list(shipped["properties"]), path.name
