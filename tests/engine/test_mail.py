@@ -223,3 +223,17 @@ def test_without_smtp_mail_stays_readable_for_the_admin(engine, session, clock, 
     assert "有一项任务等待您处理" in detail.text
     with pytest.raises(Forbidden):
         engine.mail(session, "pm1", page.mails[0].id)
+
+
+def test_the_worker_sends_mail_after_commit(mailer, session, clock, people, smtp, db):
+    from engine.housekeeping import Housekeeping
+    from engine.store.db import make_sessionmaker
+
+    handler, _port = smtp
+    _set(session, "pm1", email="pm1@example.com")
+    _note(session, clock, "pm1")
+    lines: list[str] = []
+    Housekeeping(mailer.ctx, make_sessionmaker(db.engine), lines.append).run_due()
+    assert [m["To"] for m in handler.received] == ["pm1@example.com"]
+    assert "worker: mail: sent 1" in lines
+    assert _outbox(session)["pm1"].status == "sent"
