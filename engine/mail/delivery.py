@@ -147,6 +147,9 @@ def _deliver(
             except SendFailed as exc:
                 problem = str(exc)
                 permanent = exc.permanent
+            except Exception as exc:  # one bad mail must not stall the outbox
+                problem = f"{type(exc).__name__}: {exc}"
+                permanent = False
             else:
                 _mark(
                     session,

@@ -85,7 +85,7 @@ def _heading(lang: str, kind: str) -> str:
 
 
 def _text_item(item: Item, lang: str, base_url: str) -> list[str]:
-    lines = [f"{_heading(lang, item.kind)}: {item.title}"]
+    lines = [_heading(lang, item.kind), item.title]
     if item.body:
         lines.append(item.body)
     url = _url(base_url, item.link)

@@ -237,3 +237,28 @@ def test_the_worker_sends_mail_after_commit(mailer, session, clock, people, smtp
     assert [m["To"] for m in handler.received] == ["pm1@example.com"]
     assert "worker: mail: sent 1" in lines
     assert _outbox(session)["pm1"].status == "sent"
+
+
+def test_a_mail_another_worker_holds_is_skipped_not_sent_twice(mailer, session, clock, people,
+                                                               smtp, db):
+    from engine.store.db import make_sessionmaker
+
+    handler, _port = smtp
+    _set(session, "pm1", email="pm1@example.com")
+    _set(session, "pm2", email="pm2@example.com")
+    _note(session, clock, "pm1", "pm2")
+    held = _outbox(session)["pm1"].id
+    if db.kind == "postgres":
+        # Another worker is in the middle of sending pm1's mail: its row is locked.
+        with make_sessionmaker(db.engine)() as other, other.begin():
+            other.execute(select(OutboxMessage).where(OutboxMessage.id == held)
+                          .with_for_update())
+            assert mailer.send_mail(session).sent == 1  # pm2's; pm1's is skipped, no wait
+            assert [m["To"] for m in handler.received] == ["pm2@example.com"]
+            other.execute(update(OutboxMessage).where(OutboxMessage.id == held)
+                          .values(status="sent", sent_at=clock.now()))
+    else:  # SQLite: one writer at a time, so the second pass finds the first's work done
+        assert mailer.send_mail(session).sent == 2
+    assert mailer.send_mail(session).sent == 0
+    assert len(handler.received) == (1 if db.kind == "postgres" else 2)
+    assert {r.status for r in _outbox(session).values()} == {"sent"}
