@@ -184,13 +184,10 @@ def redirect(session: Session, task: Rec, started_by: str, now: datetime, actor:
     delegate = delegate_for(session, absent, now)
     if delegate is None:
         return
+    kind = "out_of_office_redirected"
     if task.four_eyes and delegate == started_by:
-        kind, reason = "out_of_office_kept", "four eyes: the delegate started this request"
+        kind = "out_of_office_kept"  # four eyes: the delegate started this request
     else:
-        kind, reason = (
-            "out_of_office_redirected",
-            f"{absent} is out of office; {delegate} takes over",
-        )
         task.assignee = delegate
     rows.audit(
         session,
@@ -200,6 +197,5 @@ def redirect(session: Session, task: Rec, started_by: str, now: datetime, actor:
         kind=kind,
         element_id=task.element_id,
         element_name=task.name,
-        reason=reason,
         detail={"task": task.name, "from": absent, "to": delegate},
     )

@@ -69,3 +69,22 @@ def test_account_mail_mode_and_out_of_office(client):
     assert post(client, "/account/mail/back").status_code == 302
     doc = parse_html(client.get("/account/mail").get_data(as_text=True))
     assert not doc.xpath("//*[@data-testid='away-now']")
+
+
+def test_the_request_history_says_who_took_over_while_away(client, arrange):
+    from datetime import timedelta
+
+    with client.application.app_context():
+        now = arrange.engine.clock.now()
+        arrange.engine.set_out_of_office(db.session, "pm1", delegate="pm2", starts_at=now,
+                                         ends_at=now + timedelta(days=3))
+    inst = arrange.start()
+    arrange.engine.clock.advance(timedelta(minutes=1))
+    arrange.complete(arrange.task(inst.id).id, "reviewer1",
+                     {"decision": "rework", "comment": "Add a plan"})
+    assert arrange.task(inst.id, "revise").assignee == "pm2"  # pm1 is away
+    login(client, "pm1")
+    doc = parse_html(client.get(f"/instances/{inst.id}").get_data(as_text=True))
+    [line] = doc.xpath("//li[contains(@class, 'kind-out_of_office_redirected')]")
+    text = line.text_content()
+    assert "went to" in text and "is out of office" in text
