@@ -422,7 +422,7 @@ class Notification(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64))
-    #: assigned | decision | completed | escalation | reminder | info
+    #: assigned | decision | completed | escalation | reminder | lesson | withdrawn | info
     kind: Mapped[str] = mapped_column(String(32))
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text, default="")
