@@ -33,6 +33,8 @@ from engine import (
     instances,
     migration,
     notifications,
+    out_of_office,
+    preferences,
     sla_defaults,
     tasks,
     tokens,
@@ -53,6 +55,9 @@ from engine.errors import (
 )
 from engine.forms import validate_form
 from engine.jobs import runner
+from engine.mail import delivery as mail_delivery
+from engine.mail import outbox as mail_outbox
+from engine.mail.smtp import SmtpTransport, Transport
 from engine.rules import actions as rule_actions
 from engine.services import ServiceRegistry
 from engine.settings import EngineSettings
@@ -82,10 +87,15 @@ from engine.views import (
     IncidentView,
     InstanceView,
     JobView,
+    MailDetail,
+    MailPage,
+    MailPreferences,
+    MailView,
     MoveCandidate,
     MoveResult,
     NewToken,
     NotificationView,
+    OutOfOfficeView,
     ProcessDraftView,
     RepairResult,
     RuleTestResult,
@@ -892,6 +902,89 @@ class Engine:
             log=log,
             each_pass=chores.run_due,
         )
+
+    # ------------------------------------------------------------------ mail
+
+    def _transport(self, transport: Transport | None) -> Transport | None:
+        if transport is not None:
+            return transport
+        smtp = self.settings.smtp
+        return SmtpTransport(smtp) if smtp is not None else None
+
+    def send_mail(
+        self, session: Session, transport: Transport | None = None, *, digests: bool = False
+    ) -> mail_delivery.MailReport:
+        """Send the outbox's due mails (``digests``: the daily digests instead) through
+        ``transport`` or the configured SMTP server; with neither, nothing is sent and
+        the mails stay readable on the admin's mail page."""
+        chosen = self._transport(transport)
+        if chosen is None:
+            return mail_delivery.MailReport()
+        send = mail_delivery.send_digests if digests else mail_delivery.send_due
+        return send(self.ctx, session, chosen)
+
+    def mail_page(self, session: Session, actor: str, status: str | None = None) -> MailPage:
+        """The outbox for a PMO administrator: mails newest first, counts per status."""
+        with read_only(session):
+            access.require_user_admin(session, actor)
+            return MailPage(
+                mails=mail_outbox.listing(session, status=status),
+                counts=mail_outbox.counts(session),
+                smtp_configured=self.settings.smtp is not None,
+            )
+
+    def mail(self, session: Session, actor: str, mail_id: int) -> MailDetail:
+        """One mail of the outbox rendered as its recipient gets it (PMO administrators)."""
+        with read_only(session):
+            access.require_user_admin(session, actor)
+            return mail_outbox.detail(self.ctx, session, mail_id)
+
+    def retry_mail(self, session: Session, actor: str, mail_id: int) -> MailView:
+        """Put a failed mail back in the queue (PMO administrators; audited)."""
+        return self._admin(session, actor, mail_outbox.retry, mail_id)
+
+    # ------------------------------------------------------------------ preferences
+
+    def mail_preferences(self, session: Session, username: str) -> MailPreferences:
+        """A person's address, mail mode (immediate or daily digest) and out of office."""
+        with read_only(session):
+            return preferences.get(session, username, self.clock.now())
+
+    def set_mail_mode(self, session: Session, username: str, mode: str) -> MailPreferences:
+        """Choose immediate mail or a daily digest (:class:`InvalidData` on ``mail_mode``
+        for anything else: one of :data:`engine.preferences.MAIL_MODES`)."""
+        with unit_of_work(session):
+            now = self.clock.now()
+            preferences.set_mail_mode(session, username, mode, now)
+            return preferences.get(session, username, now)
+
+    def set_out_of_office(
+        self,
+        session: Session,
+        username: str,
+        *,
+        delegate: str,
+        starts_at: datetime,
+        ends_at: datetime,
+        reason: str = "",
+    ) -> OutOfOfficeView:
+        """Be out of office from ``starts_at`` to ``ends_at``: work assigned meanwhile
+        goes to ``delegate`` (:class:`InvalidData` naming ``ends_at`` or ``delegate``)."""
+        with unit_of_work(session):
+            return out_of_office.set_period(
+                session,
+                username,
+                self.clock.now(),
+                delegate=delegate,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                reason=reason,
+            )
+
+    def end_out_of_office(self, session: Session, username: str) -> bool:
+        """End (or cancel) the person's out-of-office period now."""
+        with unit_of_work(session):
+            return out_of_office.clear(session, username, self.clock.now())
 
     def jobs(
         self, session: Session, *, status: str | None = None, instance_id: int | None = None

@@ -59,6 +59,7 @@ CODES: dict[str, str] = {
     "token.not_found": "No API token has this id.",
     "job.not_found": "No job has this id.",
     "job.no_handler": "No handler is registered for this kind of job.",
+    "mail.not_found": "No mail in the outbox has this id.",
     "service.unknown_operation": "No service operation has this name.",
     # access
     "access.start_role": "Starting this process needs a role the actor lacks.",
@@ -76,6 +77,10 @@ CODES: dict[str, str] = {
     "user.username_taken": "The username is already taken.",
     "user.email_invalid": "The text is not an e-mail address.",
     "user.time_zone_invalid": "The text is not an IANA time zone.",
+    "ooo.ends_before_start": "An out-of-office period must end after it starts.",
+    "ooo.delegate_self": "Nobody can take over their own work.",
+    "ooo.delegate_unknown": "The delegate is not an active user.",
+    "ooo.delegate_not_allowed": "The delegate lacks a role the absent person's work needs.",
     "user.field_read_only": "The field cannot be changed through this verb.",
     "role.unknown": "No role has this key.",
     "role.not_project_scoped": "The role is global; it cannot be held for one project.",
@@ -98,6 +103,7 @@ CODES: dict[str, str] = {
     "instance.changed": "Someone else saved the instance meanwhile; retries ran out.",
     "db.busy": "The database stayed busy through every retry; nothing was saved.",
     "job.not_failed": "Only a failed job can be retried.",
+    "mail.not_failed": "Only a failed mail can be sent again.",
     # data and input
     "form.not_object": "The submitted data must be a JSON object.",
     "form.required": "A required field is missing or empty.",

@@ -1,5 +1,6 @@
 """A worker's periodic chores, beside firing jobs: the doctor's pass (findings become
-incidents) and deleting uploads that were never attached to a request.
+incidents), deleting uploads that were never attached to a request, and sending the
+outbox's mails (each second) and the daily digests.
 
 :class:`Housekeeping` is handed to the worker loop, which calls :meth:`run_due` before
 every pass; each chore runs when its interval (engine settings, by the engine clock) has
@@ -15,6 +16,9 @@ from sqlalchemy.orm import Session
 
 from engine import attachments, doctor
 from engine.context import EngineContext
+from engine.mail import delivery
+from engine.mail.delivery import MailReport
+from engine.mail.smtp import SmtpTransport
 from engine.store.uow import unit_of_work
 
 
@@ -46,6 +50,8 @@ class Housekeeping:
         return [
             ("doctor", settings.doctor_interval_seconds, self._doctor),
             ("uploads", settings.upload_cleanup_interval_seconds, self._uploads),
+            ("mail", settings.mail_poll_seconds, self._mail),
+            ("digest", settings.digest_interval_seconds, self._digest),
         ]
 
     def run_due(self) -> None:
@@ -73,6 +79,22 @@ class Housekeeping:
             f"doctor: {len(report.findings)} finding(s), {len(report.opened)} new "
             f"incident(s), {len(report.cleared)} cleared"
         )
+
+    def _send(self, session: Session, send: Callable[..., MailReport]) -> str:
+        smtp = self.ctx.settings.smtp
+        if smtp is None:
+            return ""  # no server: the mails stay readable on /admin/mail
+        report = send(self.ctx, session, SmtpTransport(smtp))
+        lines = [f"mail: {err}" for err in report.errors]
+        if report.sent:
+            lines.append(f"mail: sent {report.sent}")
+        return "\n".join(lines)
+
+    def _mail(self, session: Session) -> str:
+        return self._send(session, delivery.send_due)
+
+    def _digest(self, session: Session) -> str:
+        return self._send(session, delivery.send_digests)
 
     def _uploads(self, session: Session) -> str:
         deleted = purge_uploads(self.ctx, session)

@@ -1,7 +1,7 @@
 """In-app notifications (the bell) and the e-mail outbox, written in the action's transaction.
 
 Nothing is sent from inside a transaction: each notification also leaves an ``outbox`` row
-that a mailer drains after commit (the e-mail issue adds the sender).
+that the worker drains after commit (:mod:`engine.mail`).
 """
 
 from __future__ import annotations
@@ -76,6 +76,10 @@ def write(session: Session, note: Note, now: datetime) -> None:
                 "sent_at": None,
                 "attempts": 0,
                 "last_error": None,
+                "status": "pending",
+                "kind": note.kind,
+                "link": note.link,
+                "next_attempt_at": now,
             },
         )
 

@@ -14,7 +14,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from sqlalchemy.orm import Session
 
-from engine import notifications, sla_defaults
+from engine import notifications, out_of_office, sla_defaults
 from engine.errors import TaskFailed
 from engine.execution import Loaded
 from engine.spiff.stepping import fired_timers, is_finished, ready_manual_tasks, waiting_timers
@@ -63,6 +63,7 @@ def sync(
             row.status, row.completed_at = "cancelled", now
             rows.write(session, row)
     for row in new:
+        out_of_office.redirect(session, row, inst.started_by, now, actor)
         rows.insert_rec(session, row)
         if row.assignee:
             notifications.write(session, notifications.task_assigned(inst, row), now)

@@ -9,6 +9,19 @@ from engine.spiff.xmlsafe import DEFAULT_MAX_BYTES
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    """How to reach the SMTP server that sends the outbox (``tls``: none|starttls|ssl)."""
+
+    host: str
+    port: int = 25
+    tls: str = "none"
+    user: str = ""
+    password: str = field(default="", repr=False)
+    sender: str = "pmoflow@localhost"
+    timeout_seconds: float = 20.0
+
+
+@dataclass(frozen=True)
 class EngineSettings:
     """Limits and knobs of one engine."""
 
@@ -29,3 +42,14 @@ class EngineSettings:
     upload_cleanup_interval_seconds: float = 3600.0
     #: Running instances whose saved state one doctor transaction reads.
     doctor_batch: int = 200
+    #: The SMTP server; None: mail stays in the outbox, readable on ``/admin/mail``.
+    smtp: SmtpSettings | None = None
+    #: The web app's address, for the links in mails.
+    base_url: str = "http://127.0.0.1:5000"
+    #: Attempts at one mail before it is marked failed, and the first back-off (doubling).
+    mail_max_attempts: int = 6
+    mail_backoff_seconds: float = 60.0
+    #: How often a worker sends the outbox's due mails (seconds; 0: never).
+    mail_poll_seconds: float = 1.0
+    #: How often a worker sends the daily digests (seconds; 0: never).
+    digest_interval_seconds: float = 24 * 3600.0

@@ -654,3 +654,60 @@ class Deactivation:
     released_task_ids: tuple[int, ...]
     #: Open tasks still assigned to them because the step has no role to go back to.
     kept_task_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class MailView:
+    """One mail of the outbox and how its delivery stands."""
+
+    id: int
+    username: str
+    subject: str
+    kind: str
+    #: pending | sent | failed
+    status: str
+    attempts: int
+    created_at: datetime
+    sent_at: datetime | None
+    next_attempt_at: datetime | None
+    last_error: str | None
+    to_address: str | None
+
+
+@dataclass(frozen=True)
+class MailDetail:
+    """One mail rendered as its recipient gets it (both parts)."""
+
+    mail: MailView
+    address: str | None
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
+class MailPage:
+    """The outbox for the PMO admin: the mails, counts per status, whether SMTP is set."""
+
+    mails: list[MailView]
+    counts: dict[str, int]
+    smtp_configured: bool
+
+
+@dataclass(frozen=True)
+class OutOfOfficeView:
+    """A person's out-of-office period and who takes over their work."""
+
+    delegate: str
+    starts_at: datetime
+    ends_at: datetime | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class MailPreferences:
+    """A person's mail: their address, immediate or daily digest, out of office."""
+
+    email: str | None
+    mail_mode: str
+    out_of_office: OutOfOfficeView | None

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.api import EngineSettings
+from engine.settings import SmtpSettings
 from engine.spiff.sandbox import SandboxLimits
 from pmoflow import secret
 from pmoflow.paths import bundled_bpmn_dir, home_dir
@@ -47,6 +48,24 @@ def _database_url(url: str) -> str:
     return url
 
 
+TLS_MODES = ("none", "starttls", "ssl")
+
+
+def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:
+    """The SMTP server from ``SMTP_*`` variables; None without ``SMTP_HOST``."""
+    host = (env.get("SMTP_HOST") or "").strip()
+    if not host:
+        return None
+    tls = (env.get("SMTP_TLS") or "none").strip().lower()
+    if tls not in TLS_MODES:
+        raise SystemExit(f"configuration error: SMTP_TLS={tls!r} is not one of "
+                         f"{', '.join(TLS_MODES)}")
+    default_port = {"none": 25, "starttls": 587, "ssl": 465}[tls]
+    return SmtpSettings(host=host, port=_int(env, "SMTP_PORT", default_port), tls=tls,
+                        user=env.get("SMTP_USER", ""), password=env.get("SMTP_PASSWORD", ""),
+                        sender=env.get("SMTP_SENDER") or f"pmoflow@{host}")
+
+
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return int(_float(env, name, default))
 
@@ -82,6 +101,10 @@ class Config:
     upload_quota_mb: float = 50.0
     #: Uploads never attached to a request are deleted after this many hours.
     unlinked_upload_hours: float = 24.0
+    #: The SMTP server (``SMTP_HOST`` ...); None: mail stays on /admin/mail.
+    smtp: SmtpSettings | None = None
+    #: The address of the web app as users reach it, for links in mails.
+    base_url: str = "http://127.0.0.1:5000"
     testing: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -109,6 +132,8 @@ class Config:
             "doctor_minutes": _float(env, "PMOFLOW_DOCTOR_MINUTES", 10.0),
             "upload_quota_mb": _float(env, "PMOFLOW_UPLOAD_QUOTA_MB", 50.0),
             "unlinked_upload_hours": _float(env, "PMOFLOW_UNLINKED_UPLOAD_HOURS", 24.0),
+            "smtp": _smtp(env),
+            "base_url": env.get("PMOFLOW_BASE_URL") or "http://127.0.0.1:5000",
         }
         values.update(overrides)
         config = cls(**values)  # type: ignore[arg-type]
@@ -126,6 +151,8 @@ class Config:
             doctor_interval_seconds=self.doctor_minutes * 60,
             upload_quota_bytes=int(self.upload_quota_mb * 1024 * 1024),
             unlinked_upload_hours=self.unlinked_upload_hours,
+            smtp=self.smtp,
+            base_url=self.base_url,
         )
 
     @property

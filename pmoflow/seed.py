@@ -15,7 +15,7 @@ from engine.store.uow import unit_of_work
 from pmoflow.wiring import Runtime, collect_files
 from workflows.catalog import demo_seeders
 from workflows.records.schema import upgrade_all
-from workflows.roles import DEMO_USERS, ROLES
+from workflows.roles import DEMO_USERS, ROLES, demo_email
 
 DEMO_PASSWORD = "demo"
 
@@ -52,7 +52,8 @@ def seed_demo(rt: Runtime, session: Session, log: Callable[[str], None] = print)
             if username in existing:
                 continue
             identity.create_user(session, username, now=rt.engine.clock.now(),
-                                 password=DEMO_PASSWORD, display_name=name, roles=roles)
+                                 password=DEMO_PASSWORD, display_name=name, roles=roles,
+                                 email=demo_email(username))
     log(f"demo users ready ({len(DEMO_USERS)}), password '{DEMO_PASSWORD}'")
     deploy_dir(rt, session, log)
     for seeder in demo_seeders():  # each commits its own records

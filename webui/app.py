@@ -80,6 +80,7 @@ def _register_blueprints(app: Flask) -> None:
         instances,
         lessons,
         library,
+        mail,
         modeler,
         my_requests,
         notifications,
@@ -100,7 +101,7 @@ def _register_blueprints(app: Flask) -> None:
     app.url_map.converters["dbid"] = DbIdConverter
     for module in (auth, health, home, i18n, inbox, tasks, processes, instances, my_requests,
                    pmo, portfolio, risks, escalations, lessons, notifications, account,
-                   admin, rules, library, modeler, form_designer):
+                   admin, rules, library, modeler, form_designer, mail):
         app.register_blueprint(module.bp)
     app.before_request(check_request)
     errors.register(app)

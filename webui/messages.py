@@ -79,6 +79,7 @@ MESSAGES: dict[str, LazyString] = {
     "attachment.not_found": _l("There is no attachment %(attachment_id)s."),
     "token.not_found": _l("There is no API token %(token_id)s."),
     "job.not_found": _l("There is no job %(job_id)s."),
+    "mail.not_found": _l("There is no mail %(mail_id)s in the outbox."),
     "job.no_handler": _l("No handler is registered for jobs of kind %(kind)s."),
     "service.unknown_operation": _l("No service operation named %(name)s is registered."),
     # access
@@ -113,6 +114,7 @@ MESSAGES: dict[str, LazyString] = {
     "db.busy": _l("The system is busy with other work; nothing was saved, please try "
                   "again."),
     "job.not_failed": _l("Job %(job_id)s has not failed, so it cannot be retried."),
+    "mail.not_failed": _l("Mail %(mail_id)s has not failed, so it cannot be sent again."),
     # data and input
     "form.not_object": _l("The submitted data must be a JSON object."),
     "form.required": _l("This field is required."),
@@ -180,6 +182,10 @@ MESSAGES: dict[str, LazyString] = {
     "user.username_taken": _l("The username %(name)s is already taken."),
     "user.email_invalid": _l("%(value)s is not an e-mail address."),
     "user.time_zone_invalid": _l("%(value)s is not a time zone such as Asia/Shanghai."),
+    "ooo.ends_before_start": _l("The period must end after it starts."),
+    "ooo.delegate_self": _l("You cannot take over your own work."),
+    "ooo.delegate_unknown": _l("There is no active user %(user)s."),
+    "ooo.delegate_not_allowed": _l("%(user)s may not do this work: they lack the role %(role)s."),
     "user.field_read_only": _l("This field cannot be changed here."),
     "role.unknown": _l("Unknown role: %(role)s."),
     "role.not_project_scoped": _l("%(role)s is not a project role; grant it everywhere "

@@ -262,7 +262,7 @@ def curate(call: ServiceCall) -> dict[str, Any]:
     for view in views:
         if view.published:
             call.notify([view.author], f"Your lesson is published: {view.title or view.id}",
-                        "The PMO published it in the lessons library.", kind="info")
+                        "The PMO published it in the lessons library.", kind="lesson")
     call.notes.append(f"Curated by {call.actor}: published {published or 'none'}, merged "
                       f"{merges or 'none'}, edited {sorted(edits) or 'none'}.")
     return {"published": published, "merges": {str(k): v for k, v in merges.items()},

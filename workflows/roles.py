@@ -41,3 +41,8 @@ DEMO_USERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "owner1": ("Ravi Iyer (Process owner)", ("process_owner",)),
     "admin": ("PMO Administrator", ("pmo_admin", "process_owner")),
 }
+
+
+def demo_email(username: str) -> str:
+    """A demo user's e-mail address (``example.com`` never receives mail)."""
+    return f"{username}@example.com"

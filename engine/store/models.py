@@ -80,6 +80,8 @@ class User(Base):
     locale: Mapped[str | None] = mapped_column(String(10))
     #: IANA time zone name (``Asia/Shanghai``); None: the site's default.
     time_zone: Mapped[str | None] = mapped_column(String(64))
+    #: ``immediate`` (None: the same) or ``digest`` (one mail a day).
+    mail_mode: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -141,6 +143,9 @@ class Delegation(Base):
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: ``delegation`` (set by an admin) or ``out_of_office`` (set by the person: work
+    #: assigned to them in the period goes to ``to_user``).
+    kind: Mapped[str] = mapped_column(String(16), default="delegation", server_default="delegation")
 
 
 # --------------------------------------------------------------------------- definitions
@@ -433,7 +438,7 @@ class Notification(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64))
-    #: assigned | decision | completed | escalation | reminder | info
+    #: assigned | decision | completed | escalation | reminder | lesson | withdrawn | info
     kind: Mapped[str] = mapped_column(String(32))
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text, default="")
@@ -448,7 +453,10 @@ class OutboxMessage(Base):
     """An e-mail to send after the transaction that caused it committed."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_sent_at", "sent_at"),)
+    __table_args__ = (
+        Index("ix_outbox_sent_at", "sent_at"),
+        Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64))
@@ -459,6 +467,16 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: pending | sent | failed (a permanent failure, or out of attempts)
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    #: The notification's kind and link (the mail's template and its button).
+    kind: Mapped[str | None] = mapped_column(String(32))
+    link: Mapped[str | None] = mapped_column(String(300))
+    #: The address it went (or was to go) to, and its Message-ID, set when sent.
+    to_address: Mapped[str | None] = mapped_column(String(320))
+    message_id: Mapped[str | None] = mapped_column(String(200))
+    #: No attempt before this instant (back-off after a failed attempt).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Attachment(Base):

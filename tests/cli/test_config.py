@@ -54,6 +54,25 @@ def test_doctor_and_upload_settings_reach_the_engine(tmp_path):
     assert settings.unlinked_upload_hours == 48
 
 
+def test_smtp_settings_reach_the_engine(tmp_path):
+    home = {"PMOFLOW_HOME": str(tmp_path)}
+    assert Config.from_env(home).engine_settings().smtp is None  # the mail catcher
+    settings = Config.from_env({**home, "SMTP_HOST": "mail.example.org", "SMTP_TLS": "starttls",
+                                "SMTP_USER": "pmo", "SMTP_PASSWORD": "s3cret",
+                                "SMTP_SENDER": "pmo@example.org",
+                                "PMOFLOW_BASE_URL": "https://pmo.example.org"}).engine_settings()
+    assert settings.smtp is not None and settings.base_url == "https://pmo.example.org"
+    assert (settings.smtp.host, settings.smtp.port, settings.smtp.tls) == (
+        "mail.example.org", 587, "starttls")
+    assert (settings.smtp.user, settings.smtp.password, settings.smtp.sender) == (
+        "pmo", "s3cret", "pmo@example.org")
+    assert "s3cret" not in repr(settings.smtp)
+    ssl = Config.from_env({**home, "SMTP_HOST": "m", "SMTP_TLS": "ssl", "SMTP_PORT": "2465"})
+    assert ssl.smtp is not None and ssl.smtp.port == 2465
+    with pytest.raises(SystemExit, match="SMTP_TLS"):
+        Config.from_env({**home, "SMTP_HOST": "m", "SMTP_TLS": "tls1.3"})
+
+
 def test_the_bundled_processes_are_found_in_a_checkout():
     found = bundled_bpmn_dir()
     assert found == ROOT / "bpmn"

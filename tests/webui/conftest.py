@@ -37,7 +37,7 @@ from tests.workflows.conftest import with_pmo_records
 from webui.extensions import db
 from workflows.catalog import build_registry
 from workflows.records.schema import upgrade_all
-from workflows.roles import DEMO_USERS, ROLES
+from workflows.roles import DEMO_USERS, ROLES, demo_email
 
 START = "2026-03-02T09:00:00+00:00"
 HERE = Path(__file__).parent / "processes"
@@ -84,7 +84,8 @@ def build_database(path: Path, clock: ManualClock) -> None:
             identity.ensure_roles(db.session, ROLES)
             for username, (name, roles) in DEMO_USERS.items():
                 identity.create_user(db.session, username, now=clock.now(),
-                                     password="demo", display_name=name, roles=roles)
+                                     password="demo", display_name=name, roles=roles,
+                                     email=demo_email(username))
         eng = application.extensions["pmoflow"].engine
         eng.deploy(db.session, engine_files("approval3.bpmn"), "owner1")
         eng.deploy(db.session, webui_files(), "owner1")
