@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
@@ -20,11 +20,13 @@ from engine import (
     access,
     admin_audit,
     attachments,
+    calendar_admin,
     definitions,
     doctor,
     drafts,
     housekeeping,
     identity,
+    install,
     instance_data,
     instances,
     migration,
@@ -34,8 +36,9 @@ from engine import (
     tokens,
     user_admin,
     versions,
+    waits,
 )
-from engine.clock import Clock, SystemClock
+from engine.clock import Clock, OffsetClock, SystemClock
 from engine.context import EngineContext
 from engine.definitions import SpecCache
 from engine.errors import (
@@ -65,6 +68,7 @@ from engine.views import (
     AdminUserPage,
     AttachmentView,
     AuditView,
+    CalendarDayView,
     DataViews,
     Deactivation,
     DecisionTableView,
@@ -74,6 +78,7 @@ from engine.views import (
     DoctorReport,
     FireReport,
     IncidentView,
+    InstallStatus,
     InstanceView,
     JobView,
     MoveCandidate,
@@ -89,6 +94,7 @@ from engine.views import (
     UserView,
     VersionPage,
     VersionView,
+    WaitView,
     WhatIfResult,
     audit_view,
 )
@@ -110,7 +116,7 @@ class Engine:
         services: ServiceRegistry | None = None,
     ):
         self.ctx = EngineContext(
-            clock=clock or SystemClock(),
+            clock=OffsetClock(clock or SystemClock()),
             settings=settings or EngineSettings(),
             services=services or ServiceRegistry(),
         )
@@ -811,6 +817,73 @@ class Engine:
         """Mark some (or all) of a person's notifications read."""
         with unit_of_work(session):
             return notifications.mark_read(session, username, ids, self.clock.now())
+
+    # ------------------------------------------------------------------ time
+
+    def install_status(self, session: Session) -> InstallStatus:
+        """Demo install or not, and the clock offset (also copied into this engine's
+        clock, so every process sees the same "now")."""
+        with read_only(session):
+            return install.sync(session, self.ctx.clock)
+
+    def mark_demo_install(self, session: Session, actor: str) -> None:
+        """Mark the install as a demo or test install (its clock may then be moved)."""
+        with unit_of_work(session):
+            install.mark_demo(session, actor, self.ctx.clock.now())
+
+    def advance_clock(self, session: Session, actor: str, duration: str) -> InstallStatus:
+        """Move a demo install's clock forward by ``duration`` (``2d``, ``4h``, ``P1DT2H``)
+        for everyone; audited. Only a PMO administrator may (the CLI acts as ``cli``)."""
+        with unit_of_work(session):
+            if actor != "cli":
+                access.require_user_admin(session, actor)
+            before = install.sync(session, self.ctx.clock)
+            status = install.advance(session, self.ctx.clock, actor, duration)
+            admin_audit.record(
+                session, actor=actor, now=status.now, kind="clock.advance", target="clock",
+                before={"offset_seconds": before.offset.total_seconds()},
+                after={"offset_seconds": status.offset.total_seconds(), "by": duration},
+            )  # fmt: skip
+            return status
+
+    def calendar_days(self, session: Session, actor: str) -> list[CalendarDayView]:
+        """The PMO's own holidays and make-up working days (PMO administrators)."""
+        with read_only(session):
+            access.require_user_admin(session, actor)
+            return calendar_admin.days(session)
+
+    def save_calendar_days(self, session: Session, actor: str, text: str) -> list[CalendarDayView]:
+        """Replace the PMO's days with ``date, name, holiday|workday`` lines; a bad or
+        repeated date is an error naming the line and nothing is saved."""
+        with unit_of_work(session):
+            access.require_user_admin(session, actor)
+            before = calendar_admin.as_text(calendar_admin.days(session))
+            new = calendar_admin.save(session, self.ctx.calendar, actor, text, self.clock.now())
+            admin_audit.record(
+                session, actor=actor, now=self.clock.now(), kind="calendar.days",
+                target="calendar", before={"days": before},
+                after={"days": calendar_admin.as_text(new)},
+            )  # fmt: skip
+            return new
+
+    def is_workday(self, session: Session, day: date) -> bool:
+        """Whether ``day`` is a working day in the install's business calendar."""
+        with read_only(session):
+            calendar_admin.refresh(self.ctx.calendar, session)
+        return self.ctx.calendar.is_workday(day)
+
+    def waits(self, session: Session, instance_id: int) -> list[WaitView]:
+        """The timers an instance waits on, from the job rows (no workflow is loaded)."""
+        with read_only(session):
+            inst = rows.require_instance(session, instance_id)
+            meta = self.ctx.cache.definition(session, inst.definition_id).meta
+            jobs = rows.timer_jobs(session, instance_id)
+            return waits.waits(meta.get("elements", {}), jobs)
+
+    def close_wait_early(self, session: Session, instance_id: int, actor: str, reason: str) -> int:
+        """Fire the instance's closable waiting timers now (the PM who started it or the
+        PMO), with ``reason`` in the audit; returns how many timers fired."""
+        return waits.close_early(self.ctx, session, instance_id, actor, reason)
 
     # ------------------------------------------------------------------ jobs
 

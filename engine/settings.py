@@ -29,3 +29,8 @@ class EngineSettings:
     upload_cleanup_interval_seconds: float = 3600.0
     #: Running instances whose saved state one doctor transaction reads.
     doctor_batch: int = 200
+    #: The country calendar SLAs count working days in: "CN" (public holidays and
+    #: make-up working days from ``chinese_calendar``) or "none" (Monday to Friday).
+    calendar_country: str = "CN"
+    #: The time zone whose midnight starts a working day.
+    calendar_time_zone: str = "Asia/Shanghai"
