@@ -873,12 +873,13 @@ class Engine:
         return self.ctx.calendar.is_workday(day)
 
     def waits(self, session: Session, instance_id: int) -> list[WaitView]:
-        """The timers an instance waits on, from the job rows (no workflow is loaded)."""
+        """The timers an instance waits on, soonest first (indexed rows only)."""
+        return self.waits_of(session, {instance_id}).get(instance_id, [])
+
+    def waits_of(self, session: Session, instance_ids: set[int]) -> dict[int, list[WaitView]]:
+        """The timers these instances wait on, by instance (indexed rows only)."""
         with read_only(session):
-            inst = rows.require_instance(session, instance_id)
-            meta = self.ctx.cache.definition(session, inst.definition_id).meta
-            jobs = rows.timer_jobs(session, instance_id)
-            return waits.waits(meta.get("elements", {}), jobs)
+            return waits.waits(session, self.ctx.cache, instance_ids)
 
     def close_wait_early(self, session: Session, instance_id: int, actor: str, reason: str) -> int:
         """Fire the instance's closable waiting timers now (the PM who started it or the

@@ -660,7 +660,13 @@ class WaitView:
     """A timer an instance waits on: when it fires and whether a person may close it."""
 
     job_id: int
+    instance_id: int
     element_id: str
     name: str
     due_at: datetime
     closable: bool
+    #: The step the timer is attached to (a boundary event), whether it ends that step,
+    #: and the name of what runs when it fires (``Remind member``, ``Escalate``...).
+    attached_to: str | None = None
+    interrupting: bool = True
+    then: str | None = None

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import execution, projection
 from engine.context import EngineContext
+from engine.definitions import SpecCache
 from engine.errors import FieldError, Forbidden, InvalidData, NotReady
 from engine.identity import global_roles
 from engine.retry import retrying
 from engine.spiff.stepping import run_engine, waiting_timers
 from engine.store import rows
+from engine.store.models import Job, ProcessInstance
 from engine.store.uow import unit_of_work
 from engine.views import WaitView
 
@@ -31,20 +34,40 @@ def is_closable(props: dict[str, str]) -> bool:
     return str(props.get("closable", "")).lower() == "true"
 
 
-def waits(meta_elements: dict, jobs: list) -> list[WaitView]:
-    """The instance's pending timer jobs as waits (read from the job rows)."""
-    out = []
+def waits(session: Session, cache: SpecCache, instance_ids: set[int]) -> dict[int, list[WaitView]]:
+    """The pending timers of these instances, soonest first, from the indexed job and
+    instance rows and the cached element metadata (no workflow is deserialized)."""
+    if not instance_ids:
+        return {}
+    defs = dict(
+        session.execute(
+            select(ProcessInstance.id, ProcessInstance.definition_id).where(
+                ProcessInstance.id.in_(instance_ids)
+            )
+        ).all()
+    )
+    jobs = session.scalars(
+        select(Job)
+        .where(Job.instance_id.in_(instance_ids), Job.kind == "timer", Job.status == "pending")
+        .order_by(Job.due_at, Job.id)
+    )
+    out: dict[int, list[WaitView]] = {}
     for job in jobs:
-        if job.kind != "timer" or job.status != "pending":
+        if job.instance_id is None:
             continue
-        info = meta_elements.get(job.element_id) or {}
-        out.append(
+        meta = cache.definition(session, defs[job.instance_id]).meta
+        info = meta.get("elements", {}).get(job.element_id) or {}
+        out.setdefault(job.instance_id, []).append(
             WaitView(
                 job.id,
-                job.element_id,
-                info.get("name") or job.element_id,
+                job.instance_id,
+                job.element_id or "",
+                info.get("name") or job.element_id or "",
                 job.due_at,
                 is_closable(info.get("properties") or {}),
+                info.get("attached_to"),
+                info.get("interrupting", True),
+                info.get("then"),
             )
         )
     return out

@@ -89,6 +89,7 @@ def _register_blueprints(app: Flask) -> None:
         rules,
         summary,
         tasks,
+        time_admin,
     )
     from webui.api import DbIdConverter
     from webui.context import id_url
@@ -99,9 +100,10 @@ def _register_blueprints(app: Flask) -> None:
     app.url_map.converters["dbid"] = DbIdConverter
     for module in (auth, health, home, i18n, inbox, tasks, processes, instances, my_requests,
                    pmo, portfolio, risks, escalations, lessons, notifications, account,
-                   admin, rules, library, modeler):
+                   admin, rules, library, modeler, time_admin):
         app.register_blueprint(module.bp)
     app.before_request(check_request)
+    app.before_request(time_admin.sync_clock)
     errors.register(app)
     api.register(app)
     formatting.install(app)
