@@ -23,6 +23,10 @@ OPTIONAL_DRIVERS = {"psycopg": "postgres"}
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pmoflow`` console script."""
     parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["clock", "advance"] and len(argv) > 2 and argv[2][:1] == "-" \
+            and argv[2] not in ("-h", "--help", "--"):
+        argv.insert(2, "--")  # "-2d" is a (refused) duration, not an option
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
