@@ -34,6 +34,15 @@ def _timezone(name: str) -> str:
     return name
 
 
+def _country(code: str) -> str:
+    from engine.business_calendar import COUNTRIES
+
+    if code not in COUNTRIES:
+        raise SystemExit(f"configuration error: PMOFLOW_CALENDAR_COUNTRY={code!r}: use one "
+                         f"of {', '.join(COUNTRIES)}")
+    return code
+
+
 def _database_url(url: str) -> str:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
@@ -82,6 +91,9 @@ class Config:
     upload_quota_mb: float = 50.0
     #: Uploads never attached to a request are deleted after this many hours.
     unlinked_upload_hours: float = 24.0
+    #: The country calendar SLAs count in ("CN" or "none") and the zone days start in.
+    calendar_country: str = "CN"
+    calendar_time_zone: str = "Asia/Shanghai"
     testing: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -109,6 +121,9 @@ class Config:
             "doctor_minutes": _float(env, "PMOFLOW_DOCTOR_MINUTES", 10.0),
             "upload_quota_mb": _float(env, "PMOFLOW_UPLOAD_QUOTA_MB", 50.0),
             "unlinked_upload_hours": _float(env, "PMOFLOW_UNLINKED_UPLOAD_HOURS", 24.0),
+            "calendar_country": _country(env.get("PMOFLOW_CALENDAR_COUNTRY") or "CN"),
+            "calendar_time_zone": _timezone(env.get("PMOFLOW_CALENDAR_TIMEZONE")
+                                            or "Asia/Shanghai"),
         }
         values.update(overrides)
         config = cls(**values)  # type: ignore[arg-type]
@@ -126,6 +141,8 @@ class Config:
             doctor_interval_seconds=self.doctor_minutes * 60,
             upload_quota_bytes=int(self.upload_quota_mb * 1024 * 1024),
             unlinked_upload_hours=self.unlinked_upload_hours,
+            calendar_country=self.calendar_country,
+            calendar_time_zone=self.calendar_time_zone,
         )
 
     @property
