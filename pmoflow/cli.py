@@ -60,8 +60,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="demo users (password 'demo'), demo data, every process in bpmn/")
     s.set_defaults(func=cmd_init)
 
-    s = sub.add_parser("clock", help="show or move a demo/test install's clock")
-    s.add_argument("action", choices=["status", "advance"])
+    s = sub.add_parser("clock", help="show or move a demo/test install's clock; mark-test "
+                       "marks an install without demo data as a test install")
+    s.add_argument("action", choices=["status", "advance", "mark-test"])
     s.add_argument("duration", nargs="?", default="",
                    help="how far forward: 2d, 4h, 30m, 1w or ISO 8601 such as P1DT2H")
     s.set_defaults(func=cmd_clock)
@@ -180,6 +181,9 @@ def cmd_clock(args: argparse.Namespace) -> int:
     with rt.sessions() as session:
         if args.action == "advance":
             status = rt.engine.advance_clock(session, "cli", args.duration)
+        elif args.action == "mark-test":
+            rt.engine.mark_demo_install(session, "cli")
+            status = rt.engine.install_status(session)
         else:
             status = rt.engine.install_status(session)
     kind = "demo/test install" if status.demo else "production install"
