@@ -858,13 +858,14 @@ class Engine:
         with unit_of_work(session):
             access.require_user_admin(session, actor)
             before = calendar_admin.as_text(calendar_admin.days(session))
-            new = calendar_admin.save(session, self.ctx.calendar, actor, text, self.clock.now())
+            new = calendar_admin.save(session, actor, text, self.clock.now())
             admin_audit.record(
                 session, actor=actor, now=self.clock.now(), kind="calendar.days",
                 target="calendar", before={"days": before},
                 after={"days": calendar_admin.as_text(new)},
             )  # fmt: skip
-            return new
+        self.ctx.calendar.set_days({d.day: d.kind for d in new})
+        return new
 
     def is_workday(self, session: Session, day: date) -> bool:
         """Whether ``day`` is a working day in the install's business calendar."""

@@ -39,6 +39,8 @@ class BusinessCalendar:
         self.zone: tzinfo = ZoneInfo(time_zone)
         self._lock = threading.Lock()
         self._days: dict[date, str] = dict(days or {})
+        #: When the PMO's days were last read (``time.monotonic()``; None: never).
+        self.loaded_at: float | None = None
 
     def set_days(self, days: Mapping[date, str]) -> None:
         """Replace the PMO's days (day -> ``holiday`` or ``workday``)."""

@@ -27,12 +27,12 @@ MAX_LINES = 2000
 
 def refresh(calendar: BusinessCalendar, session: Session, *, force: bool = False) -> None:
     """Load the PMO's days into ``calendar`` unless it did so very recently."""
-    stamp = getattr(calendar, "_loaded_at", None)
+    stamp = calendar.loaded_at
     if not force and stamp is not None and time.monotonic() - stamp < REFRESH_SECONDS:
         return
     found = session.execute(select(CalendarDay.day, CalendarDay.kind)).all()
     calendar.set_days({day: kind for day, kind in found})
-    calendar._loaded_at = time.monotonic()  # type: ignore[attr-defined]
+    calendar.loaded_at = time.monotonic()
 
 
 def days(session: Session) -> list[CalendarDayView]:
@@ -52,7 +52,7 @@ def parse(text: str) -> list[CalendarDayView]:
     seen: dict[date, int] = {}
     lines = text.splitlines()
     if len(lines) > MAX_LINES:
-        raise _bad(len(lines), text.splitlines()[MAX_LINES], code="calendar.line_invalid")
+        raise _bad(MAX_LINES + 1, lines[MAX_LINES], code="calendar.line_invalid")
     for number, raw in enumerate(lines, start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -83,10 +83,8 @@ def _bad(number: int, line: str, code: str, **extra: int) -> InvalidData:
     )
 
 
-def save(
-    session: Session, calendar: BusinessCalendar, actor: str, text: str, now: datetime
-) -> list[CalendarDayView]:
-    """Replace the PMO's days with those in ``text``; audited; all or nothing."""
+def save(session: Session, actor: str, text: str, now: datetime) -> list[CalendarDayView]:
+    """Replace the PMO's days with those in ``text`` (all or nothing)."""
     new = parse(text)
     session.execute(delete(CalendarDay))
     for v in new:
@@ -94,5 +92,4 @@ def save(
             CalendarDay(day=v.day, name=v.name, kind=v.kind, updated_by=actor, updated_at=now)
         )
     session.flush()
-    calendar.set_days({v.day: v.kind for v in new})
     return new
