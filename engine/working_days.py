@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Protocol, runtime_checkable
 
 MAX_WORKING_DAYS = 10_000
@@ -54,9 +54,17 @@ def shift_working_days(day: date, n: int, closed: Closed = ()) -> date:
 
 
 def add_working_days(when: datetime, n: int, closed: Closed = ()) -> datetime:
-    """``when`` moved ``n`` working days, keeping the (calendar's local) time of day."""
+    """``when`` moved ``n`` working days, keeping the (calendar's local) time of day.
+
+    With a calendar, work that starts on a day off starts counting when the next working
+    day begins: one working day from Saturday is the end of Monday (Tuesday 00:00).
+    """
     if isinstance(closed, WorkCalendar) and when.tzinfo is not None:
         local = when.astimezone(closed.zone)
+        if n > 0 and not closed.is_workday(local.date()):
+            # Started on a day off: the count starts when the next working day begins.
+            start = shift_working_days(local.date(), 1, closed)
+            local = datetime.combine(start, time(0), tzinfo=closed.zone)
         moved = datetime.combine(shift_working_days(local.date(), n, closed), local.timetz())
         return moved.astimezone(when.tzinfo)
     return datetime.combine(shift_working_days(when.date(), n, closed), when.timetz())

@@ -40,15 +40,27 @@ def test_national_day_holidays_and_make_up_days():
 
 
 def test_days_are_counted_in_the_calendar_time_zone():
-    # 16:30 UTC on Tuesday 09-30 is already 00:30 on 10-01 (a holiday) in Shanghai.
+    # 16:30 UTC on Tuesday 09-30 is already 00:30 on 10-01 (a holiday) in Shanghai: the
+    # count starts when the next working day (10-09) begins, so one working day is the
+    # end of 10-09, 00:00 Shanghai on 10-10.
     late = datetime(2025, 9, 30, 16, 30, tzinfo=UTC)
     due = sla_due(late, 1, CN)
     assert due.tzinfo == UTC
-    assert due == datetime(2025, 10, 8, 16, 30, tzinfo=UTC)  # 10-09 00:30 Shanghai
-    assert due.astimezone(SHANGHAI).date() == date(2025, 10, 9)
-    # Counted in UTC days the same instant is still Tuesday 09-30: a day later.
+    assert due == datetime(2025, 10, 9, 16, 0, tzinfo=UTC)
+    assert due.astimezone(SHANGHAI) == datetime(2025, 10, 10, 0, 0, tzinfo=SHANGHAI)
+    # An hour earlier it is still Tuesday in Shanghai: one working day later is 10-09 23:30.
+    early = datetime(2025, 9, 30, 15, 30, tzinfo=UTC)
+    assert sla_due(early, 1, CN) == datetime(2025, 10, 9, 15, 30, tzinfo=UTC)
+    # Counted in UTC days the late instant is still Tuesday: 10-09 at the same time.
     utc_cal = BusinessCalendar("CN", "UTC")
     assert sla_due(late, 1, utc_cal) == datetime(2025, 10, 9, 16, 30, tzinfo=UTC)
+
+
+def test_work_started_on_a_day_off_counts_from_the_next_working_day():
+    saturday = datetime(2025, 6, 7, 15, 0, tzinfo=SHANGHAI)
+    assert sla_due(saturday, 1, CN) == datetime(2025, 6, 10, 0, 0, tzinfo=SHANGHAI)
+    assert sla_due(saturday, "PT4H", CN) == saturday + timedelta(hours=4)
+    assert sla_due(saturday, 0, CN) == saturday
 
 
 def test_hours_are_clock_time_and_mixed_durations():
