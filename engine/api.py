@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
@@ -21,6 +21,7 @@ from engine import (
     access,
     admin_audit,
     attachments,
+    calendar_admin,
     definitions,
     doctor,
     drafts,
@@ -29,6 +30,7 @@ from engine import (
     form_schema,
     housekeeping,
     identity,
+    install,
     instance_data,
     instances,
     migration,
@@ -40,8 +42,9 @@ from engine import (
     tokens,
     user_admin,
     versions,
+    waits,
 )
-from engine.clock import Clock, SystemClock
+from engine.clock import Clock, OffsetClock, SystemClock
 from engine.context import EngineContext
 from engine.definitions import SpecCache
 from engine.errors import (
@@ -74,6 +77,7 @@ from engine.views import (
     AdminUserPage,
     AttachmentView,
     AuditView,
+    CalendarDayView,
     DataViews,
     Deactivation,
     DecisionTableView,
@@ -85,6 +89,7 @@ from engine.views import (
     FormPreview,
     FormView,
     IncidentView,
+    InstallStatus,
     InstanceView,
     JobView,
     MailDetail,
@@ -105,6 +110,7 @@ from engine.views import (
     UserView,
     VersionPage,
     VersionView,
+    WaitView,
     WhatIfResult,
     audit_view,
 )
@@ -126,7 +132,7 @@ class Engine:
         services: ServiceRegistry | None = None,
     ):
         self.ctx = EngineContext(
-            clock=clock or SystemClock(),
+            clock=OffsetClock(clock or SystemClock()),
             settings=settings or EngineSettings(),
             services=services or ServiceRegistry(),
         )
@@ -876,6 +882,75 @@ class Engine:
         """Mark some (or all) of a person's notifications read."""
         with unit_of_work(session):
             return notifications.mark_read(session, username, ids, self.clock.now())
+
+    # ------------------------------------------------------------------ time
+
+    def install_status(self, session: Session) -> InstallStatus:
+        """Demo install or not, and the clock offset (also copied into this engine's
+        clock, so every process sees the same "now")."""
+        with read_only(session):
+            return install.sync(session, self.ctx.clock)
+
+    def mark_demo_install(self, session: Session, actor: str) -> None:
+        """Mark the install as a demo or test install (its clock may then be moved)."""
+        with unit_of_work(session):
+            install.mark_demo(session, actor, self.ctx.clock.now())
+
+    def advance_clock(self, session: Session, actor: str, duration: str) -> InstallStatus:
+        """Move a demo install's clock forward by ``duration`` (``2d``, ``4h``, ``P1DT2H``)
+        for everyone; audited. Only a PMO administrator may (the CLI acts as ``cli``)."""
+        with unit_of_work(session):
+            if actor != "cli":
+                access.require_user_admin(session, actor)
+            before = install.sync(session, self.ctx.clock)
+            status = install.advance(session, self.ctx.clock, actor, duration)
+            admin_audit.record(
+                session, actor=actor, now=status.now, kind="clock.advance", target="clock",
+                before={"offset_seconds": before.offset.total_seconds()},
+                after={"offset_seconds": status.offset.total_seconds(), "by": duration},
+            )  # fmt: skip
+            return status
+
+    def calendar_days(self, session: Session, actor: str) -> list[CalendarDayView]:
+        """The PMO's own holidays and make-up working days (PMO administrators)."""
+        with read_only(session):
+            access.require_user_admin(session, actor)
+            return calendar_admin.days(session)
+
+    def save_calendar_days(self, session: Session, actor: str, text: str) -> list[CalendarDayView]:
+        """Replace the PMO's days with ``date, name, holiday|workday`` lines; a bad or
+        repeated date is an error naming the line and nothing is saved."""
+        with unit_of_work(session):
+            access.require_user_admin(session, actor)
+            before = calendar_admin.as_text(calendar_admin.days(session))
+            new = calendar_admin.save(session, actor, text, self.clock.now())
+            admin_audit.record(
+                session, actor=actor, now=self.clock.now(), kind="calendar.days",
+                target="calendar", before={"days": before},
+                after={"days": calendar_admin.as_text(new)},
+            )  # fmt: skip
+        self.ctx.calendar.set_days({d.day: d.kind for d in new})
+        return new
+
+    def is_workday(self, session: Session, day: date) -> bool:
+        """Whether ``day`` is a working day in the install's business calendar."""
+        with read_only(session):
+            calendar_admin.refresh(self.ctx.calendar, session)
+        return self.ctx.calendar.is_workday(day)
+
+    def waits(self, session: Session, instance_id: int) -> list[WaitView]:
+        """The timers an instance waits on, soonest first (indexed rows only)."""
+        return self.waits_of(session, {instance_id}).get(instance_id, [])
+
+    def waits_of(self, session: Session, instance_ids: set[int]) -> dict[int, list[WaitView]]:
+        """The timers these instances wait on, by instance (indexed rows only)."""
+        with read_only(session):
+            return waits.waits(session, self.ctx.cache, instance_ids)
+
+    def close_wait_early(self, session: Session, instance_id: int, actor: str, reason: str) -> int:
+        """Fire the instance's closable waiting timers now (the PM who started it or the
+        PMO), with ``reason`` in the audit; returns how many timers fired."""
+        return waits.close_early(self.ctx, session, instance_id, actor, reason)
 
     # ------------------------------------------------------------------ jobs
 

@@ -59,3 +59,33 @@ def _as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+class OffsetClock:
+    """Another clock moved forward by an offset: the install's clock after
+    ``pmoflow clock advance`` on a demo or test install.
+
+    The offset lives in the database (``install_settings``); every process copies it in
+    with :meth:`set_offset` when it reads the install's status, so web, worker and CLI
+    agree.  Other attributes (``advance`` of a :class:`ManualClock`) pass through.
+    """
+
+    def __init__(self, base: Clock, offset: timedelta = timedelta(0)):
+        self.base = base
+        self._offset = offset
+
+    @property
+    def offset(self) -> timedelta:
+        """How far this clock is ahead of its base."""
+        return self._offset
+
+    def set_offset(self, offset: timedelta) -> None:
+        """Run ``offset`` ahead of the base clock from now on."""
+        self._offset = offset
+
+    def now(self) -> datetime:
+        """The base clock's time plus the offset."""
+        return self.base.now() + self._offset
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.base, name)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.business_calendar import BusinessCalendar
 from engine.clock import Clock
 from engine.definitions import SpecCache
 from engine.services import ServiceRegistry
@@ -27,7 +28,11 @@ class EngineContext:
     services: ServiceRegistry
     cache: SpecCache = field(init=False)
     helpers: dict[str, Callable[..., Any]] = field(init=False)
+    calendar: BusinessCalendar = field(init=False)
 
     def __post_init__(self) -> None:
         self.cache = SpecCache(self.settings.spec_cache_size)
-        self.helpers = make_helpers(self.clock.now)
+        self.calendar = BusinessCalendar(
+            self.settings.calendar_country, self.settings.calendar_time_zone
+        )
+        self.helpers = make_helpers(self.clock.now, calendar=self.calendar)

@@ -19,7 +19,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from engine import notifications
+from engine import calendar_admin, notifications
 from engine.context import EngineContext
 from engine.definitions import DefinitionSnapshot
 from engine.errors import EngineError, InstanceChanged, TaskFailed, WorkflowStalled
@@ -50,6 +50,8 @@ class Loaded:
     open_rows: list[Rec] | None = None
     #: Versions of the processes its call activities run, by process key.
     called: dict[str, DefinitionSnapshot] = field(default_factory=dict)
+    #: The install's business calendar SLAs count in.
+    calendar: Any = None
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -112,6 +114,7 @@ def sandbox_for(
             data=dict(task.data),
             project_id=instance.project_id,
             on_behalf_of=on_behalf_of,
+            calendar=ctx.calendar,
         )
         result = ctx.services.call(name, call)
         calls.append(call)
@@ -149,7 +152,10 @@ def _loaded(
         key: ctx.cache.definition(session, def_id)
         for key, def_id in (instance.bindings or {}).get("processes", {}).items()
     }
-    return Loaded(instance, definition, workflow, counter, calls, called=called)
+    calendar_admin.refresh(ctx.calendar, session)
+    return Loaded(
+        instance, definition, workflow, counter, calls, called=called, calendar=ctx.calendar
+    )
 
 
 def new_workflow(

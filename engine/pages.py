@@ -35,7 +35,16 @@ from engine.store.models import (
     UserRole,
 )
 from engine.tasks import TaskQuery
-from engine.views import AuditView, DataViews, DefinitionView, InstanceView, TaskView, task_view
+from engine.views import (
+    AuditView,
+    DataViews,
+    DefinitionView,
+    InstanceView,
+    TaskView,
+    WaitView,
+    task_view,
+)
+from engine.waits import CLOSERS
 
 #: Per-task answers: never pre-filled from earlier steps (the next reviewer decides anew).
 OUTCOME_KEYS = frozenset({"decision", "outcome", "comment"})
@@ -106,6 +115,12 @@ class InboxPage:
     process_names: dict[str, str]
     my_roles: tuple[str, ...]
     directory: Directory
+    #: Timers the listed tasks' requests wait on, by instance id (what happens when).
+    waits: dict[int, list[WaitView]] = field(default_factory=dict)
+
+    def next_wait(self, task: TaskView) -> WaitView | None:
+        """The soonest timer attached to ``task``'s step, if any."""
+        return first_wait(self.waits.get(task.instance_id, []), task.element_id)
 
 
 @dataclass(frozen=True)
@@ -132,6 +147,9 @@ class InstancePage:
     can_withdraw: bool
     can_reassign: bool
     directory: Directory
+    #: Timers the request waits on, soonest first, and whether this user may close one.
+    waits: tuple[WaitView, ...] = ()
+    can_close_wait: bool = False
 
 
 @dataclass(frozen=True)
@@ -222,7 +240,13 @@ def inbox_page(eng: Engine, session: Session, username: str, query: TaskQuery) -
         process_names(session),
         tuple(sorted(mine)),
         names(session, {t.assignee for t in tasks if t.assignee}),
+        eng.waits_of(session, {t.instance_id for t in tasks}),
     )
+
+
+def first_wait(waits: list[WaitView] | tuple[WaitView, ...], element_id: str) -> WaitView | None:
+    """The soonest of ``waits`` attached to the step ``element_id``."""
+    return next((w for w in waits if w.attached_to == element_id), None)
 
 
 def startable(eng: Engine, session: Session, username: str) -> list[DefinitionView]:
@@ -287,6 +311,8 @@ def instance_page(
     view = eng.instance(session, instance_id)
     definition = eng.cache.definition(session, view.definition_id)
     now = eng.clock.now()
+    waits = tuple(eng.waits(session, instance_id))
+    roles = identity.global_roles(session, username)
     return InstancePage(
         instance=view,
         process_name=definition.name,
@@ -297,8 +323,12 @@ def instance_page(
         visited=views.visited,
         waiting=waiting_steps(view.open_tasks, now),
         can_withdraw=view.status == "running" and view.started_by == username,
-        can_reassign=ADMIN_ROLE in identity.global_roles(session, username),
+        can_reassign=ADMIN_ROLE in roles,
         directory=directory(session),
+        waits=waits,
+        can_close_wait=view.status == "running"
+        and any(w.closable for w in waits)
+        and (view.started_by == username or bool(CLOSERS & roles)),
     )
 
 

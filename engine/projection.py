@@ -169,7 +169,7 @@ def _due_at(
         if sla is None:
             return None
     try:
-        return sla_due(now, sla)
+        return sla_due(now, sla, loaded.calendar or ())
     except ValueError as exc:
         raise TaskFailed(
             f"{source}: {exc}", element_id=element_id, error_type="SLAError", code="run.sla_failed"

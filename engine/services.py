@@ -38,6 +38,8 @@ class ServiceCall:
     project_id: int | None = None
     #: When the actor works for someone else (delegation): that person.
     on_behalf_of: str | None = None
+    #: The install's business calendar (``engine.working_days.sla_due(now, sla, calendar)``).
+    calendar: Any = None
     #: Set by :meth:`bind_project`; the engine copies it onto the instance and its tasks.
     bound_project_id: int | None = field(default=None, init=False)
     #: Set by :meth:`describe`; the engine copies them onto the instance row.

@@ -53,3 +53,8 @@ class EngineSettings:
     mail_poll_seconds: float = 1.0
     #: How often a worker sends the daily digests (seconds; 0: never).
     digest_interval_seconds: float = 24 * 3600.0
+    #: The country calendar SLAs count working days in: "CN" (public holidays and
+    #: make-up working days from ``chinese_calendar``) or "none" (Monday to Friday).
+    calendar_country: str = "CN"
+    #: The time zone whose midnight starts a working day.
+    calendar_time_zone: str = "Asia/Shanghai"

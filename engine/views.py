@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 
@@ -711,3 +711,43 @@ class MailPreferences:
     email: str | None
     mail_mode: str
     out_of_office: OutOfOfficeView | None
+
+
+@dataclass(frozen=True)
+class CalendarDayView:
+    """A day the PMO set apart: ``kind`` is ``holiday`` or ``workday`` (a make-up day)."""
+
+    day: date
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class InstallStatus:
+    """Whether this is a demo install, and how far its clock runs ahead of real time."""
+
+    demo: bool
+    offset: timedelta
+    now: datetime
+
+    @property
+    def moved(self) -> bool:
+        """True while the clock is not real time."""
+        return self.offset != timedelta(0)
+
+
+@dataclass(frozen=True)
+class WaitView:
+    """A timer an instance waits on: when it fires and whether a person may close it."""
+
+    job_id: int
+    instance_id: int
+    element_id: str
+    name: str
+    due_at: datetime
+    closable: bool
+    #: The step the timer is attached to (a boundary event), whether it ends that step,
+    #: and the name of what runs when it fires (``Remind member``, ``Escalate``...).
+    attached_to: str | None = None
+    interrupting: bool = True
+    then: str | None = None

@@ -23,6 +23,10 @@ OPTIONAL_DRIVERS = {"psycopg": "postgres"}
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pmoflow`` console script."""
     parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["clock", "advance"] and len(argv) > 2 and argv[2][:1] == "-" \
+            and argv[2] not in ("-h", "--help", "--"):
+        argv.insert(2, "--")  # "-2d" is a (refused) duration, not an option
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -55,6 +59,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--demo", action="store_true",
                    help="demo users (password 'demo'), demo data, every process in bpmn/")
     s.set_defaults(func=cmd_init)
+
+    s = sub.add_parser("clock", help="show or move a demo/test install's clock; mark-test "
+                       "marks an install without demo data as a test install")
+    s.add_argument("action", choices=["status", "advance", "mark-test"])
+    s.add_argument("duration", nargs="?", default="",
+                   help="how far forward: 2d, 4h, 30m, 1w or ISO 8601 such as P1DT2H")
+    s.set_defaults(func=cmd_clock)
 
     s = sub.add_parser("serve", help="run the web app (and the job worker on SQLite)")
     s.add_argument("--host")
@@ -151,6 +162,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     with rt.sessions() as session:
         if args.demo:
             seed.seed_demo(rt, session, log=print)
+            rt.engine.mark_demo_install(session, "cli")
         else:
             password = seed.seed_admin(rt, session)
             if password:
@@ -160,6 +172,23 @@ def cmd_init(args: argparse.Namespace) -> int:
                 print("Users already exist; no admin created.")
     print(f"Database ready: {_safe_url(rt.config.database_url)}")
     print(f"Instance folder: {rt.config.instance_dir}")
+    return 0
+
+
+def cmd_clock(args: argparse.Namespace) -> int:
+    """Print the install's clock, or move a demo install's clock forward."""
+    rt = _ready_runtime()
+    with rt.sessions() as session:
+        if args.action == "advance":
+            status = rt.engine.advance_clock(session, "cli", args.duration)
+        elif args.action == "mark-test":
+            rt.engine.mark_demo_install(session, "cli")
+            status = rt.engine.install_status(session)
+        else:
+            status = rt.engine.install_status(session)
+    kind = "demo/test install" if status.demo else "production install"
+    print(f"{kind}; now {status.now.isoformat(timespec='seconds')}; "
+          f"ahead of real time by {status.offset}")
     return 0
 
 

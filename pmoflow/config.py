@@ -35,6 +35,15 @@ def _timezone(name: str) -> str:
     return name
 
 
+def _country(code: str) -> str:
+    from engine.business_calendar import COUNTRIES
+
+    if code not in COUNTRIES:
+        raise SystemExit(f"configuration error: PMOFLOW_CALENDAR_COUNTRY={code!r}: use one "
+                         f"of {', '.join(COUNTRIES)}")
+    return code
+
+
 def _database_url(url: str) -> str:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
@@ -105,6 +114,9 @@ class Config:
     smtp: SmtpSettings | None = None
     #: The address of the web app as users reach it, for links in mails.
     base_url: str = "http://127.0.0.1:5000"
+    #: The country calendar SLAs count in ("CN" or "none") and the zone days start in.
+    calendar_country: str = "CN"
+    calendar_time_zone: str = "Asia/Shanghai"
     testing: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -134,6 +146,9 @@ class Config:
             "unlinked_upload_hours": _float(env, "PMOFLOW_UNLINKED_UPLOAD_HOURS", 24.0),
             "smtp": _smtp(env),
             "base_url": env.get("PMOFLOW_BASE_URL") or "http://127.0.0.1:5000",
+            "calendar_country": _country(env.get("PMOFLOW_CALENDAR_COUNTRY") or "CN"),
+            "calendar_time_zone": _timezone(env.get("PMOFLOW_CALENDAR_TIMEZONE")
+                                            or "Asia/Shanghai"),
         }
         values.update(overrides)
         config = cls(**values)  # type: ignore[arg-type]
@@ -153,6 +168,8 @@ class Config:
             unlinked_upload_hours=self.unlinked_upload_hours,
             smtp=self.smtp,
             base_url=self.base_url,
+            calendar_country=self.calendar_country,
+            calendar_time_zone=self.calendar_time_zone,
         )
 
     @property

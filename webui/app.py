@@ -91,6 +91,7 @@ def _register_blueprints(app: Flask) -> None:
         rules,
         summary,
         tasks,
+        time_admin,
     )
     from webui.api import DbIdConverter
     from webui.context import id_url
@@ -101,9 +102,10 @@ def _register_blueprints(app: Flask) -> None:
     app.url_map.converters["dbid"] = DbIdConverter
     for module in (auth, health, home, i18n, inbox, tasks, processes, instances, my_requests,
                    pmo, portfolio, risks, escalations, lessons, notifications, account,
-                   admin, rules, library, modeler, form_designer, mail):
+                   admin, rules, library, modeler, form_designer, mail, time_admin):
         app.register_blueprint(module.bp)
     app.before_request(check_request)
+    app.before_request(time_admin.sync_clock)
     errors.register(app)
     api.register(app)
     formatting.install(app)

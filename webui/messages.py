@@ -195,6 +195,15 @@ MESSAGES: dict[str, LazyString] = {
     "sla.too_long": _l("At most %(limit)s working days."),
     "sla.unknown_step": _l("Choose a step of a deployed process."),
     "sla.not_found": _l("No SLA default is set for %(process)s / %(element_id)s."),
+    "calendar.line_invalid": _l("Line %(line)s (%(value)s) is not 'YYYY-MM-DD, name, "
+                                "holiday|workday'."),
+    "calendar.date_repeated": _l("Line %(line)s (%(value)s) repeats the date of line "
+                                 "%(other)s."),
+    "clock.duration_invalid": _l("%(value)s is not a duration such as 2d, 4h or P1DT2H."),
+    "clock.duration_negative": _l("%(value)s: the clock only moves forward."),
+    "clock.not_demo": _l("The clock can only be moved on a demo or test install."),
+    "wait.not_closable": _l("This request waits on nothing that may be closed early."),
+    "wait.reason_required": _l("Give a reason for closing the wait early."),
     "access.own_account": _l("You cannot deactivate your own account or take away your own "
                              "administrator role."),
     "dmn.key_changed": _l("The decision id must stay %(key)s (processes call the table by "

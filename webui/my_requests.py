@@ -44,3 +44,18 @@ def withdraw(instance_id: int):
         return redirect(url_for("instances.show", instance_id=instance_id))
     flash(_("Your request was withdrawn."), "info")
     return redirect(url_for("instances.show", instance_id=instance_id))
+
+
+@bp.post("/requests/<dbid:instance_id>/close-wait")
+@login_required
+def close_wait(instance_id: int):
+    """Close a waiting period the process marks closable (e.g. the lessons window) now,
+    with a reason (the request's starter or the PMO)."""
+    try:
+        bpm().close_wait_early(db.session, instance_id, username(), request.form.get("reason", ""))
+    except InvalidData as exc:
+        for message in exc.errors.values():
+            flash(field_message(message), "error")
+        return redirect(url_for("instances.show", instance_id=instance_id))
+    flash(_("The waiting period was closed early."), "success")
+    return redirect(url_for("instances.show", instance_id=instance_id))

@@ -261,8 +261,9 @@ def _step(call: ServiceCall, review: dict[str, Any], risk: records.RiskView, ste
 def _deadlines(call: ServiceCall, sla_key: str) -> dict[str, str]:
     """Due time (the step's SLA), overdue time (a second period) and the reminder cycle."""
     sla = call.data["review_sla"][sla_key]
-    due = sla_due(call.now, sla)
-    overdue = sla_due(due, sla)
+    calendar = call.calendar or ()
+    due = sla_due(call.now, sla, calendar)
+    overdue = sla_due(due, sla, calendar)
     seconds = int((overdue - due).total_seconds())
     return {"due": _iso(due), "overdue": _iso(overdue),
             "remind_cycle": f"R2/{_iso(due)}/PT{seconds}S"}

@@ -122,6 +122,11 @@ class ElementInfo:
     documentation: str | None = None
     line: int | None = None
     process_id: str = ""
+    #: For a boundary event: the activity it is attached to, whether it interrupts it, and
+    #: the name of the step its outgoing flow leads to (what happens when it fires).
+    attached_to: str | None = None
+    interrupting: bool = True
+    then: str | None = None
 
 
 @dataclass(frozen=True)
@@ -297,7 +302,12 @@ def _collect(
     inherited_lane: str | None,
     result: dict[str, ElementInfo],
 ) -> None:
-    for node in flow_nodes(container):
+    nodes = list(flow_nodes(container))
+    node_names = {n.get("id"): n.get("name") or n.get("id") for n in nodes}
+    next_of: dict[str | None, str | None] = {}
+    for flow in container.iterchildren(f"{{{BPMN_NS}}}sequenceFlow"):
+        next_of.setdefault(flow.get("sourceRef"), flow.get("targetRef"))
+    for node in nodes:
         node_id = node.get("id")
         if node_id is None:
             continue
@@ -315,6 +325,9 @@ def _collect(
             documentation=text_of(doc),
             line=node.sourceline,
             process_id=process_id,
+            attached_to=node.get("attachedToRef"),
+            interrupting=node.get("cancelActivity", "true").lower() != "false",
+            then=node_names.get(next_of.get(node_id)),
         )
         if local(node) in CONTAINER_TYPES:
             # Children of a sub-process inherit its lane (SpiffWorkflow does the same).

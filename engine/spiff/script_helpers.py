@@ -50,14 +50,20 @@ def _shift(day: date, days: int, helper: str) -> date:
         raise ValueError(f"{helper}(): the resulting date is out of range") from None
 
 
-def make_helpers(now: Callable[[], datetime], holidays: Iterable[str] = ()) -> dict[str, Callable]:
+def make_helpers(
+    now: Callable[[], datetime],
+    holidays: Iterable[str] = (),
+    calendar: working_days.WorkCalendar | None = None,
+) -> dict[str, Callable]:
     """Build the helper functions handed to sandboxed scripts.
 
     ``now`` returns the current time (a naive result is taken as UTC); tests pass a fixed
     clock.  ``holidays`` lists ISO dates that ``add_working_days`` skips in addition to
-    Saturdays and Sundays (the business calendar plugs in here).
+    Saturdays and Sundays; a ``calendar`` (the engine's business calendar) replaces both.
     """
-    closed = frozenset(_iso_date(day, "make_helpers") for day in holidays)
+    closed: working_days.Closed = frozenset(_iso_date(day, "make_helpers") for day in holidays)
+    if calendar is not None:
+        closed = calendar
 
     def utc_now() -> datetime:
         moment = now()

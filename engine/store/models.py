@@ -7,12 +7,13 @@ People are referred to by username, which never changes once created.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -96,6 +97,31 @@ class SlaDefault(Base):
     process_key: Mapped[str] = mapped_column(String(200))
     element_id: Mapped[str] = mapped_column(String(200))
     duration: Mapped[str] = mapped_column(String(40))
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CalendarDay(Base):
+    """A day the PMO set apart in the business calendar: an extra holiday or an extra
+    working day (a make-up day), overriding the country calendar."""
+
+    __tablename__ = "calendar_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: "holiday" or "workday".
+    kind: Mapped[str] = mapped_column(String(16))
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class InstallSetting(Base):
+    """One install-wide value shared by web, worker and CLI (``demo``, the clock offset)."""
+
+    __tablename__ = "install_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
     updated_by: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -296,3 +296,22 @@ def test_version_comes_from_the_package_metadata(capsys):
         main(["--version"])
     assert stop.value.code == 0
     assert capsys.readouterr().out.strip() == f"pmoflow {version('pmoflow')}"
+
+
+def test_clock_advance_needs_a_demo_install_and_a_good_duration(tmp_path, cli):
+    assert cli("init")[0] == 0
+    code, _, err = cli("clock", "advance", "2d")
+    assert code == 1 and "demo or test install" in err
+    from pmoflow.config import Config
+    from pmoflow.wiring import build
+
+    rt = build(Config.from_env())
+    with rt.sessions() as session:
+        rt.engine.mark_demo_install(session, "test")
+    for bad in ("soon", "-2d", "0h", ""):
+        code, _, err = cli("clock", "advance", bad)
+        assert code == 1 and err.startswith("error:") and "Traceback" not in err, bad
+    code, out, _ = cli("clock", "advance", "P1DT2H")
+    assert code == 0 and "ahead of real time by 1 day, 2:00:00" in out
+    code, out, _ = cli("clock", "status")
+    assert code == 0 and "demo/test install" in out and "1 day, 2:00:00" in out

@@ -424,6 +424,31 @@ def test_window_closes_with_one_of_three_answered(drv, session, project):
         session, project.id)[-1].reason
 
 
+def test_pm_closes_the_lessons_window_early_with_a_reason(drv, session, project):
+    inst = close(drv, project.id, lesson_team=["team1", "team2", "team3"])
+    sign(drv, inst.id)
+    check(drv, inst.id)
+    lesson(drv, inst.id, "team2", what_did_not=STORY)
+    waits = drv.engine.waits(session, inst.id)
+    closable = [w for w in waits if w.closable]
+    assert {w.element_id for w in closable} == {"window_closed"} and len(closable) == 2
+    assert {w.then for w in closable} == {"Record no answer"}
+    assert not any(w.closable for w in waits if w.element_id == "lesson_due_soon")
+    with pytest.raises(Forbidden):
+        drv.engine.close_wait_early(session, inst.id, "team1", "I am done")
+    assert drv.engine.close_wait_early(session, inst.id, "pm1", "the team has moved on") == 2
+    assert open_elements(drv, inst.id) == ["curate"]
+    d = data(drv, inst.id)
+    assert sorted((r["member"], r["answered"]) for r in d["lesson_receipts"]) == [
+        ("team1", False), ("team2", True), ("team3", False)]
+    (event,) = [e for e in drv.engine.history(session, inst.id)
+                if e.kind == "wait_closed_early"]
+    assert (event.actor, event.reason, event.element_id) == (
+        "pm1", "the team has moved on", "window_closed")
+    # The reminders of the closed window are gone too: nothing fires later.
+    assert fire_at(drv, "03-20").fired == 0
+
+
 def test_all_answer_before_the_window_no_waiting(drv, session, project):
     inst = close(drv, project.id, lesson_team=["team1", "team2"])
     lesson(drv, inst.id, "team1")

@@ -1,7 +1,7 @@
 """mail delivery: outbox status, back-off and Message-ID; a user's mail mode; out of office
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-06
 """
 from alembic import op
@@ -10,7 +10,7 @@ import engine.store.models
 
 
 revision = '0014'
-down_revision = '0012'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
