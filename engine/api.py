@@ -302,18 +302,20 @@ class Engine:
         its process's newest version go with it). Process owners only.
 
         With ``process_key``: also a problem when the diagram does not define it. With
-        ``notes``: also ``diagram.unasked_field`` notes (names conditions read that no form
-        asks for), which do not block deploying."""
+        ``notes``: also ``diagram.unasked_field`` notes (names that conditions after a
+        person's step or the called decision tables read but no form asks for), which do
+        not block deploying."""
         with read_only(session):
             access.require_process_owner(session, actor)
             files = versions.draft_files(session, xml, file_name, self.settings.max_diagram_bytes)
             ctx = self.check_context(session)
+            tables = definitions.decision_columns(session, self.clock.now()) if notes else {}
         found = definitions.validate(files, ctx)
         keys = versions.process_keys(xml, file_name, self.settings.max_diagram_bytes)
         if notes and not found:
             forms = {f.name: json.loads(f.content) for f in files if f.name.endswith(".json")}
             found = form_coverage.unasked_fields(
-                xml, file_name, forms, self.settings.max_diagram_bytes
+                xml, file_name, forms, self.settings.max_diagram_bytes, tables
             )
         if process_key is not None and process_key not in keys:
             found.append(

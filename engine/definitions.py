@@ -302,6 +302,13 @@ def latest_decision(session: Session, key: str) -> DecisionDefinition | None:
     )
 
 
+def decision_columns(session: Session, now: datetime) -> dict[str, dict[str, Any]]:
+    """Each decision table's inputs and outputs (``meta``) as in effect at ``now``."""
+    keys = session.scalars(select(DecisionDefinition.key).distinct()).all()
+    found = {key: decision_in_effect(session, key, now) for key in keys}
+    return {key: dict(row.meta or {}) for key, row in found.items() if row is not None}
+
+
 def decision_in_effect(session: Session, key: str, now: datetime) -> DecisionDefinition | None:
     """The version of ``key`` new instances bind to at ``now``: of the versions published
     with an effective date not after ``now``, the one that took effect last."""

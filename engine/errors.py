@@ -40,7 +40,7 @@ CODES: dict[str, str] = {
     "rule.effective_in_past": "A rule cannot take effect in the past.",
     "rule.no_draft": "There is no draft to publish.",
     "rule.input_invalid": "A test input does not fit its column's type.",
-    "diagram.unasked_field": "A condition reads a name no form of the process asks for (a note).",
+    "diagram.unasked_field": "A condition or decision table reads what no form asks (a note).",
     "form_schema.not_found": "No task form has this name.",
     "form_schema.bad_name": "A form name is not a file name ending in .json.",
     "form_schema.too_large": "The form schema is too large.",

@@ -284,8 +284,16 @@ def _format(params: dict) -> str:
 
 #: Codes whose text depends on their params beyond filling them in (``form.type`` with
 #: a list of types, say, falls back to the English text).
+def _unasked(params: dict) -> str:
+    if params.get("decision"):
+        return gettext("The decision table %(decision)s reads %(name)s, which no form of this "
+                       "process asks for.", decision=params["decision"], name=params.get("name"))
+    return str(MESSAGES["diagram.unasked_field"]) % params
+
+
 _SPECIAL = {"form.type": _type_text, "access.four_eyes": _four_eyes,
-            "task.already_completed": _not_open, "form.format": _format}
+            "task.already_completed": _not_open, "form.format": _format,
+            "diagram.unasked_field": _unasked}
 
 
 def word(text: str | None) -> str:

@@ -195,3 +195,41 @@ def test_modeler_notes_conditions_that_read_what_no_form_asks(drv, session):
         ("diagram.unasked_field", "f2", "verdict")]
     assert eng.validate_draft(session, unasked, "owner1") == []  # deploying is not blocked
     eng.deploy_draft(session, unasked, "owner1", comment="a note does not block")
+
+
+def _ruled(form: str) -> bytes:
+    """start -> step with ``form`` -> business rule task calling ``slas`` -> end."""
+    xml = _diagram(form).decode()
+    xml = xml.replace('<bpmn:outgoing>f1</bpmn:outgoing></bpmn:userTask>',
+                      '<bpmn:outgoing>f1</bpmn:outgoing></bpmn:userTask>'
+                      '<bpmn:businessRuleTask id="rules" name="Apply the SLA rules">'
+                      '<bpmn:extensionElements><spiffworkflow:calledDecisionId>slas'
+                      '</spiffworkflow:calledDecisionId></bpmn:extensionElements>'
+                      '<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>'
+                      '</bpmn:businessRuleTask>')
+    xml = xml.replace('<bpmn:sequenceFlow id="f1" sourceRef="v" targetRef="end"/>',
+                      '<bpmn:sequenceFlow id="f1" sourceRef="v" targetRef="rules"/>'
+                      '<bpmn:sequenceFlow id="f2" sourceRef="rules" targetRef="end"/>')
+    return xml.replace('<bpmn:incoming>f1</bpmn:incoming></bpmn:endEvent>',
+                       '<bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>').encode()
+
+
+@pytest.mark.parametrize(("expression", "noted"), [
+    ("budget", ["budget"]),                 # no form asks for it, nothing sets it
+    ("outcome", []),                        # the step's form asks for it
+    ("parse_amount(outcome) > 1", []),      # a script helper and a form field
+])
+def test_modeler_notes_what_a_called_decision_table_reads_but_no_form_asks(
+        drv, session, expression, noted):
+    from engine.spiff.bundle import SourceFile
+    from tests.engine.test_engine_rules import COLLECT_DMN
+
+    eng = drv.engine
+    dmn = COLLECT_DMN.replace("<text>budget</text>", f"<text>{expression}</text>")
+    eng.deploy(session, [SourceFile("slas.dmn", dmn.encode())], "owner1")
+    name = "visit-site.schema.json"
+    eng.save_form(session, "owner1", name, json.dumps(GOOD))
+    notes = eng.validate_draft(session, _ruled(name), "owner1", notes=True)
+    assert [(p.code, p.element_id, p.params["name"], p.params["decision"]) for p in notes] == [
+        ("diagram.unasked_field", "rules", n, "slas") for n in noted]
+    assert eng.validate_draft(session, _ruled(name), "owner1") == []  # never blocks deploying

@@ -10,7 +10,7 @@ import pytest
 from babel.messages.pofile import read_po
 from flask import Flask
 
-from engine.errors import CODES, FieldError, Forbidden, NotReady, TaskFailed
+from engine.errors import CODES, FieldError, Forbidden, NotReady, Problem, TaskFailed
 from tests.webui.conftest import login, post
 from webui import messages
 from webui.messages import MESSAGES, VERBATIM, say
@@ -149,3 +149,13 @@ def test_a_chinese_user_sees_a_lost_claim_in_chinese(client, arrange):
     response = post(client, f"/tasks/{task.id}/claim", {}, token_from=f"/tasks/{task.id}")
     html = response.get_data(as_text=True)
     assert response.status_code == 409 and f"任务 {task.id} 已被 reviewer1 认领。" in html
+
+
+def test_a_decision_table_note_names_the_table_in_both_languages(app: Flask):
+    note = Problem("d.bpmn", "english", "rules", code="diagram.unasked_field",
+                   params={"name": "budget", "decision": "slas"})
+    with app.test_request_context("/", headers={"Accept-Language": "zh"}):
+        assert say(note) == "决策表 slas 读取 budget，但本流程没有任何表单询问它。"
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert say(note) == ("The decision table slas reads budget, which no form of this "
+                             "process asks for.")
