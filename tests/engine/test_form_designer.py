@@ -233,3 +233,32 @@ def test_modeler_notes_what_a_called_decision_table_reads_but_no_form_asks(
     assert [(p.code, p.element_id, p.params["name"], p.params["decision"]) for p in notes] == [
         ("diagram.unasked_field", "rules", n, "slas") for n in noted]
     assert eng.validate_draft(session, _ruled(name), "owner1") == []  # never blocks deploying
+
+
+def _shipped_decisions() -> dict[str, dict]:
+    from engine.definitions import decision_meta
+    from engine.spiff.dmn import read_decision
+    from engine.spiff.xmlsafe import parse_xml
+
+    found = {}
+    for path in sorted(Path("bpmn").glob("*.dmn")):
+        data = path.read_bytes()
+        decision, _problems = read_decision(parse_xml(data, path.name).getroot(), path.name, data)
+        found[decision.key] = decision_meta(decision)
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(Path("bpmn").glob("*.bpmn")), ids=lambda p: p.name)
+def test_the_shipped_processes_ask_for_everything_their_conditions_and_tables_read(path):
+    from engine.form_coverage import unasked_fields
+
+    forms = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in SHIPPED}
+    decisions = _shipped_decisions()
+    assert len(decisions) == 6
+    assert unasked_fields(path.read_bytes(), path.name, forms, 5_000_000, decisions) == []
+    # the check does look: a table reading a name nobody provides is noted
+    blind = {key: {**meta, "inputs": [{"label": "x", "expression": "nobody_sets_this"}]}
+             for key, meta in decisions.items()}
+    calls_tables = b"calledDecisionId" in path.read_bytes()
+    noted = unasked_fields(path.read_bytes(), path.name, forms, 5_000_000, blind)
+    assert bool(noted) == (calls_tables and b"callActivity" not in path.read_bytes())
