@@ -27,15 +27,23 @@ def ui_strings() -> set[str]:
     return found
 
 
+def _key(value):
+    """A message id or string; a plural entry's forms as a tuple."""
+    return tuple(value) if isinstance(value, (list, tuple)) else value
+
+
 def test_zh_catalog_is_complete_and_compiled():
     with (ZH / "messages.po").open("rb") as f:
         po = read_po(f, locale="zh")
-    translated = {m.id: m.string for m in po if m.id and m.string and not m.fuzzy}
-    missing = sorted(ui_strings() - set(translated))
+    translated = {_key(m.id): _key(m.string) for m in po if m.id and m.string and not m.fuzzy}
+    # a plural entry is keyed by its singular; every one of its forms must be translated
+    singulars = {k[0] if isinstance(k, tuple) else k for k, v in translated.items()
+                 if all(v) or isinstance(v, str)}
+    missing = sorted(ui_strings() - singulars)
     assert missing == [], f"untranslated: {missing}"
     with (ZH / "messages.mo").open("rb") as f:
         mo = read_mo(f)
-    compiled = {m.id: m.string for m in mo if m.id}
+    compiled = {_key(m.id): _key(m.string) for m in mo if m.id}
     assert compiled == translated, "messages.mo is stale: run pybabel compile"
 
 
