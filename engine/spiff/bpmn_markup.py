@@ -33,8 +33,8 @@ DMN_NAMESPACES = {
 }
 NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS, "bpmndi": BPMNDI_NS}
 
-#: Every BPMN 2.0 flow-node type (tasks, events, gateways, sub-processes, choreographies).
-FLOW_NODE_TYPES = frozenset(
+#: BPMN 2.0 activities: tasks of every kind and sub-processes.
+ACTIVITY_TYPES = frozenset(
     {
         "task",
         "userTask",
@@ -48,21 +48,35 @@ FLOW_NODE_TYPES = frozenset(
         "subProcess",
         "transaction",
         "adHocSubProcess",
+    }
+)
+#: BPMN 2.0 events.
+EVENT_TYPES = frozenset(
+    {
         "startEvent",
         "endEvent",
         "intermediateCatchEvent",
         "intermediateThrowEvent",
         "boundaryEvent",
         "implicitThrowEvent",
+    }
+)
+#: BPMN 2.0 gateways.
+GATEWAY_TYPES = frozenset(
+    {
         "exclusiveGateway",
         "inclusiveGateway",
         "parallelGateway",
         "eventBasedGateway",
         "complexGateway",
-        "choreographyTask",
-        "callChoreography",
-        "subChoreography",
     }
+)
+#: Every BPMN 2.0 flow-node type (activities, events, gateways, choreographies).
+FLOW_NODE_TYPES = (
+    ACTIVITY_TYPES
+    | EVENT_TYPES
+    | GATEWAY_TYPES
+    | frozenset({"choreographyTask", "callChoreography", "subChoreography"})
 )
 #: The flow-node types SpiffBpmnParser has a parser for (read from its class maps).
 SUPPORTED_TYPES = frozenset(

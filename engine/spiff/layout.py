@@ -15,40 +15,15 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from engine.spiff.bpmn_markup import ACTIVITY_TYPES, EVENT_TYPES, GATEWAY_TYPES
 from engine.spiff.xmlsafe import parse_xml
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
 DC = "http://www.omg.org/spec/DD/20100524/DC"
 DI = "http://www.omg.org/spec/DD/20100524/DI"
-EVENTS = {
-    "startEvent",
-    "endEvent",
-    "intermediateCatchEvent",
-    "intermediateThrowEvent",
-    "boundaryEvent",
-}
-GATEWAYS = {
-    "exclusiveGateway",
-    "inclusiveGateway",
-    "parallelGateway",
-    "eventBasedGateway",
-    "complexGateway",
-}
-ACTIVITIES = {
-    "task",
-    "userTask",
-    "manualTask",
-    "scriptTask",
-    "serviceTask",
-    "businessRuleTask",
-    "sendTask",
-    "receiveTask",
-    "callActivity",
-    "subProcess",
-    "transaction",
-    "adHocSubProcess",
-}
+#: The flow nodes this layout places (choreographies are not drawn).
+_DRAWN = EVENT_TYPES | GATEWAY_TYPES | ACTIVITY_TYPES
 COL, ROW, LEFT = 160, 130, 60
 #: A node as the diagram names it: its ``id`` attribute (None if it has none).
 NodeId = str | None
@@ -77,9 +52,9 @@ def _local(el: etree._Element) -> str:
 
 
 def _size(kind: str) -> tuple[int, int]:
-    if kind in EVENTS:
+    if kind in EVENT_TYPES:
         return 36, 36
-    if kind in GATEWAYS:
+    if kind in GATEWAY_TYPES:
         return 50, 50
     return 100, 80
 
@@ -169,7 +144,7 @@ def _layers(
 def _layout(
     process: etree._Element, participant: etree._Element | None, plane: etree._Element, top: float
 ) -> float:
-    nodes = {n.get("id"): n for n in process if _local(n) in EVENTS | GATEWAYS | ACTIVITIES}
+    nodes = {n.get("id"): n for n in process if _local(n) in _DRAWN}
     ids = list(nodes)
     flows = [
         f
@@ -256,7 +231,7 @@ def _edge(
         points = [(s.cx, s.y), (s.cx, over), (t.cx, over), (t.cx, t.y)]
     elif abs(s.cy - t.cy) < 1:
         points = [(s.x + s.w, s.cy), (t.x, t.cy)]
-    elif _local(nodes[flow.get("sourceRef")]) in GATEWAYS:
+    elif _local(nodes[flow.get("sourceRef")]) in GATEWAY_TYPES:
         exit_y = s.y + s.h if t.cy > s.cy else s.y
         points = [(s.cx, exit_y), (s.cx, t.cy), (t.x, t.cy)]
     else:
