@@ -237,6 +237,7 @@
       control.value = value === undefined || value === null ? '' : value;
     }
     if (opts.testid) { control.setAttribute('data-testid', opts.testid); }
+    if (opts.placeholder) { control.setAttribute('placeholder', opts.placeholder); }
     if (!opts.checkbox) {
       wrap.appendChild(el('label', { 'class': 'form-label small mb-0', 'for': id, text: label }));
       wrap.appendChild(control);
@@ -293,6 +294,10 @@
     if (kind === 'number' || kind === 'integer') {
       body.appendChild(input(texts.min, p.minimum, function (v) { setNumber(p, 'minimum', v); }, { type: 'number', testid: 'min-' + tid }));
       body.appendChild(input(texts.max, p.maximum, function (v) { setNumber(p, 'maximum', v); }, { type: 'number', testid: 'max-' + tid }));
+    }
+    if (kind === 'date') {  /* x-earliest / x-latest: a date, today, or today+30d / today-7d */
+      body.appendChild(input(texts.earliest, p['x-earliest'], function (v) { setText(p, 'x-earliest', v.trim()); }, { testid: 'earliest-' + tid, placeholder: texts.dateBoundHint }));
+      body.appendChild(input(texts.latest, p['x-latest'], function (v) { setText(p, 'x-latest', v.trim()); }, { testid: 'latest-' + tid, placeholder: texts.dateBoundHint }));
     }
     if (kind === 'rows' || kind === 'multiselect' || kind === 'tags') {
       body.appendChild(input(texts.minItems, p.minItems, function (v) { setNumber(p, 'minItems', v); }, { type: 'number' }));
