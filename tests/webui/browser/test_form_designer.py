@@ -1,12 +1,14 @@
-"""The form designer in Chromium: a process owner designs a form with money, a date, a
-choice and repeating rows; the preview (the task page's own renderer) refuses a bad date
-in Chinese; the owner saves it, gives it to a new step in the modeler, deploys, and a PM
+"""The form designer in Chromium: a process owner designs a form with money, a date with a
+range (today .. today+90d), a choice, a person and repeating rows; the preview (the task
+page's own renderer) lists the real people and refuses a date outside the range in
+Chinese; the owner saves it, gives it to a new step in the modeler, deploys, and a PM
 completes that step with the new form."""
 
 from __future__ import annotations
 
 import json
 import os
+from datetime import date, timedelta
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
@@ -61,10 +63,15 @@ def design_form(owner: Page) -> None:
     add_field(owner, "money", "fee", "Legal fee", "律师费")
     add_field(owner, "date", "sign_by", "Sign by", "签署截止日期")
     owner.check("[data-testid='required-sign_by']")
+    owner.fill("[data-testid='earliest-sign_by']", "today")
+    owner.press("[data-testid='earliest-sign_by']", "Tab")
+    owner.fill("[data-testid='latest-sign_by']", "today+90d")
+    owner.press("[data-testid='latest-sign_by']", "Tab")
     add_field(owner, "radio", "verdict", "Verdict", "结论")
     owner.fill("[data-testid='choices-verdict']", "ok | Cleared | 通过\nblock | Blocked | 不通过")
     owner.press("[data-testid='choices-verdict']", "Tab")
     owner.check("[data-testid='required-verdict']")
+    add_field(owner, "user", "counsel", "Counsel", "法务顾问")
     add_field(owner, "rows", "clauses", "Clauses to watch", "需关注的条款")
     add_field(owner, "text", "clause", "Clause", "条款", under="clauses")
     preview = owner.locator("[data-testid=preview]")
@@ -73,18 +80,22 @@ def design_form(owner: Page) -> None:
     expect(preview.locator("[name='clauses.0.clause']")).to_be_attached()
 
 
-def preview_refuses_a_bad_date_in_chinese(owner: Page) -> None:
+def preview_refuses_a_date_outside_its_range_in_chinese(owner: Page, today: date) -> None:
     owner.click("label[for=fd-lang-zh]")
     preview = owner.locator("[data-testid=preview]")
     expect(preview.locator("[data-testid=preview-title]")).to_have_text("法务审核")
     expect(preview).to_contain_text("签署截止日期")
     expect(preview).to_contain_text("不通过")
-    # Typed as a browser without a date picker sends it: a day February does not have.
-    owner.evaluate("document.querySelector('#fd-preview [name=sign_by]').type = 'text'")
-    preview.locator("[name=sign_by]").fill("2026-02-31")
+    picker = preview.locator("[name=sign_by]")
+    expect(picker).to_have_attribute("min", today.isoformat())
+    expect(picker).to_have_attribute("max", (today + timedelta(days=90)).isoformat())
+    # the person picker lists the real people (it listed nobody before)
+    expect(preview.locator("[name=counsel] option[value=pm2]")).to_have_count(1)
+    picker.fill((today - timedelta(days=1)).isoformat())  # typed: the picker's min is a hint
     preview.locator("[name=verdict][value=ok]").check()
     owner.click("[data-testid=preview-check]")
-    expect(preview.locator("[data-error-for=sign_by]")).to_have_text("必须是有效日期（YYYY-MM-DD）。")
+    expect(preview.locator("[data-error-for=sign_by]")).to_have_text(
+        f"不得早于 {today.isoformat()}。")
     expect(preview.locator("[data-error-for=verdict]")).to_have_count(0)
     if SHOTS:
         owner.screenshot(path=os.path.join(SHOTS, "form-designer.png"), full_page=True)
@@ -95,8 +106,10 @@ def preview_refuses_a_bad_date_in_chinese(owner: Page) -> None:
 def test_owner_designs_a_form_binds_it_to_a_new_step_and_a_pm_completes_it(pmo_page, pmo_app):
     arrange = Arrange(pmo_app)
     owner = pmo_page("owner1")
+    with pmo_app.app_context():
+        today = arrange.engine.today()
     design_form(owner)
-    preview_refuses_a_bad_date_in_chinese(owner)
+    preview_refuses_a_date_outside_its_range_in_chinese(owner, today)
     owner.click("[data-testid=save-form]")
     expect(owner.locator("[data-testid=form-status]")).to_contain_text("Form saved")
     expect(owner.locator("[data-testid=form-problems] li")).to_have_count(0)
@@ -125,8 +138,11 @@ def test_owner_designs_a_form_binds_it_to_a_new_step_and_a_pm_completes_it(pmo_p
     if pm.locator("[data-testid=claim]").count():
         pm.click("[data-testid=claim]")
     pm.fill("[name='fee.amount']", "1200.50")
-    pm.fill("[name=sign_by]", "2026-05-01")
+    sign_by = (today + timedelta(days=7)).isoformat()
+    expect(pm.locator("[name=sign_by]")).to_have_attribute("min", today.isoformat())
+    pm.fill("[name=sign_by]", sign_by)
     pm.check("[name=verdict][value=ok]")
+    pm.select_option("[name=counsel]", "sponsor1")
     pm.fill("[name='clauses.0.clause']", "Liability cap")
     submit_task(pm, "Legal check")
     done = [t for t in arrange.tasks(started.id) if t.element_id == new_id]
@@ -134,7 +150,8 @@ def test_owner_designs_a_form_binds_it_to_a_new_step_and_a_pm_completes_it(pmo_p
     with pmo_app.app_context():
         data = arrange.engine.instance_and_task_data(db.session, started.id, None).data
     assert data["fee"] == {"amount": "1200.50", "currency": "CNY"}
-    assert data["sign_by"] == "2026-05-01" and data["verdict"] == "ok"
+    assert data["sign_by"] == sign_by and data["verdict"] == "ok"
+    assert data["counsel"] == "sponsor1"
     assert data["clauses"] == [{"clause": "Liability cap"}]
     with pmo_app.app_context():  # version 2 froze the form as designed
         frozen = arrange.engine.form(db.session, "owner1", FORM).deployed_in
