@@ -98,7 +98,8 @@ def preview_refuses_a_date_outside_its_range_in_chinese(owner: Page, today: date
         f"不得早于 {today.isoformat()}。")
     expect(preview.locator("[data-error-for=verdict]")).to_have_count(0)
     if SHOTS:
-        owner.screenshot(path=os.path.join(SHOTS, "form-designer.png"), full_page=True)
+        owner.screenshot(path=os.path.join(SHOTS, "form-designer.png"), full_page=True,
+                         clip={"x": 0, "y": 0, "width": 1280, "height": 1260})
     owner.click("label[for=fd-lang-en]")
     expect(preview.locator("[data-testid=preview-title]")).to_have_text("Legal check")
 
