@@ -215,3 +215,49 @@ def test_every_shipped_form_means_the_same_after_every_control_is_confirmed(pmo_
         if saved != shipped:
             changed[path.name] = saved
     assert changed == {}
+
+
+def test_bad_input_is_named_where_it_is_and_nothing_is_saved(pmo_page, pmo_app):
+    """A choice without its Chinese label, a date range ending before it starts, a 5 MB
+    form: the owner reads what is wrong and where; nothing is saved."""
+    owner = pmo_page("owner1")
+    owner.goto("/forms/bad_input.schema.json")
+    add_field(owner, "select", "kind", "Kind", "类型")
+    owner.fill("[data-testid='choices-kind']", "a | Apple | 苹果\nb | Banana")
+    owner.press("[data-testid='choices-kind']", "Tab")
+    add_field(owner, "date", "due", "Due", "到期")
+    owner.fill("[data-testid='earliest-due']", "2026-06-01")
+    owner.press("[data-testid='earliest-due']", "Tab")
+    owner.fill("[data-testid='latest-due']", "2026-05-01")
+    owner.press("[data-testid='latest-due']", "Tab")
+    owner.click("[data-testid=save-form]")
+    expect(owner.locator("[data-testid=form-status]")).to_have_text("Not saved:")
+    problems = owner.locator("[data-testid=form-problems] li")
+    expect(problems).to_have_count(2)
+    expect(problems.nth(0)).to_have_text(
+        "/properties/kind/x-enum-titles/b/1: The choice b has no zh label.")
+    expect(problems.nth(1)).to_have_text(
+        "/properties/due/x-earliest: due: the earliest date 2026-06-01 is after the latest "
+        "date 2026-05-01.")
+    owner.fill("[data-testid='choices-kind']", "a | Apple | 苹果\nb | Banana | 香蕉")
+    owner.press("[data-testid='choices-kind']", "Tab")
+    owner.fill("[data-testid='latest-due']", "")
+    owner.press("[data-testid='latest-due']", "Tab")
+    owner.evaluate("""() => { const t = document.getElementById('fd-title');
+        t.value = 'x'.repeat(5 * 1024 * 1024); t.dispatchEvent(new Event('change')); }""")
+    owner.click("[data-testid=save-form]")
+    expect(owner.locator("[data-testid=form-status]")).to_have_text("Not saved:")
+    expect(problems).to_have_count(1)
+    expect(problems.nth(0)).to_have_text("/: The form is larger than 524288 characters.")
+    with pmo_app.app_context():
+        names = {f.name for f in Arrange(pmo_app).engine.forms(db.session, "owner1")}
+    assert "bad_input.schema.json" not in names
+    owner.evaluate("""() => { const t = document.getElementById('fd-title');
+        t.value = 'Bad input, mended'; t.dispatchEvent(new Event('change')); }""")
+    owner.click("[data-testid=save-form]")
+    expect(owner.locator("[data-testid=form-status]")).to_contain_text("Form saved")
+    with pmo_app.app_context():
+        saved = Arrange(pmo_app).engine.form(db.session, "owner1", "bad_input.schema.json")
+    assert saved.schema["properties"]["due"] == {
+        "type": "string", "format": "date", "title": "Due", "x-title-zh": "到期",
+        "x-earliest": "2026-06-01"}

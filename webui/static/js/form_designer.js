@@ -396,15 +396,24 @@
     });
   }
 
+  /* [status, body] of a JSON answer; a refused request (413: too large...) says why in "error". */
+  function answer(r) {
+    return r.json().then(function (d) { return [r.status, d]; }, function () { return [r.status, {}]; });
+  }
+
+  function problemsOf(res) {
+    return res[1].problems || [{ pointer: '', message: res[1].error || String(res[0]) }];
+  }
+
   function refresh(check) {
     var body = check ? new FormData(preview) : new FormData();
     body.append('_schema', JSON.stringify(schema));
     body.append('_lang', lang());
     if (check) { body.append('_check', '1'); }
-    return fetch(box.dataset.urlPreview, { method: 'POST', body: body, credentials: 'same-origin', headers: { 'X-CSRFToken': csrf } })
-      .then(function (r) { return r.json().then(function (d) { return [r.status, d]; }); })
+    return fetch(box.dataset.urlPreview, { method: 'POST', body: body, credentials: 'same-origin', headers: { 'X-CSRFToken': csrf, Accept: 'application/json' } })
+      .then(answer)
       .then(function (res) {
-        if (res[0] === 422) { showProblems(res[1].problems); return; }
+        if (res[0] !== 200) { showProblems(problemsOf(res)); return; }
         showProblems([]);
         preview.innerHTML = res[1].html;
         preview.dataset.checked = check ? String(res[1].errors.length) : '';
@@ -438,11 +447,11 @@
 
   document.getElementById('fd-save').addEventListener('click', function () {
     fetch(box.dataset.urlSave, { method: 'POST', body: JSON.stringify(schema), credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json', 'X-CSRFToken': csrf } })
-      .then(function (r) { return r.json().then(function (d) { return [r.status, d]; }); })
+      headers: { 'Content-Type': 'application/json', 'X-CSRFToken': csrf, Accept: 'application/json' } })
+      .then(answer)
       .then(function (res) {
         if (res[0] === 200) { status.textContent = texts.saved; status.className = 'small mb-2 text-success'; showProblems([]); }
-        else { status.textContent = texts.failed; status.className = 'small mb-2 text-danger'; showProblems(res[1].problems); }
+        else { status.textContent = texts.failed; status.className = 'small mb-2 text-danger'; showProblems(problemsOf(res)); }
       });
   });
 
