@@ -261,3 +261,28 @@ def test_bad_input_is_named_where_it_is_and_nothing_is_saved(pmo_page, pmo_app):
     assert saved.schema["properties"]["due"] == {
         "type": "string", "format": "date", "title": "Due", "x-title-zh": "到期",
         "x-earliest": "2026-06-01"}
+
+
+def test_required_when_several_values_is_edited_in_place(pmo_page, pmo_app):
+    """The review's comment is required when the decision is reject or changes: the panel
+    shows both, editing them keeps the rule's own checks, and a rule testing a minimum
+    (closure: a note when open items >= 1) is shown but cannot be edited."""
+    owner = pmo_page("owner1")
+    owner.goto("/forms/project_approval-review.schema.json")
+    value = owner.locator("[data-testid='when-value-comment']")
+    expect(value).to_have_value("reject, changes")
+    expect(owner.locator("[data-testid='when-comment']")).to_have_value("decision")
+    value.fill("changes, reject")
+    value.press("Tab")
+    owner.click("[data-testid=save-form]")
+    expect(owner.locator("[data-testid=form-status]")).to_contain_text("Form saved")
+    with pmo_app.app_context():
+        saved = Arrange(pmo_app).engine.form(db.session, "owner1",
+                                             "project_approval-review.schema.json").schema
+    assert saved["if"] == {"properties": {"decision": {"enum": ["changes", "reject"]}},
+                           "required": ["decision"]}
+    assert saved["then"]["required"] == ["comment"] and "allOf" not in saved
+    assert saved["then"]["properties"]["comment"]["minLength"] == 1
+    owner.goto("/forms/project_closure-start.schema.json")
+    expect(owner.locator("[data-testid='when-open_items_note']")).to_be_disabled()
+    expect(owner.locator("[data-testid='when-value-open_items_note']")).to_be_disabled()
