@@ -46,6 +46,7 @@ from engine import (
 )
 from engine.clock import Clock, OffsetClock, SystemClock
 from engine.context import EngineContext
+from engine.date_range import local_today
 from engine.definitions import SpecCache
 from engine.errors import (
     FieldError,
@@ -417,7 +418,7 @@ class Engine:
             access.require_process_owner(session, actor)
         schema = form_schema.parse(text)
         try:
-            validate_form(schema, data)
+            validate_form(schema, data, self.today())
         except InvalidData as exc:
             return FormPreview(schema, dict(exc.errors))
         return FormPreview(schema, {})
@@ -473,10 +474,13 @@ class Engine:
             return None
         return copy.deepcopy(snapshot.forms.get(form))
 
-    @staticmethod
-    def validate_form(schema: Mapping[str, Any] | None, data: Mapping[str, Any]) -> None:
+    def validate_form(self, schema: Mapping[str, Any] | None, data: Mapping[str, Any]) -> None:
         """Check form data against a schema (:class:`InvalidData` with errors per field)."""
-        validate_form(schema, data)
+        validate_form(schema, data, self.today())
+
+    def today(self) -> date:
+        """The site's calendar day now (what "today" means in a form's date range)."""
+        return local_today(self.clock.now(), self.ctx.calendar.zone)
 
     # ------------------------------------------------------------------ rules (PMO admin)
 

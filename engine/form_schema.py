@@ -4,7 +4,9 @@ API): every problem named with the JSON pointer of the part it is about.
 A form is JSON Schema 2020-12 with the conventions of ``docs/forms.md``. Checked here:
 the text is JSON without duplicate keys and not too large, the schema is valid against
 the meta-schema, ``required`` and required-when (``if``/``then``) name fields that exist,
-and every choice of an ``x-enum-titles`` field has a label in English and Chinese.
+every choice of an ``x-enum-titles`` field has a label in English and Chinese, and a date
+field's range (``x-earliest``/``x-latest``) is made of dates and does not end before it
+starts.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
+from datetime import date
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from engine.date_range import DATE_RANGE, date_bound
 from engine.errors import FieldError, InvalidData
 
 #: Longest form schema kept (characters of JSON).
@@ -187,6 +191,7 @@ def _object_problems(node: Mapping[str, Any], where: list[Any]) -> Iterator[Fiel
     for key, prop in props.items():
         if isinstance(prop, Mapping):
             yield from _choice_labels(prop, [*where, "properties", key])
+            yield from _date_range(prop, [*where, "properties", key], str(key))
             if isinstance(prop.get("items"), Mapping):
                 yield from _choice_labels(prop["items"], [*where, "properties", key, "items"])
 
@@ -217,3 +222,40 @@ def _choice_labels(prop: Mapping[str, Any], where: list[Any]) -> Iterator[FieldE
                     value=str(value),
                     language=language,
                 )
+
+
+#: Two days far apart, to tell whether a range is empty whatever today is.
+_DAYS = (date(2000, 1, 1), date(2100, 1, 1))
+
+
+def _date_range(prop: Mapping[str, Any], where: list[Any], name: str) -> Iterator[FieldError]:
+    """``x-earliest``/``x-latest``: each an ISO date, ``today`` or ``today+Nd``/``today-Nd``;
+    the earliest not after the latest (known when both are dates, or both relative)."""
+    bounds: dict[str, list[date]] = {}
+    for keyword in DATE_RANGE:
+        if keyword not in prop:
+            continue
+        value = prop[keyword]
+        found = [date_bound(value, day) for day in _DAYS]
+        if found[0] is None or found[1] is None:
+            yield _problem(
+                f"{name}: {keyword} must be a date (YYYY-MM-DD), today or today+Nd, not {value!r}.",
+                [*where, keyword],
+                code="form_schema.date_bound",
+                name=name,
+                value=str(value),
+            )
+        else:
+            bounds[keyword] = [d for d in found if d is not None]
+    low, high = bounds.get("x-earliest"), bounds.get("x-latest")
+    # the same gap on both days: both are dates, or both relative to today
+    if low and high and low[0] > high[0] and low[0] - high[0] == low[1] - high[1]:
+        yield _problem(
+            f"{name}: the earliest date {prop['x-earliest']} is after the latest date "
+            f"{prop['x-latest']}.",
+            [*where, "x-earliest"],
+            code="form_schema.date_range",
+            name=name,
+            earliest=str(prop["x-earliest"]),
+            latest=str(prop["x-latest"]),
+        )

@@ -3,16 +3,61 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from datetime import date
 from typing import Any, cast
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
 
+from engine.date_range import DATE_RANGE, date_bound
 from engine.errors import CODES, FieldError, InvalidData
 from engine.spiff.serializer import find_unsafe_data
 
 _FORMATS = FormatChecker()
+
+
+def _day(instance: Any) -> date | None:
+    if not isinstance(instance, str):
+        return None
+    try:
+        return date.fromisoformat(instance) if len(instance) == 10 else None
+    except ValueError:
+        return None
+
+
+def _range_keyword(before: bool, today: date) -> Any:
+    """A jsonschema keyword refusing a day before (``x-earliest``) or after the bound; the
+    error's message is the bound as an ISO date (turned into a message by field_error)."""
+
+    def check(validator: Any, value: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+        day, bound = _day(instance), date_bound(value, today)
+        if day is None or bound is None:
+            return
+        if (day < bound) if before else (day > bound):
+            yield ValidationError(bound.isoformat())
+
+    return check
+
+
+_CLASSES: dict[date, Any] = {}
+
+
+def _validator_class(today: date) -> Any:
+    """Draft 2020-12 with the date range keywords, for the day ``today``."""
+    found = _CLASSES.get(today)
+    if found is None:
+        if len(_CLASSES) > 8:
+            _CLASSES.clear()
+        found = validators.extend(
+            Draft202012Validator,
+            {
+                "x-earliest": _range_keyword(True, today),
+                "x-latest": _range_keyword(False, today),
+            },
+        )
+        _CLASSES[today] = found
+    return found
 
 
 def field_path(error: ValidationError, missing: str | None = None) -> str:
@@ -100,6 +145,14 @@ def field_error(
         return FieldError(_LIMITS[keyword].format(value), f"form.{keyword}", limit=value, **params)
     if keyword == "type":
         return FieldError(f"Must be a {value}.", "form.type", expected=value, **params)
+    if keyword in DATE_RANGE:  # the message of a range error is the bound (ISO date)
+        word = "after" if keyword == "x-earliest" else "before"
+        return FieldError(
+            f"Must be on or {word} {error.message}.",
+            DATE_RANGE[keyword],
+            limit=error.message,
+            **params,
+        )
     if keyword == "format":
         return FieldError(f"Must be a valid {value}.", "form.format", format=value, **params)
     custom = _custom(error.schema)
@@ -113,25 +166,28 @@ def field_error(
     return FieldError(custom or error.message, code, keyword=keyword, **params)
 
 
-_VALIDATORS: dict[int, tuple[Mapping[str, Any], Draft202012Validator]] = {}
+_VALIDATORS: dict[tuple[int, date], tuple[Mapping[str, Any], Any]] = {}
 
 
-def _validator(schema: Mapping[str, Any]) -> Draft202012Validator:
-    """A validator per schema object (deployed schemas are immutable and cached)."""
-    hit = _VALIDATORS.get(id(schema))
+def _validator(schema: Mapping[str, Any], today: date) -> Any:
+    """A validator per schema object and day (deployed schemas are immutable and cached)."""
+    hit = _VALIDATORS.get((id(schema), today))
     if hit is not None and hit[0] is schema:
         return hit[1]
-    validator = Draft202012Validator(schema, format_checker=_FORMATS)
+    validator = _validator_class(today)(schema, format_checker=_FORMATS)
     if len(_VALIDATORS) > 512:
         _VALIDATORS.clear()
-    _VALIDATORS[id(schema)] = (schema, validator)
+    _VALIDATORS[(id(schema), today)] = (schema, validator)
     return validator
 
 
-def validate_form(schema: Mapping[str, Any] | None, data: Mapping[str, Any]) -> None:
+def validate_form(
+    schema: Mapping[str, Any] | None, data: Mapping[str, Any], today: date | None = None
+) -> None:
     """Raise :class:`InvalidData` mapping each bad field to a message; return if all is well.
 
     Data must be plain JSON whatever the schema says (no reserved keys, finite numbers).
+    ``today`` (the site's day; default: the machine's) anchors relative date ranges.
     """
     if not isinstance(data, Mapping):
         raise InvalidData(
@@ -146,7 +202,7 @@ def validate_form(schema: Mapping[str, Any] | None, data: Mapping[str, Any]) -> 
         raise InvalidData(unsafe)
     if not schema:
         return
-    validator = _validator(schema)
+    validator = _validator(schema, today or date.today())
     errors: dict[str, FieldError] = {}
     for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
         for missing in _missing_properties(error) if error.validator == "required" else [None]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from SpiffWorkflow.exceptions import TaskNotFoundException
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from engine import attachments, execution, identity, notifications, projection
 from engine.access import may_start, require_distinct
 from engine.context import EngineContext
+from engine.date_range import local_today
 from engine.definitions import current_bindings, get_process
 from engine.errors import FieldError, Forbidden, InvalidData, NotReady
 from engine.execution import audit_services
@@ -59,7 +60,12 @@ def start(
                 process=definition.name,
                 role=start_role,
             )
-        payload = _checked_payload(definition.forms, definition.meta.get("start_form"), data)
+        payload = _checked_payload(
+            definition.forms,
+            definition.meta.get("start_form"),
+            data,
+            local_today(now, ctx.calendar.zone),
+        )
         inst = rows.insert_rec(
             session,
             rows.new(
@@ -108,11 +114,11 @@ def start(
 
 
 def _checked_payload(
-    forms: Mapping[str, Any], form: str | None, data: Mapping[str, Any] | None
+    forms: Mapping[str, Any], form: str | None, data: Mapping[str, Any] | None, today: date
 ) -> dict[str, Any]:
     schema = forms.get(form) if form else None
     payload = apply_defaults(schema, dict(data or {}))
-    validate_form(schema, payload)
+    validate_form(schema, payload, today)
     if INITIATOR_KEY in payload:
         raise InvalidData(
             {
@@ -159,7 +165,7 @@ def _complete(
             if (row.form_definition_id)
             else loaded.definition.forms
         )
-        payload = _checked_payload(forms, row.form, data)
+        payload = _checked_payload(forms, row.form, data, local_today(now, ctx.calendar.zone))
         task = _spiff_task(loaded, row.spiff_task_id)
         if task is None or task.state != TaskState.READY:
             raise NotReady(

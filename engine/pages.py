@@ -464,3 +464,23 @@ def running_instances(
         q = q.where(ProcessInstance.process_key == process_key)
     rows, total = _instance_rows(eng, session, q, offset, limit)
     return InstanceList(rows, total, eng.clock.now(), directory(session), process_names(session))
+
+
+@dataclass(frozen=True)
+class FormPreviewPage:
+    """A draft form checked, sample data validated against it (errors by field), and the
+    people its person pickers offer (the form designer's live preview)."""
+
+    schema: dict[str, Any]
+    errors: dict[str, Any]
+    directory: Directory
+
+
+def form_preview(
+    eng: Engine, session: Session, actor: str, text: str, data: dict[str, Any]
+) -> FormPreviewPage:
+    """The designer's preview of a draft form (process owners; :class:`InvalidData` by
+    JSON pointer when the schema is broken): what :meth:`Engine.preview_form` says, with
+    the directory, so a person picker in the preview lists the real people."""
+    found = eng.preview_form(session, actor, text, data)
+    return FormPreviewPage(found.schema, found.errors, directory(session))

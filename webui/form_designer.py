@@ -12,6 +12,7 @@ from flask import Blueprint, g, jsonify, render_template, request, url_for
 from flask_login import login_required
 from werkzeug.datastructures import MultiDict
 
+from engine import pages
 from engine.errors import InvalidData, NotFound
 from webui.context import bpm, username
 from webui.extensions import db
@@ -19,6 +20,7 @@ from webui.formparse import parse_form
 from webui.formview import build_form
 from webui.i18n import LANGUAGES
 from webui.messages import say
+from webui.portfolio import project_options
 
 bp = Blueprint("formdesigner", __name__)
 
@@ -93,12 +95,15 @@ def preview(name: str):
         g.pop("_pmoflow_translations", None)
         try:
             data = parse_form(_object(text), sample) if request.form.get("_check") else {}
-            found = bpm().preview_form(db.session, username(), text, data)
+            found = pages.form_preview(bpm(), db.session, username(), text, data)
         except InvalidData as exc:
             db.session.rollback()
             return jsonify(problems=problems(exc)), 422
         errors = dict(found.errors) if request.form.get("_check") else {}
-        form = build_form(found.schema, data, errors, locale=lang, projects=())
+        # pickers list the real people, and every running project (a PM's task page
+        # offers their own projects, unless the field says x-projects: any)
+        form = build_form(found.schema, data, errors, locale=lang,
+                          people=found.directory.people, projects=project_options(every=True))
         html = render_template("_form_preview.html", form=form, checked=bool(errors) or
                                bool(request.form.get("_check")))
         said = [{"field": k, "message": say(v)} for k, v in errors.items()]

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from engine.date_range import DATE_RANGE, date_bound
 from engine.pages import Directory, Person
 from webui.i18n import gettext
 from webui.messages import field_message, word
@@ -111,6 +113,15 @@ class _Ctx:
     projects: Sequence[ProjectChoice] | None = None
     data: Mapping[str, Any] = field(default_factory=dict)
     any_projects: Sequence[ProjectChoice] | None = None
+    today: date | None = None
+
+    def day(self) -> date:
+        """The site's today (for date ranges), asked of the engine when first needed."""
+        if self.today is None:
+            from webui.context import bpm
+
+            self.today = bpm().today()
+        return self.today
 
     def directory(self) -> Directory:
         """The people as a directory, for showing names."""
@@ -127,12 +138,15 @@ class _Ctx:
 def build_form(schema: Mapping[str, Any] | None, values: Mapping[str, Any] | None = None,
                errors: Mapping[str, str] | None = None, *, locale: str = "en",
                people: Sequence[Person] = (),
-               projects: Sequence[ProjectChoice] | None = None) -> Form:
+               projects: Sequence[ProjectChoice] | None = None,
+               today: date | None = None) -> Form:
     """The fields of ``schema`` filled with ``values``, each with its error.
 
-    ``projects``: what a ``project`` widget offers (default: the signed-in user's).
+    ``projects``: what a ``project`` widget offers (default: the signed-in user's);
+    ``today``: the day a date range's ``today`` means (default: the engine's).
     """
-    ctx = _Ctx(locale, dict(errors or {}), people, projects=projects, data=values or {})
+    ctx = _Ctx(locale, dict(errors or {}), people, projects=projects, data=values or {},
+               today=today)
     fields = _fields(schema or {}, values or {}, "", ctx)
     title = localized(schema or {}, "title", locale) or ""
     if locale == "zh" and not (schema or {}).get("x-title-zh"):
@@ -252,12 +266,17 @@ def _field(prop: Mapping[str, Any], key: str, name: str, value: Any, needed: boo
         builder(f, prop, ctx)
     else:
         f.text = "" if value is None else str(value)
-        f.attrs = _text_attrs(prop, widget)
+        f.attrs = _text_attrs(prop, widget, ctx)
     return f
 
 
-def _text_attrs(prop: Mapping[str, Any], widget: str) -> dict[str, Any]:
+def _text_attrs(prop: Mapping[str, Any], widget: str, ctx: _Ctx) -> dict[str, Any]:
     attrs: dict[str, Any] = {}
+    if widget == "date":  # x-earliest/x-latest as the date picker's min/max
+        for keyword, attr in zip(DATE_RANGE, ("min", "max"), strict=True):
+            bound = date_bound(prop.get(keyword), ctx.day()) if keyword in prop else None
+            if bound is not None:
+                attrs[attr] = bound.isoformat()
     if isinstance(prop.get("maxLength"), int):
         attrs["maxlength"] = prop["maxLength"]
     if widget in ("number", "project"):
@@ -346,7 +365,8 @@ def _rows(f: Field, prop: Mapping[str, Any], ctx: _Ctx) -> None:
     f.rows = [_fields(items, values[i] if i < len(values) else {}, f"{f.name}.{i}.", ctx,
                       cells=True) for i in range(count)]
     f.template = _fields(items, {}, f"{f.name}.{ROW_INDEX}.",
-                         _Ctx(ctx.locale, {}, ctx.people, data=ctx.data), cells=True)
+                         _Ctx(ctx.locale, {}, ctx.people, data=ctx.data, today=ctx.today),
+                         cells=True)
     columns = properties(items)
     f.attrs = {"min_items": prop.get("minItems") or 0, "max_items": most,
                "columns": [label_of(p, k, ctx.locale) for k, p in columns.items()],

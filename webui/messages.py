@@ -143,6 +143,13 @@ MESSAGES: dict[str, LazyString] = {
     "form_schema.duplicate_key": _l("The key %(key)s appears twice."),
     "form_schema.unknown_field": _l("No field %(name)s in this form."),
     "form_schema.choice_label": _l("The choice %(value)s has no %(language)s label."),
+    "form_schema.date_bound": _l("%(name)s: the earliest or latest date must be a date "
+                                 "(YYYY-MM-DD), today, or today+N / today-N days, not "
+                                 "%(value)s."),
+    "form_schema.date_range": _l("%(name)s: the earliest date %(earliest)s is after the latest "
+                                 "date %(latest)s."),
+    "form.earliest": _l("Must be on or after %(limit)s."),
+    "form.latest": _l("Must be on or before %(limit)s."),
     "form.additionalProperties": _l("The form does not have this field."),
     "data.reserved": _l("This name is reserved by the engine."),
     "data.unsafe": _l("This value cannot be stored (it is not plain text, number, list or "

@@ -5,13 +5,16 @@ the next version deployed from the modeler, deployed copies never change in plac
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from engine import form_schema
+from engine.date_range import date_bound
 from engine.errors import Forbidden, InvalidData
+from engine.forms import validate_form
 from engine.store.models import AuditEvent, ProcessDefinition
 from tests.engine.driver import Driver
 from tests.engine.test_versions import NS
@@ -262,3 +265,91 @@ def test_the_shipped_processes_ask_for_everything_their_conditions_and_tables_re
     calls_tables = b"calledDecisionId" in path.read_bytes()
     noted = unasked_fields(path.read_bytes(), path.name, forms, 5_000_000, blind)
     assert bool(noted) == (calls_tables and b"callActivity" not in path.read_bytes())
+
+
+# ---------------------------------------------------------------- date ranges (x-earliest)
+
+RANGED = {
+    "type": "object",
+    "properties": {
+        "sign_by": {"type": "string", "format": "date", "x-earliest": "today",
+                    "x-latest": "today+30d"},
+        "since": {"type": "string", "format": "date", "x-earliest": "2026-01-01",
+                  "x-latest": "2026-12-31"},
+        "rows": {"type": "array", "items": {"type": "object", "properties": {
+            "due": {"type": "string", "format": "date", "x-latest": "-1d"}}}},
+    },
+}
+
+
+def test_date_bounds_read_dates_and_days_from_today():
+    today = date(2026, 3, 10)
+    assert date_bound("2026-02-01", today) == date(2026, 2, 1)
+    assert date_bound("today", today) == today
+    assert date_bound("today+30d", today) == date(2026, 4, 9)
+    assert date_bound("today-7d", today) == date(2026, 3, 3)
+    assert date_bound("+1d", today) == date(2026, 3, 11)
+    for bad in ("", "tomorrow", "2026-02-31", "today+3", "30d", 5, None, "today+3w"):
+        assert date_bound(bad, today) is None, bad
+
+
+def test_days_outside_the_range_are_refused_with_the_bound():
+    today = date(2026, 3, 10)
+    validate_form(RANGED, {"sign_by": "2026-03-10", "since": "2026-12-31",
+                           "rows": [{"due": "2026-03-09"}]}, today)
+    with pytest.raises(InvalidData) as caught:
+        validate_form(RANGED, {"sign_by": "2026-04-10", "since": "2025-12-31",
+                               "rows": [{"due": "2026-03-10"}]}, today)
+    found = {k: (v.code, v.params["limit"]) for k, v in caught.value.errors.items()}
+    assert found == {"sign_by": ("form.latest", "2026-04-09"),
+                     "since": ("form.earliest", "2026-01-01"),
+                     "rows.0.due": ("form.latest", "2026-03-09")}
+    assert str(caught.value.errors["sign_by"]) == "Must be on or before 2026-04-09."
+    with pytest.raises(InvalidData) as caught:  # the day moves with today
+        validate_form(RANGED, {"sign_by": "2026-03-10"}, date(2026, 3, 11))
+    assert caught.value.errors["sign_by"].code == "form.earliest"
+    with pytest.raises(InvalidData) as caught:  # not a day at all: the format says so
+        validate_form(RANGED, {"sign_by": "2026-02-31"}, today)
+    assert caught.value.errors["sign_by"].code == "form.format"
+
+
+def test_a_range_that_ends_before_it_starts_or_is_no_date_is_named():
+    bad = json.loads(json.dumps(GOOD))
+    bad["properties"]["visited_on"].update({"x-earliest": "2026-05-01",
+                                            "x-latest": "2026-04-30"})
+    bad["properties"]["notes"]["x-latest"] = "next week"
+    found = problems(json.dumps(bad))
+    assert found == {"/properties/visited_on/x-earliest": "form_schema.date_range",
+                     "/properties/notes/x-latest": "form_schema.date_bound"}
+    with pytest.raises(InvalidData) as caught:
+        form_schema.parse(json.dumps(bad))
+    assert "visited_on" in str(caught.value.errors["/properties/visited_on/x-earliest"])
+    relative = json.loads(json.dumps(GOOD))
+    relative["properties"]["visited_on"].update({"x-earliest": "today+1d",
+                                                 "x-latest": "today"})
+    assert problems(json.dumps(relative)) == {
+        "/properties/visited_on/x-earliest": "form_schema.date_range"}
+    mixed = json.loads(json.dumps(GOOD))  # a date and a relative bound: not known yet
+    mixed["properties"]["visited_on"].update({"x-earliest": "2026-05-01", "x-latest": "today"})
+    fine = {**json.loads(json.dumps(GOOD))}
+    fine["properties"]["visited_on"].update({"x-earliest": "today", "x-latest": "+30d"})
+    for schema in (mixed, fine, RANGED):
+        assert form_schema.parse(json.dumps(schema)) == schema
+
+
+def test_a_task_form_refuses_a_day_outside_its_range_on_the_engine_clock(drv, session):
+    form = json.loads(json.dumps(GOOD))
+    form["properties"]["visited_on"]["x-earliest"] = "today"
+    drv.engine.save_form(session, "owner1", "visit.schema.json", json.dumps(form))
+    drv.engine.deploy_draft(session, _diagram("visit.schema.json"), "owner1", comment="ranged")
+    started = drv.start("visit", "reviewer1")
+    assert drv.engine.today() == date(2026, 3, 2)
+    drv.clock.advance(hours=11)  # 20:00 UTC: already 3 March in Shanghai, the site's zone
+    assert drv.engine.today() == date(2026, 3, 3)
+    reviewer = "reviewer1"
+    with pytest.raises(InvalidData) as caught:
+        drv.complete(started.id, "v", reviewer, {"visited_on": "2026-03-02"})
+    assert {k: (v.code, v.params["limit"]) for k, v in caught.value.errors.items()} == {
+        "visited_on": ("form.earliest", "2026-03-03")}
+    drv.complete(started.id, "v", reviewer, {"visited_on": "2026-03-03"})
+    assert drv.open_tasks(started.id) == []

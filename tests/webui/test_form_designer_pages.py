@@ -6,8 +6,10 @@ deployed with approval3 saves back unchanged from the designer's save endpoint."
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 
 import pytest
+from bs4 import BeautifulSoup
 
 from tests.webui.conftest import csrf_token, login
 
@@ -116,3 +118,81 @@ def test_preview_of_a_broken_schema_names_its_problems(client):
                              headers={"X-CSRFToken": token})
         assert answer.status_code == 422, text
         assert [p["pointer"] for p in answer.get_json()["problems"]] == [pointer], text
+
+
+def _ranged() -> dict:
+    schema = json.loads(json.dumps(SCHEMA))
+    schema["properties"]["visited_on"].update({"x-earliest": "2026-03-01",
+                                               "x-latest": "today+30d"})
+    schema["properties"]["inspector"] = {"type": "string", "x-widget": "user",
+                                         "title": "Inspector", "x-title-zh": "检查人"}
+    schema["properties"]["site"] = {"type": "integer", "minimum": 1, "x-widget": "project",
+                                    "title": "Project", "x-title-zh": "项目"}
+    return schema
+
+
+def test_preview_puts_the_date_range_on_the_picker_and_refuses_a_day_outside_it(client, app):
+    login(client, "owner1")
+    token = csrf_token(client, "/forms")
+    with app.app_context():
+        latest = (app.extensions["pmoflow"].engine.today() + timedelta(days=30)).isoformat()
+    form = {"_schema": json.dumps(_ranged()), "_lang": "zh", "_check": "1",
+            "visited_on": "2026-02-28", "cost.amount": "12", "cost.currency": "CNY"}
+    bad = client.post("/forms/site_visit.schema.json/preview", data=form,
+                      headers={"X-CSRFToken": token}).get_json()
+    assert bad["errors"] == [{"field": "visited_on", "message": "不得早于 2026-03-01。"}]
+    page = BeautifulSoup(bad["html"], "html.parser")
+    picker = page.select_one("input[name=visited_on]")
+    assert (picker["type"], picker["min"], picker["max"]) == ("date", "2026-03-01", latest)
+    assert page.select_one("[data-error-for=visited_on]").get_text() == "不得早于 2026-03-01。"
+    form.update(_lang="en", visited_on="9999-01-01")
+    late = client.post("/forms/site_visit.schema.json/preview", data=form,
+                       headers={"X-CSRFToken": token}).get_json()
+    assert late["errors"] == [{"field": "visited_on", "message": f"Must be on or before {latest}."}]
+
+
+def test_preview_pickers_list_the_real_people_and_projects(pmo_client):
+    """The owner manages no project: the preview still shows every running one."""
+    client = pmo_client
+    login(client, "owner1")
+    token = csrf_token(client, "/forms")
+    shown = client.post("/forms/site_visit.schema.json/preview",
+                        data={"_schema": json.dumps(_ranged()), "_lang": "en"},
+                        headers={"X-CSRFToken": token}).get_json()
+    page = BeautifulSoup(shown["html"], "html.parser")
+    people = [o["value"] for o in page.select("select[name=inspector] option") if o["value"]]
+    assert {"pm1", "reviewer1", "owner1"} <= set(people)
+    labels = [o.get_text() for o in page.select("select[name=site] option") if o["value"]]
+    assert "PRJ-2026-0001 — Warehouse automation" in labels
+    assert "PRJ-2026-0002 — Customer portal relaunch" in labels
+
+
+def test_a_range_that_ends_before_it_starts_is_not_saved(client):
+    login(client, "owner1")
+    token = csrf_token(client, "/forms")
+    bad = _ranged()
+    bad["properties"]["visited_on"].update({"x-earliest": "2026-05-01", "x-latest": "2026-04-01"})
+    answer = client.post("/forms/site_visit.schema.json", data=json.dumps(bad),
+                         headers={"X-CSRFToken": token, "Content-Type": "application/json",
+                                  "Accept-Language": "en"})
+    assert answer.status_code == 422
+    assert answer.get_json()["problems"] == [{
+        "pointer": "/properties/visited_on/x-earliest",
+        "message": "visited_on: the earliest date 2026-05-01 is after the latest date "
+                   "2026-04-01."}]
+    assert "site_visit.schema.json" not in client.get("/forms").get_data(as_text=True)
+
+
+def test_the_task_page_date_picker_gets_the_range_of_the_day():
+    from webui.formview import build_form
+
+    schema = {"type": "object", "properties": {
+        "due": {"type": "string", "format": "date", "x-earliest": "today",
+                "x-latest": "today+14d"},
+        "rows": {"type": "array", "x-widget": "rows", "items": {"type": "object", "properties": {
+            "on": {"type": "string", "format": "date", "x-latest": "2026-12-31"}}}}}}
+    form = build_form(schema, {}, locale="en", today=date(2026, 3, 10))
+    due, rows = form.fields
+    assert (due.widget, due.attrs) == ("date", {"min": "2026-03-10", "max": "2026-03-24"})
+    assert rows.rows[0][0].attrs == {"max": "2026-12-31"}
+    assert rows.template[0].attrs == {"max": "2026-12-31"}

@@ -109,7 +109,8 @@ def page_factory(browser, base_url: str):
     for context in contexts:
         context.close()
     assert not [e for e in errors if "status of 403" not in e and "status of 409" not in e
-                and "status of 422" not in e and INFERNO_NOTICE not in e], errors
+                and "status of 422" not in e and "status of 413" not in e
+                and INFERNO_NOTICE not in e], errors
 
 
 @pytest.fixture

@@ -116,7 +116,7 @@
   function setRequired(obj, key, on) {
     var req = Array.isArray(obj.required) ? obj.required.filter(function (k) { return k !== key; }) : [];
     if (on) { req.push(key); }
-    obj.required = req;
+    if (req.length || Array.isArray(obj.required)) { obj.required = req; }
   }
 
   /* if/then rules of an object (its own and those in allOf). */
@@ -127,21 +127,46 @@
     return found;
   }
 
-  /* "key is required when field is value": [field, value] from a rule the designer reads. */
+  /* "key is required when field is value": [field, value, rule, editable] from a rule the
+     designer reads (value: one value, or several separated by commas for an enum). A rule
+     testing something else (minimum, pattern...) is shown but not editable here. */
   function whenOf(obj, key) {
-    var hit = ['', ''];
+    var hit = ['', '', null, true];
     rules(obj).forEach(function (r) {
       var c = r['if'].properties || {}, names = Object.keys(c);
-      if ((r.then.required || []).indexOf(key) >= 0 && names.length === 1) {
-        var test = c[names[0]] || {};
-        var value = 'const' in test ? test['const'] : (Array.isArray(test['enum']) ? test['enum'].join(', ') : '');
-        hit = [names[0], String(value)];
-      }
+      if ((r.then.required || []).indexOf(key) < 0) { return; }
+      if (names.length !== 1) { hit = ['', '', r, false]; return; }
+      var test = c[names[0]] || {};
+      var simple = 'const' in test || Array.isArray(test['enum']);
+      var value = 'const' in test ? test['const'] : (Array.isArray(test['enum']) ? test['enum'].join(', ') : '');
+      hit = [names[0], String(value), r, simple];
     });
     return hit;
   }
 
+  /* The test of a required-when rule: const for one value, enum for "a, b" (typed like the field). */
+  function whenTest(p, value, asEnum) {
+    var values = String(value).split(',').map(function (v) { return v.trim(); }).filter(function (v) { return v !== ''; });
+    if (!values.length) { values = ['']; }
+    values = values.map(function (v) {
+      if (typeOf(p) === 'boolean') { return v === 'true' || v === 'yes'; }
+      if (typeOf(p) === 'integer' || typeOf(p) === 'number') { return Number(v); }
+      return v;
+    });
+    return values.length > 1 || asEnum ? { 'enum': values } : { 'const': values[0] };
+  }
+
   function setWhen(obj, key, field, value) {
+    var now = whenOf(obj, key), rule = now[2];
+    if (!now[3] && field) { return; }  /* a rule the designer does not edit stays as written */
+    if (field && rule && (rule.then.required || []).length === 1 && Object.keys(rule['if'].properties || {}).length === 1) {
+      /* change the rule in place: whatever else it says (then.properties...) stays */
+      var test = {}, before = rule['if'].properties[now[0]] || {};
+      test[field] = whenTest(obj.properties[field] || {}, value, Array.isArray(before['enum']));
+      rule['if'].properties = test;
+      rule['if'].required = [field];
+      return;
+    }
     rules(obj).forEach(function (r) {
       if (r.then.required) { r.then.required = r.then.required.filter(function (k) { return k !== key; }); }
     });
@@ -150,16 +175,14 @@
     });
     if (!obj.allOf.length) { delete obj.allOf; }
     if (!field) { return; }
-    var p = obj.properties[field] || {}, v = value;
-    if (typeOf(p) === 'boolean') { v = value === 'true' || value === 'yes'; }
-    else if (typeOf(p) === 'integer' || typeOf(p) === 'number') { v = Number(value); }
+    var t = whenTest(obj.properties[field] || {}, value);
     var same = (obj.allOf || []).filter(function (r) {
       var c = r['if'].properties || {};
-      return Object.keys(c).length === 1 && c[field] && c[field]['const'] === v;
+      return Object.keys(c).length === 1 && c[field] && JSON.stringify(c[field]) === JSON.stringify(t);
     })[0];
     if (same) { same.then.required = (same.then.required || []).concat([key]); return; }
     obj.allOf = (obj.allOf || []).concat([{ 'if': { properties: {}, required: [field] }, then: { required: [key] } }]);
-    obj.allOf[obj.allOf.length - 1]['if'].properties[field] = { 'const': v };
+    obj.allOf[obj.allOf.length - 1]['if'].properties[field] = t;
   }
 
   function choicesOf(p) {
@@ -174,11 +197,12 @@
 
   function setChoices(p, text) {
     var target = p['enum'] || typeOf(p) !== 'array' ? p : p.items;
+    var numeric = typeOf(target) === 'integer' || typeOf(target) === 'number';
     var values = [], titles = {};
     text.split('\n').forEach(function (line) {
       var parts = line.split('|').map(function (s) { return s.trim(); });
       if (!parts[0]) { return; }
-      values.push(parts[0]);
+      values.push(numeric && !isNaN(Number(parts[0])) ? Number(parts[0]) : parts[0]);
       titles[parts[0]] = [parts[1] || '', parts[2] || ''];
     });
     target['enum'] = values;
@@ -237,11 +261,14 @@
       control.value = value === undefined || value === null ? '' : value;
     }
     if (opts.testid) { control.setAttribute('data-testid', opts.testid); }
+    if (opts.placeholder) { control.setAttribute('placeholder', opts.placeholder); }
+    if (opts.disabled) { control.disabled = true; control.title = opts.title || ''; }
     if (!opts.checkbox) {
       wrap.appendChild(el('label', { 'class': 'form-label small mb-0', 'for': id, text: label }));
       wrap.appendChild(control);
     }
     control.addEventListener('change', function () {
+      if (control.disabled) { return; }
       onChange(opts.checkbox ? control.checked : control.value);
       changed(opts.redraw);
     });
@@ -284,8 +311,9 @@
     var when = whenOf(obj, key);
     var others = [['', texts.none]].concat(Object.keys(obj.properties).filter(function (k) { return k !== key; }).map(function (k) { return [k, k]; }));
     var whenField = when[0], whenValue = when[1];
-    body.appendChild(input(texts.when, whenField, function (v) { whenField = v; setWhen(obj, key, whenField, whenValue); }, { options: others, testid: 'when-' + tid }));
-    body.appendChild(input(texts.whenValue, whenValue, function (v) { whenValue = v; setWhen(obj, key, whenField, whenValue); }, { testid: 'when-value-' + tid }));
+    var fixed = when[3] ? {} : { disabled: true, title: texts.whenFixed };
+    body.appendChild(input(texts.when, whenField, function (v) { whenField = v; setWhen(obj, key, whenField, whenValue); }, Object.assign({ options: others, testid: 'when-' + tid }, fixed)));
+    body.appendChild(input(texts.whenValue, whenValue, function (v) { whenValue = v; setWhen(obj, key, whenField, whenValue); }, Object.assign({ testid: 'when-value-' + tid }, fixed)));
     if (kind === 'text' || kind === 'textarea') {
       body.appendChild(input(texts.minLength, p.minLength, function (v) { setNumber(p, 'minLength', v); }, { type: 'number' }));
       body.appendChild(input(texts.maxLength, p.maxLength, function (v) { setNumber(p, 'maxLength', v); }, { type: 'number' }));
@@ -294,17 +322,22 @@
       body.appendChild(input(texts.min, p.minimum, function (v) { setNumber(p, 'minimum', v); }, { type: 'number', testid: 'min-' + tid }));
       body.appendChild(input(texts.max, p.maximum, function (v) { setNumber(p, 'maximum', v); }, { type: 'number', testid: 'max-' + tid }));
     }
+    if (kind === 'date') {  /* x-earliest / x-latest: a date, today, or today+30d / today-7d */
+      body.appendChild(input(texts.earliest, p['x-earliest'], function (v) { setText(p, 'x-earliest', v.trim()); }, { testid: 'earliest-' + tid, placeholder: texts.dateBoundHint }));
+      body.appendChild(input(texts.latest, p['x-latest'], function (v) { setText(p, 'x-latest', v.trim()); }, { testid: 'latest-' + tid, placeholder: texts.dateBoundHint }));
+    }
     if (kind === 'rows' || kind === 'multiselect' || kind === 'tags') {
       body.appendChild(input(texts.minItems, p.minItems, function (v) { setNumber(p, 'minItems', v); }, { type: 'number' }));
       body.appendChild(input(texts.maxItems, p.maxItems, function (v) { setNumber(p, 'maxItems', v); }, { type: 'number' }));
     }
-    if (kind === 'select' || kind === 'radio' || kind === 'multiselect') {
+    if ((kind === 'select' || kind === 'radio' || kind === 'multiselect') && !p['x-options-from'] && !(p.items || {})['x-options-from']) {
       body.appendChild(input(texts.choices, choicesOf(p), function (v) { setChoices(p, v); }, { multiline: true, wide: true, testid: 'choices-' + tid }));
     }
     if (kind === 'money') {
       var cur = p.properties.currency;
       body.appendChild(input(texts.currencies, (cur['enum'] || []).join(', '), function (v) {
-        cur['enum'] = v.split(',').map(function (s) { return s.trim().toUpperCase(); }).filter(Boolean);
+        var codes = v.split(',').map(function (s) { return s.trim().toUpperCase(); }).filter(Boolean);
+        if (codes.length) { cur['enum'] = codes; } else { delete cur['enum']; }
       }, { testid: 'currencies-' + tid }));
       body.appendChild(input(texts['default'], cur['default'], function (v) { setText(cur, 'default', v); }));
     } else if (['rows', 'object', 'file', 'multiselect', 'tags'].indexOf(kind) < 0) {
@@ -363,15 +396,24 @@
     });
   }
 
+  /* [status, body] of a JSON answer; a refused request (413: too large...) says why in "error". */
+  function answer(r) {
+    return r.json().then(function (d) { return [r.status, d]; }, function () { return [r.status, {}]; });
+  }
+
+  function problemsOf(res) {
+    return res[1].problems || [{ pointer: '', message: res[1].error || String(res[0]) }];
+  }
+
   function refresh(check) {
     var body = check ? new FormData(preview) : new FormData();
     body.append('_schema', JSON.stringify(schema));
     body.append('_lang', lang());
     if (check) { body.append('_check', '1'); }
-    return fetch(box.dataset.urlPreview, { method: 'POST', body: body, credentials: 'same-origin', headers: { 'X-CSRFToken': csrf } })
-      .then(function (r) { return r.json().then(function (d) { return [r.status, d]; }); })
+    return fetch(box.dataset.urlPreview, { method: 'POST', body: body, credentials: 'same-origin', headers: { 'X-CSRFToken': csrf, Accept: 'application/json' } })
+      .then(answer)
       .then(function (res) {
-        if (res[0] === 422) { showProblems(res[1].problems); return; }
+        if (res[0] !== 200) { showProblems(problemsOf(res)); return; }
         showProblems([]);
         preview.innerHTML = res[1].html;
         preview.dataset.checked = check ? String(res[1].errors.length) : '';
@@ -405,11 +447,11 @@
 
   document.getElementById('fd-save').addEventListener('click', function () {
     fetch(box.dataset.urlSave, { method: 'POST', body: JSON.stringify(schema), credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json', 'X-CSRFToken': csrf } })
-      .then(function (r) { return r.json().then(function (d) { return [r.status, d]; }); })
+      headers: { 'Content-Type': 'application/json', 'X-CSRFToken': csrf, Accept: 'application/json' } })
+      .then(answer)
       .then(function (res) {
         if (res[0] === 200) { status.textContent = texts.saved; status.className = 'small mb-2 text-success'; showProblems([]); }
-        else { status.textContent = texts.failed; status.className = 'small mb-2 text-danger'; showProblems(res[1].problems); }
+        else { status.textContent = texts.failed; status.className = 'small mb-2 text-danger'; showProblems(problemsOf(res)); }
       });
   });
 
