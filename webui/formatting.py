@@ -82,6 +82,38 @@ def amount(value: Any) -> str:
     return format_decimal(number, format="#,##0.00")
 
 
+def money(value: Any, currency: str | None = None, *, whole: bool = False) -> str:
+    """An amount of money by its currency and the user's locale: ``CN¥500,000.00`` in
+    English, ``¥500,000.00`` in Chinese, ``€1,200.50``.
+
+    ``value``: anything with ``amount`` and ``currency`` (a record's money, a form's
+    ``{"amount", "currency"}``) or a number with ``currency``; ``whole``: no decimals
+    when the amount has no cents (portfolio figures).  Not an amount: shown as given;
+    no currency: the amount with grouping.
+    """
+    if isinstance(value, dict):
+        value, currency = value.get("amount"), value.get("currency") or currency
+    elif hasattr(value, "amount") and hasattr(value, "currency"):
+        value, currency = value.amount, value.currency
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return str(value if value is not None else "")
+    if not number.is_finite():
+        return str(value)
+    if not currency:
+        return amount(number)
+    locale = _request_locale()[0]
+    pattern = None
+    if whole and number % 1 == 0:
+        pattern = locale.currency_formats["standard"].pattern.replace(".00", "")
+    try:
+        return numbers.format_currency(number, str(currency), format=pattern, locale=locale,
+                                       currency_digits=pattern is None)
+    except (ValueError, KeyError):  # not a currency Babel knows: code and amount
+        return f"{currency} {amount(number)}"
+
+
 def number(value: Any) -> str:
     """A number with grouping in the user's locale."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -117,6 +149,6 @@ def due(due_at: datetime | None, now: datetime, inline: bool = False) -> Markup:
 def install(app: Flask) -> None:
     """Register the filters."""
     for name, func in {"dt": dt, "ago": ago, "duration": duration, "amount": amount,
-                       "number": number}.items():
+                       "money": money, "number": number}.items():
         app.add_template_filter(func, name)
     app.add_template_global(due, "due")

@@ -83,7 +83,7 @@ def test_read_only_fields_are_text_grouped_and_left_out_when_empty(app):
     assert list(f) == ["code", "budget", "owner", "urgent", "closure", "lessons", "decision"]
     assert all(f[k].widget == "static" and f[k].read_only for k in ("code", "budget", "owner"))
     assert (f["code"].static.text, f["budget"].static.text, f["owner"].static.text,
-            f["urgent"].static.text) == ("C-1", "CNY 1,200.50", "Li Wei (PM)", "No")
+            f["urgent"].static.text) == ("C-1", "CN¥1,200.50", "Li Wei (PM)", "No")
     assert f["closure"].widget == "static_group"
     assert [(c.name, c.static.text) for c in f["closure"].children] == [
         ("closure.pm", "Li Wei (PM)")]

@@ -126,9 +126,9 @@ def test_portfolio_lists_projects_with_stage_counts(client, app, web_clock):
     # budgets in the reporting currency; USD 100,000 at the planning rate, shown beside it
     row = " ".join(one(parse_html(html), f"//tr[@data-project-id='{w.tower}']")
                    .text_content().split())
-    assert "CNY 720,000 USD 100,000" in row
+    assert "CN¥720,000 $100,000" in row
     assert 'data-testid="kpi-active">2<' in html
-    assert "CNY 1,470,000" in " ".join(doc.xpath("string(//*[@data-testid='budget-total'])")
+    assert "CN¥1,470,000" in " ".join(doc.xpath("string(//*[@data-testid='budget-total'])")
                                        .split())
 
 

@@ -62,8 +62,9 @@ class ProjectChoice:
 
     @property
     def label(self) -> str:
-        """What a select shows."""
-        return f"{self.code or '#' + str(self.id)} — {self.title}"
+        """What a select shows: code and title (the title alone before the project has a
+        code, rather than a bare record id)."""
+        return f"{self.code} — {self.title}" if self.code else self.title
 
 
 @dataclass(frozen=True)
