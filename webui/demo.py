@@ -60,7 +60,7 @@ def demo_users() -> list[DemoUser]:
     """The demo users with what each does (empty unless this is a demo install)."""
     if not is_demo():
         return []
-    return [DemoUser(u, name, str(ROLE_DOES.get(roles[-1], ""))) for u, (name, roles)
+    return [DemoUser(u, name, str(ROLE_DOES.get(roles[0], ""))) for u, (name, roles)
             in DEMO_USERS.items()]
 
 

@@ -33,6 +33,8 @@ def test_demo_sign_in_page_lists_every_demo_user_with_what_they_do(pmo_app, pmo_
     row = html[html.index("<code>reviewer1</code>"):]
     row = row[:row.index("</tr>")]
     assert "Omar Haddad (PMO reviewer)" in row
+    admin = html[html.index("<code>admin</code>"):]
+    assert "Manages users, the calendar and the install." in admin[:admin.index("</tr>")]
     assert "Checks proposals are complete before they go for approval." in row
 
 

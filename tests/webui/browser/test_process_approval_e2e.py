@@ -103,8 +103,10 @@ def test_proposal_rework_parallel_approval_code_and_kickoff(pmo_page, tmp_path):
 
     # reviewer1 accepts: all three standards ticked
     open_task(reviewer, TITLE, "Check completeness", tab="claimable")
-    expect(reviewer.locator("[data-testid=summary] [data-field=headcount]").first).to_have_text(
-        "14")
+    # shown once: in the form (read-only), not again in the summary beside it
+    form = reviewer.locator("[data-testid=task-form]")
+    expect(form.locator("[data-field=headcount] .static-value")).to_have_text("14")
+    expect(reviewer.locator("[data-testid=summary] [data-field=headcount]")).to_have_count(0)
     reviewer.check("input[name=decision][value=accept]")
     reviewer.click("[data-testid=submit]")
     expect(reviewer.locator("[data-error-for=charter_complete]")).to_have_text(

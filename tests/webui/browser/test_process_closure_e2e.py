@@ -46,7 +46,7 @@ def test_closure_sign_off_cost_check_lessons_curated_and_published(pmo_page):
     sponsor = pmo_page("sponsor1")
     sponsor.goto("/tasks?tab=claimable")
     expect(sponsor.locator("[data-testid=task-row]", has_text=REQUEST).locator(
-        "[data-testid=task-project]")).to_have_text(CODE)
+        "[data-testid=task-project]")).to_have_text(f"{CODE} {TITLE}")
     open_task(sponsor, REQUEST, "Sign off acceptance", tab="claimable")
     expect(sponsor.locator("[data-testid=project-link]")).to_have_text(f"{CODE} — {TITLE}")
     closure = sponsor.locator("[data-testid=task-form] [data-field=closure]")
