@@ -48,6 +48,10 @@ def test_main_pages_have_no_serious_accessibility_findings(new_page, app, arrang
     findings += check(reviewer, "/tasks?tab=claimable", "[data-testid=task-row]")
     findings += check(reviewer, f"/tasks/{task.id}", "[data-testid=task-form]")
     findings += check(reviewer, f"/instances/{inst.id}", "[data-testid=cycle-times]")
+    reviewer.get_by_role("button", name="中文").click()  # the same pages in Chinese
+    expect(reviewer.locator("html")).to_have_attribute("lang", "zh-CN")
+    findings += check(reviewer, "/tasks?tab=claimable", "[data-testid=task-row]")
+    findings += check(reviewer, f"/tasks/{task.id}", "[data-testid=task-form]")
     pm = new_page("pm1")
     findings += check(pm, "/", "[data-testid=stat-mine]")
     findings += check(pm, "/processes/widgets/start", "form [data-testid=submit]")
