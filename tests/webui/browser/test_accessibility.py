@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+from tests.webui.browser.test_small_screens import shot
 from tests.webui.test_instances import PROPOSAL
 from tests.webui.test_portfolio import seed_records
 
@@ -34,6 +35,7 @@ def axe_findings(page: Page) -> list[str]:
 def check(page: Page, path: str, ready: str) -> list[str]:
     page.goto(path)
     page.wait_for_selector(ready, state="attached")
+    shot(page, "a11y" + path.replace("/", "-").replace("?", "-").replace("=", "-"))
     return [f"{path}: {f}" for f in axe_findings(page)]
 
 
