@@ -54,3 +54,34 @@ def test_a_running_span_is_measured_up_to_now():
     done = measure(at("2026-03-02T09:00"), at("2026-03-02T15:00"), now, Weekdays())
     assert not done.running and done.elapsed == timedelta(hours=6)
     assert done.working_days == 0.25
+
+
+def test_a_request_and_its_steps_measured_on_the_business_calendar(engine, session, people,
+                                                                    clock):
+    from tests.engine.driver import Driver
+
+    drv = Driver(engine, session, clock)
+    clock.set("2025-09-30T02:00:00+00:00")  # Tuesday 10:00 in Shanghai
+    drv.deploy("approval3.bpmn")
+    inst = drv.start("approval3", data={"title": "A", "budget": 1})
+    clock.set("2025-10-09T02:00:00+00:00")  # after the National Day holidays (10-01..08)
+    drv.complete(inst.id, "review", "reviewer1", {"decision": "rework", "comment": "more"})
+    clock.advance(hours=6)
+
+    cycle = engine.cycle_time(session, inst.id)
+    review, revise = cycle.steps
+    assert (review.element_id, review.status, review.completed_by) == (
+        "review", "completed", "reviewer1")
+    assert review.cycle.elapsed == timedelta(days=9) and not review.cycle.running
+    assert review.cycle.working == timedelta(days=1)  # 14 h on 09-30, 10 h on 10-09
+    assert (revise.element_id, revise.status) == ("revise", "open")
+    assert revise.cycle.running and revise.cycle.working == timedelta(hours=6)
+    assert cycle.total.running and cycle.total.elapsed == timedelta(days=9, hours=6)
+    assert cycle.total.working == timedelta(days=1, hours=6)
+
+
+def test_cycle_time_of_an_unknown_request_is_not_found(engine, session):
+    from engine.errors import NotFound
+
+    with pytest.raises(NotFound):
+        engine.cycle_time(session, 999_999)
