@@ -59,6 +59,13 @@ def test_inbox_task_and_request_pages_fit_a_phone(new_page, app, arrange, web_cl
     inside_viewport(phone, "[data-testid=unclaim]")
     shot(phone, "task-375")
 
+    # a task not claimed yet: its Claim button, at the top of the task page, fits too
+    phone.goto("/tasks?tab=claimable")
+    phone.locator("[data-testid=task-row]", has_text="Second request").locator(
+        "[data-testid=open]").click()
+    inside_viewport(phone, "main [data-testid=claim]")
+    no_sideways_scroll(phone)
+
     phone.goto("/tasks?tab=mine")
     mine = phone.locator("[data-testid=task-row]", has_text="Tower upgrade")
     inside_viewport(phone, "[data-testid=task-row] [data-testid=open]")
