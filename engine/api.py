@@ -22,6 +22,7 @@ from engine import (
     admin_audit,
     attachments,
     calendar_admin,
+    cycle_times,
     definitions,
     doctor,
     drafts,
@@ -937,6 +938,23 @@ class Engine:
             )  # fmt: skip
         self.ctx.calendar.set_days({d.day: d.kind for d in new})
         return new
+
+    def cycle_time(self, session: Session, instance_id: int) -> cycle_times.InstanceCycle:
+        """How long a request took (or has been running) and each of its steps, elapsed
+        and in working days (indexed rows only)."""
+        with read_only(session):
+            calendar_admin.refresh(self.ctx.calendar, session)
+            return cycle_times.instance_cycle(
+                session, instance_id, self.clock.now(), self.ctx.calendar
+            )
+
+    def measure_cycle(
+        self, session: Session, start: datetime, end: datetime | None
+    ) -> cycle_times.CycleTime:
+        """The cycle time from ``start`` to ``end`` (``None``: still running)."""
+        with read_only(session):
+            calendar_admin.refresh(self.ctx.calendar, session)
+        return cycle_times.measure(start, end, self.clock.now(), self.ctx.calendar)
 
     def is_workday(self, session: Session, day: date) -> bool:
         """Whether ``day`` is a working day in the install's business calendar."""

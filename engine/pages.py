@@ -22,6 +22,7 @@ from engine import identity
 from engine.access import ADMIN_ROLE, PMO_ROLES, may_start, may_view_instance
 from engine.access import PROCESS_OWNER_ROLE as PROCESS_OWNER_ROLE  # for the web layer
 from engine.api import Engine
+from engine.cycle_times import InstanceCycle
 from engine.definitions import DefinitionSnapshot, definition_view, get_process
 from engine.errors import Forbidden
 from engine.instances import INITIATOR_KEY
@@ -150,6 +151,8 @@ class InstancePage:
     #: Timers the request waits on, soonest first, and whether this user may close one.
     waits: tuple[WaitView, ...] = ()
     can_close_wait: bool = False
+    #: How long the request and each of its steps took (elapsed and working days).
+    cycle: InstanceCycle | None = None
 
 
 @dataclass(frozen=True)
@@ -329,6 +332,7 @@ def instance_page(
         can_close_wait=view.status == "running"
         and any(w.closable for w in waits)
         and (view.started_by == username or bool(CLOSERS & roles)),
+        cycle=eng.cycle_time(session, instance_id),
     )
 
 

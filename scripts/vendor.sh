@@ -27,6 +27,7 @@ PACKAGES=(
   "dmn-js|17.10.2|sha512-AIONwKnrDoIIfVwv7iLmNNLKcF6bcKf1fkoB9euEyhaOTbi6p/InCoVQWitVqCrBXqw3aCpNCuql71xj79penQ==|bpmn.io license (MIT + keep the bpmn.io watermark visible)"
   "chart.js|4.6.1|sha512-hJyniucsFmq//EvXYvJ6c6mahPoI3kaxdjVH8awTaJ/fDNWeSqqqArixMJWkWNN6fcYvPU3HneSANFNYtRi61g==|MIT"
   "swagger-ui-dist|5.36.0|sha512-Lt6/Kb0gXmLdiabLhvso4VdJP9V7qJWB0zh0gzeXUV3+CMOTzMmvpJRSXN7EAjfwixwmoi9ezDbLHiexC7lA9A==|Apache-2.0"
+  "axe-core|4.14.1|sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==|MPL-2.0"
 )
 
 # name | source path inside the tarball's package/ | destination under vendor/<name>/
@@ -60,6 +61,9 @@ FILES=(
   "swagger-ui-dist|swagger-ui.css|swagger-ui.css"
   "swagger-ui-dist|LICENSE|LICENSE"
   "swagger-ui-dist|NOTICE|NOTICE"
+
+  "axe-core|axe.min.js|axe.min.js"
+  "axe-core|LICENSE|LICENSE"
 )
 
 die() { echo "vendor.sh: error: $*" >&2; exit 1; }
@@ -179,6 +183,7 @@ To upgrade, edit the pinned version *and* integrity in \`scripts/vendor.sh\`
 | dmn-js | $(ver dmn-js) | bpmn.io license | \`dmn-js/dmn-viewer.production.min.js\`, \`dmn-js/dmn-navigated-viewer.production.min.js\`, \`dmn-js/dmn-modeler.production.min.js\`, \`dmn-js/assets/...\` | \`window.DmnJS\` |
 | chart.js | $(ver chart.js) | MIT | \`chart.js/chart.umd.min.js\` | \`window.Chart\` |
 | swagger-ui-dist | $(ver swagger-ui-dist) | Apache-2.0 (NOTICE kept; bundled libraries: \`swagger-ui-bundle.js.LICENSE.txt\`) | \`swagger-ui-dist/swagger-ui-bundle.js\`, \`swagger-ui-dist/swagger-ui.css\` | \`window.SwaggerUIBundle\` |
+| axe-core | $(ver axe-core) | MPL-2.0 (unchanged upstream file; source at github.com/dequelabs/axe-core) | \`axe-core/axe.min.js\` (browser tests only: injected by the accessibility test, no page loads it) | \`window.axe\` |
 
 Each package folder holds its upstream LICENSE file.
 

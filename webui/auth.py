@@ -8,6 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import UserMixin, login_required, login_user, logout_user
 
 from engine.views import UserView
+from webui import demo
 from webui.api.guards import unstorable
 from webui.context import bpm, safe_next
 from webui.extensions import db, login_manager
@@ -72,7 +73,8 @@ def login():
         else:
             login_user(_web_user(user), remember=bool(request.form.get("remember")))
             return redirect(safe_next(request.args.get("next"), url_for("home.index")))
-    return render_template("login.html", error=error, username=username), (401 if error else 200)
+    return render_template("login.html", error=error, username=username,
+                           demo_users=demo.demo_users()), (401 if error else 200)
 
 
 @bp.route("/logout", methods=["POST"])

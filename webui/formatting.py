@@ -8,11 +8,11 @@ from functools import lru_cache
 from typing import Any
 
 import flask_babel
-from babel import Locale, dates, numbers
+from babel import Locale, dates, lists, numbers, units
 from flask import Flask, g, has_app_context
 from markupsafe import Markup
 
-from webui.i18n import gettext
+from webui.i18n import gettext, ngettext
 
 
 def _request_locale() -> tuple[Locale, tzinfo]:
@@ -82,11 +82,65 @@ def amount(value: Any) -> str:
     return format_decimal(number, format="#,##0.00")
 
 
+def money(value: Any, currency: str | None = None, *, whole: bool = False) -> str:
+    """An amount of money by its currency and the user's locale: ``CN¥500,000.00`` in
+    English, ``¥500,000.00`` in Chinese, ``€1,200.50``.
+
+    ``value``: anything with ``amount`` and ``currency`` (a record's money, a form's
+    ``{"amount", "currency"}``) or a number with ``currency``; ``whole``: no decimals
+    when the amount has no cents (portfolio figures).  Not an amount: shown as given;
+    no currency: the amount with grouping.
+    """
+    if isinstance(value, dict):
+        value, currency = value.get("amount"), value.get("currency") or currency
+    elif hasattr(value, "amount") and hasattr(value, "currency"):
+        value, currency = value.amount, value.currency
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return str(value if value is not None else "")
+    if not number.is_finite():
+        return str(value)
+    if not currency:
+        return amount(number)
+    locale = _request_locale()[0]
+    pattern = None
+    if whole and number % 1 == 0:
+        pattern = locale.currency_formats["standard"].pattern.replace(".00", "")
+    try:
+        return numbers.format_currency(number, str(currency), format=pattern, locale=locale,
+                                       currency_digits=pattern is None)
+    except (ValueError, KeyError):  # not a currency Babel knows: code and amount
+        return f"{currency} {amount(number)}"
+
+
 def number(value: Any) -> str:
     """A number with grouping in the user's locale."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
     return format_decimal(value)
+
+
+def working_days(cycle: Any) -> str:
+    """A cycle time's working days: ``2.5 working days`` (one decimal, none when whole)."""
+    days = round(float(cycle.working_days), 1)
+    text = format_decimal(days, format="#,##0.#")
+    return ngettext("%(days)s working day", "%(days)s working days",
+                    1 if days == 1 else 2, days=text)
+
+
+def elapsed(cycle: Any) -> str:
+    """A cycle time's elapsed time, exact to the two largest units: ``7 days``,
+    ``1 day, 12 hours``, ``3 hours, 5 minutes`` (``1天12小时``)."""
+    minutes = max(int(cycle.elapsed.total_seconds() // 60), 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = ([(days, "day"), (hours, "hour")] if days else
+             [(hours, "hour"), (mins, "minute")] if hours else [(mins, "minute")])
+    locale = _request_locale()[0]
+    shown = [units.format_unit(n, f"duration-{unit}", locale=locale) for n, unit in parts
+             if n or len(parts) == 1]
+    return lists.format_list(shown, style="unit", locale=locale)
 
 
 def due(due_at: datetime | None, now: datetime, inline: bool = False) -> Markup:
@@ -117,6 +171,7 @@ def due(due_at: datetime | None, now: datetime, inline: bool = False) -> Markup:
 def install(app: Flask) -> None:
     """Register the filters."""
     for name, func in {"dt": dt, "ago": ago, "duration": duration, "amount": amount,
-                       "number": number}.items():
+                       "money": money, "number": number,
+                       "working_days": working_days, "elapsed": elapsed}.items():
         app.add_template_filter(func, name)
     app.add_template_global(due, "due")

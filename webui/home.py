@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template
-from flask_login import login_required
+from flask_login import current_user, login_required
 
 from engine import pages
+from webui import demo
 from webui.context import bpm, username
 from webui.extensions import db
 
@@ -17,5 +18,6 @@ bp = Blueprint("home", __name__)
 def index():
     """The signed-in user's start page."""
     requests = pages.my_requests(bpm(), db.session, username(), limit=5)
-    return render_template("home.html", requests=requests)
+    return render_template("home.html", requests=requests,
+                           first_step=demo.first_step(current_user.roles))
 

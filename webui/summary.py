@@ -19,12 +19,13 @@ from flask import url_for
 from markupsafe import Markup
 
 from engine.pages import HIDDEN_KEYS, Directory
-from webui.formatting import amount, dt, number
+from webui.formatting import dt, money, number
 from webui.formview import label_of, option_label
 from webui.i18n import gettext
 from webui.schema import enum_values, items_of, properties, widget_of
 
 _TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$")
+_DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
 #: Rows with more columns than this are shown one record under the other, not as a table.
 WIDE_TABLE = 4
 
@@ -61,7 +62,8 @@ def summarize(data: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]],
     for k in keys:
         if k in hidden or data[k] in (None, "", [], {}):
             continue
-        item = make_item(k, fields.get(k) or {}, data[k], locale, people, projects)
+        item = make_item(k, fields.get(k) or {}, data[k], locale, people, projects,
+                         currency_of(data))
         item.internal = k not in fields
         out.append(item)
     return out
@@ -69,14 +71,15 @@ def summarize(data: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]],
 
 def make_item(key: str, prop: Mapping[str, Any], value: Any, locale: str,
               people: Directory | None = None,
-              projects: Mapping[int, str] | None = None) -> Item:
-    """One value as a labelled :class:`Item` (a table for rows, a list for arrays)."""
+              projects: Mapping[int, str] | None = None, currency: str | None = None) -> Item:
+    """One value as a labelled :class:`Item` (a table for rows, a list for arrays);
+    ``currency``: the request's currency, for the ``amount`` column of rows."""
     item = Item(key, label_of(prop, key, locale))
     widget = widget_of(prop) if prop else _guess(value)
     if widget == "rows" and isinstance(value, list):
         cols = properties(items_of(prop)) or _columns(value)
         item.columns = [label_of(p, k, locale) for k, p in cols.items()]
-        item.table = [[format_value(cols[k], row.get(k), locale, people, projects)
+        item.table = [[_cell(k, cols[k], row.get(k), locale, people, projects, currency)
                        for k in cols] for row in value if isinstance(row, Mapping)]
     elif isinstance(value, list):
         each = item_prop(prop)
@@ -116,6 +119,24 @@ def project_ids(data: Mapping[str, Any], fields: Mapping[str, Mapping[str, Any]]
     return found
 
 
+def currency_of(data: Mapping[str, Any]) -> str | None:
+    """The currency of the first money value in ``data`` (a budget's rows are in it)."""
+    for value in data.values():
+        if isinstance(value, Mapping) and set(value) == {"amount", "currency"}:
+            return str(value["currency"]) if value["currency"] else None
+    return None
+
+
+def _cell(key: str, prop: Mapping[str, Any], value: Any, locale: str,
+          people: Directory | None, projects: Mapping[int, str] | None,
+          currency: str | None) -> str:
+    """One cell of rows; an ``amount`` column (a decimal) as money in ``currency``."""
+    if key == "amount" and isinstance(value, str | int | float) and _DECIMAL.match(
+            str(value)):
+        return money(value, currency)
+    return format_value(prop, value, locale, people, projects)
+
+
 def _guess(value: Any) -> str:
     if isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
         return "rows"
@@ -142,7 +163,7 @@ def format_value(prop: Mapping[str, Any], value: Any, locale: str,
     if isinstance(value, bool):
         return gettext("Yes") if value else gettext("No")
     if widget == "money" or (isinstance(value, Mapping) and set(value) == {"amount", "currency"}):
-        return f"{value.get('currency', '')} {amount(value.get('amount', ''))}".strip()
+        return money(value)
     if isinstance(value, Mapping) and "attachment_id" in value:
         return attachment_link(value)
     if isinstance(value, Mapping):

@@ -80,8 +80,12 @@ def render(page: pages.TaskPage, values: Mapping[str, Any] | None = None,
         values = {**{k: v for k, v in page.values.items() if k in fixed}, **values}
     form = build_form(schema, values, errors, locale=lang, people=page.page.directory.people)
     data, fields = page.page.data, page.page.fields
+    # each value once: what the form shows (as a field or read-only text) is not repeated
+    in_form = frozenset(properties(schema)) if page.can_act and page.task.status == "open" \
+        else frozenset()
     summary = summarize(data, fields, lang, page.page.directory,
-                        project_labels(project_ids(data, fields)))
+                        project_labels(project_ids(data, fields)),
+                        hidden=pages.HIDDEN_KEYS | in_form)
     kept = None
     if lost is not None:  # what they typed, to copy: the step went on without it
         kept = summarize(values, {**fields, **properties(schema)}, lang, page.page.directory,

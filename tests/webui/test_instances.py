@@ -67,7 +67,7 @@ def test_data_summary_is_formatted_not_json(client, arrange):
     login(client, "pm1")
     d = parse_html(client.get(f"/instances/{inst.id}").get_data(as_text=True))
     summary = {dd.get("data-field"): dd for dd in d.xpath('//dl[@data-testid="summary"]/dd')}
-    assert summary["budget"].text_content().strip() == "USD 1,250,000.00"
+    assert summary["budget"].text_content().strip() == "$1,250,000.00"
     assert summary["category"].text_content().strip() == "R&D"
     assert summary["risk"].text_content().strip() == "High"
     assert summary["multi_department"].text_content().strip() == "No"

@@ -83,7 +83,7 @@ def test_read_only_fields_are_text_grouped_and_left_out_when_empty(app):
     assert list(f) == ["code", "budget", "owner", "urgent", "closure", "lessons", "decision"]
     assert all(f[k].widget == "static" and f[k].read_only for k in ("code", "budget", "owner"))
     assert (f["code"].static.text, f["budget"].static.text, f["owner"].static.text,
-            f["urgent"].static.text) == ("C-1", "CNY 1,200.50", "Li Wei (PM)", "No")
+            f["urgent"].static.text) == ("C-1", "CN¥1,200.50", "Li Wei (PM)", "No")
     assert f["closure"].widget == "static_group"
     assert [(c.name, c.static.text) for c in f["closure"].children] == [
         ("closure.pm", "Li Wei (PM)")]
@@ -252,14 +252,15 @@ def test_people_told_about_a_request_may_open_it(pmo_client, pmo_app):
     assert stranger.get(f"/instances/{inst}").status_code == 403
 
 
-def test_inbox_shows_the_project_code(pmo_client, pmo_app):
+def test_inbox_shows_the_project_code_and_title(pmo_client, pmo_app):
     data = {"project_id": project_id(pmo_app, "PRJ-2026-0001"), "title": "Vendor slips",
             "description": "d", "category": "supplier", "probability": 3, "impact": 4,
             "response": "mitigate", "contingency": "c", "owner": "pm1", "urgent": False}
     Arrange(pmo_app).start("risk_review", "pm1", data, title="Vendor slips")
     login(pmo_client, "sponsor1")
     doc = parse_html(pmo_client.get("/tasks?tab=claimable").get_data(as_text=True))
-    assert text_of(doc, '//*[@data-testid="task-project"]') == "PRJ-2026-0001"
+    assert text_of(doc, '//*[@data-testid="task-project"]') == \
+        "PRJ-2026-0001 Warehouse automation"
 
 
 def test_a_step_the_process_assigned_cannot_be_given_back_to_the_pool(pmo_client, pmo_app):

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from engine import identity
 from engine.access import PMO_ROLES, may_view_instance
+from engine.cycle_times import CycleTime
 from engine.errors import Forbidden, NotFound
 from engine.notifications import NotificationView
 from engine.pages import Directory, directory, process_names
@@ -62,8 +63,9 @@ class ProjectChoice:
 
     @property
     def label(self) -> str:
-        """What a select shows."""
-        return f"{self.code or '#' + str(self.id)} — {self.title}"
+        """What a select shows: code and title (the title alone before the project has a
+        code, rather than a bare record id)."""
+        return f"{self.code} — {self.title}" if self.code else self.title
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,8 @@ class ProjectRequest:
     started_at: datetime
     ended_at: datetime | None
     can_open: bool
+    #: How long it took (or has been running), elapsed and in working days.
+    cycle: CycleTime | None = None
 
 
 @dataclass(frozen=True)
@@ -297,7 +301,9 @@ def _requests(eng: Engine, session: Session, project: ProjectView, username: str
     return [ProjectRequest(i.id, i.title, i.business_key,
                            names.get(i.process_key, i.process_key), i.status, i.current_step,
                            i.started_by, i.started_at, i.ended_at,
-                           may_view_instance(session, username, i, eng.clock.now())) for i in found]
+                           may_view_instance(session, username, i, eng.clock.now()),
+                           eng.measure_cycle(session, i.started_at, i.ended_at))
+            for i in found]
 
 
 def _naming(session: Session, project_id: int) -> list[int]:

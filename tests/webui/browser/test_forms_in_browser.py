@@ -34,7 +34,7 @@ def test_rows_can_be_added_and_removed(new_page):
     expect(table.locator("tbody tr")).to_have_count(2)
     expect(table).to_contain_text("Pilot")
     expect(table).not_to_contain_text("Drop me")
-    expect(pm.locator("[data-field=budget]")).to_have_text("CNY 1,250,000.00")
+    expect(pm.locator("[data-field=budget]")).to_have_text("CN¥1,250,000.00")
 
 
 def test_rows_stop_at_max_items(new_page):

@@ -63,7 +63,7 @@ def test_proposal_rework_parallel_approval_code_and_kickoff(pmo_page, tmp_path):
     expect(pm.locator("[data-testid=flash]")).to_contain_text(
         f"Your request “{TITLE}” was submitted. It is now with: Check completeness.")
     summary = pm.locator("[data-testid=summary]").first
-    expect(summary.locator("[data-field=budget]")).to_have_text("CNY 500,000.00")
+    expect(summary.locator("[data-field=budget]")).to_have_text("CN¥500,000.00")
     expect(summary.locator("[data-field=departments]")).to_contain_text("IT")
     expect(summary.locator("[data-field=charter]")).to_have_text("charter.pdf")
     expect(summary.locator("[data-field=budget_breakdown] tbody tr")).to_have_count(2)
@@ -75,7 +75,7 @@ def test_proposal_rework_parallel_approval_code_and_kickoff(pmo_page, tmp_path):
     reviewer = pmo_page("reviewer1")
     open_task(reviewer, TITLE, "Check completeness", tab="claimable")
     form = reviewer.locator("[data-testid=task-form]")
-    expect(form.locator("[data-field=budget] .static-value")).to_have_text("CNY 500,000.00")
+    expect(form.locator("[data-field=budget] .static-value")).to_have_text("CN¥500,000.00")
     expect(form.locator("[data-field=sponsor] .static-value")).to_have_text("Zhang Min (Sponsor)")
     expect(form.locator("input[name=title]")).to_have_count(0)  # read-only: text, not inputs
     expect(reviewer.locator("#f-comment-help")).to_have_text(
@@ -103,8 +103,10 @@ def test_proposal_rework_parallel_approval_code_and_kickoff(pmo_page, tmp_path):
 
     # reviewer1 accepts: all three standards ticked
     open_task(reviewer, TITLE, "Check completeness", tab="claimable")
-    expect(reviewer.locator("[data-testid=summary] [data-field=headcount]").first).to_have_text(
-        "14")
+    # shown once: in the form (read-only), not again in the summary beside it
+    form = reviewer.locator("[data-testid=task-form]")
+    expect(form.locator("[data-field=headcount] .static-value")).to_have_text("14")
+    expect(reviewer.locator("[data-testid=summary] [data-field=headcount]")).to_have_count(0)
     reviewer.check("input[name=decision][value=accept]")
     reviewer.click("[data-testid=submit]")
     expect(reviewer.locator("[data-error-for=charter_complete]")).to_have_text(
@@ -152,7 +154,7 @@ def test_proposal_rework_parallel_approval_code_and_kickoff(pmo_page, tmp_path):
     row = portfolio_row(pm, CODE)
     expect(row.locator("[data-testid=stage]")).to_have_text("Executing")
     expect(row).to_contain_text("Li Wei (PM)")
-    expect(row).to_contain_text("CNY 500,000")
+    expect(row).to_contain_text("CN¥500,000")
     row.locator("[data-testid=project-link]").click()
     expect(pm.locator("[data-testid=project-code]")).to_have_text(CODE)
     changes = pm.locator("[data-testid=stage-change]")

@@ -46,13 +46,13 @@ def test_closure_sign_off_cost_check_lessons_curated_and_published(pmo_page):
     sponsor = pmo_page("sponsor1")
     sponsor.goto("/tasks?tab=claimable")
     expect(sponsor.locator("[data-testid=task-row]", has_text=REQUEST).locator(
-        "[data-testid=task-project]")).to_have_text(CODE)
+        "[data-testid=task-project]")).to_have_text(f"{CODE} {TITLE}")
     open_task(sponsor, REQUEST, "Sign off acceptance", tab="claimable")
     expect(sponsor.locator("[data-testid=project-link]")).to_have_text(f"{CODE} — {TITLE}")
     closure = sponsor.locator("[data-testid=task-form] [data-field=closure]")
     expect(closure.locator("[data-field='closure.code'] .static-value")).to_have_text(CODE)
     expect(closure.locator("[data-field='closure.actual_cost'] .static-value")).to_have_text(
-        "CNY 840,000.00")
+        "CN¥840,000.00")
     expect(closure.locator("[data-field='closure.variance_pct'] .static-value")).to_have_text(
         "-1.18")
     sponsor.check("input[name=decision][value=sign_off]")
