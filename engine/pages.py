@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import identity
+from engine import access, identity
 from engine.access import ADMIN_ROLE, PMO_ROLES, may_start, may_view_instance
 from engine.access import PROCESS_OWNER_ROLE as PROCESS_OWNER_ROLE  # for the web layer
 from engine.api import Engine
@@ -165,8 +165,10 @@ class TaskPage:
     why_not: str
     can_claim: bool
     can_unclaim: bool
-    #: Who could take the task from its pool (open and unassigned; four eyes applied).
+    #: Who could take the task from its pool (open and unassigned), by the engine's rule.
     candidates: tuple[str, ...] = ()
+    #: Whom the user may hand the task over to (by the same rule; never themselves).
+    handover: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -358,10 +360,15 @@ def task_page(eng: Engine, session: Session, task_id: int, username: str) -> Tas
     seen = page.data if views.task_data is None else views.task_data
     values = {k: v for k, v in seen.items() if k in props and k not in OUTCOME_KEYS}
     values.update(row.draft or {})
-    can_act, why_not = False, ""
+    can_act, why_not, handover = False, "", tuple[str, ...]()
+    started_by = page.instance.started_by
     if task.status == "open":
-        eligible = identity.eligibility(session, username, row, page.instance.started_by, page.now)
+        eligible = access.may_work_on(session, username, row, started_by, page.now)
         can_act, why_not = eligible.allowed, eligible.reason
+        if can_act:
+            handover = access.handover_candidates(
+                session, row, started_by, page.now, exclude=(username,)
+            )
     return TaskPage(
         task=task,
         page=page,
@@ -379,17 +386,12 @@ def task_page(eng: Engine, session: Session, task_id: int, username: str) -> Tas
             and bool(task.role)
             and task.claimed_at is not None
         ),
-        candidates=_candidates(session, task, page.instance.started_by),
-    )
-
-
-def _candidates(session: Session, task: TaskView, started_by: str) -> tuple[str, ...]:
-    if task.status != "open" or task.assignee is not None or not task.role:
-        return ()
-    return tuple(
-        u
-        for u in identity.holders(session, task.role, task.project_id)
-        if not (task.four_eyes and u == started_by)
+        candidates=(
+            access.handover_candidates(session, row, started_by, page.now)
+            if task.status == "open" and task.assignee is None and task.role
+            else ()
+        ),
+        handover=handover,
     )
 
 
