@@ -34,6 +34,21 @@ def test_open_for_my_roles_lists_the_task_with_its_context(client, arrange):
     assert rows(mine) == [] and 'data-testid="inbox-empty"' in mine
 
 
+def test_a_pm_who_also_reviews_is_not_offered_their_own_review(client, arrange):
+    """Four eyes in the inbox, not only at the submit: the own review is neither listed
+    nor counted nor claimable from its page, someone else's is."""
+    arrange.add_user("pmrev", "pm", "pmo_reviewer")
+    own = arrange.task(arrange.start(actor="pmrev", title="Mine").id)
+    theirs = arrange.task(arrange.start(actor="pm1", title="Theirs").id)
+    login(client, "pmrev")
+    html = client.get("/tasks?tab=claimable").get_data(as_text=True)
+    assert rows(html) == [str(theirs.id)]
+    assert re.search(r'data-testid="count-claimable".*?</span>1</span>', html, re.S)
+    page = client.get(f"/tasks/{own.id}").get_data(as_text=True)
+    assert 'data-testid="claim"' not in page and 'data-testid="cannot-act"' in page
+    assert 'data-testid="delegate-form"' not in page
+
+
 def test_nav_shows_task_counts(client, arrange):
     arrange.start()
     login(client, "reviewer1")

@@ -121,8 +121,8 @@ def get_task(task_id: int):
     task = tp.task
     return {**vars(task), "form_schema": schema_of(tp), "data": tp.values, "may_act": {
         "role": task.role, "project_id": task.project_id, "assignee": task.assignee,
-        "four_eyes": task.four_eyes, "candidates": list(tp.candidates), "handover": list(tp.handover),
-        "you": tp.can_act,
+        "four_eyes": task.four_eyes, "candidates": list(tp.candidates),
+        "handover": list(tp.handover), "you": tp.can_act,
         "why_not": say(tp.why_not), "why_not_code": getattr(tp.why_not, "code", None),
         "can_claim": tp.can_claim, "can_unclaim": tp.can_unclaim}}
 
