@@ -150,6 +150,9 @@ class InstancePage:
     #: Timers the request waits on, soonest first, and whether this user may close one.
     waits: tuple[WaitView, ...] = ()
     can_close_wait: bool = False
+    #: For an administrator: whom each open task (by id) may be reassigned to (the
+    #: engine's rule: role, four eyes, an earlier vote of the same round).
+    reassign_to: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -326,12 +329,21 @@ def instance_page(
         waiting=waiting_steps(view.open_tasks, now),
         can_withdraw=view.status == "running" and view.started_by == username,
         can_reassign=ADMIN_ROLE in roles,
+        reassign_to=_reassign_to(session, view, now) if ADMIN_ROLE in roles else {},
         directory=directory(session),
         waits=waits,
         can_close_wait=view.status == "running"
         and any(w.closable for w in waits)
         and (view.started_by == username or bool(CLOSERS & roles)),
     )
+
+
+def _reassign_to(session: Session, view: InstanceView, now: datetime) -> dict[int, tuple[str, ...]]:
+    open_ids = [t.id for t in view.open_tasks if t.status == "open"]
+    if not open_ids:
+        return {}
+    rows = session.scalars(select(HumanTask).where(HumanTask.id.in_(open_ids)))
+    return {row.id: access.handover_candidates(session, row, view.started_by, now) for row in rows}
 
 
 def _fields(definition: DefinitionSnapshot) -> dict[str, dict[str, Any]]:
