@@ -153,6 +153,12 @@ def test_four_eyes_nobody_reviews_what_they_submitted(as_user, arrange):
     zh = both.get(f"/api/v1/tasks/{task['id']}", headers={"Accept-Language": "zh"})
     assert zh.get_json()["may_act"]["why_not"] == "四眼原则：此申请由您提交，须由他人审核。"
     assert "pmrev" not in view["may_act"]["candidates"]
+    assert view["may_act"]["handover"] == []  # who may not act hands nothing over
+    # the inbox agrees with the check: the own review is not offered as claimable
+    listed = both.get("/api/v1/tasks?scope=claimable").get_json()["items"]
+    assert task["id"] not in [t["id"] for t in listed]
+    other = as_user("reviewer1").get(f"/api/v1/tasks/{task['id']}").get_json()["may_act"]
+    assert other["you"] is True and other["handover"] == []  # nobody else may do it
 
 
 def test_complete_422_per_field_then_200_then_409_for_the_late_one(as_user, arrange):
