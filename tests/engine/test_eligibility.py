@@ -126,3 +126,20 @@ def test_the_hand_over_list_of_a_vote_leaves_out_who_voted(drv, session, clock):
     session.rollback()
     with pytest.raises(Forbidden, match="may not work on this task"):
         drv.engine.delegate(session, votes[1].id, "steer2", "steer1", "busy")
+
+
+def test_migration_marks_the_open_votes_of_existing_requests(drv, session, db):
+    """Tasks opened before ``distinct_actors`` existed get it from their process version,
+    so the inbox hides other members' votes on requests already running."""
+    from engine.store.schema import ENGINE_MIGRATIONS
+
+    inst = drv.start("committee", data={"budget": 5, "sla_days": 2})
+    drv.start("approval3", data={"title": "A", "budget": 1})
+    session.commit()
+    session.close()
+    ENGINE_MIGRATIONS.downgrade(db.engine, "0014")
+    ENGINE_MIGRATIONS.upgrade(db.engine)
+    flags = dict(session.execute(select(HumanTask.element_id, HumanTask.distinct_actors)
+                                 .where(HumanTask.status == "open")).all())
+    assert flags == {"vote": True, "review": False}
+    assert len(drv.open_tasks(inst.id)) == 3  # the request still reads as before
