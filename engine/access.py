@@ -1,22 +1,34 @@
 """Who may see and do what, beyond holding a task's role (see :mod:`engine.identity`).
 
 Plain checks over the indexed tables: who may start a process, see a task or an instance,
-act twice on one step, withdraw a request or reassign work.  No workflow is loaded here.
+work on a task, withdraw a request or reassign work.  No workflow is loaded here.
+
+**One rule decides who may work on a task** (:func:`may_work_on`): the check when someone
+claims, saves, hands over or completes, the inbox's "claimable" list (:func:`workable_filter`,
+the same rule as SQL over ``human_tasks``), the task page's buttons and the hand-over list
+(:func:`handover_candidates`) all apply it, so nobody is offered what they would be refused.
+A candidate (the person in their own right, else someone who delegated to them) may work on
+a task when they hold it (assignee) or its role (for its project when project-scoped), the
+four-eyes rule does not exclude them (neither they nor whom they act for started the
+request), and on a ``distinctActors`` step (committee votes) neither has completed another
+instance of the same run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from engine import identity
-from engine.errors import Forbidden
+from engine.errors import FieldError, Forbidden
+from engine.identity import Eligibility
 from engine.store import rows
-from engine.store.models import HumanTask, Notification
+from engine.store.models import HumanTask, Notification, ProcessInstance, User
 
 #: Roles that see every instance (the PMO's overview pages).
 PMO_ROLES = frozenset({"pmo_admin", "pmo_head", "pmo_reviewer"})
@@ -35,16 +47,150 @@ def may_start(session: Session, actor: str, role: str, project_id: int | None) -
     return any(r == role for _p, r in identity.project_roles(session, actor))
 
 
-def require_distinct(
-    session: Session, row: Any, actor: str, on_behalf_of: str | None, meta: Mapping[str, Any]
+def _candidates(session: Session, username: str, now: datetime) -> Iterator[tuple[str, str | None]]:
+    """(person whose grants count, on whose behalf) in the order the rule tries them."""
+    yield username, None
+    for person in sorted(identity.delegators(session, username, now)):
+        yield person, person
+
+
+def _holds(session: Session, person: str, task: Any) -> bool:
+    if task.assignee is not None:
+        return bool(task.assignee == person)
+    if task.role is None:
+        return False
+    return identity.holds_role_for(session, person, task.role, task.project_id)
+
+
+def may_work_on(
+    session: Session, username: str, task: Any, started_by: str, now: datetime
+) -> Eligibility:
+    """May ``username`` work on ``task`` (claim, save, hand over, complete) now, and on
+    whose behalf?  The engine's one rule (see the module's docstring); ``reason`` says why
+    not, for the first candidate who holds the task, else for the missing role."""
+    refusal: FieldError | None = None
+    for person, behalf in _candidates(session, username, now):
+        if not _holds(session, person, task):
+            continue
+        if task.four_eyes and started_by in (username, behalf):
+            problem: FieldError | None = identity.four_eyes_message(started_by, username)
+        elif task.distinct_actors:
+            problem = identity.distinct_actor_problem(session, task, username, behalf)
+        else:
+            problem = None
+        if problem is None:
+            return Eligibility(True, behalf)
+        refusal = refusal or problem
+    if refusal is not None:
+        return Eligibility(False, None, refusal)
+    return Eligibility(False, None, identity.not_holding_message(task))
+
+
+def require_may_work_on(
+    session: Session, username: str, task: Any, started_by: str, now: datetime
+) -> Eligibility:
+    """:func:`may_work_on`, raising :class:`Forbidden` with the reason when not allowed."""
+    eligible = may_work_on(session, username, task, started_by, now)
+    identity.require(eligible)
+    return eligible
+
+
+def workable_filter(session: Session, username: str, now: datetime) -> ColumnElement[bool]:
+    """:func:`may_work_on` as an SQL condition on ``human_tasks`` (open tasks only), for
+    lists and counts: no workflow is loaded, one statement answers for a whole page."""
+    clauses: list[ColumnElement[bool]] = []
+    for person, behalf in _candidates(session, username, now):
+        people = [username] if behalf is None else [username, behalf]
+        holds = or_(
+            HumanTask.assignee == person,
+            and_(HumanTask.assignee.is_(None), _role_clause(session, person)),
+        )
+        clauses.append(and_(holds, not_(_four_eyes_excludes(people)), not_(_voted(people))))
+    return and_(HumanTask.status == "open", or_(*clauses))
+
+
+def _role_clause(session: Session, person: str) -> ColumnElement[bool]:
+    """Tasks whose role ``person`` holds (globally, or for the task's project)."""
+    scopes = identity.role_scopes(session)
+    held = identity.global_roles(session, person)
+    clauses: list[ColumnElement[bool]] = []
+    everywhere = [r for r in held if scopes.get(r, "global") == "global"]
+    project_scoped = [r for r in held if scopes.get(r) == "project"]
+    if everywhere:
+        clauses.append(HumanTask.role.in_(everywhere))
+    if project_scoped:
+        clauses.append(and_(HumanTask.role.in_(project_scoped), HumanTask.project_id.is_(None)))
+    for project_id, role in identity.project_roles(session, person):
+        clauses.append(and_(HumanTask.role == role, HumanTask.project_id == project_id))
+    return or_(*clauses) if clauses else false()
+
+
+def _four_eyes_excludes(people: list[str]) -> ColumnElement[bool]:
+    """A four-eyes task of a request one of ``people`` started."""
+    started = aliased(ProcessInstance)  # a list may join the instance table already
+    return and_(
+        HumanTask.four_eyes.is_(True),
+        exists().where(started.id == HumanTask.instance_id, started.started_by.in_(people)),
+    )
+
+
+def _voted(people: list[str]) -> ColumnElement[bool]:
+    """A ``distinctActors`` task whose run one of ``people`` already completed an
+    instance of (directly or for someone)."""
+    done = aliased(HumanTask)
+    return and_(
+        HumanTask.distinct_actors.is_(True),
+        exists().where(
+            done.instance_id == HumanTask.instance_id,
+            done.status == "completed",
+            done.element_id == HumanTask.element_id,
+            done.multi_ref.is_not_distinct_from(HumanTask.multi_ref),
+            or_(done.completed_by.in_(people), done.on_behalf_of.in_(people)),
+        ),
+    )
+
+
+def handover_eligibility(
+    session: Session, to_user: str, task: Any, started_by: str, now: datetime
+) -> Eligibility:
+    """May ``task`` be handed to ``to_user``?  Whether they could work on it once it is
+    theirs: its role (a step with a role), four eyes, an earlier vote of the same round."""
+    handed = SimpleNamespace(**{c.name: getattr(task, c.name) for c in HumanTask.__table__.c})
+    handed.assignee = None if task.role else to_user
+    return may_work_on(session, to_user, handed, started_by, now)
+
+
+def require_handover(
+    session: Session, to_user: str, task: Any, started_by: str, now: datetime
 ) -> None:
-    """Refuse a second instance of a ``distinctActors`` step to the same person."""
-    props = meta.get("elements", {}).get(row.element_id, {}).get("properties") or {}
-    if str(props.get("distinctActors", "")).lower() != "true":
-        return
-    problem = identity.distinct_actor_problem(session, row, actor, on_behalf_of)
-    if problem:
-        raise Forbidden(problem)
+    """Refuse to hand ``task`` to someone the rule would not let work on it."""
+    eligible = handover_eligibility(session, to_user, task, started_by, now)
+    if not eligible.allowed:
+        raise Forbidden(
+            f"{to_user} may not work on this task: {eligible.reason}",
+            code="access.handover_not_eligible",
+            task_id=task.id,
+            user=to_user,
+            why=eligible.reason,
+        )
+
+
+def handover_candidates(
+    session: Session, task: Any, started_by: str, now: datetime, *, exclude: tuple[str, ...] = ()
+) -> tuple[str, ...]:
+    """Active users an open task may be handed to (sorted; never ``exclude`` nor its
+    current assignee): the step's role holders, or every user for a step without a role,
+    each checked with :func:`handover_eligibility`."""
+    if task.role:
+        pool = identity.holders(session, task.role, task.project_id)
+    else:
+        pool = sorted(session.scalars(select(User.username).where(User.active.is_(True))))
+    skip = {*exclude, task.assignee}
+    return tuple(
+        u
+        for u in pool
+        if u not in skip and handover_eligibility(session, u, task, started_by, now).allowed
+    )
 
 
 def may_view_task(session: Session, username: str, row: Any, inst: Any, now: datetime) -> bool:

@@ -70,6 +70,7 @@ CODES: dict[str, str] = {
     "access.four_eyes": "Four-eyes rule: the actor (or whom they act for) started it.",
     "access.four_eyes_delegate": "Four-eyes rule: the task cannot go to who started it.",
     "access.distinct_actors": "Each instance of this step needs a different person.",
+    "access.handover_not_eligible": "The task cannot go to someone who may not work on it.",
     "access.no_access": "The actor may not see this request, task or file.",
     "access.pmo_only": "Only the PMO sees every running request.",
     "access.starter_only": "Only the person who started the request may withdraw it.",

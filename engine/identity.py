@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Integer,
     and_,
     bindparam,
@@ -21,7 +20,6 @@ from sqlalchemy import (
     delete,
     event,
     exists,
-    false,
     literal,
     null,
     or_,
@@ -290,7 +288,8 @@ def _roles(session: Session) -> dict[str, tuple[str, str]]:
     )
 
 
-def _scopes(session: Session) -> dict[str, str]:
+def role_scopes(session: Session) -> dict[str, str]:
+    """Role key -> "global" or "project"."""
     return {key: scope for key, (_name, scope) in _roles(session).items()}
 
 
@@ -332,56 +331,28 @@ def holds_role_for(session: Session, username: str, role: str, project_id: int |
     return bool(global_grant)
 
 
-def eligibility(
-    session: Session, username: str, task: HumanTask | Rec, started_by: str, now: datetime
-) -> Eligibility:
-    """May ``username`` complete ``task`` now, and on whose behalf?
-
-    Checks, in order: the task is theirs (assignee) or open to a role they hold (for the
-    task's project when the role is project-scoped); failing that, the same for each
-    person who delegated to them.  Then the four-eyes rule: on a task marked four-eyes,
-    neither the actor nor the person they act for may be the one who started the instance.
-    """
-
-    def candidates():
-        yield username, None
-        # Delegations are only looked up when the person cannot act in their own right.
-        for person in sorted(delegators(session, username, now)):
-            yield person, person
-
-    for person, behalf in candidates():
-        if _may_take(session, person, task):
-            if task.four_eyes and started_by in (username, behalf):
-                return Eligibility(False, behalf, _four_eyes_message(started_by, username))
-            return Eligibility(True, behalf)
+def not_holding_message(task: HumanTask | Rec | Any) -> FieldError:
+    """Why someone who neither has ``task`` nor holds its role may not work on it."""
     if task.assignee:
-        return Eligibility(
-            False,
-            None,
-            FieldError(
-                f"this task is assigned to {task.assignee}",
-                "access.assigned_to_other",
-                task_id=task.id,
-                user=task.assignee,
-            ),
+        return FieldError(
+            f"this task is assigned to {task.assignee}",
+            "access.assigned_to_other",
+            task_id=task.id,
+            user=task.assignee,
         )
     scope = f" for project {task.project_id}" if task.project_id is not None else ""
-    return Eligibility(
-        False,
-        None,
-        FieldError(
-            f"this task needs the role {task.role!r}{scope}",
-            "access.role_missing",
-            task_id=task.id,
-            role=task.role,
-            project_id=task.project_id,
-        ),
+    return FieldError(
+        f"this task needs the role {task.role!r}{scope}",
+        "access.role_missing",
+        task_id=task.id,
+        role=task.role,
+        project_id=task.project_id,
     )
 
 
 def distinct_actor_problem(
-    session: Session, task: HumanTask, username: str, on_behalf_of: str | None
-) -> str | None:
+    session: Session, task: HumanTask | Rec | Any, username: str, on_behalf_of: str | None
+) -> FieldError | None:
     """For multi-instance steps marked ``distinctActors`` (committee votes): why this person
     may not take another instance of the same step, or None.
 
@@ -417,7 +388,8 @@ def distinct_actor_problem(
     )
 
 
-def _four_eyes_message(started_by: str, actor: str) -> FieldError:
+def four_eyes_message(started_by: str, actor: str) -> FieldError:
+    """Why the four-eyes rule refuses ``actor`` a task of a request ``started_by`` made."""
     who = "you" if started_by == actor else f"{started_by}, for whom you act,"
     return FieldError(
         f"four-eyes rule: {who} submitted this request and may not review it",
@@ -428,39 +400,10 @@ def _four_eyes_message(started_by: str, actor: str) -> FieldError:
     )
 
 
-def _may_take(session: Session, person: str, task: HumanTask | Rec) -> bool:
-    if task.assignee is not None:
-        return task.assignee == person
-    if task.role is None:
-        return False
-    return holds_role_for(session, person, task.role, task.project_id)
-
-
 def require(eligible: Eligibility) -> None:
     """Raise :class:`Forbidden` with the reason when not allowed."""
     if not eligible.allowed:
         raise Forbidden(eligible.reason)
-
-
-def claimable_filter(session: Session, username: str, now: datetime):
-    """SQL condition for open, unassigned tasks that ``username`` (or a delegator) may take."""
-    people = [username, *sorted(delegators(session, username, now))]
-    scopes = _scopes(session)
-    clauses: list[ColumnElement[bool]] = []
-    for person in people:
-        g = [r for r in global_roles(session, person) if scopes.get(r, "global") == "global"]
-        gp = [r for r in global_roles(session, person) if scopes.get(r) == "project"]
-        if g:
-            clauses.append(HumanTask.role.in_(g))
-        if gp:
-            clauses.append(and_(HumanTask.role.in_(gp), HumanTask.project_id.is_(None)))
-        for project_id, role in project_roles(session, person):
-            clauses.append(and_(HumanTask.role == role, HumanTask.project_id == project_id))
-    return and_(
-        HumanTask.status == "open",
-        HumanTask.assignee.is_(None),
-        or_(*clauses) if clauses else false(),
-    )
 
 
 def assigned_filter(session: Session, username: str, now: datetime):
@@ -484,7 +427,7 @@ def revoke_project_role(session: Session, project_id: int, username: str, role: 
 def holders(session: Session, role: str, project_id: int | None = None) -> list[str]:
     """Active users who hold ``role`` (for this project, when the role is project-scoped
     and a project is given), sorted; e.g. whom to remind about a pool task."""
-    scope = _scopes(session).get(role, "global")
+    scope = role_scopes(session).get(role, "global")
     if scope == "project" and project_id is not None:
         q = select(ProjectRole.username).where(
             ProjectRole.role_key == role, ProjectRole.project_id == project_id

@@ -18,7 +18,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
 from engine import attachments, execution, identity, notifications, projection
-from engine.access import may_start, require_distinct
+from engine.access import may_start, require_may_work_on
 from engine.context import EngineContext
 from engine.date_range import local_today
 from engine.definitions import current_bindings, get_process
@@ -155,11 +155,9 @@ def _complete(
     with unit_of_work(session, write=False):
         now = ctx.clock.now()
         row, inst, open_rows = _task_for_completion(session, task_id)
-        eligible = identity.eligibility(session, actor, row, inst.started_by, now)
-        identity.require(eligible)
+        eligible = require_may_work_on(session, actor, row, inst.started_by, now)
         loaded = execution.load(ctx, session, inst, actor, now, on_behalf_of=eligible.on_behalf_of)
         loaded.open_rows = open_rows
-        require_distinct(session, row, actor, eligible.on_behalf_of, loaded.meta)
         forms = (
             ctx.cache.definition(session, row.form_definition_id).forms
             if (row.form_definition_id)

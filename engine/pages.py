@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import identity
+from engine import access, identity
 from engine.access import ADMIN_ROLE, PMO_ROLES, may_start, may_view_instance
 from engine.access import PROCESS_OWNER_ROLE as PROCESS_OWNER_ROLE  # for the web layer
 from engine.api import Engine
@@ -153,6 +153,9 @@ class InstancePage:
     can_close_wait: bool = False
     #: How long the request and each of its steps took (elapsed and working days).
     cycle: InstanceCycle | None = None
+    #: For an administrator: whom each open task (by id) may be reassigned to (the
+    #: engine's rule: role, four eyes, an earlier vote of the same round).
+    reassign_to: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -168,8 +171,10 @@ class TaskPage:
     why_not: str
     can_claim: bool
     can_unclaim: bool
-    #: Who could take the task from its pool (open and unassigned; four eyes applied).
+    #: Who could take the task from its pool (open and unassigned), by the engine's rule.
     candidates: tuple[str, ...] = ()
+    #: Whom the user may hand the task over to (by the same rule; never themselves).
+    handover: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -327,6 +332,7 @@ def instance_page(
         waiting=waiting_steps(view.open_tasks, now),
         can_withdraw=view.status == "running" and view.started_by == username,
         can_reassign=ADMIN_ROLE in roles,
+        reassign_to=_reassign_to(session, view, now) if ADMIN_ROLE in roles else {},
         directory=directory(session),
         waits=waits,
         can_close_wait=view.status == "running"
@@ -334,6 +340,14 @@ def instance_page(
         and (view.started_by == username or bool(CLOSERS & roles)),
         cycle=eng.cycle_time(session, instance_id),
     )
+
+
+def _reassign_to(session: Session, view: InstanceView, now: datetime) -> dict[int, tuple[str, ...]]:
+    open_ids = [t.id for t in view.open_tasks if t.status == "open"]
+    if not open_ids:
+        return {}
+    rows = session.scalars(select(HumanTask).where(HumanTask.id.in_(open_ids)))
+    return {row.id: access.handover_candidates(session, row, view.started_by, now) for row in rows}
 
 
 def _fields(definition: DefinitionSnapshot) -> dict[str, dict[str, Any]]:
@@ -362,10 +376,15 @@ def task_page(eng: Engine, session: Session, task_id: int, username: str) -> Tas
     seen = page.data if views.task_data is None else views.task_data
     values = {k: v for k, v in seen.items() if k in props and k not in OUTCOME_KEYS}
     values.update(row.draft or {})
-    can_act, why_not = False, ""
+    can_act, why_not, handover = False, "", tuple[str, ...]()
+    started_by = page.instance.started_by
     if task.status == "open":
-        eligible = identity.eligibility(session, username, row, page.instance.started_by, page.now)
+        eligible = access.may_work_on(session, username, row, started_by, page.now)
         can_act, why_not = eligible.allowed, eligible.reason
+        if can_act:
+            handover = access.handover_candidates(
+                session, row, started_by, page.now, exclude=(username,)
+            )
     return TaskPage(
         task=task,
         page=page,
@@ -383,17 +402,12 @@ def task_page(eng: Engine, session: Session, task_id: int, username: str) -> Tas
             and bool(task.role)
             and task.claimed_at is not None
         ),
-        candidates=_candidates(session, task, page.instance.started_by),
-    )
-
-
-def _candidates(session: Session, task: TaskView, started_by: str) -> tuple[str, ...]:
-    if task.status != "open" or task.assignee is not None or not task.role:
-        return ()
-    return tuple(
-        u
-        for u in identity.holders(session, task.role, task.project_id)
-        if not (task.four_eyes and u == started_by)
+        candidates=(
+            access.handover_candidates(session, row, started_by, page.now)
+            if task.status == "open" and task.assignee is None and task.role
+            else ()
+        ),
+        handover=handover,
     )
 
 

@@ -126,6 +126,7 @@ def _new_task_row(
         form=info.get("form"),
         form_definition_id=definition.id,
         four_eyes=str(props.get("fourEyes", "")).lower() == "true",
+        distinct_actors=str(props.get("distinctActors", "")).lower() == "true",
         multi_ref=_multi_ref(task),
         created_at=now,
         due_at=due_at,

@@ -11,11 +11,11 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, false, func, select
+from sqlalchemy import and_, bindparam, false, func, select
 from sqlalchemy.orm import Session
 
-from engine import identity, notifications
-from engine.access import may_view_task, require_distinct
+from engine import access, identity, notifications
+from engine.access import may_view_task
 from engine.context import EngineContext
 from engine.errors import Conflict, FieldError, Forbidden, InvalidData, NotFound
 from engine.spiff.serializer import find_unsafe_data
@@ -64,7 +64,7 @@ def list_tasks(
         elif query.scope == "mine":
             q = q.where(identity.assigned_filter(session, username, now))
         else:
-            q = q.where(identity.claimable_filter(session, username, now))
+            q = q.where(claimable_filter(session, username, now))
     elif query.scope == "all":
         if query.status != "any":
             q = q.where(HumanTask.status == query.status)
@@ -123,6 +123,13 @@ _ONE_TASK = (
 )
 
 
+def claimable_filter(session: Session, username: str, now: datetime) -> Any:
+    """Open tasks in a pool (nobody has them) that ``username`` may take: the engine's
+    one rule (:func:`engine.access.may_work_on`) as SQL, so the inbox never offers a task
+    the claim or the completion would refuse."""
+    return and_(HumanTask.assignee.is_(None), access.workable_filter(session, username, now))
+
+
 def _listed(values: Any) -> TaskView:
     task = SimpleNamespace(**{c.name: values[c.name] for c in HumanTask.__table__.c})
     inst = SimpleNamespace(title=values["i_title"], business_key=values["i_business_key"])
@@ -141,7 +148,7 @@ def nav_counts(ctx: EngineContext, session: Session, username: str) -> dict[str,
     now = ctx.clock.now()
     identity.prime(session, username, now)
     mine = identity.assigned_filter(session, username, now)
-    claimable = identity.claimable_filter(session, username, now)
+    claimable = claimable_filter(session, username, now)
     row = session.execute(
         select(
             func.count().filter(mine),
@@ -187,10 +194,7 @@ def claim(ctx: EngineContext, session: Session, task_id: int, username: str) -> 
                 task_id=task_id,
                 user=row.assignee,
             )
-        eligible = identity.eligibility(session, username, row, inst.started_by, now)
-        identity.require(eligible)
-        definition = ctx.cache.definition(session, inst.definition_id)
-        require_distinct(session, row, username, eligible.on_behalf_of, definition.meta)
+        access.require_may_work_on(session, username, row, inst.started_by, now)
         row.assignee, row.claimed_at = username, now
         _transition(session, row, None, now, username, "claimed")
         return task_view(row, inst)
@@ -247,7 +251,7 @@ def delegate(
         row, inst = _open(session, task_id)
         identity.get_user(session, to_user)
         if not admin:
-            identity.require(identity.eligibility(session, username, row, inst.started_by, now))
+            access.require_may_work_on(session, username, row, inst.started_by, now)
         if to_user == row.assignee:
             raise InvalidData(
                 {
@@ -266,6 +270,7 @@ def delegate(
                 task_id=task_id,
                 user=to_user,
             )
+        access.require_handover(session, to_user, row, inst.started_by, now)
         previous = row.assignee
         row.assignee, row.claimed_at = to_user, now
         _transition(
@@ -302,7 +307,7 @@ def save_draft(
     with unit_of_work(session):
         now = ctx.clock.now()
         row, inst = _open(session, task_id)
-        identity.require(identity.eligibility(session, username, row, inst.started_by, now))
+        access.require_may_work_on(session, username, row, inst.started_by, now)
         unsafe = dict(find_unsafe_data(dict(data), "data"))
         if unsafe:
             raise InvalidData(unsafe)

@@ -91,6 +91,8 @@ MESSAGES: dict[str, LazyString] = {
     "access.distinct_actors": _l("%(user)s has already completed “%(name)s” in this "
                                  "request; each instance of this step needs a different "
                                  "person."),
+    "access.handover_not_eligible": _l("%(user)s may not work on this task, so it cannot "
+                                       "be handed to them."),
     "access.no_access": _l("You have no access to this."),
     "access.pmo_only": _l("Only the PMO sees every running request."),
     "access.starter_only": _l("Only the person who started this request may withdraw it."),

@@ -142,21 +142,55 @@ def committee_outcome(ballots: list[dict[str, Any]], seats: int = 3) -> str:
 def record_committee(call: ServiceCall) -> dict[str, Any]:
     """The steering committee's decision from its votes (2 of 3 decide).
 
-    ``by`` is the member whose vote settled it; every voter is listed.
+    The decision is the committee's (``by`` is ``committee:steering``), not the member
+    whose vote settled it; ``votes`` names each member with their vote and comment.
     """
     ballots = [b for b in call.params.get("votes") or [] if isinstance(b, dict)]
     seats = int(call.params.get("seats") or 3)
     outcome = committee_outcome(ballots, seats)
-    voters = sorted(_voters(call.session, call.instance_id, "steering_vote", seats)
-                    | {call.actor})
+    votes = _named_votes(call.session, call.instance_id, "steering_vote", seats, ballots,
+                         call.actor)
+    voters = sorted({v["by"] for v in votes})
     reasons = "; ".join(b["comment"] for b in ballots
                         if b.get("decision") == outcome and b.get("comment"))
     tally = ", ".join(f"{o} {sum(b.get('decision') == o for b in ballots)}" for o in OUTCOMES)
     call.notes.append(f"Steering committee: {outcome} ({tally}; voters {', '.join(voters)}).")
     return _with_review(call.params["routing"], {
-        "role": "steering", "decision": outcome, "comment": reasons, "by": call.actor,
+        "role": "steering", "decision": outcome, "comment": reasons, "by": COMMITTEE,
         "label": f"steering committee ({', '.join(voters)})", "voters": voters,
-        "at": call.now.isoformat(), "votes": ballots})
+        "at": call.now.isoformat(), "votes": votes})
+
+
+#: Who decided, when the steering committee did (the stage history shows the committee).
+COMMITTEE = "committee:steering"
+
+
+def _named_votes(session: Session, instance_id: int | None, element: str, seats: int,
+                 ballots: list[dict[str, Any]], actor: str) -> list[dict[str, Any]]:
+    """Each vote of this round with who cast it: the completed vote tasks (who, for whom,
+    decision, comment), then the vote being completed now (``actor``'s: the ballot no
+    completed task accounts for)."""
+    rows = session.execute(select(HumanTask.status, HumanTask.completed_by,
+                                  HumanTask.on_behalf_of, HumanTask.outcome,
+                                  HumanTask.comment).where(
+        HumanTask.instance_id == instance_id, HumanTask.element_id == element)
+        .order_by(HumanTask.id.desc()).limit(seats)).all()
+    left = list(ballots)
+    votes = []
+    for status, by, behalf, decision, comment in reversed(rows):
+        if status != "completed" or not by:
+            continue
+        votes.append({"by": by, "on_behalf_of": behalf, "decision": decision or "",
+                      "comment": comment or ""})
+        for i, b in enumerate(left):
+            if b.get("decision") == decision and (b.get("comment") or "") == (comment or ""):
+                del left[i]
+                break
+    if left:
+        votes.append({"by": actor, "on_behalf_of": None,
+                      "decision": str(left[0].get("decision") or ""),
+                      "comment": str(left[0].get("comment") or "")})
+    return votes
 
 
 def combine_reviews(call: ServiceCall) -> dict[str, Any]:
@@ -179,15 +213,20 @@ def combine_reviews(call: ServiceCall) -> dict[str, Any]:
     reason = "; ".join(f"{r['label']}: {r['comment']}" if r["comment"] else r["label"]
                        for r in hits)
     call.notes.append(f"Reviews combined: {result} - {reason}")
-    return {"result": result, "reason": reason, "decided_by": hits[0]["by"],
-            "reviews": reviews}
+    # The committee decides when it is among the deciding reviews (its votes are kept).
+    deciding = next((r for r in hits if r.get("by") == COMMITTEE), hits[0])
+    return {"result": result, "reason": reason, "decided_by": deciding["by"],
+            "votes": deciding.get("votes") or [], "reviews": reviews}
 
 
 def register_project(call: ServiceCall) -> dict[str, Any]:
     """Approve: the project gets its code and stage Initiation; PM and sponsor are told."""
+    result = call.data.get("review_result") or {}
+    committee = result.get("decided_by") == COMMITTEE
     view = records.approve_project(call.session, call.data["project"]["id"],
-                                   actor=call.actor, now=call.now)
-    reason = (call.data.get("review_result") or {}).get("reason", "")
+                                   actor=COMMITTEE if committee else call.actor, now=call.now,
+                                   votes=result.get("votes") if committee else None)
+    reason = result.get("reason", "")
     call.describe(business_key=view.code)
     call.notes.append(f"Registered as {view.code} (Initiation); approved by {reason}.")
     call.notify([view.pm, view.sponsor], f"Project approved: {view.code} {view.title}",
@@ -200,8 +239,11 @@ def reject_proposal(call: ServiceCall) -> dict[str, Any]:
     """Reject: stage Rejected with the reason; the PM (and sponsor) are told why."""
     reason = str(call.params.get("reason") or "").strip()
     by = str(call.params.get("decided_by") or call.actor)
+    votes = (call.data.get("review_result") or {}).get("votes") if by == COMMITTEE else None
     view = records.reject_project(call.session, call.data["project"]["id"], actor=by,
-                                  now=call.now, reason=reason)
+                                  now=call.now, reason=reason, votes=votes)
+    if by == COMMITTEE:
+        by = "the steering committee"
     call.notes.append(f"Rejected by {by}: {reason}")
     call.notify([view.pm, view.sponsor], f"Proposal rejected: {view.title}",
                 f"Rejected by {by}. Reason: {reason}", kind="rejected")

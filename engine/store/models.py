@@ -349,6 +349,9 @@ class HumanTask(Base):
     #: For an instance of a multi-instance step: the step's run it belongs to (votes of
     #: one committee round share it; a vote after rework is a new round).
     multi_ref: Mapped[str | None] = mapped_column(String(36))
+    #: The step is marked ``distinctActors`` (committee votes): nobody completes two of its
+    #: instances in one run, so the inbox must not offer them the others.
+    distinct_actors: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

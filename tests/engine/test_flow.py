@@ -285,8 +285,12 @@ def test_notifications_for_assignment_decisions_and_completion(drv, session):
     drv.complete(inst.id, "revise", "pm1", {})
     drv.complete(inst.id, "review", "reviewer1", {"decision": "accept"})
     task = drv.task(inst.id, "approve")
-    drv.engine.delegate(session, task.id, "pmohead", "reviewer2", "on leave")
-    assigned = drv.engine.notifications(session, "reviewer2")
+    from engine import identity
+    from engine.store.uow import unit_of_work
+    with unit_of_work(session):  # a hand-over goes to someone holding the step's role
+        identity.create_user(session, "head2", now=drv.clock.now(), roles=["pmo_head"])
+    drv.engine.delegate(session, task.id, "pmohead", "head2", "on leave")
+    assigned = drv.engine.notifications(session, "head2")
     assert assigned[0].kind == "assigned" and "on leave" in assigned[0].body
     drv.engine.mark_notifications_read(session, "pm1")
     assert drv.engine.unread_notifications(session, "pm1") == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.webui.conftest import login, post
+from tests.webui.conftest import login, parse_html, post
 
 WIDGET_DATA = {"title": "Widget proposal", "budget": {"amount": "10", "currency": "CNY"},
                "category": "it"}
@@ -32,6 +32,21 @@ def test_open_for_my_roles_lists_the_task_with_its_context(client, arrange):
     assert 'aria-selected="true"' in html and 'role="tab"' in html and 'role="tabpanel"' in html
     mine = client.get("/tasks").get_data(as_text=True)
     assert rows(mine) == [] and 'data-testid="inbox-empty"' in mine
+
+
+def test_a_pm_who_also_reviews_is_not_offered_their_own_review(client, arrange):
+    """Four eyes in the inbox, not only at the submit: the own review is neither listed
+    nor counted nor claimable from its page, someone else's is."""
+    arrange.add_user("pmrev", "pm", "pmo_reviewer")
+    own = arrange.task(arrange.start(actor="pmrev", title="Mine").id)
+    theirs = arrange.task(arrange.start(actor="pm1", title="Theirs").id)
+    login(client, "pmrev")
+    html = client.get("/tasks?tab=claimable").get_data(as_text=True)
+    assert rows(html) == [str(theirs.id)]
+    assert re.search(r'data-testid="count-claimable".*?</span>1</span>', html, re.S)
+    page = client.get(f"/tasks/{own.id}").get_data(as_text=True)
+    assert 'data-testid="claim"' not in page and 'data-testid="cannot-act"' in page
+    assert 'data-testid="delegate-form"' not in page
 
 
 def test_nav_shows_task_counts(client, arrange):
@@ -148,16 +163,33 @@ def test_unclaim_by_someone_else_is_403_and_next_cannot_leave_the_site(client, a
 
 
 def test_delegate_to_a_named_user_with_a_reason(client, arrange):
+    arrange.add_user("reviewer2", "pmo_reviewer", name="Ines Costa (PMO reviewer)")
     task = arrange.task(arrange.start().id)
     login(client, "reviewer1")
     response = post(client, f"/tasks/{task.id}/delegate",
-                    {"to_user": "pmohead", "reason": "Needs the head's eye"})
+                    {"to_user": "reviewer2", "reason": "Needs a second eye"})
     assert response.status_code == 302 and response.headers["Location"] == "/tasks"
-    assert arrange.task(task.instance_id).assignee == "pmohead"
-    assert "was handed to pmohead" in client.get("/tasks").get_data(as_text=True)
+    assert arrange.task(task.instance_id).assignee == "reviewer2"
+    assert "was handed to reviewer2" in client.get("/tasks").get_data(as_text=True)
     history = client.get(f"/instances/{task.instance_id}").get_data(as_text=True)
-    assert "handed “Check completeness” to Chen Jing (PMO head)" in history
-    assert "Needs the head&#39;s eye" in history
+    assert "handed “Check completeness” to Ines Costa (PMO reviewer)" in history
+    assert "Needs a second eye" in history
+
+
+def test_the_hand_over_list_holds_only_people_who_may_do_the_step(client, arrange):
+    """Only holders of the step's role, never the requester on a four-eyes step; the
+    engine refuses anyone else (without the role) even when the form is forged."""
+    arrange.add_user("reviewer2", "pmo_reviewer")
+    arrange.add_user("pmreviewer", "pm", "pmo_reviewer")
+    task = arrange.task(arrange.start(actor="pmreviewer").id)
+    login(client, "reviewer1")
+    doc = parse_html(client.get(f"/tasks/{task.id}").get_data())
+    offered = doc.xpath("//select[@id='delegate-to']/option/@value")
+    assert offered == ["", "reviewer2"]  # not pmohead (no role), not the requester, not me
+    refused = post(client, f"/tasks/{task.id}/delegate", {"to_user": "pmohead", "reason": "x"})
+    assert refused.status_code == 403
+    assert "pmohead may not work on this task" in refused.get_data(as_text=True)
+    assert arrange.task(task.instance_id).assignee is None
 
 
 def test_delegate_without_reason_or_to_nobody_is_refused_with_a_message(client, arrange):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.webui.conftest import login, post
+from tests.webui.conftest import login, parse_html, post
 
 WIDGETS = {"title": "W", "budget": {"amount": "1", "currency": "CNY"}, "category": "it"}
 
@@ -41,6 +41,9 @@ def test_admin_reassigns_any_open_task_with_a_reason(client, arrange):
     login(client, "admin")
     page = client.get(f"/instances/{inst.id}").get_data(as_text=True)
     assert 'data-testid="reassign"' in page
+    # only people who may do the step are offered: the role's holders, not its assignee
+    offered = parse_html(page).xpath(f"//select[@id='reassign-to-{task.id}']/option/@value")
+    assert offered == ["", "reviewer2"]
     response = post(client, f"/tasks/{task.id}/reassign",
                     {"to_user": "reviewer2", "reason": "Omar is on leave",
                      "next": f"/instances/{inst.id}"})

@@ -38,7 +38,9 @@ def test_task_page_shows_form_summary_history_and_diagram(client, arrange):
     assert f'data-xml-url="/definitions/{inst.definition_id}/diagram.bpmn"' in html
     assert 'data-current=\'["review"]\'' in html and 'data-completed=\'{"start": 1}\'' in html
     assert 'data-focus="review"' in html
-    assert 'data-testid="claim"' in html and 'data-testid="delegate-form"' in html
+    assert 'data-testid="claim"' in html
+    # reviewer1 is the only reviewer: nobody to hand the step to, and the page says so
+    assert 'data-testid="delegate-form"' not in html and 'data-testid="no-handover"' in html
 
 
 def test_submit_completes_and_moves_the_request_on(client, arrange):
@@ -110,11 +112,37 @@ def test_409_when_someone_else_completed_it_meanwhile(client, arrange):
     assert response.status_code == 409
     body = response.get_data(as_text=True)
     assert "Someone else was quicker" in body and "Nothing you entered was saved" in body
-    assert "already completed by reviewer1" in body
-    kept = one(parse_html(body), '//*[@data-testid="kept-input"]')
+    doc = parse_html(body)
+    who = "".join(one(doc, '//*[@data-testid="lost-by"]').itertext())
+    assert re.search(r"Omar Haddad \(PMO reviewer\) completed this step on 2026-\d\d-\d\d "
+                     r"\d\d:\d\d", who), who  # who and when
+    kept = one(doc, '//*[@data-testid="kept-input"]')
     assert "Budget lines 4-7 are missing" in "".join(kept.itertext())  # shown back to copy
+    ways = one(doc, '//*[@data-testid="lost-ways-back"]')
+    assert ways.xpath(".//a/@href") == [f"/instances/{task.instance_id}", "/tasks"]
     again = client.get(f"/tasks/{task.id}").get_data(as_text=True)
     assert 'data-testid="task-closed"' in again and "completed by Omar Haddad" in again
+
+
+def test_409_when_the_same_person_completed_it_in_another_tab(client, arrange):
+    """Not "someone else": the page says it was them, in another tab or window, and when;
+    what they typed the second time is kept to copy."""
+    task = arrange.task(arrange.start().id)
+    login(client, "reviewer1")
+    first = post(client, f"/tasks/{task.id}", {"decision": "accept", "comment": "Fine"})
+    assert first.status_code == 302
+    second = post(client, f"/tasks/{task.id}", {"decision": "reject",
+                                                "comment": "Second thoughts on line 4"})
+    assert second.status_code == 409
+    body = second.get_data(as_text=True)
+    assert "Someone else" not in body
+    doc = parse_html(body)
+    who = "".join(one(doc, '//*[@data-testid="lost-by"]').itertext())
+    assert "You already completed this step, in another tab or window." in who
+    assert re.search(r"That was on 2026-\d\d-\d\d \d\d:\d\d", who), who
+    kept = "".join(one(doc, '//*[@data-testid="kept-input"]').itertext())
+    assert "Second thoughts on line 4" in kept
+    assert 'data-testid="task-closed"' not in body  # said once, in the warning
 
 
 def test_save_draft_and_restore(client, arrange):

@@ -299,6 +299,12 @@ def test_over_1m_committee_majority_two_of_three(drv, session):
     committee = data(drv, inst.id)["routing"]["reviews"]["steering"]
     assert (committee["decision"], committee["voters"]) == ("approve", ["steer1", "steer2"])
     assert "Steering committee: approve (approve 2, reject 0, changes 0" in notes(drv, inst.id)
+    # The stage history credits the committee, with each member's vote, not steer2.
+    approved = records.stage_history(drv.session, p.id)[-1]
+    assert (approved.to_stage, approved.by, approved.committee) == (
+        "Initiation", "committee:steering", "steering")
+    assert [(v["by"], v["decision"], v["comment"]) for v in approved.votes] == [
+        ("steer1", "approve", "Strategic"), ("steer2", "approve", "")]
 
 
 def test_committee_majority_not_reached_until_the_third_vote(drv):
@@ -313,9 +319,12 @@ def test_committee_majority_not_reached_until_the_third_vote(drv):
     vote(drv, inst.id, "steer3", "reject", "Not this year")
     p = project(drv, inst.id)
     assert p.stage == "Rejected"
-    assert stages(drv, p.id)[-1] == ("Proposed", "Rejected", "steer3")
-    reason = records.stage_history(drv.session, p.id)[-1].reason
-    assert "steering committee (steer1, steer2, steer3): ROI too low; Not this year" in reason
+    assert stages(drv, p.id)[-1] == ("Proposed", "Rejected", "committee:steering")
+    rejected = records.stage_history(drv.session, p.id)[-1]
+    assert "steering committee (steer1, steer2, steer3): ROI too low; Not this year" in (
+        rejected.reason)
+    assert [(v["by"], v["decision"]) for v in rejected.votes] == [
+        ("steer1", "approve"), ("steer2", "reject"), ("steer3", "reject")]
     assert any("rejected" in t.lower() for t in titles(drv, "pm1"))
     assert drv.instance(inst.id).status == "completed"
 

@@ -349,6 +349,12 @@ def test_reopen_twice_then_confirm(drv, session, projects, clock):
     drv.complete(inst.id, "confirm", "pm1", {"decision": "resolved"})
     e = log(session, inst.id)
     assert (e.status, e.reopen_count, e.decision) == ("resolved", 2, "Decision 3")
+    # The log keeps every decision of the reopened escalation, and why it was reopened.
+    assert [(x.kind, x.text, x.by) for x in e.log] == [
+        ("decided", "Decision 1", "reviewer1"), ("reopened", "Still blocked (1)", "pm1"),
+        ("decided", "Decision 2", "reviewer1"), ("reopened", "Still blocked (2)", "pm1"),
+        ("decided", "Decision 3", "reviewer1")]
+    assert [x.level for x in e.log if x.kind == "decided"] == ["pmo"] * 3
     visits = visited_elements(drv.engine, session, inst.id)
     assert (visits["triage"], visits["confirm"], visits["merge"]) == (3, 3, 3)
     assert drv.instance(inst.id).status == "completed"

@@ -37,6 +37,10 @@ SEARCH_INDEXES = {"ix_lessons_search_trgm", "ix_projects_title_trgm"}
 FTS_TRIGGERS = {"lessons_fts_ai", "lessons_fts_ad", "lessons_fts_au"}
 
 
+#: The records' newest revision.
+PMO_HEAD = "pmo0002_records"
+
+
 def _ours(obj, name, type_, reflected, compare_to) -> bool:
     if type_ == "table":
         return name in RECORD_TABLES
@@ -58,7 +62,7 @@ def test_models_and_migration_agree(db):
 
 def test_each_environment_tracks_its_own_revision(db):
     assert ENGINE_MIGRATIONS.current_revision(db.engine) is not None
-    assert PMO_MIGRATIONS.current_revision(db.engine) == "pmo0001"
+    assert PMO_MIGRATIONS.current_revision(db.engine) == PMO_HEAD
     assert ENGINE_MIGRATIONS.version_table != PMO_MIGRATIONS.version_table
 
 
@@ -122,7 +126,7 @@ def test_downgrade_and_upgrade_the_records_on_sqlite(tmp_path, clock):
     engine = make_db_engine(f"sqlite:///{tmp_path / 'mig.db'}")
     try:
         upgrade_all(engine)
-        assert PMO_MIGRATIONS.current_revision(engine) == "pmo0001"
+        assert PMO_MIGRATIONS.current_revision(engine) == PMO_HEAD
         PMO_MIGRATIONS.downgrade(engine, "base")
         assert PMO_MIGRATIONS.current_revision(engine) is None
         with engine.connect() as conn:
@@ -133,7 +137,7 @@ def test_downgrade_and_upgrade_the_records_on_sqlite(tmp_path, clock):
         assert left == set() and triggers == 0
         assert engine_tables >= set(EngineBase.metadata.tables)  # the engine's stay
         PMO_MIGRATIONS.upgrade(engine)
-        assert PMO_MIGRATIONS.current_revision(engine) == "pmo0001"
+        assert PMO_MIGRATIONS.current_revision(engine) == PMO_HEAD
         _lesson_round_trip(engine, clock)
     finally:
         engine.dispose()
@@ -192,7 +196,7 @@ def _check_pre_split_database_upgraded(engine: DbEngine, clock) -> None:
     assert ENGINE_MIGRATIONS.current_revision(engine) == "0006"  # made by the old code
     assert PMO_MIGRATIONS.current_revision(engine) is None
     upgrade_all(engine)
-    assert PMO_MIGRATIONS.current_revision(engine) == "pmo0001"
+    assert PMO_MIGRATIONS.current_revision(engine) == PMO_HEAD
     assert ENGINE_MIGRATIONS.current_revision(engine) is not None
     sessions = make_sessionmaker(engine)
     with sessions() as session:
@@ -204,7 +208,7 @@ def _check_pre_split_database_upgraded(engine: DbEngine, clock) -> None:
         assert [t.name for t in inst.open_tasks] == ["Check completeness"]
     _lesson_round_trip(engine, clock, create_sponsor=False)
     upgrade_all(engine)  # a second run changes nothing
-    assert PMO_MIGRATIONS.current_revision(engine) == "pmo0001"
+    assert PMO_MIGRATIONS.current_revision(engine) == PMO_HEAD
 
 
 def test_a_database_made_before_the_split_upgrades_in_place_on_sqlite(tmp_path, clock):

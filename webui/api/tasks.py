@@ -61,7 +61,10 @@ class MayActSchema(Strict):
     assignee = fields.String(allow_none=True)
     four_eyes = fields.Boolean(required=True)
     candidates = fields.List(fields.String(), required=True, metadata={
-        "description": "Who holds the role (for the project) and may take the task."})
+        "description": "Who may take the task from its pool (the engine's rule: role, "
+                       "four eyes, an earlier vote in the same round)."})
+    handover = fields.List(fields.String(), required=True, metadata={
+        "description": "Whom the caller may hand the task to (empty if they may not act)."})
     you = fields.Boolean(required=True, metadata={"description": "May the caller "
                                                   "complete it now?"})
     why_not = fields.String(required=True, metadata={
@@ -118,7 +121,8 @@ def get_task(task_id: int):
     task = tp.task
     return {**vars(task), "form_schema": schema_of(tp), "data": tp.values, "may_act": {
         "role": task.role, "project_id": task.project_id, "assignee": task.assignee,
-        "four_eyes": task.four_eyes, "candidates": list(tp.candidates), "you": tp.can_act,
+        "four_eyes": task.four_eyes, "candidates": list(tp.candidates),
+        "handover": list(tp.handover), "you": tp.can_act,
         "why_not": say(tp.why_not), "why_not_code": getattr(tp.why_not, "code", None),
         "can_claim": tp.can_claim, "can_unclaim": tp.can_unclaim}}
 

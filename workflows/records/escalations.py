@@ -25,7 +25,7 @@ from workflows.records.models import Escalation, Project
 from workflows.records.projects import load_project
 from workflows.records.search import page
 from workflows.records.validate import Fields, require_text
-from workflows.records.views import EscalationView
+from workflows.records.views import EscalationEvent, EscalationView
 from workflows.records.vocab import (
     ACTIVE_STAGES,
     DECISION_LEVELS,
@@ -93,6 +93,7 @@ def record_escalation_decision(session: Session, escalation_id: int, *, decision
         raise Forbidden("Four eyes: nobody decides an escalation they raised themselves.")
     row.status, row.decision, row.decided_by = outcome_, text, decided_by
     row.decided_at, row.decision_level, row.updated_at = now, level_, now
+    _log(row, outcome_, text, decided_by, now, level_)
     session.flush()
     return _views(session, [row])[0]
 
@@ -132,6 +133,7 @@ def reopen_escalation(session: Session, escalation_id: int, *, actor: str, now: 
     _move(row, "reopened")
     row.reopen_count += 1
     row.reopen_reason, row.updated_at = reason, now
+    _log(row, "reopened", reason, actor, now)
     session.flush()
     return _views(session, [row])[0]
 
@@ -197,6 +199,13 @@ def _move(row: Escalation, status: str) -> None:
     row.status = status
 
 
+def _log(row: Escalation, kind: str, text: str, by: str, at: datetime,
+         level: str | None = None) -> None:
+    """Append to the escalation's log (a new list: the JSON column sees the change)."""
+    row.log = [*(row.log or []), {"kind": kind, "text": text, "by": by,
+                                  "at": at.isoformat(), "level": level}]
+
+
 def _load(session: Session, escalation_id: int, *, lock: bool = False) -> Escalation:
     row = session.get(Escalation, escalation_id, with_for_update=lock or None,
                       populate_existing=lock)
@@ -217,4 +226,13 @@ def _views(session: Session, rows: list[Escalation]) -> list[EscalationView]:
         resolution=r.resolution, resolved_at=r.resolved_at, raised_by=r.raised_by,
         raised_at=r.raised_at, instance_id=r.instance_id, reopen_count=r.reopen_count,
         reopen_reason=r.reopen_reason, updated_at=r.updated_at,
+        log=tuple(_entry(e) for e in r.log or ()),
     ) for r in rows]
+
+
+def _entry(entry: Mapping[str, Any]) -> EscalationEvent:
+    at = entry.get("at")
+    return EscalationEvent(kind=str(entry.get("kind") or "decided"),
+                           text=str(entry.get("text") or ""), by=str(entry.get("by") or ""),
+                           at=datetime.fromisoformat(at) if at else None,
+                           level=entry.get("level"))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -108,6 +109,9 @@ class ProjectStageChange(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     by: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text, default="")
+    #: A committee's decision: each member's vote ({by, on_behalf_of, decision, comment});
+    #: ``by`` is then ``committee:<role>``.
+    votes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
 
 class CodeSequence(Base):
@@ -211,6 +215,9 @@ class Escalation(Base):
     instance_id: Mapped[int | None] = mapped_column(Integer, index=True)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     reopen_reason: Mapped[str | None] = mapped_column(Text)
+    #: Every decision and reopening, oldest first: {kind (decided | handed_back |
+    #: reopened), text, by, at, level}; the columns above keep the latest.
+    log: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

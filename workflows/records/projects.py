@@ -5,7 +5,7 @@ Plain functions over a ``Session``: they flush, never commit, never open session
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -59,23 +59,30 @@ def update_proposal(session: Session, project_id: int, data: Mapping[str, Any], 
     return project_view(project)
 
 
-def approve_project(session: Session, project_id: int, *, actor: str, now: datetime
-                    ) -> ProjectView:
-    """Approve a proposal: allocate its code, stage Initiation, ``approved_at``."""
+def approve_project(session: Session, project_id: int, *, actor: str, now: datetime,
+                    votes: Sequence[Mapping[str, Any]] | None = None) -> ProjectView:
+    """Approve a proposal: allocate its code, stage Initiation, ``approved_at``.
+
+    A committee's approval: ``actor`` is ``committee:<role>`` and ``votes`` its members'
+    votes, kept in the stage history.
+    """
     project = _load(session, project_id, lock=True)
     if actor == project.pm:
         raise Forbidden("Four eyes: a project manager cannot approve their own proposal.")
-    _transition(session, project, "Initiation", actor=actor, now=now, reason="")
+    _transition(session, project, "Initiation", actor=actor, now=now, reason="", votes=votes)
     return project_view(project)
 
 
 def reject_project(session: Session, project_id: int, *, actor: str, now: datetime,
-                   reason: str) -> ProjectView:
-    """Reject a proposal; the reason is required and kept in the stage history."""
+                   reason: str, votes: Sequence[Mapping[str, Any]] | None = None
+                   ) -> ProjectView:
+    """Reject a proposal; the reason is required and kept in the stage history (with a
+    committee's ``votes`` when a committee decided, as for :func:`approve_project`)."""
     project = _load(session, project_id, lock=True)
     if actor == project.pm:
         raise Forbidden("Four eyes: a project manager cannot decide their own proposal.")
-    _transition(session, project, "Rejected", actor=actor, now=now, reason=reason)
+    _transition(session, project, "Rejected", actor=actor, now=now, reason=reason,
+                votes=votes)
     return project_view(project)
 
 
@@ -154,7 +161,8 @@ def stage_history(session: Session, project_id: int) -> list[StageChangeView]:
     rows = session.scalars(select(ProjectStageChange)
                            .where(ProjectStageChange.project_id == project_id)
                            .order_by(ProjectStageChange.at, ProjectStageChange.id))
-    return [StageChangeView(r.project_id, r.from_stage, r.to_stage, r.at, r.by, r.reason)
+    return [StageChangeView(r.project_id, r.from_stage, r.to_stage, r.at, r.by, r.reason,
+                            tuple(r.votes or ()))
             for r in rows]
 
 
@@ -162,7 +170,8 @@ def stage_history(session: Session, project_id: int) -> list[StageChangeView]:
 
 
 def _transition(session: Session, project: Project, stage: str, *, actor: str,
-                now: datetime, reason: str) -> None:
+                now: datetime, reason: str,
+                votes: Sequence[Mapping[str, Any]] | None = None) -> None:
     if stage not in PROJECT_STAGES:
         raise InvalidData({"stage": f"Unknown stage {stage!r}; use one of: "
                                     f"{', '.join(PROJECT_STAGES)}."})
@@ -180,13 +189,15 @@ def _transition(session: Session, project: Project, stage: str, *, actor: str,
         project.closed_at = now
     project.stage = stage
     project.updated_at = now
-    _history(session, project, current, stage, by=actor, now=now, reason=reason)
+    _history(session, project, current, stage, by=actor, now=now, reason=reason, votes=votes)
 
 
 def _history(session: Session, project: Project, from_stage: str | None, to_stage: str, *,
-             by: str, now: datetime, reason: str) -> None:
+             by: str, now: datetime, reason: str,
+             votes: Sequence[Mapping[str, Any]] | None = None) -> None:
     session.add(ProjectStageChange(project_id=project.id, from_stage=from_stage,
-                                   to_stage=to_stage, at=now, by=by, reason=reason or ""))
+                                   to_stage=to_stage, at=now, by=by, reason=reason or "",
+                                   votes=[dict(v) for v in votes] if votes else None))
     session.flush()
 
 

@@ -68,6 +68,13 @@ class StageChangeView:
     at: datetime
     by: str
     reason: str
+    #: A committee's decision: each member's vote; ``by`` is ``committee:<role>``.
+    votes: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def committee(self) -> str | None:
+        """The committee's role key when a committee decided this change."""
+        return self.by.split(":", 1)[1] if self.by.startswith("committee:") else None
 
 
 @dataclass(frozen=True)
@@ -142,6 +149,19 @@ class EscalationView:
     reopen_count: int
     reopen_reason: str | None
     updated_at: datetime
+    #: Every decision and reopening, oldest first (a reopened escalation keeps them all).
+    log: tuple[EscalationEvent, ...] = ()
+
+
+@dataclass(frozen=True)
+class EscalationEvent:
+    """One entry of an escalation's decision log."""
+
+    kind: str  # decided | handed_back | reopened
+    text: str
+    by: str
+    at: datetime | None
+    level: str | None = None
 
 
 @dataclass(frozen=True)

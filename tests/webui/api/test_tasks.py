@@ -153,6 +153,12 @@ def test_four_eyes_nobody_reviews_what_they_submitted(as_user, arrange):
     zh = both.get(f"/api/v1/tasks/{task['id']}", headers={"Accept-Language": "zh"})
     assert zh.get_json()["may_act"]["why_not"] == "四眼原则：此申请由您提交，须由他人审核。"
     assert "pmrev" not in view["may_act"]["candidates"]
+    assert view["may_act"]["handover"] == []  # who may not act hands nothing over
+    # the inbox agrees with the check: the own review is not offered as claimable
+    listed = both.get("/api/v1/tasks?scope=claimable").get_json()["items"]
+    assert task["id"] not in [t["id"] for t in listed]
+    other = as_user("reviewer1").get(f"/api/v1/tasks/{task['id']}").get_json()["may_act"]
+    assert other["you"] is True and other["handover"] == []  # nobody else may do it
 
 
 def test_complete_422_per_field_then_200_then_409_for_the_late_one(as_user, arrange):
@@ -235,11 +241,17 @@ def test_a_delegate_acts_for_the_delegator(as_user, arrange, web_clock):
 def test_reassign_is_for_the_pmo_admin(as_user, arrange):
     inst = arrange.start()
     task = arrange.task(inst.id)
-    body = {"to": "pmohead", "reason": "Urgent"}
+    arrange.add_user("reviewer2", "pmo_reviewer")
+    body = {"to": "reviewer2", "reason": "Urgent"}
     assert_problem(as_user("reviewer1").post(f"/api/v1/tasks/{task.id}/reassign", json=body),
                    403, "forbidden")
+    # not even an administrator hands a step to someone who could not do it
+    no_role = as_user("admin").post(f"/api/v1/tasks/{task.id}/reassign",
+                                    json={"to": "pmohead", "reason": "Urgent"})
+    assert_problem(no_role, 403, "forbidden")
+    assert no_role.get_json()["code"] == "access.handover_not_eligible"
     done = as_user("admin").post(f"/api/v1/tasks/{task.id}/reassign", json=body)
-    assert done.status_code == 200 and done.get_json()["assignee"] == "pmohead"
+    assert done.status_code == 200 and done.get_json()["assignee"] == "reviewer2"
 
 
 def test_instance_has_status_open_tasks_and_history_for_those_who_may_see_it(as_user, arrange):
