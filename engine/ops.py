@@ -114,6 +114,8 @@ class OpsListing:
     total: int
     counts: dict[str, int]
     process_names: dict[str, str]
+    #: (definition id, version) of the filtered process, newest first (batch moves).
+    versions: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -338,7 +340,19 @@ def list_instances(
             )
             for inst, version, name in found_rows
         ]
-        return OpsListing(listing, total, _counts(session), _process_names(session))
+        versions: list[tuple[int, int]] = []
+        if process_key:
+            versions = [
+                (r.id, r.version)
+                for r in session.execute(
+                    select(ProcessDefinition.id, ProcessDefinition.version)
+                    .where(ProcessDefinition.key == process_key)
+                    .order_by(ProcessDefinition.version.desc())
+                )
+            ]
+        return OpsListing(
+            listing, total, _counts(session), _process_names(session), versions
+        )
 
 
 def _trouble_counts(session: Session, ids: list[int]) -> dict[int, int]:

@@ -1,0 +1,97 @@
+"""The ops console pages: PMO administrator only (403 for others), each action through
+its form, a stale page is a 409 saying what changed, bad input names the field."""
+
+from __future__ import annotations
+
+from tests.webui.conftest import login, one, parse_html, post
+
+
+def page(client, iid: int):
+    return client.get(f"/ops/instances/{iid}")
+
+
+def revision_on(client, iid: int) -> str:
+    doc = parse_html(page(client, iid).data)
+    return one(doc, "//form[@data-testid='suspend-form']//input[@name='revision']").get("value")
+
+
+def test_only_the_pmo_admin_sees_the_console(client, arrange):
+    iid = arrange.start().id
+    login(client, "pmohead")
+    assert client.get("/ops").status_code == 403
+    assert page(client, iid).status_code == 403
+    assert post(client, f"/ops/instances/{iid}/suspend", {"reason": "x"},
+                token_from="/").status_code == 403
+    assert 'data-testid="nav-ops"' not in client.get("/").get_data(as_text=True)
+    client.get("/logout")
+    login(client, "admin")
+    home = client.get("/").get_data(as_text=True)
+    assert 'data-testid="nav-ops"' in home
+    listing = client.get("/ops?status=running")
+    assert listing.status_code == 200
+    doc = parse_html(listing.data)
+    assert [r.get("data-id") for r in doc.xpath("//tr[@data-testid='ops-row']")] == [str(iid)]
+    found = parse_html(client.get(f"/ops?q={iid}").data)
+    assert len(found.xpath("//tr[@data-testid='ops-row']")) == 1
+    none = parse_html(client.get("/ops?requester=nobody").data)
+    assert none.xpath("//*[@data-testid='ops-empty']")
+
+
+def test_suspend_resume_and_a_stale_page_is_a_409_saying_what_changed(client, arrange):
+    iid = arrange.start().id
+    login(client, "admin")
+    seen = revision_on(client, iid)
+    arrange.complete(arrange.task(iid, "review").id, "reviewer1", {"decision": "accept"})
+    stale = post(client, f"/ops/instances/{iid}/suspend",
+                 {"reason": "budget freeze", "revision": seen}, token_from="/ops")
+    assert stale.status_code == 409
+    text = stale.get_data(as_text=True)
+    assert "changed after you opened the page" in text and "reviewer1" in text
+    assert "Approve" in text  # where it is now
+    with arrange.app.app_context():
+        from webui.extensions import db
+        assert arrange.engine.instance(db.session, iid).status == "running"
+
+    fresh = revision_on(client, iid)
+    done = post(client, f"/ops/instances/{iid}/suspend",
+                {"reason": "budget freeze", "revision": fresh}, token_from="/ops")
+    assert done.status_code == 302
+    shown = page(client, iid).get_data(as_text=True)
+    assert 'data-testid="resume-form"' in shown and "budget freeze" in shown
+    doc = parse_html(shown)
+    rev = one(doc, "//form[@data-testid='resume-form']//input[@name='revision']").get("value")
+    assert post(client, f"/ops/instances/{iid}/resume", {"revision": rev},
+                token_from="/ops").status_code == 302
+
+
+def test_bad_input_names_the_field_and_changes_nothing(client, arrange):
+    iid = arrange.start().id
+    login(client, "admin")
+    rev = revision_on(client, iid)
+    missing = post(client, f"/ops/instances/{iid}/move-token",
+                   {"from_element": "review", "to_element": "approve", "reason": "",
+                    "revision": rev}, token_from="/ops")
+    assert missing.status_code == 422
+    doc = parse_html(missing.data)
+    assert one(doc, "//*[@data-testid='error-move-reason']").text
+    nowhere = post(client, f"/ops/instances/{iid}/move-token",
+                   {"from_element": "review", "to_element": "gw_review", "reason": "skip",
+                    "revision": rev}, token_from="/ops")
+    assert nowhere.status_code == 422
+    error = one(parse_html(nowhere.data), "//*[@data-testid='error-move-to_element']").text
+    assert "gw_review" in error
+    no_reason = post(client, f"/ops/instances/{iid}/cancel", {"reason": " ", "revision": rev},
+                     token_from="/ops")
+    assert no_reason.status_code == 422
+    moved = post(client, f"/ops/instances/{iid}/move-token",
+                 {"from_element": "review", "to_element": "approve", "reason": "checked by phone",
+                  "revision": rev}, token_from="/ops")
+    assert moved.status_code == 302
+    assert [t.element_id for t in arrange.tasks(iid, "open")] == ["approve"]
+    done = post(client, f"/ops/instances/{iid}/cancel", {"reason": "duplicate"},
+                token_from="/ops")
+    assert done.status_code == 302
+    again = post(client, f"/ops/instances/{iid}/suspend", {"reason": "late"}, token_from="/ops")
+    assert again.status_code == 409
+    assert "already cancelled" in again.get_data(as_text=True) or "cancelled" in \
+        again.get_data(as_text=True)
