@@ -82,6 +82,7 @@ ENTERABLE = frozenset(
 #: ``repaired``, which other verbs write too).
 KINDS = ("suspended", "resumed", "token_moved")
 _LIVE = TaskState.READY | TaskState.WAITING
+_JOB_FAILED = "job_failed"
 
 
 @dataclass(frozen=True)
@@ -350,9 +351,7 @@ def list_instances(
                     .order_by(ProcessDefinition.version.desc())
                 )
             ]
-        return OpsListing(
-            listing, total, _counts(session), _process_names(session), versions
-        )
+        return OpsListing(listing, total, _counts(session), _process_names(session), versions)
 
 
 def _trouble_counts(session: Session, ids: list[int]) -> dict[int, int]:
@@ -538,8 +537,8 @@ def _instance_incidents(ctx: EngineContext, session: Session, inst: Rec) -> list
         found.append(
             OpsIncident(
                 id=None,
-                kind="job_failed",
-                code="doctor.job_failed",
+                kind=_JOB_FAILED,
+                code=f"doctor.{_JOB_FAILED}",  # the doctor's finding code for the kind
                 instance_id=inst.id,
                 job_id=job.id,
                 error=job.last_error or "",
