@@ -487,9 +487,19 @@ def _ops_incident(session: Session, row: Incident, meta: dict[str, Any] | None) 
         task = session.get(HumanTask, row.human_task_id)
         if task is not None:
             element_id = task.element_id
+    meta = meta or {}
+    if not element_id and row.instance_id and params.get("ref"):
+        element_id = session.scalar(
+            select(HumanTask.element_id).where(
+                HumanTask.instance_id == row.instance_id,
+                HumanTask.spiff_task_id == str(params["ref"]),
+            )
+        )
+    if not element_id and params.get("step"):
+        named = [k for k, v in meta.get("elements", {}).items() if v.get("name") == params["step"]]
+        element_id = named[0] if len(named) == 1 else None
     if not element_id and row.instance_id:
         element_id = _last_element(session, row.instance_id)
-    meta = meta or {}
     return OpsIncident(
         id=row.id,
         kind=row.kind,
@@ -991,13 +1001,16 @@ def move_token(
 ) -> OpsResult:
     """Move the token waiting at ``from_element`` to ``to_element`` (same process or
     subprocess), with its data; the step there opens as if the flow had reached it."""
-    reason = _reason(reason, "moving the token")
     from_element, to_element = (from_element or "").strip(), (to_element or "").strip()
     missing = {
         name: FieldError("Choose a step.", "form.required", field=name)
         for name, value in (("from_element", from_element), ("to_element", to_element))
         if not value
     }
+    try:
+        reason = _reason(reason, "moving the token")
+    except InvalidData as exc:
+        missing.update(exc.errors)
     if missing:
         raise InvalidData(missing)
     with unit_of_work(session):

@@ -387,6 +387,7 @@ def test_a_stranded_instance_found_by_the_doctor_is_retried(drv, session):
     drv.engine.doctor(session)
     [incident] = drv.engine.ops_instance(session, "admin", iid).incidents
     assert incident.kind == "task_row_missing" and incident.element_name == "Draft proposal"
+    assert incident.element_id == "draft"
     seen = revision(drv, iid)
     drv.engine.retry_instance(session, "admin", iid, "inbox lost it", revision=seen)
     assert open_rows(session, iid) == [("draft", "open")]
