@@ -792,7 +792,8 @@ def retry(
         require_admin(session, actor)
         inst = rows.require_instance(session, instance_id)
         require_revision(session, inst, revision)
-        _require_running(inst, "retry it")
+        if inst.status == "suspended":  # an instance that is over only loses stray jobs
+            _require_running(inst, "retry it")
     result = doctor.rerun(
         ctx, session, instance_id, actor, reason.strip(), expected_revision=revision
     )

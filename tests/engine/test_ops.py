@@ -397,6 +397,24 @@ def test_a_stranded_instance_found_by_the_doctor_is_retried(drv, session):
     assert drv.engine.doctor(session, keep=False).findings == []
 
 
+@pytest.mark.doctor_findings_expected
+def test_retrying_a_stray_job_of_a_finished_instance_cancels_it(drv, session, clock):
+    iid = start(drv)
+    drv.engine.move_token(session, "admin", iid, "draft", "approve", "skip ahead")
+    drv.complete(iid, "approve", "pmohead")
+    session.add(Job(kind="timer", instance_id=iid, task_ref="stray", element_id="cool",
+                    due_at=clock.now(), status="pending", attempts=0, payload={},
+                    created_at=clock.now()))
+    session.commit()
+    [finding] = drv.engine.doctor(session).findings
+    assert finding.kind == "finished_instance_job"
+    [incident] = drv.engine.ops_incidents(session, "admin")[0]
+    done = drv.engine.retry_incident(session, "admin", incident.id, "tidy up")
+    assert done.status == "completed" and done.detail["resolved"] == [incident.id]
+    assert jobs(session, iid)["cool"] == "cancelled"
+    assert drv.engine.doctor(session, keep=False).findings == []
+
+
 # ------------------------------------------------------------------ versions
 
 
