@@ -95,3 +95,42 @@ def test_bad_input_names_the_field_and_changes_nothing(client, arrange):
     assert again.status_code == 409
     assert "already cancelled" in again.get_data(as_text=True) or "cancelled" in \
         again.get_data(as_text=True)
+
+
+def test_a_batch_moves_to_a_newer_version_and_names_who_stays(client, arrange):
+    from engine.spiff.bundle import SourceFile
+    from tests.engine.driver import HERE
+    from webui.extensions import db
+
+    moving, cancelled = arrange.start().id, arrange.start().id
+    xml = (HERE / "approval3.bpmn").read_text().replace('name="Approve"', 'name="Approve it"')
+    with arrange.app.app_context():
+        arrange.engine.ops_cancel(db.session, "admin", cancelled, "duplicate")
+        forms = [SourceFile(f"forms/{p.name}", p.read_bytes())
+                 for p in sorted((HERE / "forms").glob("*.json"))]
+        [v2] = arrange.engine.deploy(db.session, [SourceFile("approval3.bpmn", xml.encode()),
+                                                  *forms], "admin").processes
+    login(client, "admin")
+    listing = parse_html(client.get("/ops?process=approval3").data)
+    assert one(listing, "//select[@id='batch-version']/option[1]").get("value") == str(v2.id)
+    done = post(client, "/ops/migrate", [("instance_ids", str(moving)),
+                                         ("instance_ids", str(cancelled)),
+                                         ("definition_id", str(v2.id)),
+                                         ("reason", "renamed the approval"),
+                                         ("next", "/ops?process=approval3")], token_from="/ops")
+    assert done.status_code == 302 and done.headers["Location"].endswith(
+        "/ops?process=approval3")
+    shown = client.get("/ops?process=approval3").get_data(as_text=True)
+    assert f"#{moving}" in shown and "moved to version 2" in shown
+    assert f"#{cancelled} stays" in shown and "already cancelled" in shown
+    with arrange.app.app_context():
+        assert arrange.engine.instance(db.session, moving).definition_version == 2
+        assert arrange.engine.instance(db.session, cancelled).definition_version == 1
+    no_reason = post(client, "/ops/migrate", [("instance_ids", str(moving)),
+                                              ("definition_id", str(v2.id)), ("reason", "")],
+                     token_from="/ops")
+    assert no_reason.status_code == 302
+    flash = parse_html(client.get("/ops").data).xpath("//*[@data-testid='flash']")
+    assert len(flash) == 1 and "alert-danger" in flash[0].get("class")
+    with arrange.app.app_context():
+        assert arrange.engine.instance(db.session, moving).revision == 2  # not moved again
