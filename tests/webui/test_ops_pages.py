@@ -134,3 +134,19 @@ def test_a_batch_moves_to_a_newer_version_and_names_who_stays(client, arrange):
     assert len(flash) == 1 and "alert-danger" in flash[0].get("class")
     with arrange.app.app_context():
         assert arrange.engine.instance(db.session, moving).revision == 2  # not moved again
+
+
+def test_the_console_speaks_chinese(client, arrange):
+    iid = arrange.start().id
+    login(client, "admin")
+    post(client, "/language", {"lang": "zh"}, token_from="/")
+    listing = client.get("/ops").get_data(as_text=True)
+    assert "按状态查看所有申请" in listing and "有事件" in listing
+    shown = page(client, iid).get_data(as_text=True)
+    assert "移动令牌" in shown and "暂停原因" in shown and "等待位置" in shown
+    missing = post(client, f"/ops/instances/{iid}/move-token",
+                   {"from_element": "review", "to_element": "nowhere", "reason": "x"},
+                   token_from="/ops")
+    assert missing.status_code == 422
+    error = one(parse_html(missing.data), "//*[@data-testid='error-move-to_element']").text
+    assert "nowhere" in error and "没有元素" in error
