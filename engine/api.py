@@ -36,6 +36,7 @@ from engine import (
     instances,
     migration,
     notifications,
+    ops,
     out_of_office,
     preferences,
     sla_defaults,
@@ -1207,6 +1208,149 @@ class Engine:
             except StateError:
                 doctor.force_cancel(self.ctx, session, instance_id, actor, reason)
         return doctor.after_cancel(self.ctx, session, instance_id, actor, reason)
+
+    # ------------------------------------------------------------------ ops console (PMO admin)
+
+    def ops_instances(
+        self,
+        session: Session,
+        actor: str,
+        *,
+        status: str | None = None,
+        search: str = "",
+        process_key: str | None = None,
+        project_id: int | None = None,
+        requester: str | None = None,
+        offset: int = 0,
+        limit: int = 25,
+    ) -> ops.OpsListing:
+        """Instances by status with search, newest first (PMO administrators only)."""
+        return ops.list_instances(
+            self.ctx,
+            session,
+            actor,
+            status=status,
+            search=search,
+            process_key=process_key,
+            project_id=project_id,
+            requester=requester,
+            offset=offset,
+            limit=limit,
+        )
+
+    def ops_instance(self, session: Session, actor: str, instance_id: int) -> ops.OpsInstance:
+        """One instance as the ops console shows it: tokens, steps, incidents, versions."""
+        return ops.instance_page(self.ctx, session, actor, instance_id)
+
+    def ops_incidents(
+        self,
+        session: Session,
+        actor: str,
+        *,
+        open_only: bool = True,
+        instance_id: int | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> tuple[list[ops.OpsIncident], int]:
+        """Incidents with their error and element, newest first, and how many match."""
+        return ops.list_incidents(
+            self.ctx,
+            session,
+            actor,
+            open_only=open_only,
+            instance_id=instance_id,
+            offset=offset,
+            limit=limit,
+        )
+
+    def ops_incident(self, session: Session, actor: str, incident_id: int) -> ops.OpsIncident:
+        """One incident with its error and element."""
+        return ops.get_incident(self.ctx, session, actor, incident_id)
+
+    def retry_incident(
+        self, session: Session, actor: str, incident_id: int, reason: str = ""
+    ) -> ops.OpsResult | ops.OpsIncident:
+        """Retry an open incident (its instance, or a job of no instance)."""
+        return ops.retry_incident(self.ctx, session, actor, incident_id, reason)
+
+    def suspend(
+        self,
+        session: Session,
+        actor: str,
+        instance_id: int,
+        reason: str,
+        *,
+        revision: int | None = None,
+    ) -> ops.OpsResult:
+        """Hold a running instance (its jobs wait, its tasks cannot be completed)."""
+        return ops.suspend(self.ctx, session, actor, instance_id, reason, revision)
+
+    def resume(
+        self,
+        session: Session,
+        actor: str,
+        instance_id: int,
+        reason: str = "",
+        *,
+        revision: int | None = None,
+    ) -> ops.OpsResult:
+        """Let a suspended instance go on."""
+        return ops.resume(self.ctx, session, actor, instance_id, reason, revision)
+
+    def ops_cancel(
+        self,
+        session: Session,
+        actor: str,
+        instance_id: int,
+        reason: str,
+        *,
+        revision: int | None = None,
+    ) -> ops.OpsResult:
+        """Cancel a running or suspended instance with a reason (PMO administrators)."""
+        return ops.cancel(self.ctx, session, actor, instance_id, reason, revision)
+
+    def retry_instance(
+        self,
+        session: Session,
+        actor: str,
+        instance_id: int,
+        reason: str = "",
+        *,
+        revision: int | None = None,
+    ) -> ops.OpsResult:
+        """Retry failed jobs and steps nothing ran; rebuild task rows; resolve incidents."""
+        return ops.retry(self.ctx, session, actor, instance_id, reason, revision)
+
+    def move_token(
+        self,
+        session: Session,
+        actor: str,
+        instance_id: int,
+        from_element: str,
+        to_element: str,
+        reason: str,
+        *,
+        revision: int | None = None,
+    ) -> ops.OpsResult:
+        """Move the token waiting at one step to another step of the same process."""
+        return ops.move_token(
+            self.ctx, session, actor, instance_id, from_element, to_element, reason, revision
+        )
+
+    def migrate_instances(
+        self,
+        session: Session,
+        actor: str,
+        instance_ids: Sequence[int],
+        definition_id: int,
+        reason: str,
+    ) -> ops.BatchResult:
+        """Move instances to a newer version; those that cannot stay, listed with why."""
+        return ops.migrate_batch(self.ctx, session, actor, instance_ids, definition_id, reason)
+
+    def ops_recent(self, session: Session, actor: str, *, limit: int = 20) -> list[AuditView]:
+        """The latest console actions on any instance, newest first."""
+        return ops.recent_actions(session, actor, limit=limit)
 
     def ping(self, session: Session) -> None:
         """Ask the database for one row (a health check); raises the driver's error when

@@ -171,6 +171,18 @@ CODES: dict[str, str] = {
     "dmn.unsupported_version": "The DMN version is not supported.",
     "dmn.key_changed": "A new version of a decision table has another decision id.",
     "form_file.invalid": "A form file is not a valid JSON Schema.",
+    # ops console
+    "ops.instance_moved_on": "The instance changed after the person saw it; nothing was done.",
+    "instance.suspended": "The instance is suspended; it must be resumed first.",
+    "instance.not_suspended": "Only a suspended instance can be resumed.",
+    "incident.not_found": "No incident has this id.",
+    "incident.not_open": "The incident is already resolved.",
+    "ops.no_token": "No token waits at the step a move starts from.",
+    "ops.several_tokens": "Several tokens wait at the step (multi-instance); none is moved.",
+    "ops.step_unknown": "The process version has no element with this id.",
+    "ops.step_not_enterable": "A token cannot be moved to this kind of element.",
+    "ops.step_other_process": "The element belongs to another (sub)process than the token.",
+    "ops.same_step": "The token already waits at this step.",
 }
 
 

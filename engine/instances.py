@@ -155,6 +155,13 @@ def _complete(
     with unit_of_work(session, write=False):
         now = ctx.clock.now()
         row, inst, open_rows = _task_for_completion(session, task_id)
+        if inst.status == "suspended":  # held by a PMO administrator (engine.ops)
+            raise NotReady(
+                f"instance {inst.id} is suspended; task {task_id} cannot be completed now",
+                code="instance.suspended",
+                instance_id=inst.id,
+                task_id=task_id,
+            )
         eligible = require_may_work_on(session, actor, row, inst.started_by, now)
         loaded = execution.load(ctx, session, inst, actor, now, on_behalf_of=eligible.on_behalf_of)
         loaded.open_rows = open_rows

@@ -219,6 +219,28 @@ MESSAGES: dict[str, LazyString] = {
                           "it), not %(found)s."),
     "dmn.unsupported_version": _l("This DMN version is not supported; save the table as DMN "
                                   "1.3."),
+    # ops console
+    "ops.instance_moved_on": _l("Request %(instance_id)s changed after you opened the page "
+                                "(version %(seen)s, now %(revision)s): last change: "
+                                "%(change)s; it is %(status)s, at: %(step)s. Nothing was "
+                                "done; reload and decide again."),
+    "instance.suspended": _l("Request %(instance_id)s is suspended; a PMO administrator must "
+                             "resume it first."),
+    "instance.not_suspended": _l("Request %(instance_id)s is not suspended (it is "
+                                 "%(status)s)."),
+    "incident.not_found": _l("There is no incident %(incident_id)s."),
+    "incident.not_open": _l("Incident %(incident_id)s is already resolved."),
+    "ops.no_token": _l("No token waits at %(element_id)s (tokens wait at: %(waiting)s)."),
+    "ops.several_tokens": _l("%(count)s tokens wait at %(element_id)s (a multi-instance "
+                             "step); they cannot be moved one by one."),
+    "ops.step_unknown": _l("Version %(version)s of the process has no element "
+                           "%(element_id)s."),
+    "ops.step_not_enterable": _l("%(element_id)s (%(name)s) is a %(type)s: a token can only "
+                                 "be moved to a task, a subprocess or an intermediate "
+                                 "event."),
+    "ops.step_other_process": _l("%(element_id)s belongs to %(process)s, not to "
+                                 "%(token_process)s where the token waits."),
+    "ops.same_step": _l("The token already waits at %(element_id)s."),
 }
 
 #: Codes whose English text is the message itself, shown as it is: a schema author's

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from engine import execution, projection
 from engine.context import EngineContext
 from engine.doctor.incidents import resolve_instance
+from engine.revision import require_revision
 from engine.spiff.stepping import ready_manual_tasks, run_engine
 from engine.store import rows
 from engine.store.rows import JOBS, TASKS, Rec
@@ -24,7 +25,13 @@ from engine.views import RepairResult
 
 
 def rerun(
-    ctx: EngineContext, session: Session, instance_id: int, actor: str, reason: str = ""
+    ctx: EngineContext,
+    session: Session,
+    instance_id: int,
+    actor: str,
+    reason: str = "",
+    *,
+    expected_revision: int | None = None,
 ) -> RepairResult:
     """Run the engine on the saved state (due timers fire) and bring task rows and jobs
     back in step.
@@ -32,11 +39,13 @@ def rerun(
     Task rows closed behind the engine's back while their step still waits are reopened;
     jobs that failed for good go back to pending, so the projection closes them as fired
     or re-arms them.  A finished instance only loses its stray jobs.  If the engine fails
-    again, nothing is saved and the error says why.
+    again, nothing is saved and the error says why.  ``expected_revision``: the revision
+    the person saw (:func:`engine.revision.require_revision`).
     """
     with unit_of_work(session):
         now = ctx.clock.now()
         inst = _locked(session, instance_id)
+        require_revision(session, inst, expected_revision)
         if inst.status != "running":
             return _settle(session, inst, actor, "rerun", reason, now)
         loaded = execution.load(ctx, session, inst, actor, now)
