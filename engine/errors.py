@@ -166,6 +166,13 @@ CODES: dict[str, str] = {
     "dmn.unsupported_version": "The DMN version is not supported.",
     "dmn.key_changed": "A new version of a decision table has another decision id.",
     "form_file.invalid": "A form file is not a valid JSON Schema.",
+    "access.dashboard_only": "Only the PMO head and the PMO administrator see the dashboard.",
+    "dashboard.date_invalid": "The text is not a date (YYYY-MM-DD).",
+    "dashboard.period_reversed": "The period ends before it starts.",
+    "dashboard.period_too_long": "The period is longer than the dashboard covers.",
+    "dashboard.period_future": "The period starts after today.",
+    "dashboard.category_unknown": "Not a project category.",
+    "dashboard.figure_unknown": "Not a dashboard figure.",
 }
 
 

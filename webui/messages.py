@@ -210,6 +210,14 @@ MESSAGES: dict[str, LazyString] = {
                           "it), not %(found)s."),
     "dmn.unsupported_version": _l("This DMN version is not supported; save the table as DMN "
                                   "1.3."),
+    "access.dashboard_only": _l("Only the PMO head and the PMO administrator see the "
+                                "dashboard."),
+    "dashboard.date_invalid": _l("%(value)s is not a date (YYYY-MM-DD)."),
+    "dashboard.period_reversed": _l("The period ends (%(end)s) before it starts (%(start)s)."),
+    "dashboard.period_too_long": _l("Choose a period of at most three years."),
+    "dashboard.period_future": _l("The period starts after today (%(today)s)."),
+    "dashboard.category_unknown": _l("%(value)s is not a project category."),
+    "dashboard.figure_unknown": _l("%(value)s is not a dashboard figure."),
 }
 
 #: Codes whose English text is the message itself, shown as it is: a schema author's
