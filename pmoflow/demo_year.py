@@ -41,6 +41,7 @@ from workflows import records
 from workflows.records.models import Project
 from workflows.roles import DEMO_USERS
 
+DAY = 86400.0
 #: Requests that arrive per simulated month (a few hundred in a year).
 PER_MONTH = {"project_approval": 18, "risk_review": 8, "escalation": 3}
 #: People the demo year adds to the demo users (more PMs, sponsors and reviewers).
@@ -66,6 +67,8 @@ WAIT_DAYS = {
 }
 #: How much faster everyone acts by the end of the simulated span (1.0 = no change).
 END_FACTOR = 0.42
+#: Days simulated before the year starts, so its first month already has work in flight.
+WARMUP_DAYS = 45
 CATEGORIES = ("it", "construction", "rnd", "compliance", "operations", "marketing", "other")
 TITLES = {
     "it": ("CRM replacement", "Data warehouse", "Intranet search", "ERP upgrade",
@@ -173,13 +176,15 @@ class _Sim:
         self.risks: dict[int, dict[str, Any]] = {}  # instance -> risk data
         self.closure_planned: set[int] = set()  # project ids
         self.holders: dict[str, list[str]] = {}
+        self.year_start = end - timedelta(days=30.44 * result.months)
 
     # ------------------------------------------------------------------ time
 
     def factor(self, when: datetime) -> float:
-        """How slowly people act at ``when``: 1.0 at the start, END_FACTOR at the end."""
-        span = (self.end - self.start).total_seconds() or 1.0
-        frac = min(1.0, max(0.0, (when - self.start).total_seconds() / span))
+        """How slowly people act at ``when``: 1.0 until the year starts, END_FACTOR at
+        the end."""
+        span = (self.end - self.year_start).total_seconds() or 1.0
+        frac = min(1.0, max(0.0, (when - self.year_start).total_seconds() / span))
         return 1.0 - (1.0 - END_FACTOR) * frac
 
     def office(self, when: datetime) -> datetime:
@@ -200,7 +205,7 @@ class _Sim:
     # ------------------------------------------------------------------ the loop
 
     def schedule_arrivals(self) -> None:
-        months = self.result.months
+        months = math.ceil((self.end - self.start).total_seconds() / DAY / 30.44)
         for m in range(months):
             month_start = self.start + timedelta(days=30.44 * m)
             for key, n in PER_MONTH.items():
@@ -533,21 +538,25 @@ def _dec(value: float) -> Any:
     return Decimal(str(value))
 
 
-def span_start(end: datetime, months: int) -> datetime:
-    """The first simulated moment of ``months`` months ending at ``end`` (09:00 UTC)."""
-    return (end.astimezone(UTC) - timedelta(days=round(30.44 * months))).replace(
+def span_start(end: datetime, months: int, warmup_days: int = WARMUP_DAYS) -> datetime:
+    """The first simulated moment (09:00 UTC): ``months`` months and a warm-up before
+    ``end``."""
+    days = round(30.44 * months) + warmup_days
+    return (end.astimezone(UTC) - timedelta(days=days)).replace(
         hour=9, minute=0, second=0, microsecond=0)
 
 
 def run(bpm: Engine, session: Session, *, end: datetime, months: int = 12, seed: int = 1,
+        warmup_days: int = WARMUP_DAYS,
         progress: Callable[[float, str], None] = lambda frac, text: None) -> DemoYearResult:
-    """Simulate ``months`` months ending at ``end`` through a copy of ``bpm`` whose clock
-    starts ``months`` months earlier; return what was done."""
+    """Simulate ``months`` months ending at ``end`` (after ``warmup_days`` of warm-up)
+    through a copy of ``bpm`` whose clock starts that much earlier; return what was
+    done.  The deployed versions must be in effect from :func:`span_start`."""
     if not 1 <= months <= 24:
         raise ValueError(f"--months {months}: choose 1 to 24")
     began = time.monotonic()
     end = end.astimezone(UTC)
-    start = span_start(end, months)
+    start = span_start(end, months, warmup_days)
     clock = ManualClock(start)
     sim_engine = Engine(clock=clock, settings=bpm.settings, services=bpm.services)
     result = DemoYearResult(seed=seed, months=months, start=start, end=end)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
@@ -223,16 +223,27 @@ def dashboard(session: Session, filters: Filters, now: datetime,
 
 
 def _instances(session: Session, filters: Filters, cache: dict[str, Any]) -> list[Any]:
-    """Instances started in the period: (id, process, status, started, ended, project)."""
+    """Instances started or ended in the period: (id, process, status, started, ended,
+    project)."""
     if "instances" not in cache:
         q = select(ProcessInstance.id, ProcessInstance.process_key, ProcessInstance.status,
                    ProcessInstance.started_at, ProcessInstance.ended_at,
-                   ProcessInstance.project_id).where(
-            ProcessInstance.started_at >= filters.since,
-            ProcessInstance.started_at < filters.until)
+                   ProcessInstance.project_id).where(or_(
+                       and_(ProcessInstance.started_at >= filters.since,
+                            ProcessInstance.started_at < filters.until),
+                       and_(ProcessInstance.ended_at >= filters.since,
+                            ProcessInstance.ended_at < filters.until)))
         cache["instances"] = list(session.execute(
             _in_category(q, ProcessInstance.project_id, filters).order_by(ProcessInstance.id)))
     return cache["instances"]
+
+
+def _started(filters: Filters, when: datetime) -> bool:
+    return filters.since <= when < filters.until
+
+
+def _finished(filters: Filters, status: str, ended: datetime | None) -> bool:
+    return status == "completed" and ended is not None and filters.since <= ended < filters.until
 
 
 def _tasks(session: Session, filters: Filters, cache: dict[str, Any]) -> list[Any]:
@@ -254,9 +265,9 @@ def _cycle_time(session: Session, filters: Filters, now: datetime, work: Working
     by: dict[str, list[tuple[float, float]]] = defaultdict(list)
     running: dict[str, int] = defaultdict(int)
     for _id, key, status, started, ended, _p in _instances(session, filters, cache):
-        if status == "completed" and ended is not None:
+        if _finished(filters, status, ended):
             by[key].append(((ended - started).total_seconds() / DAY, work.days(started, ended)))
-        elif status == "running":
+        elif status == "running" and _started(filters, started):
             running[key] += 1
     rows = []
     for key in sorted(set(by) | set(running)):
@@ -277,7 +288,7 @@ def _cycle_trend(session: Session, filters: Filters, now: datetime, work: Workin
     months = _months(filters)
     by: dict[tuple[str, str], list[float]] = defaultdict(list)
     for _id, key, status, started, ended, _p in _instances(session, filters, cache):
-        if status == "completed" and ended is not None and ended < filters.until:
+        if _finished(filters, status, ended):
             by[(key, _month(ended))].append((ended - started).total_seconds() / DAY)
     keys = sorted({k for k, _ in by})
     rows = [(m, key, len(by[(key, m)]), _r(percentile(by[(key, m)], 50)),
@@ -369,10 +380,11 @@ def _throughput(session: Session, filters: Filters, now: datetime, work: Working
     started: dict[tuple[str, str], int] = defaultdict(int)
     finished: dict[tuple[str, str], int] = defaultdict(int)
     for _id, key, status, start, ended, _p in _instances(session, filters, cache):
-        started[(key, _month(start))] += 1
-        if status == "completed" and ended is not None and ended < filters.until:
+        if _started(filters, start):
+            started[(key, _month(start))] += 1
+        if _finished(filters, status, ended):
             finished[(key, _month(ended))] += 1
-    keys = sorted({k for k, _ in started})
+    keys = sorted({k for k, _ in started} | {k for k, _ in finished})
     rows = [(m, key, started[(key, m)], finished[(key, m)]) for m in months for key in keys
             if started[(key, m)] or finished[(key, m)]]
     return Figure("throughput", ("month", "process", "started", "completed"), tuple(rows),
@@ -395,7 +407,7 @@ def _approval_routes(session: Session, filters: Filters, now: datetime, work: Wo
     by: dict[str, list[float]] = defaultdict(list)
     count: dict[str, int] = defaultdict(int)
     for iid, key, status, started, ended, _p in _instances(session, filters, cache):
-        if key != "project_approval" or not steps.get(iid):
+        if key != "project_approval" or not steps.get(iid) or not _started(filters, started):
             continue
         route = " + ".join(r for r in ("pmo_head", "finance", "committee") if r in steps[iid])
         count[route] += 1

@@ -76,6 +76,9 @@ def known(session, clock, people):
                                          actor="pm1", now=at("01-05"))
         records.raise_escalation(session, project.id, escalation_data(kind="vendor"),
                                  actor="pm1", now=at("02-18"))
+        records.record_escalation_decision(session, first.id, decision="Split the crew.",
+                                           level="pmo", decided_by="reviewer1",
+                                           now=at("01-08"))
         records.resolve_escalation(session, first.id, actor="pm1", now=at("01-10"),
                                    resolution="Done.")
     return ids
@@ -139,8 +142,9 @@ def test_risk_grid_and_open_escalations(session, known):
 
 def test_period_and_category_filters(session, known):
     feb = insight.Filters(date(2026, 2, 1), date(2026, 2, 28))
+    # finished in February: B (30 days, 21 working) and D (4); C started then, running
     assert figures(session, feb)["cycle_time"].rows == (
-        ("project_approval", 1, 1, 4.0, 4.0, 4.0, 4.0),)
+        ("project_approval", 2, 1, 4.0, 30.0, 4.0, 21.0),)
     none = insight.Filters(date(2026, 1, 1), date(2026, 2, 28), category="marketing")
     figs = figures(session, none)
     assert figs["cycle_time"].rows == () and figs["risk_grid"].rows == ()
