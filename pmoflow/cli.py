@@ -195,7 +195,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     rt = _runtime()
     seed.upgrade_schema(rt)
     with rt.sessions() as session:
-        why = demo_year.real_work(session)
+        why = demo_year.real_work(session, rt.engine.install_status(session).demo)
         if why and not args.force:
             print(f"error: demo --year refused: {why}. Nothing was written. Use a fresh "
                   "database, or --force to add a demo year anyway.", file=sys.stderr)

@@ -119,24 +119,28 @@ class DemoYearResult:
         return sum(self.started.values())
 
 
-def real_work(session: Session) -> str | None:
+def real_work(session: Session, demo_install: bool) -> str | None:
     """Why this database must not get a demo year (None when it may): it already holds
-    process instances, or projects of people who are not demo users."""
+    process instances, or projects of people who are not demo users, or any project at
+    all when it is not a demo install (``pmoflow init --demo``)."""
     demo_people = set(DEMO_USERS) | set(EXTRA_USERS)
     instances = session.scalar(select(func.count()).select_from(ProcessInstance)) or 0
-    outsiders = session.scalar(select(func.count()).select_from(Project).where(
-        Project.pm.not_in(sorted(demo_people)))) or 0
+    q = select(func.count()).select_from(Project)
+    if demo_install:
+        q = q.where(Project.pm.not_in(sorted(demo_people)))
+    outsiders = session.scalar(q) or 0
     session.rollback()
     if outsiders:
         return (f"the database holds {outsiders} project(s) of people who are not demo users "
-                "(real work)")
+                "(real work)" if demo_install else f"the database holds {outsiders} "
+                "project(s) and is not a demo install (real work)")
     if instances:
         return f"the database already holds {instances} process instance(s)"
     return None
 
 
-def ensure_people(session: Session, now: datetime, password: str) -> None:
-    """The demo year's extra people (same password as the demo users)."""
+def ensure_people(session: Session, now: datetime, password: str | None) -> None:
+    """The demo year's extra people (same password as the demo users; None: none)."""
     with unit_of_work(session):
         known = set(session.scalars(select(User.username)))
         for username, (name, roles) in EXTRA_USERS.items():
