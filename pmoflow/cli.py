@@ -231,7 +231,7 @@ class ProgressBar:
         self.last = -1
 
     def __call__(self, fraction: float, text: str) -> None:
-        pct = int(round(100 * fraction))
+        pct = round(100 * fraction)
         if self.tty:
             filled = int(self.width * fraction)
             self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {pct:3d}%  {text}")

@@ -92,6 +92,7 @@ RISK_TITLES = {
     "cultural": "Two teams, two ways of working", "resource": "Key engineer may leave",
     "scope": "Customer keeps adding reports", "other": "Office move during go-live",
 }
+ISSUES = ("Shared crane", "Test lab slot", "Vendor delay", "Budget freeze", "Scope dispute")
 ESCALATION_KINDS = ("resource_conflict", "priority_conflict", "vendor", "budget", "scope")
 LESSON_CATEGORIES = ("technical", "schedule", "cost", "supplier", "resource", "scope",
                      "stakeholder", "communication", "quality", "process")
@@ -213,7 +214,7 @@ class _Sim:
         for m in range(months):
             month_start = self.start + timedelta(days=30.44 * m)
             for key, n in PER_MONTH.items():
-                count = max(1, int(round(n * self.rng.uniform(0.8, 1.2))))
+                count = max(1, round(n * self.rng.uniform(0.8, 1.2)))
                 for _ in range(count):
                     at = month_start + timedelta(days=self.rng.uniform(0, 30.44))
                     if at < self.end:
@@ -371,7 +372,7 @@ class _Sim:
         self.session.rollback()
         affected = rng.sample(others, min(len(others), rng.choice((0, 1, 1, 2))))
         return {"project_id": project.id, "affected_project_ids": affected,
-                "title": f"{rng.choice(('Shared crane', 'Test lab slot', 'Vendor delay', 'Budget freeze', 'Scope dispute'))} on {project.code or project.title}",
+                "title": f"{rng.choice(ISSUES)} on {project.code or project.title}",
                 "description": "Demo year: a simulated escalation.",
                 "kind": rng.choice(ESCALATION_KINDS),
                 "severity": rng.choices(("low", "medium", "high", "critical"), (2, 4, 3, 1))[0],
