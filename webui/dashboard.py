@@ -18,7 +18,7 @@ from engine.errors import InvalidData, NotFound
 from webui.context import bpm, username
 from webui.extensions import db
 from webui.i18n import lazy_gettext as _l
-from webui.messages import field_message
+from webui.messages import field_message, role_label
 from webui.portfolio import label
 from workflows import insight
 from workflows.catalog import processes
@@ -37,6 +37,12 @@ TITLES = {
     "approval_routes": _l("Approvals by route"),
     "risk_grid": _l("Risks: probability × impact"),
     "escalations": _l("Open escalations by kind and age"),
+}
+#: Approval routes in words.
+ROUTES = {
+    "pmo_head": _l("PMO head only"), "pmo_head + finance": _l("PMO head + finance"),
+    "pmo_head + committee": _l("PMO head + committee"),
+    "pmo_head + finance + committee": _l("PMO head + finance + committee"),
 }
 #: Column headings of the table views and CSV files.
 COLUMNS = {
@@ -74,8 +80,8 @@ def index():
     return render_template(
         "dashboard.html", board=board, errors=errors, titles=TITLES, columns=COLUMNS,
         categories=PROJECT_CATEGORIES, args=request.args, process_names=names,
-        record_label=label, chart_data=_charts(board) if board else {},
-        section="dashboard"), 400 if errors else 200
+        record_label=label, routes=ROUTES, chart_data=_charts(board) if board else {},
+        section="dashboard"), 422 if errors else 200
 
 
 def _charts(board: insight.Dashboard) -> dict[str, dict[str, object]]:
@@ -89,7 +95,13 @@ def _charts(board: insight.Dashboard) -> dict[str, dict[str, object]]:
     out: dict[str, dict[str, object]] = {}
     for name, fig in board.figures.items():
         chart = dict(fig.chart)
-        if "labels" in chart:
+        if name == "sla_by_role":
+            chart["labels"] = [role_label(str(v)) for v in chart["labels"]]
+        elif name == "approval_routes":
+            chart["labels"] = [str(ROUTES.get(str(v), v)) for v in chart["labels"]]
+        elif name == "escalations":
+            chart["labels"] = [label("kind", v) for v in chart["labels"]]
+        elif "labels" in chart:
             chart["labels"] = [say(str(v)) for v in chart["labels"]]
         if "series" in chart:
             chart["series"] = {say(k): v for k, v in chart["series"].items()}  # type: ignore[union-attr]
@@ -107,7 +119,7 @@ def download(name: str):
         board = _read([name])
     except InvalidData as exc:
         text = "\n".join(field_message(m) for m in exc.errors.values())
-        return Response(text + "\n", status=400, mimetype="text/plain")
+        return Response(text + "\n", status=422, mimetype="text/plain")
     figure = board.figures[name]
     out = io.StringIO()
     out.write("\ufeff")

@@ -111,11 +111,11 @@ def test_others_get_403_and_no_menu_link(demo_client, who):
 def test_impossible_filters_say_why_without_a_500(demo_client, query, message):
     login(demo_client, "pmohead")
     page = demo_client.get(f"/dashboard?{query}")
-    assert page.status_code == 400
+    assert page.status_code == 422
     doc = parse_html(page.get_data(as_text=True))
     assert message in one(doc, "//*[@data-testid='dashboard-errors']").text_content()
     csv_answer = demo_client.get(f"/dashboard/steps.csv?{query}")
-    assert csv_answer.status_code == 400 and message in csv_answer.get_data(as_text=True)
+    assert csv_answer.status_code == 422 and message in csv_answer.get_data(as_text=True)
     api = demo_client.get(f"/api/v1/dashboard?{query}")
     assert api.status_code == 422
     assert api.get_json()["errors"][0]["message"].find(message) >= 0
