@@ -14,7 +14,7 @@ from flask import Blueprint, Response, render_template, request
 from flask_babel import get_locale
 from flask_login import login_required
 
-from engine.errors import InvalidData, NotFound
+from engine.errors import Forbidden, InvalidData, NotFound
 from webui.context import bpm, username
 from webui.extensions import db
 from webui.i18n import lazy_gettext as _l
@@ -131,3 +131,40 @@ def download(name: str):
     filename = f"pmoflow-{name}-{f.start}-{f.end}{'-' + f.category if f.category else ''}.csv"
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _version_arg() -> int | None:
+    value = request.args.get("v", "")
+    return int(value) if value.isdigit() and len(value) < 9 else None
+
+
+@bp.get("/dashboard/heatmap/<key>")
+@login_required
+def heatmap(key: str):
+    """One process version's diagram coloured by where work waits and how often each
+    element and flow is passed."""
+    raw = {k: request.args.get(k, "") for k in ("start", "end", "category")}
+    errors: list[str] = []
+    heat = None
+    try:
+        heat = insight.read_heatmap(bpm(), db.session, username(), key, _version_arg(), raw)
+    except InvalidData as exc:
+        errors = [field_message(m) for m in exc.errors.values()]
+    names = {p.key: p for p in processes()}
+    data = {e: {"visits": h.visits, "completed": h.completed, "median": h.median_days,
+                "p90": h.p90_days} for e, h in heat.elements.items()} if heat else {}
+    return render_template("dashboard_heatmap.html", heat=heat, key=key, errors=errors,
+                           heat_data=data, args=request.args, process_names=names,
+                           section="dashboard"), 422 if errors else 200
+
+
+@bp.get("/dashboard/heatmap/<key>/<dbid:version>/diagram.bpmn")
+@login_required
+def heatmap_diagram(key: str, version: int):
+    """The version's XML for the heatmap's viewer (dashboard readers only)."""
+    if not insight.may_read(db.session, username()):
+        raise Forbidden("only the PMO head and the PMO administrator see the dashboard",
+                        code="access.dashboard_only")
+    response = Response(bpm().version_diagram(db.session, key, version), mimetype="text/plain")
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

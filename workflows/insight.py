@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
@@ -462,3 +462,94 @@ _BUILDERS: dict[str, Callable[..., Figure]] = {
     "approval_routes": _approval_routes, "risk_grid": _risk_grid,
     "escalations": _escalations,
 }
+
+
+# --------------------------------------------------------------------------- heatmap
+
+
+@dataclass(frozen=True)
+class ElementHeat:
+    """One diagram element: how often work passed it and how long people kept it."""
+
+    element_id: str
+    visits: int
+    completed: int
+    median_days: float | None
+    p90_days: float | None
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    """Where work of one process version waits, from its instances in the period."""
+
+    key: str
+    version: int
+    versions: tuple[int, ...]
+    filters: Filters
+    instances: int
+    elements: dict[str, ElementHeat]
+
+
+#: Audit entries that mean an engine step (service, decision table, timer) ran.
+STEP_KINDS = ("service_called", "decision", "timer_fired")
+
+
+def heatmap(session: Session, key: str, version: int, filters: Filters) -> Heatmap:
+    """Per element of ``key`` v``version``: visits (tasks opened, services, decisions and
+    timers run) and the waiting time at user tasks, for instances started in the period;
+    :class:`NotFound` for a version that does not exist."""
+    from engine.errors import NotFound
+    from engine.store.models import AuditEvent, ProcessDefinition
+
+    versions = tuple(session.scalars(select(ProcessDefinition.version).where(
+        ProcessDefinition.key == key).order_by(ProcessDefinition.version)))
+    definition_id = session.scalar(select(ProcessDefinition.id).where(
+        ProcessDefinition.key == key, ProcessDefinition.version == version))
+    if definition_id is None:
+        session.rollback()
+        raise NotFound(f"no version {version} of process {key!r}", code="not_found")
+    mine = _in_category(select(ProcessInstance.id).where(
+        ProcessInstance.definition_id == definition_id,
+        ProcessInstance.started_at >= filters.since,
+        ProcessInstance.started_at < filters.until), ProcessInstance.project_id, filters)
+    ids = [row[0] for row in session.execute(mine)]
+    visits: dict[str, int] = defaultdict(int)
+    waits: dict[str, list[float]] = defaultdict(list)
+    for chunk in range(0, len(ids), 500):
+        part = ids[chunk:chunk + 500]
+        for element, status, created, completed in session.execute(select(
+                HumanTask.element_id, HumanTask.status, HumanTask.created_at,
+                HumanTask.completed_at).where(HumanTask.instance_id.in_(part))):
+            visits[element] += 1
+            if status == "completed" and completed is not None:
+                waits[element].append((completed - created).total_seconds() / DAY)
+        for element, n in session.execute(select(AuditEvent.element_id, func.count()).where(
+                AuditEvent.instance_id.in_(part), AuditEvent.kind.in_(STEP_KINDS),
+                AuditEvent.element_id.is_not(None)).group_by(AuditEvent.element_id)):
+            visits[element] += int(n)
+    session.rollback()
+    elements = {e: ElementHeat(e, visits[e], len(waits[e]), _r(percentile(waits[e], 50)),
+                               _r(percentile(waits[e], 90))) for e in sorted(visits)}
+    return Heatmap(key=key, version=version, versions=versions, filters=filters,
+                   instances=len(ids), elements=elements)
+
+
+def read_heatmap(bpm: Engine, session: Session, actor: str, key: str, version: int | None,
+                 raw: dict[str, Any]) -> Heatmap:
+    """The heatmap of ``key`` (the newest version without ``version``) for ``actor``
+    (:class:`Forbidden` unless PMO head or admin), filters as :func:`read`."""
+    from engine.errors import NotFound
+    from engine.store.models import ProcessDefinition
+
+    if not may_read(session, actor):
+        session.rollback()
+        raise Forbidden("only the PMO head and the PMO administrator see the dashboard",
+                        code="access.dashboard_only")
+    filters = parse_filters(raw, bpm.clock.now().date())
+    if version is None:
+        version = session.scalar(select(func.max(ProcessDefinition.version)).where(
+            ProcessDefinition.key == key))
+        if version is None:
+            session.rollback()
+            raise NotFound(f"no process {key!r}", code="not_found")
+    return heatmap(session, key, version, filters)

@@ -50,3 +50,17 @@ def test_pmo_head_reads_the_dashboard(demo_page):
     page.fill("#f-end", "2026-02-01")
     page.click("[data-testid=dashboard-filters] button[type=submit]")
     assert "before it starts" in page.locator("[data-testid=dashboard-errors]").inner_text()
+
+
+def test_heatmap_colours_the_slowest_step(demo_page):
+    page = demo_page("pmohead", width=1400, height=900)
+    page.goto("/dashboard")
+    page.click("[data-testid=heatmap-links] >> text=Project approval")
+    page.wait_for_selector("[data-testid=heatmap][data-ready=true]")
+    hottest = page.evaluate("""() => [...document.querySelectorAll('.djs-element.heat-4')]
+        .map(e => e.getAttribute('data-element-id'))""")
+    assert hottest and set(hottest) <= {"check", "review_pmo_head", "review_finance",
+                                        "steering_vote", "revise", "kickoff"}
+    assert page.locator(".djs-connection.heat-flow-4").count() >= 1
+    assert page.locator(".heat-badge").count() >= 4
+    page.screenshot(path=str(SHOTS / "heatmap.png"), full_page=True)
