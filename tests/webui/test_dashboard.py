@@ -163,3 +163,26 @@ def test_openapi_lists_the_dashboard(demo_client):
     doc = demo_client.get("/api/v1/openapi.json").get_json()
     assert "/api/v1/dashboard" in doc["paths"]
     assert "/api/v1/dashboard/{figure}" in doc["paths"]
+
+
+def test_heatmap_page_and_its_diagram_for_dashboard_readers_only(demo_client):
+    login(demo_client, "pm1")
+    assert demo_client.get("/dashboard/heatmap/project_approval").status_code == 403
+    assert demo_client.get("/dashboard/heatmap/project_approval/1/diagram.bpmn"
+                           ).status_code == 403
+    login(demo_client, "pmohead")
+    page = demo_client.get("/dashboard/heatmap/project_approval")
+    assert page.status_code == 200
+    doc = parse_html(page.get_data(as_text=True))
+    box = one(doc, "//*[@data-testid='heatmap']")
+    assert box.get("data-xml-url") == "/dashboard/heatmap/project_approval/1/diagram.bpmn"
+    import json
+
+    heat = json.loads(one(doc, "//script[@id='heat-data']").text)
+    assert heat["check"]["visits"] >= 10 and heat["check"]["median"] > 0
+    xml = demo_client.get(box.get("data-xml-url"))
+    assert xml.status_code == 200 and b"project_approval" in xml.data
+    assert demo_client.get("/dashboard/heatmap/project_approval?v=9").status_code == 404
+    assert demo_client.get("/dashboard/heatmap/nope").status_code == 404
+    bad = demo_client.get("/dashboard/heatmap/risk_review?start=2026-03-01&end=2026-01-01")
+    assert bad.status_code == 422 and "before it starts" in bad.get_data(as_text=True)

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from engine.errors import Forbidden, InvalidData
+from engine.errors import Forbidden, InvalidData, NotFound
 from engine.store.models import HumanTask, ProcessDefinition, ProcessInstance
 from engine.store.uow import unit_of_work
 from tests.workflows.factories import approved_project, escalation_data, risk_data
@@ -182,3 +182,19 @@ def test_only_the_pmo_head_and_admin_read_it(engine, session, people, known, clo
     assert board.figures["cycle_time"].rows[0][1] == 3
     assert board.now == NOW and board.filters.end == NOW.date()
     assert timedelta(0) < NOW - board.filters.since
+
+
+def test_heatmap_of_a_version_from_its_tasks(session, known):
+    heat = insight.heatmap(session, "project_approval", 1, PERIOD)
+    assert (heat.versions, heat.instances) == ((1,), 4)
+    check = heat.elements["check"]
+    assert (check.visits, check.completed, check.median_days, check.p90_days) == (
+        4, 3, 1.0, 4.0)
+    assert {e: h.visits for e, h in heat.elements.items()} == {
+        "check": 4, "review_pmo_head": 3, "review_finance": 2, "steering_vote": 1}
+    assert heat.elements["steering_vote"].median_days == 27.0
+    feb = insight.heatmap(session, "project_approval", 1,
+                          insight.Filters(date(2026, 2, 1), date(2026, 2, 28)))
+    assert feb.instances == 2 and feb.elements["check"].visits == 2
+    with pytest.raises(NotFound):
+        insight.heatmap(session, "project_approval", 2, PERIOD)
