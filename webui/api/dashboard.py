@@ -63,7 +63,7 @@ def get_dashboard(**filters):
     return insight.read(bpm(), db.session, actor(), filters)
 
 
-@blp.get("/dashboard/<string:figure>")
+@blp.get("/dashboard/<figure>")
 @blp.arguments(DashboardArgs, location="query", as_kwargs=True)
 @blp.response(200, FigureSchema)
 def get_figure(figure: str, **filters):
