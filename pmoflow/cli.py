@@ -188,6 +188,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Seed the demo users and processes, then simulate a year of work through the engine."""
+    from datetime import timedelta
+
     from pmoflow import demo_year, seed
 
     if not 1 <= args.months <= 24:
@@ -214,10 +216,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
                                seed=args.seed, progress=bar)
         bar.done()
     started = ", ".join(f"{k} {v}" for k, v in sorted(result.started.items()))
-    print(f"demo year {result.start:%Y-%m-%d} .. {result.end:%Y-%m-%d} (seed {result.seed}): "
+    print(f"demo year {result.end - timedelta(days=round(30.44 * result.months)):%Y-%m-%d} .. "
+          f"{result.end:%Y-%m-%d} after a warm-up from {result.start:%Y-%m-%d} "
+          f"(seed {result.seed}): "
           f"{result.requests} requests ({started}); {result.completed_tasks} steps completed, "
           f"{result.jobs_fired} timers fired, {result.refused_actions} actions refused, "
           f"in {result.seconds:.0f} s")
+    for (step, code), n in result.refusals.most_common(5):
+        print(f"  refused {n}x at {step}: {code}")
     print("Sign in as pmohead or admin (password 'demo') and open the dashboard.")
     return 0
 

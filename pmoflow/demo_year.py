@@ -58,7 +58,7 @@ SPONSORS = ("sponsor1", "sponsor2", "sponsor3")
 TEAM = ("team1", "team2", "team3")
 #: Mean calendar days a person of each step waits before acting, at the start of the year.
 WAIT_DAYS = {
-    "check": 9.0, "review_pmo_head": 11.0, "review_finance": 15.0, "steering_vote": 18.0,
+    "check": 10.5, "review_pmo_head": 13.0, "review_finance": 17.0, "steering_vote": 20.0,
     "revise": 6.0, "kickoff": 3.0,
     "sponsor_review": 3.0, "pmo_review": 2.5, "steering_review": 4.0,
     "triage": 2.0, "head_triage": 1.5, "steer": 5.0, "guidance": 2.0, "confirm": 3.0,
@@ -66,9 +66,9 @@ WAIT_DAYS = {
     "write_lesson": 3.0, "curate": 4.0,
 }
 #: How much faster everyone acts by the end of the simulated span (1.0 = no change).
-END_FACTOR = 0.42
+END_FACTOR = 0.38
 #: Days simulated before the year starts, so its first month already has work in flight.
-WARMUP_DAYS = 45
+WARMUP_DAYS = 60
 CATEGORIES = ("it", "construction", "rnd", "compliance", "operations", "marketing", "other")
 TITLES = {
     "it": ("CRM replacement", "Data warehouse", "Intranet search", "ERP upgrade",
