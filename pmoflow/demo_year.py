@@ -43,7 +43,7 @@ from workflows.roles import DEMO_USERS
 
 DAY = 86400.0
 #: Requests that arrive per simulated month (a few hundred in a year).
-PER_MONTH = {"project_approval": 18, "risk_review": 8, "escalation": 3}
+PER_MONTH = {"project_approval": 18, "risk_review": 8, "escalation": 5}
 #: People the demo year adds to the demo users (more PMs, sponsors and reviewers).
 EXTRA_USERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "pm3": ("Ahmed Karim (PM)", ("pm",)),
@@ -311,8 +311,9 @@ class _Sim:
                 "lesson_team": team}
         try:
             self.bpm.start(self.session, "project_closure", pm, data, title="Closure")
-        except EngineError:
+        except EngineError as exc:
             self.result.refused_actions += 1
+            self.result.refusals[("project_closure", exc.code)] += 1
             self.session.rollback()
             return
         self.result.started["project_closure"] = self.result.started.get(

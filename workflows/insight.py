@@ -329,7 +329,7 @@ def _steps(session: Session, filters: Filters, now: datetime, work: WorkingTime,
                             "p90_days", "median_working_days", "sla_breaches"), tuple(rows),
                   {"type": "bar", "labels": [r[2] for r in rows],
                    "series": {"median_days": [r[4] for r in rows],
-                              "sla_breaches": [r[7] for r in rows]}})
+                              "p90_days": [r[5] for r in rows]}})
 
 
 def _sla_by_role(session: Session, filters: Filters, now: datetime, work: WorkingTime,
