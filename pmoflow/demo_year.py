@@ -303,12 +303,17 @@ class _Sim:
         ratio = self.rng.choice((0.82, 0.9, 0.95, 0.98, 1.0, 1.04, 1.08, 1.15, 1.25, 1.4))
         cost = (budget * _dec(ratio)).quantize(_dec(0.01))
         team = self.rng.sample(TEAM, self.rng.randint(0, 3))
-        data = {"project_id": project_id, "deliverables_accepted": self.rng.random() > 0.1,
+        accepted = self.rng.random() > 0.1
+        open_items = self.rng.choice((0, 0, 0, 1, 3))
+        data = {"project_id": project_id, "deliverables_accepted": accepted,
                 "actual_cost": {"amount": str(cost), "currency": "CNY"},
                 "actual_end": self.clock.now().date().isoformat(),
                 "customer_satisfaction": self.rng.randint(2, 5),
-                "open_items_count": self.rng.choice((0, 0, 0, 1, 3)),
-                "lesson_team": team}
+                "open_items_count": open_items, "lesson_team": team}
+        if not accepted:
+            data["deliverables_notes"] = "The final report is still missing."
+        if open_items:
+            data["open_items_note"] = "Warranty fixes handed to operations."
         try:
             self.bpm.start(self.session, "project_closure", pm, data, title="Closure")
         except EngineError as exc:
