@@ -183,6 +183,13 @@ CODES: dict[str, str] = {
     "ops.step_not_enterable": "A token cannot be moved to this kind of element.",
     "ops.step_other_process": "The element belongs to another (sub)process than the token.",
     "ops.same_step": "The token already waits at this step.",
+    "access.dashboard_only": "Only the PMO head and the PMO administrator see the dashboard.",
+    "dashboard.date_invalid": "The text is not a date (YYYY-MM-DD).",
+    "dashboard.period_reversed": "The period ends before it starts.",
+    "dashboard.period_too_long": "The period is longer than the dashboard covers.",
+    "dashboard.period_future": "The period starts after today.",
+    "dashboard.category_unknown": "Not a project category.",
+    "dashboard.figure_unknown": "Not a dashboard figure.",
 }
 
 

@@ -60,6 +60,17 @@ def _parser() -> argparse.ArgumentParser:
                    help="demo users (password 'demo'), demo data, every process in bpmn/")
     s.set_defaults(func=cmd_init)
 
+    s = sub.add_parser("demo", help="demo data: --year simulates a year of PMO work through "
+                       "the engine (dashboards and heatmaps have something to show)")
+    s.add_argument("--year", action="store_true", required=True,
+                   help="simulate twelve months of the four processes, ending now")
+    s.add_argument("--months", type=int, default=12, help="how many months (1-24, default 12)")
+    s.add_argument("--seed", type=int, default=1, help="random seed: the same seed, the same "
+                   "counts (default 1)")
+    s.add_argument("--force", action="store_true",
+                   help="run even though the database already holds instances or real work")
+    s.set_defaults(func=cmd_demo)
+
     s = sub.add_parser("clock", help="show or move a demo/test install's clock; mark-test "
                        "marks an install without demo data as a test install")
     s.add_argument("action", choices=["status", "advance", "mark-test"])
@@ -173,6 +184,73 @@ def cmd_init(args: argparse.Namespace) -> int:
     print(f"Database ready: {_safe_url(rt.config.database_url)}")
     print(f"Instance folder: {rt.config.instance_dir}")
     return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Seed the demo users and processes, then simulate a year of work through the engine."""
+    from datetime import timedelta
+
+    from pmoflow import demo_year, seed
+
+    if not 1 <= args.months <= 24:
+        raise ValueError(f"--months {args.months}: choose 1 to 24")
+    rt = _runtime()
+    seed.upgrade_schema(rt)
+    with rt.sessions() as session:
+        why = demo_year.real_work(session, rt.engine.install_status(session).demo)
+        if why and not args.force:
+            print(f"error: demo --year refused: {why}. Nothing was written. Use a fresh "
+                  "database, or --force to add a demo year anyway.", file=sys.stderr)
+            return 1
+        seed.seed_demo_people(rt, session, log=print)
+        demo_year.ensure_people(session, rt.engine.clock.now(), seed.DEMO_PASSWORD)
+        seed.deploy_dir(rt, session, print)
+        rt.engine.mark_demo_install(session, "cli")
+        end = rt.engine.install_status(session).now
+        start = demo_year.span_start(end, args.months)
+        demo_year.backdate_definitions(session, start)
+        for seeder in seed.demo_seeders():  # the three demo projects, running from day one
+            seeder(rt.engine, session, start)
+        bar = ProgressBar(sys.stderr)
+        result = demo_year.run(rt.engine, session, end=end, months=args.months,
+                               seed=args.seed, progress=bar)
+        bar.done()
+    started = ", ".join(f"{k} {v}" for k, v in sorted(result.started.items()))
+    print(f"demo year {result.end - timedelta(days=round(30.44 * result.months)):%Y-%m-%d} .. "
+          f"{result.end:%Y-%m-%d} after a warm-up from {result.start:%Y-%m-%d} "
+          f"(seed {result.seed}): "
+          f"{result.requests} requests ({started}); {result.completed_tasks} steps completed, "
+          f"{result.jobs_fired} timers fired, {result.refused_actions} actions refused, "
+          f"in {result.seconds:.0f} s")
+    for (step, code), n in result.refusals.most_common(5):
+        print(f"  refused {n}x at {step}: {code}")
+    print("Sign in as pmohead or admin (password 'demo') and open the dashboard.")
+    return 0
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal (plain lines every 10 % otherwise)."""
+
+    def __init__(self, stream, width: int = 30):
+        self.stream, self.width = stream, width
+        self.tty = getattr(stream, "isatty", lambda: False)()
+        self.last = -1
+
+    def __call__(self, fraction: float, text: str) -> None:
+        pct = round(100 * fraction)
+        if self.tty:
+            filled = int(self.width * fraction)
+            self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {pct:3d}%  {text}")
+            self.stream.flush()
+        elif pct // 10 != self.last // 10:
+            self.stream.write(f"{pct:3d}%  {text}\n")
+        self.last = pct
+
+    def done(self) -> None:
+        """End the bar's line."""
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 def cmd_clock(args: argparse.Namespace) -> int:

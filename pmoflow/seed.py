@@ -45,6 +45,15 @@ def seed_admin(rt: Runtime, session: Session) -> str | None:
 
 def seed_demo(rt: Runtime, session: Session, log: Callable[[str], None] = print) -> None:
     """Demo users (password "demo"), every process in ``bpmn/`` deployed, demo data."""
+    seed_demo_people(rt, session, log)
+    deploy_dir(rt, session, log)
+    for seeder in demo_seeders():  # each commits its own records
+        seeder(rt.engine, session, rt.engine.clock.now())
+    log("demo records ready")
+
+
+def seed_demo_people(rt: Runtime, session: Session, log: Callable[[str], None] = print) -> None:
+    """The PMO roles and the demo users (password "demo"); existing users stay as they are."""
     ensure_roles(session)
     with unit_of_work(session):
         existing = set(session.scalars(select(User.username)))
@@ -55,10 +64,6 @@ def seed_demo(rt: Runtime, session: Session, log: Callable[[str], None] = print)
                                  password=DEMO_PASSWORD, display_name=name, roles=roles,
                                  email=demo_email(username))
     log(f"demo users ready ({len(DEMO_USERS)}), password '{DEMO_PASSWORD}'")
-    deploy_dir(rt, session, log)
-    for seeder in demo_seeders():  # each commits its own records
-        seeder(rt.engine, session, rt.engine.clock.now())
-    log("demo records ready")
 
 
 def deploy_dir(rt: Runtime, session: Session, log: Callable[[str], None] = print) -> None:

@@ -241,6 +241,14 @@ MESSAGES: dict[str, LazyString] = {
     "ops.step_other_process": _l("%(element_id)s belongs to %(process)s, not to "
                                  "%(token_process)s where the token waits."),
     "ops.same_step": _l("The token already waits at %(element_id)s."),
+    "access.dashboard_only": _l("Only the PMO head and the PMO administrator see the "
+                                "dashboard."),
+    "dashboard.date_invalid": _l("%(value)s is not a date (YYYY-MM-DD)."),
+    "dashboard.period_reversed": _l("The period ends (%(end)s) before it starts (%(start)s)."),
+    "dashboard.period_too_long": _l("Choose a period of at most three years."),
+    "dashboard.period_future": _l("The period starts after today (%(today)s)."),
+    "dashboard.category_unknown": _l("%(value)s is not a project category."),
+    "dashboard.figure_unknown": _l("%(value)s is not a dashboard figure."),
 }
 
 #: Codes whose English text is the message itself, shown as it is: a schema author's

@@ -315,3 +315,36 @@ def test_clock_advance_needs_a_demo_install_and_a_good_duration(tmp_path, cli):
     assert code == 0 and "ahead of real time by 1 day, 2:00:00" in out
     code, out, _ = cli("clock", "status")
     assert code == 0 and "demo/test install" in out and "1 day, 2:00:00" in out
+
+
+def test_demo_year_refused_on_real_work_and_nothing_written(tmp_path):
+    from sqlalchemy import create_engine, func, select
+
+    from engine.store.models import User
+    from tests.workflows.factories import proposal
+    from workflows import records
+    from workflows.records.models import Project
+
+    assert pmoflow("init", tmp_path=tmp_path).returncode == 0
+    url = f"sqlite:///{tmp_path / 'instance' / 'pmoflow.db'}"
+    from sqlalchemy.orm import Session
+
+    eng = create_engine(url)
+    with Session(eng) as s, s.begin():
+        from datetime import UTC, datetime
+
+        from engine import identity
+
+        identity.create_user(s, "bob", now=datetime.now(UTC), roles=[])
+        records.propose_project(s, proposal(title="Real work", sponsor="bob"), pm="admin",
+                                now=datetime.now(UTC))
+    result = pmoflow("demo", "--year", "--months", "1", tmp_path=tmp_path)
+    assert_no_traceback(result)
+    assert result.returncode == 1
+    assert "demo --year refused" in result.stderr and "not a demo install" in result.stderr
+    assert "Nothing was written" in result.stderr
+    with Session(eng) as s:
+        assert s.scalar(select(func.count()).select_from(User)) == 2  # admin and bob
+        assert s.scalar(select(func.count()).select_from(Project)) == 1
+    bad = pmoflow("demo", "--year", "--months", "30", tmp_path=tmp_path)
+    assert bad.returncode == 1 and "choose 1 to 24" in bad.stderr

@@ -1,0 +1,555 @@
+"""The PMO dashboard's figures: where work waits, and whether the PMO is getting faster.
+
+Read-only queries over indexed tables only (``process_instances``, ``human_tasks`` and the
+PMO records ``projects``, ``risks``, ``escalations``); never a deserialized workflow.  Each
+figure is a dataclass with ``columns`` and ``rows`` (what the table view and the CSV show)
+plus the series a chart draws.  Percentiles are computed here, the same on SQLite and
+PostgreSQL.  No Flask.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from engine.api import Engine
+
+from engine import identity
+from engine.errors import FieldError, Forbidden, InvalidData
+from engine.store.models import HumanTask, ProcessInstance
+from workflows.records.models import Escalation, Project, Risk
+from workflows.records.vocab import PROJECT_CATEGORIES
+
+#: The figures the dashboard shows, in page order (also the API's and CSV's names).
+FIGURES: tuple[str, ...] = (
+    "cycle_time", "cycle_trend", "steps", "sla_by_role", "wip", "throughput",
+    "approval_routes", "risk_grid", "escalations",
+)
+#: The longest period one dashboard covers.
+MAX_PERIOD = timedelta(days=3 * 366)
+DAY = 86400.0
+#: Who sees the dashboard.
+READERS = frozenset({"pmo_head", "pmo_admin"})
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which work the figures count: started from ``start`` up to ``end`` (dates,
+    inclusive), optionally only projects of one ``category``."""
+
+    start: date
+    end: date
+    category: str | None = None
+
+    @property
+    def since(self) -> datetime:
+        """The first moment of the period (UTC)."""
+        return datetime.combine(self.start, time(), tzinfo=UTC)
+
+    @property
+    def until(self) -> datetime:
+        """The first moment after the period (UTC)."""
+        return datetime.combine(self.end + timedelta(days=1), time(), tzinfo=UTC)
+
+
+def parse_filters(raw: dict[str, Any], today: date) -> Filters:
+    """Filters from query arguments (``start``, ``end`` as YYYY-MM-DD, ``category``);
+    default: the twelve months up to ``today``.  :class:`InvalidData` naming the field for
+    a garbled date, an end before the start, a period over three years or in the future,
+    or an unknown category."""
+    errors: dict[str, FieldError] = {}
+
+    def day(name: str, default: date) -> date:
+        text = str(raw.get(name) or "").strip()
+        if not text:
+            return default
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            errors[name] = FieldError(f"{text[:40]!r} is not a date (YYYY-MM-DD).",
+                                      "dashboard.date_invalid", field=name, value=text[:40])
+            return default
+
+    end = day("end", today)
+    start = day("start", end - timedelta(days=365))
+    if not errors:
+        if end < start:
+            errors["end"] = FieldError(
+                f"The period ends ({end}) before it starts ({start}).",
+                "dashboard.period_reversed", field="end", start=str(start), end=str(end))
+        elif end - start > MAX_PERIOD:
+            errors["start"] = FieldError(
+                "Choose a period of at most three years.", "dashboard.period_too_long",
+                field="start", days=MAX_PERIOD.days)
+        elif start > today:
+            errors["start"] = FieldError(
+                f"The period starts after today ({today}).", "dashboard.period_future",
+                field="start", today=str(today))
+    category = str(raw.get("category") or "").strip() or None
+    if category is not None and category not in PROJECT_CATEGORIES:
+        errors["category"] = FieldError(
+            f"{category[:40]!r} is not a project category.", "dashboard.category_unknown",
+            field="category", value=category[:40])
+    if errors:
+        raise InvalidData(errors)
+    return Filters(start=start, end=end, category=category)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One dashboard figure: a table (``columns``, ``rows``) and what its chart draws."""
+
+    name: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+    chart: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Every figure for one set of filters, and the moment they were computed."""
+
+    filters: Filters
+    now: datetime
+    figures: dict[str, Figure]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def percentile(values: Sequence[float], pct: float) -> float | None:
+    """The ``pct`` percentile (nearest rank) of ``values``; None when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+class WorkingTime:
+    """Working days between two moments: calendar time less the whole non-working days
+    in between (``is_workday`` is the install's business calendar)."""
+
+    def __init__(self, is_workday: Callable[[date], bool]):
+        self.is_workday = is_workday
+        self._cache: dict[date, bool] = {}
+
+    def _work(self, day: date) -> bool:
+        found = self._cache.get(day)
+        if found is None:
+            found = self._cache[day] = bool(self.is_workday(day))
+        return found
+
+    def days(self, since: datetime, until: datetime) -> float:
+        """Working days from ``since`` to ``until``."""
+        total = (until - since).total_seconds() / DAY
+        day = since.date() + timedelta(days=1)
+        while day < until.date():
+            if not self._work(day):
+                total -= 1
+            day += timedelta(days=1)
+        return max(0.0, total)
+
+
+def _month(when: datetime) -> str:
+    return f"{when.year:04d}-{when.month:02d}"
+
+
+def _months(filters: Filters) -> list[str]:
+    out, y, m = [], filters.start.year, filters.start.month
+    while (y, m) <= (filters.end.year, filters.end.month):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def _in_category(query: Select[Any], project_id: Any, filters: Filters) -> Select[Any]:
+    if filters.category is None:
+        return query
+    return query.where(project_id.in_(
+        select(Project.id).where(Project.category == filters.category)))
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def may_read(session: Session, actor: str) -> bool:
+    """Whether ``actor`` sees the dashboard (the PMO head and the PMO administrator)."""
+    return bool(identity.global_roles(session, actor) & READERS)
+
+
+def read(bpm: Engine, session: Session, actor: str, raw: dict[str, Any],
+         only: Iterable[str] | None = None) -> Dashboard:
+    """The dashboard for ``actor`` (:class:`Forbidden` unless PMO head or admin) with the
+    filters in ``raw`` (:class:`InvalidData` naming the field when they are impossible)."""
+    if not may_read(session, actor):
+        session.rollback()
+        raise Forbidden("only the PMO head and the PMO administrator see the dashboard",
+                        code="access.dashboard_only")
+    now = bpm.clock.now()
+    filters = parse_filters(raw, now.date())
+    return dashboard(session, filters, now, lambda day: bpm.is_workday(session, day), only)
+
+
+def dashboard(session: Session, filters: Filters, now: datetime,
+              is_workday: Callable[[date], bool], only: Iterable[str] | None = None
+              ) -> Dashboard:
+    """The dashboard's figures (all, or the ones named in ``only``) for ``filters``."""
+    wanted = tuple(only) if only is not None else FIGURES
+    unknown = [n for n in wanted if n not in FIGURES]
+    if unknown:
+        raise InvalidData({"figure": FieldError(
+            f"{unknown[0][:40]!r} is not a dashboard figure.", "dashboard.figure_unknown",
+            field="figure", value=unknown[0][:40])})
+    work = WorkingTime(is_workday)
+    cache: dict[str, Any] = {}
+    out: dict[str, Figure] = {}
+    for name in wanted:
+        out[name] = _BUILDERS[name](session, filters, now, work, cache)
+    session.rollback()
+    return Dashboard(filters=filters, now=now, figures=out)
+
+
+def _instances(session: Session, filters: Filters, cache: dict[str, Any]) -> list[Any]:
+    """Instances started or ended in the period: (id, process, status, started, ended,
+    project)."""
+    if "instances" not in cache:
+        q = select(ProcessInstance.id, ProcessInstance.process_key, ProcessInstance.status,
+                   ProcessInstance.started_at, ProcessInstance.ended_at,
+                   ProcessInstance.project_id).where(or_(
+                       and_(ProcessInstance.started_at >= filters.since,
+                            ProcessInstance.started_at < filters.until),
+                       and_(ProcessInstance.ended_at >= filters.since,
+                            ProcessInstance.ended_at < filters.until)))
+        cache["instances"] = list(session.execute(
+            _in_category(q, ProcessInstance.project_id, filters).order_by(ProcessInstance.id)))
+    return cache["instances"]
+
+
+def _started(filters: Filters, when: datetime) -> bool:
+    return filters.since <= when < filters.until
+
+
+def _finished(filters: Filters, status: str, ended: datetime | None) -> bool:
+    return status == "completed" and ended is not None and filters.since <= ended < filters.until
+
+
+def _tasks(session: Session, filters: Filters, cache: dict[str, Any]) -> list[Any]:
+    """Tasks created in the period (not withdrawn): (process, element, role, status,
+    created, due, completed, instance)."""
+    if "tasks" not in cache:
+        q = select(HumanTask.process_key, HumanTask.element_id, HumanTask.role,
+                   HumanTask.status, HumanTask.created_at, HumanTask.due_at,
+                   HumanTask.completed_at, HumanTask.instance_id, HumanTask.name).where(
+            HumanTask.created_at >= filters.since, HumanTask.created_at < filters.until,
+            HumanTask.status.in_(("open", "completed")))
+        cache["tasks"] = list(session.execute(
+            _in_category(q, HumanTask.project_id, filters).order_by(HumanTask.id)))
+    return cache["tasks"]
+
+
+def _cycle_time(session: Session, filters: Filters, now: datetime, work: WorkingTime,
+                cache: dict[str, Any]) -> Figure:
+    by: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    running: dict[str, int] = defaultdict(int)
+    for _id, key, status, started, ended, _p in _instances(session, filters, cache):
+        if _finished(filters, status, ended):
+            by[key].append(((ended - started).total_seconds() / DAY, work.days(started, ended)))
+        elif status == "running" and _started(filters, started):
+            running[key] += 1
+    rows = []
+    for key in sorted(set(by) | set(running)):
+        cal = [c for c, _ in by[key]]
+        wd = [w for _, w in by[key]]
+        rows.append((key, len(cal), running[key], _r(percentile(cal, 50)),
+                     _r(percentile(cal, 90)), _r(percentile(wd, 50)), _r(percentile(wd, 90))))
+    return Figure("cycle_time", ("process", "completed", "running", "median_days",
+                                 "p90_days", "median_working_days", "p90_working_days"),
+                  tuple(rows), {"type": "bar", "labels": [r[0] for r in rows],
+                                "series": {"median_days": [r[3] for r in rows],
+                                           "p90_days": [r[4] for r in rows]}})
+
+
+def _cycle_trend(session: Session, filters: Filters, now: datetime, work: WorkingTime,
+                 cache: dict[str, Any]) -> Figure:
+    """Median cycle time by the month work finished, per process."""
+    months = _months(filters)
+    by: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for _id, key, status, started, ended, _p in _instances(session, filters, cache):
+        if _finished(filters, status, ended):
+            by[(key, _month(ended))].append((ended - started).total_seconds() / DAY)
+    keys = sorted({k for k, _ in by})
+    rows = [(m, key, len(by[(key, m)]), _r(percentile(by[(key, m)], 50)),
+             _r(percentile(by[(key, m)], 90)))
+            for m in months for key in keys if by.get((key, m))]
+    return Figure("cycle_trend", ("month", "process", "completed", "median_days", "p90_days"),
+                  tuple(rows), {"type": "line", "labels": months, "series": {
+                      key: [_r(percentile(by.get((key, m), []), 50)) for m in months]
+                      for key in keys}})
+
+
+def _steps(session: Session, filters: Filters, now: datetime, work: WorkingTime,
+           cache: dict[str, Any]) -> Figure:
+    """Per step: how long work waited there, and how often past its due time."""
+    waits: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    breaches: dict[tuple[str, str], int] = defaultdict(int)
+    names: dict[tuple[str, str], str] = {}
+    for key, element, _role, status, created, due, completed, _i, name in _tasks(
+            session, filters, cache):
+        names[(key, element)] = name
+        done = completed if status == "completed" and completed else None
+        if done is not None:
+            waits[(key, element)].append(((done - created).total_seconds() / DAY,
+                                          work.days(created, done)))
+        else:
+            waits.setdefault((key, element), [])
+        if due is not None and (done or now) > due:
+            breaches[(key, element)] += 1
+    rows = []
+    for key, element in sorted(waits):
+        cal = [c for c, _ in waits[(key, element)]]
+        wd = [w for _, w in waits[(key, element)]]
+        rows.append((key, element, names[(key, element)], len(cal), _r(percentile(cal, 50)),
+                     _r(percentile(cal, 90)), _r(percentile(wd, 50)),
+                     breaches[(key, element)]))
+    rows.sort(key=lambda r: (-(r[4] or 0), r[0], r[1]))
+    return Figure("steps", ("process", "step", "step_name", "completed", "median_days",
+                            "p90_days", "median_working_days", "sla_breaches"), tuple(rows),
+                  {"type": "bar", "labels": [r[2] for r in rows],
+                   "series": {"median_days": [r[4] for r in rows],
+                              "p90_days": [r[5] for r in rows]}})
+
+
+def _sla_by_role(session: Session, filters: Filters, now: datetime, work: WorkingTime,
+                 cache: dict[str, Any]) -> Figure:
+    total: dict[str, int] = defaultdict(int)
+    late: dict[str, int] = defaultdict(int)
+    for _key, _element, role, status, _created, due, completed, _i, _n in _tasks(
+            session, filters, cache):
+        if due is None:
+            continue
+        who = role or "-"
+        total[who] += 1
+        if ((completed if status == "completed" else None) or now) > due:
+            late[who] += 1
+    rows = [(role, total[role], late[role],
+             round(100.0 * late[role] / total[role], 1) if total[role] else 0.0)
+            for role in sorted(total)]
+    return Figure("sla_by_role", ("role", "with_due_date", "breached", "breached_pct"),
+                  tuple(rows), {"type": "bar", "labels": [r[0] for r in rows],
+                                "series": {"breached_pct": [r[3] for r in rows]}})
+
+
+def _wip(session: Session, filters: Filters, now: datetime, work: WorkingTime,
+         cache: dict[str, Any]) -> Figure:
+    """Work open now (whenever it started), by step: how many, how long it has waited."""
+    q = select(HumanTask.process_key, HumanTask.element_id, HumanTask.created_at,
+               HumanTask.due_at, HumanTask.name).where(HumanTask.status == "open")
+    ages: dict[tuple[str, str], list[float]] = defaultdict(list)
+    overdue: dict[tuple[str, str], int] = defaultdict(int)
+    names: dict[tuple[str, str], str] = {}
+    for key, element, created, due, name in session.execute(
+            _in_category(q, HumanTask.project_id, filters)):
+        names[(key, element)] = name
+        ages[(key, element)].append(max(0.0, (now - created).total_seconds() / DAY))
+        overdue[(key, element)] += bool(due is not None and due < now)
+    rows = [(key, element, names[(key, element)], len(a), _r(percentile(a, 50)), _r(max(a)),
+             overdue[(key, element)]) for (key, element), a in ages.items()]
+    rows.sort(key=lambda r: (-r[3], r[0], r[1]))
+    return Figure("wip", ("process", "step", "step_name", "open", "median_age_days",
+                          "oldest_days", "overdue"), tuple(rows),
+                  {"type": "bar", "labels": [r[2] for r in rows],
+                   "series": {"open": [r[3] for r in rows], "overdue": [r[6] for r in rows]}})
+
+
+def _throughput(session: Session, filters: Filters, now: datetime, work: WorkingTime,
+                cache: dict[str, Any]) -> Figure:
+    months = _months(filters)
+    started: dict[tuple[str, str], int] = defaultdict(int)
+    finished: dict[tuple[str, str], int] = defaultdict(int)
+    for _id, key, status, start, ended, _p in _instances(session, filters, cache):
+        if _started(filters, start):
+            started[(key, _month(start))] += 1
+        if _finished(filters, status, ended):
+            finished[(key, _month(ended))] += 1
+    keys = sorted({k for k, _ in started} | {k for k, _ in finished})
+    rows = [(m, key, started[(key, m)], finished[(key, m)]) for m in months for key in keys
+            if started[(key, m)] or finished[(key, m)]]
+    return Figure("throughput", ("month", "process", "started", "completed"), tuple(rows),
+                  {"type": "bar", "stacked": True, "labels": months, "series": {
+                      key: [finished[(key, m)] for m in months] for key in keys}})
+
+
+#: Approval routes by the reviews an approval needed (the routing table's outcome).
+ROUTES = {"review_pmo_head": "pmo_head", "review_finance": "finance",
+          "steering_vote": "committee"}
+
+
+def _approval_routes(session: Session, filters: Filters, now: datetime, work: WorkingTime,
+                     cache: dict[str, Any]) -> Figure:
+    """Approvals by route (PMO head only, + finance, + committee): how many, how long."""
+    steps: dict[int, set[str]] = defaultdict(set)
+    for key, element, *_rest, instance_id, _name in _tasks(session, filters, cache):
+        if key == "project_approval" and element in ROUTES:
+            steps[instance_id].add(ROUTES[element])
+    by: dict[str, list[float]] = defaultdict(list)
+    count: dict[str, int] = defaultdict(int)
+    for iid, key, status, started, ended, _p in _instances(session, filters, cache):
+        if key != "project_approval" or not steps.get(iid) or not _started(filters, started):
+            continue
+        route = " + ".join(r for r in ("pmo_head", "finance", "committee") if r in steps[iid])
+        count[route] += 1
+        if status == "completed" and ended is not None:
+            by[route].append((ended - started).total_seconds() / DAY)
+    rows = [(route, count[route], len(by[route]), _r(percentile(by[route], 50)))
+            for route in sorted(count, key=lambda r: (len(r), r))]
+    return Figure("approval_routes", ("route", "approvals", "completed", "median_days"),
+                  tuple(rows), {"type": "doughnut", "labels": [r[0] for r in rows],
+                                "series": {"approvals": [r[1] for r in rows]}})
+
+
+def _risk_grid(session: Session, filters: Filters, now: datetime, work: WorkingTime,
+               cache: dict[str, Any]) -> Figure:
+    """Risks raised in the period: probability x impact, and by category and level."""
+    q = select(Risk.probability, Risk.impact, Risk.category, Risk.level).where(
+        Risk.raised_at >= filters.since, Risk.raised_at < filters.until)
+    grid = [[0] * 5 for _ in range(5)]
+    by: dict[tuple[str, str], int] = defaultdict(int)
+    for p, i, category, level in session.execute(_in_category(q, Risk.project_id, filters)):
+        grid[int(p) - 1][int(i) - 1] += 1
+        by[(category, level)] += 1
+    rows = [(category, level, n) for (category, level), n in sorted(by.items())]
+    return Figure("risk_grid", ("category", "level", "risks"), tuple(rows),
+                  {"type": "grid", "grid": grid})
+
+
+AGE_BUCKETS = ((7, "0-7"), (30, "8-30"), (None, "31+"))
+
+
+def _escalations(session: Session, filters: Filters, now: datetime, work: WorkingTime,
+                 cache: dict[str, Any]) -> Figure:
+    """Open escalations (not resolved) by kind and age in days."""
+    q = select(Escalation.kind, Escalation.raised_at).where(
+        Escalation.status != "resolved")
+    by: dict[tuple[str, str], int] = defaultdict(int)
+    for kind, raised in session.execute(_in_category(q, Escalation.project_id, filters)):
+        age = (now - raised).total_seconds() / DAY
+        bucket = next(label for limit, label in AGE_BUCKETS if limit is None or age <= limit)
+        by[(kind, bucket)] += 1
+    kinds = sorted({k for k, _ in by})
+    rows = [(k, label, by[(k, label)]) for k in kinds for _, label in AGE_BUCKETS
+            if by[(k, label)]]
+    return Figure("escalations", ("kind", "age_days", "open"), tuple(rows),
+                  {"type": "bar", "stacked": True, "labels": kinds, "series": {
+                      label: [by[(k, label)] for k in kinds] for _, label in AGE_BUCKETS}})
+
+
+_BUILDERS: dict[str, Callable[..., Figure]] = {
+    "cycle_time": _cycle_time, "cycle_trend": _cycle_trend, "steps": _steps,
+    "sla_by_role": _sla_by_role, "wip": _wip, "throughput": _throughput,
+    "approval_routes": _approval_routes, "risk_grid": _risk_grid,
+    "escalations": _escalations,
+}
+
+
+# --------------------------------------------------------------------------- heatmap
+
+
+@dataclass(frozen=True)
+class ElementHeat:
+    """One diagram element: how often work passed it and how long people kept it."""
+
+    element_id: str
+    visits: int
+    completed: int
+    median_days: float | None
+    p90_days: float | None
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    """Where work of one process version waits, from its instances in the period."""
+
+    key: str
+    version: int
+    versions: tuple[int, ...]
+    filters: Filters
+    instances: int
+    elements: dict[str, ElementHeat]
+
+
+#: Audit entries that mean an engine step (service, decision table, timer) ran.
+STEP_KINDS = ("service_called", "decision", "timer_fired")
+
+
+def heatmap(session: Session, key: str, version: int, filters: Filters) -> Heatmap:
+    """Per element of ``key`` v``version``: visits (tasks opened, services, decisions and
+    timers run) and the waiting time at user tasks, for instances started in the period;
+    :class:`NotFound` for a version that does not exist."""
+    from engine.errors import NotFound
+    from engine.store.models import AuditEvent, ProcessDefinition
+
+    versions = tuple(session.scalars(select(ProcessDefinition.version).where(
+        ProcessDefinition.key == key).order_by(ProcessDefinition.version)))
+    definition_id = session.scalar(select(ProcessDefinition.id).where(
+        ProcessDefinition.key == key, ProcessDefinition.version == version))
+    if definition_id is None:
+        session.rollback()
+        raise NotFound(f"no version {version} of process {key!r}", code="not_found")
+    mine = _in_category(select(ProcessInstance.id).where(
+        ProcessInstance.definition_id == definition_id,
+        ProcessInstance.started_at >= filters.since,
+        ProcessInstance.started_at < filters.until), ProcessInstance.project_id, filters)
+    ids = [row[0] for row in session.execute(mine)]
+    visits: dict[str, int] = defaultdict(int)
+    waits: dict[str, list[float]] = defaultdict(list)
+    for chunk in range(0, len(ids), 500):
+        part = ids[chunk:chunk + 500]
+        for element, status, created, completed in session.execute(select(
+                HumanTask.element_id, HumanTask.status, HumanTask.created_at,
+                HumanTask.completed_at).where(HumanTask.instance_id.in_(part))):
+            visits[element] += 1
+            if status == "completed" and completed is not None:
+                waits[element].append((completed - created).total_seconds() / DAY)
+        for element, n in session.execute(select(AuditEvent.element_id, func.count()).where(
+                AuditEvent.instance_id.in_(part), AuditEvent.kind.in_(STEP_KINDS),
+                AuditEvent.element_id.is_not(None)).group_by(AuditEvent.element_id)):
+            visits[element] += int(n)
+    session.rollback()
+    elements = {e: ElementHeat(e, visits[e], len(waits[e]), _r(percentile(waits[e], 50)),
+                               _r(percentile(waits[e], 90))) for e in sorted(visits)}
+    return Heatmap(key=key, version=version, versions=versions, filters=filters,
+                   instances=len(ids), elements=elements)
+
+
+def read_heatmap(bpm: Engine, session: Session, actor: str, key: str, version: int | None,
+                 raw: dict[str, Any]) -> Heatmap:
+    """The heatmap of ``key`` (the newest version without ``version``) for ``actor``
+    (:class:`Forbidden` unless PMO head or admin), filters as :func:`read`."""
+    from engine.errors import NotFound
+    from engine.store.models import ProcessDefinition
+
+    if not may_read(session, actor):
+        session.rollback()
+        raise Forbidden("only the PMO head and the PMO administrator see the dashboard",
+                        code="access.dashboard_only")
+    filters = parse_filters(raw, bpm.clock.now().date())
+    if version is None:
+        version = session.scalar(select(func.max(ProcessDefinition.version)).where(
+            ProcessDefinition.key == key))
+        if version is None:
+            session.rollback()
+            raise NotFound(f"no process {key!r}", code="not_found")
+    return heatmap(session, key, version, filters)
