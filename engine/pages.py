@@ -23,6 +23,7 @@ from engine.access import ADMIN_ROLE, PMO_ROLES, may_start, may_view_instance
 from engine.access import PROCESS_OWNER_ROLE as PROCESS_OWNER_ROLE  # for the web layer
 from engine.api import Engine
 from engine.definitions import DefinitionSnapshot, definition_view, get_process
+from engine.definitions import name_translations as name_translations  # for the web layer
 from engine.errors import Forbidden
 from engine.instances import INITIATOR_KEY
 from engine.store import rows as records

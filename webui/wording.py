@@ -1,0 +1,142 @@
+"""Words stored as message keys, shown in the reader's language.
+
+Notifications and the history's service notes keep a message id (English, with
+``%(name)s`` placeholders) and params (``engine.notifications``); process, step, lane and
+event names come from the diagrams, which give their Chinese as ``pmoflow:name-zh``
+(``docs/modeling.md``). Both are rendered here when a page is shown, so a Chinese reader
+reads Chinese even for what was written while someone else read English.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Flask, g, has_app_context
+
+from webui.formatting import _request_locale, dt
+from webui.i18n import translations
+
+
+def _language() -> str:
+    return "zh" if str(_request_locale()[0]).startswith("zh") else "en"
+
+
+def _diagram_names() -> dict[str, str]:
+    """English name -> this request's language, from every deployed diagram."""
+    if not has_app_context():
+        return {}
+    found = g.get("_pmoflow_names")
+    if found is None:
+        from engine import pages
+        from webui.extensions import db
+
+        found = pages.name_translations(db.session).get(_language(), {}) if (
+            _language() != "en") else {}
+        g._pmoflow_names = found
+    return found
+
+
+def label(text: Any) -> str:
+    """A process, step, lane or event name (or a common word) in the reader's language:
+    the diagram's translation, else the catalog's, else the name as drawn."""
+    if text is None:
+        return ""
+    text = str(text)
+    if not text or _language() == "en":
+        return text
+    found = _diagram_names().get(" ".join(text.split()))
+    if found:
+        return found
+    return str(translations().ugettext(text))
+
+
+def _people() -> Any:
+    found = g.get("_pmoflow_people") if has_app_context() else None
+    if found is None and has_app_context():
+        from engine import pages
+        from webui.extensions import db
+
+        found = pages.directory(db.session)
+        g._pmoflow_people = found
+    return found
+
+
+def _user(name: Any) -> str:
+    people = _people()
+    return people.name(str(name)) if people is not None and name else str(name or "")
+
+
+def param(value: Any) -> str:
+    """One message param in the reader's language (see ``engine.notifications``)."""
+    if not (isinstance(value, dict) and len(value) == 1):
+        return "" if value is None else str(value)
+    (kind, inner), = value.items()
+    if kind == "user":
+        return _user(inner)
+    if kind == "users":
+        names = [_user(u) for u in inner or []]
+        return "、".join(names) if _language() == "zh" else ", ".join(names) or label("nobody")
+    if kind == "text":
+        return label(inner)
+    if kind == "i18n" and isinstance(inner, dict):
+        return str(inner.get(_language()) or inner.get("en") or "")
+    if kind == "at":
+        try:
+            return dt(datetime.fromisoformat(str(inner)))
+        except ValueError:
+            return str(inner)
+    if kind == "date":
+        try:
+            return date.fromisoformat(str(inner)[:10]).isoformat()
+        except ValueError:
+            return str(inner)
+    return str(value)
+
+
+class _Params(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def render(msgid: str | None, params: dict[str, Any] | None, fallback: str = "") -> str:
+    """``msgid`` in the reader's language filled with ``params``; ``fallback`` (the stored
+    English text) when there is no message id."""
+    if not msgid:
+        return fallback
+    text = str(translations().ugettext(msgid))
+    values = _Params({k: param(v) for k, v in (params or {}).items()})
+    try:
+        return text % values
+    except (TypeError, ValueError, KeyError):
+        return fallback or msgid
+
+
+def note_title(note: Any) -> str:
+    """A notification's title in the reader's language (old rows: as stored)."""
+    message = getattr(note, "message", None) or {}
+    return render(message.get("title"), message.get("params"), note.title)
+
+
+def note_body(note: Any) -> str:
+    """A notification's body in the reader's language (old rows: as stored)."""
+    message = getattr(note, "message", None) or {}
+    return render(message.get("body"), message.get("params"), note.body)
+
+
+def service_notes(detail: dict[str, Any] | None) -> list[str]:
+    """A service step's audit lines in the reader's language: ``note_keys`` when every
+    line has one, else the English ``notes`` as stored (rows from before)."""
+    detail = detail or {}
+    notes = list(detail.get("notes") or [])
+    keys = detail.get("note_keys") or []
+    if keys and len(keys) == len(notes):
+        return [render(k.get("msg"), k.get("params"), n) for k, n in zip(keys, notes, strict=True)]
+    return [str(n) for n in notes]
+
+
+def install(app: Flask) -> None:
+    """Register the filters ``label``, ``note_title``, ``note_body``, ``service_notes``."""
+    for name, func in {"label": label, "note_title": note_title, "note_body": note_body,
+                       "service_notes": service_notes}.items():
+        app.add_template_filter(func, name)
