@@ -6,10 +6,11 @@ that the worker drains after commit (:mod:`engine.mail`).
 Words are stored as a *message*, not frozen in one language: ``title`` and ``body`` are
 English message ids (gettext msgids with ``%(name)s`` placeholders) and ``params`` fill
 them (:func:`message`). The web layer renders them in the reader's language when shown
-(``webui/messages_render.py``); the ``title``/``body`` columns keep the English rendering
+(``webui/wording.py``); the ``title``/``body`` columns keep the English rendering
 for readers that know no better (old rows, the API, e-mail). A param is a plain value
 (shown as is: titles, codes, reasons people typed) or a one-key dict saying how to show it:
 ``{"user": name}`` a person's display name, ``{"users": [..]}`` several,
+``{"role": key}`` a role's display name,
 ``{"text": english}`` a word or name to translate (step, process, outcome),
 ``{"date": "YYYY-MM-DD"}`` / ``{"at": iso}`` a date / moment in the reader's format and
 time zone, ``{"i18n": {"en": .., "zh": ..}}`` words the writer already has in each
@@ -53,10 +54,10 @@ class Note:
 def plain(value: Any) -> str:
     """A message param in English, as the ``title``/``body`` columns keep it."""
     if isinstance(value, dict) and len(value) == 1:
-        (kind, inner), = value.items()
+        ((kind, inner),) = value.items()
         if kind == "users":
             return ", ".join(map(str, inner)) or "nobody"
-        if kind in ("user", "text", "date", "at"):
+        if kind in ("user", "text", "date", "at", "role"):
             return str(inner)
         if kind == "i18n" and isinstance(inner, dict):
             return str(inner.get("en") or next(iter(inner.values()), ""))
@@ -80,9 +81,7 @@ class _Plain(dict[str, str]):
         return ""
 
 
-def note(
-    usernames: Iterable[str], kind: str, title: str, body: str = "", **fields: Any
-) -> Note:
+def note(usernames: Iterable[str], kind: str, title: str, body: str = "", **fields: Any) -> Note:
     """A :class:`Note` whose ``title``/``body`` are msgids filled from ``fields["params"]``."""
     params: dict[str, Any] = fields.pop("params", None) or {}
     return Note(
@@ -162,7 +161,14 @@ def for_user(
     rows = session.execute(q.order_by(NOTES.c.id.desc()).limit(limit))
     return [
         NotificationView(
-            r.id, r.kind, r.title, r.body, r.link, r.instance_id, r.created_at, r.read_at,
+            r.id,
+            r.kind,
+            r.title,
+            r.body,
+            r.link,
+            r.instance_id,
+            r.created_at,
+            r.read_at,
             r.message,
         )
         for r in rows

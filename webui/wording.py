@@ -79,6 +79,10 @@ def param(value: Any) -> str:
         return "、".join(names) if _language() == "zh" else ", ".join(names) or label("nobody")
     if kind == "text":
         return label(inner)
+    if kind == "role":
+        from webui.messages import role_label
+
+        return role_label(str(inner))
     if kind == "i18n" and isinstance(inner, dict):
         return str(inner.get(_language()) or inner.get("en") or "")
     if kind == "at":

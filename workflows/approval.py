@@ -59,8 +59,9 @@ def record_proposal(call: ServiceCall) -> dict[str, Any]:
     identity.grant_project_role(call.session, view.id, view.sponsor, "sponsor")
     call.notes.append(f"Proposal #{view.id} recorded (Proposed) by {pm}; {_rate_note(view)}; "
                       f"{view.sponsor} is its sponsor.")
-    call.notify([view.sponsor], f"You are the sponsor of the proposal '{view.title}'",
-                f"{pm} named you sponsor; the PMO reviews it now.")
+    call.notify([view.sponsor], "You are the sponsor of the proposal '%(title)s'",
+                "%(pm)s named you sponsor; the PMO reviews it now.",
+                params={"title": view.title, "pm": {"user": pm}})
     return records.to_json(view)
 
 
@@ -190,9 +191,10 @@ def register_project(call: ServiceCall) -> dict[str, Any]:
     reason = (call.data.get("review_result") or {}).get("reason", "")
     call.describe(business_key=view.code)
     call.notes.append(f"Registered as {view.code} (Initiation); approved by {reason}.")
-    call.notify([view.pm, view.sponsor], f"Project approved: {view.code} {view.title}",
-                f"Your proposal is approved and registered as {view.code}. Record the "
-                "kick-off when it has taken place.", kind="approved")
+    call.notify([view.pm, view.sponsor], "Project approved: %(code)s %(title)s",
+                "Your proposal is approved and registered as %(code)s. Record the "
+                "kick-off when it has taken place.", kind="approved",
+                params={"code": view.code, "title": view.title})
     return records.to_json(view)
 
 
@@ -203,8 +205,9 @@ def reject_proposal(call: ServiceCall) -> dict[str, Any]:
     view = records.reject_project(call.session, call.data["project"]["id"], actor=by,
                                   now=call.now, reason=reason)
     call.notes.append(f"Rejected by {by}: {reason}")
-    call.notify([view.pm, view.sponsor], f"Proposal rejected: {view.title}",
-                f"Rejected by {by}. Reason: {reason}", kind="rejected")
+    call.notify([view.pm, view.sponsor], "Proposal rejected: %(title)s",
+                "Rejected by %(by)s. Reason: %(reason)s", kind="rejected",
+                params={"title": view.title, "by": {"user": by}, "reason": reason})
     return records.to_json(view)
 
 
@@ -224,7 +227,8 @@ def start_execution(call: ServiceCall) -> dict[str, Any]:
     view = records.set_stage(call.session, project.id, "Executing", actor=call.actor,
                              now=call.now, reason=f"Kick-off on {day.isoformat()}")
     call.notes.append(f"{view.code} kicked off on {day.isoformat()}: Executing.")
-    call.notify([view.sponsor], f"{view.code} is executing", f"Kick-off on {day.isoformat()}.")
+    call.notify([view.sponsor], "%(code)s is executing", "Kick-off on %(day)s.",
+                params={"code": view.code, "day": {"date": day.isoformat()}})
     return records.to_json(view)
 
 
@@ -240,8 +244,9 @@ def remind(call: ServiceCall) -> None:
         people |= {u for u in _holders(call.session, role)
                    if u not in done and u != call.data.get("initiator")}
     step, title = call.params.get("step", element), call.data.get("title", "")
-    call.notify(sorted(people), f"Reminder: {step} of '{title}' is due",
-                f"The {step} of '{title}' has reached its SLA.", kind="reminder")
+    call.notify(sorted(people), "Reminder: %(step)s of '%(title)s' is due",
+                "The %(step)s of '%(title)s' has reached its SLA.", kind="reminder",
+                params={"step": {"text": step}, "title": title})
     call.notes.append(f"SLA reached on {step}: reminded {', '.join(sorted(people)) or 'nobody'}.")
 
 
@@ -251,9 +256,9 @@ def escalate(call: ServiceCall) -> None:
     people = _holders(call.session, target) or (
         [target] if _active_user(call.session, target) else _holders(call.session, "pmo_head"))
     title, step = call.data.get("title", ""), call.params.get("step", "review")
-    call.notify(people, f"Escalation: {step} of '{title}' is overdue",
-                f"The {step} of '{title}' is past its SLA twice over; please follow up.",
-                kind="escalation")
+    call.notify(people, "Escalation: %(step)s of '%(title)s' is overdue",
+                "The %(step)s of '%(title)s' is past its SLA twice over; please follow up.",
+                kind="escalation", params={"step": {"text": step}, "title": title})
     call.notes.append(f"{step} overdue: escalated to {target} ({', '.join(people)}).")
 
 
@@ -266,7 +271,8 @@ def withdrawn(call: ServiceCall) -> None:
     view = records.withdraw_project(call.session, project["id"], actor=call.actor,
                                     now=call.now, reason=reason)
     call.notes.append(f"Project #{view.id} Withdrawn ({reason}).")
-    call.notify([view.sponsor], f"Proposal withdrawn: {view.title}", reason, kind="withdrawn")
+    call.notify([view.sponsor], "Proposal withdrawn: %(title)s", "%(reason)s", kind="withdrawn",
+                params={"title": view.title, "reason": reason})
 
 
 # --------------------------------------------------------------------------- demo data

@@ -74,8 +74,9 @@ def start_closure(call: ServiceCall) -> dict[str, Any]:
                       f"{_money(view.actual_cost_reporting)}, variance "
                       f"{summary['variance_pct']}% against {_money(view.budget_reporting)}; "
                       f"lessons asked of: {', '.join(team) or 'nobody'}.")
-    call.notify([view.sponsor], f"Please sign off acceptance: {view.code} {view.title}",
-                f"{pm} is closing the project; your acceptance sign-off is needed.")
+    call.notify([view.sponsor], "Please sign off acceptance: %(code)s %(title)s",
+                "%(pm)s is closing the project; your acceptance sign-off is needed.",
+                params={"code": view.code, "title": view.title, "pm": {"user": pm}})
     return summary
 
 
@@ -126,8 +127,8 @@ def record_sign_off(call: ServiceCall) -> dict[str, Any]:
     if decision == "refuse":
         records.set_stage(call.session, project.id, "Executing", actor=call.actor,
                           now=call.now, reason=f"Acceptance refused by {call.actor}: {comment}")
-        call.notify([project.pm], f"Acceptance refused: {project.code}", comment,
-                    kind="rejected")
+        call.notify([project.pm], "Acceptance refused: %(code)s", "%(comment)s",
+                    kind="rejected", params={"code": project.code, "comment": comment})
     call.notes.append(f"Acceptance {decision} by {call.actor} (round {verdict['round']})"
                       + (f": {comment}" if comment else "."))
     return verdict
@@ -139,7 +140,8 @@ def resubmit(call: ServiceCall) -> dict[str, Any]:
     notes = str(call.params.get("fix_notes") or "").strip()
     records.set_stage(call.session, project.id, "Closing", actor=call.actor, now=call.now,
                       reason=f"Deliverables fixed: {notes}")
-    call.notify([project.sponsor], f"Please sign off acceptance again: {project.code}", notes)
+    call.notify([project.sponsor], "Please sign off acceptance again: %(code)s", "%(notes)s",
+                params={"code": project.code, "notes": notes})
     call.notes.append(f"Resubmitted for acceptance by {call.actor}: {notes}")
     return {"fix_notes": notes, "by": call.actor, "at": call.now.isoformat()}
 
@@ -170,8 +172,9 @@ def record_finance_check(call: ServiceCall) -> dict[str, Any]:
     verdict = _record(call, "variance_review", decision, comment)
     verdict["explanation"] = str(call.data.get("variance_explanation") or "")
     if decision == "ask_again":
-        call.notify([project.pm], f"Finance asks about the cost variance of {project.code}",
-                    comment, kind="rework")
+        call.notify([project.pm], "Finance asks about the cost variance of %(code)s",
+                    "%(comment)s", kind="rework",
+                    params={"code": project.code, "comment": comment})
     call.notes.append(f"Cost variance {decision} by {call.actor}"
                       + (f" (explanation: {verdict['explanation']})"
                          if verdict["explanation"] else "") + (f": {comment}" if comment else ""))
@@ -219,8 +222,9 @@ def lesson_missed(call: ServiceCall) -> dict[str, Any]:
 def remind_member(call: ServiceCall) -> None:
     """One working day before the window closes: remind a member who has not answered."""
     member, window = str(call.params["member"]), call.data.get("lesson_window") or {}
-    call.notify([member], f"Reminder: lessons learned for {window.get('code')}",
-                f"The window closes at {window.get('closes_at')}.", kind="reminder")
+    call.notify([member], "Reminder: lessons learned for %(code)s",
+                "The window closes at %(closes)s.", kind="reminder",
+                params={"code": window.get("code"), "closes": {"at": window.get("closes_at")}})
     call.notes.append(f"Reminded {member} to write their lessons.")
 
 
@@ -261,8 +265,9 @@ def curate(call: ServiceCall) -> dict[str, Any]:
     published = sorted(v.id for v in views if v.published)
     for view in views:
         if view.published:
-            call.notify([view.author], f"Your lesson is published: {view.title or view.id}",
-                        "The PMO published it in the lessons library.", kind="lesson")
+            call.notify([view.author], "Your lesson is published: %(title)s",
+                        "The PMO published it in the lessons library.", kind="lesson",
+                        params={"title": view.title or view.id})
     call.notes.append(f"Curated by {call.actor}: published {published or 'none'}, merged "
                       f"{merges or 'none'}, edited {sorted(edits) or 'none'}.")
     return {"published": published, "merges": {str(k): v for k, v in merges.items()},
@@ -280,8 +285,9 @@ def archive(call: ServiceCall) -> dict[str, Any]:
     by = str((call.data.get("acceptance") or {}).get("by") or call.actor)
     view = records.set_stage(call.session, project.id, "Closed", actor=by, now=call.now,
                              reason=reason)
-    call.notify([view.pm, view.sponsor], f"Project closed: {view.code} {view.title}", reason,
-                kind="completed")
+    call.notify([view.pm, view.sponsor], "Project closed: %(code)s %(title)s", "%(reason)s",
+                kind="completed", params={"code": view.code, "title": view.title,
+                                          "reason": reason})
     call.notes.append(f"{view.code} Closed. {reason}")
     return records.to_json(view)
 
@@ -309,9 +315,10 @@ def remind(call: ServiceCall) -> None:
     audience = str(call.params.get("audience"))
     people = [project.sponsor] if audience == "sponsor" else [
         u for u in _holders(call.session, audience) if u != call.data.get("initiator")]
-    call.notify(people, f"Reminder: {step} of {project.code} is due",
-                f"The {step} has reached its SLA of {call.params.get('due_days')} working "
-                "days.", kind="reminder")
+    call.notify(people, "Reminder: %(step)s of %(code)s is due",
+                "The %(step)s has reached its SLA of %(days)s working days.", kind="reminder",
+                params={"step": {"text": step}, "code": project.code,
+                        "days": call.params.get("due_days")})
     call.notes.append(f"SLA reached on the {step}: reminded {', '.join(people) or 'nobody'}.")
 
 
@@ -319,10 +326,11 @@ def escalate(call: ServiceCall) -> None:
     """A second period passed: the PMO head is told (the step stays open)."""
     project, step = _project(call), str(call.params.get("step"))
     heads = _holders(call.session, "pmo_head")
-    call.notify(heads, f"Overdue: {step} of {project.code}",
-                f"The {step} of {project.code} {project.title} is past twice its SLA of "
-                f"{call.params.get('due_days')} working days; please follow up.",
-                kind="escalation")
+    call.notify(heads, "Overdue: %(step)s of %(code)s",
+                "The %(step)s of %(code)s %(title)s is past twice its SLA of %(days)s working "
+                "days; please follow up.", kind="escalation",
+                params={"step": {"text": step}, "code": project.code, "title": project.title,
+                        "days": call.params.get("due_days")})
     call.notes.append(f"{step} overdue: escalated to {', '.join(heads) or 'nobody'}.")
 
 
@@ -336,8 +344,8 @@ def withdrawn(call: ServiceCall) -> None:
     reason = f"Closure {call.params.get('status')}: {call.params.get('reason')}"
     records.set_stage(call.session, project.id, "Executing", actor=call.actor, now=call.now,
                       reason=reason)
-    call.notify([project.sponsor], f"Closure of {project.code} withdrawn", reason,
-                kind="withdrawn")
+    call.notify([project.sponsor], "Closure of %(code)s withdrawn", "%(reason)s",
+                kind="withdrawn", params={"code": project.code, "reason": reason})
     call.notes.append(f"{project.code} back to Executing ({reason}).")
 
 

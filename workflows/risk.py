@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from engine import identity
 from engine.errors import InvalidData, NotFound
+from engine.notifications import english
 from engine.pages import directory
 from engine.services import Operation, ServiceCall
 from engine.working_days import sla_due
@@ -115,8 +116,8 @@ def risk_register(call: ServiceCall) -> dict[str, Any]:
               "reviewer": None, "outcome": None, "comment": ""}
     call.notes.append(f"Risk {risk.id} raised: score {risk.score}, {risk.level}, "
                       f"{risk.levels_required} level(s).")
-    _tell(call, [risk.owner], f"You own a new risk: {risk.title}",
-          f"{risk.project_code}, score {risk.score} ({risk.level}).")
+    _tell(call, [risk.owner], "You own a new risk: %(title)s",
+          "%(code)s, score %(score)s (%(level)s).", _facts(risk))
     return _open_level(call, review, risk)
 
 
@@ -178,9 +179,9 @@ def risk_escalate_top(call: ServiceCall) -> dict[str, Any]:
     call.notes.append(f"No decision by {review['deadline']}: risk {risk.id} goes to the "
                       "steering committee.")
     _tell(call, [risk.raised_by, risk.owner, *_holders(call, 2, risk)],
-          f"No decision in time on an urgent risk: {risk.title}",
-          f"{risk.project_code}: no level decided by {review['deadline']}; the steering "
-          "committee now decides.", kind="escalation")
+          "No decision in time on an urgent risk: %(title)s",
+          "%(code)s: no level decided by %(deadline)s; the steering committee now decides.",
+          {**_facts(risk), "deadline": {"at": review["deadline"]}}, kind="escalation")
     return _open_level(call, review, risk)
 
 
@@ -193,15 +194,16 @@ def risk_remind(call: ServiceCall) -> None:
     late = call.now >= datetime.fromisoformat(review["overdue"])
     revising = review.get("next") == "revise"
     step = "revision of" if revising else f"level-{level} {LEVELS[level][2]} of"
+    facts = {**_facts(risk), "step": {"text": step}, "due": {"at": review["due"]}}
     if not late:
         people = [risk.raised_by] if revising else _holders(call, level, risk)
-        _tell(call, people, f"Reminder: {step} risk '{risk.title}' is due",
-              f"{risk.project_code}, {risk.level} risk; due {review['due']}.", kind="reminder")
+        _tell(call, people, "Reminder: %(step)s risk '%(title)s' is due",
+              "%(code)s, %(level)s risk; due %(due)s.", facts, kind="reminder")
     else:
         people = ([review["reviewer"], *_holders(call, 2, risk)] if revising
                   else _holders(call, TOLD_WHEN_LATE[level], risk))
-        _tell(call, people, f"Overdue: {step} risk '{risk.title}'",
-              f"{risk.project_code}: due {review['due']}; the work goes on.", kind="overdue")
+        _tell(call, people, "Overdue: %(step)s risk '%(title)s'",
+              "%(code)s: due %(due)s; the work goes on.", facts, kind="overdue")
 
 
 # --------------------------------------------------------------------------- result
@@ -218,9 +220,10 @@ def risk_decide(call: ServiceCall) -> dict[str, Any]:
                                decided_by=review["reviewer"], level=int(review["level"]),
                                response_plan=f"{risk.response}: {risk.contingency}",
                                now=call.now)
-    _tell(call, [risk.raised_by, risk.owner], f"Risk decided: {risk.title}",
-          f"{risk.project_code}: {decision} Decided by {risk.decided_by} at level "
-          f"{risk.decision_level}.", kind="decision")
+    _tell(call, [risk.raised_by, risk.owner], "Risk decided: %(title)s",
+          "%(code)s: %(decision)s Decided by %(who)s at level %(n)s.",
+          {**_facts(risk), "decision": decision, "who": {"user": risk.decided_by},
+           "n": risk.decision_level}, kind="decision")
     call.notes.append(f"Risk {risk.id} accepted at level {risk.decision_level} by "
                       f"{risk.decided_by}.")
     return records.to_json(risk)
@@ -245,8 +248,10 @@ def _open_level(call: ServiceCall, review: dict[str, Any], risk: records.RiskVie
     level = int(review["level"])
     _step(call, review, risk, "review", LEVELS[level][1])
     _tell(call, _holders(call, level, risk),
-          f"Risk for your {LEVELS[level][2]} (level {level}): {risk.title}",
-          f"{risk.project_code}: score {risk.score} ({risk.level}); due {review['due']}.")
+          "Risk for your %(what)s (level %(n)s): %(title)s",
+          "%(code)s: score %(score)s (%(level)s); due %(due)s.",
+          {**_facts(risk), "what": {"text": LEVELS[level][2]}, "n": level,
+           "due": {"at": review["due"]}})
     return review
 
 
@@ -279,12 +284,18 @@ def _holders(call: ServiceCall, level: int, risk: records.RiskView) -> list[str]
     return [p for p in people if p != risk.raised_by]
 
 
-def _tell(call: ServiceCall, people: list[str | None], title: str, body: str, *,
-          kind: str = "risk") -> None:
+def _facts(risk: records.RiskView) -> dict[str, Any]:
+    """Message params every risk notice uses (``title``/``body`` are message ids)."""
+    return {"title": risk.title, "code": risk.project_code, "score": risk.score,
+            "level": {"text": risk.level}}
+
+
+def _tell(call: ServiceCall, people: list[str | None], title: str, body: str,
+          params: dict[str, Any], *, kind: str = "risk") -> None:
     wanted = list(dict.fromkeys(p for p in people if p and p != call.actor))
     if wanted:
-        call.notify(wanted, title, body, kind=kind)
-        call.notes.append(f"Told {', '.join(wanted)}: {title}")
+        call.notify(wanted, title, body, kind=kind, params=params)
+        call.notes.append(f"Told {', '.join(wanted)}: {english(title, params)}")
 
 
 def _trail(risk: records.RiskView) -> str:
