@@ -10,7 +10,8 @@ them (:func:`message`). The web layer renders them in the reader's language when
 for readers that know no better (old rows, the API, e-mail). A param is a plain value
 (shown as is: titles, codes, reasons people typed) or a one-key dict saying how to show it:
 ``{"user": name}`` a person's display name, ``{"users": [..]}`` several,
-``{"role": key}`` a role's display name,
+``{"role": key}`` a role's display name, ``{"msg": [msgid, params]}`` a message inside
+the message, ``{"routes": [[role, days], ..]}`` approvers with their SLA,
 ``{"text": english}`` a word or name to translate (step, process, outcome),
 ``{"date": "YYYY-MM-DD"}`` / ``{"at": iso}`` a date / moment in the reader's format and
 time zone, ``{"i18n": {"en": .., "zh": ..}}`` words the writer already has in each
@@ -61,12 +62,28 @@ def plain(value: Any) -> str:
             return str(inner)
         if kind == "i18n" and isinstance(inner, dict):
             return str(inner.get("en") or next(iter(inner.values()), ""))
+        if kind == "msg" and isinstance(inner, list) and len(inner) == 2:
+            return english(str(inner[0]), dict(inner[1]))
+        if kind == "routes":
+            return ", ".join(f"{role} ({days} working days)" for role, days in inner)
     return str(value)
 
 
 def message(title: str, body: str = "", params: dict[str, Any] | None = None) -> dict[str, Any]:
     """A message: ``title``/``body`` msgids, ``params`` (plain JSON values or typed dicts)."""
-    return {"title": title, "body": body, "params": dict(params or {})}
+    return {"title": title, "body": body, "params": jsonable(dict(params or {}))}
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as JSON can store it: containers kept, numbers and text as they are,
+    anything else (a ``Decimal``, a date) as its text."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
 
 
 def english(msgid: str, params: dict[str, Any]) -> str:

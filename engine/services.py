@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine.errors import EngineError
-from engine.notifications import Note, english, message
+from engine.notifications import Note, english, jsonable, message
 
 
 class UnknownOperation(EngineError):
@@ -85,7 +85,7 @@ class ServiceCall:
         """Add a line to the step's audit entry: ``msgid`` (English, ``%(name)s``
         placeholders) filled from ``params``, shown in the reader's language."""
         self.notes.append(english(msgid, params))
-        self.note_keys.append({"msg": msgid, "params": params})
+        self.note_keys.append({"msg": msgid, "params": jsonable(params)})
 
     def describe(self, *, title: str | None = None, business_key: str | None = None) -> None:
         """Name the request in lists (title) and give it a business key (e.g. a code)."""

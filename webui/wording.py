@@ -85,6 +85,18 @@ def param(value: Any) -> str:
         return role_label(str(inner))
     if kind == "i18n" and isinstance(inner, dict):
         return str(inner.get(_language()) or inner.get("en") or "")
+    if kind == "msg" and isinstance(inner, list) and len(inner) == 2:
+        return render(str(inner[0]), dict(inner[1]))
+    if kind == "routes":
+        from webui.i18n import ngettext
+        from webui.messages import role_label
+
+        sep = "、" if _language() == "zh" else ", "
+        parts = []
+        for role, days in inner:
+            days_text = ngettext("%(num)s working day", "%(num)s working days", int(days))
+            parts.append(f"{role_label(str(role))} ({days_text})")
+        return sep.join(parts)
     if kind == "at":
         try:
             return dt(datetime.fromisoformat(str(inner)))

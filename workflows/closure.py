@@ -70,10 +70,11 @@ def start_closure(call: ServiceCall) -> dict[str, Any]:
     for member in team:
         identity.grant_project_role(session, view.id, member, "team")
     summary = closure_summary(session, view, data, team)
-    call.notes.append(f"{view.code} Closing; actual cost {_money(view.actual_cost)} = "
-                      f"{_money(view.actual_cost_reporting)}, variance "
-                      f"{summary['variance_pct']}% against {_money(view.budget_reporting)}; "
-                      f"lessons asked of: {', '.join(team) or 'nobody'}.")
+    call.note("%(code)s Closing; actual cost %(cost)s = %(reported)s, variance %(pct)s%% "
+              "against %(budget)s; lessons asked of: %(team)s.", code=view.code,
+              cost=_money(view.actual_cost), reported=_money(view.actual_cost_reporting),
+              pct=summary["variance_pct"], budget=_money(view.budget_reporting),
+              team={"users": team})
     call.notify([view.sponsor], "Please sign off acceptance: %(code)s %(title)s",
                 "%(pm)s is closing the project; your acceptance sign-off is needed.",
                 params={"code": view.code, "title": view.title, "pm": {"user": pm}})
@@ -129,8 +130,13 @@ def record_sign_off(call: ServiceCall) -> dict[str, Any]:
                           now=call.now, reason=f"Acceptance refused by {call.actor}: {comment}")
         call.notify([project.pm], "Acceptance refused: %(code)s", "%(comment)s",
                     kind="rejected", params={"code": project.code, "comment": comment})
-    call.notes.append(f"Acceptance {decision} by {call.actor} (round {verdict['round']})"
-                      + (f": {comment}" if comment else "."))
+    if comment:
+        call.note("Acceptance %(decision)s by %(who)s (round %(round)s): %(comment)s",
+                  decision={"text": decision}, who={"user": call.actor},
+                  round=verdict["round"], comment=comment)
+    else:
+        call.note("Acceptance %(decision)s by %(who)s (round %(round)s).",
+                  decision={"text": decision}, who={"user": call.actor}, round=verdict["round"])
     return verdict
 
 
@@ -142,7 +148,8 @@ def resubmit(call: ServiceCall) -> dict[str, Any]:
                       reason=f"Deliverables fixed: {notes}")
     call.notify([project.sponsor], "Please sign off acceptance again: %(code)s", "%(notes)s",
                 params={"code": project.code, "notes": notes})
-    call.notes.append(f"Resubmitted for acceptance by {call.actor}: {notes}")
+    call.note("Resubmitted for acceptance by %(who)s: %(notes)s", who={"user": call.actor},
+              notes=notes)
     return {"fix_notes": notes, "by": call.actor, "at": call.now.isoformat()}
 
 
@@ -157,9 +164,10 @@ def record_variance(call: ServiceCall) -> dict[str, Any]:
              "explain": rule.get("explain") is True,
              "threshold_pct": rule.get("threshold_pct"),
              "reason": str(rule.get("reason") or "No rule of closure_cost_variance matched.")}
-    call.notes.append(f"Cost variance {check['pct']}% ({check['reason']}): "
-                      + ("the PM must explain it." if check["explain"] else "no explanation "
-                         "needed."))
+    call.note("Cost variance %(pct)s%% (%(reason)s): the PM must explain it."
+              if check["explain"] else
+              "Cost variance %(pct)s%% (%(reason)s): no explanation needed.",
+              pct=check["pct"], reason={"text": check["reason"]})
     return check
 
 
@@ -175,9 +183,10 @@ def record_finance_check(call: ServiceCall) -> dict[str, Any]:
         call.notify([project.pm], "Finance asks about the cost variance of %(code)s",
                     "%(comment)s", kind="rework",
                     params={"code": project.code, "comment": comment})
-    call.notes.append(f"Cost variance {decision} by {call.actor}"
-                      + (f" (explanation: {verdict['explanation']})"
-                         if verdict["explanation"] else "") + (f": {comment}" if comment else ""))
+    call.note("Cost variance %(decision)s by %(who)s"
+              + (" (explanation: %(explanation)s)" if verdict["explanation"] else "")
+              + (": %(comment)s" if comment else ""), decision={"text": decision},
+              who={"user": call.actor}, explanation=verdict["explanation"], comment=comment)
     return verdict
 
 
@@ -192,9 +201,11 @@ def open_window(call: ServiceCall) -> dict[str, Any]:
     remind = add_working_days(call.now, days - 1) if days > 1 else call.now + (
         closes - call.now) / 2
     summary = call.data["closure"]
-    call.notes.append(f"Lessons window of {days} working days, until {closes.isoformat()}; "
-                      f"asked: {', '.join(team)}." if team else
-                      "Nobody to ask for lessons: the collection is skipped.")
+    if team:
+        call.note("Lessons window of %(days)s working days, until %(closes)s; asked: %(team)s.",
+                  days=days, closes={"at": closes.isoformat()}, team={"users": team})
+    else:
+        call.note("Nobody to ask for lessons: the collection is skipped.")
     return {"days": days, "closes_at": closes.isoformat(), "remind_at": remind.isoformat(),
             "members": team, "code": summary["code"], "title": summary["title"]}
 
@@ -205,8 +216,9 @@ def save_lesson(call: ServiceCall) -> dict[str, Any]:
     fields = {k: call.data[k] for k in LESSON_FIELDS if k in call.data}
     view = records.add_lesson(call.session, _project_id(call), fields, author=member,
                               now=call.now, instance_id=call.instance_id)
-    entered = f" (entered by {call.actor})" if call.actor != member else ""
-    call.notes.append(f"Lesson #{view.id} by {member}{entered} saved.")
+    call.note("Lesson #%(id)s by %(member)s (entered by %(who)s) saved." if call.actor != member
+              else "Lesson #%(id)s by %(member)s saved.", id=view.id, member={"user": member},
+              who={"user": call.actor})
     return {"member": member, "answered": True, "lesson_id": view.id,
             "at": call.now.isoformat()}
 
@@ -214,7 +226,8 @@ def save_lesson(call: ServiceCall) -> dict[str, Any]:
 def lesson_missed(call: ServiceCall) -> dict[str, Any]:
     """The window closed before this member answered: their request is cancelled."""
     member = str(call.params["member"])
-    call.notes.append(f"{member} did not answer before the lessons window closed.")
+    call.note("%(member)s did not answer before the lessons window closed.",
+              member={"user": member})
     return {"member": member, "answered": False, "lesson_id": None,
             "at": call.now.isoformat()}
 
@@ -225,7 +238,7 @@ def remind_member(call: ServiceCall) -> None:
     call.notify([member], "Reminder: lessons learned for %(code)s",
                 "The window closes at %(closes)s.", kind="reminder",
                 params={"code": window.get("code"), "closes": {"at": window.get("closes_at")}})
-    call.notes.append(f"Reminded {member} to write their lessons.")
+    call.note("Reminded %(member)s to write their lessons.", member={"user": member})
 
 
 def load_lessons(call: ServiceCall) -> list[dict[str, Any]]:
@@ -233,7 +246,7 @@ def load_lessons(call: ServiceCall) -> list[dict[str, Any]]:
     found, _ = records.list_lessons(call.session, project_id=_project_id(call), limit=500)
     keep = ("id", "author", "title", "category", "tags", *LESSON_FIELDS[3:], "published")
     lessons = [{k: records.to_json(getattr(v, k)) for k in keep} for v in reversed(found)]
-    call.notes.append(f"{len(lessons)} lesson(s) collected for curation.")
+    call.note("%(n)s lesson(s) collected for curation.", n=len(lessons))
     return lessons
 
 
@@ -268,8 +281,10 @@ def curate(call: ServiceCall) -> dict[str, Any]:
             call.notify([view.author], "Your lesson is published: %(title)s",
                         "The PMO published it in the lessons library.", kind="lesson",
                         params={"title": view.title or view.id})
-    call.notes.append(f"Curated by {call.actor}: published {published or 'none'}, merged "
-                      f"{merges or 'none'}, edited {sorted(edits) or 'none'}.")
+    call.note("Curated by %(who)s: published %(published)s, merged %(merged)s, edited "
+              "%(edited)s.", who={"user": call.actor},
+              published=_ids(published), merged=str(merges) if merges else {"text": "none"},
+              edited=_ids(sorted(edits)))
     return {"published": published, "merges": {str(k): v for k, v in merges.items()},
             "edited": sorted(edits), "by": call.actor, "at": call.now.isoformat()}
 
@@ -288,7 +303,7 @@ def archive(call: ServiceCall) -> dict[str, Any]:
     call.notify([view.pm, view.sponsor], "Project closed: %(code)s %(title)s", "%(reason)s",
                 kind="completed", params={"code": view.code, "title": view.title,
                                           "reason": reason})
-    call.notes.append(f"{view.code} Closed. {reason}")
+    call.note("%(code)s Closed. %(reason)s", code=view.code, reason=reason)
     return records.to_json(view)
 
 
@@ -319,7 +334,8 @@ def remind(call: ServiceCall) -> None:
                 "The %(step)s has reached its SLA of %(days)s working days.", kind="reminder",
                 params={"step": {"text": step}, "code": project.code,
                         "days": call.params.get("due_days")})
-    call.notes.append(f"SLA reached on the {step}: reminded {', '.join(people) or 'nobody'}.")
+    call.note("SLA reached on the %(step)s: reminded %(people)s.", step={"text": step},
+              people={"users": people})
 
 
 def escalate(call: ServiceCall) -> None:
@@ -331,7 +347,8 @@ def escalate(call: ServiceCall) -> None:
                 "days; please follow up.", kind="escalation",
                 params={"step": {"text": step}, "code": project.code, "title": project.title,
                         "days": call.params.get("due_days")})
-    call.notes.append(f"{step} overdue: escalated to {', '.join(heads) or 'nobody'}.")
+    call.note("%(step)s overdue: escalated to %(people)s.", step={"text": step},
+              people={"users": heads})
 
 
 def withdrawn(call: ServiceCall) -> None:
@@ -346,10 +363,15 @@ def withdrawn(call: ServiceCall) -> None:
                       reason=reason)
     call.notify([project.sponsor], "Closure of %(code)s withdrawn", "%(reason)s",
                 kind="withdrawn", params={"code": project.code, "reason": reason})
-    call.notes.append(f"{project.code} back to Executing ({reason}).")
+    call.note("%(code)s back to Executing (%(reason)s).", code=project.code, reason=reason)
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _ids(ids: list[Any]) -> Any:
+    """A list of ids for a note: as Python prints it, or the word ``none``."""
+    return str(ids) if ids else {"text": "none"}
 
 
 def _closable(session: Session, raw: Any, pm: str, errors: dict[str, str]

@@ -50,8 +50,8 @@ def escalation_raise(call: ServiceCall) -> dict[str, Any]:
                                    now=call.now, instance_id=call.instance_id)
     call.bind_project(project.id)
     call.describe(business_key=f"ESC-{esc.id}")
-    call.notes.append(f"Escalation {esc.id} logged on {_code(project)} for "
-                      f"{len(esc.affected_project_ids)} affected project(s).")
+    call.note("Escalation %(id)s logged on %(code)s for %(n)s affected project(s).", id=esc.id,
+              code=_code(project), n=len(esc.affected_project_ids))
     others = [pm for pm in records.escalation_recipients(call.session, esc.id)
               if pm != call.actor]
     call.notify(others, "Escalation on %(code)s names your project: %(title)s",
@@ -104,7 +104,7 @@ def escalation_to_head(call: ServiceCall) -> dict[str, Any]:
     esc = records.set_escalation_status(call.session, esc_id, "pmo", actor=call.actor,
                                         now=call.now)
     heads = _holders(call, "pmo_head", esc.raised_by)
-    call.notes.append(f"Triage SLA passed; moved to the PMO head ({', '.join(heads) or 'nobody'}).")
+    call.note("Triage SLA passed; moved to the PMO head (%(people)s).", people={"users": heads})
     call.notify(heads, "Overdue escalation for you to triage: %(title)s",
                 "PMO triage passed its SLA; decision needed by %(day)s.", kind="escalation",
                 params={"title": esc.title, "day": {"date": str(esc.needed_by)}})
@@ -131,8 +131,8 @@ def escalation_remind(call: ServiceCall) -> None:
                     kind="overdue", params={"step": {"text": step}, "title": esc.title,
                                             "role": {"role": call.params["role"]},
                                             "day": {"date": str(esc.needed_by)}})
-    call.notes.append(f"Reminded {', '.join(people) or 'nobody'}"
-                      + (f"; told {', '.join(copied)}" if copied else "") + ".")
+    call.note("Reminded %(people)s; told %(copied)s." if copied else "Reminded %(people)s.",
+              people={"users": people}, copied={"users": copied})
 
 
 def escalation_decide(call: ServiceCall) -> dict[str, Any]:
@@ -167,7 +167,8 @@ def _to_steering(call: ServiceCall, esc: records.EscalationView, reason: str
                  ) -> dict[str, Any]:
     esc = records.set_escalation_status(call.session, esc.id, "steering", actor=call.actor,
                                         now=call.now)
-    call.notes.append(f"Escalated to the steering committee by {call.actor}: {reason}")
+    call.note("Escalated to the steering committee by %(who)s: %(reason)s",
+              who={"user": call.actor}, reason=reason)
     call.notify(_holders(call, "steering", esc.raised_by),
                 "Escalation for the steering committee: %(title)s",
                 "The PMO cannot settle it: %(reason)s\nDecision needed by %(day)s.",
@@ -186,8 +187,9 @@ def _announce(call: ServiceCall, esc: records.EscalationView) -> None:
                         "who": {"user": esc.decided_by},
                         "at": {"at": esc.decided_at.isoformat() if esc.decided_at else ""},
                         "decision": esc.decision})
-    call.notes.append(f"{what} recorded at {esc.decision_level} level by {esc.decided_by}; "
-                      f"sent to {', '.join(recipients)}.")
+    call.note(f"{what} recorded at %(level)s level by %(who)s; sent to %(people)s.",
+              level={"text": esc.decision_level}, who={"user": esc.decided_by},
+              people={"users": recipients})
 
 
 # --------------------------------------------------------------------------- close
@@ -231,13 +233,13 @@ def _tell_closed(call: ServiceCall, esc: records.EscalationView) -> None:
                     "%(who)s reopened it (reopen #%(n)s): %(reason)s", kind="escalation",
                     params={"title": esc.title, "who": {"user": call.actor},
                             "n": esc.reopen_count, "reason": esc.reopen_reason})
-        call.notes.append(f"Reopened (#{esc.reopen_count}); back to PMO triage.")
+        call.note("Reopened (#%(n)s); back to PMO triage.", n=esc.reopen_count)
     else:
         call.notify(people, "Escalation closed: %(title)s",
                     "%(who)s closed it: %(resolution)s", kind="escalation",
                     params={"title": esc.title, "who": {"user": call.actor},
                             "resolution": esc.resolution})
-        call.notes.append("Closed by the raising PM.")
+        call.note("Closed by the raising PM.")
 
 
 # --------------------------------------------------------------------------- helpers

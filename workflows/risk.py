@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from engine import identity
 from engine.errors import InvalidData, NotFound
-from engine.notifications import english
 from engine.pages import directory
 from engine.services import Operation, ServiceCall
 from engine.working_days import sla_due
@@ -65,7 +64,8 @@ def risk_check(call: ServiceCall) -> dict[str, Any]:
     call.describe(business_key=project.code)
     if not identity.holds_role_for(call.session, project.sponsor, "sponsor", project.id):
         identity.grant_project_role(call.session, project.id, project.sponsor, "sponsor")
-        call.notes.append(f"{project.sponsor} made sponsor of {project.code} (as registered).")
+        call.note("%(sponsor)s made sponsor of %(code)s (as registered).",
+                  sponsor={"user": project.sponsor}, code=project.code)
     return {"id": project.id, "code": project.code, "title": project.title,
             "label": f"{project.code} {project.title}", "pm": project.pm,
             "sponsor": project.sponsor}
@@ -114,8 +114,8 @@ def risk_register(call: ServiceCall) -> dict[str, Any]:
     review = {"risk_id": risk.id, "level": 1, "clock": hours > 0, "forced_top": False,
               "deadline": _iso(call.now + timedelta(hours=hours)) if hours else None,
               "reviewer": None, "outcome": None, "comment": ""}
-    call.notes.append(f"Risk {risk.id} raised: score {risk.score}, {risk.level}, "
-                      f"{risk.levels_required} level(s).")
+    call.note("Risk %(id)s raised: score %(score)s, %(level)s, %(n)s level(s).", id=risk.id,
+              score=risk.score, level={"text": risk.level}, n=risk.levels_required)
     _tell(call, [risk.owner], "You own a new risk: %(title)s",
           "%(code)s, score %(score)s (%(level)s).", _facts(risk))
     return _open_level(call, review, risk)
@@ -127,8 +127,8 @@ def _revise(call: ServiceCall, review: dict[str, Any], payload: dict[str, Any],
     scoring["levels_required"] = max(int(scoring["levels_required"] or 1), kept)
     risk = records.revise_risk(call.session, review["risk_id"], payload, actor=call.actor,
                                now=call.now, **scoring)
-    call.notes.append(f"Risk {risk.id} revised: score {risk.score}, {risk.level}; back to "
-                      f"level {review['level']}.")
+    call.note("Risk %(id)s revised: score %(score)s, %(level)s; back to level %(n)s.",
+              id=risk.id, score=risk.score, level={"text": risk.level}, n=review["level"])
     return _open_level(call, review, risk)
 
 
@@ -161,7 +161,9 @@ def risk_record_review(call: ServiceCall) -> dict[str, Any]:
                                       reviewer=call.actor, outcome=decision, comment=comment,
                                       now=call.now)
     review.update(reviewer=call.actor, outcome=decision, comment=comment)
-    call.notes.append(f"Level {level} ({LEVELS[level][2]}): {decision} by {call.actor}.")
+    call.note("Level %(n)s (%(what)s): %(decision)s by %(who)s.", n=level,
+              what={"text": LEVELS[level][2]}, decision={"text": decision},
+              who={"user": call.actor})
     if decision == "send_back":  # the PM has as long as a level-1 review
         return _step(call, review, risk, "revise", LEVELS[1][1])
     if level < risk.levels_required:
@@ -176,8 +178,8 @@ def risk_escalate_top(call: ServiceCall) -> dict[str, Any]:
     risk = records.escalate_risk(call.session, review["risk_id"], to_level=TOP_REVIEW_LEVEL,
                                  now=call.now)
     review.update(level=TOP_REVIEW_LEVEL, clock=False, forced_top=True)
-    call.notes.append(f"No decision by {review['deadline']}: risk {risk.id} goes to the "
-                      "steering committee.")
+    call.note("No decision by %(deadline)s: risk %(id)s goes to the steering committee.",
+              deadline={"at": review["deadline"]}, id=risk.id)
     _tell(call, [risk.raised_by, risk.owner, *_holders(call, 2, risk)],
           "No decision in time on an urgent risk: %(title)s",
           "%(code)s: no level decided by %(deadline)s; the steering committee now decides.",
@@ -224,8 +226,8 @@ def risk_decide(call: ServiceCall) -> dict[str, Any]:
           "%(code)s: %(decision)s Decided by %(who)s at level %(n)s.",
           {**_facts(risk), "decision": decision, "who": {"user": risk.decided_by},
            "n": risk.decision_level}, kind="decision")
-    call.notes.append(f"Risk {risk.id} accepted at level {risk.decision_level} by "
-                      f"{risk.decided_by}.")
+    call.note("Risk %(id)s accepted at level %(n)s by %(who)s.", id=risk.id,
+              n=risk.decision_level, who={"user": risk.decided_by})
     return records.to_json(risk)
 
 
@@ -236,7 +238,7 @@ def risk_withdrawn(call: ServiceCall) -> None:
         return
     risk = records.close_risk(call.session, review["risk_id"], actor=call.actor, now=call.now,
                               reason=f"Withdrawn by {call.actor}: {call.params['reason']}")
-    call.notes.append(f"Risk {risk.id} closed (withdrawn).")
+    call.note("Risk %(id)s closed (withdrawn).", id=risk.id)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -295,7 +297,8 @@ def _tell(call: ServiceCall, people: list[str | None], title: str, body: str,
     wanted = list(dict.fromkeys(p for p in people if p and p != call.actor))
     if wanted:
         call.notify(wanted, title, body, kind=kind, params=params)
-        call.notes.append(f"Told {', '.join(wanted)}: {english(title, params)}")
+        call.note("Told %(people)s: %(what)s", people={"users": wanted},
+                  what={"msg": [title, params]})
 
 
 def _trail(risk: records.RiskView) -> str:
