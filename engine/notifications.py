@@ -11,7 +11,9 @@ for readers that know no better (old rows, the API, e-mail). A param is a plain 
 (shown as is: titles, codes, reasons people typed) or a one-key dict saying how to show it:
 ``{"user": name}`` a person's display name, ``{"users": [..]}`` several,
 ``{"role": key}`` a role's display name, ``{"msg": [msgid, params]}`` a message inside
-the message, ``{"routes": [[role, days], ..]}`` approvers with their SLA,
+the message, ``{"routes": [[role, days], ..]}`` approvers with their SLA, ``{"sentence": text}`` an
+English sentence the code stored as text (translated when it is a known one),
+``{"reviews": [{"label", "by", "role", "comment", "voters"}, ..]}`` who decided what,
 ``{"text": english}`` a word or name to translate (step, process, outcome),
 ``{"date": "YYYY-MM-DD"}`` / ``{"at": iso}`` a date / moment in the reader's format and
 time zone, ``{"i18n": {"en": .., "zh": ..}}`` words the writer already has in each
@@ -64,6 +66,13 @@ def plain(value: Any) -> str:
             return str(inner.get("en") or next(iter(inner.values()), ""))
         if kind == "msg" and isinstance(inner, list) and len(inner) == 2:
             return english(str(inner[0]), dict(inner[1]))
+        if kind == "sentence":
+            return str(inner)
+        if kind == "reviews":
+            return "; ".join(
+                f"{r.get('label')}: {r.get('comment')}" if r.get("comment") else str(r.get("label"))
+                for r in inner
+            )
         if kind == "routes":
             return ", ".join(f"{role} ({days} working days)" for role, days in inner)
     return str(value)

@@ -9,6 +9,7 @@ reads Chinese even for what was written while someone else read English.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -87,6 +88,10 @@ def param(value: Any) -> str:
         return str(inner.get(_language()) or inner.get("en") or "")
     if kind == "msg" and isinstance(inner, list) and len(inner) == 2:
         return render(str(inner[0]), dict(inner[1]))
+    if kind == "sentence":
+        return stored_text(inner)
+    if kind == "reviews":
+        return "; ".join(_review(r) for r in inner or [])
     if kind == "routes":
         from webui.i18n import ngettext
         from webui.messages import role_label
@@ -110,6 +115,19 @@ def param(value: Any) -> str:
     return str(value)
 
 
+def _review(review: dict[str, Any]) -> str:
+    """One reviewer (or the committee with its voters) and their comment."""
+    from webui.messages import role_label
+
+    voters = review.get("voters")
+    sep = "、" if _language() == "zh" else ", "
+    if voters:
+        who = f"{role_label('steering')} ({sep.join(_user(v) for v in voters)})"
+    else:
+        who = f"{_user(review.get('by'))} ({role_label(str(review.get('role') or ''))})"
+    return f"{who}: {review['comment']}" if review.get("comment") else who
+
+
 class _Params(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return ""
@@ -128,16 +146,76 @@ def render(msgid: str | None, params: dict[str, Any] | None, fallback: str = "")
         return fallback or msgid
 
 
+# --------------------------------------------------------------------------- stored text
+# Rows written before messages were keys (old notifications, notes) and record texts the
+# glue writes as sentences (stage-change reasons, risk decisions) hold English text only.
+# Each English sentence the code writes is listed here as its message id; a stored text
+# that matches one whole is shown as that message in the reader's language, its parts
+# (names, codes, comments) as they were, or translated where they are known words.
+
+#: Message ids of sentences stored as English text (``%(name)s`` parts match any text).
+STORED_SENTENCES = (
+    "New task: %(step)s",
+    "%(step)s: %(outcome)s by %(who)s",
+    "%(title)s: completed",
+    "Kick-off on %(day)s",
+    "Kick-off (demo data)",
+    "Closure started by %(pm)s",
+    "Acceptance refused by %(who)s: %(comment)s",
+    "Deliverables fixed: %(notes)s",
+    "Withdrawn by %(who)s: %(reason)s",
+    "Response plan approved: %(comment)s",
+    "Response plan approved.",
+    "Response plan approved: %(comment)s (Steering committee: no level decided within the "
+    "decision window.)",
+    "Response plan approved. (Steering committee: no level decided within the decision "
+    "window.)",
+    "Acceptance signed off by %(sponsor)s (round %(round)s). Cost variance %(pct)s%% "
+    "(%(reason)s) accepted by %(finance)s. Lessons: %(answered)s of %(asked)s answered, "
+    "%(published)s published.",
+    "Acceptance signed off by %(sponsor)s (round %(round)s). Cost variance %(pct)s%% "
+    "(%(reason)s) accepted by %(finance)s after the PM's explanation. Lessons: "
+    "%(answered)s of %(asked)s answered, %(published)s published.",
+)
+_PART = re.compile(r"%\((\w+)\)s|%%")
+
+
+def _pattern(msgid: str) -> re.Pattern[str]:
+    out, at = [], 0
+    for m in _PART.finditer(msgid):
+        out.append(re.escape(msgid[at:m.start()]))
+        out.append("%" if m.group(0) == "%%" else f"(?P<{m.group(1)}>.+?)")
+        at = m.end()
+    out.append(re.escape(msgid[at:]))
+    return re.compile("".join(out), re.DOTALL)
+
+
+_PATTERNS = tuple((msgid, _pattern(msgid)) for msgid in STORED_SENTENCES)
+
+
+def stored_text(text: Any) -> str:
+    """An English sentence stored as text, in the reader's language when it is one the
+    code writes (:data:`STORED_SENTENCES`); any other text as it is."""
+    text = "" if text is None else str(text)
+    if not text or _language() == "en":
+        return text
+    for msgid, pattern in _PATTERNS:
+        found = pattern.fullmatch(text)
+        if found:
+            return render(msgid, {k: {"text": v} for k, v in found.groupdict().items()}, text)
+    return text
+
+
 def note_title(note: Any) -> str:
-    """A notification's title in the reader's language (old rows: as stored)."""
+    """A notification's title in the reader's language (old rows: their stored text)."""
     message = getattr(note, "message", None) or {}
-    return render(message.get("title"), message.get("params"), note.title)
+    return render(message.get("title"), message.get("params"), stored_text(note.title))
 
 
 def note_body(note: Any) -> str:
-    """A notification's body in the reader's language (old rows: as stored)."""
+    """A notification's body in the reader's language (old rows: their stored text)."""
     message = getattr(note, "message", None) or {}
-    return render(message.get("body"), message.get("params"), note.body)
+    return render(message.get("body"), message.get("params"), stored_text(note.body))
 
 
 def service_notes(detail: dict[str, Any] | None) -> list[str]:
@@ -148,11 +226,12 @@ def service_notes(detail: dict[str, Any] | None) -> list[str]:
     keys = detail.get("note_keys") or []
     if keys and len(keys) == len(notes):
         return [render(k.get("msg"), k.get("params"), n) for k, n in zip(keys, notes, strict=True)]
-    return [str(n) for n in notes]
+    return [stored_text(n) for n in notes]
 
 
 def install(app: Flask) -> None:
-    """Register the filters ``label``, ``note_title``, ``note_body``, ``service_notes``."""
+    """Register the filters ``label``, ``note_title``, ``note_body``, ``service_notes``,
+    ``stored_text``."""
     for name, func in {"label": label, "note_title": note_title, "note_body": note_body,
-                       "service_notes": service_notes}.items():
+                       "service_notes": service_notes, "stored_text": stored_text}.items():
         app.add_template_filter(func, name)

@@ -191,7 +191,7 @@ def combine_reviews(call: ServiceCall) -> dict[str, Any]:
     reason = "; ".join(f"{r['label']}: {r['comment']}" if r["comment"] else r["label"]
                        for r in hits)
     call.note("Reviews combined: %(result)s - %(reason)s", result={"text": result},
-              reason=reason)
+              reason={"reviews": hits})
     return {"result": result, "reason": reason, "decided_by": hits[0]["by"],
             "reviews": reviews}
 
@@ -202,8 +202,9 @@ def register_project(call: ServiceCall) -> dict[str, Any]:
                                    actor=call.actor, now=call.now)
     reason = (call.data.get("review_result") or {}).get("reason", "")
     call.describe(business_key=view.code)
+    reviews = (call.data.get("review_result") or {}).get("reviews")
     call.note("Registered as %(code)s (Initiation); approved by %(reason)s.", code=view.code,
-              reason=reason)
+              reason={"reviews": reviews} if reviews else reason)
     call.notify([view.pm, view.sponsor], "Project approved: %(code)s %(title)s",
                 "Your proposal is approved and registered as %(code)s. Record the "
                 "kick-off when it has taken place.", kind="approved",

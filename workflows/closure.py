@@ -61,7 +61,7 @@ def start_closure(call: ServiceCall) -> dict[str, Any]:
         raise InvalidData(errors)
     assert project is not None
     call.bind_project(project.id)
-    call.describe(title=f"Closure: {project.code} {project.title}", business_key=project.code)
+    call.describe(title=f"{project.code} {project.title}", business_key=project.code)
     records.set_stage(session, project.id, "Closing", actor=pm, now=call.now,
                       reason=f"Closure started by {pm}")
     view = records.record_actuals(session, project.id, {k: data[k] for k in ACTUALS},
@@ -300,11 +300,29 @@ def archive(call: ServiceCall) -> dict[str, Any]:
     by = str((call.data.get("acceptance") or {}).get("by") or call.actor)
     view = records.set_stage(call.session, project.id, "Closed", actor=by, now=call.now,
                              reason=reason)
+    summary = closing_summary_message(call.data)
     call.notify([view.pm, view.sponsor], "Project closed: %(code)s %(title)s", "%(reason)s",
                 kind="completed", params={"code": view.code, "title": view.title,
-                                          "reason": reason})
-    call.note("%(code)s Closed. %(reason)s", code=view.code, reason=reason)
+                                          "reason": summary})
+    call.note("%(code)s Closed. %(reason)s", code=view.code, reason=summary)
     return records.to_json(view)
+
+
+def closing_summary_message(data: dict[str, Any]) -> dict[str, Any]:
+    """:func:`closing_summary` as a message param (shown in the reader's language)."""
+    acc, check = data.get("acceptance") or {}, data.get("cost_check") or {}
+    review = data.get("variance_review") or {}
+    receipts = data.get("lesson_receipts") or []
+    published = (data.get("curation") or {}).get("published") or []
+    msgid = ("Acceptance signed off by %(sponsor)s (round %(round)s). Cost variance %(pct)s%% "
+             "(%(reason)s) accepted by %(finance)s"
+             + (" after the PM's explanation" if review.get("explanation") else "")
+             + ". Lessons: %(answered)s of %(asked)s answered, %(published)s published.")
+    return {"msg": [msgid, {
+        "sponsor": {"user": acc.get("by")}, "round": acc.get("round"), "pct": check.get("pct"),
+        "reason": {"text": check.get("reason")}, "finance": {"user": review.get("by")},
+        "answered": sum(1 for r in receipts if r.get("answered")), "asked": len(receipts),
+        "published": len(published)}]}
 
 
 def closing_summary(data: dict[str, Any]) -> str:

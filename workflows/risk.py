@@ -224,7 +224,7 @@ def risk_decide(call: ServiceCall) -> dict[str, Any]:
                                now=call.now)
     _tell(call, [risk.raised_by, risk.owner], "Risk decided: %(title)s",
           "%(code)s: %(decision)s Decided by %(who)s at level %(n)s.",
-          {**_facts(risk), "decision": decision, "who": {"user": risk.decided_by},
+          {**_facts(risk), "decision": {"sentence": decision}, "who": {"user": risk.decided_by},
            "n": risk.decision_level}, kind="decision")
     call.note("Risk %(id)s accepted at level %(n)s by %(who)s.", id=risk.id,
               n=risk.decision_level, who={"user": risk.decided_by})
