@@ -80,7 +80,7 @@ def data_phrases(app: Flask) -> list[str]:
     found: set[str] = set()
     with app.app_context():
         for table in DATA_TABLES:
-            for row in db.session.execute(sql(f"SELECT * FROM {table}")):  # noqa: S608
+            for row in db.session.execute(sql(f"SELECT * FROM {table}")):
                 for value in row:
                     if isinstance(value, str) and value.startswith("["):
                         found.update(v for v in json.loads(value) if isinstance(v, str))
@@ -104,9 +104,9 @@ def raw_keys(text: str) -> list[str]:
 def test_the_checks_notice_english_and_raw_keys():
     text = visible_text("<html><body><p>审批 Approve <b>mitigate</b> pmo_head PRJ-2026-0001"
                         "</p><script>var x_y = 1</script></body></html>")
-    assert english_words(text, ALLOWED) == ["Approve", "mitigate", "pmo_head"] or \
-        english_words(text, ALLOWED) == ["Approve", "head", "mitigate"]
+    assert english_words(text, ALLOWED) == ["Approve", "head", "mitigate"]
     assert raw_keys(text) == ["pmo_head"]
+    assert without("由 Li Wei 提交 Li Weiss", ["Li Wei"]) == "由   提交 Li Weiss"
 
 
 # --------------------------------------------------------------------------- the run
@@ -118,9 +118,25 @@ def _project_id(app: Flask, title: str) -> int:
         return next(p.id for p in found if p.title == title)
 
 
-def run_four_processes(app: Flask) -> list[int]:
+class Run(Arrange):
+    """:class:`Arrange` that opens each task page, as the person who completes the task
+    would, before completing it (``seen``: ``(user, path) -> page``)."""
+
+    def __init__(self, app: Flask, clients: dict[str, FlaskClient]):
+        super().__init__(app)
+        self.clients = clients
+        self.seen: dict[tuple[str, str], str] = {}
+
+    def complete(self, task_id: int, actor: str, data: dict | None = None):
+        path = f"/tasks/{task_id}"
+        response = self.clients[actor].get(path)
+        assert response.status_code == 200, (actor, path, response.status_code)
+        self.seen[(actor, path)] = response.get_data(as_text=True)
+        return super().complete(task_id, actor, data)
+
+
+def run_four_processes(app: Flask, arrange: Arrange) -> list[int]:
     """Approval, risk review, escalation and closure, each to its end (Chinese data)."""
-    arrange = Arrange(app)
     approval = arrange.start("project_approval", "pm1", {
         "title": "客户门户二期", "business_case": "旧系统停止维护。",
         "strategic_objective": "客户留存", "category": "it",
@@ -226,12 +242,14 @@ def pages(tmp_path_factory, pmo_template_db) -> dict[tuple[str, str], str]:
     copy_database(pmo_template_db, path)
     app = make_app(path, ManualClock(START))
     seeded = data_phrases(app)
-    run_four_processes(app)
     chinese(app)
-    found: dict[tuple[str, str], str] = {}
-    for name in PEOPLE:
-        client = app.test_client()
+    clients = {name: app.test_client() for name in PEOPLE}
+    for name, client in clients.items():
         login(client, name)
+    run = Run(app, clients)
+    run_four_processes(app, run)
+    found = {key: without(visible_text(page), seeded) for key, page in run.seen.items()}
+    for name, client in clients.items():
         for page_path, page in crawl(client, PAGES, FOLLOW).items():
             found[(name, page_path)] = without(visible_text(page), seeded)
     with app.app_context():
