@@ -295,16 +295,20 @@ _NAMES: dict[str, Any] = {"stamp": None, "names": {}}
 def name_translations(session: Session) -> dict[str, dict[str, str]]:
     """Language -> {English name -> translated name} over every deployed process version
     (newer versions win). Definitions never change once deployed, so the result is cached
-    until a new version appears (one ``max(id)`` query per call)."""
-    stamp = session.scalar(select(func.max(ProcessDefinition.id)))
+    until a new version appears (one small query per call), per database."""
+    newest, count = session.execute(
+        select(func.max(ProcessDefinition.id), func.count(ProcessDefinition.id))
+    ).one()
+    stamp = (str(session.get_bind().engine.url), newest, count)
     with _NAMES_LOCK:
         if _NAMES["stamp"] == stamp:
-            return _NAMES["names"]  # type: ignore[no-any-return]
+            cached: dict[str, dict[str, str]] = _NAMES["names"]
+            return cached
     merged: dict[str, dict[str, str]] = {}
     rows = session.execute(select(ProcessDefinition.meta).order_by(ProcessDefinition.id))
     for (meta,) in rows:
-        for lang, names in ((meta or {}).get("names") or {}).items():
-            merged.setdefault(lang, {}).update(names)
+        for lang, found in ((meta or {}).get("names") or {}).items():
+            merged.setdefault(lang, {}).update(found)
     with _NAMES_LOCK:
         _NAMES["stamp"], _NAMES["names"] = stamp, merged
     return merged
