@@ -19,7 +19,7 @@ from engine.clock import ManualClock
 from engine.notifications import Note, english, note, write
 from engine.store.models import Notification
 from engine.store.uow import unit_of_work
-from tests.webui.conftest import login, parse_html, post
+from tests.webui.conftest import Arrange, login, parse_html, post
 from webui.extensions import db
 from webui.wording import STORED_SENTENCES, service_notes, stored_text
 
@@ -200,3 +200,39 @@ def test_a_403_names_the_process_and_the_role_in_the_readers_language(pmo_client
     page = response.get_data(as_text=True)
     assert response.status_code == 403
     assert "问题升级" in page and "项目经理" in page and "“pm”" not in page
+
+
+# --------------------------------------------------------------------------- mail
+
+
+class Catch:
+    """A transport that keeps what it is handed."""
+
+    def __init__(self) -> None:
+        self.sent: list = []
+
+    def send(self, message) -> None:
+        self.sent.append(message)
+
+
+def test_mail_is_worded_in_the_recipients_language(pmo_app):
+    from sqlalchemy import update
+
+    from engine.store.models import User
+    from tests.webui.test_chinese_pages import run_four_processes
+
+    with pmo_app.app_context(), unit_of_work(db.session):
+        db.session.execute(update(User).values(email=User.username + "@example.com"))
+        db.session.execute(update(User).where(User.username == "sponsor1").values(locale="zh"))
+    run_four_processes(pmo_app, Arrange(pmo_app))
+    catch = Catch()
+    with pmo_app.app_context():
+        pmo_app.extensions["pmoflow"].engine.send_mail(db.session, catch)
+    subjects = {m["To"]: [] for m in catch.sent}
+    for m in catch.sent:
+        subjects[m["To"]].append(m["Subject"])
+    assert "[PMOflow] 您是立项申请“客户门户二期”的发起人" in subjects["sponsor1@example.com"]
+    assert any(s.startswith("[PMOflow] 项目已结项：PRJ-") for s in subjects["sponsor1@example.com"])
+    assert not any(s.isascii() for s in subjects["sponsor1@example.com"])
+    # an English reader's mail keeps the English words
+    assert any(s.startswith("[PMOflow] Project closed: PRJ-") for s in subjects["pm1@example.com"])
