@@ -68,7 +68,7 @@ from engine.rules import actions as rule_actions
 from engine.services import ServiceRegistry
 from engine.settings import EngineSettings
 from engine.spiff.bundle import SourceFile
-from engine.spiff.layout import with_layout
+from engine.spiff.layout import in_language, with_layout
 from engine.store import rows
 from engine.store.models import AuditEvent, ProcessDefinition, ProcessInstance
 from engine.store.uow import read_only, unit_of_work
@@ -459,10 +459,10 @@ class Engine:
             )
         return row.source
 
-    def diagram(self, session: Session, definition_id: int) -> str:
+    def diagram(self, session: Session, definition_id: int, language: str | None = None) -> str:
         """The BPMN XML of a deployed version for a viewer: as uploaded, with a generated
-        drawing when the file has none."""
-        return with_layout(self.definition_source(session, definition_id))
+        drawing when the file has none, its names in ``language`` where it gives them."""
+        return in_language(with_layout(self.definition_source(session, definition_id)), language)
 
     def form_schema(
         self, session: Session, definition_id: int, form: str | None

@@ -22,6 +22,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidDiagram, NotFound, Problem
+from engine.spiff.bpmn_markup import translated_names
 from engine.spiff.bundle import Bundle, CheckContext, ProcessDef, SourceFile, analyze, build_spec
 from engine.store.models import AuditEvent, DecisionDefinition, ProcessDefinition
 from engine.views import DecisionView, DefinitionView, DeployResult
@@ -262,7 +263,14 @@ def process_meta(proc: ProcessDef) -> dict[str, Any]:
         "on_cancel": _process_property(proc, "onCancel"),
         # Lets the engine skip the timer-job sync for processes that cannot wait on time.
         "has_timers": b"timerEventDefinition" in proc.runtime_xml or bool(proc.called_processes),
+        # The names the diagram gives in other languages (``pmoflow:name-zh``).
+        "names": _translated_names(proc),
     }
+
+
+def _translated_names(proc: ProcessDef) -> dict[str, dict[str, str]]:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    return translated_names(etree.fromstring(proc.source, parser))
 
 
 def _process_property(proc: ProcessDef, name: str) -> str | None:
@@ -279,6 +287,31 @@ def _process_property(proc: ProcessDef, name: str) -> str | None:
 
 
 # --------------------------------------------------------------------------- lookups
+
+_NAMES_LOCK = threading.Lock()
+_NAMES: dict[str, Any] = {"stamp": None, "names": {}}
+
+
+def name_translations(session: Session) -> dict[str, dict[str, str]]:
+    """Language -> {English name -> translated name} over every deployed process version
+    (newer versions win). Definitions never change once deployed, so the result is cached
+    until a new version appears (one small query per call), per database."""
+    newest, count = session.execute(
+        select(func.max(ProcessDefinition.id), func.count(ProcessDefinition.id))
+    ).one()
+    stamp = (str(session.get_bind().engine.url), newest, count)
+    with _NAMES_LOCK:
+        if _NAMES["stamp"] == stamp:
+            cached: dict[str, dict[str, str]] = _NAMES["names"]
+            return cached
+    merged: dict[str, dict[str, str]] = {}
+    rows = session.execute(select(ProcessDefinition.meta).order_by(ProcessDefinition.id))
+    for (meta,) in rows:
+        for lang, found in ((meta or {}).get("names") or {}).items():
+            merged.setdefault(lang, {}).update(found)
+    with _NAMES_LOCK:
+        _NAMES["stamp"], _NAMES["names"] = stamp, merged
+    return merged
 
 
 def latest_process(

@@ -215,7 +215,9 @@ def audit_services(session: Session, loaded: Loaded, now: datetime, actor: str) 
             kind="service_called",
             element_id=call.element_id,
             element_name=loaded.element(call.element_id).get("name"),
-            detail={"notes": call.notes},
+            detail={"notes": call.notes, "note_keys": call.note_keys}
+            if call.note_keys
+            else {"notes": call.notes},
         )
         notifications.write_all(session, call.notifications, now)
     loaded.services.clear()

@@ -214,7 +214,8 @@ def _complete(
                 detail={"on_behalf_of": eligible.on_behalf_of, "fields": sorted(payload)},
             )
             if row.outcome and inst.started_by != actor:
-                notifications.write(session, _decision_note(inst, row, actor), now)
+                schema = forms.get(row.form) if row.form else None
+                notifications.write(session, _decision_note(inst, row, actor, schema), now)
             audit_services(session, loaded, now, actor)
 
         with execution.engine_errors(loaded, ctx.clock):
@@ -315,17 +316,38 @@ def _run_on_cancel(
     loaded.services.append(call)
 
 
-def _decision_note(inst: Rec, row: Rec, actor: str) -> notifications.Note:
-    comment = f": {row.comment}" if row.comment else ""
-    return notifications.Note(
-        usernames=(inst.started_by,),
-        kind="decision",
-        title=f"{row.name}: {row.outcome} by {actor}",
-        body=f"{inst.title}{comment}",
+def _decision_note(
+    inst: Rec, row: Rec, actor: str, schema: Mapping[str, Any] | None
+) -> notifications.Note:
+    return notifications.note(
+        (inst.started_by,),
+        "decision",
+        "%(step)s: %(outcome)s by %(who)s",
+        "%(title)s: %(comment)s" if row.comment else "%(title)s",
+        params={
+            "step": {"text": row.name},
+            "outcome": _option(schema, row.outcome),
+            "who": {"user": actor},
+            "title": inst.title,
+            "comment": row.comment or "",
+        },
         link=f"/instances/{inst.id}",
         instance_id=inst.id,
         human_task_id=row.id,
     )
+
+
+def _option(schema: Mapping[str, Any] | None, value: str) -> Any:
+    """An outcome as its form labels it in each language (``{"i18n": {"en", "zh"}}``), or
+    the value as a word to translate."""
+    props = (schema or {}).get("properties") or {}
+    prop = props.get("decision") or props.get("outcome") or {}
+    found = (prop.get("x-enum-titles") or {}).get(value) if isinstance(prop, dict) else None
+    if isinstance(found, list) and found:
+        return {"i18n": {"en": str(found[0]), "zh": str(found[-1])}}
+    if isinstance(found, str):
+        return {"i18n": {"en": found}}
+    return {"text": value}
 
 
 def _task_for_completion(session: Session, task_id: int) -> tuple[Rec, Rec, list[Rec]]:

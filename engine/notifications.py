@@ -2,6 +2,23 @@
 
 Nothing is sent from inside a transaction: each notification also leaves an ``outbox`` row
 that the worker drains after commit (:mod:`engine.mail`).
+
+Words are stored as a *message*, not frozen in one language: ``title`` and ``body`` are
+English message ids (gettext msgids with ``%(name)s`` placeholders) and ``params`` fill
+them (:func:`message`). The web layer renders them in the reader's language when shown
+(``webui/wording.py``); the ``title``/``body`` columns keep the English rendering
+for readers that know no better (old rows, the API, e-mail). A param is a plain value
+(shown as is: titles, codes, reasons people typed) or a one-key dict saying how to show it:
+``{"user": name}`` a person's display name, ``{"users": [..]}`` several,
+``{"role": key}`` a role's display name, ``{"msg": [msgid, params]}`` a message inside
+the message, ``{"routes": [[role, days], ..]}`` approvers with their SLA, ``{"sentence": text}`` an
+English sentence the code stored as text (translated when it is a known one),
+``{"reviews": [{"label", "by", "role", "comment", "voters"}, ..]}`` who decided what,
+``{"text": english}`` a word or name to translate (step, process, outcome),
+``{"date": "YYYY-MM-DD"}`` / ``{"at": iso}`` a date / moment in the reader's format and
+time zone, ``{"i18n": {"en": .., "zh": ..}}`` words the writer already has in each
+language (a form's option labels). A new kind of notification needs only its msgids (with
+their Chinese appended to the catalog) and a :func:`note` / ``ServiceCall.notify`` call.
 """
 
 from __future__ import annotations
@@ -33,15 +50,84 @@ class Note:
     link: str | None = None
     instance_id: int | None = None
     human_task_id: int | None = None
+    #: The words as message ids and params (see the module docstring); None: text only.
+    message: dict[str, Any] | None = None
+
+
+def plain(value: Any) -> str:
+    """A message param in English, as the ``title``/``body`` columns keep it."""
+    if isinstance(value, dict) and len(value) == 1:
+        ((kind, inner),) = value.items()
+        if kind == "users":
+            return ", ".join(map(str, inner)) or "nobody"
+        if kind in ("user", "text", "date", "at", "role"):
+            return str(inner)
+        if kind == "i18n" and isinstance(inner, dict):
+            return str(inner.get("en") or next(iter(inner.values()), ""))
+        if kind == "msg" and isinstance(inner, list) and len(inner) == 2:
+            return english(str(inner[0]), dict(inner[1]))
+        if kind == "sentence":
+            return str(inner)
+        if kind == "reviews":
+            return "; ".join(
+                f"{r.get('label')}: {r.get('comment')}" if r.get("comment") else str(r.get("label"))
+                for r in inner
+            )
+        if kind == "routes":
+            return ", ".join(f"{role} ({days} working days)" for role, days in inner)
+    return str(value)
+
+
+def message(title: str, body: str = "", params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A message: ``title``/``body`` msgids, ``params`` (plain JSON values or typed dicts)."""
+    return {"title": title, "body": body, "params": jsonable(dict(params or {}))}
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as JSON can store it: containers kept, numbers and text as they are,
+    anything else (a ``Decimal``, a date) as its text."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def english(msgid: str, params: dict[str, Any]) -> str:
+    """``msgid`` filled with ``params`` in English (a missing param shows empty)."""
+    if not msgid:
+        return ""
+    return msgid % _Plain({k: plain(v) for k, v in params.items()})
+
+
+class _Plain(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def note(usernames: Iterable[str], kind: str, title: str, body: str = "", **fields: Any) -> Note:
+    """A :class:`Note` whose ``title``/``body`` are msgids filled from ``fields["params"]``."""
+    params: dict[str, Any] = fields.pop("params", None) or {}
+    return Note(
+        usernames=tuple(usernames),
+        kind=kind,
+        title=english(title, params),
+        body=english(body, params),
+        message=message(title, body, params),
+        **fields,
+    )
 
 
 def task_assigned(inst: Any, row: Any) -> Note:
     """ "A task is waiting for you" for the task's assignee."""
-    return Note(
-        usernames=(row.assignee,),
-        kind="assigned",
-        title=f"New task: {row.name}",
-        body=inst.title,
+    return note(
+        (row.assignee,),
+        "assigned",
+        "New task: %(step)s",
+        "%(title)s",
+        params={"step": {"text": row.name}, "title": inst.title},
         link=f"/tasks/{row.id}",
         instance_id=inst.id,
         human_task_id=row.id,
@@ -63,6 +149,7 @@ def write(session: Session, note: Note, now: datetime) -> None:
                 "human_task_id": note.human_task_id,
                 "created_at": now,
                 "read_at": None,
+                "message": note.message,
             },
         ).scalar_one()
         session.execute(
@@ -100,7 +187,15 @@ def for_user(
     rows = session.execute(q.order_by(NOTES.c.id.desc()).limit(limit))
     return [
         NotificationView(
-            r.id, r.kind, r.title, r.body, r.link, r.instance_id, r.created_at, r.read_at
+            r.id,
+            r.kind,
+            r.title,
+            r.body,
+            r.link,
+            r.instance_id,
+            r.created_at,
+            r.read_at,
+            r.message,
         )
         for r in rows
     ]

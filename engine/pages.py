@@ -24,6 +24,7 @@ from engine.access import PROCESS_OWNER_ROLE as PROCESS_OWNER_ROLE  # for the we
 from engine.api import Engine
 from engine.cycle_times import InstanceCycle
 from engine.definitions import DefinitionSnapshot, definition_view, get_process
+from engine.definitions import name_translations as name_translations  # for the web layer
 from engine.errors import Forbidden
 from engine.instances import INITIATOR_KEY
 from engine.store import rows as records

@@ -73,10 +73,11 @@ def sync(
         rows.audit(session, instance_id=inst.id, at=now, actor=actor, kind="completed")
         notifications.write(
             session,
-            notifications.Note(
-                usernames=(inst.started_by,),
-                kind="completed",
-                title=f"{inst.title}: completed",
+            notifications.note(
+                (inst.started_by,),
+                "completed",
+                "%(title)s: completed",
+                params={"title": inst.title},
                 link=f"/instances/{inst.id}",
                 instance_id=inst.id,
             ),

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine.errors import EngineError
-from engine.notifications import Note
+from engine.notifications import Note, english, jsonable, message
 
 
 class UnknownOperation(EngineError):
@@ -45,8 +45,11 @@ class ServiceCall:
     #: Set by :meth:`describe`; the engine copies them onto the instance row.
     title: str | None = field(default=None, init=False)
     business_key: str | None = field(default=None, init=False)
-    #: Messages for the audit trail (``detail.notes``).
+    #: Messages for the audit trail (``detail.notes``, in English).
     notes: list[str] = field(default_factory=list, init=False)
+    #: The same messages as ``{"msg": msgid, "params": {...}}`` (``detail.note_keys``),
+    #: shown in the reader's language; see :mod:`engine.notifications` for params.
+    note_keys: list[dict[str, Any]] = field(default_factory=list, init=False)
     #: Notifications to write with the step (bell + e-mail outbox).
     notifications: list[Note] = field(default_factory=list, init=False)
 
@@ -58,21 +61,31 @@ class ServiceCall:
         *,
         kind: str = "info",
         link: str | None = None,
+        params: dict[str, Any] | None = None,
     ) -> None:
         """Tell people something (in-app and by e-mail) when this step commits.
 
+        With ``params``, ``title`` and ``body`` are message ids filled from them and shown
+        in each reader's language (:mod:`engine.notifications`); without, fixed text.
         ``link`` defaults to the instance page.
         """
         self.notifications.append(
             Note(
                 usernames=tuple(usernames),
                 kind=kind,
-                title=title,
-                body=body,
+                title=title if params is None else english(title, params),
+                body=body if params is None else english(body, params),
                 link=link or f"/instances/{self.instance_id}",
                 instance_id=self.instance_id,
+                message=None if params is None else message(title, body, params),
             )
         )
+
+    def note(self, msgid: str, **params: Any) -> None:
+        """Add a line to the step's audit entry: ``msgid`` (English, ``%(name)s``
+        placeholders) filled from ``params``, shown in the reader's language."""
+        self.notes.append(english(msgid, params))
+        self.note_keys.append({"msg": msgid, "params": jsonable(params)})
 
     def describe(self, *, title: str | None = None, business_key: str | None = None) -> None:
         """Name the request in lists (title) and give it a business key (e.g. a code)."""

@@ -58,3 +58,6 @@ class EngineSettings:
     calendar_country: str = "CN"
     #: The time zone whose midnight starts a working day.
     calendar_time_zone: str = "Asia/Shanghai"
+    #: A gettext catalog directory (``<lang>/LC_MESSAGES/messages.mo``, the web app's) for
+    #: the words of mails in the recipient's language; None: mails say the stored English.
+    translations_dir: str | None = None

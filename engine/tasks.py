@@ -286,11 +286,16 @@ def delegate(
         note = notifications.task_assigned(inst, row)
         notifications.write(
             session,
-            notifications.Note(
-                usernames=note.usernames,
-                kind=note.kind,
-                title=note.title,
-                body=f"{note.body} ({username}: {reason.strip()})",
+            notifications.note(
+                note.usernames,
+                note.kind,
+                "New task: %(step)s",
+                "%(title)s (%(who)s: %(reason)s)",
+                params={
+                    **(note.message or {}).get("params", {}),
+                    "who": {"user": username},
+                    "reason": reason.strip(),
+                },
                 link=note.link,
                 instance_id=note.instance_id,
                 human_task_id=note.human_task_id,

@@ -356,6 +356,8 @@ class NotificationView:
     instance_id: int | None
     created_at: datetime
     read_at: datetime | None
+    #: Message keys and params (``engine.notifications.Note.message``); None on old rows.
+    message: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

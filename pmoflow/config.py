@@ -170,6 +170,7 @@ class Config:
             base_url=self.base_url,
             calendar_country=self.calendar_country,
             calendar_time_zone=self.calendar_time_zone,
+            translations_dir=str(Path(__file__).resolve().parents[1] / "webui" / "translations"),
         )
 
     @property

@@ -14,6 +14,8 @@ drawn with right-angled waypoints, and back-edges run along the bottom of their 
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
@@ -197,7 +199,8 @@ class Process:
         process = (f'<bpmn:process id="{self.key}" name={quoteattr(self.name)} '
                    f'isExecutable="true">{doc}{proc_props}' + "\n    ".join(body)
                    + "</bpmn:process>")
-        return _document(self.key, self.name, process, self._di(), self.extra_root)
+        return add_names_zh(_document(self.key, self.name, process, self._di(),
+                                      self.extra_root))
 
     def _node_xml(self, n: Node) -> str:
         attrs = "".join(f" {k}={quoteattr(v)}" for k, v in n.attrs.items() if not k.startswith("_"))
@@ -336,6 +339,7 @@ def _document(key: str, name: str, process: str, di: str, extra_root: str = "") 
   xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
   xmlns:di="http://www.omg.org/spec/DD/20100524/DI"
   xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
+  xmlns:pmoflow="https://pmoflow.org/schema/bpmn/1.0"
   id="Definitions_{key}" targetNamespace="https://pmoflow.example/bpmn"
   exporter="PMOflow scripts/bpmn_gen.py" exporterVersion="1">
   <bpmn:collaboration id="Collaboration_{key}">
@@ -348,3 +352,21 @@ def _document(key: str, name: str, process: str, di: str, extra_root: str = "") 
   </bpmndi:BPMNDiagram>
 </bpmn:definitions>
 """
+
+
+_NAMED = re.compile(r'<bpmn:(\w+)\b([^>]*?)\sname="([^"]*)"')
+_NOT_NAMES = {"lane", "inputDataItem", "outputDataItem", "dataInput", "dataOutput"}
+
+
+def add_names_zh(xml: str) -> str:
+    """``xml`` with ``pmoflow:name-zh`` after every element name that
+    :data:`scripts.diagrams.names_zh.ZH` translates (lanes are role keys: none)."""
+    from scripts.diagrams.names_zh import ZH
+
+    def named(m: re.Match[str]) -> str:
+        if m.group(1) in _NOT_NAMES:
+            return m.group(0)
+        found = ZH.get(" ".join(html.unescape(m.group(3)).split()))
+        return m.group(0) + (f" pmoflow:name-zh={quoteattr(found)}" if found else "")
+
+    return _NAMED.sub(named, xml)

@@ -94,6 +94,7 @@ def _register_blueprints(app: Flask) -> None:
         summary,
         tasks,
         time_admin,
+        wording,
     )
     from webui.api import DbIdConverter
     from webui.context import id_url
@@ -112,6 +113,7 @@ def _register_blueprints(app: Flask) -> None:
     errors.register(app)
     api.register(app)
     formatting.install(app)
+    wording.install(app)
     app.add_template_global(summary.outcome_label, "outcome_label")
     app.add_template_global(access_message, "access_message")
     app.add_template_global(id_url, "id_url")

@@ -282,7 +282,11 @@ def say(item: object) -> str:
     if template is None:
         return text
     if "role" in params:
-        params["role"] = role_label(params["role"])
+        params["role"] = ", ".join(role_label(r.strip()) for r in str(params["role"]).split(","))
+    if "process" in params:
+        from webui.wording import label
+
+        params["process"] = label(params["process"])
     return str(template) % params
 
 

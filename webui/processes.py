@@ -87,7 +87,7 @@ def _allow_uploads(endpoint: str | None, _values: object) -> None:
 @login_required
 def diagram(definition_id: int):
     """The BPMN XML of a deployed version for the viewer (drawn if it has no drawing)."""
-    xml = bpm().diagram(db.session, definition_id)
+    xml = bpm().diagram(db.session, definition_id, request.args.get("lang"))
     response = Response(xml, mimetype="text/plain")
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, max-age=3600"

@@ -216,6 +216,13 @@ def _join(sep: str, parts: list[str]) -> str:
 def outcome_label(fields: Mapping[str, Mapping[str, Any]], value: str) -> str:
     """An outcome (``accept``) as the form that produced it labels it."""
     from webui.context import locale
+    from webui.i18n import translations
+    from webui.schema import enum_title
 
     prop = fields.get("decision") or fields.get("outcome") or {}
-    return option_label(prop, value, locale())
+    found = enum_title(prop, value, locale())
+    if found:
+        return found
+    # another form's outcome: the word as the catalog says it (``sign_off``), else humanized
+    said = str(translations().ugettext(str(value)))
+    return said if said != str(value) else option_label(prop, value, locale())

@@ -41,12 +41,17 @@ def _proposal(data: dict[str, Any]) -> dict[str, Any]:
     return {k: data[k] for k in PROPOSAL_FIELDS if k in data}
 
 
-def _rate_note(view: records.ProjectView) -> str:
+def _rate_note(view: records.ProjectView) -> dict[str, Any]:
+    """The budget (and its reporting-currency value) as a note param (``{"msg": ...}``)."""
     money, rep = view.budget, view.budget_reporting
     if money.currency == rep.currency:
-        return f"budget {money.amount} {money.currency}"
-    return (f"budget {money.amount} {money.currency} = {rep.amount} {rep.currency} at the "
-            f"planning rate {records.RATES[money.currency]} {rep.currency}/{money.currency}")
+        return {"msg": ["budget %(amount)s %(currency)s",
+                        {"amount": money.amount, "currency": money.currency}]}
+    return {"msg": ["budget %(amount)s %(currency)s = %(rep_amount)s %(rep_currency)s at the "
+                    "planning rate %(rate)s %(rep_currency)s/%(currency)s",
+                    {"amount": money.amount, "currency": money.currency,
+                     "rep_amount": rep.amount, "rep_currency": rep.currency,
+                     "rate": records.RATES[money.currency]}]}
 
 
 def record_proposal(call: ServiceCall) -> dict[str, Any]:
@@ -57,10 +62,12 @@ def record_proposal(call: ServiceCall) -> dict[str, Any]:
     call.bind_project(view.id)
     call.describe(title=view.title)
     identity.grant_project_role(call.session, view.id, view.sponsor, "sponsor")
-    call.notes.append(f"Proposal #{view.id} recorded (Proposed) by {pm}; {_rate_note(view)}; "
-                      f"{view.sponsor} is its sponsor.")
-    call.notify([view.sponsor], f"You are the sponsor of the proposal '{view.title}'",
-                f"{pm} named you sponsor; the PMO reviews it now.")
+    call.note("Proposal #%(id)s recorded (Proposed) by %(pm)s; %(budget)s; %(sponsor)s is its "
+              "sponsor.", id=view.id, pm={"user": pm}, budget=_rate_note(view),
+              sponsor={"user": view.sponsor})
+    call.notify([view.sponsor], "You are the sponsor of the proposal '%(title)s'",
+                "%(pm)s named you sponsor; the PMO reviews it now.",
+                params={"title": view.title, "pm": {"user": pm}})
     return records.to_json(view)
 
 
@@ -70,12 +77,13 @@ def update_proposal(call: ServiceCall) -> dict[str, Any]:
     before = records.get_project(call.session, project_id)
     view = records.update_proposal(call.session, project_id, _proposal(call.data),
                                    actor=call.actor, now=call.now)
-    note = f"Proposal revised by {call.actor}; {_rate_note(view)}."
+    note = "Proposal revised by %(who)s; %(budget)s."
     if view.sponsor != before.sponsor:
         identity.revoke_project_role(call.session, project_id, before.sponsor, "sponsor")
         identity.grant_project_role(call.session, project_id, view.sponsor, "sponsor")
-        note += f" Sponsor changed from {before.sponsor} to {view.sponsor}."
-    call.notes.append(note)
+        note += " Sponsor changed from %(before)s to %(after)s."
+    call.note(note, who={"user": call.actor}, budget=_rate_note(view),
+              before={"user": before.sponsor}, after={"user": view.sponsor})
     return records.to_json(view)
 
 
@@ -103,9 +111,10 @@ def record_routing(call: ServiceCall) -> dict[str, Any]:
         routing["roles"].append(role)
         routing["sla_days"][role] = max(1, int(a.get("sla_days") or DEFAULT_SLA_DAYS))
         routing["escalate_to"][role] = str(a.get("escalate_to") or "pmo_head")
-    shown = ", ".join(f"{r} ({routing['sla_days'][r]} working days)" for r in routing["roles"])
-    call.notes.append(("No routing rule matched: the PMO head reviews. " if not approvers
-                       else "") + f"Round {routing['round']}: routed to {shown}.")
+    shown = [[r, routing["sla_days"][r]] for r in routing["roles"]]
+    call.note(("No routing rule matched: the PMO head reviews. " if not approvers else "")
+              + "Round %(round)s: routed to %(routes)s.", round=routing["round"],
+              routes={"routes": shown})
     return routing
 
 
@@ -125,8 +134,10 @@ def record_review(call: ServiceCall) -> dict[str, Any]:
     review = {"role": p["role"], "decision": p["decision"], "comment": p.get("comment") or "",
               "by": call.actor, "label": f"{call.actor} ({p['role']})",
               "at": call.now.isoformat()}
-    call.notes.append(f"{p['role']} review by {call.actor}: {p['decision']}"
-                      + (f" ({review['comment']})" if review["comment"] else ""))
+    call.note("%(role)s review by %(who)s: %(decision)s"
+              + (" (%(comment)s)" if review["comment"] else ""), role={"role": p["role"]},
+              who={"user": call.actor}, decision={"text": p["decision"]},
+              comment=review["comment"])
     return _with_review(p["routing"], review)
 
 
@@ -154,7 +165,8 @@ def record_committee(call: ServiceCall) -> dict[str, Any]:
     reasons = "; ".join(b["comment"] for b in ballots
                         if b.get("decision") == outcome and b.get("comment"))
     tally = ", ".join(f"{o} {sum(b.get('decision') == o for b in ballots)}" for o in OUTCOMES)
-    call.notes.append(f"Steering committee: {outcome} ({tally}; voters {', '.join(voters)}).")
+    call.note("Steering committee: %(outcome)s (%(tally)s; voters %(voters)s).",
+              outcome={"text": outcome}, tally=tally, voters={"users": voters})
     return _with_review(call.params["routing"], {
         "role": "steering", "decision": outcome, "comment": reasons, "by": COMMITTEE,
         "label": f"steering committee ({', '.join(voters)})", "voters": voters,
@@ -212,7 +224,8 @@ def combine_reviews(call: ServiceCall) -> dict[str, Any]:
             result, hits = name, found
     reason = "; ".join(f"{r['label']}: {r['comment']}" if r["comment"] else r["label"]
                        for r in hits)
-    call.notes.append(f"Reviews combined: {result} - {reason}")
+    call.note("Reviews combined: %(result)s - %(reason)s", result={"text": result},
+              reason={"reviews": hits})
     # The committee decides when it is among the deciding reviews (its votes are kept).
     deciding = next((r for r in hits if r.get("by") == COMMITTEE), hits[0])
     return {"result": result, "reason": reason, "decided_by": deciding["by"],
@@ -228,10 +241,13 @@ def register_project(call: ServiceCall) -> dict[str, Any]:
                                    votes=result.get("votes") if committee else None)
     reason = result.get("reason", "")
     call.describe(business_key=view.code)
-    call.notes.append(f"Registered as {view.code} (Initiation); approved by {reason}.")
-    call.notify([view.pm, view.sponsor], f"Project approved: {view.code} {view.title}",
-                f"Your proposal is approved and registered as {view.code}. Record the "
-                "kick-off when it has taken place.", kind="approved")
+    reviews = (call.data.get("review_result") or {}).get("reviews")
+    call.note("Registered as %(code)s (Initiation); approved by %(reason)s.", code=view.code,
+              reason={"reviews": reviews} if reviews else reason)
+    call.notify([view.pm, view.sponsor], "Project approved: %(code)s %(title)s",
+                "Your proposal is approved and registered as %(code)s. Record the "
+                "kick-off when it has taken place.", kind="approved",
+                params={"code": view.code, "title": view.title})
     return records.to_json(view)
 
 
@@ -242,11 +258,12 @@ def reject_proposal(call: ServiceCall) -> dict[str, Any]:
     votes = (call.data.get("review_result") or {}).get("votes") if by == COMMITTEE else None
     view = records.reject_project(call.session, call.data["project"]["id"], actor=by,
                                   now=call.now, reason=reason, votes=votes)
-    if by == COMMITTEE:
-        by = "the steering committee"
-    call.notes.append(f"Rejected by {by}: {reason}")
-    call.notify([view.pm, view.sponsor], f"Proposal rejected: {view.title}",
-                f"Rejected by {by}. Reason: {reason}", kind="rejected")
+    who: dict[str, Any] = ({"msg": ["the steering committee", {}]} if by == COMMITTEE
+                           else {"user": by})
+    call.note("Rejected by %(by)s: %(reason)s", by=who, reason=reason)
+    call.notify([view.pm, view.sponsor], "Proposal rejected: %(title)s",
+                "Rejected by %(by)s. Reason: %(reason)s", kind="rejected",
+                params={"title": view.title, "by": who, "reason": reason})
     return records.to_json(view)
 
 
@@ -265,8 +282,10 @@ def start_execution(call: ServiceCall) -> dict[str, Any]:
                                            f"({project.approved_at.date().isoformat()})."})
     view = records.set_stage(call.session, project.id, "Executing", actor=call.actor,
                              now=call.now, reason=f"Kick-off on {day.isoformat()}")
-    call.notes.append(f"{view.code} kicked off on {day.isoformat()}: Executing.")
-    call.notify([view.sponsor], f"{view.code} is executing", f"Kick-off on {day.isoformat()}.")
+    call.note("%(code)s kicked off on %(day)s: Executing.", code=view.code,
+              day={"date": day.isoformat()})
+    call.notify([view.sponsor], "%(code)s is executing", "Kick-off on %(day)s.",
+                params={"code": view.code, "day": {"date": day.isoformat()}})
     return records.to_json(view)
 
 
@@ -282,9 +301,11 @@ def remind(call: ServiceCall) -> None:
         people |= {u for u in _holders(call.session, role)
                    if u not in done and u != call.data.get("initiator")}
     step, title = call.params.get("step", element), call.data.get("title", "")
-    call.notify(sorted(people), f"Reminder: {step} of '{title}' is due",
-                f"The {step} of '{title}' has reached its SLA.", kind="reminder")
-    call.notes.append(f"SLA reached on {step}: reminded {', '.join(sorted(people)) or 'nobody'}.")
+    call.notify(sorted(people), "Reminder: %(step)s of '%(title)s' is due",
+                "The %(step)s of '%(title)s' has reached its SLA.", kind="reminder",
+                params={"step": {"text": step}, "title": title})
+    call.note("SLA reached on %(step)s: reminded %(people)s.", step={"text": step},
+              people={"users": sorted(people)})
 
 
 def escalate(call: ServiceCall) -> None:
@@ -293,10 +314,11 @@ def escalate(call: ServiceCall) -> None:
     people = _holders(call.session, target) or (
         [target] if _active_user(call.session, target) else _holders(call.session, "pmo_head"))
     title, step = call.data.get("title", ""), call.params.get("step", "review")
-    call.notify(people, f"Escalation: {step} of '{title}' is overdue",
-                f"The {step} of '{title}' is past its SLA twice over; please follow up.",
-                kind="escalation")
-    call.notes.append(f"{step} overdue: escalated to {target} ({', '.join(people)}).")
+    call.notify(people, "Escalation: %(step)s of '%(title)s' is overdue",
+                "The %(step)s of '%(title)s' is past its SLA twice over; please follow up.",
+                kind="escalation", params={"step": {"text": step}, "title": title})
+    call.note("%(step)s overdue: escalated to %(target)s (%(people)s).", step={"text": step},
+              target={"role": target}, people={"users": people})
 
 
 def withdrawn(call: ServiceCall) -> None:
@@ -307,8 +329,9 @@ def withdrawn(call: ServiceCall) -> None:
     reason = f"{call.params.get('status')}: {call.params.get('reason')}"
     view = records.withdraw_project(call.session, project["id"], actor=call.actor,
                                     now=call.now, reason=reason)
-    call.notes.append(f"Project #{view.id} Withdrawn ({reason}).")
-    call.notify([view.sponsor], f"Proposal withdrawn: {view.title}", reason, kind="withdrawn")
+    call.note("Project #%(id)s Withdrawn (%(reason)s).", id=view.id, reason=reason)
+    call.notify([view.sponsor], "Proposal withdrawn: %(title)s", "%(reason)s", kind="withdrawn",
+                params={"title": view.title, "reason": reason})
 
 
 # --------------------------------------------------------------------------- demo data

@@ -61,7 +61,7 @@ def start_closure(call: ServiceCall) -> dict[str, Any]:
         raise InvalidData(errors)
     assert project is not None
     call.bind_project(project.id)
-    call.describe(title=f"Closure: {project.code} {project.title}", business_key=project.code)
+    call.describe(title=f"{project.code} {project.title}", business_key=project.code)
     records.set_stage(session, project.id, "Closing", actor=pm, now=call.now,
                       reason=f"Closure started by {pm}")
     view = records.record_actuals(session, project.id, {k: data[k] for k in ACTUALS},
@@ -70,12 +70,14 @@ def start_closure(call: ServiceCall) -> dict[str, Any]:
     for member in team:
         identity.grant_project_role(session, view.id, member, "team")
     summary = closure_summary(session, view, data, team)
-    call.notes.append(f"{view.code} Closing; actual cost {_money(view.actual_cost)} = "
-                      f"{_money(view.actual_cost_reporting)}, variance "
-                      f"{summary['variance_pct']}% against {_money(view.budget_reporting)}; "
-                      f"lessons asked of: {', '.join(team) or 'nobody'}.")
-    call.notify([view.sponsor], f"Please sign off acceptance: {view.code} {view.title}",
-                f"{pm} is closing the project; your acceptance sign-off is needed.")
+    call.note("%(code)s Closing; actual cost %(cost)s = %(reported)s, variance %(pct)s%% "
+              "against %(budget)s; lessons asked of: %(team)s.", code=view.code,
+              cost=_money(view.actual_cost), reported=_money(view.actual_cost_reporting),
+              pct=summary["variance_pct"], budget=_money(view.budget_reporting),
+              team={"users": team})
+    call.notify([view.sponsor], "Please sign off acceptance: %(code)s %(title)s",
+                "%(pm)s is closing the project; your acceptance sign-off is needed.",
+                params={"code": view.code, "title": view.title, "pm": {"user": pm}})
     return summary
 
 
@@ -126,10 +128,15 @@ def record_sign_off(call: ServiceCall) -> dict[str, Any]:
     if decision == "refuse":
         records.set_stage(call.session, project.id, "Executing", actor=call.actor,
                           now=call.now, reason=f"Acceptance refused by {call.actor}: {comment}")
-        call.notify([project.pm], f"Acceptance refused: {project.code}", comment,
-                    kind="rejected")
-    call.notes.append(f"Acceptance {decision} by {call.actor} (round {verdict['round']})"
-                      + (f": {comment}" if comment else "."))
+        call.notify([project.pm], "Acceptance refused: %(code)s", "%(comment)s",
+                    kind="rejected", params={"code": project.code, "comment": comment})
+    if comment:
+        call.note("Acceptance %(decision)s by %(who)s (round %(round)s): %(comment)s",
+                  decision={"text": decision}, who={"user": call.actor},
+                  round=verdict["round"], comment=comment)
+    else:
+        call.note("Acceptance %(decision)s by %(who)s (round %(round)s).",
+                  decision={"text": decision}, who={"user": call.actor}, round=verdict["round"])
     return verdict
 
 
@@ -139,8 +146,10 @@ def resubmit(call: ServiceCall) -> dict[str, Any]:
     notes = str(call.params.get("fix_notes") or "").strip()
     records.set_stage(call.session, project.id, "Closing", actor=call.actor, now=call.now,
                       reason=f"Deliverables fixed: {notes}")
-    call.notify([project.sponsor], f"Please sign off acceptance again: {project.code}", notes)
-    call.notes.append(f"Resubmitted for acceptance by {call.actor}: {notes}")
+    call.notify([project.sponsor], "Please sign off acceptance again: %(code)s", "%(notes)s",
+                params={"code": project.code, "notes": notes})
+    call.note("Resubmitted for acceptance by %(who)s: %(notes)s", who={"user": call.actor},
+              notes=notes)
     return {"fix_notes": notes, "by": call.actor, "at": call.now.isoformat()}
 
 
@@ -155,9 +164,10 @@ def record_variance(call: ServiceCall) -> dict[str, Any]:
              "explain": rule.get("explain") is True,
              "threshold_pct": rule.get("threshold_pct"),
              "reason": str(rule.get("reason") or "No rule of closure_cost_variance matched.")}
-    call.notes.append(f"Cost variance {check['pct']}% ({check['reason']}): "
-                      + ("the PM must explain it." if check["explain"] else "no explanation "
-                         "needed."))
+    call.note("Cost variance %(pct)s%% (%(reason)s): the PM must explain it."
+              if check["explain"] else
+              "Cost variance %(pct)s%% (%(reason)s): no explanation needed.",
+              pct=check["pct"], reason={"text": check["reason"]})
     return check
 
 
@@ -170,11 +180,13 @@ def record_finance_check(call: ServiceCall) -> dict[str, Any]:
     verdict = _record(call, "variance_review", decision, comment)
     verdict["explanation"] = str(call.data.get("variance_explanation") or "")
     if decision == "ask_again":
-        call.notify([project.pm], f"Finance asks about the cost variance of {project.code}",
-                    comment, kind="rework")
-    call.notes.append(f"Cost variance {decision} by {call.actor}"
-                      + (f" (explanation: {verdict['explanation']})"
-                         if verdict["explanation"] else "") + (f": {comment}" if comment else ""))
+        call.notify([project.pm], "Finance asks about the cost variance of %(code)s",
+                    "%(comment)s", kind="rework",
+                    params={"code": project.code, "comment": comment})
+    call.note("Cost variance %(decision)s by %(who)s"
+              + (" (explanation: %(explanation)s)" if verdict["explanation"] else "")
+              + (": %(comment)s" if comment else ""), decision={"text": decision},
+              who={"user": call.actor}, explanation=verdict["explanation"], comment=comment)
     return verdict
 
 
@@ -189,9 +201,11 @@ def open_window(call: ServiceCall) -> dict[str, Any]:
     remind = add_working_days(call.now, days - 1) if days > 1 else call.now + (
         closes - call.now) / 2
     summary = call.data["closure"]
-    call.notes.append(f"Lessons window of {days} working days, until {closes.isoformat()}; "
-                      f"asked: {', '.join(team)}." if team else
-                      "Nobody to ask for lessons: the collection is skipped.")
+    if team:
+        call.note("Lessons window of %(days)s working days, until %(closes)s; asked: %(team)s.",
+                  days=days, closes={"at": closes.isoformat()}, team={"users": team})
+    else:
+        call.note("Nobody to ask for lessons: the collection is skipped.")
     return {"days": days, "closes_at": closes.isoformat(), "remind_at": remind.isoformat(),
             "members": team, "code": summary["code"], "title": summary["title"]}
 
@@ -202,8 +216,9 @@ def save_lesson(call: ServiceCall) -> dict[str, Any]:
     fields = {k: call.data[k] for k in LESSON_FIELDS if k in call.data}
     view = records.add_lesson(call.session, _project_id(call), fields, author=member,
                               now=call.now, instance_id=call.instance_id)
-    entered = f" (entered by {call.actor})" if call.actor != member else ""
-    call.notes.append(f"Lesson #{view.id} by {member}{entered} saved.")
+    call.note("Lesson #%(id)s by %(member)s (entered by %(who)s) saved." if call.actor != member
+              else "Lesson #%(id)s by %(member)s saved.", id=view.id, member={"user": member},
+              who={"user": call.actor})
     return {"member": member, "answered": True, "lesson_id": view.id,
             "at": call.now.isoformat()}
 
@@ -211,7 +226,8 @@ def save_lesson(call: ServiceCall) -> dict[str, Any]:
 def lesson_missed(call: ServiceCall) -> dict[str, Any]:
     """The window closed before this member answered: their request is cancelled."""
     member = str(call.params["member"])
-    call.notes.append(f"{member} did not answer before the lessons window closed.")
+    call.note("%(member)s did not answer before the lessons window closed.",
+              member={"user": member})
     return {"member": member, "answered": False, "lesson_id": None,
             "at": call.now.isoformat()}
 
@@ -219,9 +235,10 @@ def lesson_missed(call: ServiceCall) -> dict[str, Any]:
 def remind_member(call: ServiceCall) -> None:
     """One working day before the window closes: remind a member who has not answered."""
     member, window = str(call.params["member"]), call.data.get("lesson_window") or {}
-    call.notify([member], f"Reminder: lessons learned for {window.get('code')}",
-                f"The window closes at {window.get('closes_at')}.", kind="reminder")
-    call.notes.append(f"Reminded {member} to write their lessons.")
+    call.notify([member], "Reminder: lessons learned for %(code)s",
+                "The window closes at %(closes)s.", kind="reminder",
+                params={"code": window.get("code"), "closes": {"at": window.get("closes_at")}})
+    call.note("Reminded %(member)s to write their lessons.", member={"user": member})
 
 
 def load_lessons(call: ServiceCall) -> list[dict[str, Any]]:
@@ -229,7 +246,7 @@ def load_lessons(call: ServiceCall) -> list[dict[str, Any]]:
     found, _ = records.list_lessons(call.session, project_id=_project_id(call), limit=500)
     keep = ("id", "author", "title", "category", "tags", *LESSON_FIELDS[3:], "published")
     lessons = [{k: records.to_json(getattr(v, k)) for k in keep} for v in reversed(found)]
-    call.notes.append(f"{len(lessons)} lesson(s) collected for curation.")
+    call.note("%(n)s lesson(s) collected for curation.", n=len(lessons))
     return lessons
 
 
@@ -261,10 +278,13 @@ def curate(call: ServiceCall) -> dict[str, Any]:
     published = sorted(v.id for v in views if v.published)
     for view in views:
         if view.published:
-            call.notify([view.author], f"Your lesson is published: {view.title or view.id}",
-                        "The PMO published it in the lessons library.", kind="lesson")
-    call.notes.append(f"Curated by {call.actor}: published {published or 'none'}, merged "
-                      f"{merges or 'none'}, edited {sorted(edits) or 'none'}.")
+            call.notify([view.author], "Your lesson is published: %(title)s",
+                        "The PMO published it in the lessons library.", kind="lesson",
+                        params={"title": view.title or view.id})
+    call.note("Curated by %(who)s: published %(published)s, merged %(merged)s, edited "
+              "%(edited)s.", who={"user": call.actor},
+              published=_ids(published), merged=str(merges) if merges else {"text": "none"},
+              edited=_ids(sorted(edits)))
     return {"published": published, "merges": {str(k): v for k, v in merges.items()},
             "edited": sorted(edits), "by": call.actor, "at": call.now.isoformat()}
 
@@ -280,10 +300,29 @@ def archive(call: ServiceCall) -> dict[str, Any]:
     by = str((call.data.get("acceptance") or {}).get("by") or call.actor)
     view = records.set_stage(call.session, project.id, "Closed", actor=by, now=call.now,
                              reason=reason)
-    call.notify([view.pm, view.sponsor], f"Project closed: {view.code} {view.title}", reason,
-                kind="completed")
-    call.notes.append(f"{view.code} Closed. {reason}")
+    summary = closing_summary_message(call.data)
+    call.notify([view.pm, view.sponsor], "Project closed: %(code)s %(title)s", "%(reason)s",
+                kind="completed", params={"code": view.code, "title": view.title,
+                                          "reason": summary})
+    call.note("%(code)s Closed. %(reason)s", code=view.code, reason=summary)
     return records.to_json(view)
+
+
+def closing_summary_message(data: dict[str, Any]) -> dict[str, Any]:
+    """:func:`closing_summary` as a message param (shown in the reader's language)."""
+    acc, check = data.get("acceptance") or {}, data.get("cost_check") or {}
+    review = data.get("variance_review") or {}
+    receipts = data.get("lesson_receipts") or []
+    published = (data.get("curation") or {}).get("published") or []
+    msgid = ("Acceptance signed off by %(sponsor)s (round %(round)s). Cost variance %(pct)s%% "
+             "(%(reason)s) accepted by %(finance)s"
+             + (" after the PM's explanation" if review.get("explanation") else "")
+             + ". Lessons: %(answered)s of %(asked)s answered, %(published)s published.")
+    return {"msg": [msgid, {
+        "sponsor": {"user": acc.get("by")}, "round": acc.get("round"), "pct": check.get("pct"),
+        "reason": {"text": check.get("reason")}, "finance": {"user": review.get("by")},
+        "answered": sum(1 for r in receipts if r.get("answered")), "asked": len(receipts),
+        "published": len(published)}]}
 
 
 def closing_summary(data: dict[str, Any]) -> str:
@@ -309,21 +348,25 @@ def remind(call: ServiceCall) -> None:
     audience = str(call.params.get("audience"))
     people = [project.sponsor] if audience == "sponsor" else [
         u for u in _holders(call.session, audience) if u != call.data.get("initiator")]
-    call.notify(people, f"Reminder: {step} of {project.code} is due",
-                f"The {step} has reached its SLA of {call.params.get('due_days')} working "
-                "days.", kind="reminder")
-    call.notes.append(f"SLA reached on the {step}: reminded {', '.join(people) or 'nobody'}.")
+    call.notify(people, "Reminder: %(step)s of %(code)s is due",
+                "The %(step)s has reached its SLA of %(days)s working days.", kind="reminder",
+                params={"step": {"text": step}, "code": project.code,
+                        "days": call.params.get("due_days")})
+    call.note("SLA reached on the %(step)s: reminded %(people)s.", step={"text": step},
+              people={"users": people})
 
 
 def escalate(call: ServiceCall) -> None:
     """A second period passed: the PMO head is told (the step stays open)."""
     project, step = _project(call), str(call.params.get("step"))
     heads = _holders(call.session, "pmo_head")
-    call.notify(heads, f"Overdue: {step} of {project.code}",
-                f"The {step} of {project.code} {project.title} is past twice its SLA of "
-                f"{call.params.get('due_days')} working days; please follow up.",
-                kind="escalation")
-    call.notes.append(f"{step} overdue: escalated to {', '.join(heads) or 'nobody'}.")
+    call.notify(heads, "Overdue: %(step)s of %(code)s",
+                "The %(step)s of %(code)s %(title)s is past twice its SLA of %(days)s working "
+                "days; please follow up.", kind="escalation",
+                params={"step": {"text": step}, "code": project.code, "title": project.title,
+                        "days": call.params.get("due_days")})
+    call.note("%(step)s overdue: escalated to %(people)s.", step={"text": step},
+              people={"users": heads})
 
 
 def withdrawn(call: ServiceCall) -> None:
@@ -336,12 +379,17 @@ def withdrawn(call: ServiceCall) -> None:
     reason = f"Closure {call.params.get('status')}: {call.params.get('reason')}"
     records.set_stage(call.session, project.id, "Executing", actor=call.actor, now=call.now,
                       reason=reason)
-    call.notify([project.sponsor], f"Closure of {project.code} withdrawn", reason,
-                kind="withdrawn")
-    call.notes.append(f"{project.code} back to Executing ({reason}).")
+    call.notify([project.sponsor], "Closure of %(code)s withdrawn", "%(reason)s",
+                kind="withdrawn", params={"code": project.code, "reason": reason})
+    call.note("%(code)s back to Executing (%(reason)s).", code=project.code, reason=reason)
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _ids(ids: list[Any]) -> Any:
+    """A list of ids for a note: as Python prints it, or the word ``none``."""
+    return str(ids) if ids else {"text": "none"}
 
 
 def _closable(session: Session, raw: Any, pm: str, errors: dict[str, str]

@@ -50,14 +50,16 @@ def escalation_raise(call: ServiceCall) -> dict[str, Any]:
                                    now=call.now, instance_id=call.instance_id)
     call.bind_project(project.id)
     call.describe(business_key=f"ESC-{esc.id}")
-    call.notes.append(f"Escalation {esc.id} logged on {_code(project)} for "
-                      f"{len(esc.affected_project_ids)} affected project(s).")
+    call.note("Escalation %(id)s logged on %(code)s for %(n)s affected project(s).", id=esc.id,
+              code=_code(project), n=len(esc.affected_project_ids))
     others = [pm for pm in records.escalation_recipients(call.session, esc.id)
               if pm != call.actor]
-    call.notify(others, f"Escalation on {_code(project)} names your project: {esc.title}",
-                f"{call.actor} escalated to the PMO ({esc.kind}, {esc.severity}); decision "
-                f"needed by {esc.needed_by}. You will be told the decision.",
-                kind="escalation")
+    call.notify(others, "Escalation on %(code)s names your project: %(title)s",
+                "%(who)s escalated to the PMO (%(kind)s, %(severity)s); decision needed by "
+                "%(day)s. You will be told the decision.", kind="escalation",
+                params={"code": _code(project), "title": esc.title, "who": {"user": call.actor},
+                        "kind": {"text": esc.kind}, "severity": {"text": esc.severity},
+                        "day": {"date": str(esc.needed_by)}})
     return records.to_json(esc)
 
 
@@ -102,12 +104,13 @@ def escalation_to_head(call: ServiceCall) -> dict[str, Any]:
     esc = records.set_escalation_status(call.session, esc_id, "pmo", actor=call.actor,
                                         now=call.now)
     heads = _holders(call, "pmo_head", esc.raised_by)
-    call.notes.append(f"Triage SLA passed; moved to the PMO head ({', '.join(heads) or 'nobody'}).")
-    call.notify(heads, f"Overdue escalation for you to triage: {esc.title}",
-                f"PMO triage passed its SLA; decision needed by {esc.needed_by}.",
-                kind="escalation")
-    call.notify([esc.raised_by], f"Your escalation went to the PMO head: {esc.title}",
-                "PMO triage passed its SLA, so the PMO head takes it over.", kind="escalation")
+    call.note("Triage SLA passed; moved to the PMO head (%(people)s).", people={"users": heads})
+    call.notify(heads, "Overdue escalation for you to triage: %(title)s",
+                "PMO triage passed its SLA; decision needed by %(day)s.", kind="escalation",
+                params={"title": esc.title, "day": {"date": str(esc.needed_by)}})
+    call.notify([esc.raised_by], "Your escalation went to the PMO head: %(title)s",
+                "PMO triage passed its SLA, so the PMO head takes it over.", kind="escalation",
+                params={"title": esc.title})
     return records.to_json(esc)
 
 
@@ -116,17 +119,20 @@ def escalation_remind(call: ServiceCall) -> None:
     esc = records.get_escalation(call.session, _escalation_id(call))
     step = str(call.params.get("step") or "this escalation")
     people = _holders(call, str(call.params["role"]), esc.raised_by)
-    call.notify(people, f"Reminder: {step} is due: {esc.title}",
-                f"Decision needed by {esc.needed_by} (severity {esc.severity}).",
-                kind="reminder")
+    call.notify(people, "Reminder: %(step)s is due: %(title)s",
+                "Decision needed by %(day)s (severity %(severity)s).", kind="reminder",
+                params={"step": {"text": step}, "title": esc.title,
+                        "day": {"date": str(esc.needed_by)}, "severity": {"text": esc.severity}})
     copy_role = str(call.params.get("copy_role") or "")
     copied = _holders(call, copy_role, esc.raised_by) if copy_role else []
     if copied:
-        call.notify(copied, f"Overdue: {step}: {esc.title}",
-                    f"The {call.params['role']} step passed its SLA; decision needed by "
-                    f"{esc.needed_by}.", kind="overdue")
-    call.notes.append(f"Reminded {', '.join(people) or 'nobody'}"
-                      + (f"; told {', '.join(copied)}" if copied else "") + ".")
+        call.notify(copied, "Overdue: %(step)s: %(title)s",
+                    "The %(role)s step passed its SLA; decision needed by %(day)s.",
+                    kind="overdue", params={"step": {"text": step}, "title": esc.title,
+                                            "role": {"role": call.params["role"]},
+                                            "day": {"date": str(esc.needed_by)}})
+    call.note("Reminded %(people)s; told %(copied)s." if copied else "Reminded %(people)s.",
+              people={"users": people}, copied={"users": copied})
 
 
 def escalation_decide(call: ServiceCall) -> dict[str, Any]:
@@ -161,24 +167,29 @@ def _to_steering(call: ServiceCall, esc: records.EscalationView, reason: str
                  ) -> dict[str, Any]:
     esc = records.set_escalation_status(call.session, esc.id, "steering", actor=call.actor,
                                         now=call.now)
-    call.notes.append(f"Escalated to the steering committee by {call.actor}: {reason}")
+    call.note("Escalated to the steering committee by %(who)s: %(reason)s",
+              who={"user": call.actor}, reason=reason)
     call.notify(_holders(call, "steering", esc.raised_by),
-                f"Escalation for the steering committee: {esc.title}",
-                f"The PMO cannot settle it: {reason}\nDecision needed by {esc.needed_by}.",
-                kind="escalation")
+                "Escalation for the steering committee: %(title)s",
+                "The PMO cannot settle it: %(reason)s\nDecision needed by %(day)s.",
+                kind="escalation", params={"title": esc.title, "reason": reason,
+                                           "day": {"date": str(esc.needed_by)}})
     return records.to_json(esc)
 
 
 def _announce(call: ServiceCall, esc: records.EscalationView) -> None:
     """Send the decision to the PMs of the raising and of the affected projects."""
     what = "Guidance" if esc.status == "handed_back" else "Decision"
-    body = (f"{what} ({esc.decision_level} level, {esc.decided_by}, "
-            f"{esc.decided_at:%Y-%m-%d %H:%M} UTC): {esc.decision}")
     recipients = records.escalation_recipients(call.session, esc.id)
-    call.notify(recipients, f"Escalation {what.lower()}: {esc.title}", body,
-                kind="decision")
-    call.notes.append(f"{what} recorded at {esc.decision_level} level by {esc.decided_by}; "
-                      f"sent to {', '.join(recipients)}.")
+    call.notify(recipients, f"Escalation {what.lower()}: %(title)s",
+                f"{what} (%(level)s level, %(who)s, %(at)s): %(decision)s", kind="decision",
+                params={"title": esc.title, "level": {"text": esc.decision_level},
+                        "who": {"user": esc.decided_by},
+                        "at": {"at": esc.decided_at.isoformat() if esc.decided_at else ""},
+                        "decision": esc.decision})
+    call.note(f"{what} recorded at %(level)s level by %(who)s; sent to %(people)s.",
+              level={"text": esc.decision_level}, who={"user": esc.decided_by},
+              people={"users": recipients})
 
 
 # --------------------------------------------------------------------------- close
@@ -218,14 +229,17 @@ def _tell_closed(call: ServiceCall, esc: records.EscalationView) -> None:
               if pm != call.actor]
     people = list(dict.fromkeys([*([esc.decided_by] if esc.decided_by else []), *others]))
     if esc.status == "reopened":
-        call.notify(people, f"Escalation reopened: {esc.title}",
-                    f"{call.actor} reopened it (reopen #{esc.reopen_count}): "
-                    f"{esc.reopen_reason}", kind="escalation")
-        call.notes.append(f"Reopened (#{esc.reopen_count}); back to PMO triage.")
+        call.notify(people, "Escalation reopened: %(title)s",
+                    "%(who)s reopened it (reopen #%(n)s): %(reason)s", kind="escalation",
+                    params={"title": esc.title, "who": {"user": call.actor},
+                            "n": esc.reopen_count, "reason": esc.reopen_reason})
+        call.note("Reopened (#%(n)s); back to PMO triage.", n=esc.reopen_count)
     else:
-        call.notify(people, f"Escalation closed: {esc.title}",
-                    f"{call.actor} closed it: {esc.resolution}", kind="escalation")
-        call.notes.append("Closed by the raising PM.")
+        call.notify(people, "Escalation closed: %(title)s",
+                    "%(who)s closed it: %(resolution)s", kind="escalation",
+                    params={"title": esc.title, "who": {"user": call.actor},
+                            "resolution": esc.resolution})
+        call.note("Closed by the raising PM.")
 
 
 # --------------------------------------------------------------------------- helpers

@@ -64,7 +64,8 @@ def risk_check(call: ServiceCall) -> dict[str, Any]:
     call.describe(business_key=project.code)
     if not identity.holds_role_for(call.session, project.sponsor, "sponsor", project.id):
         identity.grant_project_role(call.session, project.id, project.sponsor, "sponsor")
-        call.notes.append(f"{project.sponsor} made sponsor of {project.code} (as registered).")
+        call.note("%(sponsor)s made sponsor of %(code)s (as registered).",
+                  sponsor={"user": project.sponsor}, code=project.code)
     return {"id": project.id, "code": project.code, "title": project.title,
             "label": f"{project.code} {project.title}", "pm": project.pm,
             "sponsor": project.sponsor}
@@ -113,10 +114,10 @@ def risk_register(call: ServiceCall) -> dict[str, Any]:
     review = {"risk_id": risk.id, "level": 1, "clock": hours > 0, "forced_top": False,
               "deadline": _iso(call.now + timedelta(hours=hours)) if hours else None,
               "reviewer": None, "outcome": None, "comment": ""}
-    call.notes.append(f"Risk {risk.id} raised: score {risk.score}, {risk.level}, "
-                      f"{risk.levels_required} level(s).")
-    _tell(call, [risk.owner], f"You own a new risk: {risk.title}",
-          f"{risk.project_code}, score {risk.score} ({risk.level}).")
+    call.note("Risk %(id)s raised: score %(score)s, %(level)s, %(n)s level(s).", id=risk.id,
+              score=risk.score, level={"text": risk.level}, n=risk.levels_required)
+    _tell(call, [risk.owner], "You own a new risk: %(title)s",
+          "%(code)s, score %(score)s (%(level)s).", _facts(risk))
     return _open_level(call, review, risk)
 
 
@@ -126,8 +127,8 @@ def _revise(call: ServiceCall, review: dict[str, Any], payload: dict[str, Any],
     scoring["levels_required"] = max(int(scoring["levels_required"] or 1), kept)
     risk = records.revise_risk(call.session, review["risk_id"], payload, actor=call.actor,
                                now=call.now, **scoring)
-    call.notes.append(f"Risk {risk.id} revised: score {risk.score}, {risk.level}; back to "
-                      f"level {review['level']}.")
+    call.note("Risk %(id)s revised: score %(score)s, %(level)s; back to level %(n)s.",
+              id=risk.id, score=risk.score, level={"text": risk.level}, n=review["level"])
     return _open_level(call, review, risk)
 
 
@@ -160,7 +161,9 @@ def risk_record_review(call: ServiceCall) -> dict[str, Any]:
                                       reviewer=call.actor, outcome=decision, comment=comment,
                                       now=call.now)
     review.update(reviewer=call.actor, outcome=decision, comment=comment)
-    call.notes.append(f"Level {level} ({LEVELS[level][2]}): {decision} by {call.actor}.")
+    call.note("Level %(n)s (%(what)s): %(decision)s by %(who)s.", n=level,
+              what={"text": LEVELS[level][2]}, decision={"text": decision},
+              who={"user": call.actor})
     if decision == "send_back":  # the PM has as long as a level-1 review
         return _step(call, review, risk, "revise", LEVELS[1][1])
     if level < risk.levels_required:
@@ -175,12 +178,12 @@ def risk_escalate_top(call: ServiceCall) -> dict[str, Any]:
     risk = records.escalate_risk(call.session, review["risk_id"], to_level=TOP_REVIEW_LEVEL,
                                  now=call.now)
     review.update(level=TOP_REVIEW_LEVEL, clock=False, forced_top=True)
-    call.notes.append(f"No decision by {review['deadline']}: risk {risk.id} goes to the "
-                      "steering committee.")
+    call.note("No decision by %(deadline)s: risk %(id)s goes to the steering committee.",
+              deadline={"at": review["deadline"]}, id=risk.id)
     _tell(call, [risk.raised_by, risk.owner, *_holders(call, 2, risk)],
-          f"No decision in time on an urgent risk: {risk.title}",
-          f"{risk.project_code}: no level decided by {review['deadline']}; the steering "
-          "committee now decides.", kind="escalation")
+          "No decision in time on an urgent risk: %(title)s",
+          "%(code)s: no level decided by %(deadline)s; the steering committee now decides.",
+          {**_facts(risk), "deadline": {"at": review["deadline"]}}, kind="escalation")
     return _open_level(call, review, risk)
 
 
@@ -193,15 +196,16 @@ def risk_remind(call: ServiceCall) -> None:
     late = call.now >= datetime.fromisoformat(review["overdue"])
     revising = review.get("next") == "revise"
     step = "revision of" if revising else f"level-{level} {LEVELS[level][2]} of"
+    facts = {**_facts(risk), "step": {"text": step}, "due": {"at": review["due"]}}
     if not late:
         people = [risk.raised_by] if revising else _holders(call, level, risk)
-        _tell(call, people, f"Reminder: {step} risk '{risk.title}' is due",
-              f"{risk.project_code}, {risk.level} risk; due {review['due']}.", kind="reminder")
+        _tell(call, people, "Reminder: %(step)s risk '%(title)s' is due",
+              "%(code)s, %(level)s risk; due %(due)s.", facts, kind="reminder")
     else:
         people = ([review["reviewer"], *_holders(call, 2, risk)] if revising
                   else _holders(call, TOLD_WHEN_LATE[level], risk))
-        _tell(call, people, f"Overdue: {step} risk '{risk.title}'",
-              f"{risk.project_code}: due {review['due']}; the work goes on.", kind="overdue")
+        _tell(call, people, "Overdue: %(step)s risk '%(title)s'",
+              "%(code)s: due %(due)s; the work goes on.", facts, kind="overdue")
 
 
 # --------------------------------------------------------------------------- result
@@ -218,11 +222,12 @@ def risk_decide(call: ServiceCall) -> dict[str, Any]:
                                decided_by=review["reviewer"], level=int(review["level"]),
                                response_plan=f"{risk.response}: {risk.contingency}",
                                now=call.now)
-    _tell(call, [risk.raised_by, risk.owner], f"Risk decided: {risk.title}",
-          f"{risk.project_code}: {decision} Decided by {risk.decided_by} at level "
-          f"{risk.decision_level}.", kind="decision")
-    call.notes.append(f"Risk {risk.id} accepted at level {risk.decision_level} by "
-                      f"{risk.decided_by}.")
+    _tell(call, [risk.raised_by, risk.owner], "Risk decided: %(title)s",
+          "%(code)s: %(decision)s Decided by %(who)s at level %(n)s.",
+          {**_facts(risk), "decision": {"sentence": decision}, "who": {"user": risk.decided_by},
+           "n": risk.decision_level}, kind="decision")
+    call.note("Risk %(id)s accepted at level %(n)s by %(who)s.", id=risk.id,
+              n=risk.decision_level, who={"user": risk.decided_by})
     return records.to_json(risk)
 
 
@@ -233,7 +238,7 @@ def risk_withdrawn(call: ServiceCall) -> None:
         return
     risk = records.close_risk(call.session, review["risk_id"], actor=call.actor, now=call.now,
                               reason=f"Withdrawn by {call.actor}: {call.params['reason']}")
-    call.notes.append(f"Risk {risk.id} closed (withdrawn).")
+    call.note("Risk %(id)s closed (withdrawn).", id=risk.id)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -245,8 +250,10 @@ def _open_level(call: ServiceCall, review: dict[str, Any], risk: records.RiskVie
     level = int(review["level"])
     _step(call, review, risk, "review", LEVELS[level][1])
     _tell(call, _holders(call, level, risk),
-          f"Risk for your {LEVELS[level][2]} (level {level}): {risk.title}",
-          f"{risk.project_code}: score {risk.score} ({risk.level}); due {review['due']}.")
+          "Risk for your %(what)s (level %(n)s): %(title)s",
+          "%(code)s: score %(score)s (%(level)s); due %(due)s.",
+          {**_facts(risk), "what": {"text": LEVELS[level][2]}, "n": level,
+           "due": {"at": review["due"]}})
     return review
 
 
@@ -279,12 +286,19 @@ def _holders(call: ServiceCall, level: int, risk: records.RiskView) -> list[str]
     return [p for p in people if p != risk.raised_by]
 
 
-def _tell(call: ServiceCall, people: list[str | None], title: str, body: str, *,
-          kind: str = "risk") -> None:
+def _facts(risk: records.RiskView) -> dict[str, Any]:
+    """Message params every risk notice uses (``title``/``body`` are message ids)."""
+    return {"title": risk.title, "code": risk.project_code, "score": risk.score,
+            "level": {"text": risk.level}}
+
+
+def _tell(call: ServiceCall, people: list[str | None], title: str, body: str,
+          params: dict[str, Any], *, kind: str = "risk") -> None:
     wanted = list(dict.fromkeys(p for p in people if p and p != call.actor))
     if wanted:
-        call.notify(wanted, title, body, kind=kind)
-        call.notes.append(f"Told {', '.join(wanted)}: {title}")
+        call.notify(wanted, title, body, kind=kind, params=params)
+        call.note("Told %(people)s: %(what)s", people={"users": wanted},
+                  what={"msg": [title, params]})
 
 
 def _trail(risk: records.RiskView) -> str:

@@ -26,7 +26,7 @@ from sqlalchemy import Row, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.context import EngineContext
-from engine.mail import templates
+from engine.mail import templates, wording
 from engine.mail.smtp import SendFailed, Transport
 from engine.store.models import OutboxMessage, User
 from engine.store.uow import unit_of_work
@@ -98,9 +98,14 @@ def _recipient(session: Session, username: str) -> tuple[Row | None, str | None]
 
 
 def _build(
-    ctx: EngineContext, sender: str, user: Row, rows: Sequence[Row], now: datetime
+    ctx: EngineContext,
+    session: Session,
+    sender: str,
+    user: Row,
+    rows: Sequence[Row],
+    now: datetime,
 ) -> EmailMessage:
-    items = [templates.Item(r.kind or "info", r.subject, r.body, r.link) for r in rows]
+    items = wording.items(session, ctx.settings.translations_dir, user, rows)
     base = ctx.settings.base_url
     if len(rows) == 1:
         rendered = templates.render(items[0], user.locale, base)
@@ -141,7 +146,7 @@ def _deliver(
         user, problem = _recipient(session, rows[0].username)
         attempts = max(r.attempts for r in rows) + 1
         if problem is None and user is not None:
-            msg = _build(ctx, sender, user, rows, now)
+            msg = _build(ctx, session, sender, user, rows, now)
             try:
                 transport.send(msg)
             except SendFailed as exc:

@@ -25,6 +25,10 @@ from engine.spiff.xmlsafe import DEFAULT_MAX_BYTES
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+#: PMOflow's own extension attributes (``pmoflow:name-zh``: an element's name in Chinese).
+PMOFLOW_NS = "https://pmoflow.org/schema/bpmn/1.0"
+#: Languages a diagram may name its elements in besides its own (``name``) one.
+NAME_LANGUAGES = ("zh",)
 #: DMN namespaces SpiffWorkflow has a schema for, with their version.
 DMN_NAMESPACES = {
     "http://www.omg.org/spec/DMN/20151101/dmn.xsd": "1.1",
@@ -288,6 +292,23 @@ def properties_of(element: etree._Element) -> dict[str, str]:
             name, value = prop.get("name"), prop.get("value")
             if name is not None and value is not None:
                 result[name] = value
+    return result
+
+
+def translated_names(root: etree._Element) -> dict[str, dict[str, str]]:
+    """Language -> {``name`` -> ``pmoflow:name-<language>``} for every element of a file
+    that carries both (process, participant, lane, task, event, gateway, flow)."""
+    result: dict[str, dict[str, str]] = {}
+    for lang in NAME_LANGUAGES:
+        attr = f"{{{PMOFLOW_NS}}}name-{lang}"
+        found: dict[str, str] = {}
+        for element in root.iter():
+            if not isinstance(element.tag, str):
+                continue
+            name, translated = element.get("name"), element.get(attr)
+            if name and translated and name.strip() and translated.strip():
+                found[" ".join(name.split())] = " ".join(translated.split())
+        result[lang] = found
     return result
 
 

@@ -242,3 +242,19 @@ def _edge(
     )
     for x, y in points:
         etree.SubElement(edge, f"{{{DI}}}waypoint", x=f"{x:.0f}", y=f"{y:.0f}")
+
+
+def in_language(xml: str, language: str | None) -> str:
+    """``xml`` with every ``name`` that has a ``pmoflow:name-<language>`` replaced by it
+    (what a viewer shows a reader of that language); unchanged for English or without
+    translations."""
+    from engine.spiff.bpmn_markup import NAME_LANGUAGES, PMOFLOW_NS
+
+    if language not in NAME_LANGUAGES or f"{PMOFLOW_NS}" not in xml:
+        return xml
+    root = parse_xml(xml, "diagram.bpmn").getroot()
+    attr = f"{{{PMOFLOW_NS}}}name-{language}"
+    for element in root.iter():
+        if isinstance(element.tag, str) and element.get(attr) and element.get("name"):
+            element.set("name", element.get(attr) or "")
+    return etree.tostring(root, encoding="unicode")

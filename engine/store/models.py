@@ -476,6 +476,9 @@ class Notification(Base):
     human_task_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: ``{"title": msgid, "body": msgid, "params": {...}}``: the words to show in the
+    #: reader's language (``title``/``body`` are their English rendering, for old readers).
+    message: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class OutboxMessage(Base):

@@ -192,7 +192,7 @@ def test_lesson_team_is_picked_by_name_including_project_team_members(pmo_client
     # no title field: the request is named after its project
     page = pmo_client.get(f"/instances/{inst_id}").get_data(as_text=True)
     assert text_of(parse_html(page), '//*[@data-testid="instance-title"]') == (
-        "Closure: PRJ-2026-0001 Warehouse automation")
+        "PRJ-2026-0001 Warehouse automation")
 
 
 def test_choices_from_another_field_of_the_form():

@@ -309,7 +309,9 @@ def test_send_back_at_every_level_twice_at_level_one(drv, session):
     assert (visits[REVISE], visits["score"], visits[SPONSOR]) == (4, 5, 3)
     outcomes = [c[:3] for c in completed(drv, inst.id) if c[0] != REVISE]
     assert outcomes[0] == (SPONSOR, "sponsor1", "send_back")
-    assert "Sponsor review (level 1): send_back by sponsor1" in titles(drv, "pm1")
+    # the outcome as the form labels it, not its key (issue 13)
+    assert ("Sponsor review (level 1): Send back to the PM for changes by sponsor1"
+            in titles(drv, "pm1"))
 
 
 def test_revision_is_scored_again(drv, session):

@@ -457,4 +457,4 @@ def notification(session: Session, notification_id: int, username: str
     if row.username != username:
         raise Forbidden("this notification is someone else's")
     return NotificationView(row.id, row.kind, row.title, row.body, row.link, row.instance_id,
-                            row.created_at, row.read_at)
+                            row.created_at, row.read_at, row.message)

@@ -11,7 +11,7 @@ from tests.webui.browser.pmo_conftest import DEMO
 
 CODE = "PRJ-2026-0003"  # Data centre migration: pm1's
 TITLE = DEMO[CODE][0]
-REQUEST = f"Closure: {CODE} {TITLE}"
+REQUEST = f"{CODE} {TITLE}"
 PASSWORD = "sponsor-pass-9"
 
 

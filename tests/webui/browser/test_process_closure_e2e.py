@@ -14,7 +14,7 @@ from tests.webui.browser.pmo_conftest import DEMO, open_task, portfolio_row, sub
 
 CODE = "PRJ-2026-0001"  # Warehouse automation: pm1's, 850,000 CNY, Executing
 TITLE = DEMO[CODE][0]
-REQUEST = f"Closure: {CODE} {TITLE}"  # named by the closure glue after the project
+REQUEST = f"{CODE} {TITLE}"  # named by the closure glue after the project
 STORY_TITLE = "第三方接口联调 took three weeks"
 STORY = ("和物流供应商的接口联调花了三周：他们的测试环境和生产环境不一致。"
          "Book a joint debugging window before signing the contract.")
