@@ -809,11 +809,20 @@ class Engine:
         )
 
     def set_sla_default(
-        self, session: Session, actor: str, process_key: str, element_id: str, duration: str
+        self,
+        session: Session,
+        actor: str,
+        process_key: str,
+        element_id: str,
+        duration: str,
+        escalate_after: str | None = None,
     ) -> SlaDefaultView:
         """How long a step may take when its diagram gives no SLA (``3`` working days,
-        ``P3D``, ``PT4H``); used for tasks opened from now on."""
-        return self._admin(session, actor, sla_defaults.put, process_key, element_id, duration)
+        ``P3D``, ``PT4H``), and the second period before it escalates to the PMO head
+        (empty: one working day); used for tasks opened from now on."""
+        return self._admin(
+            session, actor, sla_defaults.put, process_key, element_id, duration, escalate_after
+        )
 
     def remove_sla_default(
         self, session: Session, actor: str, process_key: str, element_id: str

@@ -612,6 +612,8 @@ class SlaDefaultView:
     duration: str
     updated_by: str
     updated_at: datetime
+    #: The second period before an overdue step escalates (None: one working day).
+    escalate_after: str | None = None
 
 
 @dataclass(frozen=True)
