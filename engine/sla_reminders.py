@@ -29,8 +29,9 @@ from sqlalchemy.orm import Session
 from engine import calendar_admin, identity, notifications
 from engine.context import EngineContext
 from engine.store import rows
-from engine.store.models import SlaDefault
+from engine.store.models import Job, SlaDefault
 from engine.store.rows import JOBS, TASKS, Rec
+from engine.views import WaitView
 from engine.working_days import sla_due
 
 #: The job kind of this module.
@@ -109,6 +110,24 @@ def fire(ctx: EngineContext, session: Session, job: Rec, inst: Rec | None, now: 
     job.due_at = sla_due(job.due_at, period, ctx.calendar)
     job.status, job.finished_at = "pending", None
     job.payload = {**(job.payload or {}), "stage": "escalate", "escalate_after": str(period)}
+
+
+def wait_view(job: Job) -> WaitView:
+    """A pending reminder row as a deadline on screen: at ``due_at`` the step's holders
+    are reminded (``sla_reminder``), or the PMO head is told (``sla_escalation``)."""
+    escalating = (job.payload or {}).get("stage") == "escalate"
+    return WaitView(
+        job.id,
+        job.instance_id or 0,
+        job.element_id or "",
+        "Escalation to the PMO head" if escalating else "SLA reminder",
+        job.due_at,
+        False,
+        attached_to=job.element_id,
+        interrupting=False,
+        then=None,
+        kind="sla_escalation" if escalating else "sla_reminder",
+    )
 
 
 def escalate_after(session: Session, process_key: str, element_id: str) -> str | int:

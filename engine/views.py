@@ -753,3 +753,6 @@ class WaitView:
     attached_to: str | None = None
     interrupting: bool = True
     then: str | None = None
+    #: ``timer`` (the diagram's), or the general SLA reminder of a step that models none:
+    #: ``sla_reminder`` (its holders are reminded) or ``sla_escalation`` (the PMO head).
+    kind: str = "timer"
