@@ -130,3 +130,33 @@ def test_general_reminder_of_a_step_without_one_and_back_to_real_time(pmo_page, 
     admin.click("[data-testid=reset-clock]")
     expect(admin.locator("[data-testid=clock-banner]")).to_have_count(0)
     _shot(admin, "7-admin-time-real-time")
+
+
+def test_risk_and_escalation_pages_say_when_and_what_then(pmo_page, pmo_app):
+    from tests.webui.test_deadline_pages import _risk_id
+    from tests.webui.test_pmo_forms import escalation, project_id
+    from workflows import records
+
+    arrange = Arrange(pmo_app)
+    data = {"project_id": project_id(pmo_app, "PRJ-2026-0001"), "title": "Karst cave",
+            "description": "Found while drilling.", "category": "technical",
+            "probability": 3, "impact": 4, "response": "mitigate", "contingency": "Move it.",
+            "owner": "pm1", "urgent": True, "immediate_action": "Stopped drilling."}
+    inst = arrange.start("risk_review", "pm1", data, title="Karst cave")
+    risk_id = _risk_id(pmo_app, inst.id)
+    esc = escalation(pmo_app, [project_id(pmo_app, "PRJ-2026-0002")])
+    with pmo_app.app_context():
+        found, _total = records.list_escalations(db.session, limit=50)
+        esc_id = next(e.id for e in found if e.instance_id == esc)
+
+    pm = pmo_page("pm1")
+    pm.goto(f"/risks/{risk_id}")
+    card = pm.locator("[data-testid=deadlines]")
+    expect(card.locator("[data-testid=deadline-step]")).to_contain_text("Sponsor review")
+    expect(card.locator("[data-testid=deadline-wait]")).to_contain_text("Window over")
+    _shot(pm, "8-urgent-risk-deadlines")
+    pm.goto(f"/escalations/{esc_id}")
+    step = pm.locator("[data-testid=deadlines] [data-testid=deadline-step]")
+    expect(step).to_contain_text("Triage escalation")
+    expect(step).to_contain_text("SLA passed → Hand over to PMO head")
+    _shot(pm, "9-escalation-deadlines")
