@@ -28,8 +28,9 @@ from sqlalchemy.orm import Session
 
 from engine import calendar_admin, identity, notifications
 from engine.context import EngineContext
+from engine.mail.templates import language
 from engine.store import rows
-from engine.store.models import Job, SlaDefault
+from engine.store.models import Job, SlaDefault, User
 from engine.store.rows import JOBS, TASKS, Rec
 from engine.views import WaitView
 from engine.working_days import sla_due
@@ -41,6 +42,25 @@ DEFAULT_ESCALATE_AFTER: str | int = 1
 #: Who hears of an overdue step.
 ESCALATE_TO = "pmo_head"
 SYSTEM_ACTOR = "system"
+
+#: The notices' words per language (each recipient reads them in their own).
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "remind_title": "Reminder: {step} of '{title}' is due",
+        "remind_body": "The step {step} of '{title}' has reached its SLA ({due} UTC).",
+        "escalate_title": "Escalation: {step} of '{title}' is overdue",
+        "escalate_body": "The step {step} of '{title}' was due {due} UTC and is still "
+        "open ({who}).",
+        "unclaimed": "unclaimed",
+    },
+    "zh": {
+        "remind_title": "提醒：“{title}”的步骤“{step}”已到期",
+        "remind_body": "“{title}”的步骤“{step}”已到达 SLA（{due} UTC）。",
+        "escalate_title": "升级：“{title}”的步骤“{step}”已逾期",
+        "escalate_body": "“{title}”的步骤“{step}”应于 {due} UTC 完成，目前仍未完成（{who}）。",
+        "unclaimed": "无人认领",
+    },
+}
 
 
 def task_ref(task_id: int) -> str:
@@ -154,41 +174,58 @@ def _who(session: Session, inst: Rec, task: Any) -> list[str]:
 
 def _remind(session: Session, job: Rec, inst: Rec, task: Any, now: datetime) -> None:
     people = _who(session, inst, task)
-    notifications.write(
-        session,
-        notifications.Note(
-            usernames=tuple(people),
-            kind="reminder",
-            title=f"Reminder: {task.name} of '{inst.title}' is due",
-            body=f"The step {task.name} of '{inst.title}' has reached its SLA "
-            f"({job.due_at:%Y-%m-%d %H:%M} UTC).",
-            link=f"/tasks/{task.id}",
-            instance_id=inst.id,
-            human_task_id=task.id,
-        ),
-        now,
-    )
+    due = f"{job.due_at:%Y-%m-%d %H:%M}"
+    _notify(session, people, now, "reminder", "remind", f"/tasks/{task.id}", inst, task, due)
     _audit(session, job, inst, task, now, "sla_reminder", people)
 
 
 def _escalate(session: Session, job: Rec, inst: Rec, task: Any, now: datetime) -> None:
     people = identity.holders(session, ESCALATE_TO)
-    notifications.write(
-        session,
-        notifications.Note(
-            usernames=tuple(people),
-            kind="escalation",
-            title=f"Escalation: {task.name} of '{inst.title}' is overdue",
-            body=f"The step {task.name} of '{inst.title}' was due "
-            f"{task.due_at:%Y-%m-%d %H:%M} UTC and is still open"
-            + (f" ({task.assignee})." if task.assignee else " (unclaimed)."),
-            link=f"/instances/{inst.id}",
-            instance_id=inst.id,
-            human_task_id=task.id,
-        ),
-        now,
-    )
+    due = f"{task.due_at:%Y-%m-%d %H:%M}"
+    _notify(session, people, now, "escalation", "escalate", f"/instances/{inst.id}", inst, task,
+            due)  # fmt: skip
     _audit(session, job, inst, task, now, "sla_escalation", people)
+
+
+def _notify(
+    session: Session,
+    people: list[str],
+    now: datetime,
+    kind: str,
+    stage: str,
+    link: str,
+    inst: Rec,
+    task: Any,
+    due: str,
+) -> None:
+    """One notice per language, each recipient in theirs (the bell and the outbox)."""
+    locales = dict(
+        session.execute(select(User.username, User.locale).where(User.username.in_(people))).all()
+    )
+    by_lang: dict[str, list[str]] = {}
+    for person in people:
+        by_lang.setdefault(language(locales.get(person)), []).append(person)
+    for lang, group in sorted(by_lang.items()):
+        words = TEXTS[lang]
+        values = {
+            "step": task.name,
+            "title": inst.title,
+            "due": due,
+            "who": task.assignee or words["unclaimed"],
+        }
+        notifications.write(
+            session,
+            notifications.Note(
+                usernames=tuple(group),
+                kind=kind,
+                title=words[f"{stage}_title"].format(**values),
+                body=words[f"{stage}_body"].format(**values),
+                link=link,
+                instance_id=inst.id,
+                human_task_id=task.id,
+            ),
+            now,
+        )
 
 
 def _audit(

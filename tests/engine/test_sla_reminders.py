@@ -76,6 +76,20 @@ def test_reminder_then_escalation_without_stopping_the_work(drv, session, clock)
     assert drv.task(inst.id, "approve")
 
 
+def test_each_recipient_reads_it_in_their_language(drv, session, clock):
+    drv.engine.set_locale(session, "reviewer2", "zh")
+    drv.engine.set_locale(session, "pmohead", "zh")
+    drv.start("approval3", data=PROPOSAL, title="Tower upgrade")
+    drv.advance_and_fire(days=2, minutes=1)
+    assert _mail(session, "reminder") == [
+        ("reviewer1", "Reminder: Check completeness of 'Tower upgrade' is due"),
+        ("reviewer2", "提醒：“Tower upgrade”的步骤“Check completeness”已到期"),
+    ]
+    drv.advance_and_fire(days=1)
+    assert _mail(session, "escalation") == [
+        ("pmohead", "升级：“Tower upgrade”的步骤“Check completeness”已逾期")]
+
+
 def test_the_claimant_alone_is_reminded_and_links_to_the_task(drv, session, clock):
     inst = drv.start("approval3", data=PROPOSAL, title="Tower upgrade")
     task = drv.task(inst.id, "review")
