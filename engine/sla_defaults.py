@@ -110,9 +110,7 @@ def put(
                 {"escalate_after": _moved(exc.errors["duration"], "escalate_after")}
             ) from None
     row = _find(session, process_key, element_id)
-    before = (
-        {"duration": row.duration, "escalate_after": row.escalate_after} if row is not None else {}
-    )
+    before = _audited(row.duration, row.escalate_after) if row is not None else {}
     if row is None:
         row = SlaDefault(
             process_key=process_key,
@@ -134,7 +132,7 @@ def put(
         kind="sla_default.set",
         target=f"{process_key}/{element_id}",
         before=before,
-        after={"duration": value, "escalate_after": second},
+        after=_audited(value, second),
     )
     return _view(row)
 
@@ -216,6 +214,11 @@ def _require_step(session: Session, process_key: str, element_id: str) -> None:
                 )
             }
         )
+
+
+def _audited(duration: str, escalate_after: str | None) -> dict[str, str]:
+    """What the audit keeps of a default (the second period only when one is set)."""
+    return {"duration": duration, **({"escalate_after": escalate_after} if escalate_after else {})}
 
 
 def _moved(error: FieldError, field: str) -> FieldError:
