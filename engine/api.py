@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
@@ -815,11 +815,20 @@ class Engine:
         )
 
     def set_sla_default(
-        self, session: Session, actor: str, process_key: str, element_id: str, duration: str
+        self,
+        session: Session,
+        actor: str,
+        process_key: str,
+        element_id: str,
+        duration: str,
+        escalate_after: str | None = None,
     ) -> SlaDefaultView:
         """How long a step may take when its diagram gives no SLA (``3`` working days,
-        ``P3D``, ``PT4H``); used for tasks opened from now on."""
-        return self._admin(session, actor, sla_defaults.put, process_key, element_id, duration)
+        ``P3D``, ``PT4H``), and the second period before it escalates to the PMO head
+        (empty: one working day); used for tasks opened from now on."""
+        return self._admin(
+            session, actor, sla_defaults.put, process_key, element_id, duration, escalate_after
+        )
 
     def remove_sla_default(
         self, session: Session, actor: str, process_key: str, element_id: str
@@ -918,6 +927,41 @@ class Engine:
                 after={"offset_seconds": status.offset.total_seconds(), "by": duration},
             )  # fmt: skip
             return status
+
+    def reset_clock(self, session: Session, actor: str) -> InstallStatus:
+        """Put a moved clock back to real time for everyone; audited.  Only a PMO
+        administrator may (the CLI acts as ``cli``); a no-op on a clock that never moved."""
+        with unit_of_work(session):
+            if actor != "cli":
+                access.require_user_admin(session, actor)
+            before = install.sync(session, self.ctx.clock)
+            status = install.reset(session, self.ctx.clock, actor)
+            if before.offset:
+                admin_audit.record(
+                    session, actor=actor, now=status.now, kind="clock.reset", target="clock",
+                    before={"offset_seconds": before.offset.total_seconds()},
+                    after={"offset_seconds": 0.0},
+                )  # fmt: skip
+            return status
+
+    def working_hours(self, session: Session) -> tuple[time, time]:
+        """The install's working hours (local start and end), which hour SLAs count."""
+        with read_only(session):
+            return calendar_admin.hours(session)
+
+    def set_working_hours(self, session: Session, actor: str, text: str) -> tuple[time, time]:
+        """Set the working hours (``09:00-18:00``, PMO administrators); audited."""
+        with unit_of_work(session):
+            access.require_user_admin(session, actor)
+            before = calendar_admin.hours_text(calendar_admin.hours(session))
+            value = calendar_admin.save_hours(session, actor, text, self.clock.now())
+            admin_audit.record(
+                session, actor=actor, now=self.clock.now(), kind="calendar.hours",
+                target="calendar", before={"hours": before},
+                after={"hours": calendar_admin.hours_text(value)},
+            )  # fmt: skip
+        self.ctx.calendar.hours = value
+        return value
 
     def calendar_days(self, session: Session, actor: str) -> list[CalendarDayView]:
         """The PMO's own holidays and make-up working days (PMO administrators)."""

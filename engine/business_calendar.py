@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from datetime import date, tzinfo
+from datetime import date, time, tzinfo
 from zoneinfo import ZoneInfo
 
 import chinese_calendar  # type: ignore[import-untyped]
@@ -22,6 +22,8 @@ import chinese_calendar  # type: ignore[import-untyped]
 COUNTRIES: tuple[str, ...] = ("CN", "none")
 #: What a PMO-listed day may be.
 KINDS: tuple[str, ...] = ("holiday", "workday")
+#: Working hours of an install that has set none (local time of the calendar's zone).
+DEFAULT_HOURS: tuple[time, time] = (time(9), time(18))
 
 
 class BusinessCalendar:
@@ -39,6 +41,9 @@ class BusinessCalendar:
         self.zone: tzinfo = ZoneInfo(time_zone)
         self._lock = threading.Lock()
         self._days: dict[date, str] = dict(days or {})
+        #: The working hours of every working day (start, end); SLAs given in hours
+        #: count only these (see :func:`engine.working_days.sla_due`).
+        self.hours: tuple[time, time] = DEFAULT_HOURS
         #: When the PMO's days were last read (``time.monotonic()``; None: never).
         self.loaded_at: float | None = None
 
@@ -46,6 +51,12 @@ class BusinessCalendar:
         """Replace the PMO's days (day -> ``holiday`` or ``workday``)."""
         with self._lock:
             self._days = dict(days)
+
+    def set_hours(self, start: time, end: time) -> None:
+        """Set the working hours (``start`` before ``end``, local time)."""
+        if not start < end:
+            raise ValueError(f"working hours must start before they end ({start}-{end})")
+        self.hours = (start, end)
 
     def is_workday(self, day: date) -> bool:
         """True when people work on ``day``."""

@@ -8,21 +8,26 @@ refreshed from the table at most every few seconds, so web, worker and CLI agree
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import date, datetime
+from datetime import time as clock_time
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from engine.business_calendar import KINDS, BusinessCalendar
+from engine.business_calendar import DEFAULT_HOURS, KINDS, BusinessCalendar
 from engine.errors import FieldError, InvalidData
-from engine.store.models import CalendarDay
+from engine.store.models import CalendarDay, InstallSetting
 from engine.views import CalendarDayView
 
 #: Seconds a process keeps the PMO's days before reading them again.
 REFRESH_SECONDS = 5.0
 #: Longest list a PMO may save.
 MAX_LINES = 2000
+#: The install setting holding the working hours (``09:00-18:00``).
+HOURS_KEY = "working_hours"
+_HOURS = re.compile(r"^(\d{2}):(\d{2})\s*[-–]\s*(\d{2}):(\d{2})$")
 
 
 def refresh(calendar: BusinessCalendar, session: Session, *, force: bool = False) -> None:
@@ -32,7 +37,64 @@ def refresh(calendar: BusinessCalendar, session: Session, *, force: bool = False
         return
     found = session.execute(select(CalendarDay.day, CalendarDay.kind)).all()
     calendar.set_days({day: kind for day, kind in found})
+    calendar.hours = hours(session)
     calendar.loaded_at = time.monotonic()
+
+
+def hours(session: Session) -> tuple[clock_time, clock_time]:
+    """The install's working hours (local start and end; 09:00-18:00 unless set)."""
+    text = session.scalar(select(InstallSetting.value).where(InstallSetting.key == HOURS_KEY))
+    if not text:
+        return DEFAULT_HOURS
+    try:
+        return parse_hours(text)
+    except InvalidData:  # written by hand into the database: fall back, never fail
+        return DEFAULT_HOURS
+
+
+def hours_text(value: tuple[clock_time, clock_time]) -> str:
+    """``09:00-18:00``."""
+    return f"{value[0]:%H:%M}-{value[1]:%H:%M}"
+
+
+def parse_hours(text: str) -> tuple[clock_time, clock_time]:
+    """``HH:MM-HH:MM`` with the start before the end; :class:`InvalidData` on
+    ``working_hours`` otherwise."""
+    raw = str(text or "").strip()
+    m = _HOURS.match(raw)
+    try:
+        if not m:
+            raise ValueError(raw)
+        h1, m1, h2, m2 = (int(g) for g in m.groups())
+        start, end = clock_time(h1, m1), clock_time(h2, m2)
+        if not start < end:
+            raise ValueError(raw)
+    except ValueError:
+        message = f"{raw[:40]!r} is not working hours such as 09:00-18:00 (start before end)."
+        raise InvalidData(
+            {
+                "working_hours": FieldError(
+                    message, "calendar.hours_invalid", field="working_hours", value=raw[:40]
+                )
+            }
+        ) from None
+    return start, end
+
+
+def save_hours(
+    session: Session, actor: str, text: str, now: datetime
+) -> tuple[clock_time, clock_time]:
+    """Set the install's working hours (validated first; nothing saved on error)."""
+    value = parse_hours(text)
+    row = session.get(InstallSetting, HOURS_KEY)
+    if row is None:
+        session.add(
+            InstallSetting(key=HOURS_KEY, value=hours_text(value), updated_by=actor, updated_at=now)
+        )
+    else:
+        row.value, row.updated_by, row.updated_at = hours_text(value), actor, now
+    session.flush()
+    return value
 
 
 def days(session: Session) -> list[CalendarDayView]:

@@ -93,6 +93,7 @@ CODES: dict[str, str] = {
     "sla.not_found": "No SLA default is set for this step.",
     "calendar.line_invalid": "A line of the holiday list is not 'date, name, holiday|workday'.",
     "calendar.date_repeated": "A line of the holiday list repeats an earlier line's date.",
+    "calendar.hours_invalid": "Working hours are not HH:MM-HH:MM with the start before the end.",
     "clock.duration_invalid": "The text is not a duration such as 2d, 4h or P1DT2H.",
     "clock.duration_negative": "The clock only moves forward, by a positive duration.",
     "clock.not_demo": "The clock can only be moved on a demo or test install.",

@@ -72,6 +72,14 @@ class Loaded:
         meta = (definition or self.definition).meta
         return meta.get("id_map", {}).get(bpmn_id, bpmn_id)
 
+    def element_map(self, definition_id: int | None) -> dict[str, Any]:
+        """Element metadata by original id of the instance's process version or of a
+        called one (by its definition id)."""
+        for definition in (self.definition, *self.called.values()):
+            if definition.id == definition_id:
+                return definition.meta.get("elements", {})
+        return self.meta.get("elements", {})
+
     def element(
         self, element_id: str | None, definition: DefinitionSnapshot | None = None
     ) -> dict[str, Any]:

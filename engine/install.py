@@ -104,3 +104,13 @@ def advance(session: Session, clock: Clock, actor: str, text: str) -> InstallSta
     _put(session, OFFSET, str(offset.total_seconds()), actor, clock.base.now())
     clock.set_offset(offset)
     return InstallStatus(demo=True, offset=offset, now=clock.now())
+
+
+def reset(session: Session, clock: Clock, actor: str) -> InstallStatus:
+    """Put the install's clock back to real time (offset zero); what fired while it ran
+    ahead stays fired, pending timers fire when real time reaches them."""
+    status = sync(session, clock)
+    if status.offset and isinstance(clock, OffsetClock):
+        _put(session, OFFSET, "0", actor, clock.base.now())
+        clock.set_offset(timedelta(0))
+    return InstallStatus(demo=status.demo, offset=timedelta(0), now=clock.now())

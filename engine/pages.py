@@ -351,6 +351,43 @@ def _reassign_to(session: Session, view: InstanceView, now: datetime) -> dict[in
     return {row.id: access.handover_candidates(session, row, view.started_by, now) for row in rows}
 
 
+@dataclass(frozen=True)
+class Deadlines:
+    """When a PMO record's request is due and what happens then: its open steps (who has
+    them, due when, overdue or not) and the timers and reminders it waits on."""
+
+    instance_id: int
+    status: str
+    now: datetime
+    waiting: tuple[Waiting, ...]
+    waits: tuple[WaitView, ...]
+    directory: Directory
+
+    def waits_of(self, element_id: str) -> list[WaitView]:
+        """What happens, and when, to the open step ``element_id``."""
+        return [w for w in self.waits if w.attached_to == element_id]
+
+    @property
+    def other_waits(self) -> list[WaitView]:
+        """Timers not attached to an open step (a decision window, a waiting period)."""
+        open_steps = {w.element_id for w in self.waiting}
+        return [w for w in self.waits if w.attached_to not in open_steps]
+
+
+def deadlines(eng: Engine, session: Session, instance_id: int) -> Deadlines:
+    """The deadlines of one request from the indexed rows (no workflow is loaded)."""
+    view = eng.instance(session, instance_id)
+    now = eng.clock.now()
+    return Deadlines(
+        instance_id,
+        view.status,
+        now,
+        waiting_steps(view.open_tasks, now),
+        tuple(eng.waits(session, instance_id)),
+        directory(session),
+    )
+
+
 def _fields(definition: DefinitionSnapshot) -> dict[str, dict[str, Any]]:
     """Field name -> schema over every form of a version (start form first)."""
     names = sorted(definition.forms, key=lambda n: n != definition.meta.get("start_form"))

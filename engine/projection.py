@@ -14,7 +14,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from sqlalchemy.orm import Session
 
-from engine import notifications, out_of_office, sla_defaults
+from engine import notifications, out_of_office, sla_defaults, sla_reminders
 from engine.errors import TaskFailed
 from engine.execution import Loaded
 from engine.spiff.stepping import fired_timers, is_finished, ready_manual_tasks, waiting_timers
@@ -62,11 +62,19 @@ def sync(
         if task_id not in ready:
             row.status, row.completed_at = "cancelled", now
             rows.write(session, row)
+    # Tasks that closed in this action (completed or cancelled) lose their SLA reminder.
+    sla_reminders.cancel(
+        session, inst.id, [r.id for r in known if r.due_at and r.status != "open"], now
+    )
     for row in new:
         out_of_office.redirect(session, row, inst.started_by, now, actor)
         rows.insert_rec(session, row)
         if row.assignee:
             notifications.write(session, notifications.task_assigned(inst, row), now)
+        if row.due_at is not None and not sla_reminders.has_modelled_reminder(
+            loaded.element_map(row.form_definition_id), row.element_id
+        ):
+            sla_reminders.schedule(session, row, now)
     if has_timers:
         _sync_timer_jobs(session, loaded, now, fired)
     if finished:

@@ -87,26 +87,43 @@ def steps(session: Session) -> list[StepView]:
 
 
 def put(
-    session: Session, actor: str, now: datetime, process_key: str, element_id: str, duration: str
+    session: Session,
+    actor: str,
+    now: datetime,
+    process_key: str,
+    element_id: str,
+    duration: str,
+    escalate_after: str | None = None,
 ) -> SlaDefaultView:
-    """Set (or change) the default for one step of a deployed process; audited."""
+    """Set (or change) the default for one step of a deployed process, and optionally the
+    second period after which an overdue step escalates (``escalate_after``, same
+    notation; empty: one working day); audited."""
     process_key, element_id = (process_key or "").strip(), (element_id or "").strip()
     _require_step(session, process_key, element_id)
     value = str(parse(duration))
+    second = None
+    if escalate_after and str(escalate_after).strip():
+        try:
+            second = str(parse(escalate_after))
+        except InvalidData as exc:
+            raise InvalidData(
+                {"escalate_after": _moved(exc.errors["duration"], "escalate_after")}
+            ) from None
     row = _find(session, process_key, element_id)
-    before = {"duration": row.duration} if row is not None else {}
+    before = _audited(row.duration, row.escalate_after) if row is not None else {}
     if row is None:
         row = SlaDefault(
             process_key=process_key,
             element_id=element_id,
             duration=value,
+            escalate_after=second,
             updated_by=actor,
             updated_at=now,
         )
         session.add(row)
-    elif row.duration == value:
+    elif row.duration == value and row.escalate_after == second:
         return _view(row)
-    row.duration, row.updated_by, row.updated_at = value, actor, now
+    row.duration, row.escalate_after, row.updated_by, row.updated_at = value, second, actor, now
     session.flush()
     admin_audit.record(
         session,
@@ -115,7 +132,7 @@ def put(
         kind="sla_default.set",
         target=f"{process_key}/{element_id}",
         before=before,
-        after={"duration": value},
+        after=_audited(value, second),
     )
     return _view(row)
 
@@ -199,6 +216,17 @@ def _require_step(session: Session, process_key: str, element_id: str) -> None:
         )
 
 
+def _audited(duration: str, escalate_after: str | None) -> dict[str, str]:
+    """What the audit keeps of a default (the second period only when one is set)."""
+    return {"duration": duration, **({"escalate_after": escalate_after} if escalate_after else {})}
+
+
+def _moved(error: FieldError, field: str) -> FieldError:
+    """The same problem, named on another field."""
+    params = {**error.params, "field": field}
+    return FieldError(str(error), error.code, **params)
+
+
 def _view(row: SlaDefault) -> SlaDefaultView:
     return SlaDefaultView(
         process_key=row.process_key,
@@ -206,4 +234,5 @@ def _view(row: SlaDefault) -> SlaDefaultView:
         duration=row.duration,
         updated_by=row.updated_by,
         updated_at=row.updated_at,
+        escalate_after=row.escalate_after,
     )

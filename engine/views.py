@@ -614,6 +614,8 @@ class SlaDefaultView:
     duration: str
     updated_by: str
     updated_at: datetime
+    #: The second period before an overdue step escalates (None: one working day).
+    escalate_after: str | None = None
 
 
 @dataclass(frozen=True)
@@ -753,3 +755,6 @@ class WaitView:
     attached_to: str | None = None
     interrupting: bool = True
     then: str | None = None
+    #: ``timer`` (the diagram's), or the general SLA reminder of a step that models none:
+    #: ``sla_reminder`` (its holders are reminded) or ``sla_escalation`` (the PMO head).
+    kind: str = "timer"

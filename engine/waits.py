@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import execution, projection
+from engine import execution, projection, sla_reminders
 from engine.context import EngineContext
 from engine.definitions import SpecCache
 from engine.errors import FieldError, Forbidden, InvalidData, NotReady
@@ -48,12 +48,19 @@ def waits(session: Session, cache: SpecCache, instance_ids: set[int]) -> dict[in
     )
     jobs = session.scalars(
         select(Job)
-        .where(Job.instance_id.in_(instance_ids), Job.kind == "timer", Job.status == "pending")
+        .where(
+            Job.instance_id.in_(instance_ids),
+            Job.kind.in_(("timer", sla_reminders.KIND)),
+            Job.status == "pending",
+        )
         .order_by(Job.due_at, Job.id)
     )
     out: dict[int, list[WaitView]] = {}
     for job in jobs:
         if job.instance_id is None:
+            continue
+        if job.kind == sla_reminders.KIND:
+            out.setdefault(job.instance_id, []).append(sla_reminders.wait_view(job))
             continue
         meta = cache.definition(session, defs[job.instance_id]).meta
         info = meta.get("elements", {}).get(job.element_id) or {}

@@ -71,9 +71,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="run even though the database already holds instances or real work")
     s.set_defaults(func=cmd_demo)
 
-    s = sub.add_parser("clock", help="show or move a demo/test install's clock; mark-test "
-                       "marks an install without demo data as a test install")
-    s.add_argument("action", choices=["status", "advance", "mark-test"])
+    s = sub.add_parser("clock", help="show or move a demo/test install's clock (reset: back "
+                       "to real time); mark-test marks an install without demo data as a "
+                       "test install")
+    s.add_argument("action", choices=["status", "advance", "reset", "mark-test"])
     s.add_argument("duration", nargs="?", default="",
                    help="how far forward: 2d, 4h, 30m, 1w or ISO 8601 such as P1DT2H")
     s.set_defaults(func=cmd_clock)
@@ -259,6 +260,8 @@ def cmd_clock(args: argparse.Namespace) -> int:
     with rt.sessions() as session:
         if args.action == "advance":
             status = rt.engine.advance_clock(session, "cli", args.duration)
+        elif args.action == "reset":
+            status = rt.engine.reset_clock(session, "cli")
         elif args.action == "mark-test":
             rt.engine.mark_demo_install(session, "cli")
             status = rt.engine.install_status(session)

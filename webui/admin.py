@@ -165,7 +165,8 @@ def set_sla():
     form = request.form
     key, _sep, element = form.get("step", "").partition("/")
     try:
-        bpm().set_sla_default(db.session, username(), key, element, form.get("duration", ""))
+        bpm().set_sla_default(db.session, username(), key, element, form.get("duration", ""),
+                              form.get("escalate_after") or None)
     except InvalidData as exc:
         return _render_index(_errors(exc), dict(form.items()), 422)
     flash(_("The SLA default was saved; it applies to steps opened from now on."), "success")

@@ -211,6 +211,8 @@ MESSAGES: dict[str, LazyString] = {
     "clock.duration_invalid": _l("%(value)s is not a duration such as 2d, 4h or P1DT2H."),
     "clock.duration_negative": _l("%(value)s: the clock only moves forward."),
     "clock.not_demo": _l("The clock can only be moved on a demo or test install."),
+    "calendar.hours_invalid": _l("%(value)s is not working hours such as 09:00-18:00 (the "
+                                 "start before the end)."),
     "wait.not_closable": _l("This request waits on nothing that may be closed early."),
     "wait.reason_required": _l("Give a reason for closing the wait early."),
     "access.own_account": _l("You cannot deactivate your own account or take away your own "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import login_required
 
+from webui.context import bpm
 from webui.extensions import db
 from webui.paging import Paging, page_arg
 from webui.portfolio import choice, id_arg
@@ -35,4 +36,5 @@ def index():
 @login_required
 def show(risk_id: int):
     """One risk: its assessment, the decision and the review at each level."""
-    return render_template("risks_detail.html", page=pmo_pages.risk_page(db.session, risk_id))
+    return render_template("risks_detail.html",
+                           page=pmo_pages.risk_page(db.session, risk_id, bpm()))

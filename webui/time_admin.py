@@ -35,7 +35,10 @@ def sync_clock() -> None:
 def _render(errors: dict[str, str] | None = None, form: dict[str, str] | None = None,
             status: int = 200):
     days = bpm().calendar_days(db.session, username())
+    start, end = bpm().working_hours(db.session)
     return render_template("admin_time.html", days=days, status=bpm().install_status(db.session),
+                           hours=f"{start:%H:%M}-{end:%H:%M}",
+                           config_zone=bpm().settings.calendar_time_zone,
                            errors=errors or {}, form=form or {}), status
 
 
@@ -70,4 +73,27 @@ def advance_clock():
         return _render({k: say(v) for k, v in exc.errors.items()}, {"duration": duration}, 422)
     flash(_("The clock now reads %(now)s.", now=status.now.strftime("%Y-%m-%d %H:%M UTC")),
           "success")
+    return redirect(url_for("time_admin.index"))
+
+
+@bp.post("/hours")
+@login_required
+def save_hours():
+    """Set the working hours that SLAs in hours count."""
+    text = request.form.get("working_hours", "")
+    try:
+        start, end = bpm().set_working_hours(db.session, username(), text)
+    except InvalidData as exc:
+        return _render({k: say(v) for k, v in exc.errors.items()}, {"working_hours": text}, 422)
+    flash(_("Working hours are now %(start)s to %(end)s.", start=f"{start:%H:%M}",
+            end=f"{end:%H:%M}"), "success")
+    return redirect(url_for("time_admin.index"))
+
+
+@bp.post("/clock/reset")
+@login_required
+def reset_clock():
+    """Put a moved clock back to real time."""
+    bpm().reset_clock(db.session, username())
+    flash(_("The clock is back to real time."), "success")
     return redirect(url_for("time_admin.index"))

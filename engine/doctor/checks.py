@@ -268,7 +268,8 @@ def _check_one(
             )
     if (
         not open_rows
-        and not any(j.status == "pending" for j in jobs)
+        # A pending SLA reminder only tells people; it never moves the workflow on.
+        and not any(j.status == "pending" and j.kind == "timer" for j in jobs)
         and not wf.get_tasks(state=_LIVE, max_depth=DEEP)
     ):
         done = is_finished(wf)

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from engine import execution, install, projection
+from engine import execution, install, projection, sla_reminders
 from engine.context import EngineContext
 from engine.errors import EngineError, InstanceChanged, NotFound
 from engine.retry import is_transient, retrying
@@ -118,6 +118,8 @@ def _fire_one(
 def _run_job(
     ctx: EngineContext, session: Session, job: Rec, inst: Rec | None, now: datetime
 ) -> None:
+    if job.kind == sla_reminders.KIND:
+        return sla_reminders.fire(ctx, session, job, inst, now)
     if job.kind != "timer":
         raise NotFound(
             f"no handler for job kind {job.kind!r}", code="job.no_handler", kind=job.kind

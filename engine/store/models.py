@@ -97,6 +97,9 @@ class SlaDefault(Base):
     process_key: Mapped[str] = mapped_column(String(200))
     element_id: Mapped[str] = mapped_column(String(200))
     duration: Mapped[str] = mapped_column(String(40))
+    #: The second period after the SLA before the PMO head hears of it (None: one
+    #: working day; see :mod:`engine.sla_reminders`).
+    escalate_after: Mapped[str | None] = mapped_column(String(40))
     updated_by: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -234,8 +234,8 @@ def build() -> Diagram:
               result="project", row=UP)
     p.user("kickoff", "Record kick-off", "pm", 14, form="project_approval-kickoff.schema.json",
            row=UP, props={"assignee": "initiator",
-                          "slaExpression": 'hours(24 * max(1, days_between(today(), '
-                                           'planned_start)))',
+                          "slaExpression": '"clock:" + hours(24 * max(1, days_between('
+                                           'today(), planned_start)))',
                           "description": "When the kick-off has taken place, record its date."})
     p.service("start_execution", "Start execution", "pm", 15, "approval_start_execution",
               params={"kickoff_date": ("str", "kickoff_date")}, result="project", row=UP)

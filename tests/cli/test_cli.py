@@ -315,6 +315,9 @@ def test_clock_advance_needs_a_demo_install_and_a_good_duration(tmp_path, cli):
     assert code == 0 and "ahead of real time by 1 day, 2:00:00" in out
     code, out, _ = cli("clock", "status")
     assert code == 0 and "demo/test install" in out and "1 day, 2:00:00" in out
+    code, out, _ = cli("clock", "reset")
+    assert code == 0 and "ahead of real time by 0:00:00" in out
+    assert "ahead of real time by 0:00:00" in cli("clock", "status")[1]
 
 
 def test_demo_year_refused_on_real_work_and_nothing_written(tmp_path):

@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
+from engine.api import Engine
 from engine.business_calendar import BusinessCalendar
-from engine.errors import InvalidData
+from engine.errors import Forbidden, InvalidData
 from engine.working_days import sla_due
 
 CN = BusinessCalendar("CN", "Asia/Shanghai")
@@ -59,14 +60,67 @@ def test_days_are_counted_in_the_calendar_time_zone():
 def test_work_started_on_a_day_off_counts_from_the_next_working_day():
     saturday = datetime(2025, 6, 7, 15, 0, tzinfo=SHANGHAI)
     assert sla_due(saturday, 1, CN) == datetime(2025, 6, 10, 0, 0, tzinfo=SHANGHAI)
-    assert sla_due(saturday, "PT4H", CN) == saturday + timedelta(hours=4)
+    # Hours are working hours: Monday opens at 09:00.
+    assert sla_due(saturday, "PT4H", CN) == datetime(2025, 6, 9, 13, 0, tzinfo=SHANGHAI)
+    assert sla_due(saturday, "clock:PT4H", CN) == saturday + timedelta(hours=4)
     assert sla_due(saturday, 0, CN) == saturday
 
 
-def test_hours_are_clock_time_and_mixed_durations():
+def test_hours_are_working_hours_and_mixed_durations():
     friday = datetime(2025, 6, 6, 9, 0, tzinfo=SHANGHAI)
-    assert sla_due(friday, "PT48H", CN) == friday + timedelta(hours=48)
+    # 09:00-18:00 is nine working hours a day: 48 hours are five days and three hours.
+    assert sla_due(friday, "PT48H", CN) == datetime(2025, 6, 13, 12, 0, tzinfo=SHANGHAI)
+    assert sla_due(friday, "clock:PT48H", CN) == friday + timedelta(hours=48)
     assert sla_due(friday, "P1DT2H", CN) == datetime(2025, 6, 9, 11, 0, tzinfo=SHANGHAI)
+    # Friday 16:00 plus four working hours: two on Friday, two on Monday.
+    late = datetime(2025, 6, 6, 16, 0, tzinfo=SHANGHAI)
+    assert sla_due(late, "PT4H", CN) == datetime(2025, 6, 9, 11, 0, tzinfo=SHANGHAI)
+    # Before opening time the count starts at 09:00; after closing, the next morning.
+    early = datetime(2025, 6, 9, 7, 30, tzinfo=SHANGHAI)
+    assert sla_due(early, "PT30M", CN) == datetime(2025, 6, 9, 9, 30, tzinfo=SHANGHAI)
+    evening = datetime(2025, 6, 9, 20, 0, tzinfo=SHANGHAI)
+    assert sla_due(evening, "PT1H", CN) == datetime(2025, 6, 10, 10, 0, tzinfo=SHANGHAI)
+
+
+def test_working_hours_skip_public_holidays_and_count_make_up_days():
+    # Tuesday 2025-09-30 17:00: one hour left, then the National Day holiday (10-01..08).
+    # Sunday 09-28 and Saturday 10-11 are make-up working days (调休).
+    before = datetime(2025, 9, 30, 17, 0, tzinfo=SHANGHAI)
+    assert sla_due(before, "PT2H", CN) == datetime(2025, 10, 9, 10, 0, tzinfo=SHANGHAI)
+    sunday = datetime(2025, 9, 28, 10, 0, tzinfo=SHANGHAI)
+    assert sla_due(sunday, "PT2H", CN) == datetime(2025, 9, 28, 12, 0, tzinfo=SHANGHAI)
+    friday = datetime(2025, 10, 10, 17, 0, tzinfo=SHANGHAI)
+    assert sla_due(friday, "PT3H", CN) == datetime(2025, 10, 11, 11, 0, tzinfo=SHANGHAI)
+
+
+def test_working_hours_across_time_zones():
+    # 08:00 UTC on Friday is 16:00 in Shanghai: the answer comes back in UTC.
+    friday = datetime(2025, 6, 6, 8, 0, tzinfo=UTC)
+    due = sla_due(friday, "PT4H", CN)
+    assert due.tzinfo == UTC and due == datetime(2025, 6, 9, 3, 0, tzinfo=UTC)
+    # A calendar in New York counts its own working hours (EDT, UTC-4).
+    ny = BusinessCalendar("none", "America/New_York")
+    assert sla_due(friday, "PT4H", ny) == datetime(2025, 6, 6, 17, 0, tzinfo=UTC)
+    # Over the DST change (2025-03-09) the local hours still count nine a day.
+    saturday = datetime(2025, 3, 8, 12, 0, tzinfo=UTC)
+    assert sla_due(saturday, "PT9H", ny) == datetime(2025, 3, 10, 22, 0, tzinfo=UTC)
+
+
+def test_installs_working_hours_apply(engine, session, people):
+    from datetime import time
+    engine.set_working_hours(session, "admin", "08:30-17:30")
+    assert engine.working_hours(session) == (time(8, 30), time(17, 30))
+    assert engine.ctx.calendar.hours == (time(8, 30), time(17, 30))
+    for text in ("9-18", "18:00-09:00", "09:00-09:00", "25:00-26:00", ""):
+        with pytest.raises(InvalidData) as err:
+            engine.set_working_hours(session, "admin", text)
+        assert err.value.errors["working_hours"].code == "calendar.hours_invalid"
+    assert engine.working_hours(session) == (time(8, 30), time(17, 30))
+    with pytest.raises(Forbidden):
+        engine.set_working_hours(session, "pm1", "09:00-18:00")
+    other = Engine(clock=engine.clock)  # another process reads the same hours
+    other.is_workday(session, date(2026, 3, 2))
+    assert other.ctx.calendar.hours == (time(8, 30), time(17, 30))
 
 
 def test_pmo_days_override_the_country_calendar():

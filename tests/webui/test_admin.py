@@ -103,6 +103,22 @@ def test_sla_default_form(client):
     assert one(doc, "//tr[@data-step='approval3/approve']").xpath("td[3]")[0].text == "P3D"
     options = doc.xpath("//select[@id='sla-step']/option/text()")
     assert any("Check completeness (diagram: P2D)" in o for o in options)
+    row = one(doc, "//tr[@data-step='approval3/approve']")
+    assert row.xpath(".//*[@data-testid='sla-escalate-after']")[0].text == "1 working day"
+
+
+def test_sla_default_second_period(client):
+    login(client, "admin")
+    bad = post(client, "/admin/sla", {"step": "approval3/approve", "duration": "P3D",
+                                      "escalate_after": "-1"})
+    assert bad.status_code == 422
+    doc = parse_html(bad.get_data(as_text=True))
+    assert "not a duration" in one(doc, "//*[@data-error-for='escalate_after']").text_content()
+    assert post(client, "/admin/sla", {"step": "approval3/approve", "duration": "P3D",
+                                       "escalate_after": "PT4H"}).status_code == 302
+    doc = parse_html(client.get("/admin").get_data(as_text=True))
+    row = one(doc, "//tr[@data-step='approval3/approve']")
+    assert row.xpath(".//*[@data-testid='sla-escalate-after']")[0].text == "PT4H"
 
 
 def test_a_users_time_zone_is_used_for_their_times(client, app, arrange):

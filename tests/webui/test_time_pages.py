@@ -55,6 +55,24 @@ def test_clock_moves_only_on_a_demo_install_and_shows_a_banner(client, arrange, 
     assert 'data-testid="clock-banner"' in html
     assert f'data-task-id="{arrange.task(inst.id).id}"' in html
     assert 'data-testid="overdue"' in html
+    login(client, "admin")
+    assert post(client, "/admin/time/clock/reset", {}).status_code == 302
+    html = client.get("/admin/time").get_data(as_text=True)
+    assert 'data-testid="clock-banner"' not in html and 'data-testid="reset-clock"' not in html
+
+
+def test_working_hours_saved_or_named_as_wrong(client):
+    login(client, "admin")
+    assert 'value="09:00-18:00"' in client.get("/admin/time").get_data(as_text=True)
+    bad = post(client, "/admin/time/hours", {"working_hours": "18:00-09:00"})
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and 'data-error-for="working_hours"' in html
+    assert "18:00-09:00" in html
+    assert post(client, "/admin/time/hours", {"working_hours": "08:30-17:30"}).status_code == 302
+    assert 'value="08:30-17:30"' in client.get("/admin/time").get_data(as_text=True)
+    login(client, "pm1")
+    assert post(client, "/admin/time/hours", {"working_hours": "09:00-18:00"}).status_code == 403
+    assert post(client, "/admin/time/clock/reset", {}).status_code == 403
 
 
 def test_close_a_wait_early_on_the_request_page(client, arrange, app):

@@ -194,9 +194,9 @@ def test_scoring_table_every_pair():
     (False, 1, 1, {"sponsor": "P5D", "pmo": "P5D", "steering": "P5D"}, 0),
     (False, 3, 3, {"sponsor": "P3D", "pmo": "P3D", "steering": "P5D"}, 0),
     (False, 5, 5, {"sponsor": "P2D", "pmo": "P2D", "steering": "P3D"}, 0),
-    (True, 1, 1, {"sponsor": "PT8H", "pmo": "PT8H", "steering": "PT12H"}, 48),
-    (True, 3, 3, {"sponsor": "PT8H", "pmo": "PT8H", "steering": "PT12H"}, 48),
-    (True, 5, 5, {"sponsor": "PT8H", "pmo": "PT8H", "steering": "PT12H"}, 48),
+    (True, 1, 1, {"sponsor": "clock:PT8H", "pmo": "clock:PT8H", "steering": "clock:PT12H"}, 48),
+    (True, 3, 3, {"sponsor": "clock:PT8H", "pmo": "clock:PT8H", "steering": "clock:PT12H"}, 48),
+    (True, 5, 5, {"sponsor": "clock:PT8H", "pmo": "clock:PT8H", "steering": "clock:PT12H"}, 48),
 ])
 def test_sla_table(urgent, p, i, sla, hours):
     got = tables(p, i, urgent)

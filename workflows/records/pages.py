@@ -30,7 +30,7 @@ from engine.access import PMO_ROLES, may_view_instance
 from engine.cycle_times import CycleTime
 from engine.errors import Forbidden, NotFound
 from engine.notifications import NotificationView
-from engine.pages import Directory, directory, process_names
+from engine.pages import Deadlines, Directory, deadlines, directory, process_names
 from engine.store.models import Notification, ProcessInstance
 from workflows import records
 from workflows.records.models import Escalation, Lesson, Project, Risk
@@ -145,6 +145,8 @@ class RiskPage:
     project: ProjectView
     levels: dict[int, list[records.RiskReviewView]]
     directory: Directory
+    #: When the review's open steps are due and what happens then (None: no request).
+    deadlines: Deadlines | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,8 @@ class EscalationPage:
     projects: dict[int, ProjectChoice]
     directory: Directory
     now: datetime
+    #: When the triage (or the next step) is due and what happens then.
+    deadlines: Deadlines | None = None
 
 
 @dataclass(frozen=True)
@@ -358,15 +362,17 @@ def risk_register(session: Session, *, level: str | None = None,
                         directory(session))
 
 
-def risk_page(session: Session, risk_id: int) -> RiskPage:
-    """One risk with its reviews per level; :class:`NotFound` for an unknown id."""
+def risk_page(session: Session, risk_id: int, eng: Engine | None = None) -> RiskPage:
+    """One risk with its reviews per level (and, given the engine, the deadlines of its
+    review request); :class:`NotFound` for an unknown id."""
     risk = records.get_risk(session, risk_id)
     top = max([risk.levels_required, *(r.level for r in risk.reviews)])
     levels: dict[int, list[records.RiskReviewView]] = {n: [] for n in range(1, top + 1)}
     for review in risk.reviews:
         levels.setdefault(review.level, []).append(review)
+    due = deadlines(eng, session, risk.instance_id) if eng and risk.instance_id else None
     return RiskPage(risk, records.get_project(session, risk.project_id), levels,
-                    directory(session))
+                    directory(session), due)
 
 
 # --------------------------------------------------------------------------- escalations
@@ -392,9 +398,10 @@ def escalation_log(eng: Engine, session: Session, *, status: str | None = None,
 def escalation_page(eng: Engine, session: Session, escalation_id: int) -> EscalationPage:
     """One escalation; :class:`NotFound` for an unknown id."""
     esc = records.get_escalation(session, escalation_id)
+    due = deadlines(eng, session, esc.instance_id) if esc.instance_id else None
     return EscalationPage(esc, _choices_by_id(session, {esc.project_id,
                                                         *esc.affected_project_ids}),
-                          directory(session), eng.clock.now())
+                          directory(session), eng.clock.now(), due)
 
 
 # --------------------------------------------------------------------------- lessons
