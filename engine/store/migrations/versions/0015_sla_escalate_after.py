@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0015_sla'
-down_revision = '0014'
+down_revision = '0015_i18n'
 branch_labels = None
 depends_on = None
 
