@@ -23,6 +23,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.util.task import TaskState
 
@@ -149,5 +150,59 @@ def take_conflicts(workflow: Any) -> list[JoinConflict]:
     return list(notes)
 
 
+def _this_round(self: Any, my_task: Any) -> tuple[list[Any], list[Any]]:
+    """The join's tasks and the READY/WAITING task specs that may still reach it, in this
+    round only: below the join's last firing when ``my_task`` descends from it (a loop),
+    else the whole tree (as the library looks)."""
+    fence = my_task.parent
+    while fence is not None and fence.task_spec != self:
+        fence = fence.parent
+    starts = list(fence.children) if fence is not None else [my_task.workflow.task_tree]
+    tasks, sources = [], []
+    for start in starts:
+        for task in my_task.workflow.get_tasks_iterator(start, end_at_spec=self.name):
+            if task.task_spec == self:
+                tasks.append(task)
+            elif task.has_state(TaskState.READY | TaskState.WAITING):
+                sources.append(task.task_spec)
+    return tasks, sources
+
+
+def _inclusive_threshold(self: Any, my_task: Any) -> bool:
+    """SpiffWorkflow 3.2's inclusive join rule, looking at this round only.
+
+    The library looks at every task of the join in the whole tree.  In a loop whose
+    earlier round is still in the tree (it is, when a non-interrupting timer of that
+    round reached an end event), it counts the earlier round's arrivals as this round's
+    and fires when the first branch arrives, before the others are done.  Here the tree
+    searched starts below the join's last firing, as the library's parallel join does.
+    """
+    tasks, sources = _this_round(self, my_task)
+    completed_inputs = {t.parent.task_spec for t in tasks if t.parent.state == TaskState.COMPLETED}
+    for task in tasks:
+        if (
+            task.parent.has_state(TaskState.DEFINITE_MASK)
+            and task.parent.task_spec not in completed_inputs
+        ):
+            return False  # a branch of this join has not arrived yet
+    waiting_inputs = [i for i in self.inputs if i not in completed_inputs]
+    checked: list[Any] = []
+
+    def check(spec: Any) -> Any:
+        # Back through the spec's inputs to the first unfinished task it comes from.
+        checked.append(spec)
+        for parent in spec.inputs:
+            if parent not in checked:
+                return parent if parent in sources else check(parent)
+        return None
+
+    for spec in completed_inputs:
+        source = check(spec)
+        if source is not None and source in sources:
+            sources.remove(source)
+    return all(check(spec) is None for spec in waiting_inputs)
+
+
 _library_run_hook = UnstructuredJoin._run_hook
 UnstructuredJoin._run_hook = _run_hook
+InclusiveGateway._check_threshold_unstructured = _inclusive_threshold

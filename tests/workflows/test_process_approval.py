@@ -730,3 +730,45 @@ def test_seed_demo_is_idempotent(drv, engine, session, clock):
         for member in ("team1", "team2", "team3"):
             assert identity.holds_role_for(session, member, "team", p.id)
     assert by_title["Data centre migration"].stage == "Initiation"
+
+
+@pytest.mark.parametrize(("first", "second", "reminded"), [
+    ("500000.00", "500000.00", "review_pmo_head"),   # PMO head + finance, both rounds
+    ("50000.00", "2000000.00", "review_pmo_head"),   # one reviewer, then all three
+    ("2000000.00", "500000.00", "review_finance"),   # all three, then two
+])
+def test_second_round_waits_for_every_review_after_a_reminder_fired(drv, first, second,
+                                                                    reminded):
+    """A reminder that fired in round one (its path ended) leaves that round in the task
+    tree; round two's join must still wait for every routed review, not go on after the
+    first one (it did: "No decision from pmo_head yet", the request stuck)."""
+    inst = submit(drv, amount=first)
+    drv.complete(inst.id, "check", "reviewer1", ACCEPT)
+    drv.advance_and_fire(days=12)  # every reminder and escalation of round one fires
+    assert reminded in elements(drv, inst.id)
+    for element in sorted(set(elements(drv, inst.id))):
+        if element == "steering_vote":
+            for who in ("steer1", "steer2"):
+                vote(drv, inst.id, who, "changes", "Phase it")
+        else:
+            role = element.removeprefix("review_")
+            review(drv, inst.id, role, {"pmo_head": "pmohead", "finance": "finance1"}[role],
+                   "changes", "Split it")
+    assert elements(drv, inst.id) == ["revise"]
+    drv.complete(inst.id, "revise", "pm1", proposal(amount=second))
+    drv.complete(inst.id, "check", "reviewer1", ACCEPT)
+    routed = sorted(set(elements(drv, inst.id)))
+    assert len(routed) >= 2
+    for n, element in enumerate(routed):
+        assert sorted(set(elements(drv, inst.id))) == routed[n:]  # the others still wait
+        assert project(drv, inst.id).stage == "Proposed"
+        if element == "steering_vote":
+            for who in ("steer1", "steer2"):
+                vote(drv, inst.id, who, "approve")
+        else:
+            role = element.removeprefix("review_")
+            review(drv, inst.id, role, {"pmo_head": "pmohead", "finance": "finance1"}[role])
+    assert project(drv, inst.id).stage == "Initiation"
+    reviews = data(drv, inst.id)["review_result"]["reviews"]
+    assert sorted(r["role"] for r in reviews) == sorted(
+        e.removeprefix("review_").replace("steering_vote", "steering") for e in routed)
