@@ -974,7 +974,7 @@ class Engine:
         The worker sleeps until the next job is due (at most ``poll_seconds``) and is
         woken by a job due sooner or a new mail (see :mod:`engine.jobs.wake`)."""
         chores = housekeeping.Housekeeping(self.ctx, sessions, log)
-        waiter = wake.Waiter()
+        waiter = wake.Waiter(mail=True)
 
         def each_pass() -> None:
             if waiter.take_mail():

@@ -260,21 +260,24 @@ def worker_loop(
     each_pass: Callable[[], None] = lambda: None,
     waiter: wake.Waiter | None = None,
     listen: bool = True,
+    local: bool = True,
 ) -> None:
     """Fire due jobs until ``stop()`` says so.
 
     After a pass with nothing (more) to fire the worker sleeps until the earliest pending
     job is due, but at most ``poll_seconds`` (the safety net that catches what nobody
     announced: a write by another process on SQLite, a lost connection); it wakes sooner
-    when ``waiter`` hears of a job due earlier (:mod:`engine.jobs.wake`: commits in this
-    process, and with ``listen`` on PostgreSQL the ``NOTIFY`` of any process's commit).
+    when ``waiter`` hears of a job due earlier (:mod:`engine.jobs.wake`: with ``local``
+    the commits of this process, with ``listen`` on PostgreSQL the ``NOTIFY`` of any
+    process's commit).
     A pass that fired something is followed by another at once.
 
     ``each_pass`` runs before every pass (the periodic chores of
     :mod:`engine.housekeeping`, which decide themselves whether they are due).
     """
     waiter = waiter or wake.Waiter()
-    wake.register(waiter)
+    if local:
+        wake.register(waiter)
     listener = _listener(session_factory, waiter) if listen else None
     try:
         while not stop():

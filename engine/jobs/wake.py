@@ -54,7 +54,9 @@ _JOBS, _OUTBOX, _INSTALL = "jobs", "outbox", "install_settings"
 class Waiter:
     """What one worker has been told since it last looked, and the sleep it is in."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, mail: bool = False) -> None:
+        #: Whether a new mail wakes this waiter (its worker sends mail: :meth:`take_mail`).
+        self.wants_mail = mail
         self._cond = threading.Condition()
         self._earliest: datetime | None = None
         self._mail = False
@@ -63,12 +65,14 @@ class Waiter:
 
     def announce(self, due: datetime | None = None, *, mail: bool = False) -> None:
         """A job due at ``due`` (None: now) was written, or (``mail``) a mail."""
+        if mail and not self.wants_mail and due is None:
+            return
         with self._cond:
             if due is not None or not mail:
                 when = NOW if due is None else due
                 if self._earliest is None or when < self._earliest:
                     self._earliest = when
-            self._mail = self._mail or mail
+            self._mail = self._mail or (mail and self.wants_mail)
             self._cond.notify_all()
 
     def clear(self) -> None:
