@@ -93,8 +93,14 @@ def _schema(base: str) -> tuple[str, Callable[[], None]]:
 def _worker(url: str, home: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k != "PMOFLOW_WORKER_POLL"}
     env.update(DATABASE_URL=url, PMOFLOW_HOME=home, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", "pmoflow.cli", "worker"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pmoflow.cli", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if "worker running" not in line:
@@ -117,8 +123,7 @@ def _stop(procs: list[subprocess.Popen]) -> None:
 
 
 def _start(engine: Engine, session, due: datetime) -> int:
-    return engine.start(session, "timer_latency", "pm1",
-                        {"deadline": due.isoformat()}).id
+    return engine.start(session, "timer_latency", "pm1", {"deadline": due.isoformat()}).id
 
 
 def _fired(sessions, ids: list[int], timeout: float) -> list[tuple[datetime, datetime]]:
@@ -126,8 +131,11 @@ def _fired(sessions, ids: list[int], timeout: float) -> list[tuple[datetime, dat
     end = time.monotonic() + timeout
     while True:
         with sessions() as s:
-            rows = s.execute(select(Job.due_at, Job.finished_at, Job.status)
-                             .where(Job.instance_id.in_(ids), Job.kind == "timer")).all()
+            rows = s.execute(
+                select(Job.due_at, Job.finished_at, Job.status).where(
+                    Job.instance_id.in_(ids), Job.kind == "timer"
+                )
+            ).all()
         done = [(r.due_at, r.finished_at) for r in rows if r.status == "done"]
         if len(done) == len(ids) or time.monotonic() > end:
             if len(done) < len(ids):
@@ -136,8 +144,9 @@ def _fired(sessions, ids: list[int], timeout: float) -> list[tuple[datetime, dat
         time.sleep(0.2)
 
 
-def run_one(engine: Engine, sessions, url: str, home: str, workers: int, timers: int,
-            burst: int) -> Result:
+def run_one(
+    engine: Engine, sessions, url: str, home: str, workers: int, timers: int, burst: int
+) -> Result:
     """Start ``workers`` worker processes and run both phases against them."""
     procs = [_worker(url, home) for _ in range(workers)]
     try:
@@ -155,8 +164,7 @@ def run_one(engine: Engine, sessions, url: str, home: str, workers: int, timers:
         lat = [(f - d).total_seconds() for d, f in _fired(sessions, ids, 60)]
         # Throughput: every timer of the burst due at one moment, far enough ahead that
         # all are written before it (from how long a start took above).
-        due = datetime.now(UTC) + timedelta(
-            seconds=burst * statistics.median(took) * 2 + 0.5)
+        due = datetime.now(UTC) + timedelta(seconds=burst * statistics.median(took) * 2 + 0.5)
         with sessions() as s:
             ids = [_start(engine, s, due) for _ in range(burst)]
         if datetime.now(UTC) >= due:
@@ -175,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timers", type=int, default=60, help="timers in the latency phase")
     parser.add_argument("--burst", type=int, default=120, help="timers due at one moment")
     args = parser.parse_args(argv)
+    load_before = os.getloadavg()[0]
     url, drop = _schema(args.pg_url)
     db = make_db_engine(url)
     try:
@@ -185,27 +194,29 @@ def main(argv: list[str] | None = None) -> int:
             with unit_of_work(s):
                 identity.ensure_roles(s, ROLES)
                 identity.create_user(s, "pm1", now=engine.clock.now(), roles=["pm"])
-                identity.create_user(s, "owner1", now=engine.clock.now(),
-                                     roles=["process_owner"])
+                identity.create_user(s, "owner1", now=engine.clock.now(), roles=["process_owner"])
             engine.deploy(s, [SourceFile(PROCESS.name, PROCESS.read_bytes())], "owner1")
         results = []
         with tempfile.TemporaryDirectory() as home:
             for n in WORKER_COUNTS:
                 print(f"running {n} worker(s) ...", flush=True)
-                results.append(run_one(engine, sessions, url, home, n, args.timers,
-                                       args.burst))
+                results.append(run_one(engine, sessions, url, home, n, args.timers, args.burst))
     finally:
         db.dispose()
         drop()
     print()
-    print(f"Timer fire latency on PostgreSQL ({args.timers} timers due 0.3-1.5 s after "
-          f"being written; burst of {args.burst} due at once); os.cpu_count()={os.cpu_count()}")
-    print(f"{'workers':>7} | {'p50 s':>7} | {'p95 s':>7} | {'max s':>7} | "
-          f"{'burst fired/s':>13}")
+    print(
+        f"Timer fire latency on PostgreSQL ({args.timers} timers due 0.3-1.5 s after "
+        f"being written; burst of {args.burst} due at once); os.cpu_count()={os.cpu_count()}"
+    )
+    print(f"{'workers':>7} | {'p50 s':>7} | {'p95 s':>7} | {'max s':>7} | {'burst fired/s':>13}")
     print("-" * 54)
     for r in results:
-        print(f"{r.workers:>7} | {statistics.median(r.latencies):7.3f} | {r.pct(0.95):7.3f} | "
-              f"{max(r.latencies):7.3f} | {r.per_second:13.1f}")
+        print(
+            f"{r.workers:>7} | {statistics.median(r.latencies):7.3f} | {r.pct(0.95):7.3f} | "
+            f"{max(r.latencies):7.3f} | {r.per_second:13.1f}"
+        )
+    print(f"load average (1 min) before {load_before:.2f}, after {os.getloadavg()[0]:.2f}")
     print("goal: p95 <= 0.1 s with the default settings")
     worst = max(r.pct(0.95) for r in results)
     print(f"timer_p95_s={worst:.3f} timers_per_s_4w={results[-1].per_second:.1f}")

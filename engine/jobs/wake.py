@@ -203,27 +203,38 @@ def _job_due(state: ORMExecuteState) -> datetime | None:
     return earliest
 
 
+def _note(session: Session, due: datetime | None, mail: bool) -> None:
+    pending = session.info.setdefault(_PENDING, {"due": None, "mail": False})
+    if due is not None and (pending["due"] is None or due < pending["due"]):
+        pending["due"] = due
+    pending["mail"] = pending["mail"] or mail
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _on_execute(state: ORMExecuteState) -> None:
     if not (state.is_insert or state.is_update):
         return
     table = getattr(getattr(state.statement, "table", None), "name", None)
-    if table not in (_JOBS, _OUTBOX, _INSTALL):
-        return
-    due: datetime | None = None
-    mail = False
     if table == _JOBS:
         due = _job_due(state)
-        if due is None:
-            return
+        if due is not None:
+            _note(state.session, due, False)
     elif table == _INSTALL:
-        due = NOW
-    else:
-        mail = True
-    pending = state.session.info.setdefault(_PENDING, {"due": None, "mail": False})
-    if due is not None and (pending["due"] is None or due < pending["due"]):
-        pending["due"] = due
-    pending["mail"] = pending["mail"] or mail
+        _note(state.session, NOW, False)
+    elif table == _OUTBOX:
+        _note(state.session, None, True)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context: Any) -> None:
+    # Jobs and mails written as ORM objects (the engine itself writes them with Core).
+    for obj in (*session.new, *session.dirty):
+        table = getattr(getattr(obj, "__table__", None), "name", None)
+        if table == _JOBS and getattr(obj, "status", None) == "pending":
+            due = getattr(obj, "due_at", None)
+            _note(session, due if isinstance(due, datetime) else NOW, False)
+        elif table == _OUTBOX and obj in session.new:
+            _note(session, None, True)
 
 
 _CHANNELS: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()

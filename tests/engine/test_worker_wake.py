@@ -144,6 +144,10 @@ def test_only_a_commit_wakes_this_process(db, session):
         with unit_of_work(session):  # cancelling wakes nobody
             session.execute(rows.JOBS.update().values(status="cancelled"))
         assert recorder.heard.empty()
+        with unit_of_work(session):  # a job written as an ORM object is heard too
+            session.add(Job(kind="probe", task_ref="orm", due_at=soon, status="pending",
+                            attempts=0, payload={}, created_at=soon))
+        assert recorder.heard.get_nowait() == (soon, False)
     finally:
         wake.unregister(recorder)
 
