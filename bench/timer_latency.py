@@ -8,9 +8,9 @@ PM and ``bench/processes/timer_latency.bpmn`` (start, a timer until ``deadline``
 For each worker count the workers are started as real ``pmoflow worker`` processes with
 the default settings (``PMOFLOW_WORKER_POLL`` unset), then two phases run:
 
-1. **Latency**: ``--timers`` instances are started one after another (about 20 a second),
-   each with a timer due 0.3-1.5 s after its start, so timers come due spread out and
-   below the workers' capacity.  Fire latency = the job's ``finished_at`` (the worker's
+1. **Latency**: ``--timers`` instances are started five a second, each with a timer due
+   0.3-1.5 s after its start, so timers come due spread out and well below what even one
+   worker can fire (latency, not queueing).  Fire latency = the job's ``finished_at`` (the worker's
    clock when it took the job) minus its ``due_at``: p50, p95, max.
 2. **Throughput**: ``--burst`` instances are started with one and the same due moment,
    set far enough ahead that all are written before it; due timers fired per second =
@@ -160,7 +160,7 @@ def run_one(
                 now = datetime.now(UTC)
                 ids.append(_start(engine, s, now + timedelta(seconds=rng.uniform(0.3, 1.5))))
                 took.append(time.perf_counter() - t0)
-                time.sleep(0.03)
+                time.sleep(0.2)  # well below what one worker fires: latency, not queueing
         lat = [(f - d).total_seconds() for d, f in _fired(sessions, ids, 60)]
         # Throughput: every timer of the burst due at one moment, far enough ahead that
         # all are written before it (from how long a start took above).
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run every worker count and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg-url", default=DEFAULT_PG)
-    parser.add_argument("--timers", type=int, default=60, help="timers in the latency phase")
+    parser.add_argument("--timers", type=int, default=40, help="timers in the latency phase")
     parser.add_argument("--burst", type=int, default=120, help="timers due at one moment")
     args = parser.parse_args(argv)
     load_before = os.getloadavg()[0]
