@@ -32,8 +32,8 @@ from engine.store.uow import unit_of_work
 from tests.engine.driver import Driver
 from tests.engine.test_mail import Handler, _free_port
 
-LONG_POLL = 60.0  # the safety poll the wake-ups must beat
-BOUND = 20.0  # how long a test waits for what must happen well before LONG_POLL
+LONG_POLL = 120.0  # the safety poll the wake-ups must beat
+BOUND = 40.0  # how long a test waits for what must happen well before LONG_POLL
 
 
 class Recorder(wake.Waiter):
