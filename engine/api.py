@@ -60,7 +60,7 @@ from engine.errors import (
     StateError,
 )
 from engine.forms import validate_form
-from engine.jobs import runner
+from engine.jobs import runner, wake
 from engine.mail import delivery as mail_delivery
 from engine.mail import outbox as mail_outbox
 from engine.mail.smtp import SmtpTransport, Transport
@@ -1036,15 +1036,26 @@ class Engine:
         log: Callable[[str], None] = print,
     ) -> None:
         """Fire due jobs until ``stop()`` says so (the worker process or thread); every
-        so often also run the doctor and delete old unattached uploads (settings)."""
+        so often also run the doctor and delete old unattached uploads (settings).
+
+        The worker sleeps until the next job is due (at most ``poll_seconds``) and is
+        woken by a job due sooner or a new mail (see :mod:`engine.jobs.wake`)."""
         chores = housekeeping.Housekeeping(self.ctx, sessions, log)
+        waiter = wake.Waiter(mail=True)
+
+        def each_pass() -> None:
+            if waiter.take_mail():
+                chores.hurry("mail")  # a new mail goes out now, not at the next interval
+            chores.run_due()
+
         runner.worker_loop(
             self.ctx,
             sessions,
             poll_seconds=poll_seconds,
             stop=stop,
             log=log,
-            each_pass=chores.run_due,
+            each_pass=each_pass,
+            waiter=waiter,
         )
 
     # ------------------------------------------------------------------ mail

@@ -54,6 +54,10 @@ class Housekeeping:
             ("digest", settings.digest_interval_seconds, self._digest),
         ]
 
+    def hurry(self, name: str) -> None:
+        """Make the chore ``name`` due at the next :meth:`run_due` (a new mail)."""
+        self.next_at.pop(name, None)
+
     def run_due(self) -> None:
         """Run every chore whose time has come (all of them on the first call)."""
         now = self.ctx.clock.now()

@@ -325,6 +325,9 @@ class FireReport:
     failed: int = 0
     skipped: int = 0
     errors: list[str] = field(default_factory=list)
+    #: When the next pending job is due (None: none pending, or the pass stopped at its
+    #: limit); the worker sleeps until then.
+    next_due_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,8 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("bench", help="engine benchmark: raw SpiffWorkflow vs persisted")
     s.add_argument("--quick", action="store_true", help="fewer rounds (for a smoke run)")
     s.add_argument("--pg-url", help="PostgreSQL URL (default: the local test database)")
+    s.add_argument("--timers", action="store_true",
+                   help="instead: timer fire latency with 1, 2, 4 workers on PostgreSQL")
     s.set_defaults(func=cmd_bench)
     return p
 
@@ -465,6 +467,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     if not HERE.is_dir():
         raise ValueError("pmoflow bench runs from a source checkout (it reads bench/processes)")
+    if args.timers:
+        import runpy
+
+        timers = runpy.run_path(str(HERE.parent / "timer_latency.py"), run_name="timer_bench")
+        argv = ["--timers", "20", "--burst", "40"] if args.quick else []
+        if args.pg_url:
+            argv += ["--pg-url", args.pg_url]
+        return int(timers["main"](argv))
     argv = ["--quick"] if args.quick else []
     if args.pg_url:
         argv += ["--pg-url", args.pg_url]

@@ -94,6 +94,9 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 5000
     run_worker_in_server: bool = True
+    #: ``PMOFLOW_WORKER_POLL``: the longest a worker sleeps without looking at the database
+    #: (s). It sleeps until the next job is due and is woken by nearer jobs and new mails
+    #: (engine.jobs.wake); this is the safety net for what nobody announces.
     worker_poll_seconds: float = 1.0
     condition_seconds: float = 0.2
     script_seconds: float = 2.0

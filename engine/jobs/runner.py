@@ -11,16 +11,20 @@ exponential back-off, so it can never overwrite what another worker wrote; after
 race (the instance saved by someone else, a deadlock, SQLite's stale read) is not an
 attempt: the job is run again at once on fresh state.  On SQLite the write lock is taken
 by the first write, after the engine ran.
+
+The worker (:func:`worker_loop`) sleeps until the earliest pending job is due, at most
+``poll_seconds`` (the safety net), and is woken sooner when a job due earlier is written
+(:mod:`engine.jobs.wake`: an in-process signal, and ``LISTEN``/``NOTIFY`` on PostgreSQL).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from sqlalchemy import Engine as DbEngine
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -28,6 +32,7 @@ from sqlalchemy.orm import Session
 from engine import execution, install, projection, sla_reminders
 from engine.context import EngineContext
 from engine.errors import EngineError, InstanceChanged, NotFound
+from engine.jobs import wake
 from engine.retry import is_transient, retrying
 from engine.spiff.stepping import run_engine
 from engine.store import rows
@@ -41,6 +46,8 @@ log = logging.getLogger(__name__)
 
 #: Outcomes of one attempt to fire a job.
 FIRED, FAILED, SKIPPED = "fired", "failed", "skipped"
+#: After a pass that had to leave a due job (its instance busy), look again this soon.
+BUSY_RETRY_SECONDS = 0.1
 
 
 def fire_due_jobs(ctx: EngineContext, session: Session, *, limit: int = 100) -> FireReport:
@@ -48,11 +55,12 @@ def fire_due_jobs(ctx: EngineContext, session: Session, *, limit: int = 100) -> 
     fired = failed = skipped = 0
     errors: list[str] = []
     handled: set[int] = set()  # a job re-armed by its own run waits for the next pass
+    next_due: datetime | None = None
     with unit_of_work(session, write=False):
         install.sync(session, ctx.clock)  # a moved demo clock, as the database says
     while fired + failed < limit:
         with unit_of_work(session, write=False):
-            due = rows.due_job_candidates(session, ctx.clock.now(), handled)
+            due, next_due = _candidates(session, ctx.clock.now(), handled)
         if not due:
             break
         for job_id, instance_id in due:
@@ -70,7 +78,36 @@ def fire_due_jobs(ctx: EngineContext, session: Session, *, limit: int = 100) -> 
                 skipped += 1
             if fired + failed >= limit:
                 break
-    return FireReport(fired=fired, failed=failed, skipped=skipped, errors=errors)
+    return FireReport(
+        fired=fired, failed=failed, skipped=skipped, errors=errors, next_due_at=next_due
+    )
+
+
+def _candidates(
+    session: Session, now: datetime, skip: set[int], limit: int = 20
+) -> tuple[list[tuple[int, int | None]], datetime | None]:
+    """(job id, instance id) of pending jobs whose time has passed (strictly before
+    ``now``, as SpiffWorkflow's timers fire only once their time is past), oldest first,
+    not in ``skip``; and, when fewer than ``limit`` are due, when the next one is due.
+
+    One query for both, so a worker that sleeps until the next job asks the database no
+    more often than one that polls.  Nothing is locked: the runner locks the instance,
+    then the job.
+    """
+    q = (
+        select(JOBS.c.id, JOBS.c.instance_id, JOBS.c.due_at)
+        .where(JOBS.c.status == "pending")
+        .order_by(JOBS.c.due_at, JOBS.c.id)
+        .limit(limit)
+    )
+    if skip:
+        q = q.where(JOBS.c.id.not_in(list(skip)))
+    due: list[tuple[int, int | None]] = []
+    for r in session.execute(q):
+        if not r.due_at < now:
+            return due, r.due_at
+        due.append((r.id, r.instance_id))
+    return due, None
 
 
 def _fire_one(
@@ -223,24 +260,63 @@ def worker_loop(
     stop: Callable[[], bool] = lambda: False,
     log: Callable[[str], None] = print,
     each_pass: Callable[[], None] = lambda: None,
+    waiter: wake.Waiter | None = None,
+    listen: bool = True,
+    local: bool = True,
 ) -> None:
-    """Fire due jobs until ``stop()`` says so, sleeping ``poll_seconds`` when idle.
+    """Fire due jobs until ``stop()`` says so.
+
+    After a pass with nothing (more) to fire the worker sleeps until the earliest pending
+    job is due, but at most ``poll_seconds`` (the safety net that catches what nobody
+    announced: a write by another process on SQLite, a lost connection); it wakes sooner
+    when ``waiter`` hears of a job due earlier (:mod:`engine.jobs.wake`: with ``local``
+    the commits of this process, with ``listen`` on PostgreSQL the ``NOTIFY`` of any
+    process's commit).
+    A pass that fired something is followed by another at once.
 
     ``each_pass`` runs before every pass (the periodic chores of
     :mod:`engine.housekeeping`, which decide themselves whether they are due).
     """
-    while not stop():
-        each_pass()
-        with session_factory() as session:
-            try:
-                report = fire_due_jobs(ctx, session)
-            except Exception as exc:  # keep the worker alive (DB restart, ...)
-                logging.getLogger(__name__).exception("worker pass failed")
-                log(f"worker: {type(exc).__name__}: {exc}")
-                report = FireReport()
-        for err in report.errors:
-            log(f"worker: {err}")
-        if report.fired:
-            log(f"worker: fired {report.fired} job(s)")
-        if not report.fired and not report.failed:
-            time.sleep(poll_seconds)
+    waiter = waiter or wake.Waiter()
+    if local:
+        wake.register(waiter)
+    listener = _listener(session_factory, waiter) if listen else None
+    try:
+        while not stop():
+            waiter.clear()  # what is announced from here on is after this pass looked
+            each_pass()
+            with session_factory() as session:
+                try:
+                    report = fire_due_jobs(ctx, session)
+                except Exception as exc:  # keep the worker alive (DB restart, ...)
+                    logging.getLogger(__name__).exception("worker pass failed")
+                    log(f"worker: {type(exc).__name__}: {exc}")
+                    report = FireReport()
+            for err in report.errors:
+                log(f"worker: {err}")
+            if report.fired:
+                log(f"worker: fired {report.fired} job(s)")
+            if report.fired or report.failed:
+                continue
+            pause = poll_seconds
+            if report.skipped:
+                pause = min(pause, BUSY_RETRY_SECONDS)
+            if report.next_due_at is not None:
+                until = (report.next_due_at - ctx.clock.now()).total_seconds() + 0.001
+                pause = min(pause, until)
+            waiter.wait(pause, ctx.clock)
+    finally:
+        wake.unregister(waiter)
+        if listener is not None:
+            listener.stop()
+
+
+def _listener(
+    session_factory: Callable[[], Session], waiter: wake.Waiter
+) -> wake.PgListener | None:
+    """A LISTEN thread for ``waiter`` when the sessions go to PostgreSQL."""
+    with session_factory() as session:
+        db = session.get_bind()
+    if isinstance(db, DbEngine) and db.dialect.name == "postgresql":
+        return wake.PgListener(db, waiter).start()
+    return None
