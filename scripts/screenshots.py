@@ -6,12 +6,19 @@ test process and the web tests' proposal form deployed, and a few requests in di
 states, and a small portfolio of PMO records (projects, risks, an escalation, lessons);
 then drives Debian's Chromium (Playwright, never a downloaded browser) and writes
 ``inbox.png``, ``task-form-errors.png``, ``instance.png`` (``--only tasks``) and
-``portfolio.png``, ``lessons.png`` (``--only pmo``), ``admin-user.png`` (``--only admin``);
-and, on a database like ``pmoflow init --demo`` with proposals routed by the approval rules,
-the rules page after a what-if, ``rules-what-if.png`` (``--only rules``).
+``portfolio.png``, ``lessons.png`` (``--only pmo``), ``admin-user.png`` (``--only admin``),
+the sign-in page of a demo install listing its demo users, ``login-demo.png``
+(``--only login``); and, on a database like ``pmoflow init --demo`` with proposals routed
+by the approval rules, the rules page after a what-if, ``rules-what-if.png``
+(``--only rules``).
+
+Each page is taken in English and in Chinese (``--lang en|zh|both``, default both): the
+Chinese file is ``<name>-zh.png``. Signed-in pages switch with the navigation's language
+buttons (which also save the user's choice), the sign-in page by the browser's language.
 
     PYTHONPATH=. python scripts/screenshots.py [--out docs/screenshots]
-                                               [--only tasks|pmo|admin|rules]
+                                               [--only tasks|pmo|admin|login|rules]
+                                               [--lang en|zh|both]
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from werkzeug.serving import make_server
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from engine import install  # noqa: E402
 from engine.clock import ManualClock  # noqa: E402
 from engine.notifications import Note, write  # noqa: E402
 from engine.store.uow import unit_of_work  # noqa: E402
@@ -195,15 +203,18 @@ def _project(s, clock: ManualClock, title: str, category: str, budget: str, curr
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
-    parser.add_argument("--only", choices=("tasks", "pmo", "admin", "rules"),
+    parser.add_argument("--only", choices=("tasks", "pmo", "admin", "login", "rules"),
                         help="take only these shots")
+    parser.add_argument("--lang", choices=("en", "zh", "both"), default="both",
+                        help="the language of the pages (both: <name>.png and <name>-zh.png)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    langs = ("en", "zh") if args.lang == "both" else (args.lang,)
     from playwright.sync_api import sync_playwright
 
     if args.only in (None, "rules"):
-        shoot_rules(out)
+        shoot_rules(out, langs)
     if args.only == "rules":
         return 0
 
@@ -220,80 +231,109 @@ def main() -> int:
         base = f"http://127.0.0.1:{server.server_port}"
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-            if args.only in (None, "tasks"):
-                shoot(browser, base, out, shown)
-            if args.only in (None, "pmo"):
-                shoot_pmo(browser, base, out)
-            if args.only in (None, "admin"):
-                shoot_admin(browser, base, out)
+            for lang in langs:
+                if args.only in (None, "tasks"):
+                    shoot(browser, base, out, shown, lang)
+                if args.only in (None, "pmo"):
+                    shoot_pmo(browser, base, out, lang)
+                if args.only in (None, "admin"):
+                    shoot_admin(browser, base, out, lang, project=1 + langs.index(lang))
+            if args.only in (None, "login"):
+                # Last: a demo install also shows first steps on the signed-in pages.
+                with app.app_context(), unit_of_work(db.session):
+                    install.mark_demo(db.session, "admin", clock.now())
+                for lang in langs:
+                    shoot_login(browser, base, out, lang)
             browser.close()
         server.shutdown()
     print(f"wrote {', '.join(sorted(p.name for p in out.glob('*.png')))} to {out}")
     return 0
 
 
-def session(browser, base: str, username: str):
-    """A signed-in browser page."""
-    context = browser.new_context(base_url=base, viewport={"width": 1360, "height": 900},
-                                  device_scale_factor=1)
-    page = context.new_page()
+def png(out: Path, name: str, lang: str) -> str:
+    """The file of shot ``name`` in ``lang`` (English unsuffixed, ``-zh`` for Chinese)."""
+    return str(out / (f"{name}.png" if lang == "en" else f"{name}-{lang}.png"))
+
+
+def browser_page(browser, base: str, lang: str):
+    """A new browser page whose browser asks for ``lang`` (1280 wide)."""
+    context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 860},
+                                  device_scale_factor=1,
+                                  locale="zh-CN" if lang == "zh" else "en-GB")
+    return context.new_page()
+
+
+def session(browser, base: str, username: str, lang: str = "en"):
+    """A browser page signed in as ``username``, the pages in ``lang`` (the navigation's
+    language button: it saves the choice for the user, so every run sets it)."""
+    page = browser_page(browser, base, lang)
     page.goto("/login")
     page.fill("#username", username)
     page.fill("#password", "demo")
     page.click("[data-testid=sign-in]")
     page.wait_for_selector("[data-testid=whoami]")
+    page.click(f"[data-testid=lang-{lang}]")
+    page.wait_for_selector(f"[data-testid=lang-{lang}][aria-pressed=true]")
     return page
 
 
-def shoot(browser, base: str, out: Path, shown: int) -> None:
+def shoot_login(browser, base: str, out: Path, lang: str) -> None:
+    """The sign-in page of a demo install, which lists the demo users."""
+    page = browser_page(browser, base, lang)
+    page.goto("/login")
+    page.wait_for_selector("[data-testid=demo-users]")
+    page.screenshot(path=png(out, "login-demo", lang), full_page=True)
+    page.context.close()
+
+
+def shoot(browser, base: str, out: Path, shown: int, lang: str) -> None:
     """The three screenshots."""
-    page = session(browser, base, "reviewer1")
+    page = session(browser, base, "reviewer1", lang)
     page.goto("/tasks?tab=claimable")
-    page.screenshot(path=str(out / "inbox.png"), full_page=True)
+    page.screenshot(path=png(out, "inbox", lang), full_page=True)
 
     row = page.locator("[data-testid=task-row]", has_text="Warehouse robotics pilot")
     row.locator("[data-testid=task-link]").click()
     page.check("input[value=rework]")
     page.click("[data-testid=submit]")
     page.wait_for_selector("[data-diagram][data-ready]")
-    page.screenshot(path=str(out / "task-form-errors.png"), full_page=True)
+    page.screenshot(path=png(out, "task-form-errors", lang), full_page=True)
     page.context.close()
 
-    page = session(browser, base, "pm1")
+    page = session(browser, base, "pm1", lang)
     page.goto(f"/instances/{shown}")
     page.wait_for_selector("[data-diagram][data-ready=true]")
-    page.screenshot(path=str(out / "instance.png"), full_page=True)
+    page.screenshot(path=png(out, "instance", lang), full_page=True)
     page.context.close()
 
 
-def shoot_pmo(browser, base: str, out: Path) -> None:
+def shoot_pmo(browser, base: str, out: Path, lang: str) -> None:
     """The portfolio and a lessons search, as the PMO head sees them."""
-    page = session(browser, base, "pmohead")
+    page = session(browser, base, "pmohead", lang)
     page.goto("/portfolio")
-    page.screenshot(path=str(out / "portfolio.png"), full_page=True)
+    page.screenshot(path=png(out, "portfolio", lang), full_page=True)
     page.goto("/lessons?q=接口")
-    page.screenshot(path=str(out / "lessons.png"), full_page=True)
+    page.screenshot(path=png(out, "lessons", lang), full_page=True)
     page.context.close()
 
 
-def shoot_admin(browser, base: str, out: Path) -> None:
-    """A PMO admin makes pm2 the sponsor of one project (user page with its audit)."""
-    page = session(browser, base, "admin")
+def shoot_admin(browser, base: str, out: Path, lang: str, project: int = 1) -> None:
+    """A PMO admin makes pm2 the sponsor of one project (user page with its audit); each
+    language grants another ``project`` (the n-th in the list) so the grant is new."""
+    page = session(browser, base, "admin", lang)
     page.goto("/admin/users/pm2")
-    profile = page.locator("[data-testid=profile]")
-    profile.get_by_label("E-mail").fill("sara.novak@example.org")
-    profile.get_by_label("Time zone").fill("Europe/Berlin")
+    page.fill("#p-email", "sara.novak@example.org")
+    page.fill("#p-tz", "Europe/Berlin")
     page.click("[data-testid=save-profile]")
-    grant = page.locator("[data-testid=grant-role]")
-    grant.get_by_label("Role", exact=True).select_option("sponsor")
-    grant.get_by_label("Project").select_option(index=1)
+    page.select_option("#g-role", "sponsor")
+    page.select_option("#g-project", index=project)
     page.click("[data-testid=grant-role-submit]")
     page.wait_for_selector("[data-testid=project-roles] li[data-project]")
-    page.screenshot(path=str(out / "admin-user.png"), full_page=True)
+    page.screenshot(path=png(out, "admin-user", lang), full_page=True)
     page.context.close()
 
 
-def shoot_rules(out: Path) -> None:
+def shoot_rules(out: Path, langs: tuple[str, ...] = ("en",)) -> None:
     """The PMO admin's rules page: the finance threshold lowered to 50k in the editor and
     a what-if over 24 proposals the approval rules routed (the shipped processes)."""
     from playwright.sync_api import sync_playwright
@@ -315,13 +355,15 @@ def shoot_rules(out: Path) -> None:
         base = f"http://127.0.0.1:{server.server_port}"
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-            page = session(browser, base, "admin")
-            page.goto("/rules/approval_routing")
-            page.wait_for_selector("#dmn-editor[data-ready=true]")
-            edit_cell(page, ">= 100000", ">= 50000")
-            page.click("[data-testid=run-what-if]")
-            page.wait_for_selector("[data-testid=what-if-result]")
-            page.screenshot(path=str(out / "rules-what-if.png"), full_page=True)
+            for lang in langs:
+                page = session(browser, base, "admin", lang)
+                page.goto("/rules/approval_routing")
+                page.wait_for_selector("#dmn-editor[data-ready=true]")
+                edit_cell(page, ">= 100000", ">= 50000")
+                page.click("[data-testid=run-what-if]")
+                page.wait_for_selector("[data-testid=what-if-result]")
+                page.screenshot(path=png(out, "rules-what-if", lang), full_page=True)
+                page.context.close()
             browser.close()
         server.shutdown()
 
