@@ -9,8 +9,9 @@ then drives Debian's Chromium (Playwright, never a downloaded browser) and write
 ``portfolio.png``, ``lessons.png`` (``--only pmo``), ``admin-user.png`` (``--only admin``),
 the sign-in page of a demo install listing its demo users, ``login-demo.png``
 (``--only login``); and, on a database like ``pmoflow init --demo`` with proposals routed
-by the approval rules, the rules page after a what-if, ``rules-what-if.png``
-(``--only rules``).
+by the approval rules, the rules page after a what-if, ``rules-what-if.png``, with the PMO
+head's inbox ``demo-inbox.png`` and a proposal's request page ``demo-request.png`` of the
+shipped processes (``--only rules``).
 
 Each page is taken in English and in Chinese (``--lang en|zh|both``, default both): the
 Chinese file is ``<name>-zh.png``. Signed-in pages switch with the navigation's language
@@ -255,18 +256,19 @@ def png(out: Path, name: str, lang: str) -> str:
     return str(out / (f"{name}.png" if lang == "en" else f"{name}-{lang}.png"))
 
 
-def browser_page(browser, base: str, lang: str):
-    """A new browser page whose browser asks for ``lang`` (1280 wide)."""
-    context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 860},
+def browser_page(browser, base: str, lang: str, width: int = 1280):
+    """A new browser page whose browser asks for ``lang``."""
+    context = browser.new_context(base_url=base, viewport={"width": width, "height": 860},
                                   device_scale_factor=1,
                                   locale="zh-CN" if lang == "zh" else "en-GB")
     return context.new_page()
 
 
-def session(browser, base: str, username: str, lang: str = "en"):
+def session(browser, base: str, username: str, lang: str = "en", width: int = 1280):
     """A browser page signed in as ``username``, the pages in ``lang`` (the navigation's
-    language button: it saves the choice for the user, so every run sets it)."""
-    page = browser_page(browser, base, lang)
+    language button: it saves the choice for the user, so every run sets it). An admin's
+    navigation needs ``width`` 1360 (at 1280 it runs past the window's edge)."""
+    page = browser_page(browser, base, lang, width)
     page.goto("/login")
     page.fill("#username", username)
     page.fill("#password", "demo")
@@ -320,7 +322,7 @@ def shoot_pmo(browser, base: str, out: Path, lang: str) -> None:
 def shoot_admin(browser, base: str, out: Path, lang: str, project: int = 1) -> None:
     """A PMO admin makes pm2 the sponsor of one project (user page with its audit); each
     language grants another ``project`` (the n-th in the list) so the grant is new."""
-    page = session(browser, base, "admin", lang)
+    page = session(browser, base, "admin", lang, width=1360)
     page.goto("/admin/users/pm2")
     page.fill("#p-email", "sara.novak@example.org")
     page.fill("#p-tz", "Europe/Berlin")
@@ -349,20 +351,29 @@ def shoot_rules(out: Path, langs: tuple[str, ...] = ("en",)) -> None:
                   "Warehouse robotics", "Customer 360", "Payroll upgrade", "Badge readers"]
         for n, amount in enumerate(BELOW + BETWEEN + BETWEEN[:4]):
             clock.advance(hours=3)
-            propose_and_check(app, amount, f"{titles[n % len(titles)]} ({n + 1})")
+            last = propose_and_check(app, amount, f"{titles[n % len(titles)]} ({n + 1})")
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_port}"
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             for lang in langs:
-                page = session(browser, base, "admin", lang)
+                page = session(browser, base, "admin", lang, width=1360)
                 page.goto("/rules/approval_routing")
                 page.wait_for_selector("#dmn-editor[data-ready=true]")
                 edit_cell(page, ">= 100000", ">= 50000")
                 page.click("[data-testid=run-what-if]")
                 page.wait_for_selector("[data-testid=what-if-result]")
                 page.screenshot(path=png(out, "rules-what-if", lang), full_page=True)
+                page.context.close()
+                # The shipped processes (their step names in both languages, from the
+                # diagrams): the PMO head's inbox and the last proposal's request page.
+                page = session(browser, base, "pmohead", lang)
+                page.goto("/tasks?tab=claimable")
+                page.screenshot(path=png(out, "demo-inbox", lang))  # the first rows
+                page.goto(f"/instances/{last}")
+                page.wait_for_selector("[data-diagram][data-ready=true]")
+                page.screenshot(path=png(out, "demo-request", lang), full_page=True)
                 page.context.close()
             browser.close()
         server.shutdown()
