@@ -87,3 +87,16 @@ def test_chinese_cycle_time_and_money(client, arrange, web_clock):
                       ).get_data(as_text=True)
     total = one(parse_html(html), "//*[@data-testid='cycle-total']").text_content()
     assert "2 个工作日" in total and "已运行" in total
+
+
+def test_chinese_cycle_time_names_the_steps_as_the_diagram_does(pmo_app, pmo_client):
+    from tests.webui.browser.test_rules_admin import propose_and_check
+    from tests.webui.conftest import post
+
+    inst_id = propose_and_check(pmo_app, "49999.99", "GDPR audit")
+    login(pmo_client, "pm1")
+    post(pmo_client, "/language", {"lang": "zh"}, token_from="/")
+    doc = parse_html(pmo_client.get(f"/instances/{inst_id}").get_data(as_text=True))
+    names = [(tr.xpath("./td")[0].text or "").strip()
+             for tr in doc.xpath("//tr[@data-testid='step-cycle']")]
+    assert names == ["完整性检查", "PMO 负责人审批"]
