@@ -103,7 +103,7 @@ def lane_height(height: int) -> Iterator[None]:
 def build() -> Layout:
     """The escalation process."""
     p = Layout(
-        "escalation", "Escalation (问题升级)",
+        "escalation", "Escalation",
         lanes=[("pm", "Project manager"), ("pmo_reviewer", "PMO reviewer"),
                ("pmo_head", "PMO head"), ("steering", "Steering committee")],
         documentation=(

@@ -160,7 +160,7 @@ VOTE_MI = (
 
 def build() -> Diagram:
     """The whole process."""
-    p = Diagram("project_approval", "Project approval (立项审批)",
+    p = Diagram("project_approval", "Project approval",
                 lanes=[("pm", "Project manager"), ("pmo_reviewer", "PMO reviewer"),
                        ("pmo_head", "PMO head"), ("finance", "Finance"),
                        ("steering", "Steering committee")],

@@ -293,7 +293,7 @@ def lesson_plane() -> Plane:
 
 def build() -> Diagram:
     """The whole process."""
-    p = Diagram("project_closure", "Project closure (结项与经验总结)",
+    p = Diagram("project_closure", "Project closure",
                 lanes=[("sponsor", "Sponsor"), ("pm", "Project manager"),
                        ("finance", "Finance"), ("team", "Project team"),
                        ("pmo_reviewer", "PMO reviewer")],

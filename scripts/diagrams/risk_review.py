@@ -197,7 +197,7 @@ def _move_label(di: str, element: str, x: float, y: float) -> str:
 def build() -> Layout:
     """The three-level risk review."""
     p = Layout(
-        "risk_review", "Three-level risk review (三级评审)",
+        "risk_review", "Three-level risk review",
         lanes=[("pm", "Project manager"), ("sponsor", "Sponsor"), ("pmo_head", "PMO head"),
                ("steering", "Steering committee")],
         documentation=(
