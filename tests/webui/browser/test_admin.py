@@ -88,3 +88,16 @@ def test_admin_creates_a_project_sponsor_who_signs_in_then_is_deactivated(
     expect(changes.nth(1)).to_have_attribute("data-kind", "project_role.granted")
     expect(changes.nth(2)).to_have_attribute("data-kind", "user.created")
     context.close()
+
+
+def test_the_admins_full_menu_fits_1280_pixels_in_both_languages(pmo_page):
+    """The longest menu (an administrator: Rules, Admin, the PMO menu with Operations and
+    the dashboard) stays on one line without a sideways scroll at 1280 px."""
+    admin = pmo_page("admin")
+    for lang in ("en", "zh"):
+        admin.goto("/admin")
+        admin.click(f"[data-testid=lang-{lang}]")
+        admin.wait_for_load_state()
+        assert admin.evaluate("document.documentElement.scrollWidth") <= 1280, lang
+        signout = admin.locator("form[action$='/logout'] button").bounding_box()
+        assert signout is not None and signout["x"] + signout["width"] <= 1280, lang
