@@ -62,6 +62,8 @@ def plain(value: Any) -> str:
             return ", ".join(map(str, inner)) or "nobody"
         if kind in ("user", "text", "date", "at", "role"):
             return str(inner)
+        if kind == "money" and isinstance(inner, list) and len(inner) == 2:
+            return f"{inner[0]} {inner[1]}"
         if kind == "i18n" and isinstance(inner, dict):
             return str(inner.get("en") or next(iter(inner.values()), ""))
         if kind == "msg" and isinstance(inner, list) and len(inner) == 2:

@@ -80,6 +80,10 @@ def param(value: Any) -> str:
         return "、".join(names) if _language() == "zh" else ", ".join(names) or label("nobody")
     if kind == "text":
         return label(inner)
+    if kind == "money" and isinstance(inner, list) and len(inner) == 2:
+        from webui.formatting import money
+
+        return money(inner[0], str(inner[1]))
     if kind == "role":
         from webui.messages import role_label
 

@@ -42,16 +42,21 @@ def _proposal(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rate_note(view: records.ProjectView) -> dict[str, Any]:
-    """The budget (and its reporting-currency value) as a note param (``{"msg": ...}``)."""
+    """The budget (and its reporting-currency value) as a note param (``{"msg": ...}``);
+    amounts as ``{"money": [amount, currency]}``, shown by currency and the reader's
+    locale."""
     money, rep = view.budget, view.budget_reporting
     if money.currency == rep.currency:
-        return {"msg": ["budget %(amount)s %(currency)s",
-                        {"amount": money.amount, "currency": money.currency}]}
-    return {"msg": ["budget %(amount)s %(currency)s = %(rep_amount)s %(rep_currency)s at the "
-                    "planning rate %(rate)s %(rep_currency)s/%(currency)s",
-                    {"amount": money.amount, "currency": money.currency,
-                     "rep_amount": rep.amount, "rep_currency": rep.currency,
+        return {"msg": ["budget %(amount)s", {"amount": _money(money)}]}
+    return {"msg": ["budget %(amount)s = %(rep_amount)s at the planning rate %(rate)s "
+                    "%(rep_currency)s/%(currency)s",
+                    {"amount": _money(money), "rep_amount": _money(rep),
+                     "currency": money.currency, "rep_currency": rep.currency,
                      "rate": records.RATES[money.currency]}]}
+
+
+def _money(value: records.Money) -> dict[str, list[str]]:
+    return {"money": [str(value.amount), value.currency]}
 
 
 def record_proposal(call: ServiceCall) -> dict[str, Any]:

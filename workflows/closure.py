@@ -466,8 +466,9 @@ def _row_path(key: str, index: dict[str, str]) -> str:
     return ".".join(parts)
 
 
-def _money(value: records.Money | None) -> str:
-    return f"{value.amount} {value.currency}" if value else "-"
+def _money(value: records.Money | None) -> dict[str, list[str]] | str:
+    """An amount as a note param (shown by currency and the reader's locale)."""
+    return {"money": [str(value.amount), value.currency]} if value else "-"
 
 
 def _holders(session: Session, role: str) -> list[str]:

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.numbers import format_currency
 from babel.support import NullTranslations, Translations
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
@@ -25,6 +27,10 @@ from engine.mail import templates
 from engine.store.models import Notification, Role, User
 
 NOTES = Notification.__table__
+
+
+#: Babel locale of each language the mails are written in.
+_LOCALES = {"en": "en", "zh": "zh_Hans_CN"}
 
 
 @lru_cache(maxsize=8)
@@ -66,6 +72,14 @@ class Wording:
             self._roles = {k: n for k, n in self.session.execute(select(Role.key, Role.name))}
         return self.tr.gettext(self._roles.get(str(key), str(key)))
 
+    def money(self, value: Any, currency: Any) -> str:
+        """An amount by its currency in this language (``¥500,000.00``, ``CN¥500,000.00``)."""
+        try:
+            number = Decimal(str(value))
+            return format_currency(number, str(currency), locale=_LOCALES[self.language])
+        except (InvalidOperation, ValueError, KeyError):
+            return f"{value} {currency}"
+
     def param(self, value: Any) -> str:
         """One param (the kinds of :mod:`engine.notifications`) in this language."""
         if not (isinstance(value, dict) and len(value) == 1):
@@ -92,6 +106,8 @@ class Wording:
             return (moment.astimezone(self.zone) if self.zone else moment).strftime(
                 "%Y-%m-%d %H:%M"
             )
+        if kind == "money" and isinstance(inner, list) and len(inner) == 2:
+            return self.money(inner[0], inner[1])
         if kind == "routes":
             days = "%(num)s working day", "%(num)s working days"
             return sep.join(

@@ -262,3 +262,16 @@ def test_a_mail_another_worker_holds_is_skipped_not_sent_twice(mailer, session, 
     assert mailer.send_mail(session).sent == 0
     assert len(handler.received) == (1 if db.kind == "postgres" else 2)
     assert {r.status for r in _outbox(session).values()} == {"sent"}
+
+
+def test_money_in_a_mail_is_written_by_currency_and_the_recipients_language(session):
+    from pathlib import Path
+
+    from engine.mail.wording import Wording
+
+    catalogs = str(Path(__file__).resolve().parents[2] / "webui" / "translations")
+    param = {"money": ["500000.00", "CNY"]}
+    assert Wording(session, catalogs, "zh", None).param(param) == "¥500,000.00"
+    assert Wording(session, catalogs, "en", None).param(param) == "CN¥500,000.00"
+    assert Wording(session, catalogs, "en", None).param({"money": ["lots", "CNY"]}) == \
+        "lots CNY"

@@ -236,3 +236,21 @@ def test_mail_is_worded_in_the_recipients_language(pmo_app):
     assert not any(s.isascii() for s in subjects["sponsor1@example.com"])
     # an English reader's mail keeps the English words
     assert any(s.startswith("[PMOflow] Project closed: PRJ-") for s in subjects["pm1@example.com"])
+
+
+def test_money_in_a_history_line_is_shown_by_currency_and_the_readers_locale(app: Flask):
+    """Budgets in history lines ("budget 500000.00 CNY" before) are amounts of money:
+    stored as {"money": [amount, currency]}, shown like every other amount."""
+    detail = {"notes": ["budget 500000.00 CNY = 69444.44 USD"],
+              "note_keys": [{"msg": "Proposal revised by %(who)s; %(budget)s.",
+                             "params": {"who": {"user": "pm1"},
+                                        "budget": {"msg": ["budget %(amount)s",
+                                                           {"amount": {"money": ["500000.00",
+                                                                                 "CNY"]}}]}}}]}
+    with app.test_request_context(headers={"Accept-Language": "zh"}):
+        (line,) = service_notes(detail)
+        assert "预算 ¥500,000.00" in line and "CNY" not in line
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        (line,) = service_notes(detail)
+        assert "budget CN¥500,000.00" in line
+    assert english("%(b)s", {"b": {"money": ["500000.00", "CNY"]}}) == "500000.00 CNY"
