@@ -121,8 +121,10 @@ def test_reviewer_downloads_from_the_task_page_and_a_stranger_may_not(client, ap
     reviewer = app.test_client()
     login(reviewer, "reviewer1")
     d = parse_html(reviewer.get(f"/tasks/{task.id}").get_data(as_text=True))
+    # shown once: the read-only charter field of the form, not again in the summary
     summary = one(d, '//*[@data-testid="summary"]')
-    assert summary.xpath(f'.//a[@href="/attachments/{charter_id}"]')
+    assert not summary.xpath(f'.//a[@href="/attachments/{charter_id}"]')
+    assert len(d.xpath(f'//a[@href="/attachments/{charter_id}"]')) == 1
     # the read-only charter field shows the link but submits nothing
     field = one(d, '//form//*[@data-field="charter"]')
     assert field.xpath(f'.//a[@href="/attachments/{charter_id}"]')

@@ -84,7 +84,8 @@ def test_untouched_proposal_overdue_reminded_then_escalated(pmo_page, pmo_app):
     expect(history).to_contain_text("Timer “At SLA” fired")
     expect(history).to_contain_text("Timer “2nd period” fired")
     expect(history).to_contain_text("SLA reached on Completeness check: reminded")
-    expect(history).to_contain_text("Completeness check overdue: escalated to pmo_head")
+    expect(history).to_contain_text(
+        "Completeness check overdue: escalated to PMO head (Chen Jing (PMO head))")
     _shot(head, "4-request-history")
     # The work was never stopped: the reviewer can still take the step.
     reviewer.goto(f"/tasks/{check.id}")
