@@ -49,12 +49,21 @@ def record(
     )
 
 
-def recent(session: Session, *, target: str | None = None, limit: int = 100) -> list[AuditView]:
-    """Administration events, newest first (about ``target`` only, when given)."""
+def recent(
+    session: Session,
+    *,
+    target: str | None = None,
+    limit: int = 100,
+    exclude: tuple[str, ...] = (),
+) -> list[AuditView]:
+    """Administration events, newest first (about ``target`` only, when given; without
+    the kinds in ``exclude``)."""
     q = select(AuditEvent).where(
         AuditEvent.instance_id.is_(None), or_(*(AuditEvent.kind.startswith(p) for p in PREFIXES))
     )
     if target is not None:
         q = q.where(AuditEvent.element_id == target)
+    if exclude:
+        q = q.where(AuditEvent.kind.not_in(exclude))
     found = session.scalars(q.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit))
     return [audit_view(r) for r in found]

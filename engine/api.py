@@ -39,6 +39,7 @@ from engine import (
     ops,
     out_of_office,
     preferences,
+    signing,
     sla_defaults,
     tasks,
     tokens,
@@ -712,9 +713,50 @@ class Engine:
         with read_only(session):
             return identity.user_view(session, identity.get_user(session, username))
 
-    def active_user(self, session: Session, user_id: int) -> UserView | None:
-        """The active user with this id, or None (what a signed-in session refers to)."""
-        return identity.active_user(session, user_id, self.clock.now())
+    def active_user(
+        self, session: Session, user_id: int, session_version: int | None = None
+    ) -> UserView | None:
+        """The active user with this id, or None (what a signed-in session refers to;
+        with ``session_version``, None too once that session was ended)."""
+        return identity.active_user(session, user_id, self.clock.now(), session_version)
+
+    def sign_in(
+        self,
+        session: Session,
+        username: str,
+        password: str,
+        *,
+        address: str,
+        lockout_after: int = 0,
+    ) -> UserView | None:
+        """The active, unlocked user whose password this is, or None (the same answer,
+        and the same work, for an unknown user, a wrong password and a locked account).
+        Every attempt is audited with the client's ``address``; ``lockout_after``
+        consecutive failures lock the account (0: never)."""
+        with unit_of_work(session):
+            return signing.sign_in(
+                session,
+                username,
+                password,
+                now=self.clock.now(),
+                address=address,
+                lockout_after=lockout_after,
+            )
+
+    def sign_out(self, session: Session, username: str, address: str) -> None:
+        """End the user's sessions on the server (their session version moves on)."""
+        with unit_of_work(session):
+            signing.sign_out(session, username, self.clock.now(), address)
+
+    def sign_out_everywhere(self, session: Session, actor: str, username: str) -> None:
+        """End every session and remember-me cookie of ``username`` (themself, or a PMO
+        administrator for anyone)."""
+        with unit_of_work(session):
+            signing.sign_out_everywhere(session, actor, self.clock.now(), username)
+
+    def unlock_user(self, session: Session, actor: str, username: str) -> UserView:
+        """Lift a lockout after failed sign-ins (PMO administrators; audited)."""
+        return self._admin(session, actor, signing.unlock, username)
 
     def set_locale(self, session: Session, username: str, locale: str) -> None:
         """Remember ``username``'s language (``en`` or ``zh``)."""
@@ -742,7 +784,7 @@ class Engine:
                 users=user_admin.users(session),
                 roles=user_admin.roles(session),
                 sla_defaults=sla_defaults.listing(session),
-                changes=admin_audit.recent(session, limit=50),
+                changes=admin_audit.recent(session, limit=50, exclude=signing.SIGN_IN_KINDS),
                 steps=sla_defaults.steps(session),
             )
 

@@ -116,8 +116,10 @@ def create_user(
 
 
 def set_password(session: Session, username: str, password: str) -> None:
-    """Replace a user's password (hashed). Does not commit."""
-    get_user(session, username).password_hash = hash_password(password)
+    """Replace a user's password (hashed) and end their sessions. Does not commit."""
+    user = get_user(session, username)
+    user.password_hash = hash_password(password)
+    user.session_version = (user.session_version or 0) + 1
 
 
 def check_password(session: Session, username: str, password: str) -> User | None:
@@ -125,12 +127,12 @@ def check_password(session: Session, username: str, password: str) -> User | Non
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.active or not user.password_hash:
         # Spend the same time as a real check so usernames cannot be probed by timing.
-        password_matches(_DUMMY_HASH, password)
+        password_matches(DUMMY_HASH, password)
         return None
     return user if password_matches(user.password_hash, password) else None
 
 
-_DUMMY_HASH = hash_password("not-a-password")
+DUMMY_HASH = hash_password("not-a-password")
 
 
 def get_user(session: Session, username: str) -> User:
@@ -439,18 +441,29 @@ def holders(session: Session, role: str, project_id: int | None = None) -> list[
 
 
 _ACTIVE_USER = select(
-    User.id, User.username, User.display_name, User.email, User.active, User.locale, User.time_zone
+    User.id,
+    User.username,
+    User.display_name,
+    User.email,
+    User.active,
+    User.locale,
+    User.time_zone,
+    User.session_version,
+    User.locked_at,
 ).where(User.id == bindparam("id"), User.active.is_(True))
 
 
-def active_user(session: Session, user_id: int, now: datetime) -> UserView | None:
-    """The active user with this id and their global roles (None if there is none).
+def active_user(
+    session: Session, user_id: int, now: datetime, session_version: int | None = None
+) -> UserView | None:
+    """The active user with this id and their global roles (None if there is none, or
+    if ``session_version`` is given and is not the user's: that session was ended).
 
     Reads columns, not the ORM entity (this runs on every web request), and primes the
     per-transaction cache with what pages ask next (roles, project roles, delegations).
     """
     row = session.execute(_ACTIVE_USER, {"id": user_id}).first()
-    if row is None:
+    if row is None or session_version not in (None, row.session_version):
         return None
     prime(session, row.username, now)
     return UserView(
@@ -463,6 +476,8 @@ def active_user(session: Session, user_id: int, now: datetime) -> UserView | Non
         roles=tuple(sorted(global_roles(session, row.username))),
         project_roles=tuple(sorted(project_roles(session, row.username))),
         time_zone=row.time_zone,
+        session_version=row.session_version,
+        locked=row.locked_at is not None,
     )
 
 
@@ -478,6 +493,8 @@ def user_view(session: Session, user: User) -> UserView:
         roles=tuple(sorted(global_roles(session, user.username))),
         project_roles=tuple(sorted(project_roles(session, user.username))),
         time_zone=user.time_zone,
+        session_version=user.session_version or 0,
+        locked=user.locked_at is not None,
     )
 
 

@@ -209,6 +209,7 @@ def set_active(
         user.active = active
         if not active:
             released, kept = _release_tasks(session, actor, now, username)
+            user.session_version = (user.session_version or 0) + 1  # signed out everywhere
         admin_audit.record(
             session,
             actor=actor,

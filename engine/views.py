@@ -345,6 +345,10 @@ class UserView:
     project_roles: tuple[tuple[int, str], ...] = ()
     #: IANA time zone name, or None for the site's default.
     time_zone: str | None = None
+    #: Part of the signed-in id; raised to end every session of the user.
+    session_version: int = 0
+    #: True while failed sign-ins keep the account locked.
+    locked: bool = False
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,13 @@ class User(Base):
     #: ``immediate`` (None: the same) or ``digest`` (one mail a day).
     mail_mode: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: Part of the signed-in id (``"id:version"``): raising it ends every session and
+    #: remember-me cookie of the user (sign-out, password change, deactivation).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Failed sign-ins since the last successful one (for the optional lockout).
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: When too many failed sign-ins locked the account (None: not locked).
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class SlaDefault(Base):
