@@ -24,6 +24,16 @@ def web_settings(config: Config) -> WebSettings:
         timezone=config.timezone,
         # A diagram upload plus the rest of its form.
         max_request_bytes=config.max_diagram_bytes + 1024 * 1024,
+        tls=config.tls,
+        proxy_hops=config.proxy_hops,
+        remember_days=config.remember_days,
+        rate_limits=config.rate_limits,
+        rate_limit_storage=config.rate_limit_storage,
+        sign_in_limit_account=config.sign_in_limit_account,
+        sign_in_limit_address=config.sign_in_limit_address,
+        token_limit=config.token_limit,
+        api_limit=config.api_limit,
+        lockout_after=config.lockout_after,
         testing=config.testing,
     )
 

@@ -79,6 +79,30 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return int(_float(env, name, default))
 
 
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SystemExit(f"configuration error: {name}={raw!r}: use 1 or 0")
+
+
+def _rate(env: Mapping[str, str], name: str, default: str) -> str:
+    """A Flask-Limiter rate such as ``5 per minute`` or ``20/minute;100/hour``."""
+    from limits import parse_many
+
+    raw = (env.get(name) or "").strip() or default
+    try:
+        parse_many(raw)
+    except ValueError as exc:
+        raise SystemExit(f"configuration error: {name}={raw!r} is not a rate such as "
+                         "'5 per minute' or '20/minute;100/hour'") from exc
+    return raw
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything configurable, with defaults for the embedded single-machine set-up.
@@ -120,6 +144,27 @@ class Config:
     #: The country calendar SLAs count in ("CN" or "none") and the zone days start in.
     calendar_country: str = "CN"
     calendar_time_zone: str = "Asia/Shanghai"
+    #: ``PMOFLOW_TLS=1``: the app is reached over HTTPS (itself or behind a proxy that
+    #: terminates TLS): cookies are marked Secure and pages send HSTS.
+    tls: bool = False
+    #: ``PMOFLOW_PROXY_HOPS``: reverse proxies in front of the app whose X-Forwarded-For
+    #: and X-Forwarded-Proto are trusted (0: none; the client address is the socket's).
+    proxy_hops: int = 0
+    #: How long "Keep me signed in" lasts (days).
+    remember_days: float = 14.0
+    #: ``PMOFLOW_RATE_LIMITS=0`` turns the rate limits off (tests of other features do).
+    rate_limits: bool = True
+    #: Where Flask-Limiter counts: ``memory://`` (per process) or e.g. ``redis://host``
+    #: (shared by several web processes).
+    rate_limit_storage: str = "memory://"
+    #: Failed sign-ins allowed per account and per client address.
+    sign_in_limit_account: str = "5 per minute"
+    sign_in_limit_address: str = "20 per minute"
+    #: New API tokens per user, and API requests per token (or per address).
+    token_limit: str = "10 per hour"
+    api_limit: str = "300 per minute"
+    #: Lock an account after this many consecutive failed sign-ins (0: never).
+    lockout_after: int = 0
     testing: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -152,6 +197,18 @@ class Config:
             "calendar_country": _country(env.get("PMOFLOW_CALENDAR_COUNTRY") or "CN"),
             "calendar_time_zone": _timezone(env.get("PMOFLOW_CALENDAR_TIMEZONE")
                                             or "Asia/Shanghai"),
+            "tls": _flag(env, "PMOFLOW_TLS", False),
+            "proxy_hops": _int(env, "PMOFLOW_PROXY_HOPS", 0),
+            "remember_days": _float(env, "PMOFLOW_REMEMBER_DAYS", 14.0),
+            "rate_limits": _flag(env, "PMOFLOW_RATE_LIMITS", True),
+            "rate_limit_storage": env.get("PMOFLOW_RATE_LIMIT_STORAGE") or "memory://",
+            "sign_in_limit_account": _rate(env, "PMOFLOW_SIGN_IN_LIMIT_ACCOUNT",
+                                           "5 per minute"),
+            "sign_in_limit_address": _rate(env, "PMOFLOW_SIGN_IN_LIMIT_ADDRESS",
+                                           "20 per minute"),
+            "token_limit": _rate(env, "PMOFLOW_TOKEN_LIMIT", "10 per hour"),
+            "api_limit": _rate(env, "PMOFLOW_API_LIMIT", "300 per minute"),
+            "lockout_after": _int(env, "PMOFLOW_LOCKOUT_AFTER", 0),
         }
         values.update(overrides)
         config = cls(**values)  # type: ignore[arg-type]

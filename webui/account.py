@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import login_required
+from flask_login import login_required, logout_user
 
 from engine.errors import InvalidData
 from engine.views import NewToken
@@ -60,3 +60,14 @@ def revoke_token(token_id: int):
     flash(_("Token “%(name)s” was revoked; programs using it are refused from now on.",
             name=view.name), "info")
     return redirect(url_for("account.tokens"))
+
+
+@bp.post("/account/sign-out-everywhere")
+@login_required
+def sign_out_everywhere():
+    """End every session and remember-me cookie of mine, this one included."""
+    bpm().sign_out_everywhere(db.session, username(), username())
+    logout_user()
+    flash(_("You are signed out everywhere: every session and “Keep me signed in” has "
+            "ended."), "info")
+    return redirect(url_for("auth.login"))

@@ -37,6 +37,12 @@ CHANGES = {
     "role.revoked": _l("Role taken away"),
     "project_role.granted": _l("Project role granted"),
     "project_role.revoked": _l("Project role taken away"),
+    "user.signed_in": _l("Signed in"),
+    "user.sign_in_failed": _l("Sign-in failed"),
+    "user.signed_out": _l("Signed out"),
+    "user.signed_out_everywhere": _l("Signed out everywhere"),
+    "user.locked": _l("Locked after failed sign-ins"),
+    "user.unlocked": _l("Unlocked"),
     "sla_default.set": _l("SLA default set"),
     "sla_default.removed": _l("SLA default removed"),
 }
@@ -138,6 +144,22 @@ def set_active(name: str):
 
     return _act(name, act, _("The user was reactivated.") if active else
                 _("The user was deactivated: they can no longer sign in or use API tokens."))
+
+
+@bp.post("/users/<name>/unlock")
+@login_required
+def unlock(name: str):
+    """Lift the lockout after failed sign-ins."""
+    return _act(name, lambda: bpm().unlock_user(db.session, username(), name),
+                _("The account was unlocked; the person can sign in again."))
+
+
+@bp.post("/users/<name>/sign-out-everywhere")
+@login_required
+def sign_out_everywhere(name: str):
+    """End every session and remember-me cookie of the user."""
+    return _act(name, lambda: bpm().sign_out_everywhere(db.session, username(), name),
+                _("Every session of this user has ended; they must sign in again."))
 
 
 @bp.post("/users/<name>/roles")

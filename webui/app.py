@@ -9,6 +9,7 @@ from sqlalchemy.orm import sessionmaker
 
 from engine.api import Engine
 from engine.store.db import install_sqlite_settings
+from webui import security
 from webui.extensions import babel, csrf, db, login_manager
 from webui.settings import WebSettings, WebState
 
@@ -28,10 +29,6 @@ def build_app(settings: WebSettings, engine: Engine) -> Flask:
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings),
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        REMEMBER_COOKIE_HTTPONLY=True,
-        REMEMBER_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=settings.max_request_bytes,
         BABEL_DEFAULT_LOCALE="en",
@@ -45,14 +42,17 @@ def build_app(settings: WebSettings, engine: Engine) -> Flask:
         app.extensions["pmoflow"] = WebState(
             settings, engine, sessionmaker(db.engine, expire_on_commit=False)
         )
+    security.configure_cookies(app, settings)
     login_manager.init_app(app)
     csrf.init_app(app)
+    limiter = security.install_limiter(app, settings)
     from webui import i18n
 
     babel.init_app(app, locale_selector=i18n.select_locale,
                    timezone_selector=i18n.select_timezone)
     i18n.install(app)
     _register_blueprints(app)
+    security.apply_limits(app, limiter, settings)
     app.after_request(_security_headers)
     return app
 

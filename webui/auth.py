@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import UserMixin, login_required, login_user, logout_user
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 
 from engine.views import UserView
 from webui import demo
@@ -13,6 +21,7 @@ from webui.api.guards import unstorable
 from webui.context import bpm, safe_next
 from webui.extensions import db, login_manager
 from webui.i18n import gettext as _
+from webui.security import client_address
 
 bp = Blueprint("auth", __name__)
 
@@ -28,9 +37,13 @@ class WebUser(UserMixin):
     locale: str | None
     #: IANA time zone the admin set for them (None: the site's).
     time_zone: str | None = None
+    #: The user's session version when this session began (see engine.signing).
+    session_version: int = 0
 
     def get_id(self) -> str:
-        return str(self.id)
+        """``"id:version"``: what the session and the remember-me cookie keep, so raising
+        the version on the server ends both."""
+        return f"{self.id}:{self.session_version}"
 
     def has_role(self, *roles: str) -> bool:
         """True if the user holds any of ``roles`` globally."""
@@ -39,15 +52,17 @@ class WebUser(UserMixin):
 
 def _web_user(view: UserView) -> WebUser:
     return WebUser(view.id, view.username, view.display_name, view.roles, view.locale,
-                   view.time_zone)
+                   view.time_zone, view.session_version)
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> WebUser | None:
-    """Flask-Login hook: the active user with this id, or None."""
-    if not user_id.isdigit() or len(user_id) > 18:
+    """Flask-Login hook: the active user of an ``"id:version"`` whose sessions have not
+    been ended since (None otherwise: the session or remember-me cookie is dead)."""
+    number, _sep, version = user_id.partition(":")
+    if not (number.isdigit() and version.isdigit()) or len(number) > 18 or len(version) > 9:
         return None
-    view = bpm().active_user(db.session, int(user_id))
+    view = bpm().active_user(db.session, int(number), int(version))
     return _web_user(view) if view is not None else None
 
 
@@ -67,9 +82,15 @@ def login():
             return render_template("login.html", error=_(
                 "The username or password contains a character that is not allowed (a NUL "
                 "character)."), username=username.replace("\x00", "")), 400
-        user = bpm().authenticate(db.session, username, password) if username else None
+        settings = current_app.extensions["pmoflow"].settings
+        user = bpm().sign_in(db.session, username, password, address=client_address(),
+                             lockout_after=settings.lockout_after)
         if user is None:
             error = _("Wrong username or password.")
+            if settings.lockout_after:
+                error += " " + _("After %(n)s failed attempts in a row an account is locked "
+                                 "until an administrator unlocks it.",
+                                 n=settings.lockout_after)
         else:
             login_user(_web_user(user), remember=bool(request.form.get("remember")))
             return redirect(safe_next(request.args.get("next"), url_for("home.index")))
@@ -80,7 +101,9 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """Sign out and go back to the sign-in page."""
+    """Sign out (the session ends on the server too: old cookies no longer work) and go
+    back to the sign-in page."""
+    bpm().sign_out(db.session, current_user.username, client_address())
     logout_user()
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))

@@ -27,6 +27,7 @@ TITLES = {
     409: _l("Someone else was quicker"),
     413: _l("Too large"),
     422: _l("Cannot do that"),
+    429: _l("Too many attempts"),
     500: _l("Something went wrong"),
     503: _l("Temporarily unavailable"),
 }
@@ -41,6 +42,7 @@ LEADS = {
             "to see where it stands now."),
     413: _l("What you sent is too large."),
     422: _l("This could not be done."),
+    429: _l("This was tried too often in a short time."),
     500: _l("The error was logged. Please try again or tell the PMO administrator."),
     503: _l("The database cannot be reached at the moment, so nothing was changed and "
             "nothing is half-done. Try again in a minute."),

@@ -27,6 +27,21 @@ class WebSettings:
     timezone: str = "UTC"
     #: Largest request body accepted (bytes).
     max_request_bytes: int = 6 * 1024 * 1024
+    #: Reached over HTTPS: Secure cookies and HSTS.
+    tls: bool = False
+    #: Trusted reverse proxies in front of the app (X-Forwarded-For / -Proto).
+    proxy_hops: int = 0
+    #: How long "Keep me signed in" lasts (days).
+    remember_days: float = 14.0
+    #: Rate limits (Flask-Limiter) on, where they count, and the rates.
+    rate_limits: bool = True
+    rate_limit_storage: str = "memory://"
+    sign_in_limit_account: str = "5 per minute"
+    sign_in_limit_address: str = "20 per minute"
+    token_limit: str = "10 per hour"
+    api_limit: str = "300 per minute"
+    #: Lock an account after this many consecutive failed sign-ins (0: never).
+    lockout_after: int = 0
     testing: bool = False
 
     @property

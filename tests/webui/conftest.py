@@ -62,11 +62,14 @@ def catalog_engine(clock: ManualClock, settings: EngineSettings) -> Engine:
     return Engine(clock=clock, settings=settings, services=build_registry())
 
 
-def app_config(path: Path) -> Config:
-    """The configuration of a test app on the SQLite file at ``path``."""
+def app_config(path: Path, **overrides: object) -> Config:
+    """The configuration of a test app on the SQLite file at ``path``: rate limits off
+    (tests sign in and call the API far more often than people do; the security tests
+    turn them on with small limits)."""
+    values: dict[str, object] = {"rate_limits": False, **overrides}
     return Config.from_env(
         {}, database_url=f"sqlite:///{path}", instance_dir=path.parent,
-        secret_key="test-secret", testing=True, run_worker_in_server=False,
+        secret_key="test-secret", testing=True, run_worker_in_server=False, **values,
     )
 
 

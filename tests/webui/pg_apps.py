@@ -58,11 +58,13 @@ def pg_schema(base: str = PG_BASE) -> Iterator[str]:
         admin.dispose()
 
 
-def pg_app(url: str, instance_dir: Path, clock: ManualClock) -> Flask:
-    """The web app on ``url``, set up with :data:`USERS` and approval3."""
+def pg_app(url: str, instance_dir: Path, clock: ManualClock, **overrides: object) -> Flask:
+    """The web app on ``url``, set up with :data:`USERS` and approval3 (rate limits off
+    unless ``overrides`` say otherwise)."""
+    values: dict[str, object] = {"rate_limits": False, **overrides}
     config = Config.from_env({}, database_url=url, instance_dir=instance_dir,
                              secret_key="test-secret", testing=True,
-                             run_worker_in_server=False)
+                             run_worker_in_server=False, **values)
     app = create_app(config, clock=clock)
     with app.app_context():
         upgrade_all(db.engine)

@@ -83,7 +83,7 @@ def any_db_app(db: Database, tmp_path: Path) -> Iterator[Flask]:
     clock = ManualClock(START)
     config = Config.from_env({}, database_url=db.url, instance_dir=tmp_path,
                              secret_key="test-secret", testing=True,
-                             run_worker_in_server=False)
+                             run_worker_in_server=False, rate_limits=False)
     application = create_app(config, clock=clock)
     with application.app_context():
         with unit_of_work(flask_db.session):
