@@ -1,0 +1,131 @@
+"""Signing in and out in the engine: every attempt audited, the same work and answer for
+unknown accounts, the optional lockout an administrator lifts, and the session version
+that ends sessions (on both databases)."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import signing
+from engine.errors import Forbidden
+
+
+def sign_in(engine, session, username, password, lockout_after=0, address="10.0.0.7"):
+    return engine.sign_in(session, username, password, address=address,
+                          lockout_after=lockout_after)
+
+
+def events(engine, session, target):
+    """(kind, actor, detail.after) of the audit about ``target``, oldest first."""
+    return [(e.kind, e.actor, e.detail["after"])
+            for e in reversed(engine.admin_changes(session, "admin", target=target))]
+
+
+@pytest.fixture
+def hashes(monkeypatch) -> list[str]:
+    """The stored hashes the sign-in checked a password against, one entry per check."""
+    seen: list[str] = []
+    real = signing.password_matches
+
+    def counting(stored: str, password: str) -> bool:
+        seen.append(stored)
+        return real(stored, password)
+
+    monkeypatch.setattr(signing, "password_matches", counting)
+    return seen
+
+
+def test_every_sign_in_is_audited_with_the_address(engine, session, people):
+    assert sign_in(engine, session, "pm1", "wrong") is None
+    user = sign_in(engine, session, "pm1", "demo")
+    assert user is not None and user.username == "pm1"
+    assert events(engine, session, "pm1") == [
+        ("user.sign_in_failed", "pm1", {"address": "10.0.0.7", "why": "wrong"}),
+        ("user.signed_in", "pm1", {"address": "10.0.0.7"}),
+    ]
+    # Sign-ins are not administration changes: the admin page's list leaves them out.
+    assert not [c for c in engine.admin_page(session, "admin").changes
+                if c.kind.startswith("user.sign")]
+
+
+def test_unknown_wrong_inactive_and_locked_take_the_same_path(engine, session, people,
+                                                               hashes):
+    engine.set_user_active(session, "admin", "pm2", False)
+    for _ in range(2):
+        assert sign_in(engine, session, "reviewer1", "wrong", lockout_after=2) is None
+    hashes.clear()
+    answers = [sign_in(engine, session, name, password, lockout_after=2)
+               for name, password in (("nobody", "demo"), ("pm1", "wrong"), ("pm2", "demo"),
+                                      ("reviewer1", "demo"), ("", ""), ("pm1", "demo"))]
+    assert answers[:5] == [None] * 5 and answers[5].username == "pm1"
+    # Exactly one password hash checked per attempt, whatever the account.
+    assert len(hashes) == 6
+    assert events(engine, session, "nobody") == [
+        ("user.sign_in_failed", "nobody", {"address": "10.0.0.7", "why": "unknown"})]
+
+
+def test_lockout_after_n_failures_until_an_admin_unlocks(engine, session, people):
+    for _ in range(3):
+        assert sign_in(engine, session, "pm1", "wrong", lockout_after=3) is None
+    assert engine.user(session, "pm1").locked
+    assert sign_in(engine, session, "pm1", "demo", lockout_after=3) is None  # right, locked
+    with pytest.raises(Forbidden):
+        engine.unlock_user(session, "pm2", "pm1")
+    assert engine.unlock_user(session, "admin", "pm1").locked is False
+    assert sign_in(engine, session, "pm1", "demo", lockout_after=3).username == "pm1"
+    kinds = [k for k, _a, _d in events(engine, session, "pm1")]
+    assert kinds == ["user.sign_in_failed"] * 3 + ["user.locked", "user.sign_in_failed",
+                                                   "user.unlocked", "user.signed_in"]
+
+
+def test_without_lockout_failures_never_lock(engine, session, people):
+    for _ in range(12):
+        sign_in(engine, session, "pm1", "wrong")
+    assert not engine.user(session, "pm1").locked
+    assert sign_in(engine, session, "pm1", "demo").username == "pm1"
+
+
+def test_a_success_resets_the_count_of_failures(engine, session, people):
+    for _ in range(2):
+        sign_in(engine, session, "pm1", "wrong", lockout_after=3)
+    sign_in(engine, session, "pm1", "demo", lockout_after=3)
+    for _ in range(2):
+        sign_in(engine, session, "pm1", "wrong", lockout_after=3)
+    assert not engine.user(session, "pm1").locked
+
+
+@pytest.mark.parametrize("end", ["sign_out", "password", "deactivate", "everywhere_self",
+                                 "everywhere_admin"])
+def test_ending_sessions_moves_the_version_on(engine, session, people, end):
+    user = engine.user(session, "pm1")
+    version = user.session_version
+    assert engine.active_user(session, user.id, version) is not None
+    if end == "sign_out":
+        engine.sign_out(session, "pm1", "10.0.0.7")
+    elif end == "password":
+        engine.reset_password(session, "admin", "pm1", "a-new-password")
+    elif end == "deactivate":
+        engine.set_user_active(session, "admin", "pm1", False)
+        engine.set_user_active(session, "admin", "pm1", True)
+    else:
+        engine.sign_out_everywhere(session, "pm1" if end == "everywhere_self" else "admin",
+                                   "pm1")
+    assert engine.active_user(session, user.id, version) is None
+    assert engine.active_user(session, user.id, version + 1) is not None
+    assert engine.active_user(session, user.id) is not None  # without a version: any
+
+
+def test_only_an_admin_signs_someone_else_out(engine, session, people):
+    with pytest.raises(Forbidden):
+        engine.sign_out_everywhere(session, "pm2", "pm1")
+    engine.sign_out_everywhere(session, "admin", "pm1")
+    [event] = [e for e in engine.admin_changes(session, "admin", target="pm1")
+               if e.kind == "user.signed_out_everywhere"]
+    assert event.actor == "admin"
+
+
+def test_a_deactivated_users_tokens_stop_working(engine, session, people):
+    made = engine.create_token(session, "pm1", name="ci")
+    assert engine.authenticate_token(session, made.secret) == "pm1"
+    engine.set_user_active(session, "admin", "pm1", False)
+    assert engine.authenticate_token(session, made.secret) is None
