@@ -23,7 +23,7 @@ import time
 from datetime import timedelta
 
 from flask import Flask, Response, current_app, g, render_template, request
-from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter import HeaderNames, Limiter, RateLimitExceeded
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -95,6 +95,9 @@ def install_limiter(app: Flask, settings: WebSettings) -> Limiter:
         key_func=client_address,
         storage_uri=settings.rate_limit_storage,
         headers_enabled=True,
+        # Retry-After is ours (429 answers only, the same number as the message says);
+        # Flask-Limiter would put its own on every limited answer, 200s included.
+        header_name_mapping={HeaderNames.RETRY_AFTER: "X-RateLimit-Retry-After"},
         enabled=settings.rate_limits,
         key_prefix="pmoflow",
     )
