@@ -257,7 +257,8 @@ class Gunicorn:
                      "--bind", f"127.0.0.1:{self.port}", "pmoflow.app:create_app()"]
         self.env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "http-bench-secret",
                     "PMOFLOW_HOME": str(instance_dir), "PMOFLOW_SERVER_WORKER": "0",
-                    "PYTHONPATH": str(ROOT)}
+                    "PYTHONPATH": str(ROOT),
+                    "PMOFLOW_RATE_LIMITS": "0"}
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Gunicorn:

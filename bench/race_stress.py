@@ -152,7 +152,8 @@ class World:
         self.port = free_port()
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "race-stress",
                "PMOFLOW_HOME": str(home), "PMOFLOW_SERVER_WORKER": "0",
-               "PYTHONPATH": str(ROOT), "PMOFLOW_WORKER_POLL": "0.05"}
+               "PYTHONPATH": str(ROOT), "PMOFLOW_WORKER_POLL": "0.05",
+               "PMOFLOW_RATE_LIMITS": "0"}
         self.env = env
         self.server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", "2", "--log-level", "warning",

@@ -99,6 +99,8 @@ def install_limiter(app: Flask, settings: WebSettings) -> Limiter:
         # Flask-Limiter would put its own on every limited answer, 200s included.
         header_name_mapping={HeaderNames.RETRY_AFTER: "X-RateLimit-Retry-After"},
         enabled=settings.rate_limits,
+        # A shared store (redis) that stops answering: count in memory meanwhile.
+        in_memory_fallback_enabled=True,
         key_prefix="pmoflow",
     )
     limiter.init_app(app)
