@@ -181,6 +181,26 @@ def test_token_creation_is_limited_per_user(limited):
     assert sorted(names) == ["t0", "t1"]
 
 
+def test_token_creation_through_the_api_is_limited_per_user(tmp_path, template_db,
+                                                            limiter_clock):
+    app = build(tmp_path, template_db, **{**LIMITED, "api_limit": "100 per minute"})
+    with app.app_context():
+        engine = app.extensions["pmoflow"].engine
+        first = engine.create_token(db.session, "pm1").secret
+        other = engine.create_token(db.session, "pm2").secret
+    client = app.test_client()
+    codes = [client.post("/api/v1/tokens", json={"name": f"api{i}"},
+                         headers={"Authorization": f"Bearer {first}"}).status_code
+             for i in range(3)]
+    assert codes == [201, 201, 429]
+    # Per user: someone else still may.
+    assert client.post("/api/v1/tokens", json={"name": "x"},
+                       headers={"Authorization": f"Bearer {other}"}).status_code == 201
+    limiter_clock.offset += 3601
+    assert client.post("/api/v1/tokens", json={"name": "later"},
+                       headers={"Authorization": f"Bearer {first}"}).status_code == 201
+
+
 # --------------------------------------------------------------------- lockout
 
 
