@@ -45,6 +45,9 @@ Everything a person does with tasks in the browser, as JSON.
 `pmoflow tokens create USER` or on *My account → API tokens*), or the browser's session
 (then POST/PUT/PATCH/DELETE need an `X-CSRFToken` header). Without either: 401.
 
+**Rate limits**: per token (per address without one), and for creating tokens per
+user; over a limit: 429 with `Retry-After` (seconds) and `retry_after` in the body.
+
 **Paging**: lists take `offset` (default 0) and `limit` (default 25, at most 200) and
 answer `{items, total, offset, limit}` with a `Link` header (`rel="next"`, `rel="prev"`).
 
