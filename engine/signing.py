@@ -53,7 +53,15 @@ def sign_in(
         user.failed_sign_ins = 0
         _audit(session, user.username, now, "user.signed_in", address)
         return identity.user_view(session, user)
-    why = "unknown" if user is None else ("locked" if user.locked_at else "wrong")
+    why = (
+        "unknown"
+        if user is None
+        else "inactive"
+        if not user.active
+        else "locked"
+        if user.locked_at
+        else "wrong"
+    )
     _audit(session, user.username if user else typed, now, "user.sign_in_failed", address, why=why)
     if user is not None and user.active and user.locked_at is None:
         user.failed_sign_ins += 1

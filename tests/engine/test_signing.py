@@ -62,6 +62,10 @@ def test_unknown_wrong_inactive_and_locked_take_the_same_path(engine, session, p
     assert len(hashes) == 6
     assert events(engine, session, "nobody") == [
         ("user.sign_in_failed", "nobody", {"address": "10.0.0.7", "why": "unknown"})]
+    reasons = {name: [d.get("why") for k, _a, d in events(engine, session, name)
+                      if k == "user.sign_in_failed"][-1]
+               for name in ("pm1", "pm2", "reviewer1")}
+    assert reasons == {"pm1": "wrong", "pm2": "inactive", "reviewer1": "locked"}
 
 
 def test_lockout_after_n_failures_until_an_admin_unlocks(engine, session, people):
