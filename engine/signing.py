@@ -53,15 +53,7 @@ def sign_in(
         user.failed_sign_ins = 0
         _audit(session, user.username, now, "user.signed_in", address)
         return identity.user_view(session, user)
-    why = (
-        "unknown"
-        if user is None
-        else "inactive"
-        if not user.active
-        else "locked"
-        if user.locked_at
-        else "wrong"
-    )
+    why = _why_refused(user)
     _audit(session, user.username if user else typed, now, "user.sign_in_failed", address, why=why)
     if user is not None and user.active and user.locked_at is None:
         user.failed_sign_ins += 1
@@ -77,6 +69,15 @@ def sign_in(
                 after={"locked": True, "failures": user.failed_sign_ins},
             )
     return None
+
+
+def _why_refused(user: User | None) -> str:
+    """What the audit says about a refused sign-in (the person trying is not told)."""
+    if user is None:
+        return "unknown"
+    if not user.active:
+        return "inactive"
+    return "locked" if user.locked_at is not None else "wrong"
 
 
 def _audit(
