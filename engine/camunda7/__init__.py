@@ -1,0 +1,68 @@
+"""Bring diagrams drawn for Camunda 7 to PMOflow.
+
+:func:`import_camunda` converts Camunda 7 BPMN and DMN files (``camunda:`` extensions,
+JUEL expressions, Java delegates, generated forms...) into files the engine's
+``validate``/``deploy`` take as they are, and reports, element by element and in
+Camunda's words, what was converted, what needs the process owner's decision and what
+cannot run.  Pure: no database, no global state; bad input never raises, it is reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from engine.camunda7.report import (
+    CRASHED,
+    OUTCOMES,
+    ImportResult,
+    Outcome,
+    ReportEntry,
+    ServiceBinding,
+)
+from engine.spiff.xmlsafe import DEFAULT_MAX_BYTES
+
+__all__ = [
+    "CRASHED",
+    "OUTCOMES",
+    "ImportResult",
+    "Outcome",
+    "ReportEntry",
+    "ServiceBinding",
+    "import_camunda",
+]
+
+#: Key of ``group_roles`` giving the role of human tasks that name no group and no lane.
+DEFAULT_ROLE_KEY = "*"
+
+
+def import_camunda(
+    files: Mapping[str, bytes],
+    *,
+    group_roles: Mapping[str, str] | None = None,
+    operations: Mapping[str, str] | None = None,
+    known_operations: Iterable[str] | None = None,
+    known_roles: Iterable[str] | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> ImportResult:
+    """Convert Camunda 7 ``.bpmn``/``.dmn`` files (name -> content) for PMOflow.
+
+    ``group_roles``: Camunda group (``candidateGroups``) or lane name -> PMOflow role key;
+    the key ``"*"`` gives the role of human tasks that name neither.  A group that is
+    itself a known role maps to it without an entry.  ``operations``: element id (of a
+    service task, send task or an external task) -> registered operation name, the
+    owner's binding.  ``known_operations``/``known_roles``: what the install has
+    (None: not checked, e.g. offline).  ``max_bytes``: per-file size limit, as for deploy.
+
+    Never raises for bad input: a file that cannot be read gets status ``crashed`` and one
+    ``cannot_run`` entry saying why (broken XML, too large, entities...).
+    """
+    from engine.camunda7.convert import run
+
+    return run(
+        files,
+        group_roles=dict(group_roles or {}),
+        operations=dict(operations or {}),
+        known_operations=None if known_operations is None else frozenset(known_operations),
+        known_roles=None if known_roles is None else frozenset(known_roles),
+        max_bytes=max_bytes,
+    )
