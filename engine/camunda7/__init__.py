@@ -42,6 +42,8 @@ def import_camunda(
     operations: Mapping[str, str] | None = None,
     known_operations: Iterable[str] | None = None,
     known_roles: Iterable[str] | None = None,
+    known_processes: Iterable[str] = (),
+    known_decisions: Iterable[str] = (),
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> ImportResult:
     """Convert Camunda 7 ``.bpmn``/``.dmn`` files (name -> content) for PMOflow.
@@ -51,7 +53,9 @@ def import_camunda(
     itself a known role maps to it without an entry.  ``operations``: element id (of a
     service task, send task or an external task) -> registered operation name, the
     owner's binding.  ``known_operations``/``known_roles``: what the install has
-    (None: not checked, e.g. offline).  ``max_bytes``: per-file size limit, as for deploy.
+    (None: not checked, e.g. offline; an unmapped group is then kept as the role name and
+    listed as unknown).  ``known_processes``/``known_decisions``: keys already deployed,
+    which call activities and business rule tasks may name.  ``max_bytes``: per-file size limit, as for deploy.
 
     Never raises for bad input: a file that cannot be read gets status ``crashed`` and one
     ``cannot_run`` entry saying why (broken XML, too large, entities...).
@@ -64,5 +68,7 @@ def import_camunda(
         operations=dict(operations or {}),
         known_operations=None if known_operations is None else frozenset(known_operations),
         known_roles=None if known_roles is None else frozenset(known_roles),
+        known_processes=frozenset(known_processes),
+        known_decisions=frozenset(known_decisions),
         max_bytes=max_bytes,
     )
