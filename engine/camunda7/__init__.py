@@ -55,10 +55,12 @@ def import_camunda(
     owner's binding.  ``known_operations``/``known_roles``: what the install has
     (None: not checked, e.g. offline; an unmapped group is then kept as the role name and
     listed as unknown).  ``known_processes``/``known_decisions``: keys already deployed,
-    which call activities and business rule tasks may name.  ``max_bytes``: per-file size limit, as for deploy.
+    which call activities and business rule tasks may name.  ``max_bytes``: per-file
+    size limit, as for deploy.
 
-    Never raises for bad input: a file that cannot be read gets status ``crashed`` and one
-    ``cannot_run`` entry saying why (broken XML, too large, entities...).
+    Never raises for bad input: a file that cannot be read (broken XML, too large,
+    entities, not BPMN/DMN) gets status ``cannot_run`` and an entry saying why with the
+    line; ``crashed`` is kept for importer bugs (the other files still convert).
     """
     from engine.camunda7.convert import run
 

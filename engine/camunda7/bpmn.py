@@ -21,6 +21,7 @@ from engine.camunda7.common import (
     add_script,
     camunda_attr,
     camunda_children,
+    detach,
     ensure_extensions,
     extensions,
     is_camunda,
@@ -56,10 +57,10 @@ _ENGINE_PROPERTIES = frozenset(
     {"role", "assignee", "sla", "slaExpression", "fourEyes", "distinctActors", "closable",
      "formJsonSchemaFilename", "onCancel", "decision", "outcome", "description"}
 )  # fmt: skip
-_MI_VARIABLES = re.compile(r"\b(nrOfInstances|nrOfCompletedInstances|nrOfActiveInstances|loopCounter)\b")
-_CRON_EVERY = re.compile(
-    r"^(?P<s>\S+)\s+(?P<m>\S+)\s+(?P<h>\S+)\s+\*\s+\*\s+[?*](?:\s+\*)?$"
+_MI_VARIABLES = re.compile(
+    r"\b(nrOfInstances|nrOfCompletedInstances|nrOfActiveInstances|loopCounter)\b"
 )
+_CRON_EVERY = re.compile(r"^(?P<s>\S+)\s+(?P<m>\S+)\s+(?P<h>\S+)\s+\*\s+\*\s+[?*](?:\s+\*)?$")
 _STEP = re.compile(r"^(?:0|\*)/(\d+)$")
 #: Sentinel a condition outside the JUEL subset is replaced with: it compiles, and fails
 #: loudly (NameError naming the flow) if the owner deploys without rewriting it.
@@ -103,12 +104,14 @@ class BpmnConverter:
         report: FileReport,
         settings: Settings,
         decision_outputs: dict[str, list[str]],
+        requires: dict[str, list[str]] | None = None,
     ):
         self.tree = tree
         self.root = tree.getroot()
         self.report = report
         self.settings = settings
         self.decision_outputs = decision_outputs
+        self.requires = requires or {}
         self.result = BpmnResult(b"")
         self.lanes: dict[str, str] = {}
         self.stem = _form_stem(report.file)
@@ -361,7 +364,7 @@ class BpmnConverter:
                 data[0],
             )  # fmt: skip
             for element in data:
-                element.getparent().remove(element)
+                detach(element)
         if key:
             kind = "an embedded or external form"
             if key.startswith("camunda-forms:") or key.endswith(".form"):
@@ -437,7 +440,7 @@ class BpmnConverter:
                 value.text = REWRITE_MARK
                 continue
             value.text = converted
-            value.attrib.pop(f"{{http://www.w3.org/2001/XMLSchema-instance}}type", None)
+            value.attrib.pop("{http://www.w3.org/2001/XMLSchema-instance}type", None)
             self.report.add(
                 owner, kind, "converted", f"{kind} {_short(text)} on {label(owner)}: {message}",
                 value,
@@ -575,16 +578,11 @@ class BpmnConverter:
         if connector:
             connector_id = text_of(connector[0].find("{*}connectorId"))
             found.append(("camunda:connector", connector_id))
+        if not found:
+            return False
         result = pop_camunda_attr(owner, "resultVariable") or pop_camunda_attr(
             node, "resultVariable"
         )
-        if not found:
-            if result:
-                self.report.add(
-                    owner, "camunda:resultVariable", "needs_decision",
-                    f"camunda:resultVariable={result} on {label(owner)}: dropped",
-                )  # fmt: skip
-            return False
         construct, value = found[0]
         if construct == "camunda:expression" and self._pure_expression(owner, value, result):
             return True
@@ -621,11 +619,11 @@ class BpmnConverter:
                 node,
             )  # fmt: skip
         for element in connector:
-            element.getparent().remove(element)
+            detach(element)
         fields = camunda_children(owner, "field")
         if fields:
             for element in fields:
-                element.getparent().remove(element)
+                detach(element)
             self.report.add(
                 owner, "camunda:field", "needs_decision",
                 f"camunda:field ({', '.join(f.get('name') or '?' for f in fields)}) on "
@@ -706,8 +704,61 @@ class BpmnConverter:
             node, "camunda:decisionRef", "converted",
             f"camunda:decisionRef={ref} on {label(node)}: calls decision table '{ref}'",
         )  # fmt: skip
+        self._chain(node, ref.strip())
         if result:
             self._decision_result(node, ref.strip(), result, mapping)
+
+    def _chain(self, node: etree._Element, ref: str) -> None:
+        """Call the decisions ``ref`` requires (a DRD) in business rule tasks before it."""
+        order: list[str] = []
+
+        def visit(key: str, path: frozenset[str]) -> None:
+            for dep in self.requires.get(key, []):
+                if dep not in order and dep not in path:
+                    visit(dep, path | {dep})
+                    order.append(dep)
+
+        visit(ref, frozenset({ref}))
+        parent, node_id = node.getparent(), node.get("id", "")
+        if not order or parent is None:
+            return
+        incoming = [f for f in parent.iterchildren(f"{_B}sequenceFlow")
+                    if f.get("targetRef") == node_id]  # fmt: skip
+        for element in node.findall(f"{_B}incoming"):
+            node.remove(element)
+        previous: list[str] = [f.get("id", "") for f in incoming]
+        pending: etree._Element | None = None
+        for dep in order:
+            task_id = f"{node_id}__{_safe(dep)}"
+            task = etree.Element(f"{_B}businessRuleTask", id=task_id, name=f"{dep} (for {ref})")
+            ext = etree.SubElement(task, f"{_B}extensionElements")
+            etree.SubElement(ext, f"{_S}calledDecisionId").text = dep
+            for flow_id in previous:
+                etree.SubElement(task, f"{_B}incoming").text = flow_id
+            if pending is None:
+                for flow in incoming:
+                    flow.set("targetRef", task_id)
+            else:
+                pending.set("targetRef", task_id)
+            flow_id = f"{task_id}__flow"
+            etree.SubElement(task, f"{_B}outgoing").text = flow_id
+            node.addprevious(task)
+            pending = etree.SubElement(parent, f"{_B}sequenceFlow", id=flow_id, sourceRef=task_id)
+            previous = [flow_id]
+        if pending is not None:
+            pending.set("targetRef", node_id)
+        anchor = node.find(f"{_B}extensionElements")
+        incoming_ref = etree.Element(f"{_B}incoming")
+        incoming_ref.text = previous[0]
+        if anchor is not None:
+            anchor.addnext(incoming_ref)
+        else:
+            node.insert(0, incoming_ref)
+        self.report.add(
+            node, "dmn:requiredDecision", "converted",
+            f"decision '{ref}' called by {label(node)} uses the result of "
+            f"{', '.join(order)}: business rule tasks calling them run first",
+        )  # fmt: skip
 
     def _decision_result(self, node: etree._Element, ref: str, result: str, mapping: str) -> None:
         outputs = self.decision_outputs.get(ref)
@@ -748,7 +799,7 @@ class BpmnConverter:
         for which, script in (("in", "preScript"), ("out", "postScript")):
             for mapping in camunda_children(node, which):
                 self._call_mapping(node, mapping, which, script)
-                mapping.getparent().remove(mapping)
+                detach(mapping)
 
     def _call_mapping(
         self, node: etree._Element, mapping: etree._Element, which: str, script: str
@@ -791,10 +842,13 @@ class BpmnConverter:
         for io in camunda_children(node, "inputOutput"):
             operator = node.find(f"{_B}extensionElements/{_S}serviceTaskOperator")
             for param in io:
-                if not is_camunda(param) or local(param) not in ("inputParameter", "outputParameter"):
+                if not is_camunda(param) or local(param) not in (
+                    "inputParameter",
+                    "outputParameter",
+                ):
                     continue
                 self._parameter(node, param, operator)
-            io.getparent().remove(io)
+            detach(io)
 
     def _parameter(
         self, node: etree._Element, param: etree._Element, operator: etree._Element | None
@@ -816,6 +870,8 @@ class BpmnConverter:
             return
         if operator is not None and kind == "inputParameter":
             params = operator.find(f"{_S}parameters")
+            if params is None:
+                params = etree.SubElement(operator, f"{_S}parameters")
             etree.SubElement(params, f"{_S}parameter", id=name, type="any", value=value)
             message = f"operation parameter {name} = {value}"
         else:
@@ -832,8 +888,11 @@ class BpmnConverter:
         for kind in ("executionListener", "taskListener"):
             for listener in camunda_children(node, kind):
                 what = next(
-                    (f"{a}={listener.get(a)}" for a in ("class", "delegateExpression",
-                     "expression") if listener.get(a)),  # fmt: skip
+                    (
+                        f"{a}={listener.get(a)}"
+                        for a in ("class", "delegateExpression", "expression")
+                        if listener.get(a)
+                    ),
                     "a script",
                 )
                 script = listener.find("{*}script")
@@ -846,7 +905,7 @@ class BpmnConverter:
                     "matters, add a service task bound to an operation or a Python script task",
                     listener,
                 )  # fmt: skip
-                listener.getparent().remove(listener)
+                detach(listener)
 
     def _properties(self, node: etree._Element) -> None:
         for props in camunda_children(node, "properties"):
@@ -863,7 +922,7 @@ class BpmnConverter:
                     )  # fmt: skip
                     continue
                 set_property(node, name, value)
-            props.getparent().remove(props)
+            detach(props)
 
     # -- what is left ----------------------------------------------------------------
     def _sweep(self) -> None:
@@ -882,8 +941,8 @@ class BpmnConverter:
                     "no such setting)",
                     element,
                 )  # fmt: skip
-            if is_camunda(element) and element.getparent() is not None:
-                parent = element.getparent()
+            parent = element.getparent()
+            if is_camunda(element) and parent is not None:
                 if owner is not None and local(parent) == "extensionElements":
                     self.report.add(
                         owner, f"camunda:{local(element)}", "needs_decision",
@@ -894,7 +953,7 @@ class BpmnConverter:
                 parent.remove(element)
         for ext in list(self.root.iter(f"{_B}extensionElements")):
             if len(ext) == 0 and not (ext.text or "").strip():
-                ext.getparent().remove(ext)
+                detach(ext)
 
 
 def _owner(element: etree._Element) -> etree._Element | None:
@@ -969,7 +1028,7 @@ def _cron(text: str) -> tuple[str | None, str]:
                 value = f"R/PT{int(step.group(1))}{unit}"
                 return repr(value), (
                     f"cron '{text}' -> {value} (every {step.group(1)} "
-                    f"{ {'S': 'seconds', 'M': 'minutes', 'H': 'hours'}[unit]}, counted from "
+                    f"{ {'S': 'seconds', 'M': 'minutes', 'H': 'hours'}[unit] }, counted from "
                     "when the timer starts)"
                 )
     return None, (

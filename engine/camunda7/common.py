@@ -99,6 +99,13 @@ def add_script(element: etree._Element, which: str, line: str) -> None:
     script.text = ((script.text + "\n") if script.text else "") + line
 
 
+def detach(element: etree._Element) -> None:
+    """Remove an element from its parent (no-op for a root)."""
+    parent = element.getparent()
+    if parent is not None:
+        parent.remove(element)
+
+
 def text_of(element: etree._Element | None) -> str:
     """Stripped text content of an element ("" for None)."""
     return "" if element is None else "".join(element.itertext()).strip()

@@ -37,7 +37,7 @@ class _File:
     kind: str  # bpmn, dmn
     tree: etree._ElementTree
     report: FileReport
-    lines: dict[str, int] = field(default_factory=dict)
+    lines: dict[str, int | None] = field(default_factory=dict)
     outputs: dict[str, bytes] = field(default_factory=dict)
     processes: set[str] = field(default_factory=set)
     decisions: set[str] = field(default_factory=set)
@@ -75,13 +75,13 @@ def run(
     for item in sorted(read, key=lambda f: f.kind != "dmn"):  # tables first: outputs known
         try:
             if item.kind == "dmn":
-                converted = convert_dmn(item.tree, item.report)
-                item.outputs = converted.files
-                outputs.update(converted.outputs)
-                requires.update(converted.requires)
-                item.decisions = set(converted.outputs)
+                tables = convert_dmn(item.tree, item.report)
+                item.outputs = tables.files
+                outputs.update(tables.outputs)
+                requires.update(tables.requires)
+                item.decisions = set(tables.outputs)
             else:
-                result = BpmnConverter(item.tree, item.report, settings, outputs).run()
+                result = BpmnConverter(item.tree, item.report, settings, outputs, requires).run()
                 item.outputs = {item.name: result.content}
                 forms.update({f"forms/{k}": v for k, v in result.forms.items()})
                 item.outputs.update({f"forms/{k}": v for k, v in result.forms.items()})
@@ -152,9 +152,7 @@ def _read(name: str, content: bytes, max_bytes: int, failed: list[ReportEntry]) 
             )
         )  # fmt: skip
         return None
-    lines = {
-        i: e.sourceline for e in root.iter() if isinstance(e.tag, str) and (i := e.get("id"))
-    }
+    lines = {i: e.sourceline for e in root.iter() if isinstance(e.tag, str) and (i := e.get("id"))}
     return _File(name, kind, tree, FileReport(name), lines)
 
 

@@ -69,8 +69,8 @@ def _as_dmn13(root: etree._Element) -> etree._Element:
     old = etree.QName(root).namespace or ""
     nsmap = {k: v for k, v in root.nsmap.items() if v != old and not _DMN_NS.match(v or "")}
     nsmap.pop(None, None)
-    nsmap[None] = DMN13_NS  # type: ignore[index]
-    new = etree.Element(f"{{{DMN13_NS}}}definitions", nsmap=nsmap)  # type: ignore[arg-type]
+    nsmap[None] = DMN13_NS
+    new = etree.Element(f"{{{DMN13_NS}}}definitions", nsmap=nsmap)
     for key, value in root.attrib.items():
         if not is_camunda(key):
             new.set(key, value)
@@ -100,16 +100,17 @@ def _single(root: etree._Element, decision: etree._Element) -> bytes:
     return etree.tostring(new, xml_declaration=True, encoding="UTF-8")
 
 
-def _decision(decision: etree._Element, report: FileReport, result: DmnResult) -> etree._Element | None:
+def _decision(
+    decision: etree._Element, report: FileReport, result: DmnResult
+) -> etree._Element | None:
     decision = copy.deepcopy(decision)
     ns = f"{{{DMN13_NS}}}"
-    requires = [
-        (r.get("href") or "").lstrip("#")
-        for r in decision.iter(f"{ns}requiredDecision")
-    ]
-    for requirement in decision.findall(f"{ns}informationRequirement") + decision.findall(
-        f"{ns}authorityRequirement"
-    ) + decision.findall(f"{ns}knowledgeRequirement"):
+    requires = [(r.get("href") or "").lstrip("#") for r in decision.iter(f"{ns}requiredDecision")]
+    for requirement in (
+        decision.findall(f"{ns}informationRequirement")
+        + decision.findall(f"{ns}authorityRequirement")
+        + decision.findall(f"{ns}knowledgeRequirement")
+    ):
         decision.remove(requirement)
     if requires:
         result.requires[decision.get("id", "")] = requires
@@ -128,11 +129,13 @@ def _decision(decision: etree._Element, report: FileReport, result: DmnResult) -
         )  # fmt: skip
         return None
     hit = (table.get("hitPolicy") or "UNIQUE").upper()
+    bad = 0
     if hit not in _HIT_POLICIES or table.get("aggregation"):
+        bad += 1
         what = f"hitPolicy={hit}" + (f" aggregation={table.get('aggregation')}"
                                      if table.get("aggregation") else "")  # fmt: skip
         report.add(
-            decision, "hitPolicy", "cannot_run",
+            table, "hitPolicy", "cannot_run",
             f"{what} on decision {label(decision)}: the engine has UNIQUE, FIRST and COLLECT "
             "(no aggregation)",
             table,
@@ -151,7 +154,8 @@ def _decision(decision: etree._Element, report: FileReport, result: DmnResult) -
         expressions.append(_input_expression(decision, text, report))
     outputs = [o.get("name") or o.get("id") or "" for o in table.findall(f"{ns}output")]
     result.outputs[decision.get("id", "")] = outputs
-    bad = 0
+    bad += sum(1 for e in expressions if e is None)
+    cells = 0
     for rule in table.findall(f"{ns}rule"):
         for entry in rule.findall(f"{ns}inputEntry") + rule.findall(f"{ns}outputEntry"):
             text = entry.find(f"{ns}text")
@@ -164,10 +168,10 @@ def _decision(decision: etree._Element, report: FileReport, result: DmnResult) -
                 else:
                     text.text = output_value(source)
             except _Untranslated as exc:
-                bad += 1
-                if bad <= 5:
+                cells += 1
+                if cells <= 5:
                     report.add(
-                        decision, f"dmn:{local(entry)}", "cannot_run",
+                        rule, f"dmn:{local(entry)}", "cannot_run",
                         f"cell {source!r} in rule {rule.get('id')} of decision "
                         f"{label(decision)}: {exc}",
                         entry,
@@ -175,12 +179,12 @@ def _decision(decision: etree._Element, report: FileReport, result: DmnResult) -
             for attr in list(entry.attrib):
                 if attr == "expressionLanguage":
                     del entry.attrib[attr]
-    if bad > 5:
+    if cells > 5:
         report.add(
             decision, "dmn:inputEntry", "cannot_run",
-            f"{bad - 5} more cells of decision {label(decision)} are not translated",
+            f"{cells - 5} more cells of decision {label(decision)} are not translated",
         )  # fmt: skip
-    if not bad:
+    if not bad and not cells:
         report.add(
             decision, "dmn:decisionTable", "converted",
             f"decision table {label(decision)}: {len(table.findall(f'{ns}rule'))} rule(s), "
@@ -190,7 +194,10 @@ def _decision(decision: etree._Element, report: FileReport, result: DmnResult) -
     return decision
 
 
-def _input_expression(decision: etree._Element, text: etree._Element | None, report: FileReport) -> str:
+def _input_expression(
+    decision: etree._Element, text: etree._Element | None, report: FileReport
+) -> str | None:
+    """The input column's expression translated (None, reported, when it cannot be)."""
     if text is None:
         return ""
     source = (text.text or "").strip()
@@ -206,11 +213,14 @@ def _input_expression(decision: etree._Element, text: etree._Element | None, rep
         else:
             raise OutsideSubset("only a variable or a ${...} in the JUEL subset is translated")
     except OutsideSubset as exc:
+        holder = text.getparent()
+        column = holder.getparent() if holder is not None else None
         report.add(
-            decision, "dmn:inputExpression", "cannot_run",
+            column if column is not None else decision, "dmn:inputExpression", "cannot_run",
             f"input expression {source!r} of decision {label(decision)}: {exc}",
             text,
         )  # fmt: skip
+        return None
     return text.text or ""
 
 
@@ -243,7 +253,8 @@ def unary_test(cell: str) -> str:
     match = _COMPARE.match(cell)
     if match:
         op, value = match.groups()
-        return f"? {'==' if op == '=' else op} {_literal(value) if _LITERAL.match(value) else _path(value)}"
+        operand = _literal(value) if _LITERAL.match(value) else _path(value)
+        return f"? {'==' if op == '=' else op} {operand}"
     if _NAME.match(cell):
         return f"? == {_path(cell)}"
     raise _Untranslated("FEEL outside the simple unary tests the importer translates")
@@ -267,6 +278,8 @@ def output_value(cell: str) -> str:
 
 
 def _literal(text: str) -> str:
+    if text.startswith('"'):
+        return repr(re.sub(r"\\(.)", r"\1", text[1:-1]))
     return {"true": "True", "false": "False", "null": "None"}.get(text, text)
 
 

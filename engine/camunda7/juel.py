@@ -193,9 +193,9 @@ class _Parser:
     def get_variable(self) -> str:
         """``execution.getVariable("x")`` is the variable ``x``; other uses are refused."""
         self.pos += 1
-        parts = [self.tokens[self.pos + i] for i in range(4)] if self.pos + 4 < len(
-            self.tokens
-        ) else []
+        parts = (
+            [self.tokens[self.pos + i] for i in range(4)] if self.pos + 4 < len(self.tokens) else []
+        )
         if (
             parts
             and [p.text for p in parts[:2]] == [".", "getVariable"]
@@ -218,7 +218,9 @@ class _Parser:
             if tok.text in _LITERALS:
                 return _LITERALS[tok.text]
             if tok.text in _OBJECTS:
-                raise OutsideSubset(f"the '{tok.text}' object (Camunda's Java API) is not translated")
+                raise OutsideSubset(
+                    f"the '{tok.text}' object (Camunda's Java API) is not translated"
+                )
             return _name(tok.text)
         if tok.kind == "op" and tok.text == "(":
             inner = self.ternary()
