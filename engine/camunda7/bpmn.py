@@ -37,6 +37,10 @@ from engine.camunda7.report import ServiceBinding
 _B = f"{{{BPMN_NS}}}"
 _S = f"{{{SPIFF_NS}}}"
 HUMAN = frozenset({"userTask", "manualTask", "task"})
+_ACTIVITIES = frozenset(
+    {"userTask", "manualTask", "task", "serviceTask", "scriptTask", "businessRuleTask",
+     "callActivity", "subProcess", "sendTask", "receiveTask"}
+)  # fmt: skip
 _SERVICE_LIKE = frozenset({"serviceTask", "sendTask", "businessRuleTask"})
 _THROWS = frozenset({"intermediateThrowEvent", "endEvent"})
 #: Camunda attributes PMOflow has no use for: they change nothing about what a process does.
@@ -206,15 +210,39 @@ class BpmnConverter:
     # -- people ----------------------------------------------------------------------------
     def _start(self, node: etree._Element) -> None:
         initiator = pop_camunda_attr(node, "initiator")
-        if initiator:
-            if initiator != "initiator":
-                add_script(node, "postScript", f"{initiator} = initiator")
+        if initiator and initiator != "initiator":
+            self._initiator(node, initiator)
+        elif initiator:
             self.report.add(
                 node, "camunda:initiator", "converted",
-                f"camunda:initiator={initiator} on {label(node)}: the variable holds who "
-                "started the request (PMOflow's 'initiator')",
+                f"camunda:initiator={initiator} on {label(node)}: PMOflow's 'initiator' "
+                "holds who started the request",
             )  # fmt: skip
         self._form(node)
+
+    def _initiator(self, node: etree._Element, variable: str) -> None:
+        """``camunda:initiator=x``: ``x = initiator`` before the steps after the start."""
+        parent = node.getparent()
+        targets = [] if parent is None else [
+            t for f in parent.iterchildren(f"{_B}sequenceFlow")
+            if f.get("sourceRef") == node.get("id")
+            for t in parent.iterchildren() if t.get("id") == f.get("targetRef")
+        ]  # fmt: skip
+        if variable.isidentifier() and targets and all(local(t) in _ACTIVITIES for t in targets):
+            for target in targets:
+                add_script(target, "preScript", f"{variable} = initiator")
+            self.report.add(
+                node, "camunda:initiator", "converted",
+                f"camunda:initiator={variable} on {label(node)}: '{variable}' is set to who "
+                "started the request (PMOflow's 'initiator') before "
+                + ", ".join(label(t) for t in targets),
+            )  # fmt: skip
+            return
+        self.report.add(
+            node, "camunda:initiator", "needs_decision",
+            f"camunda:initiator={variable} on {label(node)}: use PMOflow's 'initiator' "
+            f"variable where the process reads '{variable}'",
+        )  # fmt: skip
 
     def _human(self, node: etree._Element) -> None:
         assignee = pop_camunda_attr(node, "assignee")
