@@ -9,7 +9,7 @@ cannot run.  Pure: no database, no global state; bad input never raises, it is r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from engine.camunda7.report import (
     CRASHED,
@@ -45,6 +45,7 @@ def import_camunda(
     known_processes: Iterable[str] = (),
     known_decisions: Iterable[str] = (),
     max_bytes: int = DEFAULT_MAX_BYTES,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> ImportResult:
     """Convert Camunda 7 ``.bpmn``/``.dmn`` files (name -> content) for PMOflow.
 
@@ -56,7 +57,8 @@ def import_camunda(
     (None: not checked, e.g. offline; an unmapped group is then kept as the role name and
     listed as unknown).  ``known_processes``/``known_decisions``: keys already deployed,
     which call activities and business rule tasks may name.  ``max_bytes``: per-file
-    size limit, as for deploy.
+    size limit, as for deploy.  ``progress(done, total, file)`` is called as files are
+    converted and checked (for long runs).
 
     Never raises for bad input: a file that cannot be read (broken XML, too large,
     entities, not BPMN/DMN) gets status ``cannot_run`` and an entry saying why with the
@@ -73,4 +75,5 @@ def import_camunda(
         known_processes=frozenset(known_processes),
         known_decisions=frozenset(known_decisions),
         max_bytes=max_bytes,
+        progress=progress,
     )

@@ -10,7 +10,7 @@ that analysis still finds becomes a ``cannot_run`` entry, so a file without one 
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -55,6 +55,7 @@ def run(
     known_processes: frozenset[str] = frozenset(),
     known_decisions: frozenset[str] = frozenset(),
     max_bytes: int,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> ImportResult:
     """See :func:`engine.camunda7.import_camunda`."""
     settings = Settings(group_roles, operations, known_operations, known_roles)
@@ -72,7 +73,11 @@ def run(
     groups: dict[str, str | None] = {}
     services: list[ServiceBinding] = []
     forms: dict[str, bytes] = {}
+    total, done = 2 * len(read), 0
     for item in sorted(read, key=lambda f: f.kind != "dmn"):  # tables first: outputs known
+        if progress is not None:
+            progress(done, total, item.name)
+        done += 1
         try:
             if item.kind == "dmn":
                 tables = convert_dmn(item.tree, item.report)
@@ -104,8 +109,20 @@ def run(
         max_bytes=max_bytes,
     )
     for item in read:
+        if progress is not None:
+            progress(done, total, item.name)
+        done += 1
         if not item.crashed:
-            _check(item, read, ctx)
+            try:
+                _check(item, read, ctx)
+            except Exception as exc:  # the deploy analysis never raises; keep it that way
+                item.crashed = True
+                item.report.add(
+                    None, "importer", "cannot_run",
+                    f"checking the converted file failed ({type(exc).__name__}: {exc})",
+                )  # fmt: skip
+    if progress is not None:
+        progress(total, total, "")
     report = list(failed)
     for item in read:
         report += item.report.entries

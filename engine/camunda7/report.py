@@ -132,6 +132,8 @@ class ImportResult:
     groups: Mapping[str, str | None] = field(default_factory=_frozen)
     unknown_groups: tuple[str, ...] = ()
     services: tuple[ServiceBinding, ...] = ()
+    #: Process keys kept as the owner's modeler drafts (when the import was asked to).
+    drafts: tuple[str, ...] = ()
 
     @property
     def counts(self) -> dict[str, int]:
@@ -167,5 +169,6 @@ class ImportResult:
             "groups": dict(self.groups),
             "unknown_groups": list(self.unknown_groups),
             "services": [s.to_dict() for s in self.services],
+            "drafts": list(self.drafts),
             "report": [e.to_dict() for e in self.report],
         }
