@@ -75,7 +75,7 @@ def _processes(content: bytes) -> list[tuple[str, str]]:
     """(id, name) of the executable processes of a converted file."""
     root = etree.fromstring(content, parser=etree.XMLParser(resolve_entities=False))
     return [
-        (p.get("id", ""), p.get("name") or p.get("id", ""))
+        (str(p.get("id", "")), str(p.get("name") or p.get("id", "")))
         for p in root.iterfind(f"{{{BPMN_NS}}}process")
         if p.get("isExecutable") == "true"
     ]
