@@ -66,6 +66,12 @@ class BpmnConverter(PeopleMixin, FlowMixin, TaskMixin, ExtensionMixin):
             for ref in lane.iter(f"{_B}flowNodeRef"):
                 if lane.get("name"):
                     self.lanes.setdefault((ref.text or "").strip(), lane.get("name", "").strip())
+        for container in list(self.root.iter(f"{_B}subProcess", f"{_B}transaction")):
+            lane_name = self.lanes.get(container.get("id", ""))
+            for inner in container.iterdescendants():
+                # children of a sub-process inherit its lane (as the engine does)
+                if lane_name and inner.get("id"):
+                    self.lanes.setdefault(inner.get("id", ""), lane_name)
         for process in self.root.iter(f"{_B}process"):
             self._process(process)
             for element in list(process.iter()):
@@ -164,7 +170,9 @@ class BpmnConverter(PeopleMixin, FlowMixin, TaskMixin, ExtensionMixin):
                 )  # fmt: skip
             parent = element.getparent()
             if is_camunda(element) and parent is not None:
-                if owner is not None and local(parent) == "extensionElements":
+                if local(element) in _HARMLESS:
+                    pass
+                elif owner is not None and local(parent) == "extensionElements":
                     self.report.add(
                         owner, f"camunda:{local(element)}", "needs_decision",
                         f"camunda:{local(element)} on {label(owner)}: dropped (PMOflow has no "
