@@ -14,7 +14,9 @@ in here is the token's claims, already trusted.  This module
   (``sso_group_roles``): the roles the previous sign-in granted are replaced by the ones
   this sign-in's groups give; roles granted by hand stay;
 - remembers groups nobody mapped (``sso_groups_seen``) for the administration page;
-- refuses a deactivated user, and audits every sign-in, refusal and failure.
+- refuses a deactivated user, and audits every sign-in, refusal and failure (kinds
+  ``sso.*``, not administration changes) and every change to the mapping
+  (``sso_mapping.*``, shown with the administration's changes).
 
 Nothing here commits: the facade (:class:`engine.api.Engine`) runs each verb as one unit
 of work, the audit rows in the same transaction.
@@ -28,13 +30,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from engine import admin_audit, identity
 from engine.errors import FieldError, InvalidData, NotFound
-from engine.store.models import Role, SsoGroupRole, SsoGroupSeen, SsoIdentity, User
-from engine.views import AuditView, RoleView, UserView
+from engine.store import rows
+from engine.store.models import AuditEvent, Role, SsoGroupRole, SsoGroupSeen, SsoIdentity, User
+from engine.views import AuditView, RoleView, UserView, audit_view
 
 #: Longest group name kept (longer ones are ignored).
 MAX_GROUP = 200
@@ -260,19 +263,31 @@ def _remember_groups(session: Session, now: datetime, groups: Iterable[str]) -> 
     session.flush()
 
 
+def changes(session: Session, limit: int = 50) -> list[AuditView]:
+    """Changes to the mapping, newest first."""
+    found = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.instance_id.is_(None), AuditEvent.kind.startswith("sso_mapping."))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    )
+    return [audit_view(r) for r in found]
+
+
 def record_failure(
     session: Session, now: datetime, code: str, issuer: str, detail: str = ""
 ) -> None:
     """Audit a sign-in through the provider that failed before anyone was known (bad
     state, provider unreachable, a token that failed validation, missing claims)."""
-    admin_audit.record(
+    rows.audit(
         session,
+        instance_id=None,
+        at=now,
         actor=ANONYMOUS,
-        now=now,
         kind="sso.failed",
-        target=issuer or "sso",
-        after={"code": code, "detail": detail[:500]},
+        element_id=(issuer or "sso")[:200],
         reason=code,
+        detail={"code": code, "detail": detail[:500]},
     )
 
 
@@ -287,15 +302,18 @@ def _audit(
     after: Mapping[str, Any] | None = None,
     reason: str | None = None,
 ) -> None:
-    admin_audit.record(
+    rows.audit(
         session,
+        instance_id=None,
+        at=now,
         actor=username,
-        now=now,
         kind=kind,
-        target=username,
-        before=before,
-        after={**(after or {}), "issuer": claims.issuer, "subject": claims.subject},
+        element_id=username,
         reason=reason,
+        detail={
+            "before": dict(before or {}),
+            "after": {**(after or {}), "issuer": claims.issuer, "subject": claims.subject},
+        },
     )
 
 
@@ -304,23 +322,22 @@ def _audit(
 
 def admin_page(session: Session) -> SsoAdminPage:
     """The mapping, the roles one can map to, groups seen but not mapped, and changes."""
-    rows = session.scalars(
+    found = session.scalars(
         select(SsoGroupRole).order_by(SsoGroupRole.group_name, SsoGroupRole.role_key)
     ).all()
-    mapped = {r.group_name for r in rows}
+    mapped = {r.group_name for r in found}
     seen = session.scalars(select(SsoGroupSeen).order_by(SsoGroupSeen.group_name))
     return SsoAdminPage(
         mappings=[
-            SsoMappingView(r.id, r.group_name, r.role_key, r.created_by, r.created_at) for r in rows
+            SsoMappingView(r.id, r.group_name, r.role_key, r.created_by, r.created_at)
+            for r in found
         ],
         roles=[RoleView(r.key, r.name, r.scope) for r in _roles(session)],
         unmapped=[
             SeenGroupView(s.group_name, s.last_seen_at) for s in seen if s.group_name not in mapped
         ],
-        changes=[
-            c for c in admin_audit.recent(session, limit=200) if c.kind.startswith("sso.mapping")
-        ][:50],
-        linked_users=len(session.scalars(select(SsoIdentity.id)).all()),
+        changes=changes(session),
+        linked_users=session.scalar(select(func.count()).select_from(SsoIdentity)) or 0,
     )
 
 
@@ -358,7 +375,7 @@ def add_mapping(session: Session, actor: str, now: datetime, group: str, role: s
         session,
         actor=actor,
         now=now,
-        kind="sso.mapping_added",
+        kind="sso_mapping.added",
         target=group,
         after={"group": group, "role": role},
     )
@@ -377,7 +394,7 @@ def remove_mapping(session: Session, actor: str, now: datetime, mapping_id: int)
         session,
         actor=actor,
         now=now,
-        kind="sso.mapping_removed",
+        kind="sso_mapping.removed",
         target=group,
         before={"group": group, "role": role},
     )

@@ -25,6 +25,7 @@ def web_settings(config: Config) -> WebSettings:
         # A diagram upload plus the rest of its form.
         max_request_bytes=config.max_diagram_bytes + 1024 * 1024,
         testing=config.testing,
+        oidc=config.oidc,
     )
 
 

@@ -12,6 +12,7 @@ from engine.settings import SmtpSettings
 from engine.spiff.sandbox import SandboxLimits
 from pmoflow import secret
 from pmoflow.paths import bundled_bpmn_dir, home_dir
+from webui.settings import OidcSettings
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -75,6 +76,29 @@ def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:
                         sender=env.get("SMTP_SENDER") or f"pmoflow@{host}")
 
 
+def _oidc(env: Mapping[str, str]) -> OidcSettings | None:
+    """Single sign-on from ``PMOFLOW_OIDC_*``; None without an issuer."""
+    issuer = (env.get("PMOFLOW_OIDC_ISSUER") or "").strip()
+    if not issuer:
+        return None
+    if not issuer.startswith(("https://", "http://")):
+        raise SystemExit(f"configuration error: PMOFLOW_OIDC_ISSUER={issuer!r} is not a URL "
+                         "such as https://login.example.com/realms/corp")
+    client_id = (env.get("PMOFLOW_OIDC_CLIENT_ID") or "").strip()
+    secret = env.get("PMOFLOW_OIDC_CLIENT_SECRET") or ""
+    if not client_id or not secret:
+        raise SystemExit("configuration error: PMOFLOW_OIDC_ISSUER is set, so "
+                         "PMOFLOW_OIDC_CLIENT_ID and PMOFLOW_OIDC_CLIENT_SECRET are needed too")
+    scopes = " ".join((env.get("PMOFLOW_OIDC_SCOPES") or "openid profile email").split())
+    if "openid" not in scopes.split():
+        scopes = f"openid {scopes}"
+    return OidcSettings(
+        issuer=issuer, client_id=client_id, client_secret=secret, scopes=scopes,
+        groups_claim=(env.get("PMOFLOW_OIDC_GROUPS_CLAIM") or "groups").strip(),
+        provider_name=(env.get("PMOFLOW_OIDC_PROVIDER_NAME") or "").strip(),
+        timeout=_float(env, "PMOFLOW_OIDC_TIMEOUT", 10.0))
+
+
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return int(_float(env, name, default))
 
@@ -120,6 +144,9 @@ class Config:
     #: The country calendar SLAs count in ("CN" or "none") and the zone days start in.
     calendar_country: str = "CN"
     calendar_time_zone: str = "Asia/Shanghai"
+    #: Single sign-on (``PMOFLOW_OIDC_ISSUER``, ``_CLIENT_ID``, ``_CLIENT_SECRET``...);
+    #: None: local accounts only.
+    oidc: OidcSettings | None = None
     testing: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -152,6 +179,7 @@ class Config:
             "calendar_country": _country(env.get("PMOFLOW_CALENDAR_COUNTRY") or "CN"),
             "calendar_time_zone": _timezone(env.get("PMOFLOW_CALENDAR_TIMEZONE")
                                             or "Asia/Shanghai"),
+            "oidc": _oidc(env),
         }
         values.update(overrides)
         config = cls(**values)  # type: ignore[arg-type]

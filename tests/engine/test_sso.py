@@ -83,7 +83,7 @@ def test_later_sign_ins_follow_the_mapping_and_keep_hand_granted_roles(
     assert third.user.roles == ("steering",)
     assert len(session.scalars(select(User).where(User.username.startswith("lwei"))).all()) == 1
     changes = [c.kind for c in engine.sso_admin_page(session, "admin").changes]
-    assert changes == ["sso.mapping_added", "sso.mapping_removed", "sso.mapping_added"]
+    assert changes == ["sso_mapping.added", "sso_mapping.removed", "sso_mapping.added"]
 
 
 def test_a_deactivated_user_is_refused_and_it_is_audited(engine, session, people):
@@ -124,7 +124,7 @@ def test_mapping_changes_need_an_administrator_and_valid_input(engine, session, 
     engine.add_sso_mapping(session, "admin", "g", "pm")  # twice: one row, one audit
     page = engine.sso_admin_page(session, "admin")
     assert [(m.group, m.role, m.created_by) for m in page.mappings] == [("g", "pm", "admin")]
-    assert [c.kind for c in page.changes] == ["sso.mapping_added"]
+    assert [c.kind for c in page.changes] == ["sso_mapping.added"]
 
 
 def test_a_failed_sign_in_is_audited(engine, session, people):
