@@ -39,6 +39,8 @@ CHANGES = {
     "project_role.revoked": _l("Project role taken away"),
     "sla_default.set": _l("SLA default set"),
     "sla_default.removed": _l("SLA default removed"),
+    "sso_mapping.added": _l("Single sign-on group mapped to a role"),
+    "sso_mapping.removed": _l("Single sign-on group mapping removed"),
 }
 
 
