@@ -95,7 +95,7 @@ def callback():
     """Take the provider's answer: validate it, sign the person in, go on."""
     client, settings = _client()
     try:
-        token = client.authorize_access_token()
+        token = client.authorize_access_token(claims_options=_claims_options(settings))
     except MismatchingStateError as exc:
         return _failed("bad_state", settings, exc)
     except OAuthError as exc:
@@ -116,6 +116,18 @@ def callback():
         return _page("inactive", settings)
     login_user(_web_user(outcome.user))
     return redirect(safe_next(session.pop(NEXT, None), url_for("home.index")))
+
+
+def _claims_options(settings: OidcSettings) -> dict[str, dict[str, object]]:
+    """What the ID token must say beyond what Authlib checks by itself: issued by the
+    configured issuer, and for this client (Authlib's defaults check ``aud`` only through
+    ``azp``, so a token for another client that names us as ``azp`` would pass)."""
+    issuer = settings.issuer.rstrip("/")
+    return {
+        "iss": {"essential": True, "values": [issuer, issuer + "/"]},
+        "aud": {"essential": True, "values": [settings.client_id]},
+        "sub": {"essential": True},
+    }
 
 
 @dataclass(frozen=True)

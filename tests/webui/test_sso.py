@@ -195,11 +195,12 @@ def test_a_wrong_state_is_refused(app, client, provider):
 
 @pytest.mark.parametrize("tweak", [
     {"aud": "someone-else"},
+    {"aud": "someone-else", "azp": CLIENT_ID},
     {"exp": 1_000_000_000, "iat": 999_999_000},
     {"iss": "https://impostor.example"},
     {"nonce": "replayed"},
     "unknown-key",
-], ids=["wrong-audience", "expired", "wrong-issuer", "wrong-nonce", "bad-signature"])
+], ids=["wrong-audience", "wrong-audience-with-azp", "expired", "wrong-issuer", "wrong-nonce", "bad-signature"])
 def test_a_token_that_fails_validation_is_refused(app, client, provider, tweak):
     if tweak == "unknown-key":
         provider.sign_with_unknown_key = True
@@ -291,3 +292,9 @@ def test_without_configuration_nothing_about_sso_shows(tmp_path, web_clock, temp
     finally:
         with application.app_context():
             db.engine.dispose()
+
+
+def test_a_token_for_several_audiences_including_us_is_accepted(app, client, provider):
+    provider.tweak = {"aud": ["another-app", CLIENT_ID], "azp": CLIENT_ID}
+    assert sign_in(client, provider).status_code == 302
+    assert signed_in_as(client) is not None
