@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine import (
@@ -849,8 +850,14 @@ class Engine:
     def sso_sign_in(self, session: Session, claims: SsoClaims) -> SsoSignIn:
         """Sign in (creating at first) the user an OpenID provider vouches for; their
         SSO-mapped roles follow the groups claim; a deactivated user is refused.  Audited."""
-        with unit_of_work(session):
-            return sso.sign_in(session, self.clock.now(), claims)
+        try:
+            with unit_of_work(session):
+                return sso.sign_in(session, self.clock.now(), claims)
+        except IntegrityError:
+            # the same person's first sign-in in another tab won the race to create
+            # them: run again, which finds the link it made
+            with unit_of_work(session):
+                return sso.sign_in(session, self.clock.now(), claims)
 
     def sso_failed(self, session: Session, code: str, issuer: str, detail: str = "") -> None:
         """Audit a single sign-on that failed before a user was known."""

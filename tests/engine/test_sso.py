@@ -157,3 +157,36 @@ def test_claims_groups_and_missing_claims():
         assert exc.value.claim == missing
     with pytest.raises(ClaimsMissing):
         claims_from_token({"iss": ISSUER, "sub": "s", "preferred_username": "李伟"})
+
+
+def test_two_first_sign_ins_of_one_person_at_once_make_one_user(postgres_db, clock,
+                                                                 monkeypatch):
+    """Double-clicking the button: the second sign-in looked the person up before the
+    first one committed them; its insert fails on (issuer, subject) and it runs again,
+    finding the first one's user.  (PostgreSQL: SQLite runs writers one at a time.)"""
+    from engine import sso
+    from engine.api import Engine
+    from engine.store.db import make_sessionmaker
+    from tests.conftest import _wipe
+
+    _wipe(postgres_db)
+    engine = Engine(clock=clock)
+    make = make_sessionmaker(postgres_db.engine)
+    real = sso._free_username
+    raced = []
+
+    def first_one_wins_meanwhile(session, wanted):
+        if not raced:
+            raced.append(True)
+            with make() as other:
+                engine.sso_sign_in(other, claims(groups=()))
+        return real(session, wanted)
+
+    monkeypatch.setattr(sso, "_free_username", first_one_wins_meanwhile)
+    try:
+        with make() as session:
+            outcome = engine.sso_sign_in(session, claims(groups=()))
+            assert raced and outcome.user.username == "lwei" and not outcome.created
+            assert session.scalars(select(User.username)).all() == ["lwei"]
+    finally:
+        _wipe(postgres_db)
