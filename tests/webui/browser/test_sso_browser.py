@@ -59,3 +59,15 @@ def test_the_admin_page_in_chinese(app, page, provider, tmp_path):
     page.wait_for_selector("[data-testid=sso-mapping][data-group=pmo-reviewers]")
     assert page.locator("[data-testid=sso-unmapped-group]").count() == 1
     page.screenshot(path=str(tmp_path / "sso-admin.png"), full_page=True)
+
+
+def test_a_token_that_fails_the_checks_is_a_clear_page_in_chinese(app, page, provider,
+                                                                  tmp_path):
+    provider.tweak = {"aud": "another-app", "azp": "pmoflow-test"}
+    page.set_extra_http_headers({"Accept-Language": "zh"})
+    page.goto("/login")
+    page.get_by_role("link", name="使用 Corp ID 登录").click()
+    page.wait_for_selector("[data-testid=sso-error][data-kind=invalid_token]")
+    assert page.locator("h1").inner_text() == "无法验证此次登录"
+    assert page.locator("[data-testid=whoami]").count() == 0
+    page.screenshot(path=str(tmp_path / "sso-error-zh.png"))
