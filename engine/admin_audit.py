@@ -20,7 +20,15 @@ from engine.store.models import AuditEvent
 from engine.views import AuditView, audit_view
 
 #: Kind prefixes of administration events.
-PREFIXES = ("user.", "role.", "project_role.", "sla_default.", "calendar.", "clock.")
+PREFIXES = (
+    "user.",
+    "role.",
+    "project_role.",
+    "sla_default.",
+    "calendar.",
+    "clock.",
+    "sso_mapping.",
+)
 
 
 def record(

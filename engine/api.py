@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine import (
@@ -42,6 +43,7 @@ from engine import (
     preferences,
     signing,
     sla_defaults,
+    sso,
     tasks,
     tokens,
     user_admin,
@@ -72,6 +74,7 @@ from engine.services import ServiceRegistry
 from engine.settings import EngineSettings
 from engine.spiff.bundle import SourceFile
 from engine.spiff.layout import in_language, with_layout
+from engine.sso import ClaimsMissing, SsoAdminPage, SsoClaims, SsoSignIn, claims_from_token
 from engine.store import rows
 from engine.store.models import AuditEvent, ProcessDefinition, ProcessInstance
 from engine.store.uow import read_only, unit_of_work
@@ -914,6 +917,40 @@ class Engine:
             access.require_user_admin(session, actor)
             return verb(session, actor, self.clock.now(), *args)
 
+    # ------------------------------------------------------------------ single sign-on
+    # The web layer validates the provider's ID token; these verbs take its claims.
+
+    def sso_sign_in(self, session: Session, claims: SsoClaims) -> SsoSignIn:
+        """Sign in (creating at first) the user an OpenID provider vouches for; their
+        SSO-mapped roles follow the groups claim; a deactivated user is refused.  Audited."""
+        try:
+            with unit_of_work(session):
+                return sso.sign_in(session, self.clock.now(), claims)
+        except IntegrityError:
+            # the same person's first sign-in in another tab won the race to create
+            # them: run again, which finds the link it made
+            with unit_of_work(session):
+                return sso.sign_in(session, self.clock.now(), claims)
+
+    def sso_failed(self, session: Session, code: str, issuer: str, detail: str = "") -> None:
+        """Audit a single sign-on that failed before a user was known."""
+        with unit_of_work(session):
+            sso.record_failure(session, self.clock.now(), code, issuer, detail)
+
+    def sso_admin_page(self, session: Session, actor: str) -> SsoAdminPage:
+        """The group -> role mapping, groups seen but not mapped, and its changes."""
+        with read_only(session):
+            access.require_user_admin(session, actor)
+            return sso.admin_page(session)
+
+    def add_sso_mapping(self, session: Session, actor: str, group: str, role: str) -> None:
+        """Members of ``group`` hold ``role`` from their next sign-in."""
+        self._admin(session, actor, sso.add_mapping, group, role)
+
+    def remove_sso_mapping(self, session: Session, actor: str, mapping_id: int) -> None:
+        """Drop one group -> role row; its members lose the role at their next sign-in."""
+        self._admin(session, actor, sso.remove_mapping, mapping_id)
+
     # ------------------------------------------------------------------ attachments
 
     def add_attachment(
@@ -1495,10 +1532,13 @@ class Engine:
 __all__ = [
     "REPAIR_ACTIONS",
     "TASK_SORTS",
+    "ClaimsMissing",
     "Engine",
     "EngineSettings",
     "InvalidDiagram",
     "NewUser",
     "SourceFile",
+    "SsoClaims",
     "TaskQuery",
+    "claims_from_token",
 ]

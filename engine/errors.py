@@ -87,6 +87,8 @@ CODES: dict[str, str] = {
     "user.field_read_only": "The field cannot be changed through this verb.",
     "role.unknown": "No role has this key.",
     "role.not_project_scoped": "The role is global; it cannot be held for one project.",
+    "sso.group_invalid": "A single sign-on group name is empty or too long.",
+    "sso.mapping_not_found": "No single sign-on group mapping has this id.",
     "sla.duration_invalid": "The text is not an SLA duration (working days or ISO 8601).",
     "sla.too_long": "The SLA is longer than the longest allowed.",
     "sla.unknown_step": "The process or its user task does not exist.",

@@ -35,6 +35,7 @@ def web_settings(config: Config) -> WebSettings:
         api_limit=config.api_limit,
         lockout_after=config.lockout_after,
         testing=config.testing,
+        oidc=config.oidc,
     )
 
 

@@ -12,6 +12,7 @@ from engine.settings import SmtpSettings
 from engine.spiff.sandbox import SandboxLimits
 from pmoflow import secret
 from pmoflow.paths import bundled_bpmn_dir, home_dir
+from webui.settings import OidcSettings
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -73,6 +74,29 @@ def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:
     return SmtpSettings(host=host, port=_int(env, "SMTP_PORT", default_port), tls=tls,
                         user=env.get("SMTP_USER", ""), password=env.get("SMTP_PASSWORD", ""),
                         sender=env.get("SMTP_SENDER") or f"pmoflow@{host}")
+
+
+def _oidc(env: Mapping[str, str]) -> OidcSettings | None:
+    """Single sign-on from ``PMOFLOW_OIDC_*``; None without an issuer."""
+    issuer = (env.get("PMOFLOW_OIDC_ISSUER") or "").strip()
+    if not issuer:
+        return None
+    if not issuer.startswith(("https://", "http://")):
+        raise SystemExit(f"configuration error: PMOFLOW_OIDC_ISSUER={issuer!r} is not a URL "
+                         "such as https://login.example.com/realms/corp")
+    client_id = (env.get("PMOFLOW_OIDC_CLIENT_ID") or "").strip()
+    secret = env.get("PMOFLOW_OIDC_CLIENT_SECRET") or ""
+    if not client_id or not secret:
+        raise SystemExit("configuration error: PMOFLOW_OIDC_ISSUER is set, so "
+                         "PMOFLOW_OIDC_CLIENT_ID and PMOFLOW_OIDC_CLIENT_SECRET are needed too")
+    scopes = " ".join((env.get("PMOFLOW_OIDC_SCOPES") or "openid profile email").split())
+    if "openid" not in scopes.split():
+        scopes = f"openid {scopes}"
+    return OidcSettings(
+        issuer=issuer, client_id=client_id, client_secret=secret, scopes=scopes,
+        groups_claim=(env.get("PMOFLOW_OIDC_GROUPS_CLAIM") or "groups").strip(),
+        provider_name=(env.get("PMOFLOW_OIDC_PROVIDER_NAME") or "").strip(),
+        timeout=_float(env, "PMOFLOW_OIDC_TIMEOUT", 10.0))
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -165,6 +189,9 @@ class Config:
     api_limit: str = "300 per minute"
     #: Lock an account after this many consecutive failed sign-ins (0: never).
     lockout_after: int = 0
+    #: Single sign-on (``PMOFLOW_OIDC_ISSUER``, ``_CLIENT_ID``, ``_CLIENT_SECRET``...);
+    #: None: local accounts only.
+    oidc: OidcSettings | None = None
     testing: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -209,6 +236,7 @@ class Config:
             "token_limit": _rate(env, "PMOFLOW_TOKEN_LIMIT", "10 per hour"),
             "api_limit": _rate(env, "PMOFLOW_API_LIMIT", "300 per minute"),
             "lockout_after": _int(env, "PMOFLOW_LOCKOUT_AFTER", 0),
+            "oidc": _oidc(env),
         }
         values.update(overrides)
         config = cls(**values)  # type: ignore[arg-type]

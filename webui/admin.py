@@ -45,6 +45,8 @@ CHANGES = {
     "user.unlocked": _l("Unlocked"),
     "sla_default.set": _l("SLA default set"),
     "sla_default.removed": _l("SLA default removed"),
+    "sso_mapping.added": _l("Single sign-on group mapped to a role"),
+    "sso_mapping.removed": _l("Single sign-on group mapping removed"),
 }
 
 

@@ -85,12 +85,14 @@ def _register_blueprints(app: Flask) -> None:
         modeler,
         my_requests,
         notifications,
+        oidc,
         ops,
         pmo,
         portfolio,
         processes,
         risks,
         rules,
+        sso_admin,
         summary,
         tasks,
         time_admin,
@@ -106,8 +108,9 @@ def _register_blueprints(app: Flask) -> None:
     for module in (auth, health, home, i18n, inbox, tasks, processes, instances, my_requests,
                    pmo, portfolio, risks, escalations, lessons, notifications, account,
                    admin, rules, library, modeler, form_designer, mail, time_admin, ops,
-                   dashboard):
+                   dashboard, oidc, sso_admin):
         app.register_blueprint(module.bp)
+    oidc.init_app(app, app.extensions["pmoflow"].settings.oidc)
     app.before_request(check_request)
     app.before_request(time_admin.sync_clock)
     errors.register(app)

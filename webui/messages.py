@@ -197,6 +197,10 @@ MESSAGES: dict[str, LazyString] = {
     "ooo.delegate_not_allowed": _l("%(user)s may not do this work: they lack the role %(role)s."),
     "user.field_read_only": _l("This field cannot be changed here."),
     "role.unknown": _l("Unknown role: %(role)s."),
+    "sso.group_invalid": _l("Give the group's name as the provider sends it (1 to 200 "
+                            "characters)."),
+    "sso.mapping_not_found": _l("There is no such group mapping (perhaps someone removed it "
+                                "already)."),
     "role.not_project_scoped": _l("%(role)s is not a project role; grant it everywhere "
                                   "instead."),
     "sla.duration_invalid": _l("%(value)s is not a duration such as P3D (three working days) "

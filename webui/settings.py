@@ -16,6 +16,29 @@ from engine.api import Engine
 
 
 @dataclass(frozen=True)
+class OidcSettings:
+    """Single sign-on through an OpenID Connect provider (``PMOFLOW_OIDC_*``)."""
+
+    #: The provider's issuer URL; its metadata is read from
+    #: ``<issuer>/.well-known/openid-configuration``.
+    issuer: str
+    client_id: str
+    client_secret: str
+    scopes: str = "openid profile email"
+    #: The ID token claim that lists the person's groups.
+    groups_claim: str = "groups"
+    #: The provider's name on the sign-in button ("Sign in with <name>").
+    provider_name: str = ""
+    #: Seconds to wait for the provider before saying it cannot be reached.
+    timeout: float = 10.0
+
+    @property
+    def metadata_url(self) -> str:
+        """Where the provider describes itself (OpenID Connect discovery)."""
+        return self.issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+
+@dataclass(frozen=True)
 class WebSettings:
     """Settings of the web app."""
 
@@ -43,6 +66,8 @@ class WebSettings:
     #: Lock an account after this many consecutive failed sign-ins (0: never).
     lockout_after: int = 0
     testing: bool = False
+    #: Single sign-on; None: only local accounts (nothing about SSO shows).
+    oidc: OidcSettings | None = None
 
     @property
     def is_sqlite(self) -> bool:

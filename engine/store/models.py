@@ -558,3 +558,49 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# --------------------------------------------------------------------------- single sign-on
+
+
+class SsoIdentity(Base):
+    """A person as an OpenID provider knows them (``issuer`` + ``subject``), linked to the
+    PMOflow user created at their first sign-in.  ``sso_roles`` are the global roles the
+    last sign-in granted from the groups claim, so the next one replaces exactly those and
+    leaves roles granted by hand alone."""
+
+    __tablename__ = "sso_identities"
+    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(255))
+    username: Mapped[str] = mapped_column(
+        ForeignKey("users.username", ondelete="CASCADE"), index=True
+    )
+    sso_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_sign_in_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SsoGroupRole(Base):
+    """The administrator's mapping: members of ``group_name`` (as the provider's groups
+    claim names it) hold the global role ``role_key``."""
+
+    __tablename__ = "sso_group_roles"
+    __table_args__ = (UniqueConstraint("group_name", "role_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_name: Mapped[str] = mapped_column(String(200))
+    role_key: Mapped[str] = mapped_column(ForeignKey("roles.key", ondelete="CASCADE"))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SsoGroupSeen(Base):
+    """A group some sign-in's claim named, so the administrator can map it."""
+
+    __tablename__ = "sso_groups_seen"
+
+    group_name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
