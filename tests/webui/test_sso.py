@@ -95,12 +95,16 @@ def sign_in(client: FlaskClient, provider: TestProvider, start: str = "/login/ss
 
 
 def signed_in_as(client: FlaskClient) -> str | None:
-    """The signed-in user id, or None when the task list sends us to sign in."""
+    """The signed-in user id, or None when the task list sends us to sign in.
+
+    The session keeps ``id:session version``; the id part is returned.
+    """
     page = client.get("/tasks")
     if page.status_code != 200:
         return None
     with client.session_transaction() as s:
-        return s.get("_user_id")
+        kept = s.get("_user_id")
+    return kept.split(":", 1)[0] if kept else None
 
 
 # --------------------------------------------------------------------------- the flow
