@@ -58,6 +58,7 @@ from engine.errors import (
     NotFound,
     Problem,
     StateError,
+    sort_problems,
 )
 from engine.forms import validate_form
 from engine.jobs import runner, wake
@@ -328,7 +329,7 @@ class Engine:
                     f"(it defines: {', '.join(keys) or 'none'})",
                 )
             )
-        return found
+        return sort_problems(found)
 
     def deploy_draft(
         self,

@@ -56,7 +56,10 @@ def read_decision(
         return None, [
             Problem(
                 file,
-                f"a DMN file must hold exactly one decision (found {len(decisions)})",
+                f"this DMN file holds {len(decisions)} decisions; the engine reads one "
+                "decision table per file: save each decision in a file of its own"
+                if decisions
+                else "this DMN file holds no decision",
                 line=root.sourceline,
                 code="dmn.problem",
             )
