@@ -224,11 +224,19 @@ class ElementChecker:
         for loop in bpmn_children(node, "multiInstanceLoopCharacteristics"):
             cardinality = loop.find(f"{{{BPMN_NS}}}loopCardinality")
             data_input = loop.find(f"{{{BPMN_NS}}}loopDataInputRef")
-            if (cardinality is None) == (data_input is None):
+            if cardinality is None and data_input is None:
+                hint = foreign_hint(loop, "collection", "elementVariable")
                 self.add(
                     node,
-                    f"{label(node)}: a multi-instance activity needs exactly one of "
-                    "loopCardinality or loopDataInputRef",
+                    f"{label(node)}: a multi-instance activity needs a number of instances "
+                    f"(loop cardinality) or a collection to go through (input collection)"
+                    f"{hint}",
+                )
+            elif cardinality is not None and data_input is not None:
+                self.add(
+                    node,
+                    f"{label(node)}: a multi-instance activity takes a number of instances "
+                    "(loop cardinality) or a collection (input collection), not both",
                 )
             self.expr(node, _raw(cardinality), "eval", "the loop cardinality", _line(cardinality))
             done = loop.find(f"{{{BPMN_NS}}}completionCondition")
