@@ -22,6 +22,7 @@ from engine import (
     admin_audit,
     attachments,
     calendar_admin,
+    camunda7,
     cycle_times,
     definitions,
     doctor,
@@ -46,6 +47,7 @@ from engine import (
     versions,
     waits,
 )
+from engine.camunda7 import service as camunda7_service
 from engine.clock import Clock, OffsetClock, SystemClock
 from engine.context import EngineContext
 from engine.date_range import local_today
@@ -193,6 +195,35 @@ class Engine:
                 access.require_process_owner(session, actor)
             ctx = self.check_context(session)
         return definitions.validate(files, ctx)
+
+    def import_camunda(
+        self,
+        session: Session,
+        files: Mapping[str, bytes],
+        *,
+        actor: str | None = None,
+        group_roles: Mapping[str, str] | None = None,
+        operations: Mapping[str, str] | None = None,
+        save_drafts: bool = False,
+        progress: Callable[[int, int, str], None] | None = None,
+    ) -> camunda7.ImportResult:
+        """Convert Camunda 7 BPMN/DMN files against what this install has (roles,
+        operations, deployed processes and tables) and report per element; with
+        ``save_drafts``, keep them as ``actor``'s drafts. Deploys nothing. With ``actor``,
+        process owners only. See :mod:`engine.camunda7` and docs/camunda7.md."""
+        with read_only(session):
+            ctx = self.check_context(session)
+        return camunda7_service.import_for_owner(
+            session,
+            ctx,
+            actor,
+            files,
+            now=self.clock.now(),
+            group_roles=group_roles,
+            operations=operations,
+            save_drafts=save_drafts,
+            progress=progress,
+        )
 
     def deploy(
         self,

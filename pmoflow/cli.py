@@ -1,4 +1,5 @@
-"""The ``pmoflow`` command: init, serve, worker, deploy, validate, users, tokens, bench.
+"""The ``pmoflow`` command: init, serve, worker, deploy, validate, import-camunda, users,
+tokens, bench.
 
 Every command reports problems as plain lines and an exit status; none prints a Python
 traceback for bad input.
@@ -106,6 +107,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--as", dest="actor", default="admin", help="username recorded as deployer")
     s.add_argument("--comment", default="", help="why: kept with the new versions and audited")
     s.set_defaults(func=cmd_deploy)
+
+    from pmoflow.camunda_cli import add_parser as add_import_camunda
+
+    add_import_camunda(sub)
 
     s = sub.add_parser("validate", help="check files; one line per problem; exit 1 if any")
     s.add_argument("paths", nargs="+")

@@ -1,0 +1,174 @@
+"""What the Camunda 7 importer hands back: the converted files and a report per element.
+
+Outcomes, per report entry and per file:
+
+``converted``
+    Translated automatically; the converted file behaves as it did on Camunda 7.
+``needs_decision``
+    The converted file deploys as it is, but something was dropped or chosen by default
+    (a listener, an input/output mapping, a second candidate group, an embedded form):
+    the process owner should review it before deploying.
+``cannot_run``
+    The converted file will not deploy (or would not run) until the owner acts: a service
+    task with no operation bound, a Groovy/JavaScript script to rewrite, a group mapped to
+    no role, an expression outside the JUEL subset.  The message says what to do.
+
+A file's status is the worst outcome among its entries (``converted`` when it has none).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+Outcome = Literal["converted", "needs_decision", "cannot_run"]
+#: Outcomes from best to worst.
+OUTCOMES: tuple[Outcome, ...] = ("converted", "needs_decision", "cannot_run")
+#: Extra per-file status for files the importer could not read at all (broken XML, too large...).
+CRASHED = "crashed"
+
+
+def worst(outcomes: list[Outcome] | tuple[Outcome, ...]) -> Outcome:
+    """The worst of ``outcomes`` (``converted`` when empty)."""
+    return max(outcomes, key=OUTCOMES.index, default="converted")
+
+
+@dataclass(frozen=True)
+class ReportEntry:
+    """One Camunda construct met on one element, and what became of it.
+
+    ``construct`` names it the way Camunda Modeler shows it (``camunda:class``,
+    ``camunda:candidateGroups``, ``conditionExpression``, ``timeCycle``, ``scriptFormat``,
+    ``camunda:formKey`` ...).  ``message`` says it in Camunda's words and says what to do,
+    e.g. ``camunda:class=com.acme.Mail on 'Notify': bind it to an operation or remove it``.
+    ``line`` is the line in the *original* file.
+    """
+
+    file: str
+    line: int | None
+    element_id: str | None
+    element_name: str | None
+    construct: str
+    outcome: Outcome
+    message: str
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain-dict form, for JSON answers and templates."""
+        return {
+            "file": self.file,
+            "line": self.line,
+            "element_id": self.element_id,
+            "element_name": self.element_name,
+            "construct": self.construct,
+            "outcome": self.outcome,
+            "message": self.message,
+        }
+
+    def __str__(self) -> str:
+        """One line: ``file:line: element_id 'name': [outcome] message``."""
+        where = self.file + (f":{self.line}" if self.line else "")
+        what = f" {self.element_id}" if self.element_id else ""
+        if self.element_id and self.element_name:
+            what += f" '{' '.join(self.element_name.split())}'"
+        return f"{where}:{what}{':' if what else ''} [{self.outcome}] {self.message}"
+
+
+@dataclass(frozen=True)
+class ServiceBinding:
+    """A Camunda service-like task and the PMOflow operation it is bound to (or None).
+
+    ``construct`` is ``camunda:class``, ``camunda:delegateExpression``,
+    ``camunda:expression``, ``camunda:type=external`` or ``camunda:connector``; ``value``
+    is what Camunda called (class name, expression, topic, connector id).
+    """
+
+    file: str
+    element_id: str
+    element_name: str | None
+    line: int | None
+    construct: str
+    value: str
+    operation: str | None
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain-dict form."""
+        return {
+            "file": self.file,
+            "element_id": self.element_id,
+            "element_name": self.element_name,
+            "line": self.line,
+            "construct": self.construct,
+            "value": self.value,
+            "operation": self.operation,
+        }
+
+
+def _frozen(mapping: Mapping[str, object] | None = None) -> Mapping:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """Everything :func:`engine.camunda7.import_camunda` produced.
+
+    ``files``: the converted files, name -> bytes: ``.bpmn``/``.dmn`` under the uploaded
+    names (a DMN file holding several decisions becomes one file per decision,
+    ``<stem>.<decision id>.dmn``) and JSON Schema forms as ``forms/<name>.schema.json``;
+    what ``pmoflow validate``/``deploy`` and the engine's ``validate``/``deploy`` take as
+    they are.  ``originals``: the uploaded files, unchanged.  ``report``: every entry,
+    sorted by file and line.  ``status``: per uploaded file, the worst outcome of its
+    entries, or ``crashed`` when it could not be read (the entry says why).
+    ``groups``: every Camunda group and lane name met -> the PMOflow role it became (None:
+    unmapped); ``unknown_groups``: those mapped to no role.  ``services``: every service-like
+    task, for a binding table.
+    """
+
+    files: Mapping[str, bytes] = field(default_factory=_frozen)
+    originals: Mapping[str, bytes] = field(default_factory=_frozen)
+    report: tuple[ReportEntry, ...] = ()
+    status: Mapping[str, str] = field(default_factory=_frozen)
+    groups: Mapping[str, str | None] = field(default_factory=_frozen)
+    unknown_groups: tuple[str, ...] = ()
+    services: tuple[ServiceBinding, ...] = ()
+    #: Process keys kept as the owner's modeler drafts (when the import was asked to).
+    drafts: tuple[str, ...] = ()
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Files per status: ``{"converted": N, "needs_decision": M, "cannot_run": K,
+        "crashed": C}`` (every key present)."""
+        result = dict.fromkeys((*OUTCOMES, CRASHED), 0)
+        for value in self.status.values():
+            result[value] += 1
+        return result
+
+    @property
+    def summary(self) -> str:
+        """``converted=N needs_decision=M cannot_run=K crashed=C``."""
+        return " ".join(f"{k}={v}" for k, v in self.counts.items())
+
+    @property
+    def deployable(self) -> bool:
+        """Whether the converted files should deploy as they are (nothing cannot run)."""
+        return all(s in ("converted", "needs_decision") for s in self.status.values())
+
+    def entries_for(self, file: str) -> list[ReportEntry]:
+        """The report entries of one uploaded file, by line."""
+        return [e for e in self.report if e.file == file]
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain-dict form (without file contents: names only), for JSON answers."""
+        return {
+            "files": sorted(self.files),
+            "originals": sorted(self.originals),
+            "status": dict(self.status),
+            "counts": self.counts,
+            "summary": self.summary,
+            "groups": dict(self.groups),
+            "unknown_groups": list(self.unknown_groups),
+            "services": [s.to_dict() for s in self.services],
+            "drafts": list(self.drafts),
+            "report": [e.to_dict() for e in self.report],
+        }
