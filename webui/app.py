@@ -69,6 +69,7 @@ def _register_blueprints(app: Flask) -> None:
         admin,
         api,
         auth,
+        camunda_import,
         dashboard,
         errors,
         escalations,
@@ -105,8 +106,8 @@ def _register_blueprints(app: Flask) -> None:
     app.url_map.converters["dbid"] = DbIdConverter
     for module in (auth, health, home, i18n, inbox, tasks, processes, instances, my_requests,
                    pmo, portfolio, risks, escalations, lessons, notifications, account,
-                   admin, rules, library, modeler, form_designer, mail, time_admin, ops,
-                   dashboard):
+                   admin, rules, library, modeler, camunda_import, form_designer, mail,
+                   time_admin, ops, dashboard):
         app.register_blueprint(module.bp)
     app.before_request(check_request)
     app.before_request(time_admin.sync_clock)
