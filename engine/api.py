@@ -226,7 +226,7 @@ class Engine:
             progress=progress,
         )
 
-    def camunda_imports(
+    def list_camunda_imports(
         self, session: Session, actor: str
     ) -> list[camunda_imports.CamundaImportSummary]:
         """``actor``'s newest Camunda 7 imports (process owners)."""

@@ -22,7 +22,7 @@ _OUTCOME_ORDER = {"cannot_run": 0, "needs_decision": 1, "converted": 2}
 def upload_form():
     """The upload form, and the owner's recent imports."""
     return render_template("camunda_upload.html", errors=[],
-                           imports=bpm().camunda_imports(db.session, username()))
+                           imports=bpm().list_camunda_imports(db.session, username()))
 
 
 @bp.post("/modeler/camunda")
@@ -36,7 +36,7 @@ def upload():
         db.session.rollback()
         return render_template("camunda_upload.html",
                                errors=[say(e) for e in exc.errors.values()],
-                               imports=bpm().camunda_imports(db.session, username())), 422
+                               imports=bpm().list_camunda_imports(db.session, username())), 422
     return redirect(url_for("camunda.report", import_id=import_id))
 
 

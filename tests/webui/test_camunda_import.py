@@ -85,3 +85,14 @@ def test_another_owners_import_is_not_shown(client):
     client.post("/logout", data={"csrf_token": csrf_token(client, "/tasks")})
     login(client, "admin")
     assert client.get(url).status_code == 403
+
+
+def test_the_report_page_speaks_chinese(client):
+    login(client, "owner1")
+    post(client, "/language", {"lang": "zh"}, token_from="/")
+    url = _upload(client, ("purchase.bpmn", DIAGRAM.read_bytes())).headers["Location"]
+    html = client.get(url).get_data(as_text=True)
+    for text in ("导入报告", "Camunda 用户组与 PMOflow 角色", "重新转换", "无法运行", "尚无角色",
+                 "第 15 行"):
+        assert text in html
+    assert "从 Camunda 7 导入" in client.get("/modeler").get_data(as_text=True)
