@@ -225,7 +225,19 @@ def _input_expression(
 
 
 def unary_test(cell: str) -> str:
-    """A FEEL simple unary test as the engine's Python cell (``?`` is the input)."""
+    """A FEEL simple unary test as the engine's Python cell (``?`` is the input).
+
+    A single value stays alone (the engine compares it with the input); inside ``not(...)``
+    or a list of tests every part names ``?``.
+    """
+    cell = cell.strip()
+    if _LITERAL.match(cell):
+        return _literal(cell)
+    return _explicit(cell)
+
+
+def _explicit(cell: str) -> str:
+    """The test with ``?`` spelled out."""
     cell = cell.strip()
     if cell in ("", "-"):
         return ""
@@ -236,12 +248,12 @@ def unary_test(cell: str) -> str:
             raise _Untranslated(str(exc)) from exc
     negated = re.match(r"^not\s*\((.*)\)$", cell, re.S)
     if negated:
-        return f"not ({unary_test(negated.group(1))})"
+        return f"not ({_explicit(negated.group(1))})"
     parts = _split(cell)
     if len(parts) > 1:
         if all(_LITERAL.match(p) for p in parts):
             return f"? in [{', '.join(_literal(p) for p in parts)}]"
-        return " or ".join(f"({unary_test(p)})" for p in parts)
+        return " or ".join(f"({_explicit(p)})" for p in parts)
     if _LITERAL.match(cell):
         return f"? == {_literal(cell)}"
     match = _RANGE.match(cell)

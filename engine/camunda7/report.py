@@ -26,7 +26,7 @@ from typing import Literal
 Outcome = Literal["converted", "needs_decision", "cannot_run"]
 #: Outcomes from best to worst.
 OUTCOMES: tuple[Outcome, ...] = ("converted", "needs_decision", "cannot_run")
-#: Extra per-file status for files the importer could not read at all (broken XML, too large...).
+#: Extra per-file status: the importer itself failed on the file (a bug; the others convert).
 CRASHED = "crashed"
 
 
@@ -119,7 +119,8 @@ class ImportResult:
     what ``pmoflow validate``/``deploy`` and the engine's ``validate``/``deploy`` take as
     they are.  ``originals``: the uploaded files, unchanged.  ``report``: every entry,
     sorted by file and line.  ``status``: per uploaded file, the worst outcome of its
-    entries, or ``crashed`` when it could not be read (the entry says why).
+    entries (a file that cannot be read at all, e.g. broken XML, is ``cannot_run`` with an
+    entry saying why and where), or ``crashed`` when the importer failed on it (a bug).
     ``groups``: every Camunda group and lane name met -> the PMOflow role it became (None:
     unmapped); ``unknown_groups``: those mapped to no role.  ``services``: every service-like
     task, for a binding table.

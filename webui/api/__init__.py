@@ -26,14 +26,15 @@ from webui.extensions import csrf
 
 #: Resource modules, in the order the document lists them.
 RESOURCES = ("me", "processes", "versions", "tasks", "instances", "deployments", "decisions",
-             "tokens", "pmo", "users", "forms", "ops", "dashboard", "timekeeping")
+             "tokens", "pmo", "users", "forms", "ops", "dashboard", "timekeeping", "camunda7")
 #: How the document names each resource module's group of operations.
 TAGS = {"api-me": "Me", "api-processes": "Processes", "api-tasks": "Tasks",
         "api-instances": "Instances", "api-deployments": "Deployments",
         "api-tokens": "API tokens", "api-pmo": "PMO records",
         "api-decisions": "Decision tables", "api-users": "Users",
         "api-versions": "Process versions", "api-ops": "Operations",
-        "api-dashboard": "Dashboard", "api-time": "Calendar and clock"}
+        "api-dashboard": "Dashboard", "api-time": "Calendar and clock",
+        "api-camunda7": "Camunda 7 import"}
 #: Endpoints anyone may read (the document and its page, the problem types).
 PUBLIC_ENDPOINTS = frozenset({"api-docs.openapi_json", "api_pages.docs",
                               "api_pages.problem_types", "api_pages.problem_type"})

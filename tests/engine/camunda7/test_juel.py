@@ -119,7 +119,8 @@ FEEL = [
 
 @pytest.mark.parametrize(("cell", "hit", "miss"), FEEL, ids=[r[0] for r in FEEL])
 def test_feel_unary_tests_become_python_cells(cell, hit, miss):
-    python = unary_test(cell).replace("?", "value")
+    python = unary_test(cell)
+    python = python.replace("?", "value") if "?" in python else f"value == ({python})"
     assert SANDBOX.evaluate(python, {"value": hit}) is True
     assert SANDBOX.evaluate(python, {"value": miss}) is False
 

@@ -1,0 +1,221 @@
+"""Who does a task and what they fill in: candidate groups, lanes, assignees, forms."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from engine.camunda7 import forms
+from engine.camunda7.base import (
+    _ACTIVITIES,
+    _B,
+    ConverterState,
+    _safe,
+)
+from engine.camunda7.common import (
+    add_script,
+    camunda_children,
+    detach,
+    label,
+    local,
+    pop_camunda_attr,
+    set_property,
+)
+from engine.camunda7.juel import OutsideSubset, is_expression, translate_value
+
+
+class PeopleMixin(ConverterState):
+    """Who does a task and what they fill in: candidate groups, lanes, assignees, forms."""
+
+    def _start(self, node: etree._Element) -> None:
+        initiator = pop_camunda_attr(node, "initiator")
+        if initiator and initiator != "initiator":
+            self._initiator(node, initiator)
+        elif initiator:
+            self.report.add(
+                node, "camunda:initiator", "converted",
+                f"camunda:initiator={initiator} on {label(node)}: PMOflow's 'initiator' "
+                "holds who started the request",
+            )  # fmt: skip
+        self._form(node)
+
+    def _initiator(self, node: etree._Element, variable: str) -> None:
+        """``camunda:initiator=x``: ``x = initiator`` before the steps after the start."""
+        parent = node.getparent()
+        targets = [] if parent is None else [
+            t for f in parent.iterchildren(f"{_B}sequenceFlow")
+            if f.get("sourceRef") == node.get("id")
+            for t in parent.iterchildren() if t.get("id") == f.get("targetRef")
+        ]  # fmt: skip
+        if variable.isidentifier() and targets and all(local(t) in _ACTIVITIES for t in targets):
+            for target in targets:
+                add_script(target, "preScript", f"{variable} = initiator")
+            self.report.add(
+                node, "camunda:initiator", "converted",
+                f"camunda:initiator={variable} on {label(node)}: '{variable}' is set to who "
+                "started the request (PMOflow's 'initiator') before "
+                + ", ".join(label(t) for t in targets),
+            )  # fmt: skip
+            return
+        self.report.add(
+            node, "camunda:initiator", "needs_decision",
+            f"camunda:initiator={variable} on {label(node)}: use PMOflow's 'initiator' "
+            f"variable where the process reads '{variable}'",
+        )  # fmt: skip
+
+    def _human(self, node: etree._Element) -> None:
+        assignee = pop_camunda_attr(node, "assignee")
+        groups = pop_camunda_attr(node, "candidateGroups")
+        users = pop_camunda_attr(node, "candidateUsers")
+        role = self._groups(node, groups) if groups else None
+        if role is None and not groups:
+            role = self._lane_role(node)
+        if role is not None:
+            set_property(node, "role", role)
+        if assignee:
+            self._assignee(node, assignee, "camunda:assignee")
+        if users:
+            self._candidate_users(node, users, assigned=bool(assignee))
+        for name in ("dueDate",):
+            value = pop_camunda_attr(node, name)
+            if value:
+                self.report.add(
+                    node, f"camunda:{name}", "needs_decision",
+                    f"camunda:{name}={value} on {label(node)}: dropped; give the task an SLA "
+                    "(e.g. P3D) in the modeler if it has a deadline",
+                )  # fmt: skip
+        if local(node) == "userTask":
+            self._form(node)
+
+    def _groups(self, node: etree._Element, groups: str) -> str | None:
+        names = [g.strip() for g in groups.split(",") if g.strip()]
+        if any(is_expression(g) for g in names):
+            self.report.add(
+                node, "camunda:candidateGroups", "cannot_run",
+                f"camunda:candidateGroups={groups} on {label(node)}: a group computed at run "
+                "time cannot be mapped to a role; choose the PMOflow role that does this task",
+            )  # fmt: skip
+            return None
+        mapped = [(g, self._map_group(g)) for g in names]
+        roles = list(dict.fromkeys(r for _, r in mapped if r))
+        unknown = [g for g, r in mapped if not r]
+        if not roles:
+            self.report.add(
+                node, "camunda:candidateGroups", "cannot_run",
+                f"camunda:candidateGroups={groups} on {label(node)}: group "
+                f"{', '.join(repr(g) for g in unknown)} is mapped to no PMOflow role; "
+                "map it in the role table",
+            )  # fmt: skip
+            return None
+        kept = [g for g, _ in mapped if g in self.kept]
+        if kept:
+            self.report.add(
+                node, "camunda:candidateGroups", "needs_decision",
+                f"camunda:candidateGroups={groups} on {label(node)}: group "
+                f"{', '.join(repr(g) for g in kept)} kept as the role name; map it to a "
+                "PMOflow role in the role table",
+            )  # fmt: skip
+        elif len(roles) > 1 or unknown:
+            dropped = [r for r in roles[1:]] + unknown
+            self.report.add(
+                node, "camunda:candidateGroups", "needs_decision",
+                f"camunda:candidateGroups={groups} on {label(node)}: a PMOflow task goes to "
+                f"one role; it goes to '{roles[0]}' ({', '.join(dropped)} dropped)",
+            )  # fmt: skip
+        else:
+            self.report.add(
+                node, "camunda:candidateGroups", "converted",
+                f"camunda:candidateGroups={groups} on {label(node)}: role '{roles[0]}'",
+            )  # fmt: skip
+        return roles[0]
+
+    def _map_group(self, group: str) -> str | None:
+        """The role of a group or lane name; offline (no known roles) an unmapped name is
+        kept as the role, and listed as unknown."""
+        role = self.settings.role_for(group)
+        known = self.settings.known_roles
+        if role is not None and known is not None and role not in known:
+            role = None  # mapped to a role the install does not have
+        if role is None and known is None:
+            role = group
+            self.kept.add(group)
+        self.result.groups[group] = None if group in self.kept else role
+        return role
+
+    def _lane_role(self, node: etree._Element) -> str | None:
+        lane = self.lanes.get(node.get("id", ""))
+        if lane:
+            role = self._map_group(lane)
+            if role:
+                kept = lane in self.kept
+                self.report.add(
+                    node, "lane", "needs_decision" if kept else "converted",
+                    f"{label(node)} is in lane '{lane}': role '{role}'"
+                    + ("; map the lane to a PMOflow role in the role table" if kept else ""),
+                )  # fmt: skip
+                return role
+        default = self.settings.group_roles.get("*")
+        if default:
+            self.report.add(
+                node, "camunda:candidateGroups", "converted",
+                f"{label(node)} names no candidate group: it goes to the default role '{default}'",
+            )  # fmt: skip
+            return default
+        where = f" and lane '{lane}' is mapped to no role" if lane else ""
+        self.report.add(
+            node, "camunda:candidateGroups", "cannot_run",
+            f"{label(node)} has no camunda:candidateGroups{where}: choose the PMOflow role "
+            "that does this task (or a default role for tasks without a group)",
+        )  # fmt: skip
+        return None
+
+    def _assignee(self, node: etree._Element, value: str, construct: str) -> None:
+        try:
+            expression = translate_value(value)
+        except OutsideSubset as exc:
+            self.report.add(
+                node, construct, "cannot_run",
+                f"{construct}={value} on {label(node)}: {exc}; name the person in a variable",
+            )  # fmt: skip
+            return
+        set_property(node, "assignee", expression)
+        self.report.add(
+            node, construct, "converted",
+            f"{construct}={value} on {label(node)}: the task is assigned to {expression}",
+        )  # fmt: skip
+
+    def _candidate_users(self, node: etree._Element, users: str, assigned: bool) -> None:
+        names = [u.strip() for u in users.split(",") if u.strip()]
+        if not assigned and len(names) == 1:
+            self._assignee(node, names[0], "camunda:candidateUsers")
+            return
+        self.report.add(
+            node, "camunda:candidateUsers", "needs_decision",
+            f"camunda:candidateUsers={users} on {label(node)}: dropped; PMOflow offers a task "
+            "to a role (or assigns one person): give these people the task's role",
+        )  # fmt: skip
+
+    def _form(self, node: etree._Element) -> None:
+        key = pop_camunda_attr(node, "formKey") or pop_camunda_attr(node, "formRef")
+        data = camunda_children(node, "formData")
+        if data:
+            schema = forms.form_schema(node, data[0], self.report)
+            name = f"{self.stem}-{_safe(node.get('id', 'form'))}.schema.json"
+            self.result.forms[name] = forms.schema_bytes(schema)
+            set_property(node, "formJsonSchemaFilename", name)
+            self.report.add(
+                node, "camunda:formData", "converted",
+                f"camunda:formData on {label(node)}: form forms/{name} with "
+                f"{len(schema['properties'])} field(s)",
+                data[0],
+            )  # fmt: skip
+            for element in data:
+                detach(element)
+        if key:
+            kind = "an embedded or external form"
+            if key.startswith("camunda-forms:") or key.endswith(".form"):
+                kind = "a Camunda Form"
+            self.report.add(
+                node, "camunda:formKey", "needs_decision",
+                f"camunda:formKey={key} on {label(node)} is {kind}, which is not converted: "
+                "the step needs a form (design one in the form designer)",
+            )  # fmt: skip
