@@ -96,3 +96,23 @@ def test_the_report_page_speaks_chinese(client):
                  "第 15 行"):
         assert text in html
     assert "从 Camunda 7 导入" in client.get("/modeler").get_data(as_text=True)
+
+
+def test_the_modelers_validate_names_camunda_sorted_by_line_in_the_readers_language(client):
+    login(client, "owner1")
+    token = csrf_token(client, "/tasks")
+    body = {"xml": DIAGRAM.read_text(encoding="utf-8")}
+    headers = {"X-CSRFToken": token, "Accept": "application/json"}
+    found = client.post("/modeler/validate", json=body, headers=headers).get_json()["problems"]
+    lines = [p["line"] or 0 for p in found]
+    assert lines == sorted(lines)
+    [named] = [p for p in found if p["code"] == "diagram.foreign_extensions"]
+    assert named["message"].startswith("This diagram was drawn for Camunda 7")
+    assert named["message"].endswith("Use Import from Camunda 7, which converts what it can "
+                                     "and lists the rest.")
+    notify = next(p for p in found if p["element_id"] == "notify")
+    assert "is not bound to an operation (its camunda:class" in notify["message"]
+    post(client, "/language", {"lang": "zh"}, token_from="/")
+    found = client.post("/modeler/validate", json=body, headers=headers).get_json()["problems"]
+    [named] = [p for p in found if p["code"] == "diagram.foreign_extensions"]
+    assert named["message"].startswith("此图是为 Camunda 7 绘制的")
