@@ -14,6 +14,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from tests.webui.browser.pmo_conftest import open_task, submit_task
+from tests.webui.browser.test_accessibility import axe_findings
 
 DIAGRAM = Path(__file__).parent / "data" / "camunda7_purchase.bpmn"
 SHOTS = Path(os.environ.get("PMOFLOW_SCREENSHOTS", "/tmp"))
@@ -45,6 +46,7 @@ def test_owner_imports_maps_binds_deploys_and_the_process_runs(pmo_page) -> None
     entry.click()
     expect(entry).to_have_class(re.compile("active"))
     expect(owner.locator(".djs-element.c7-selected[data-element-id=notify]")).to_have_count(1)
+    assert axe_findings(owner) == [], axe_findings(owner)
     owner.evaluate("window.scrollTo(0, 0)")
     owner.screenshot(path=str(SHOTS / "camunda-import-report.png"))
 
@@ -88,3 +90,14 @@ def test_owner_imports_maps_binds_deploys_and_the_process_runs(pmo_page) -> None
     expect(pm.locator("[data-testid=status]").first).to_contain_text("Completed")
     expect(pm.locator("main")).to_contain_text("Notify requester")  # the approved path ran
     pm.screenshot(path=str(SHOTS / "camunda-import-ran.png"), full_page=True)
+
+
+def test_the_report_in_chinese(pmo_page) -> None:
+    owner = pmo_page("owner1")
+    owner.goto("/")
+    owner.click("[data-testid=lang-zh]")
+    _report(owner)
+    expect(owner.locator("h1")).to_have_text("导入报告")
+    expect(owner.locator("[data-testid=c7-file-status]")).to_have_text("无法运行")
+    expect(owner.locator("[data-testid=c7-unknown-group]")).to_have_text("尚无角色")
+    owner.screenshot(path=str(SHOTS / "camunda-import-report-zh.png"), full_page=True)

@@ -19,7 +19,8 @@
     registry.forEach(function (element) { canvas.removeMarker(element.id, 'c7-selected'); });
     entries.forEach(function (li) {
       li.classList.toggle('active', li.dataset.element === id);
-      li.setAttribute('aria-current', li.dataset.element === id ? 'true' : 'false');
+      var button = li.querySelector('button');
+      if (button) { button.setAttribute('aria-pressed', li.dataset.element === id ? 'true' : 'false'); }
     });
     var element = registry.get(id);
     if (!element) { return; }
@@ -28,11 +29,9 @@
     box.dataset.selected = id;
   }
 
-  entries.forEach(function (li) {
-    function go() { if (li.dataset.element) { select(li.dataset.element); } }
-    li.addEventListener('click', go);
-    li.addEventListener('keydown', function (event) {
-      if (event.key === 'Enter' || event.key === ' ') { event.preventDefault(); go(); }
+  entries.forEach(function (li) {  /* the entry is a button: keyboard works as a click */
+    li.addEventListener('click', function () {
+      if (li.dataset.element) { select(li.dataset.element); }
     });
   });
 
