@@ -343,6 +343,16 @@ class ElementChecker:
             )
             self.add(node, f"{label(node)} is not bound to an operation{hint}: {advice}")
             return
+        operation = (operators[-1].get("id") or "").strip()
+        if operation in self.by_id:
+            # SpiffWorkflow finds flow targets by id anywhere in the file, operators too.
+            self.add(
+                node,
+                f"{label(node)}: its operation '{operation}' has the same name as the id of "
+                f"{label(self.by_id[operation])}, which the engine would confuse: give that "
+                "element another id",
+                operators[-1].sourceline,
+            )
         for param in operators[-1].iter(f"{{{SPIFF_NS}}}parameter"):
             name = param.get("id")
             if not name or not param.get("type"):

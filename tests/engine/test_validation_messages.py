@@ -202,3 +202,13 @@ def test_camunda_dmn_11_names_camunda_modeler() -> None:
     assert problem.code == "dmn.unsupported_version"
     assert "DMN 1.1 as Camunda Modeler writes it" in problem.message
     assert "Import from Camunda 7" in problem.message
+
+
+def test_an_operation_named_like_an_element_id_is_named_before_the_library_trips() -> None:
+    task = ('<bpmn:serviceTask id="t" name="Notify"><bpmn:extensionElements>'
+            '<spiffworkflow:serviceTaskOperator id="t" /></bpmn:extensionElements>'
+            "</bpmn:serviceTask>")
+    problem = only(problems_of(bpmn(simple(task))), "t")
+    assert problem.message == (
+        "service task 'Notify': its operation 't' has the same name as the id of service "
+        "task 'Notify', which the engine would confuse: give that element another id")
