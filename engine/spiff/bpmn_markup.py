@@ -103,6 +103,11 @@ _NOUNS = {
     "businessRuleTask": "business rule task",
     "subProcess": "sub-process",
     "process": "process",
+    # decision tables (DMN): problems about their rules and columns use the same label
+    "rule": "rule",
+    "input": "input column",
+    "output": "output column",
+    "decision": "decision",
 }
 
 
