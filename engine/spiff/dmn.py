@@ -164,7 +164,7 @@ def _dmn_input(file: str, element: etree._Element, ns: str | None, found: list[P
         found.append(problem(file, element, f"input column '{name}' has no expression"))
     else:
         found += check_expression(
-            file, element, expression, "eval", f"input column '{name}'", text.sourceline
+            file, element, expression, "eval", "its expression", text.sourceline
         )
     return {"id": element.get("id"), "label": element.get("label") or "", "expression": expression}
 
