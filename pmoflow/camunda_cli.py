@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 
 from engine.camunda7 import ImportResult, import_camunda
@@ -102,7 +101,7 @@ def cmd_import_camunda(args: argparse.Namespace) -> int:
     operations = read_table(args.operations)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    bar = _progress(len(files))
+    bar = _Progress(len(files))
     try:
         result = _convert(files, group_roles, operations, args.offline, bar)
     finally:
@@ -148,6 +147,8 @@ def write(result: ImportResult, out: Path) -> None:
 
 
 class _Progress:
+    """Progress on stderr for runs of more than 20 files (the report goes to stdout)."""
+
     def __init__(self, total: int):
         from pmoflow.cli import ProgressBar
 
@@ -160,13 +161,3 @@ class _Progress:
     def done(self) -> None:
         if self.bar is not None:
             self.bar.done()
-
-
-def _progress(total: int) -> _Progress:
-    return _Progress(total)
-
-
-def summary_of(counts: Mapping[str, int]) -> str:
-    """The summary line for file counts per status."""
-    return " ".join(f"{k}={counts.get(k, 0)}" for k in
-                    ("converted", "needs_decision", "cannot_run", "crashed"))  # fmt: skip
