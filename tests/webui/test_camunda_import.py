@@ -116,3 +116,15 @@ def test_the_modelers_validate_names_camunda_sorted_by_line_in_the_readers_langu
     found = client.post("/modeler/validate", json=body, headers=headers).get_json()["problems"]
     [named] = [p for p in found if p["code"] == "diagram.foreign_extensions"]
     assert named["message"].startswith("此图是为 Camunda 7 绘制的")
+
+
+def test_a_broken_file_is_reported_not_a_server_error(client):
+    login(client, "owner1")
+    url = _upload(client, ("broken.bpmn", b"<bpmn:definitions xmlns:bpmn='x'><oops>"),
+                  ("rules.dmn", b"<?xml version='1.0'?><definitions/>")).headers["Location"]
+    answer = client.get(url)
+    assert answer.status_code == 200
+    html = answer.get_data(as_text=True)
+    assert 'data-file="broken.bpmn" data-status="cannot_run"' in html
+    assert 'data-testid="c7-others"' in html or 'data-testid="c7-entry"' in html
+    assert client.get(url + "/original?file=nothing.bpmn").status_code == 404
