@@ -24,6 +24,7 @@ from engine import (
     attachments,
     calendar_admin,
     camunda7,
+    camunda_imports,
     cycle_times,
     definitions,
     doctor,
@@ -63,6 +64,7 @@ from engine.errors import (
     NotFound,
     Problem,
     StateError,
+    sort_problems,
 )
 from engine.forms import validate_form
 from engine.jobs import runner, wake
@@ -228,6 +230,103 @@ class Engine:
             progress=progress,
         )
 
+    def list_camunda_imports(
+        self, session: Session, actor: str
+    ) -> list[camunda_imports.CamundaImportSummary]:
+        """``actor``'s newest Camunda 7 imports (process owners)."""
+        with read_only(session):
+            access.require_process_owner(session, actor)
+            return camunda_imports.listing(session, actor)
+
+    def start_camunda_import(self, session: Session, actor: str, files: Mapping[str, bytes]) -> int:
+        """Keep uploaded Camunda 7 files as ``actor``'s new import; returns its id. The
+        group mapping starts as the one of the owner's previous import. Process owners."""
+        with unit_of_work(session):
+            access.require_process_owner(session, actor)
+            row = camunda_imports.create(
+                session, actor, files, self.clock.now(), self.settings.max_diagram_bytes
+            )
+            return row.id
+
+    def camunda_import(
+        self, session: Session, actor: str, import_id: int
+    ) -> camunda_imports.CamundaImportView:
+        """One of ``actor``'s imports, converted with the choices made so far."""
+        with read_only(session):
+            access.require_process_owner(session, actor)
+            row = camunda_imports.get(session, actor, import_id)
+            ctx = self.check_context(session)
+            result = camunda7.import_camunda(
+                camunda_imports.originals(row),
+                group_roles=row.group_roles,
+                operations=row.operations,
+                known_operations=ctx.known_operations,
+                known_roles=ctx.known_roles,
+                known_processes=ctx.known_processes,
+                known_decisions=ctx.known_decisions,
+                max_bytes=ctx.max_bytes,
+            )
+            return camunda_imports.view(row, result, ctx.known_roles, ctx.known_operations)
+
+    def camunda_import_file(self, session: Session, actor: str, import_id: int, name: str) -> bytes:
+        """One uploaded file of ``actor``'s import, as it came (:class:`NotFound`)."""
+        with read_only(session):
+            access.require_process_owner(session, actor)
+            files = camunda_imports.originals(camunda_imports.get(session, actor, import_id))
+        if name not in files:
+            raise NotFound(f"import {import_id} has no file {name!r}")
+        return files[name]
+
+    def choose_camunda_mapping(
+        self,
+        session: Session,
+        actor: str,
+        import_id: int,
+        *,
+        group_roles: Mapping[str, str],
+        operations: Mapping[str, str],
+    ) -> None:
+        """Keep the owner's choices for an import: Camunda group -> role key, service
+        task id -> operation (:class:`InvalidData` for unknown roles or operations)."""
+        with unit_of_work(session):
+            access.require_process_owner(session, actor)
+            row = camunda_imports.get(session, actor, import_id)
+            ctx = self.check_context(session)
+            camunda_imports.choose(
+                session,
+                row,
+                group_roles,
+                operations,
+                roles=ctx.known_roles,
+                known_operations=ctx.known_operations,
+                now=self.clock.now(),
+            )
+
+    def save_camunda_import(
+        self, session: Session, actor: str, import_id: int
+    ) -> list[ProcessDraftView]:
+        """Convert an import with its choices and keep each converted process as
+        ``actor``'s draft (forms as form drafts); the drafts saved. Deploys nothing."""
+        with read_only(session):
+            access.require_process_owner(session, actor)
+            row = camunda_imports.get(session, actor, import_id)
+            files = camunda_imports.originals(row)
+            group_roles, operations = dict(row.group_roles), dict(row.operations)
+            ctx = self.check_context(session)
+        result = camunda7_service.import_for_owner(
+            session,
+            ctx,
+            actor,
+            files,
+            now=self.clock.now(),
+            group_roles=group_roles,
+            operations=operations,
+            save_drafts=True,
+        )
+        with read_only(session):
+            saved = set(result.drafts)
+            return [d for d in drafts.listing(session, actor) if d.process_key in saved]
+
     def deploy(
         self,
         session: Session,
@@ -363,7 +462,7 @@ class Engine:
                     f"(it defines: {', '.join(keys) or 'none'})",
                 )
             )
-        return found
+        return sort_problems(found)
 
     def deploy_draft(
         self,

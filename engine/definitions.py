@@ -21,7 +21,7 @@ from lxml import etree
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from engine.errors import InvalidDiagram, NotFound, Problem
+from engine.errors import InvalidDiagram, NotFound, Problem, sort_problems
 from engine.spiff.bpmn_markup import translated_names
 from engine.spiff.bundle import Bundle, CheckContext, ProcessDef, SourceFile, analyze, build_spec
 from engine.store.models import AuditEvent, DecisionDefinition, ProcessDefinition
@@ -61,7 +61,7 @@ def check_context(
 def validate(files: Sequence[SourceFile], ctx: CheckContext) -> list[Problem]:
     """Every problem deploying ``files`` would report; stores nothing."""
     bundle = analyze(files, ctx)
-    return list(bundle.problems) + _process_property_problems(bundle, ctx)
+    return sort_problems(list(bundle.problems) + _process_property_problems(bundle, ctx))
 
 
 def deploy(

@@ -170,6 +170,8 @@ CODES: dict[str, str] = {
     "deploy.not_executable": "A process is not marked executable.",
     "deploy.library": "SpiffWorkflow refused the diagram.",
     "diagram.problem": "An element of a diagram breaks a rule (see the message).",
+    "diagram.foreign_extensions": "The diagram was drawn for another tool, whose extensions "
+    "the engine does not read.",
     "dmn.problem": "A decision table breaks a rule (see the message).",
     "dmn.unsupported_version": "The DMN version is not supported.",
     "dmn.key_changed": "A new version of a decision table has another decision id.",
@@ -330,6 +332,12 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
+    """Problems by file, then line (file-wide ones, without a line, first); the order of
+    the checks is kept among problems on the same line."""
+    return sorted(problems, key=lambda p: (p.file, p.line or 0))
+
+
 class InvalidDiagram(EngineError):
     """A deployment was refused; ``problems`` lists everything that is wrong."""
 
@@ -337,7 +345,7 @@ class InvalidDiagram(EngineError):
     code = "deploy.problems"
 
     def __init__(self, problems: Iterable[Problem]):
-        self.problems = list(problems)
+        self.problems = sort_problems(problems)
         head = f"{len(self.problems)} problem(s) found"
         super().__init__(
             head + ":\n" + "\n".join(str(p) for p in self.problems), count=len(self.problems)

@@ -69,6 +69,7 @@ def _register_blueprints(app: Flask) -> None:
         admin,
         api,
         auth,
+        camunda_import,
         dashboard,
         errors,
         escalations,
@@ -107,8 +108,8 @@ def _register_blueprints(app: Flask) -> None:
     app.url_map.converters["dbid"] = DbIdConverter
     for module in (auth, health, home, i18n, inbox, tasks, processes, instances, my_requests,
                    pmo, portfolio, risks, escalations, lessons, notifications, account,
-                   admin, rules, library, modeler, form_designer, mail, time_admin, ops,
-                   dashboard, oidc, sso_admin):
+                   admin, rules, library, modeler, camunda_import, form_designer, mail,
+                   time_admin, ops, dashboard, oidc, sso_admin):
         app.register_blueprint(module.bp)
     oidc.init_app(app, app.extensions["pmoflow"].settings.oidc)
     app.before_request(check_request)

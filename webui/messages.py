@@ -185,8 +185,9 @@ MESSAGES: dict[str, LazyString] = {
                                    "decision table or a .json form schema."),
     "deploy.no_process": _l("The file contains no process."),
     "deploy.duplicate_id": _l("The id %(key)s is used more than once."),
-    "deploy.not_executable": _l("Process “%(process)s” is not executable (isExecutable is "
-                                "not true): nothing to deploy."),
+    "deploy.not_executable": _l("Process “%(process)s” is marked as not executable (a "
+                                "description, not a process to run): nothing to deploy; "
+                                "tick “Executable” in its properties to deploy it."),
     "user.username_invalid": _l("Use 1 to 64 letters, digits, '.', '-' or '_'."),
     "user.username_taken": _l("The username %(name)s is already taken."),
     "user.email_invalid": _l("%(value)s is not an e-mail address."),
@@ -340,9 +341,29 @@ def _unasked(params: dict) -> str:
     return str(MESSAGES["diagram.unasked_field"]) % params
 
 
+def _foreign(params: dict) -> str:
+    """Which tool a diagram was drawn for, and what to do (by the engine's advice key)."""
+    tool, settings = params.get("tool", ""), params.get("settings", "")
+    if not params.get("advice"):
+        return gettext("This diagram was drawn in %(tool)s: its %(tool)s extensions (layout, "
+                       "documentation) are ignored; the problems listed are about the BPMN "
+                       "itself.", tool=tool)
+    said = gettext("This diagram was drawn for %(tool)s: the engine does not read its "
+                   "%(tool)s settings (%(settings)s).", tool=tool, settings=settings)
+    advice = {
+        "import_camunda7": gettext("Use Import from Camunda 7, which converts what it can "
+                                   "and lists the rest."),
+        "activiti": gettext("Early Camunda 7 diagrams use this namespace too: for those use "
+                            "Import from Camunda 7; otherwise set roles, operations and "
+                            "forms again in the modeler's properties panel."),
+    }.get(params["advice"], gettext("Set roles, operations and forms again in the modeler's "
+                                    "properties panel."))
+    return said + ("" if said.endswith("。") else " ") + advice  # no space after a 。
+
+
 _SPECIAL = {"form.type": _type_text, "access.four_eyes": _four_eyes,
             "task.already_completed": _not_open, "form.format": _format,
-            "diagram.unasked_field": _unasked}
+            "diagram.unasked_field": _unasked, "diagram.foreign_extensions": _foreign}
 
 
 def word(text: str | None) -> str:

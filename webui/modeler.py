@@ -11,6 +11,7 @@ from flask_login import login_required
 from engine.errors import InvalidData, InvalidDiagram
 from webui.context import bpm, username
 from webui.extensions import db
+from webui.messages import say
 
 bp = Blueprint("modeler", __name__)
 
@@ -23,7 +24,9 @@ def _body() -> dict:
 
 
 def _problems(found) -> list[dict]:
-    return [p.to_dict() for p in found]
+    """Problems for the page, each said in the reader's language where its code has a
+    text (the others keep the checker's words)."""
+    return [{**p.to_dict(), "message": say(p)} for p in found]
 
 
 def _when(value: object) -> datetime | None:

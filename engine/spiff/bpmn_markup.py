@@ -103,6 +103,11 @@ _NOUNS = {
     "businessRuleTask": "business rule task",
     "subProcess": "sub-process",
     "process": "process",
+    # decision tables (DMN): problems about their rules and columns use the same label
+    "rule": "rule",
+    "input": "input column",
+    "output": "output column",
+    "decision": "decision",
 }
 
 
@@ -196,7 +201,8 @@ def label(element: etree._Element) -> str:
     """``task 'Review'`` — how messages name an element (its name, else its id)."""
     kind = local(element)
     noun = _NOUNS.get(kind) or ("event" if kind.endswith("Event") else "task")
-    return f"{noun} '{' '.join((element.get('name') or element.get('id') or '').split())}'"
+    shown = element.get("name") or element.get("label") or element.get("id") or ""  # DMN: label
+    return f"{noun} '{' '.join(shown.split())}'"
 
 
 def problem(

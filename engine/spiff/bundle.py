@@ -21,7 +21,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from engine.errors import InvalidDiagram, Problem
+from engine.errors import InvalidDiagram, Problem, sort_problems
 from engine.spiff.bpmn_markup import (
     BPMN_NS,
     DMN_NAMESPACES,
@@ -40,6 +40,7 @@ from engine.spiff.bpmn_markup import (
     properties_of,
     read_decision,
 )
+from engine.spiff.dialects import tool_problems
 from engine.spiff.fixes import wire_multi_instance_merges
 from engine.spiff.flow_checks import (
     ProcessChecker,
@@ -102,6 +103,8 @@ def analyze(files: Sequence[SourceFile], ctx: CheckContext = CheckContext()) -> 
         run.add(source)
     run.cross_check()
     run.library_check()
+    run.name_tools()
+    run.bundle.problems = sort_problems(run.bundle.problems)
     return run.bundle
 
 
@@ -141,6 +144,8 @@ class _Analysis:
         self.not_executable: set[str] = set()
         self.names: set[str] = set()
         self.bad_files: set[str] = set()
+        self.roots: dict[str, etree._Element] = {}
+        self.unexecutable: list[tuple[str, str, list[tuple[str, str, etree._Element]]]] = []
 
     def report(self, problems: Sequence[Problem]) -> None:
         """Record problems (and remember which files have any)."""
@@ -189,6 +194,7 @@ class _Analysis:
             self.report(exc.problems)
             return
         root = tree.getroot()
+        self.roots[source.name] = root
         qname = etree.QName(root)
         if qname.localname == "definitions" and qname.namespace == BPMN_NS:
             self._bpmn(source, tree)
@@ -202,8 +208,7 @@ class _Analysis:
                 [
                     Problem(
                         source.name,
-                        f"DMN version {qname.namespace} is not supported;"
-                        " save the table as DMN 1.3",
+                        _dmn_version_message(qname.namespace or ""),
                         line=1,
                         code="dmn.unsupported_version",
                         params={"namespace": qname.namespace},
@@ -240,7 +245,15 @@ class _Analysis:
                 ]
             )
         elif not executable:
-            self.report([_not_executable(source.name, p) for p in processes])
+            # Nothing to deploy, but the owner still learns what else to fix first.
+            for process in processes:
+                self.report([_not_executable(source.name, process)])
+                self.report(
+                    ProcessChecker(source.name, process, collect_elements(process), self.ctx).run()
+                )
+                self.unexecutable.append(
+                    (source.name, process.get("id", ""), gather_references(process))
+                )
         runtime = copy.deepcopy(tree)
         id_map = rename_reserved(runtime.getroot())
         runtime_xml = serialize(runtime) if id_map else source.content
@@ -343,6 +356,15 @@ class _Analysis:
                     frozenset(self.not_executable),
                 )
             )
+        for file, _key, references in self.unexecutable:
+            self.report(
+                check_references(file, references, available, frozenset(self.not_executable))
+            )
+
+    def name_tools(self) -> None:
+        """Name the other tools a file was drawn for (see :mod:`engine.spiff.dialects`)."""
+        for name, root in self.roots.items():
+            self.report(tool_problems(name, root, name in self.bad_files))
 
     def library_check(self) -> None:
         """Let SpiffWorkflow parse every process whose own checks found nothing."""
@@ -426,12 +448,25 @@ def read_form(source: SourceFile, max_bytes: int) -> tuple[dict | None, list[Pro
     return schema, []
 
 
+def _dmn_version_message(namespace: str) -> str:
+    """Which DMN version a table is saved in, and what to do (Camunda Modeler wrote DMN
+    1.1 as ``.../20151101/dmn11.xsd``)."""
+    if namespace.endswith("20151101/dmn11.xsd"):
+        return (
+            f"this decision table is saved as DMN 1.1 as Camunda Modeler writes it "
+            f"({namespace}); the engine reads DMN 1.3: use Import from Camunda 7, or save "
+            "the table as DMN 1.3"
+        )
+    return f"DMN version {namespace} is not supported; save the table as DMN 1.3"
+
+
 def _not_executable(file: str, process: etree._Element) -> Problem:
     name = process.get("name") or process.get("id")
     return problem(
         file,
         process,
-        f"process '{name}' is not executable (isExecutable is not true): nothing to deploy",
+        f"process '{name}' is marked as not executable (a description, not a process to "
+        "run): nothing to deploy; tick 'Executable' in its properties to deploy it",
         code="deploy.not_executable",
         process=name,
     )

@@ -56,7 +56,10 @@ def read_decision(
         return None, [
             Problem(
                 file,
-                f"a DMN file must hold exactly one decision (found {len(decisions)})",
+                f"this DMN file holds {len(decisions)} decisions; the engine reads one "
+                "decision table per file: save each decision in a file of its own"
+                if decisions
+                else "this DMN file holds no decision",
                 line=root.sourceline,
                 code="dmn.problem",
             )
@@ -161,7 +164,7 @@ def _dmn_input(file: str, element: etree._Element, ns: str | None, found: list[P
         found.append(problem(file, element, f"input column '{name}' has no expression"))
     else:
         found += check_expression(
-            file, element, expression, "eval", f"input column '{name}'", text.sourceline
+            file, element, expression, "eval", "its expression", text.sourceline
         )
     return {"id": element.get("id"), "label": element.get("label") or "", "expression": expression}
 

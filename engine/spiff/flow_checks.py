@@ -27,6 +27,7 @@ from engine.spiff.bpmn_markup import (
     local,
     problem,
 )
+from engine.spiff.dialects import script_language
 from engine.spiff.node_checks import (
     EVENT_DEFINITIONS,
     ISO_DURATION,
@@ -227,6 +228,14 @@ class ProcessChecker(ElementChecker):
                 )
             elif raw is not None and not raw.strip():
                 self.add(flow, f"{label(flow)} has an empty condition")
+            elif raw is not None and _foreign_language(expression):
+                self.add(
+                    flow,
+                    f"{label(flow)}: the condition is written in "
+                    f"{_foreign_language(expression)}; the engine reads only its own "
+                    "Python-like expressions: rewrite the condition",
+                    expression.sourceline,
+                )
             elif raw is not None:
                 self.expr(flow, raw, "eval", "the condition", expression.sourceline)
             elif flow.get("id") != default:
@@ -262,6 +271,13 @@ class ProcessChecker(ElementChecker):
                         )
                         return
                     stack.append((child, iter(_next(child, attached, outgoing))))
+
+
+def _foreign_language(expression: etree._Element) -> str | None:
+    """The language a condition declares when the engine cannot read it (JUEL is said
+    by the expression check, with a rewrite)."""
+    language = script_language(expression.get("language"))
+    return None if language in (None, "JUEL") else language
 
 
 def _flow_name(flow: etree._Element) -> str:

@@ -29,6 +29,7 @@ from engine.spiff.bpmn_markup import (
     local,
     problem,
 )
+from engine.spiff.dialects import foreign_hint, juel_hint, script_language
 from engine.spiff.references import _decision_ref
 from engine.spiff.xmlsafe import is_standard
 
@@ -83,7 +84,12 @@ class ElementChecker:
         what: str,
         line: int | None = None,
     ) -> None:
-        """Record a problem when an expression does not compile."""
+        """Record a problem when an expression does not compile (a JUEL expression, as
+        other engines write them, is said to be one)."""
+        hint = juel_hint(source) if source is not None else None
+        if hint is not None:
+            self.add(owner, f"{label(owner)}: {what} {hint}", line)
+            return
         self.problems += check_expression(self.file, owner, source, mode, what, line)
 
     def _node(self, node: etree._Element) -> None:
@@ -105,11 +111,12 @@ class ElementChecker:
         elif kind == "businessRuleTask" and not _decision_ref(node):
             self.add(
                 node,
-                f"{label(node)} has no decision to call "
-                "(spiffworkflow:calledDecisionId is missing)",
-            )
+                f"{label(node)} does not name the decision table it calls"
+                + foreign_hint(node, "decisionRef", "calledDecision", "class",
+                               "delegateExpression", "expression"),
+            )  # fmt: skip
         elif kind == "callActivity" and not (node.get("calledElement") or "").strip():
-            self.add(node, f"{label(node)} has no called process (calledElement is missing)")
+            self.add(node, f"{label(node)} does not name the process it calls")
 
     def _data(self, node: etree._Element, visible: frozenset[str | None]) -> None:
         """Data associations must reach a data object of this (sub-)process or its parent.
@@ -145,7 +152,13 @@ class ElementChecker:
         role = info.role if info else None
         known = self.ctx.known_roles
         if not role:
-            self.add(node, f"{label(node)} has no lane or role")
+            hint = foreign_hint(node, "candidateGroups", "assignee", "candidateUsers",
+                                "assignmentDefinition", "potentialOwner")  # fmt: skip
+            self.add(
+                node,
+                f"{label(node)} has no role{hint}: put it in a lane named after a role, or "
+                "give it a role property",
+            )
         elif known is not None and role not in known:
             source = "its role property" if info and info.properties.get("role") else "its lane"
             self.add(
@@ -187,8 +200,15 @@ class ElementChecker:
         if local(node) != "scriptTask":
             return
         scripts = [c for c in node if local(c) == "script"]
-        if not scripts or not (scripts[-1].text or "").strip():
-            self.add(node, f"{label(node)} has no script")
+        language = script_language(node.get("scriptFormat"))
+        if language is not None:
+            self.add(
+                node,
+                f"{label(node)} is written in {language}; the engine runs only its own "
+                "Python-like scripts: rewrite the script",
+            )
+        elif not scripts or not (scripts[-1].text or "").strip():
+            self.add(node, f"{label(node)} has no script" + foreign_hint(node, "resource"))
         else:
             self.expr(node, scripts[-1].text, "exec", "the script", scripts[-1].sourceline)
 
@@ -204,11 +224,19 @@ class ElementChecker:
         for loop in bpmn_children(node, "multiInstanceLoopCharacteristics"):
             cardinality = loop.find(f"{{{BPMN_NS}}}loopCardinality")
             data_input = loop.find(f"{{{BPMN_NS}}}loopDataInputRef")
-            if (cardinality is None) == (data_input is None):
+            if cardinality is None and data_input is None:
+                hint = foreign_hint(loop, "collection", "elementVariable")
                 self.add(
                     node,
-                    f"{label(node)}: a multi-instance activity needs exactly one of "
-                    "loopCardinality or loopDataInputRef",
+                    f"{label(node)}: a multi-instance activity needs a number of instances "
+                    f"(loop cardinality) or a collection to go through (input collection)"
+                    f"{hint}",
+                )
+            elif cardinality is not None and data_input is not None:
+                self.add(
+                    node,
+                    f"{label(node)}: a multi-instance activity takes a number of instances "
+                    "(loop cardinality) or a collection (input collection), not both",
                 )
             self.expr(node, _raw(cardinality), "eval", "the loop cardinality", _line(cardinality))
             done = loop.find(f"{{{BPMN_NS}}}completionCondition")
@@ -298,8 +326,33 @@ class ElementChecker:
     def _service(self, node: etree._Element) -> None:
         operators = extensions(node, "serviceTaskOperator")
         if not operators or not (operators[-1].get("id") or "").strip():
-            self.add(node, f"{label(node)} has no operation (spiffworkflow:serviceTaskOperator)")
+            hint = foreign_hint(
+                node,
+                "class",
+                "delegateExpression",
+                "expression",
+                "topic",
+                "connectorId",
+                "type",
+                "taskDefinition",
+            )
+            advice = (
+                "bind it to an operation or remove it"
+                if hint
+                else ("pick one of the registered operations in its properties")
+            )
+            self.add(node, f"{label(node)} is not bound to an operation{hint}: {advice}")
             return
+        operation = (operators[-1].get("id") or "").strip()
+        if operation in self.by_id:
+            # SpiffWorkflow finds flow targets by id anywhere in the file, operators too.
+            self.add(
+                node,
+                f"{label(node)}: its operation '{operation}' has the same name as the id of "
+                f"{label(self.by_id[operation])}, which the engine would confuse: give that "
+                "element another id",
+                operators[-1].sourceline,
+            )
         for param in operators[-1].iter(f"{{{SPIFF_NS}}}parameter"):
             name = param.get("id")
             if not name or not param.get("type"):

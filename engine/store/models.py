@@ -235,6 +235,24 @@ class ProcessDraft(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class CamundaImport(Base):
+    """Camunda 7 files a process owner uploaded to convert, and the choices made so far
+    (group -> role, service task -> operation); converted again on each visit."""
+
+    __tablename__ = "camunda_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(ForeignKey("users.username", ondelete="CASCADE"))
+    #: ``[{"name": file name, "content": base64 of the uploaded bytes}]``, as uploaded.
+    files: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    #: Camunda group (or lane name) -> PMOflow role key.
+    group_roles: Mapped[dict[str, str]] = mapped_column(JSON)
+    #: Element id of a service-like task -> registered operation name.
+    operations: Mapped[dict[str, str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class FormDraft(Base):
     """A task form a process owner saved in the form designer, not yet deployed: the
     next deployment from the modeler freezes it with the new process version (deployed

@@ -25,18 +25,21 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "modeling.md"
 CTX = CheckContext(known_operations=None)
 FILE_LEVEL = ("not well-formed", "encoding", "too large", "is empty", "DOCTYPE",
               "too many elements", "nested too deeply", "contains no process",
-              "root element", "binary")
+              "root element", "binary", "this diagram was drawn")
 KINDS = [
+    ("this diagram was drawn", "another tool's extensions"),
     ("not executable", "not executable"),
-    ("no lane or role", "task without lane/role"),
+    ("has no role", "task without lane/role"),
     ("does not compile", "expression not Python"),
+    ("JUEL expression", "expression not Python"),
+    ("is written in", "expression not Python"),
     ("without conditions", "gateway without conditions/default"),
-    ("has no operation", "service task without operation"),
+    ("not bound to an operation", "service task without operation"),
     ("data store", "data store"),
     ("data object", "data association"),
     ("not supported", "unsupported element/event"),
     ("timer", "timer"),
-    ("no decision", "rule task without decision"),
+    ("decision table it calls", "rule task without decision"),
     ("calls process", "call target missing"),
     ("start event", "sub-process structure"),
     ("end event", "sub-process structure"),

@@ -132,7 +132,7 @@ def test_valid_process_has_no_problems() -> None:
 def test_non_executable_process_is_named() -> None:
     content = bpmn(simple(), process='id="p" name="Descriptive" isExecutable="false"')
     problem = only(problems_of(content), "p")
-    assert "process 'Descriptive' is not executable (isExecutable is not true)" in problem.message
+    assert "process 'Descriptive' is marked as not executable" in problem.message
     assert problem.line == line_of(content, "<bpmn:process")
 
 
@@ -313,7 +313,9 @@ def test_user_task_without_lane_or_role() -> None:
     body = "\n".join(['<bpmn:startEvent id="start" />', '<bpmn:userTask id="t" name="Task 1" />',
                       '<bpmn:endEvent id="end" />', chain("start", "t", "end")])
     problem = only(problems_of(bpmn(body)), "t")
-    assert problem.message == "task 'Task 1' has no lane or role"
+    assert problem.message == (
+        "task 'Task 1' has no role: put it in a lane named after a role, or give it a role "
+        "property")
 
 
 def test_unknown_role_from_lane_and_from_property() -> None:
@@ -329,13 +331,24 @@ def test_unknown_role_from_lane_and_from_property() -> None:
 
 # -- expressions (line numbers point into the file) -------------------------------------
 def test_condition_that_does_not_compile() -> None:
-    body = _gateway(flow("fy", "gw", "a", "${approved}"), flow("fn", "gw", "b"),
+    body = _gateway(flow("fy", "gw", "a", "approved ="), flow("fn", "gw", "b"),
                     default=' default="fn"')
     content = bpmn(body)
     problem = only(problems_of(content), "fy")
     assert 'the condition does not compile' in problem.message
-    assert '(at "${approved}")' in problem.message
-    assert problem.line == line_of(content, "${approved}")
+    assert '(at "approved =")' in problem.message
+    assert problem.line == line_of(content, "approved =")
+
+
+def test_juel_condition_is_named_with_its_rewrite() -> None:
+    body = _gateway(flow("fy", "gw", "a", "${approved &amp;&amp; !late}"),
+                    flow("fn", "gw", "b"), default=' default="fn"')
+    content = bpmn(body)
+    problem = only(problems_of(content), "fy")
+    assert "the condition '${approved && !late}' is a JUEL expression" in problem.message
+    assert problem.message.endswith("here: approved and not late")
+    assert "SyntaxError" not in problem.message
+    assert problem.line == line_of(content, "${approved")
 
 
 def test_script_error_line_is_the_line_in_the_file() -> None:
@@ -441,7 +454,8 @@ def test_invalid_form_files() -> None:
 
 def test_business_rule_and_call_activity_references() -> None:
     no_ref = problems_of(bpmn(simple('<bpmn:businessRuleTask id="t" name="Route" />')))
-    assert "has no decision to call" in only(no_ref, "t").message
+    assert "business rule task 'Route' does not name the decision table it calls" in only(
+        no_ref, "t").message
     brt = ('<bpmn:businessRuleTask id="t" name="Route"><bpmn:extensionElements>'
            "<spiffworkflow:calledDecisionId>nope</spiffworkflow:calledDecisionId>"
            "</bpmn:extensionElements></bpmn:businessRuleTask>")
@@ -449,14 +463,16 @@ def test_business_rule_and_call_activity_references() -> None:
     assert "calls decision 'nope', which is neither in this deployment nor deployed" in (
         unknown.message)
     call = problems_of(bpmn(simple('<bpmn:callActivity id="t" name="Sub" />')))
-    assert "has no called process (calledElement is missing)" in only(call, "t").message
+    assert "call activity 'Sub' does not name the process it calls" in only(call, "t").message
     target = problems_of(bpmn(simple('<bpmn:callActivity id="t" name="Sub" calledElement="x" />')))
     assert "calls process 'x', which is neither in this deployment" in only(target, "t").message
 
 
 def test_service_task_operation() -> None:
     missing = problems_of(bpmn(simple('<bpmn:serviceTask id="t" name="Notify" />')))
-    assert "has no operation" in only(missing, "t").message
+    assert only(missing, "t").message == (
+        "service task 'Notify' is not bound to an operation: pick one of the registered "
+        "operations in its properties")
     task = ('<bpmn:serviceTask id="t" name="Notify"><bpmn:extensionElements>'
             '<spiffworkflow:serviceTaskOperator id="send_fax"><spiffworkflow:parameters />'
             "</spiffworkflow:serviceTaskOperator></bpmn:extensionElements></bpmn:serviceTask>")

@@ -159,3 +159,22 @@ def test_a_decision_table_note_names_the_table_in_both_languages(app: Flask):
     with app.test_request_context("/", headers={"Accept-Language": "en"}):
         assert say(note) == ("The decision table slas reads budget, which no form of this "
                              "process asks for.")
+
+
+def test_a_diagram_from_another_tool_names_it_in_both_languages(app: Flask):
+    camunda = Problem("a.bpmn", "english", code="diagram.foreign_extensions",
+                      params={"tool": "Camunda 7", "settings": "candidateGroups, class",
+                              "advice": "import_camunda7",
+                              "namespace": "http://camunda.org/schema/1.0/bpmn"})
+    signavio = Problem("a.bpmn", "english", code="diagram.foreign_extensions",
+                       params={"tool": "Signavio", "settings": "signavioMetaData",
+                               "advice": "", "namespace": "http://www.signavio.com"})
+    with app.test_request_context("/", headers={"Accept-Language": "zh"}):
+        assert say(camunda) == ("此图是为 Camunda 7 绘制的：引擎不读取其 Camunda 7 设置"
+                                "（candidateGroups, class）。请使用“从 Camunda 7 导入”，"
+                                "它会转换能转换的部分并列出其余部分。")
+        assert say(signavio).startswith("此图是用 Signavio 绘制的")
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert say(camunda).endswith("Use Import from Camunda 7, which converts what it can "
+                                     "and lists the rest.")
+        assert say(signavio).startswith("This diagram was drawn in Signavio")
