@@ -31,6 +31,8 @@ from workflows.records.lessons import (
     curate_lessons,
     get_lesson,
     list_lessons,
+    read_counts,
+    record_read,
     search_lessons,
 )
 from workflows.records.projects import (
@@ -107,6 +109,8 @@ __all__ = [
     "resolve_escalation",
     "revise_risk",
     "risk_matrix",
+    "read_counts",
+    "record_read",
     "search_lessons",
     "set_escalation_status",
     "set_stage",
