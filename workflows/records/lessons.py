@@ -102,10 +102,10 @@ def record_read(session: Session, lesson_id: int, username: str, at: datetime) -
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    done = session.execute(insert(LessonRead).values(
+    added = session.scalar(insert(LessonRead).values(
         lesson_id=lesson_id, username=username, read_at=at).on_conflict_do_nothing(
-        index_elements=["lesson_id", "username"]))
-    return bool(getattr(done, "rowcount", 0))
+        index_elements=["lesson_id", "username"]).returning(LessonRead.id))
+    return added is not None
 
 
 def read_counts(session: Session, lesson_ids: Iterable[int]) -> dict[int, int]:
