@@ -508,10 +508,10 @@ def _lessons(session: Session, filters: Filters, now: datetime, work: WorkingTim
         published[_month(at)] += 1
     reads: dict[str, int] = defaultdict(int)
     readers: dict[str, set[str]] = defaultdict(set)
-    q = select(LessonRead.read_at, LessonRead.username).join(
+    read = select(LessonRead.read_at, LessonRead.username).join(
         Lesson, Lesson.id == LessonRead.lesson_id).where(
         LessonRead.read_at >= filters.since, LessonRead.read_at < filters.until)
-    for at, who in session.execute(_in_category(q, Lesson.project_id, filters)):
+    for at, who in session.execute(_in_category(read, Lesson.project_id, filters)):
         reads[_month(at)] += 1
         readers[_month(at)].add(who)
     rows = [(m, published[m], reads[m], len(readers[m])) for m in months

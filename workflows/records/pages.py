@@ -17,10 +17,10 @@ Who reads what (the PMO's pages are open by design: a PM learns from the whole p
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, exists, func, literal, or_, select
