@@ -30,9 +30,11 @@ from webui.extensions import db
 MONTHS, WARMUP = 1, 10
 
 
-def build_demo_database(path: Path) -> None:
-    """``pmoflow init --demo``, then a one-month demo year ending at START."""
-    clock = ManualClock(START)
+def build_demo_database(path: Path, clock: ManualClock | None = None, months: int = MONTHS,
+                        warmup: int = WARMUP) -> None:
+    """``pmoflow init --demo``, then a one-month demo year ending at START (or ``months``
+    ending at ``clock``'s time, after ``warmup`` days: scripts/screenshots.py)."""
+    clock = clock or ManualClock(START)
     rt = build(app_config(path), clock)
     seed.upgrade_schema(rt)
     with rt.sessions() as session:
@@ -40,12 +42,12 @@ def build_demo_database(path: Path) -> None:
         demo_year.ensure_people(session, clock.now(), seed.DEMO_PASSWORD)
         seed.deploy_dir(rt, session, lambda _line: None)
         rt.engine.mark_demo_install(session, "test")
-        start = demo_year.span_start(clock.now(), MONTHS, WARMUP)
+        start = demo_year.span_start(clock.now(), months, warmup)
         demo_year.backdate_definitions(session, start)
         for seeder in seed.demo_seeders():
             seeder(rt.engine, session, start)
-        demo_year.run(rt.engine, session, end=clock.now(), months=MONTHS, seed=5,
-                      warmup_days=WARMUP)
+        demo_year.run(rt.engine, session, end=clock.now(), months=months, seed=5,
+                      warmup_days=warmup)
     with rt.db.connect() as conn:
         conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
     rt.db.dispose()
