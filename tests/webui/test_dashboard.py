@@ -232,3 +232,22 @@ def test_lessons_published_and_read_figure(demo_client):
         assert published >= 0 and reads >= readers >= 0 and (published or reads)
     page = demo_client.get("/dashboard", headers={"Accept-Language": "zh-CN"})
     assert "经验教训的发布与阅读" in page.get_data(as_text=True)
+
+
+def test_heatmap_keeps_the_category_and_department(demo_client):
+    login(demo_client, "pmohead")
+    page = demo_client.get("/dashboard/heatmap/project_approval?department=Sales&category=it")
+    assert page.status_code == 200
+    doc = parse_html(page.get_data(as_text=True))
+    form = one(doc, "//form[@data-testid='heat-filters']")
+    assert form.xpath("string(.//input[@name='department']/@value)") == "Sales"
+    assert form.xpath("string(.//input[@name='category']/@value)") == "it"
+    summary = one(doc, "//*[@data-testid='heat-summary']").text_content()
+    assert "Department: Sales" in summary and "Project category: IT" in summary
+    everything = demo_client.get("/dashboard/heatmap/project_approval")
+    total = int(one(parse_html(everything.get_data(as_text=True)),
+                    "//*[@data-testid='heat-summary']").text_content().split()[0])
+    assert int(summary.split()[0]) < total
+    bad = demo_client.get("/dashboard/heatmap/project_approval?department=Nowhere")
+    assert bad.status_code == 422 and "No project involves the department" in \
+        bad.get_data(as_text=True)
