@@ -13,7 +13,8 @@ by the approval rules, the rules page after a what-if, ``rules-what-if.png``, wi
 head's inbox ``demo-inbox.png`` and a proposal's request page ``demo-request.png`` of the
 shipped processes (``--only rules``); and after a twelve-month demo year simulated through
 the engine (``--only insight``, a few minutes), the PMO head's ``dashboard.png``, the
-project approval's ``heatmap.png``, a closed project's ``project-timeline.png`` and the PMO
+project approval's ``heatmap.png``, a closed project's ``project-timeline.png`` (the
+timeline unfolded; on the page it scrolls in its card) and the PMO
 admin's ``ops-console.png`` (a demo-year request with an incident to retry and a token to
 move).
 
