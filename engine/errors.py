@@ -195,6 +195,7 @@ CODES: dict[str, str] = {
     "dashboard.period_future": "The period starts after today.",
     "dashboard.category_unknown": "Not a project category.",
     "dashboard.figure_unknown": "Not a dashboard figure.",
+    "dashboard.department_unknown": "No project involves this department.",
 }
 
 

@@ -38,7 +38,8 @@ from engine.store.models import (
 )
 from engine.store.uow import unit_of_work
 from workflows import records
-from workflows.records.models import Project
+from workflows.records import pages as pmo_pages
+from workflows.records.models import Lesson, Project
 from workflows.roles import DEMO_USERS
 
 DAY = 86400.0
@@ -182,6 +183,9 @@ class _Sim:
         self.closure_planned: set[int] = set()  # project ids
         self.holders: dict[str, list[str]] = {}
         self.year_start = end - timedelta(days=30.44 * result.months)
+        #: Who reads which lesson: its own generator, so the year's other choices (and
+        #: counts) stay what the seed gave them before lessons were read.
+        self.reading = random.Random(rng.getstate()[1][0])
 
     # ------------------------------------------------------------------ time
 
@@ -272,6 +276,7 @@ class _Sim:
             if key == "project_approval":
                 pm = self.rng.choice(PMS)
                 data = self.proposal()
+                self.read_lessons(pm, data["category"])
                 view = self.bpm.start(self.session, key, pm, data)
                 self.proposals[view.id] = data
             elif key == "risk_review":
@@ -292,6 +297,25 @@ class _Sim:
             self.session.rollback()
             return
         self.result.started[key] = self.result.started.get(key, 0) + 1
+
+    def read_lessons(self, pm: str, category: str) -> None:
+        """Before proposing, the PM opens some of the lessons the proposal form shows for
+        the category, and now and then one more from the library."""
+        shown = pmo_pages.lessons_by_project_category(self.session, [category]).get(
+            category, [])
+        chosen = [lesson.id for lesson in shown if self.reading.random() < 0.45]
+        if self.reading.random() < 0.3:
+            other = self.session.scalars(select(Lesson.id).where(
+                Lesson.published.is_(True), Lesson.merged_into_id.is_(None))
+                .order_by(Lesson.id)).all()
+            if other:
+                chosen.append(self.reading.choice(other))
+        self.session.rollback()
+        if not chosen:
+            return
+        with unit_of_work(self.session) as work:
+            for lesson_id in chosen:
+                records.record_read(work, lesson_id, pm, self.clock.now())
 
     def start_closure(self, project_id: int) -> None:
         project = self.session.get(Project, project_id)

@@ -11,14 +11,19 @@ the sign-in page of a demo install listing its demo users, ``login-demo.png``
 (``--only login``); and, on a database like ``pmoflow init --demo`` with proposals routed
 by the approval rules, the rules page after a what-if, ``rules-what-if.png``, with the PMO
 head's inbox ``demo-inbox.png`` and a proposal's request page ``demo-request.png`` of the
-shipped processes (``--only rules``).
+shipped processes (``--only rules``); and after a twelve-month demo year simulated through
+the engine (``--only insight``, a few minutes), the PMO head's ``dashboard.png``, the
+project approval's ``heatmap.png``, a closed project's ``project-timeline.png`` (the
+timeline unfolded; on the page it scrolls in its card) and the PMO
+admin's ``ops-console.png`` (a demo-year request with an incident to retry and a token to
+move).
 
 Each page is taken in English and in Chinese (``--lang en|zh|both``, default both): the
 Chinese file is ``<name>-zh.png``. Signed-in pages switch with the navigation's language
 buttons (which also save the user's choice), the sign-in page by the browser's language.
 
     PYTHONPATH=. python scripts/screenshots.py [--out docs/screenshots]
-                                               [--only tasks|pmo|admin|login|rules]
+                                               [--only tasks|pmo|admin|login|rules|insight]
                                                [--lang en|zh|both]
 """
 
@@ -204,7 +209,8 @@ def _project(s, clock: ManualClock, title: str, category: str, budget: str, curr
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
-    parser.add_argument("--only", choices=("tasks", "pmo", "admin", "login", "rules"),
+    parser.add_argument("--only", choices=("tasks", "pmo", "admin", "login", "rules",
+                                           "insight"),
                         help="take only these shots")
     parser.add_argument("--lang", choices=("en", "zh", "both"), default="both",
                         help="the language of the pages (both: <name>.png and <name>-zh.png)")
@@ -216,7 +222,9 @@ def main() -> int:
 
     if args.only in (None, "rules"):
         shoot_rules(out, langs)
-    if args.only == "rules":
+    if args.only in (None, "insight"):
+        shoot_insight(out, langs)
+    if args.only in ("rules", "insight"):
         return 0
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -374,6 +382,74 @@ def shoot_rules(out: Path, langs: tuple[str, ...] = ("en",)) -> None:
                 page.goto(f"/instances/{last}")
                 page.wait_for_selector("[data-diagram][data-ready=true]")
                 page.screenshot(path=png(out, "demo-request", lang), full_page=True)
+                page.context.close()
+            browser.close()
+        server.shutdown()
+
+
+def shoot_insight(out: Path, langs: tuple[str, ...] = ("en",)) -> None:
+    """After a twelve-month demo year: the dashboard, the approval's heatmap, the timeline
+    of the closed project with the most risks and escalations, and the ops console on a
+    request whose completeness check the inbox lost (an incident, as ``pmoflow doctor``
+    finds it)."""
+    from playwright.sync_api import sync_playwright
+    from sqlalchemy import Integer, func, select, update
+
+    from engine.store.models import HumanTask, ProcessInstance
+    from tests.webui.test_dashboard import build_demo_database
+    from workflows.records.models import Escalation, Lesson, Project, Risk
+
+    with tempfile.TemporaryDirectory() as tmp:
+        clock = ManualClock("2026-12-01T08:00:00+00:00")
+        build_demo_database(Path(tmp) / "year.db", clock, months=12, warmup=60)
+        app = make_app(Path(tmp) / "year.db", clock)
+        with app.app_context():
+            s = db.session
+            risks = select(func.count()).where(Risk.project_id == Project.id) \
+                .scalar_subquery()
+            escalations = select(func.count()).where(
+                Escalation.project_id == Project.id).scalar_subquery()
+            busy = (risks > 0).cast(Integer) * 100 + risks + escalations
+            published = select(Lesson.project_id).where(Lesson.published.is_(True))
+            project = s.scalar(select(Project.id).where(Project.stage == "Closed",
+                                                        Project.id.in_(published))
+                               .order_by(busy.desc(), Project.id).limit(1))
+            task = s.scalars(select(HumanTask).join(
+                ProcessInstance, ProcessInstance.id == HumanTask.instance_id).where(
+                HumanTask.status == "open", HumanTask.element_id == "check",
+                ProcessInstance.status == "running").order_by(HumanTask.id)).first()
+            assert project is not None and task is not None
+            stranded = task.instance_id
+            s.execute(update(HumanTask).where(HumanTask.id == task.id)
+                      .values(status="completed", completed_by="nobody"))
+            s.commit()
+            app.extensions["pmoflow"].engine.doctor(s)
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_port}"
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            for lang in langs:
+                page = session(browser, base, "pmohead", lang, width=1400)
+                page.goto("/dashboard")
+                page.wait_for_function("() => document.querySelectorAll('canvas').length"
+                                       " && [...document.querySelectorAll('canvas')]"
+                                       ".every(c => Chart.getChart(c))")
+                page.screenshot(path=png(out, "dashboard", lang), full_page=True)
+                page.goto("/dashboard/heatmap/project_approval")
+                page.wait_for_selector("[data-testid=heatmap][data-ready=true]")
+                page.screenshot(path=png(out, "heatmap", lang), full_page=True)
+                page.goto(f"/projects/{project}")
+                page.wait_for_selector("[data-testid=timeline]")
+                # the whole timeline (on the page it scrolls inside its card)
+                page.evaluate("document.querySelector('[data-testid=timeline]')"
+                              ".style.maxHeight = 'none'")
+                page.screenshot(path=png(out, "project-timeline", lang), full_page=True)
+                page.context.close()
+                page = session(browser, base, "admin", lang, width=1400)
+                page.goto(f"/ops/instances/{stranded}")
+                page.wait_for_selector("[data-testid=incident]")
+                page.screenshot(path=png(out, "ops-console", lang), full_page=True)
                 page.context.close()
             browser.close()
         server.shutdown()

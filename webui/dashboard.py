@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from urllib.parse import quote
 
 from flask import Blueprint, Response, render_template, request
 from flask_babel import get_locale
@@ -37,6 +38,7 @@ TITLES = {
     "approval_routes": _l("Approvals by route"),
     "risk_grid": _l("Risks: probability × impact"),
     "escalations": _l("Open escalations by kind and age"),
+    "lessons": _l("Lessons published and read"),
 }
 #: Approval routes in words.
 ROUTES = {
@@ -58,11 +60,14 @@ COLUMNS = {
     "overdue": _l("Overdue"), "started": _l("Started"), "route": _l("Route"),
     "approvals": _l("Approvals"), "category": _l("Category"), "level": _l("Level"),
     "risks": _l("Risks"), "kind": _l("Kind"), "age_days": _l("Age (days)"),
+    "published": _l("Published"), "reads": _l("Reads"), "readers": _l("Readers"),
 }
+#: The query arguments the dashboard, its CSV files and its heatmap read.
+FILTER_ARGS = ("start", "end", "category", "department")
 
 
 def _read(only=None):
-    raw = {k: request.args.get(k, "") for k in ("start", "end", "category")}
+    raw = {k: request.args.get(k, "") for k in FILTER_ARGS}
     return insight.read(bpm(), db.session, username(), raw, only)
 
 
@@ -79,7 +84,8 @@ def index():
     names = {p.key: p for p in processes()}
     return render_template(
         "dashboard.html", board=board, errors=errors, titles=TITLES, columns=COLUMNS,
-        categories=PROJECT_CATEGORIES, args=request.args, process_names=names,
+        categories=PROJECT_CATEGORIES, departments=insight.departments(db.session),
+        args=request.args, process_names=names,
         record_label=label, routes=ROUTES, chart_data=_charts(board) if board else {},
         section="dashboard"), 422 if errors else 200
 
@@ -128,9 +134,13 @@ def download(name: str):
     for row in figure.rows:
         writer.writerow(["" if v is None else v for v in row])
     f = board.filters
-    filename = f"pmoflow-{name}-{f.start}-{f.end}{'-' + f.category if f.category else ''}.csv"
+    tail = "".join(f"-{v}" for v in (f.category, f.department) if v)
+    filename = f"pmoflow-{name}-{f.start}-{f.end}{tail}.csv"
+    ascii_name = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_"
+                         for c in filename)
     return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+                    headers={"Content-Disposition": f"attachment; filename=\"{ascii_name}\"; "
+                             f"filename*=UTF-8''{quote(filename)}"})
 
 
 def _version_arg() -> int | None:
@@ -143,7 +153,7 @@ def _version_arg() -> int | None:
 def heatmap(key: str):
     """One process version's diagram coloured by where work waits and how often each
     element and flow is passed."""
-    raw = {k: request.args.get(k, "") for k in ("start", "end", "category")}
+    raw = {k: request.args.get(k, "") for k in FILTER_ARGS}
     errors: list[str] = []
     heat = None
     try:

@@ -13,7 +13,7 @@ from flask import Blueprint, render_template, request
 from flask_login import login_required
 from markupsafe import Markup, escape
 
-from webui.context import username
+from webui.context import bpm, username
 from webui.extensions import db
 from webui.paging import Paging, page_arg
 from webui.portfolio import choice
@@ -92,5 +92,5 @@ def index():
 def show(lesson_id: int):
     """One lesson in full (unpublished ones for the PMO only)."""
     terms = request.args.get("q", "").split()[:10]
-    page = pmo_pages.lesson_page(db.session, lesson_id, username())
+    page = pmo_pages.open_lesson(bpm(), db.session, lesson_id, username())
     return render_template("lessons_detail.html", page=page, terms=terms)

@@ -256,6 +256,7 @@ MESSAGES: dict[str, LazyString] = {
     "dashboard.period_future": _l("The period starts after today (%(today)s)."),
     "dashboard.category_unknown": _l("%(value)s is not a project category."),
     "dashboard.figure_unknown": _l("%(value)s is not a dashboard figure."),
+    "dashboard.department_unknown": _l("No project involves the department %(value)s."),
 }
 
 #: Codes whose English text is the message itself, shown as it is: a schema author's

@@ -15,6 +15,8 @@ from webui.messages import process_failed
 from webui.portfolio import project_of
 from webui.schema import properties, widget_of
 from webui.tasks import allow_uploads, check_uploads, read_form
+from workflows.records import pages as pmo_pages
+from workflows.records.vocab import PROJECT_CATEGORIES
 
 bp = Blueprint("processes", __name__)
 
@@ -30,7 +32,18 @@ def index():
 def _render(page: pages.StartPage, values=None, errors=None):
     form = build_form(page.schema, values, errors, locale=locale(),
                       people=page.directory.people)
-    return render_template("start.html", page=page, form=form)
+    return render_template("start.html", page=page, form=form,
+                           related_lessons=_related_lessons(page.schema))
+
+
+def _related_lessons(schema) -> dict:
+    """A start form that asks for a project category (the proposal) shows the lessons of
+    earlier projects of the chosen category: each category's newest published lessons."""
+    field = ((schema or {}).get("properties") or {}).get("category") or {}
+    enum = [str(v) for v in field.get("enum") or ()]
+    if not enum or not set(enum) <= set(PROJECT_CATEGORIES):
+        return {}
+    return pmo_pages.lessons_by_project_category(db.session, enum)
 
 
 @bp.get("/processes/<key>/start")

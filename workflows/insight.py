@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
@@ -25,13 +26,13 @@ if TYPE_CHECKING:
 from engine import identity
 from engine.errors import FieldError, Forbidden, InvalidData
 from engine.store.models import HumanTask, ProcessInstance
-from workflows.records.models import Escalation, Project, Risk
+from workflows.records.models import Escalation, Lesson, LessonRead, Project, Risk
 from workflows.records.vocab import PROJECT_CATEGORIES
 
 #: The figures the dashboard shows, in page order (also the API's and CSV's names).
 FIGURES: tuple[str, ...] = (
     "cycle_time", "cycle_trend", "steps", "sla_by_role", "wip", "throughput",
-    "approval_routes", "risk_grid", "escalations",
+    "approval_routes", "risk_grid", "escalations", "lessons",
 )
 #: The longest period one dashboard covers.
 MAX_PERIOD = timedelta(days=3 * 366)
@@ -43,11 +44,16 @@ READERS = frozenset({"pmo_head", "pmo_admin"})
 @dataclass(frozen=True)
 class Filters:
     """Which work the figures count: started from ``start`` up to ``end`` (dates,
-    inclusive), optionally only projects of one ``category``."""
+    inclusive), optionally only projects of one ``category`` and of one ``department``
+    (a project involves every department its proposal names)."""
 
     start: date
     end: date
     category: str | None = None
+    department: str | None = None
+    #: The database's dialect, set by :func:`dashboard` and :func:`heatmap` (the
+    #: department test reads the projects' JSON list differently per database).
+    dialect: str = field(default="", compare=False, repr=False)
 
     @property
     def since(self) -> datetime:
@@ -60,11 +66,13 @@ class Filters:
         return datetime.combine(self.end + timedelta(days=1), time(), tzinfo=UTC)
 
 
-def parse_filters(raw: dict[str, Any], today: date) -> Filters:
-    """Filters from query arguments (``start``, ``end`` as YYYY-MM-DD, ``category``);
-    default: the twelve months up to ``today``.  :class:`InvalidData` naming the field for
-    a garbled date, an end before the start, a period over three years or in the future,
-    or an unknown category."""
+def parse_filters(raw: dict[str, Any], today: date,
+                  departments: Collection[str] | None = None) -> Filters:
+    """Filters from query arguments (``start``, ``end`` as YYYY-MM-DD, ``category``,
+    ``department``); default: the twelve months up to ``today``.  :class:`InvalidData`
+    naming the field for a garbled date, an end before the start, a period over three
+    years or in the future, an unknown category, or (given the known ``departments``) a
+    department no project names."""
     errors: dict[str, FieldError] = {}
 
     def day(name: str, default: date) -> date:
@@ -98,9 +106,26 @@ def parse_filters(raw: dict[str, Any], today: date) -> Filters:
         errors["category"] = FieldError(
             f"{category[:40]!r} is not a project category.", "dashboard.category_unknown",
             field="category", value=category[:40])
+    department = str(raw.get("department") or "").strip() or None
+    if department is not None and departments is not None and department not in departments:
+        errors["department"] = FieldError(
+            f"No project involves the department {department[:40]!r}.",
+            "dashboard.department_unknown", field="department", value=department[:40])
     if errors:
         raise InvalidData(errors)
-    return Filters(start=start, end=end, category=category)
+    return Filters(start=start, end=end, category=category, department=department)
+
+
+def departments(session: Session) -> tuple[str, ...]:
+    """Every department some project names (its proposal's ``departments``), sorted."""
+    found: set[str] = set()
+    for names in session.scalars(select(Project.departments)):
+        found.update(str(n) for n in names or () if n)
+    return tuple(sorted(found, key=str.casefold))
+
+
+def _bound(filters: Filters, session: Session) -> Filters:
+    return replace(filters, dialect=session.get_bind().dialect.name)
 
 
 @dataclass(frozen=True)
@@ -175,11 +200,24 @@ def _months(filters: Filters) -> list[str]:
     return out
 
 
+def _department(filters: Filters) -> ColumnElement[bool]:
+    """Projects whose ``departments`` list holds the filter's department."""
+    if filters.dialect == "postgresql":
+        return Project.departments.cast(JSONB).contains([filters.department])
+    each = func.json_each(Project.departments).table_valued("value")
+    return exists(select(literal(1)).select_from(each).where(
+        each.c.value == filters.department))
+
+
 def _in_category(query: Select[Any], project_id: Any, filters: Filters) -> Select[Any]:
-    if filters.category is None:
+    if filters.category is None and filters.department is None:
         return query
-    return query.where(project_id.in_(
-        select(Project.id).where(Project.category == filters.category)))
+    conds: list[ColumnElement[bool]] = []
+    if filters.category is not None:
+        conds.append(Project.category == filters.category)
+    if filters.department is not None:
+        conds.append(_department(filters))
+    return query.where(project_id.in_(select(Project.id).where(*conds)))
 
 
 # --------------------------------------------------------------------------- figures
@@ -199,7 +237,7 @@ def read(bpm: Engine, session: Session, actor: str, raw: dict[str, Any],
         raise Forbidden("only the PMO head and the PMO administrator see the dashboard",
                         code="access.dashboard_only")
     now = bpm.clock.now()
-    filters = parse_filters(raw, now.date())
+    filters = parse_filters(raw, now.date(), departments(session))
     return dashboard(session, filters, now, lambda day: bpm.is_workday(session, day), only)
 
 
@@ -213,6 +251,7 @@ def dashboard(session: Session, filters: Filters, now: datetime,
         raise InvalidData({"figure": FieldError(
             f"{unknown[0][:40]!r} is not a dashboard figure.", "dashboard.figure_unknown",
             field="figure", value=unknown[0][:40])})
+    filters = _bound(filters, session)
     work = WorkingTime(is_workday)
     cache: dict[str, Any] = {}
     out: dict[str, Figure] = {}
@@ -456,11 +495,38 @@ def _escalations(session: Session, filters: Filters, now: datetime, work: Workin
                       label: [by[(k, label)] for k in kinds] for _, label in AGE_BUCKETS}})
 
 
+def _lessons(session: Session, filters: Filters, now: datetime, work: WorkingTime,
+             cache: dict[str, Any]) -> Figure:
+    """Lessons published per month and how often published lessons were read (first
+    reads by each person) per month; ``readers`` counts different people."""
+    months = _months(filters)
+    published: dict[str, int] = defaultdict(int)
+    q = select(Lesson.published_at).where(
+        Lesson.published.is_(True), Lesson.merged_into_id.is_(None),
+        Lesson.published_at >= filters.since, Lesson.published_at < filters.until)
+    for (at,) in session.execute(_in_category(q, Lesson.project_id, filters)):
+        published[_month(at)] += 1
+    reads: dict[str, int] = defaultdict(int)
+    readers: dict[str, set[str]] = defaultdict(set)
+    read = select(LessonRead.read_at, LessonRead.username).join(
+        Lesson, Lesson.id == LessonRead.lesson_id).where(
+        LessonRead.read_at >= filters.since, LessonRead.read_at < filters.until)
+    for at, who in session.execute(_in_category(read, Lesson.project_id, filters)):
+        reads[_month(at)] += 1
+        readers[_month(at)].add(who)
+    rows = [(m, published[m], reads[m], len(readers[m])) for m in months
+            if published[m] or reads[m]]
+    return Figure("lessons", ("month", "published", "reads", "readers"), tuple(rows),
+                  {"type": "bar", "columns": True, "labels": months, "series": {
+                      "published": [published[m] for m in months],
+                      "reads": [reads[m] for m in months]}})
+
+
 _BUILDERS: dict[str, Callable[..., Figure]] = {
     "cycle_time": _cycle_time, "cycle_trend": _cycle_trend, "steps": _steps,
     "sla_by_role": _sla_by_role, "wip": _wip, "throughput": _throughput,
     "approval_routes": _approval_routes, "risk_grid": _risk_grid,
-    "escalations": _escalations,
+    "escalations": _escalations, "lessons": _lessons,
 }
 
 
@@ -508,6 +574,7 @@ def heatmap(session: Session, key: str, version: int, filters: Filters) -> Heatm
     if definition_id is None:
         session.rollback()
         raise NotFound(f"no version {version} of process {key!r}", code="not_found")
+    filters = _bound(filters, session)
     mine = _in_category(select(ProcessInstance.id).where(
         ProcessInstance.definition_id == definition_id,
         ProcessInstance.started_at >= filters.since,
@@ -545,7 +612,7 @@ def read_heatmap(bpm: Engine, session: Session, actor: str, key: str, version: i
         session.rollback()
         raise Forbidden("only the PMO head and the PMO administrator see the dashboard",
                         code="access.dashboard_only")
-    filters = parse_filters(raw, bpm.clock.now().date())
+    filters = parse_filters(raw, bpm.clock.now().date(), departments(session))
     if version is None:
         version = session.scalar(select(func.max(ProcessDefinition.version)).where(
             ProcessDefinition.key == key))

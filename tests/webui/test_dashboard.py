@@ -30,9 +30,11 @@ from webui.extensions import db
 MONTHS, WARMUP = 1, 10
 
 
-def build_demo_database(path: Path) -> None:
-    """``pmoflow init --demo``, then a one-month demo year ending at START."""
-    clock = ManualClock(START)
+def build_demo_database(path: Path, clock: ManualClock | None = None, months: int = MONTHS,
+                        warmup: int = WARMUP) -> None:
+    """``pmoflow init --demo``, then a one-month demo year ending at START (or ``months``
+    ending at ``clock``'s time, after ``warmup`` days: scripts/screenshots.py)."""
+    clock = clock or ManualClock(START)
     rt = build(app_config(path), clock)
     seed.upgrade_schema(rt)
     with rt.sessions() as session:
@@ -40,12 +42,12 @@ def build_demo_database(path: Path) -> None:
         demo_year.ensure_people(session, clock.now(), seed.DEMO_PASSWORD)
         seed.deploy_dir(rt, session, lambda _line: None)
         rt.engine.mark_demo_install(session, "test")
-        start = demo_year.span_start(clock.now(), MONTHS, WARMUP)
+        start = demo_year.span_start(clock.now(), months, warmup)
         demo_year.backdate_definitions(session, start)
         for seeder in seed.demo_seeders():
             seeder(rt.engine, session, start)
-        demo_year.run(rt.engine, session, end=clock.now(), months=MONTHS, seed=5,
-                      warmup_days=WARMUP)
+        demo_year.run(rt.engine, session, end=clock.now(), months=months, seed=5,
+                      warmup_days=warmup)
     with rt.db.connect() as conn:
         conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
     rt.db.dispose()
@@ -73,7 +75,7 @@ def demo_client(demo_app: Flask) -> FlaskClient:
 
 
 FIGURES = ("cycle_trend", "cycle_time", "steps", "sla_by_role", "wip", "throughput",
-           "approval_routes", "risk_grid", "escalations")
+           "approval_routes", "risk_grid", "escalations", "lessons")
 
 
 @pytest.mark.parametrize("who", ["pmohead", "admin"])
@@ -107,6 +109,7 @@ def test_others_get_403_and_no_menu_link(demo_client, who):
     ("start=2020-01-01&end=2026-01-01", "at most three years"),
     ("start=2027-01-01&end=2027-02-01", "after today"),
     ("category=space", "is not a project category"),
+    ("department=Nowhere", "No project involves the department"),
 ])
 def test_impossible_filters_say_why_without_a_500(demo_client, query, message):
     login(demo_client, "pmohead")
@@ -186,3 +189,65 @@ def test_heatmap_page_and_its_diagram_for_dashboard_readers_only(demo_client):
     assert demo_client.get("/dashboard/heatmap/nope").status_code == 404
     bad = demo_client.get("/dashboard/heatmap/risk_review?start=2026-03-01&end=2026-01-01")
     assert bad.status_code == 422 and "before it starts" in bad.get_data(as_text=True)
+
+
+def test_department_filter_in_the_page_the_api_and_the_csv(demo_client):
+    login(demo_client, "pmohead")
+    doc = parse_html(demo_client.get("/dashboard").get_data(as_text=True))
+    offered = doc.xpath("//select[@id='f-department']/option/@value")
+    assert offered[0] == "" and {"IT", "Sales"} <= set(offered[1:])
+    everything = demo_client.get("/api/v1/dashboard/throughput").get_json()
+    sales = demo_client.get("/api/v1/dashboard?department=Sales").get_json()
+    assert sales["filters"]["department"] == "Sales"
+    started = sum(r[2] for r in everything["rows"])
+    in_sales = sum(r[2] for r in sales["figures"]["throughput"]["rows"])
+    assert 0 < in_sales < started
+    with demo_client.application.app_context():
+        from sqlalchemy import select
+
+        from webui.extensions import db
+        from workflows.records.models import Project
+        sales_projects = {pid for pid, deps in db.session.execute(
+            select(Project.id, Project.departments)) if "Sales" in deps}
+    assert sales_projects
+    filtered = demo_client.get("/dashboard?department=Sales")
+    assert filtered.status_code == 200
+    page = parse_html(filtered.get_data(as_text=True))
+    assert page.xpath("string(//select[@id='f-department']/option[@selected]/@value)") == \
+        "Sales"
+    csv_link = one(page, "//a[@data-testid='csv-throughput']").get("href")
+    assert "department=Sales" in csv_link
+    answer = demo_client.get(csv_link)
+    assert answer.status_code == 200
+    assert "-Sales.csv" in answer.headers["Content-Disposition"]
+    body = answer.get_data(as_text=True).lstrip("\ufeff")
+    assert sum(int(r[2]) for r in list(csv.reader(io.StringIO(body)))[1:]) == in_sales
+
+
+def test_lessons_published_and_read_figure(demo_client):
+    login(demo_client, "admin")
+    fig = demo_client.get("/api/v1/dashboard/lessons").get_json()
+    assert fig["columns"] == ["month", "published", "reads", "readers"]
+    for _month, published, reads, readers in fig["rows"]:
+        assert published >= 0 and reads >= readers >= 0 and (published or reads)
+    page = demo_client.get("/dashboard", headers={"Accept-Language": "zh-CN"})
+    assert "经验教训的发布与阅读" in page.get_data(as_text=True)
+
+
+def test_heatmap_keeps_the_category_and_department(demo_client):
+    login(demo_client, "pmohead")
+    page = demo_client.get("/dashboard/heatmap/project_approval?department=Sales&category=it")
+    assert page.status_code == 200
+    doc = parse_html(page.get_data(as_text=True))
+    form = one(doc, "//form[@data-testid='heat-filters']")
+    assert form.xpath("string(.//input[@name='department']/@value)") == "Sales"
+    assert form.xpath("string(.//input[@name='category']/@value)") == "it"
+    summary = one(doc, "//*[@data-testid='heat-summary']").text_content()
+    assert "Department: Sales" in summary and "Project category: IT" in summary
+    everything = demo_client.get("/dashboard/heatmap/project_approval")
+    total = int(one(parse_html(everything.get_data(as_text=True)),
+                    "//*[@data-testid='heat-summary']").text_content().split()[0])
+    assert int(summary.split()[0]) < total
+    bad = demo_client.get("/dashboard/heatmap/project_approval?department=Nowhere")
+    assert bad.status_code == 422 and "No project involves the department" in \
+        bad.get_data(as_text=True)

@@ -198,3 +198,49 @@ def test_heatmap_of_a_version_from_its_tasks(session, known):
     assert feb.instances == 2 and feb.elements["check"].visits == 2
     with pytest.raises(NotFound):
         insight.heatmap(session, "project_approval", 2, PERIOD)
+
+
+def test_department_filter_on_both_databases(session, known, clock):
+    """The project's proposal names IT and Sales: its risks count for either, not for HR;
+    a department with a quote or a Chinese name is matched exactly, never as a pattern."""
+    sales = insight.Filters(date(2026, 1, 1), date(2026, 2, 28), department="Sales")
+    hr = insight.Filters(date(2026, 1, 1), date(2026, 2, 28), department="HR")
+    assert sum(r[2] for r in figures(session, sales)["risk_grid"].rows) == 2
+    assert figures(session, hr)["risk_grid"].rows == ()
+    with unit_of_work(session):
+        odd = approved_project(session, clock, title="Odd names",
+                               departments=['研发 "R&D"', "Sal%"])
+        records.raise_risk(session, odd.id, risk_data(), actor="pm1", now=at("01-21"),
+                           score=20, level="high", levels_required=1)
+    assert insight.departments(session) == ("IT", "Sal%", "Sales", '研发 "R&D"')
+    chinese = insight.Filters(date(2026, 1, 1), date(2026, 2, 28), department='研发 "R&D"')
+    assert sum(r[2] for r in figures(session, chinese)["risk_grid"].rows) == 1
+    pattern = insight.Filters(date(2026, 1, 1), date(2026, 2, 28), department="Sal%")
+    assert sum(r[2] for r in figures(session, pattern)["risk_grid"].rows) == 1
+    both = insight.Filters(date(2026, 1, 1), date(2026, 2, 28), category="marketing",
+                           department="Sales")
+    assert figures(session, both)["risk_grid"].rows == ()
+    with pytest.raises(InvalidData) as err:
+        insight.parse_filters({"department": "Nowhere"}, date(2026, 2, 20),
+                              insight.departments(session))
+    assert err.value.errors["department"].code == "dashboard.department_unknown"
+
+
+def test_lessons_published_and_read_by_month(session, known, clock):
+    with unit_of_work(session):
+        project = approved_project(session, clock, title="Lessons")
+        lessons = [records.add_lesson(session, project.id, {
+            "title": f"L{n}", "category": "technical", "what_went_well": "Fine."},
+            author="team1", now=at("01-10")) for n in range(3)]
+        records.curate_lessons(session, publish_ids=[lessons[0].id, lessons[1].id],
+                               curator="reviewer1", now=at("01-25"))
+    with unit_of_work(session):
+        assert records.record_read(session, lessons[0].id, "pm1", at("01-26"))
+        assert not records.record_read(session, lessons[0].id, "pm1", at("02-03"))  # once
+        assert records.record_read(session, lessons[0].id, "pm2", at("02-03"))
+        assert records.record_read(session, lessons[1].id, "pm2", at("02-04"))
+        assert not records.record_read(session, lessons[0].id, "team1", at("02-04"))  # author
+        assert not records.record_read(session, lessons[2].id, "pm1", at("02-04"))  # draft
+    fig = figures(session, only=["lessons"])["lessons"]
+    assert fig.rows == (("2026-01", 2, 1, 1), ("2026-02", 0, 2, 1))
+    assert records.read_counts(session, [lessons[0].id, lessons[2].id]) == {lessons[0].id: 2}

@@ -32,13 +32,13 @@ from workflows.records.search import text_conditions
 FIXTURES = Path(__file__).parent / "fixtures"
 
 RECORD_TABLES = {"projects", "project_stage_changes", "code_sequences", "risks",
-                 "risk_reviews", "escalations", "lessons"}
+                 "risk_reviews", "escalations", "lessons", "lesson_reads"}
 SEARCH_INDEXES = {"ix_lessons_search_trgm", "ix_projects_title_trgm"}
 FTS_TRIGGERS = {"lessons_fts_ai", "lessons_fts_ad", "lessons_fts_au"}
 
 
 #: The records' newest revision.
-PMO_HEAD = "pmo0002_records"
+PMO_HEAD = "pmo0003_insight2"
 
 
 def _ours(obj, name, type_, reflected, compare_to) -> bool:

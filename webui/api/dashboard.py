@@ -28,6 +28,10 @@ class DashboardArgs(Strict):
                         metadata={"description": "Last day, YYYY-MM-DD (default today)."})
     category = fields.String(load_default="", validate=validate.Length(max=40),
                              metadata={"description": "Only projects of this category."})
+    department = fields.String(
+        load_default="", validate=validate.Length(max=100),
+        metadata={"description": "Only projects that involve this department (one of "
+                                 "the departments the projects' proposals name)."})
 
 
 class FigureSchema(ma.Schema):
@@ -45,6 +49,7 @@ class FiltersSchema(ma.Schema):
     start = fields.Date(required=True)
     end = fields.Date(required=True)
     category = fields.String(allow_none=True)
+    department = fields.String(allow_none=True)
 
 
 class DashboardSchema(ma.Schema):
@@ -68,5 +73,5 @@ def get_dashboard(**filters):
 @blp.response(200, FigureSchema)
 def get_figure(figure: str, **filters):
     """One figure: cycle_time, cycle_trend, steps, sla_by_role, wip, throughput,
-    approval_routes, risk_grid or escalations."""
+    approval_routes, risk_grid, escalations or lessons."""
     return insight.read(bpm(), db.session, actor(), filters, [figure]).figures[figure]

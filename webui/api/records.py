@@ -144,6 +144,8 @@ class LessonSchema(Schema):
     updated_at = fields.DateTime()
     instance_id = fields.Integer(allow_none=True)
     merged_ids = fields.List(fields.Integer())
+    reads = fields.Integer(metadata={"description": "How many people (not the author) "
+                                                    "have opened it since it was published."})
 
 
 ProjectPage = page_of(ProjectSchema, "ProjectPage")

@@ -31,6 +31,8 @@ from workflows.records.lessons import (
     curate_lessons,
     get_lesson,
     list_lessons,
+    read_counts,
+    record_read,
     search_lessons,
 )
 from workflows.records.projects import (
@@ -99,8 +101,10 @@ __all__ = [
     "propose_project",
     "raise_escalation",
     "raise_risk",
+    "read_counts",
     "record_actuals",
     "record_escalation_decision",
+    "record_read",
     "record_risk_review",
     "reject_project",
     "reopen_escalation",

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidData, NotFound
-from workflows.records.models import Lesson, Project
+from workflows.records.models import Lesson, LessonRead, Project
 from workflows.records.projects import load_project
 from workflows.records.search import lesson_filters, page
 from workflows.records.validate import Fields
@@ -88,6 +88,34 @@ def get_lesson(session: Session, lesson_id: int) -> LessonView:
     if lesson is None:
         raise NotFound(f"No lesson with id {lesson_id}.")
     return _views(session, [lesson])[0]
+
+
+def record_read(session: Session, lesson_id: int, username: str, at: datetime) -> bool:
+    """Count ``username`` as a reader of the published lesson ``lesson_id`` (once per
+    reader; the author reading their own lesson does not count).  True when this was the
+    reader's first read.  Flushes; the caller commits."""
+    lesson = session.get(Lesson, lesson_id)
+    if lesson is None or not lesson.published or lesson.author == username:
+        return False
+    dialect = session.connection().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    added = session.scalar(insert(LessonRead).values(
+        lesson_id=lesson_id, username=username, read_at=at).on_conflict_do_nothing(
+        index_elements=["lesson_id", "username"]).returning(LessonRead.id))
+    return added is not None
+
+
+def read_counts(session: Session, lesson_ids: Iterable[int]) -> dict[int, int]:
+    """How many people have read each of these lessons (ids without reads are absent)."""
+    ids = list(lesson_ids)
+    if not ids:
+        return {}
+    return {lid: int(n) for lid, n in session.execute(
+        select(LessonRead.lesson_id, func.count()).where(LessonRead.lesson_id.in_(ids))
+        .group_by(LessonRead.lesson_id))}
 
 
 def search_lessons(session: Session, query: str | None, *, published_only: bool = True,
@@ -241,6 +269,11 @@ def _data(lesson: Lesson) -> dict[str, Any]:
             **{n: getattr(lesson, n) for n in _TEXTS}}
 
 
+def views(session: Session, lessons: Sequence[Lesson]) -> list[LessonView]:
+    """Views of these lesson rows (project code and title, merged ids, read counts)."""
+    return _views(session, lessons)
+
+
 def _views(session: Session, lessons: Sequence[Lesson]) -> list[LessonView]:
     ids = [lesson.id for lesson in lessons]
     projects = {pid: (code, title) for pid, code, title in session.execute(
@@ -251,6 +284,7 @@ def _views(session: Session, lessons: Sequence[Lesson]) -> list[LessonView]:
             select(Lesson.merged_into_id, Lesson.id).where(Lesson.merged_into_id.in_(ids))
             .order_by(Lesson.id)):
         merged.setdefault(target, []).append(source)
+    reads = read_counts(session, ids)
     return [LessonView(
         id=r.id, project_id=r.project_id, project_code=projects[r.project_id][0],
         project_title=projects[r.project_id][1], author=r.author, title=r.title,
@@ -259,5 +293,5 @@ def _views(session: Session, lessons: Sequence[Lesson]) -> list[LessonView]:
         published=r.published, published_at=r.published_at, curated_by=r.curated_by,
         curated_at=r.curated_at, merged_into_id=r.merged_into_id, created_at=r.created_at,
         updated_at=r.updated_at, instance_id=r.instance_id,
-        merged_ids=tuple(merged.get(r.id, ())),
+        merged_ids=tuple(merged.get(r.id, ())), reads=reads.get(r.id, 0),
     ) for r in lessons]

@@ -33,6 +33,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -254,6 +255,21 @@ class Lesson(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     instance_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
+
+class LessonRead(Base):
+    """Someone opened a published lesson (one row per lesson and reader, the first time):
+    what the library's read counts and the dashboard's "lessons read" count."""
+
+    __tablename__ = "lesson_reads"
+    __table_args__ = (
+        UniqueConstraint("lesson_id", "username"),
+        Index("ix_lesson_reads_read_at", "read_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"))
+    username: Mapped[str] = mapped_column(String(64))
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 #: Search objects made by migration pmo0001 outside the metadata (see the module docstring).

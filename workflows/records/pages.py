@@ -2,7 +2,8 @@
 lessons library, notifications and the project picker.  One call per page, dataclasses back.
 
 Read-only: plain SQLAlchemy over the PMO records (``workflows.records``) and the engine's
-indexed tables; nothing here writes or commits.  No Flask.
+indexed tables; nothing here writes or commits, except :func:`open_lesson`, which counts
+the reader of a published lesson in its own short transaction.  No Flask.
 
 Who reads what (the PMO's pages are open by design: a PM learns from the whole portfolio):
 
@@ -16,7 +17,8 @@ Who reads what (the PMO's pages are open by design: a PM learns from the whole p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -32,7 +34,9 @@ from engine.errors import Forbidden, NotFound
 from engine.notifications import NotificationView
 from engine.pages import Deadlines, Directory, deadlines, directory, process_names
 from engine.store.models import Notification, ProcessInstance
+from engine.store.uow import unit_of_work
 from workflows import records
+from workflows.records.lessons import views as lesson_views
 from workflows.records.models import Escalation, Lesson, Project, Risk
 from workflows.records.search import contains_pattern, split_terms
 from workflows.records.views import (
@@ -90,6 +94,11 @@ class PortfolioPage:
     pms: tuple[str, ...]
     sponsors: tuple[str, ...]
     directory: Directory
+    #: Per project of the page: risks not closed, and of them the high ones.
+    open_risks: dict[int, int] = field(default_factory=dict)
+    open_high_risks: dict[int, int] = field(default_factory=dict)
+    #: Per project of the page: escalations it raised that are not resolved.
+    open_escalations: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -111,6 +120,24 @@ class ProjectRequest:
 
 
 @dataclass(frozen=True)
+class TimelineEntry:
+    """One moment in a project's life, for its timeline (newest first).
+
+    ``kind``: request_started, request_ended, stage, risk_raised, risk_decided,
+    risk_closed, escalation_raised, escalation_decided, escalation_resolved, lesson.
+    ``ref`` is what the entry links to: ("instance" | "risk" | "escalation" | "lesson", id)
+    or None when the reader may not open it; ``item`` the request, stage change, risk,
+    escalation or lesson view the page shows it from.
+    """
+
+    at: datetime
+    kind: str
+    who: str | None
+    ref: tuple[str, int] | None
+    item: object
+
+
+@dataclass(frozen=True)
 class ProjectPage:
     """A project's record with its history, requests, risks, escalations and lessons."""
 
@@ -124,6 +151,45 @@ class ProjectPage:
     projects: dict[int, ProjectChoice]
     directory: Directory
     now: datetime
+    #: Everything above in time order, newest first.
+    timeline: list[TimelineEntry] = field(default_factory=list)
+
+
+def project_timeline(history: list[StageChangeView], requests: list[ProjectRequest],
+                     risks: list[RiskView], escalations: list[EscalationView],
+                     lessons: list[LessonView]) -> list[TimelineEntry]:
+    """A project's requests, stage changes, risks, escalations and lessons in one list,
+    newest first (ties: the order things happen in a process)."""
+    out: list[TimelineEntry] = []
+    for r in requests:
+        ref = ("instance", r.id) if r.can_open else None
+        out.append(TimelineEntry(r.started_at, "request_started", r.started_by, ref, r))
+        if r.ended_at is not None:
+            out.append(TimelineEntry(r.ended_at, "request_ended", None, ref, r))
+    out.extend(TimelineEntry(c.at, "stage", c.by, None, c) for c in history)
+    for k in risks:
+        out.append(TimelineEntry(k.raised_at, "risk_raised", k.raised_by, ("risk", k.id), k))
+        if k.decided_at is not None:
+            out.append(TimelineEntry(k.decided_at, "risk_decided", k.decided_by,
+                                     ("risk", k.id), k))
+        if k.closed_at is not None:
+            out.append(TimelineEntry(k.closed_at, "risk_closed", None, ("risk", k.id), k))
+    for e in escalations:
+        ref = ("escalation", e.id)
+        out.append(TimelineEntry(e.raised_at, "escalation_raised", e.raised_by, ref, e))
+        if e.decided_at is not None:
+            out.append(TimelineEntry(e.decided_at, "escalation_decided", e.decided_by, ref, e))
+        if e.resolved_at is not None:
+            out.append(TimelineEntry(e.resolved_at, "escalation_resolved", None, ref, e))
+    for lesson in lessons:
+        out.append(TimelineEntry(lesson.published_at or lesson.created_at, "lesson",
+                                 lesson.author, ("lesson", lesson.id), lesson))
+    order = {k: n for n, k in enumerate((
+        "request_started", "stage", "risk_raised", "escalation_raised", "risk_decided",
+        "escalation_decided", "escalation_resolved", "risk_closed", "lesson",
+        "request_ended"))}
+    out.sort(key=lambda t: (t.at, order.get(t.kind, 0)), reverse=True)
+    return out
 
 
 @dataclass(frozen=True)
@@ -269,8 +335,22 @@ def portfolio_page(session: Session, *, stage: str | None = None, pm: str | None
     pms = tuple(session.scalars(select(Project.pm).distinct().order_by(Project.pm)))
     sponsors = tuple(session.scalars(select(Project.sponsor).distinct()
                                      .order_by(Project.sponsor)))
+    ids = [p.id for p in projects]
+    risks: dict[int, int] = {}
+    high: dict[int, int] = {}
+    for pid, level, n in session.execute(
+            select(Risk.project_id, Risk.level, func.count())
+            .where(Risk.project_id.in_(ids), Risk.status != "closed")
+            .group_by(Risk.project_id, Risk.level)):
+        risks[pid] = risks.get(pid, 0) + int(n)
+        if level == "high":
+            high[pid] = int(n)
+    escalations = {pid: int(n) for pid, n in session.execute(
+        select(Escalation.project_id, func.count())
+        .where(Escalation.project_id.in_(ids), Escalation.status != "resolved")
+        .group_by(Escalation.project_id))}
     return PortfolioPage(projects, total, counts, _money(budget), portfolio_stats(session),
-                         pms, sponsors, directory(session))
+                         pms, sponsors, directory(session), risks, high, escalations)
 
 
 def project_page(eng: Engine, session: Session, project_id: int, username: str
@@ -285,12 +365,14 @@ def project_page(eng: Engine, session: Session, project_id: int, username: str
                                       limit=SECTION_LIMIT)
     affected = [records.get_escalation(session, i) for i in _naming(session, project_id)]
     ids = {i for e in (*raised, *affected) for i in (e.project_id, *e.affected_project_ids)}
+    history = records.stage_history(session, project_id)
+    requests = _requests(eng, session, project, username)
     return ProjectPage(
-        project=project, history=records.stage_history(session, project_id),
-        requests=_requests(eng, session, project, username), risks=risks,
+        project=project, history=history, requests=requests, risks=risks,
         escalations=raised, affected_by=affected, lessons=lessons,
         projects=_choices_by_id(session, ids), directory=directory(session),
         now=eng.clock.now(),
+        timeline=project_timeline(history, requests, risks, [*raised, *affected], lessons),
     )
 
 
@@ -441,6 +523,36 @@ def lesson_page(session: Session, lesson_id: int, username: str) -> LessonPage:
     if not lesson.published and not is_pmo(session, username):
         raise NotFound(f"No lesson with id {lesson_id}.")
     return LessonPage(lesson, directory(session))
+
+
+def open_lesson(eng: Engine, session: Session, lesson_id: int, username: str) -> LessonPage:
+    """:func:`lesson_page`, counting ``username`` as a reader of the published lesson the
+    first time they open it (one transaction; the page shows the count with this read)."""
+    lesson = records.get_lesson(session, lesson_id)
+    if not lesson.published and not is_pmo(session, username):
+        raise NotFound(f"No lesson with id {lesson_id}.")
+    with unit_of_work(session) as work:
+        records.record_read(work, lesson_id, username, eng.clock.now())
+    return lesson_page(session, lesson_id, username)
+
+
+def lessons_by_project_category(session: Session, categories: Iterable[str], *,
+                                limit: int = 4) -> dict[str, list[LessonView]]:
+    """For each project category, the newest published lessons of projects of that
+    category (what the proposal form shows a PM while they choose a category)."""
+    out: dict[str, list[LessonView]] = {}
+    for category in categories:
+        rows = session.scalars(select(Lesson).join(Project, Project.id == Lesson.project_id)
+                               .where(Project.category == category,
+                                      Lesson.published.is_(True),
+                                      Lesson.merged_into_id.is_(None))
+                               .order_by(Lesson.published_at.desc(), Lesson.id.desc())
+                               .limit(limit))
+        found = list(rows)
+        if found:
+            out[category] = lesson_views(session, found)
+    session.rollback()
+    return out
 
 
 # --------------------------------------------------------------------------- notifications

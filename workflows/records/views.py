@@ -188,6 +188,8 @@ class LessonView:
     updated_at: datetime
     instance_id: int | None
     merged_ids: tuple[int, ...] = ()
+    #: How many people (not the author) have opened it since it was published.
+    reads: int = 0
 
 
 def to_json(value: Any) -> Any:

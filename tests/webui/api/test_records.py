@@ -62,6 +62,22 @@ def test_lessons_search_in_chinese_and_only_the_pmo_sees_drafts(as_user, world):
     assert pmo.get(f"/api/v1/lessons/{world.draft_lesson}").status_code == 200
 
 
+def test_lessons_carry_their_read_counts(app, as_user, world, web_clock):
+    from engine.store.uow import unit_of_work
+    from webui.extensions import db
+    from workflows import records
+
+    with app.app_context(), unit_of_work(db.session):
+        for who in ("pm1", "pm2"):
+            records.record_read(db.session, world.interface_lesson, who, web_clock.now())
+    pm = as_user("pm1")
+    items = {x["id"]: x["reads"] for x in pm.get("/api/v1/lessons").get_json()["items"]}
+    assert items == {world.interface_lesson: 2, world.supplier_lesson: 0}
+    one = pm.get(f"/api/v1/lessons/{world.interface_lesson}").get_json()
+    assert one["reads"] == 2  # reading over the API counts no read
+    assert pm.get(f"/api/v1/lessons/{world.interface_lesson}").get_json()["reads"] == 2
+
+
 def _files(*names: str) -> list:
     return [(BytesIO((PROCESSES / name).read_bytes()), name) for name in names]
 

@@ -101,3 +101,10 @@ def test_the_admins_full_menu_fits_1280_pixels_in_both_languages(pmo_page):
         assert admin.evaluate("document.documentElement.scrollWidth") <= 1280, lang
         signout = admin.locator("form[action$='/logout'] button").bounding_box()
         assert signout is not None and signout["x"] + signout["width"] <= 1280, lang
+    # from 1400 px (Bootstrap's xxl) the signed-in name came back and pushed 'Sign out'
+    # past the edge until about 1450 px
+    admin.click("[data-testid=lang-en]")
+    for width in (1400, 1450, 1500):
+        admin.set_viewport_size({"width": width, "height": 900})
+        admin.goto("/admin")
+        assert admin.evaluate("document.documentElement.scrollWidth") <= width, width

@@ -32,7 +32,7 @@
       data: { labels: fig.labels, datasets: datasets },
       options: {
         responsive: true, maintainAspectRatio: false, animation: false,
-        indexAxis: (fig.type === "bar" && fig.labels.length > 8 && !fig.stacked) ? "y" : "x",
+        indexAxis: (fig.type === "bar" && fig.labels.length > 8 && !fig.stacked && !fig.columns) ? "y" : "x",
         plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } },
         scales: scales
       }
