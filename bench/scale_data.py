@@ -223,14 +223,14 @@ def generate(base: str, schema: str, instances: int, open_tasks: int, people: in
                 project_id, status, state, revision, bindings, started_by, started_at,
                 updated_at, ended_at, current_step)
             SELECT g, pr.definition_id, pk, 'BK-' || g, 'Generated request ' || g,
-                   1 + (g * 7919) % :projects,
+                   1 + (g::bigint * 7919) % :projects,
                    st, '{{}}', 1, '{{}}',
-                   (SELECT username FROM g_people WHERE role = 'pm'
-                      AND n = 1 + g % (SELECT c FROM g_counts WHERE role = 'pm')),
-                   sa, coalesce(ea, sa), ea, CASE WHEN st = 'running' THEN 'Waiting' ELSE '' END
+                   gp.username, sa, coalesce(ea, sa), ea, CASE WHEN st = 'running' THEN 'Waiting' ELSE '' END
             FROM generate_series(1, :n) g
             CROSS JOIN LATERAL (SELECT CASE {shares} END AS pk) k
             JOIN g_procs pr ON pr.process_key = k.pk
+            JOIN g_counts gc ON gc.role = 'pm'
+            JOIN g_people gp ON gp.role = 'pm' AND gp.n = 1 + g % gc.c
             CROSS JOIN LATERAL (SELECT
                 (SELECT now FROM g_now) - interval '3 years'
                     + (g::float / :n) * interval '3 years' - interval '2 days' AS sa,
