@@ -225,7 +225,8 @@ def generate(base: str, schema: str, instances: int, open_tasks: int, people: in
             SELECT g, pr.definition_id, pk, 'BK-' || g, 'Generated request ' || g,
                    1 + (g::bigint * 7919) % :projects,
                    st, '{{}}', 1, '{{}}',
-                   gp.username, sa, coalesce(ea, sa), ea, CASE WHEN st = 'running' THEN 'Waiting' ELSE '' END
+                   gp.username, sa, coalesce(ea, sa), ea,
+                   CASE WHEN st = 'running' THEN 'Waiting' ELSE '' END
             FROM generate_series(1, :n) g
             CROSS JOIN LATERAL (SELECT CASE {shares} END AS pk) k
             JOIN g_procs pr ON pr.process_key = k.pk

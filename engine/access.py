@@ -95,15 +95,24 @@ def require_may_work_on(
     return eligible
 
 
-def workable_filter(session: Session, username: str, now: datetime) -> ColumnElement[bool]:
+def workable_filter(
+    session: Session, username: str, now: datetime, *, pool_only: bool = False
+) -> ColumnElement[bool]:
     """:func:`may_work_on` as an SQL condition on ``human_tasks`` (open tasks only), for
-    lists and counts: no workflow is loaded, one statement answers for a whole page."""
+    lists and counts: no workflow is loaded, one statement answers for a whole page.
+
+    ``pool_only``: only tasks nobody holds (the caller adds ``assignee IS NULL``); the
+    condition then names roles alone, so an index on (role, ...) of the pool serves it."""
     clauses: list[ColumnElement[bool]] = []
     for person, behalf in _candidates(session, username, now):
         people = [username] if behalf is None else [username, behalf]
-        holds = or_(
-            HumanTask.assignee == person,
-            and_(HumanTask.assignee.is_(None), _role_clause(session, person)),
+        holds = (
+            _role_clause(session, person)
+            if pool_only
+            else or_(
+                HumanTask.assignee == person,
+                and_(HumanTask.assignee.is_(None), _role_clause(session, person)),
+            )
         )
         clauses.append(and_(holds, not_(_four_eyes_excludes(people)), not_(_voted(people))))
     return and_(HumanTask.status == "open", or_(*clauses))

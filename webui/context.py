@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from engine.api import Engine
 from engine.pages import ADMIN_ROLE, PMO_ROLES, PROCESS_OWNER_ROLE
+from engine.tasks import badge
 from webui.extensions import db
 from webui.i18n import LANGUAGES, bound_template_gettext
 from webui.messages import role_label, role_labels
@@ -70,8 +71,11 @@ def template_globals() -> dict[str, object]:
     roles: tuple[str, ...] = ()
     unread = 0
     if getattr(current_user, "is_authenticated", False) and not database_down():
-        counts = bpm().nav_counts(db.session, current_user.username)
-        unread = counts["unread"]
+        found = bpm().nav_counts(db.session, current_user.username)
+        # bounded counts ("99+" from BADGE_CAP on): a page's cost never grows with the
+        # whole system's open tasks
+        counts = {k: badge(found[k]) if found[k] else 0 for k in ("mine", "claimable")}
+        unread = found["unread"]
         roles = current_user.roles
     return {
         "_": bound_template_gettext(),
