@@ -129,8 +129,13 @@ def _role_clause(session: Session, person: str) -> ColumnElement[bool]:
         clauses.append(HumanTask.role.in_(everywhere))
     if project_scoped:
         clauses.append(and_(HumanTask.role.in_(project_scoped), HumanTask.project_id.is_(None)))
-    for project_id, role in identity.project_roles(session, person):
-        clauses.append(and_(HumanTask.role == role, HumanTask.project_id == project_id))
+    by_role: dict[str, list[int]] = {}
+    for project_id, role in sorted(identity.project_roles(session, person)):
+        by_role.setdefault(role, []).append(project_id)
+    for role, projects in sorted(by_role.items()):
+        # one IN list per role, not one OR branch per project: a sponsor of 200 projects
+        # is one index range, not 200 (issue 16)
+        clauses.append(and_(HumanTask.role == role, HumanTask.project_id.in_(projects)))
     return or_(*clauses) if clauses else false()
 
 
