@@ -30,6 +30,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
@@ -240,6 +241,8 @@ def dashboard(session: Session, filters: Filters, now: datetime,
     if in_sql is None:
         in_sql = session.get_bind().dialect.name == "postgresql"
     builders = {**_BUILDERS, **_SQL_BUILDERS} if in_sql else _BUILDERS
+    if in_sql:  # the percentiles sort a year of rows in memory, not on disk (this read only)
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
     for name in wanted:
         out[name] = builders[name](session, filters, now, work, cache)
     session.rollback()
@@ -495,6 +498,15 @@ def _pct(fraction: float, value: Any, *, desc: bool = False) -> Any:
     return func.percentile_disc(fraction).within_group(value.desc() if desc else value)
 
 
+def _pcts(value: Any) -> Any:
+    """The median and the p90 of ``value`` from one sort (an array of the two)."""
+    return func.percentile_disc(literal([0.5, 0.9], ARRAY(Float))).within_group(value)
+
+
+def _two(found: Any) -> tuple[Any, Any]:
+    return (None, None) if found is None else (found[0], found[1])
+
+
 def _days(start: Any, end: Any) -> Any:
     return cast(extract("epoch", end - start), Float) / DAY
 
@@ -558,11 +570,11 @@ def _sql_cycle_time(session: Session, filters: Filters, now: datetime, work: Wor
     q = select(pi.process_key, func.count().filter(fin),
                func.count().filter(and_(pi.status == "running",
                                         _in_period(pi.started_at, filters))),
-               _pct(0.5, days), _pct(0.9, days), _pct(0.5, wd), _pct(0.9, wd)).where(
+               _pcts(days), _pcts(wd)).where(
         or_(_in_period(pi.started_at, filters), _in_period(pi.ended_at, filters))
     ).group_by(pi.process_key).order_by(pi.process_key)
-    rows = tuple((key, int(n), int(running), _r(p50), _r(p90), _r(w50), _r(w90))
-                 for key, n, running, p50, p90, w50, w90 in session.execute(
+    rows = tuple((key, int(n), int(running), *map(_r, _two(cal_days)), *map(_r, _two(wds)))
+                 for key, n, running, cal_days, wds in session.execute(
                      _in_category(q, pi.project_id, filters)) if n or running)
     return Figure("cycle_time", ("process", "completed", "running", "median_days",
                                  "p90_days", "median_working_days", "p90_working_days"),
@@ -576,9 +588,9 @@ def _sql_cycle_trend(session: Session, filters: Filters, now: datetime, work: Wo
     pi = ProcessInstance
     month = _month_sql(pi.ended_at)
     days = _days(pi.started_at, pi.ended_at)
-    q = select(pi.process_key, month, func.count(), _pct(0.5, days), _pct(0.9, days)).where(
+    q = select(pi.process_key, month, func.count(), _pcts(days)).where(
         _finished_sql(filters)).group_by(pi.process_key, month)
-    found = {(key, m): (int(n), _r(p50), _r(p90)) for key, m, n, p50, p90 in session.execute(
+    found = {(key, m): (int(n), *map(_r, _two(both))) for key, m, n, both in session.execute(
         _in_category(q, pi.project_id, filters))}
     months = _months(filters)
     keys = sorted({k for k, _ in found})
@@ -606,10 +618,10 @@ def _sql_steps(session: Session, filters: Filters, now: datetime, work: WorkingT
                 case((done, ht.completed_at), else_=literal(now, UTCDateTime())) > ht.due_at)
     name = func.array_agg(aggregate_order_by(ht.name, ht.id.desc()))[1]
     q = select(ht.process_key, ht.element_id, name, func.count().filter(done),
-               _pct(0.5, days), _pct(0.9, days), _pct(0.5, wd), func.count().filter(late)
+               _pcts(days), _pct(0.5, wd), func.count().filter(late)
                ).where(_task_period(filters)).group_by(ht.process_key, ht.element_id)
-    rows = [(key, element, step, int(n), _r(p50), _r(p90), _r(w50), int(breached))
-            for key, element, step, n, p50, p90, w50, breached in session.execute(
+    rows = [(key, element, step, int(n), *map(_r, _two(both)), _r(w50), int(breached))
+            for key, element, step, n, both, w50, breached in session.execute(
                 _in_category(q, ht.project_id, filters))]
     rows.sort(key=lambda r: (-(r[4] or 0), r[0], r[1]))
     return Figure("steps", ("process", "step", "step_name", "completed", "median_days",

@@ -304,8 +304,16 @@ class ProcessInstance(Base):
         Index("ix_process_instances_status_key", "status", "process_key"),
         Index("ix_process_instances_started_by", "started_by", "status"),
         # Dashboards read instances by the period they started or ended in.
-        Index("ix_process_instances_started_at", "started_at"),
-        Index("ix_process_instances_ended_at", "ended_at"),
+        Index(
+            "ix_process_instances_started_at",
+            "started_at",
+            postgresql_include=["process_key", "status", "project_id", "ended_at"],
+        ),
+        Index(
+            "ix_process_instances_ended_at",
+            "ended_at",
+            postgresql_include=["process_key", "status", "project_id", "started_at"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -358,7 +366,21 @@ class HumanTask(Base):
             postgresql_where=text("status = 'open'"),
         ),
         # Dashboards read tasks by the period they opened in.
-        Index("ix_human_tasks_created_at", "created_at"),
+        Index(
+            "ix_human_tasks_created_at",
+            "created_at",
+            postgresql_include=[
+                "process_key",
+                "element_id",
+                "role",
+                "status",
+                "due_at",
+                "completed_at",
+                "project_id",
+                "instance_id",
+                "name",
+            ],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
