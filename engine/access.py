@@ -200,6 +200,11 @@ def handover_candidates(
     else:
         pool = sorted(session.scalars(select(User.username).where(User.active.is_(True))))
     skip = {*exclude, task.assignee}
+    if task.role and not task.distinct_actors:
+        # Every one of the pool holds the step's role (that is how it was read), so the
+        # rule leaves only four eyes to check: no statement per person (a role of 30
+        # people made 60).  Votes (distinctActors) are checked person by person below.
+        return tuple(u for u in pool if u not in skip and not (task.four_eyes and u == started_by))
     return tuple(
         u
         for u in pool

@@ -155,7 +155,7 @@ class ProjectRole(Base):
     __table_args__ = (
         UniqueConstraint("project_id", "username", "role_key"),
         # Every request reads the signed-in user's project roles.
-        Index("ix_project_roles_username", "username"),
+        Index("ix_project_roles_username", "username", "role_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from engine import access, tasks
+from engine import access, identity, tasks
 from engine.errors import InvalidData
 from engine.store.models import HumanTask, ProcessInstance
 from engine.store.uow import unit_of_work
@@ -166,3 +166,28 @@ def test_keyset_after_an_unknown_task_is_refused(drv, session):
     with pytest.raises(InvalidData) as err:
         drv.engine.tasks(session, "reviewer1", TaskQuery(scope="claimable", after=999999))
     assert "after" in err.value.errors
+
+
+def test_the_handover_list_is_the_rule_applied_person_by_person(drv, session, clock):
+    """The hand-over list of a pool step skips the per-person check (every holder of the
+    role holds it): the same people as asking the rule for each, four eyes included."""
+    with unit_of_work(session):
+        identity.create_user(session, "revpm", now=clock.now(), password="demo",
+                             roles=["pm", "pmo_reviewer"])
+    mine = drv.start("approval3", "revpm", data={"title": "Mine", "budget": 10})
+    start_reviews(drv, 2)
+    now = clock.now()
+    rows = session.scalars(select(HumanTask).where(HumanTask.status == "open")).all()
+    assert any(r.instance_id == mine.id for r in rows)
+    for row in rows:
+        started_by = session.get(ProcessInstance, row.instance_id).started_by
+        for exclude in ((), ("reviewer1",)):
+            listed = access.handover_candidates(session, row, started_by, now, exclude=exclude)
+            pool = identity.holders(session, row.role, row.project_id)
+            rule = tuple(u for u in pool if u not in {*exclude, row.assignee}
+                         and access.handover_eligibility(session, u, row, started_by,
+                                                         now).allowed)
+            assert listed == rule, (row.id, exclude)
+        if row.instance_id == mine.id:
+            assert "revpm" not in listed and "reviewer1" not in listed
+    session.rollback()

@@ -34,7 +34,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_human_tasks_created_at', ['created_at'], unique=False,
                               postgresql_include=TASK_FIGURES)
     with op.batch_alter_table('project_roles', schema=None) as batch_op:
-        batch_op.create_index('ix_project_roles_username', ['username'], unique=False)
+        batch_op.create_index('ix_project_roles_username', ['username', 'role_key'],
+                              unique=False)
     with op.batch_alter_table('process_instances', schema=None) as batch_op:
         batch_op.create_index('ix_process_instances_started_at', ['started_at'], unique=False,
                               postgresql_include=INSTANCE_FIGURES + ['ended_at'])
