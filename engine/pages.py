@@ -37,6 +37,7 @@ from engine.store.models import (
     UserRole,
 )
 from engine.tasks import TaskQuery
+from engine.tasks import badge as badge  # the navigation badges' "99+" (for webui)
 from engine.views import (
     AuditView,
     DataViews,
