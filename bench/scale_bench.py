@@ -94,10 +94,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=40, help="rounds per inbox query")
     p.add_argument("--dashboard-rounds", type=int, default=10, help="rounds per figure")
     p.add_argument("--only", choices=("inbox", "dashboard"), help="one group")
+    p.add_argument("--instances", type=int, default=1_000_000, help="when generating")
+    p.add_argument("--open-tasks", type=int, default=100_000, help="when generating")
+    p.add_argument("--people", type=int, default=1000, help="when generating")
+    p.add_argument("--drop", action="store_true", help="drop the schema afterwards")
     args = p.parse_args(argv)
     if args.quick:
         args.rounds, args.dashboard_rounds = 10, 3
-    url = scale_data.ensure(args.pg_url, args.schema, rebuild=args.rebuild)
+    url = scale_data.ensure(args.pg_url, args.schema, rebuild=args.rebuild,
+                            instances=args.instances, open_tasks=args.open_tasks,
+                            people=args.people)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("SECRET_KEY", "scale-bench")
 
@@ -131,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     def keyset(user: str) -> Callable[[Any], Any]:
         with sessions() as s:  # the last task of page 15: the cursor of page 16
             found, _ = eng.tasks(s, user, TaskQuery(scope="claimable", limit=25, offset=350))
+            if not found:  # a small generated install
+                found, _ = eng.tasks(s, user, TaskQuery(scope="claimable", limit=1))
             last = found[-1].id
 
         def run(session: Any) -> Any:
@@ -177,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
                         s, filters, now, lambda day, s=s: eng.is_workday(s, day), [n]),
                     args.dashboard_rounds)
     rt.db.dispose()
+    if args.drop:
+        scale_data.drop(args.pg_url, args.schema)
     print_table(rows, size, load_before, os.getloadavg()[0])
     return 0
 

@@ -67,6 +67,14 @@ def schema_ready(base: str, schema: str) -> bool:
         db.dispose()
 
 
+def drop(base: str, schema: str) -> None:
+    """Drop a generated schema."""
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
 class Progress:
     """One line per step with its time, and the total."""
 
