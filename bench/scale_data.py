@@ -407,7 +407,20 @@ def ensure(base: str, schema: str, *, rebuild: bool = False, instances: int = 1_
     else:
         print(f"schema {schema} kept from an earlier run (--rebuild to make it again)",
               flush=True)
+        upgrade(schema_url(base, schema))
     return schema_url(base, schema)
+
+
+def upgrade(url: str) -> None:
+    """Bring a kept schema to this checkout's migrations (new indexes; no-op when current)."""
+    from engine.store.db import make_db_engine
+    from workflows.records.schema import upgrade_all
+
+    db = make_db_engine(url)
+    try:
+        upgrade_all(db)
+    finally:
+        db.dispose()
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
