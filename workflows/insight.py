@@ -32,7 +32,6 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import Grouping
 
@@ -607,6 +606,15 @@ def _task_period(filters: Filters) -> Any:
                 HumanTask.status.in_(("open", "completed")))
 
 
+def _names(session: Session, task_ids: list[int]) -> dict[int, str]:
+    """Task id -> its name (the newest task of each step names the step, as the row by
+    row computation, which keeps the last name it reads in id order)."""
+    if not task_ids:
+        return {}
+    return dict(session.execute(select(HumanTask.id, HumanTask.name).where(
+        HumanTask.id.in_(task_ids))).all())
+
+
 def _sql_steps(session: Session, filters: Filters, now: datetime, work: WorkingTime,
                cache: dict[str, Any]) -> Figure:
     cal = _Calendar(session, work, now, filters, cache)
@@ -616,13 +624,14 @@ def _sql_steps(session: Session, filters: Filters, now: datetime, work: WorkingT
     wd = case((done, cal.working(ht.created_at, ht.completed_at)))
     late = and_(ht.due_at.is_not(None),
                 case((done, ht.completed_at), else_=literal(now, UTCDateTime())) > ht.due_at)
-    name = func.array_agg(aggregate_order_by(ht.name, ht.id.desc()))[1]
+    name = func.max(ht.id)  # the step's name: that of its newest task (see _names)
     q = select(ht.process_key, ht.element_id, name, func.count().filter(done),
                _pcts(days), _pct(0.5, wd), func.count().filter(late)
                ).where(_task_period(filters)).group_by(ht.process_key, ht.element_id)
-    rows = [(key, element, step, int(n), *map(_r, _two(both)), _r(w50), int(breached))
-            for key, element, step, n, both, w50, breached in session.execute(
-                _in_category(q, ht.project_id, filters))]
+    found = session.execute(_in_category(q, ht.project_id, filters)).all()
+    names = _names(session, [r[2] for r in found])
+    rows = [(key, element, names[last], int(n), *map(_r, _two(both)), _r(w50), int(breached))
+            for key, element, last, n, both, w50, breached in found]
     rows.sort(key=lambda r: (-(r[4] or 0), r[0], r[1]))
     return Figure("steps", ("process", "step", "step_name", "completed", "median_days",
                             "p90_days", "median_working_days", "sla_breaches"), tuple(rows),
@@ -654,7 +663,7 @@ def _sql_sla_by_role(session: Session, filters: Filters, now: datetime, work: Wo
 def _sql_wip(session: Session, filters: Filters, now: datetime, work: WorkingTime,
              cache: dict[str, Any]) -> Figure:
     ht = HumanTask
-    name = func.array_agg(aggregate_order_by(ht.name, ht.id.desc()))[1]
+    name = func.max(ht.id)  # the step's name: that of its newest task (see _names)
     overdue = and_(ht.due_at.is_not(None), ht.due_at < literal(now, UTCDateTime()))
     q = select(ht.process_key, ht.element_id, name, func.count(),
                _pct(0.5, ht.created_at, desc=True), func.min(ht.created_at),
@@ -665,9 +674,10 @@ def _sql_wip(session: Session, filters: Filters, now: datetime, work: WorkingTim
         created = created if created.tzinfo else created.replace(tzinfo=UTC)
         return max(0.0, (now - created).total_seconds() / DAY)
 
-    rows = [(key, element, step, int(n), _r(age(median)), _r(age(oldest)), int(late))
-            for key, element, step, n, median, oldest, late in session.execute(
-                _in_category(q, ht.project_id, filters))]
+    found = session.execute(_in_category(q, ht.project_id, filters)).all()
+    names = _names(session, [r[2] for r in found])
+    rows = [(key, element, names[last], int(n), _r(age(median)), _r(age(oldest)), int(late))
+            for key, element, last, n, median, oldest, late in found]
     rows.sort(key=lambda r: (-r[3], r[0], r[1]))
     return Figure("wip", ("process", "step", "step_name", "open", "median_age_days",
                           "oldest_days", "overdue"), tuple(rows),
