@@ -95,15 +95,24 @@ def require_may_work_on(
     return eligible
 
 
-def workable_filter(session: Session, username: str, now: datetime) -> ColumnElement[bool]:
+def workable_filter(
+    session: Session, username: str, now: datetime, *, pool_only: bool = False
+) -> ColumnElement[bool]:
     """:func:`may_work_on` as an SQL condition on ``human_tasks`` (open tasks only), for
-    lists and counts: no workflow is loaded, one statement answers for a whole page."""
+    lists and counts: no workflow is loaded, one statement answers for a whole page.
+
+    ``pool_only``: only tasks nobody holds (the caller adds ``assignee IS NULL``); the
+    condition then names roles alone, so an index on (role, ...) of the pool serves it."""
     clauses: list[ColumnElement[bool]] = []
     for person, behalf in _candidates(session, username, now):
         people = [username] if behalf is None else [username, behalf]
-        holds = or_(
-            HumanTask.assignee == person,
-            and_(HumanTask.assignee.is_(None), _role_clause(session, person)),
+        holds = (
+            _role_clause(session, person)
+            if pool_only
+            else or_(
+                HumanTask.assignee == person,
+                and_(HumanTask.assignee.is_(None), _role_clause(session, person)),
+            )
         )
         clauses.append(and_(holds, not_(_four_eyes_excludes(people)), not_(_voted(people))))
     return and_(HumanTask.status == "open", or_(*clauses))
@@ -120,8 +129,13 @@ def _role_clause(session: Session, person: str) -> ColumnElement[bool]:
         clauses.append(HumanTask.role.in_(everywhere))
     if project_scoped:
         clauses.append(and_(HumanTask.role.in_(project_scoped), HumanTask.project_id.is_(None)))
-    for project_id, role in identity.project_roles(session, person):
-        clauses.append(and_(HumanTask.role == role, HumanTask.project_id == project_id))
+    by_role: dict[str, list[int]] = {}
+    for project_id, role in sorted(identity.project_roles(session, person)):
+        by_role.setdefault(role, []).append(project_id)
+    for role, projects in sorted(by_role.items()):
+        # one IN list per role, not one OR branch per project: a sponsor of 200 projects
+        # is one index range, not 200 (issue 16)
+        clauses.append(and_(HumanTask.role == role, HumanTask.project_id.in_(projects)))
     return or_(*clauses) if clauses else false()
 
 
@@ -186,6 +200,11 @@ def handover_candidates(
     else:
         pool = sorted(session.scalars(select(User.username).where(User.active.is_(True))))
     skip = {*exclude, task.assignee}
+    if task.role and not task.distinct_actors:
+        # Every one of the pool holds the step's role (that is how it was read), so the
+        # rule leaves only four eyes to check: no statement per person (a role of 30
+        # people made 60).  Votes (distinctActors) are checked person by person below.
+        return tuple(u for u in pool if u not in skip and not (task.four_eyes and u == started_by))
     return tuple(
         u
         for u in pool

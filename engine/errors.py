@@ -144,6 +144,7 @@ CODES: dict[str, str] = {
     "input.choice": "The value must be one of the listed choices.",
     "input.reason_required": "A reason must be given.",
     "input.already_assignee": "The person already has this task.",
+    "input.after_unknown": "No task with this id to continue a list after.",
     "input.inactive_user": "The user is not active.",
     "input.too_long": "The text is too long.",
     "token.bad_duration": "The token lifetime is not a duration such as 90d.",

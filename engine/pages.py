@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from engine import access, identity
@@ -37,6 +37,7 @@ from engine.store.models import (
     UserRole,
 )
 from engine.tasks import TaskQuery
+from engine.tasks import badge as badge  # the navigation badges' "99+" (for webui)
 from engine.views import (
     AuditView,
     DataViews,
@@ -194,11 +195,9 @@ def directory(session: Session) -> Directory:
     display names.  A picker limited to a role (``x-role: team``) thus also offers the
     people who hold it only on some projects."""
     roles: dict[str, set[str]] = {}
-    for username, role in session.execute(
-        select(UserRole.username, UserRole.role_key).union(
-            select(ProjectRole.username, ProjectRole.role_key)
-        )
-    ):
+    for username, role in session.execute(select(UserRole.username, UserRole.role_key)):
+        roles.setdefault(username, set()).add(role)
+    for username, role in session.execute(_project_role_pairs(session)):
         roles.setdefault(username, set()).add(role)
     people = tuple(
         Person(u.username, u.display_name or u.username, tuple(sorted(roles.get(u.username, ()))))
@@ -210,6 +209,24 @@ def directory(session: Session) -> Directory:
     )
     names = identity.role_names(session)
     return Directory(people, names, {p.username: p.display_name for p in people})
+
+
+def _project_role_pairs(session: Session) -> Any:
+    """The distinct (user, role) pairs of ``project_roles``.  On PostgreSQL a skip scan
+    of the (username, role_key) index: one probe per pair (a few hundred) instead of
+    reading every project's roles (60,000 rows with 20,000 projects)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return select(ProjectRole.username, ProjectRole.role_key).distinct()
+    return text(
+        "WITH RECURSIVE pairs(username, role_key) AS ("
+        " (SELECT username, role_key FROM project_roles ORDER BY username, role_key LIMIT 1)"
+        " UNION ALL"
+        " SELECT n.username, n.role_key FROM pairs, LATERAL ("
+        "  SELECT p.username, p.role_key FROM project_roles p"
+        "  WHERE (p.username, p.role_key) > (pairs.username, pairs.role_key)"
+        "  ORDER BY p.username, p.role_key LIMIT 1) n"
+        ") SELECT username, role_key FROM pairs"
+    )
 
 
 def names(session: Session, usernames: set[str]) -> Directory:

@@ -11,7 +11,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, bindparam, false, func, select
+from sqlalchemy import and_, bindparam, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine import access, identity, notifications
@@ -20,22 +20,34 @@ from engine.context import EngineContext
 from engine.errors import Conflict, FieldError, Forbidden, InvalidData, NotFound
 from engine.spiff.serializer import find_unsafe_data
 from engine.store import rows
-from engine.store.models import HumanTask, ProcessInstance
+from engine.store.models import HumanTask, Notification, ProcessInstance
 from engine.store.rows import Rec
 from engine.store.uow import unit_of_work
 from engine.views import TaskView, task_view
 
+#: Orders of a task list; each ends in ``id`` so ties (same due date) page stably, and
+#: each is served by an index on open tasks (migration 0016): (role, due_at, id) for a
+#: role's pool, (assignee, due_at, id) for someone's own tasks.  ``due``: soonest first,
+#: tasks without a due date last (``NULLS LAST`` on both databases).
 SORTS = {
-    "due": (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id),
+    "due": (HumanTask.due_at.asc().nulls_last(), HumanTask.id),
     "created": (HumanTask.created_at, HumanTask.id),
     "-created": (HumanTask.created_at.desc(), HumanTask.id.desc()),
     "name": (HumanTask.name, HumanTask.id),
 }
+#: The navigation bar counts up to this many tasks and shows "99+" beyond: what a page
+#: costs must not grow with the whole system's open tasks.
+BADGE_CAP = 100
 
 
 @dataclass(frozen=True)
 class TaskQuery:
-    """Filters for :func:`list_tasks`. ``scope``: mine | claimable | all."""
+    """Filters for :func:`list_tasks`. ``scope``: mine | claimable | all.
+
+    ``after``: keyset paging, the id of the last task of the previous page (the list
+    goes on after it in ``sort`` order; ``offset`` is then ignored).  ``count_limit``:
+    count at most this many (the total says "at least" when it reaches it); None: exact.
+    """
 
     scope: str = "mine"
     process_key: str | None = None
@@ -47,6 +59,8 @@ class TaskQuery:
     sort: str = "due"
     limit: int = 50
     offset: int = 0
+    after: int | None = None
+    count_limit: int | None = None
 
 
 def list_tasks(
@@ -54,20 +68,51 @@ def list_tasks(
 ) -> tuple[list[TaskView], int]:
     """Tasks matching ``query`` for ``username`` and the total count (for paging)."""
     now = ctx.clock.now()
+    conds = _conditions(session, username, query, now)
+    order = SORTS.get(query.sort)
+    if order is None:
+        allowed = ", ".join(SORTS)
+        raise InvalidData(
+            {
+                "sort": FieldError(
+                    f"Choose one of: {allowed}.", "input.choice", field="sort", allowed=allowed
+                )
+            }
+        )
+    limit, offset = max(1, min(query.limit, 500)), max(0, query.offset)
+    page_conds = list(conds)
+    if query.after is not None:
+        offset = 0
+        page_conds.append(_after(session, query.sort, query.after))
     # Only the instance columns a task list shows (never the saved state).
-    q = select(HumanTask.__table__, *_INSTANCE_COLUMNS).join(
-        ProcessInstance, ProcessInstance.id == HumanTask.instance_id
+    q = (
+        select(HumanTask.__table__, *_INSTANCE_COLUMNS)
+        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+        .where(*page_conds)
     )
+    found = session.execute(q.order_by(*order).limit(limit).offset(offset)).all()
+    if offset == 0 and query.after is None and len(found) < limit:
+        total: int | None = len(found)  # the whole result fits on this page: no count query needed
+    else:
+        total = session.scalar(_count(conds, query.count_limit))
+    return [_listed(row._mapping) for row in found], int(total or 0)
+
+
+def _conditions(
+    session: Session, username: str | None, query: TaskQuery, now: datetime
+) -> list[Any]:
+    """The WHERE of a task list, on ``human_tasks`` alone (the count needs no join)."""
+    conds: list[Any] = []
     if query.scope in ("mine", "claimable"):
         if username is None:  # nobody: no task is assigned to them or theirs to claim
-            q = q.where(false())
+            conds.append(false())
         elif query.scope == "mine":
-            q = q.where(identity.assigned_filter(session, username, now))
+            conds.append(identity.assigned_filter(session, username, now))
         else:
-            q = q.where(claimable_filter(session, username, now))
+            conds.append(claimable_filter(session, username, now))
     elif query.scope == "all":
         if query.status != "any":
-            q = q.where(HumanTask.status == query.status)
+            conds.append(HumanTask.status == query.status)
     else:
         raise InvalidData(
             {
@@ -80,32 +125,65 @@ def list_tasks(
             }
         )
     if query.process_key:
-        q = q.where(HumanTask.process_key == query.process_key)
+        conds.append(HumanTask.process_key == query.process_key)
     if query.role:
-        q = q.where(HumanTask.role == query.role)
+        conds.append(HumanTask.role == query.role)
     if query.project_id is not None:
-        q = q.where(HumanTask.project_id == query.project_id)
+        conds.append(HumanTask.project_id == query.project_id)
     if query.instance_id is not None:
-        q = q.where(HumanTask.instance_id == query.instance_id)
+        conds.append(HumanTask.instance_id == query.instance_id)
     if query.overdue_only:
-        q = q.where(HumanTask.due_at.is_not(None), HumanTask.due_at < now)
-    order = SORTS.get(query.sort)
-    if order is None:
-        allowed = ", ".join(SORTS)
+        conds.append(HumanTask.due_at.is_not(None))
+        conds.append(HumanTask.due_at < now)
+    return conds
+
+
+def _count(conds: list[Any], cap: int | None) -> Any:
+    """``count(*)`` of the tasks matching ``conds``, reading at most ``cap`` rows."""
+    if cap is None:
+        return select(func.count()).select_from(HumanTask).where(*conds)
+    found = select(HumanTask.id).where(*conds).limit(max(1, cap)).subquery()
+    return select(func.count()).select_from(found)
+
+
+def _after(session: Session, sort: str, task_id: int) -> Any:
+    """Tasks after task ``task_id`` in ``sort`` order (keyset paging: the index that
+    serves the order is entered at that task instead of counting rows from the start)."""
+    last = session.execute(
+        select(HumanTask.due_at, HumanTask.created_at, HumanTask.name).where(
+            HumanTask.id == task_id
+        )
+    ).first()
+    if last is None:
         raise InvalidData(
             {
-                "sort": FieldError(
-                    f"Choose one of: {allowed}.", "input.choice", field="sort", allowed=allowed
+                "after": FieldError(
+                    f"No task {task_id} to continue after.",
+                    "input.after_unknown",
+                    field="after",
+                    task_id=task_id,
                 )
             }
         )
-    limit, offset = max(1, min(query.limit, 500)), max(0, query.offset)
-    found = session.execute(q.order_by(*order).limit(limit).offset(offset)).all()
-    if offset == 0 and len(found) < limit:
-        total: int | None = len(found)  # the whole result fits on this page: no count query needed
-    else:
-        total = session.scalar(q.with_only_columns(func.count()).order_by(None))
-    return [_listed(row._mapping) for row in found], int(total or 0)
+    due, created, name = last
+    tid = HumanTask.id
+    if sort == "due":
+        if due is None:
+            return and_(HumanTask.due_at.is_(None), tid > task_id)
+        return or_(
+            HumanTask.due_at > due,
+            and_(HumanTask.due_at == due, tid > task_id),
+            HumanTask.due_at.is_(None),
+        )
+    if sort == "created":
+        return or_(
+            HumanTask.created_at > created, and_(HumanTask.created_at == created, tid > task_id)
+        )
+    if sort == "-created":
+        return or_(
+            HumanTask.created_at < created, and_(HumanTask.created_at == created, tid < task_id)
+        )
+    return or_(HumanTask.name > name, and_(HumanTask.name == name, tid > task_id))
 
 
 _INSTANCE_COLUMNS = (
@@ -127,7 +205,10 @@ def claimable_filter(session: Session, username: str, now: datetime) -> Any:
     """Open tasks in a pool (nobody has them) that ``username`` may take: the engine's
     one rule (:func:`engine.access.may_work_on`) as SQL, so the inbox never offers a task
     the claim or the completion would refuse."""
-    return and_(HumanTask.assignee.is_(None), access.workable_filter(session, username, now))
+    return and_(
+        HumanTask.assignee.is_(None),
+        access.workable_filter(session, username, now, pool_only=True),
+    )
 
 
 def _listed(values: Any) -> TaskView:
@@ -137,28 +218,51 @@ def _listed(values: Any) -> TaskView:
 
 
 def counts(ctx: EngineContext, session: Session, username: str) -> dict[str, int]:
-    """How many tasks are mine and how many I could claim (for the navigation bar)."""
-    found = nav_counts(ctx, session, username)
+    """How many tasks are mine and how many I could claim (exact)."""
+    found = nav_counts(ctx, session, username, cap=None)
     return {"mine": found["mine"], "claimable": found["claimable"]}
 
 
-def nav_counts(ctx: EngineContext, session: Session, username: str) -> dict[str, int]:
+def nav_counts(
+    ctx: EngineContext, session: Session, username: str, *, cap: int | None = BADGE_CAP
+) -> dict[str, int]:
     """The navigation bar's badges in one statement: open tasks assigned to me (or to
-    someone I act for), open tasks I could claim, and my unread notifications."""
+    someone I act for), open tasks I could claim, and my unread notifications.
+
+    Each count reads at most ``cap`` task rows through the indexes of the user's own
+    tasks and of their roles' pools (a count of ``cap`` means "``cap`` or more"), so the
+    badges cost the same with a hundred open tasks in the system or a hundred thousand;
+    ``cap=None`` counts exactly."""
     now = ctx.clock.now()
     identity.prime(session, username, now)
     mine = identity.assigned_filter(session, username, now)
     claimable = claimable_filter(session, username, now)
     row = session.execute(
         select(
-            func.count().filter(mine),
-            func.count().filter(claimable),
-            notifications.unread_count_query(username).scalar_subquery(),
+            _count([mine], cap).scalar_subquery(),
+            _count([claimable], cap).scalar_subquery(),
+            _unread(username, cap).scalar_subquery(),
         )
-        .select_from(HumanTask)
-        .where(HumanTask.status == "open")
     ).one()
     return {"mine": int(row[0] or 0), "claimable": int(row[1] or 0), "unread": int(row[2] or 0)}
+
+
+def _unread(username: str, cap: int | None) -> Any:
+    """``count(*)`` of the unread notifications of ``username``, reading at most ``cap``."""
+    if cap is None:
+        return notifications.unread_count_query(username)
+    found = (
+        select(Notification.id)
+        .where(Notification.username == username, Notification.read_at.is_(None))
+        .limit(cap)
+        .subquery()
+    )
+    return select(func.count()).select_from(found)
+
+
+def badge(count: int, cap: int = BADGE_CAP) -> str:
+    """A badge's text for a count from :func:`nav_counts`: ``"99+"`` from ``cap`` on."""
+    return f"{cap - 1}+" if count >= cap else str(count)
 
 
 def get_task(

@@ -142,6 +142,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--pg-url", help="PostgreSQL URL (default: the local test database)")
     s.add_argument("--timers", action="store_true",
                    help="instead: timer fire latency with 1, 2, 4 workers on PostgreSQL")
+    s.add_argument("--scale", action="store_true",
+                   help="instead: inbox, badge and dashboard queries with 1,000,000 instances "
+                        "and 100,000 open tasks on PostgreSQL (bench/scale_bench.py; "
+                        "generates the data first if missing)")
     s.set_defaults(func=cmd_bench)
     return p
 
@@ -480,6 +484,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if args.pg_url:
             argv += ["--pg-url", args.pg_url]
         return int(timers["main"](argv))
+    if args.scale:
+        import runpy
+        import sys
+
+        sys.path.insert(0, str(HERE.parent))  # scale_bench imports scale_data beside it
+        scale = runpy.run_path(str(HERE.parent / "scale_bench.py"), run_name="scale_bench")
+        argv = ["--quick"] if args.quick else []
+        if args.pg_url:
+            argv += ["--pg-url", args.pg_url]
+        return int(scale["main"](argv))
     argv = ["--quick"] if args.quick else []
     if args.pg_url:
         argv += ["--pg-url", args.pg_url]

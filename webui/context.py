@@ -11,7 +11,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from engine.api import Engine
-from engine.pages import ADMIN_ROLE, PMO_ROLES, PROCESS_OWNER_ROLE
+from engine.pages import ADMIN_ROLE, PMO_ROLES, PROCESS_OWNER_ROLE, badge
 from webui.extensions import db
 from webui.i18n import LANGUAGES, bound_template_gettext
 from webui.messages import role_label, role_labels
@@ -66,12 +66,15 @@ def id_url(endpoint: str, key: str) -> Callable[[int], str]:
 def template_globals() -> dict[str, object]:
     """Task counts and the unread notifications for the navigation bar, the language list,
     role names and checks."""
-    counts = {"mine": 0, "claimable": 0}
+    counts: dict[str, int | str] = {"mine": 0, "claimable": 0}
     roles: tuple[str, ...] = ()
     unread = 0
     if getattr(current_user, "is_authenticated", False) and not database_down():
-        counts = bpm().nav_counts(db.session, current_user.username)
-        unread = counts["unread"]
+        found = bpm().nav_counts(db.session, current_user.username)
+        # bounded counts ("99+" from BADGE_CAP on): a page's cost never grows with the
+        # whole system's open tasks
+        counts = {k: badge(found[k]) if found[k] else 0 for k in ("mine", "claimable")}
+        unread = found["unread"]
         roles = current_user.roles
     return {
         "_": bound_template_gettext(),

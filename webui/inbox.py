@@ -20,6 +20,9 @@ from workflows.records import pages as pmo_pages
 bp = Blueprint("inbox", __name__)
 
 PER_PAGE = 25
+#: The inbox counts a list up to this many tasks ("of 1000+"): 40 pages, and a page's
+#: cost stays the same however many open tasks a role has.
+COUNT_CAP = 1000
 TABS = ("mine", "claimable")
 SORTS = ("due", "created", "-created", "name")
 
@@ -58,12 +61,13 @@ def index():
     paging_page = page_arg()
     query = TaskQuery(scope=f.tab, process_key=f.process or None, role=f.role or None,
                       overdue_only=f.overdue, sort=f.sort, limit=PER_PAGE,
-                      offset=(paging_page - 1) * PER_PAGE)
+                      offset=(paging_page - 1) * PER_PAGE, count_limit=COUNT_CAP)
     page = pages.inbox_page(bpm(), db.session, username(), query)
     projects = pmo_pages.project_labels(db.session, {t.project_id for t in page.tasks
                                                      if t.project_id is not None})
     return render_template("inbox.html", page=page, f=f, sorts=SORTS, projects=projects,
-                           paging=Paging(paging_page, PER_PAGE, page.total))
+                           paging=Paging(paging_page, PER_PAGE, page.total,
+                                         capped=page.total >= COUNT_CAP))
 
 
 @bp.post("/tasks/<dbid:task_id>/claim")

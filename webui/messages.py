@@ -159,6 +159,7 @@ MESSAGES: dict[str, LazyString] = {
     "input.choice": _l("Choose one of: %(allowed)s."),
     "input.reason_required": _l("Please give a reason."),
     "input.already_assignee": _l("%(user)s already has this task."),
+    "input.after_unknown": _l("There is no task %(task_id)s to continue the list after."),
     "input.inactive_user": _l("%(user)s is not an active user."),
     "input.too_long": _l("Use at most %(limit)s characters."),
     "token.bad_duration": _l("Give a duration such as 90d, 12h or 2w, or never."),

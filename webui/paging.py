@@ -19,6 +19,13 @@ class Paging:
     page: int
     per_page: int
     total: int
+    #: The list was counted only up to ``total`` (there may be more): "of 1000+".
+    capped: bool = False
+
+    @property
+    def total_label(self) -> str:
+        """The total as shown: ``1000+`` when the count stopped at its cap."""
+        return f"{self.total}+" if self.capped else str(self.total)
 
     @property
     def offset(self) -> int:

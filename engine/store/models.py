@@ -159,7 +159,11 @@ class UserRole(Base):
 
 class ProjectRole(Base):
     __tablename__ = "project_roles"
-    __table_args__ = (UniqueConstraint("project_id", "username", "role_key"),)
+    __table_args__ = (
+        UniqueConstraint("project_id", "username", "role_key"),
+        # Every request reads the signed-in user's project roles.
+        Index("ix_project_roles_username", "username", "role_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(Integer, index=True)
@@ -324,6 +328,17 @@ class ProcessInstance(Base):
     __table_args__ = (
         Index("ix_process_instances_status_key", "status", "process_key"),
         Index("ix_process_instances_started_by", "started_by", "status"),
+        # Dashboards read instances by the period they started or ended in.
+        Index(
+            "ix_process_instances_started_at",
+            "started_at",
+            postgresql_include=["process_key", "status", "project_id", "ended_at"],
+        ),
+        Index(
+            "ix_process_instances_ended_at",
+            "ended_at",
+            postgresql_include=["process_key", "status", "project_id", "started_at"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -356,6 +371,41 @@ class HumanTask(Base):
         Index("ix_human_tasks_assignee_status", "assignee", "status"),
         Index("ix_human_tasks_due_at", "due_at"),
         Index("ix_human_tasks_instance_status", "instance_id", "status"),
+        # A role's pool in the inbox's order (claimable lists and badges stop after a page).
+        Index(
+            "ix_human_tasks_pool_role_due",
+            "role",
+            "due_at",
+            "id",
+            sqlite_where=text("status = 'open' AND assignee IS NULL"),
+            postgresql_where=text("status = 'open' AND assignee IS NULL"),
+            postgresql_include=["project_id", "four_eyes", "distinct_actors", "instance_id"],
+        ),
+        # Someone's own open tasks in the inbox's order.
+        Index(
+            "ix_human_tasks_open_assignee_due",
+            "assignee",
+            "due_at",
+            "id",
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+        # Dashboards read tasks by the period they opened in.
+        Index(
+            "ix_human_tasks_created_at",
+            "created_at",
+            postgresql_include=[
+                "process_key",
+                "element_id",
+                "role",
+                "status",
+                "due_at",
+                "completed_at",
+                "project_id",
+                "instance_id",
+                "name",
+            ],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -114,6 +114,23 @@ def test_pagination_pages_through_the_inbox(client, arrange):
     assert len(rows(client.get("/tasks?tab=claimable&page=x").get_data(as_text=True))) == 25
 
 
+def test_a_long_list_is_counted_up_to_a_cap(client, arrange, monkeypatch):
+    """Issue 16: the inbox counts a list only up to ``COUNT_CAP`` ("of 1000+"), so a page
+    costs the same however many tasks a role has; the pages up to the cap stay reachable."""
+    from webui import inbox
+
+    monkeypatch.setattr(inbox, "COUNT_CAP", 26)
+    for n in range(27):
+        arrange.start(title=f"Request {n}")
+    login(client, "reviewer1")
+    first = client.get("/tasks?tab=claimable").get_data(as_text=True)
+    second = client.get("/tasks?tab=claimable&page=2").get_data(as_text=True)
+    assert "1–25 of 26+" in first and 'href="/tasks?tab=claimable&amp;page=2"' in first
+    assert len(rows(second)) == 2  # the page itself is not capped
+    monkeypatch.setattr(inbox, "COUNT_CAP", 1000)
+    assert "1–25 of 27" in client.get("/tasks?tab=claimable").get_data(as_text=True)
+
+
 def test_claim_opens_the_task_and_moves_it_to_my_tab(client, arrange):
     task = arrange.task(arrange.start().id)
     login(client, "reviewer1")
