@@ -13,7 +13,7 @@ from flask import Blueprint, render_template, request
 from flask_login import login_required
 from markupsafe import Markup, escape
 
-from webui.context import username
+from webui.context import bpm, username
 from webui.extensions import db
 from webui.paging import Paging, page_arg
 from webui.portfolio import choice
@@ -78,7 +78,8 @@ def index():
          "tag": request.args.get("tag", "").strip().lower()[:100],
          "all": request.args.get("all") in ("1", "on")}
     page_no = page_arg()
-    library = pmo_pages.lesson_library(db.session, username(), query=f["q"],
+    library = pmo_pages.lesson_library(db.session, username(), bpm().clock.now(),
+                                       query=f["q"],
                                        category=f["category"], tag=f["tag"],
                                        published_only=not f["all"], limit=PER_PAGE,
                                        offset=(page_no - 1) * PER_PAGE)
@@ -92,5 +93,5 @@ def index():
 def show(lesson_id: int):
     """One lesson in full (unpublished ones for the PMO only)."""
     terms = request.args.get("q", "").split()[:10]
-    page = pmo_pages.lesson_page(db.session, lesson_id, username())
+    page = pmo_pages.lesson_page(db.session, lesson_id, username(), bpm().clock.now())
     return render_template("lessons_detail.html", page=page, terms=terms)

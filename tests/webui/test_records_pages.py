@@ -272,26 +272,27 @@ def test_read_models_on_sqlite_and_postgresql(session, engine, clock, people):
     with unit_of_work(session):
         w = seed_session(session, clock)
         identity.grant_project_role(session, w.tower, "team1", "team")
-    page = pmo_pages.portfolio_page(session, pm="pm2")
+    page = pmo_pages.portfolio_page(session, "pmohead", clock.now(), pm="pm2")
     assert [p.id for p in page.projects] == [w.erp, w.tower]
     assert page.stage_counts["Initiation"] == 1 and page.stage_counts["Executing"] == 0
     assert str(page.budget_total.amount) == "970000.00"  # 250,000 CNY + 100,000 USD
     assert page.stats.active == 2 and page.stats.open_high_risks == 1
-    assert [p.id for p in pmo_pages.portfolio_page(session, q="2026-000").projects] == [
+    assert [p.id for p in pmo_pages.portfolio_page(session, "pmohead", clock.now(), q="2026-000").projects] == [
         w.tower, w.crm]
-    assert pmo_pages.portfolio_page(session, q="_").total == 0  # no wildcard
-    tower = pmo_pages.project_page(engine, session, w.tower, "pm1")
+    assert pmo_pages.portfolio_page(session, "pmohead", clock.now(), q="_").total == 0  # no wildcard
+    tower = pmo_pages.project_page(engine, session, w.tower, "pm2")
     assert [e.id for e in tower.affected_by] == [w.escalation] and tower.escalations == []
-    register = pmo_pages.risk_register(session, status="under_review")
+    register = pmo_pages.risk_register(session, "pmohead", clock.now(), status="under_review")
     assert register.matrix == {("supplier", "medium"): 1, ("schedule", "low"): 1}
     assert [p.id for p in register.projects] == [w.crm, w.tower]
     assert [c.id for c in pmo_pages.project_choices(session, "team1")] == [w.tower]
     assert [c.id for c in pmo_pages.project_choices(session, "pmohead")] == [w.crm, w.tower]
-    library = pmo_pages.lesson_library(session, "pm1", query="接口", published_only=False)
+    library = pmo_pages.lesson_library(session, "pm1", clock.now(), query="接口",
+                                      published_only=False)
     assert [x.id for x in library.lessons] == [w.interface_lesson] and library.terms == ("接口",)
     assert dict(library.tags) == {"integration": 1, "vendor": 1, "supplier": 1}
-    assert pmo_pages.lesson_library(session, "reviewer1", query="接口",
+    assert pmo_pages.lesson_library(session, "reviewer1", clock.now(), query="接口",
                                     published_only=False).total == 2
-    log = pmo_pages.escalation_log(engine, session, kind="resource_conflict")
+    log = pmo_pages.escalation_log(engine, session, "pmohead", kind="resource_conflict")
     assert log.total == 1 and log.status_counts == {"decided": 1}
     assert set(log.projects) == {w.crm, w.tower}
