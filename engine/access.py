@@ -16,7 +16,7 @@ instance of the same run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select, tr
 from sqlalchemy.orm import Session, aliased
 
 from engine import identity
-from engine.errors import FieldError, Forbidden
+from engine.errors import FieldError, Forbidden, InvalidData
 from engine.identity import Eligibility
 from engine.store import rows
 from engine.store.models import HumanTask, Notification, ProcessInstance, ProjectRole, User
@@ -360,6 +360,40 @@ def audience(
     if named or inst is None:
         return people
     return tuple(u for u in people if may_view_instance(session, u, inst, now))
+
+
+def check_people(
+    session: Session, schema: Mapping[str, Any] | None, data: Mapping[str, Any]
+) -> None:
+    """Refuse a person chosen in a field limited to a role (``x-widget: user`` with
+    ``x-role``, e.g. a proposal's sponsor) who is not an active user holding that role
+    (globally: the organisation's register of who may take it; being named on one project
+    does not make someone eligible for the next).  :class:`InvalidData` naming the field;
+    the form's person picker lists the same people (``Person.global_roles``)."""
+    errors: dict[str, FieldError] = {}
+    for name, prop in ((schema or {}).get("properties") or {}).items():
+        if not isinstance(prop, Mapping):
+            continue
+        items = prop.get("items")
+        role = prop.get("x-role") or (items.get("x-role") if isinstance(items, Mapping) else None)
+        value = data.get(name)
+        if not role or value in (None, "", []):
+            continue
+        for chosen in value if isinstance(value, list) else [value]:
+            if not isinstance(chosen, str) or chosen == "":
+                continue
+            active = session.scalar(select(User.active).where(User.username == chosen))
+            if not active or role not in identity.global_roles(session, chosen):
+                errors[name] = FieldError(
+                    f"{chosen} may not be chosen here: they do not hold the role {role}.",
+                    "form.not_role_holder",
+                    field=name,
+                    user=chosen,
+                    role=role,
+                )
+                break
+    if errors:
+        raise InvalidData(errors)
 
 
 def require_starter(session: Session, instance_id: int, username: str) -> None:

@@ -329,7 +329,7 @@ def _user(f: Field, prop: Mapping[str, Any], ctx: _Ctx) -> None:
     role = prop.get("x-role") or items_of(prop).get("x-role")
     chosen = _chosen(f)
     f.options = [Option(p.username, f"{p.display_name} ({p.username})", p.username in chosen)
-                 for p in ctx.people if not role or role in p.roles]
+                 for p in ctx.people if not role or role in p.global_roles]
     _keep_unknown(f, chosen)
 
 

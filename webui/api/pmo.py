@@ -133,8 +133,9 @@ def get_escalation(escalation_id: int):
 def list_lessons(offset: int, limit: int, q: str | None, category: str | None,
                  tag: str | None, all: bool):
     """Search the lessons library (published lessons; the PMO may ask for `all`)."""
-    found = pmo_pages.lesson_library(db.session, actor(), bpm().clock.now(), query=q, category=category,
-                                     tag=tag, published_only=not all, limit=limit,
+    found = pmo_pages.lesson_library(db.session, actor(), bpm().clock.now(), query=q,
+                                     category=category, tag=tag, published_only=not all,
+                                     limit=limit,
                                      offset=offset)
     return page(found.lessons, found.total, offset, limit)
 
