@@ -70,7 +70,7 @@ READ_ONLY = {
         "decision": {"type": "string", "enum": ["ok"]},
     },
 }
-PEOPLE = (Person("pm1", "Li Wei (PM)", ("pm",)),)
+PEOPLE = (Person("pm1", "Li Wei (PM)", ("pm",), ("pm",)),)
 
 
 def test_read_only_fields_are_text_grouped_and_left_out_when_empty(app):
