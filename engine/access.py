@@ -47,9 +47,14 @@ def may_start(session: Session, actor: str, role: str, project_id: int | None) -
     return any(r == role for _p, r in identity.project_roles(session, actor))
 
 
-def _candidates(session: Session, username: str, now: datetime) -> Iterator[tuple[str, str | None]]:
-    """(person whose grants count, on whose behalf) in the order the rule tries them."""
+def _candidates(
+    session: Session, username: str, now: datetime, *, own_right: bool = False
+) -> Iterator[tuple[str, str | None]]:
+    """(person whose grants count, on whose behalf) in the order the rule tries them
+    (``own_right``: the person alone, not those who delegated to them)."""
     yield username, None
+    if own_right:
+        return
     for person in sorted(identity.delegators(session, username, now)):
         yield person, person
 
@@ -63,13 +68,20 @@ def _holds(session: Session, person: str, task: Any) -> bool:
 
 
 def may_work_on(
-    session: Session, username: str, task: Any, started_by: str, now: datetime
+    session: Session,
+    username: str,
+    task: Any,
+    started_by: str,
+    now: datetime,
+    *,
+    own_right: bool = False,
 ) -> Eligibility:
     """May ``username`` work on ``task`` (claim, save, hand over, complete) now, and on
     whose behalf?  The engine's one rule (see the module's docstring); ``reason`` says why
-    not, for the first candidate who holds the task, else for the missing role."""
+    not, for the first candidate who holds the task, else for the missing role.
+    ``own_right``: only with their own grants (not as someone's delegate)."""
     refusal: FieldError | None = None
-    for person, behalf in _candidates(session, username, now):
+    for person, behalf in _candidates(session, username, now, own_right=own_right):
         if not _holds(session, person, task):
             continue
         if task.four_eyes and started_by in (username, behalf):
@@ -151,13 +163,21 @@ def _voted(people: list[str]) -> ColumnElement[bool]:
 
 
 def handover_eligibility(
-    session: Session, to_user: str, task: Any, started_by: str, now: datetime
+    session: Session,
+    to_user: str,
+    task: Any,
+    started_by: str,
+    now: datetime,
+    *,
+    own_right: bool = False,
 ) -> Eligibility:
     """May ``task`` be handed to ``to_user``?  Whether they could work on it once it is
-    theirs: its role (a step with a role), four eyes, an earlier vote of the same round."""
+    theirs: its role (a step with a role), four eyes, an earlier vote of the same round.
+    ``own_right``: with their own grants only (an out-of-office delegate must hold the
+    step's role, for its project, themselves: the absent person's grants do not count)."""
     handed = SimpleNamespace(**{c.name: getattr(task, c.name) for c in HumanTask.__table__.c})
     handed.assignee = None if task.role else to_user
-    return may_work_on(session, to_user, handed, started_by, now)
+    return may_work_on(session, to_user, handed, started_by, now, own_right=own_right)
 
 
 def require_handover(

@@ -188,7 +188,7 @@ def redirect(session: Session, task: Rec, started_by: str, now: datetime, actor:
         return
     kind = "out_of_office_redirected"
     why = None
-    eligible = access.handover_eligibility(session, delegate, task, started_by, now)
+    eligible = access.handover_eligibility(session, delegate, task, started_by, now, own_right=True)
     if not eligible.allowed:
         kind, why = "out_of_office_kept", eligible.reason  # not theirs to do
     else:
