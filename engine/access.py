@@ -383,13 +383,21 @@ def audience(
 
 
 def check_people(
-    session: Session, schema: Mapping[str, Any] | None, data: Mapping[str, Any]
+    session: Session,
+    schema: Mapping[str, Any] | None,
+    data: Mapping[str, Any],
+    project_id: int | None = None,
 ) -> None:
     """Refuse a person chosen in a field limited to a role (``x-widget: user`` with
-    ``x-role``, e.g. a proposal's sponsor) who is not an active user holding that role
-    (globally: the organisation's register of who may take it; being named on one project
-    does not make someone eligible for the next).  :class:`InvalidData` naming the field;
-    the form's person picker lists the same people (``Person.global_roles``)."""
+    ``x-role``, e.g. a proposal's sponsor) who is not an active user holding that role:
+    globally (the organisation's register of who may take it), or for the request's
+    project (``project_id``, else a ``project_id`` the form names), so a project's own team
+    members can be picked for it, while being named sponsor of one project does not make
+    someone eligible on a new proposal.  :class:`InvalidData` naming the field; the form's
+    person picker lists the same people (``Person.global_roles``, plus project holders
+    when the form names a project)."""
+    if project_id is None and isinstance(data.get("project_id"), int):
+        project_id = data["project_id"]
     errors: dict[str, FieldError] = {}
     for name, prop in ((schema or {}).get("properties") or {}).items():
         if not isinstance(prop, Mapping):
@@ -403,7 +411,11 @@ def check_people(
             if not isinstance(chosen, str) or chosen == "":
                 continue
             active = session.scalar(select(User.active).where(User.username == chosen))
-            if not active or role not in identity.global_roles(session, chosen):
+            held = role in identity.global_roles(session, chosen) or (
+                project_id is not None
+                and identity.holds_role_for(session, chosen, role, project_id)
+            )
+            if not active or not held:
                 errors[name] = FieldError(
                     f"{chosen} may not be chosen here: they do not hold the role {role}.",
                     "form.not_role_holder",

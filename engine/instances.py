@@ -67,7 +67,10 @@ def start(
             local_today(now, ctx.calendar.zone),
         )
         check_people(
-            session, definition.forms.get(definition.meta.get("start_form") or ""), payload
+            session,
+            definition.forms.get(definition.meta.get("start_form") or ""),
+            payload,
+            project_id,
         )
         inst = rows.insert_rec(
             session,
@@ -174,7 +177,7 @@ def _complete(
             else loaded.definition.forms
         )
         payload = _checked_payload(forms, row.form, data, local_today(now, ctx.calendar.zone))
-        check_people(session, forms.get(row.form) if row.form else None, payload)
+        check_people(session, forms.get(row.form) if row.form else None, payload, inst.project_id)
         task = _spiff_task(loaded, row.spiff_task_id)
         if task is None or task.state != TaskState.READY:
             raise NotReady(

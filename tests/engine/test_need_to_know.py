@@ -145,6 +145,11 @@ def test_a_role_field_takes_only_holders_of_the_role(session, people):
         identity.grant_project_role(session, PROJECT, "pm2", "sponsor")
     with unit_of_work(session, write=False), pytest.raises(InvalidData):
         access.check_people(session, schema, {"sponsor": "pm2"})
+    with unit_of_work(session, write=False):  # but counts for that project's own forms
+        access.check_people(session, schema, {"sponsor": "pm2"}, PROJECT)
+        access.check_people(session, schema, {"sponsor": "pm2", "project_id": PROJECT})
+        with pytest.raises(InvalidData):
+            access.check_people(session, schema, {"sponsor": "pm2"}, PROJECT + 1)
 
 
 SPONSOR_STEP = """<?xml version="1.0" encoding="UTF-8"?>
