@@ -214,18 +214,20 @@ def handover_candidates(
 
 
 def may_view_task(session: Session, username: str, row: Any, inst: Any, now: datetime) -> bool:
-    """Whoever may work on it, worked on it, or started the instance may see a task; the
-    PMO and the steering committee see every task (:func:`sees_everything`)."""
+    """Whoever has it, worked on it, or started the instance may see a task, and while
+    nobody has it, whoever holds its role (a step given to one person is not shown to
+    everyone with the same role, e.g. a PM's rework to the other PMs); the PMO and the
+    steering committee see every task (:func:`sees_everything`)."""
     if username in (inst.started_by, row.completed_by, row.assignee):
         return True
     if sees_everything(session, username):
         return True
     people = [username, *identity.delegators(session, username, now)]
-    if row.role is not None and any(
+    if row.assignee is not None:  # a step given to someone: theirs (and their delegates')
+        return row.assignee in people
+    return row.role is not None and any(
         identity.holds_role_for(session, p, row.role, row.project_id) for p in people
-    ):
-        return True
-    return row.assignee is not None and row.assignee in people
+    )
 
 
 # --------------------------------------------------------------------------- need-to-know
@@ -264,7 +266,8 @@ def _my_projects(username: str) -> Any:
 
 def _took_part(session: Session, username: str, now: datetime) -> ColumnElement[bool]:
     """A step of the instance (``ProcessInstance``) that ``username`` was assigned,
-    completed (or was acted for), or whose role they (or whom they stand in for) hold."""
+    completed (or was acted for), or that nobody has and whose role they (or whom they
+    stand in for) hold (:func:`may_view_task`)."""
     people = [username, *sorted(identity.delegators(session, username, now))]
     roles = [_role_clause(session, p) for p in people]
     return exists().where(
@@ -273,7 +276,7 @@ def _took_part(session: Session, username: str, now: datetime) -> ColumnElement[
             HumanTask.assignee.in_(people),
             HumanTask.completed_by == username,
             HumanTask.on_behalf_of.in_(people),
-            *roles,
+            and_(HumanTask.assignee.is_(None), or_(*roles)),
         ),
     )
 

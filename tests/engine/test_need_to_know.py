@@ -211,3 +211,26 @@ def test_hand_over_needs_an_eligible_person_and_an_override_is_audited(drv, engi
         assert session.get(HumanTask, review.id).assignee == "pm2"
     assert event.actor == "admin" and event.reason == "cover"
     assert event.detail["to"] == "pm2" and "pmo_reviewer" in event.detail["override"]
+
+
+def test_a_step_given_to_one_pm_is_not_shown_to_the_other_pms(engine, session, clock, people):
+    d = Driver(engine, session, clock)
+    d.deploy_text("ooo_check.bpmn", PM_STEP)
+    inst = d.start("pm_rework", actor="pm1", data={"who": "pm1"})
+    rework = d.task(inst.id, "rework")
+    assert rework.assignee == "pm1"
+    now = clock.now()
+    assert not _check(session, "pm2", inst.id, now)  # holds the role pm, but not the step
+    assert inst.id not in _seen(session, "pm2", now)
+    with pytest.raises(Forbidden):
+        engine.task(session, rework.id, "pm2")
+    assert engine.task(session, rework.id, "pm1").id == rework.id
+
+
+PM_STEP = SPONSOR_STEP.replace('id="signoff" name="Sponsor sign-off"',
+                               'id="pm_rework" name="Rework"').replace(
+    'name="sponsor"><bpmn:flowNodeRef>sign', 'name="pm"><bpmn:flowNodeRef>rework').replace(
+    'flowNodeRef>sign<', 'flowNodeRef>rework<').replace(
+    'id="sign" name="Sign off"', 'id="rework" name="Rework"').replace(
+    'value="sponsor"', 'value="who"').replace('targetRef="sign"', 'targetRef="rework"').replace(
+    'sourceRef="sign"', 'sourceRef="rework"')
