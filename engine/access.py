@@ -16,19 +16,19 @@ instance of the same run.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select
+from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from engine import identity
-from engine.errors import FieldError, Forbidden
+from engine.errors import FieldError, Forbidden, InvalidData
 from engine.identity import Eligibility
 from engine.store import rows
-from engine.store.models import HumanTask, Notification, ProcessInstance, User
+from engine.store.models import HumanTask, Notification, ProcessInstance, ProjectRole, User
 
 #: Roles that see every instance (the PMO's overview pages).
 PMO_ROLES = frozenset({"pmo_admin", "pmo_head", "pmo_reviewer"})
@@ -47,9 +47,14 @@ def may_start(session: Session, actor: str, role: str, project_id: int | None) -
     return any(r == role for _p, r in identity.project_roles(session, actor))
 
 
-def _candidates(session: Session, username: str, now: datetime) -> Iterator[tuple[str, str | None]]:
-    """(person whose grants count, on whose behalf) in the order the rule tries them."""
+def _candidates(
+    session: Session, username: str, now: datetime, *, own_right: bool = False
+) -> Iterator[tuple[str, str | None]]:
+    """(person whose grants count, on whose behalf) in the order the rule tries them
+    (``own_right``: the person alone, not those who delegated to them)."""
     yield username, None
+    if own_right:
+        return
     for person in sorted(identity.delegators(session, username, now)):
         yield person, person
 
@@ -63,13 +68,20 @@ def _holds(session: Session, person: str, task: Any) -> bool:
 
 
 def may_work_on(
-    session: Session, username: str, task: Any, started_by: str, now: datetime
+    session: Session,
+    username: str,
+    task: Any,
+    started_by: str,
+    now: datetime,
+    *,
+    own_right: bool = False,
 ) -> Eligibility:
     """May ``username`` work on ``task`` (claim, save, hand over, complete) now, and on
     whose behalf?  The engine's one rule (see the module's docstring); ``reason`` says why
-    not, for the first candidate who holds the task, else for the missing role."""
+    not, for the first candidate who holds the task, else for the missing role.
+    ``own_right``: only with their own grants (not as someone's delegate)."""
     refusal: FieldError | None = None
-    for person, behalf in _candidates(session, username, now):
+    for person, behalf in _candidates(session, username, now, own_right=own_right):
         if not _holds(session, person, task):
             continue
         if task.four_eyes and started_by in (username, behalf):
@@ -165,13 +177,21 @@ def _voted(people: list[str]) -> ColumnElement[bool]:
 
 
 def handover_eligibility(
-    session: Session, to_user: str, task: Any, started_by: str, now: datetime
+    session: Session,
+    to_user: str,
+    task: Any,
+    started_by: str,
+    now: datetime,
+    *,
+    own_right: bool = False,
 ) -> Eligibility:
     """May ``task`` be handed to ``to_user``?  Whether they could work on it once it is
-    theirs: its role (a step with a role), four eyes, an earlier vote of the same round."""
+    theirs: its role (a step with a role), four eyes, an earlier vote of the same round.
+    ``own_right``: with their own grants only (an out-of-office delegate must hold the
+    step's role, for its project, themselves: the absent person's grants do not count)."""
     handed = SimpleNamespace(**{c.name: getattr(task, c.name) for c in HumanTask.__table__.c})
     handed.assignee = None if task.role else to_user
-    return may_work_on(session, to_user, handed, started_by, now)
+    return may_work_on(session, to_user, handed, started_by, now, own_right=own_right)
 
 
 def require_handover(
@@ -213,32 +233,221 @@ def handover_candidates(
 
 
 def may_view_task(session: Session, username: str, row: Any, inst: Any, now: datetime) -> bool:
-    """Whoever may work on it, worked on it, or started the instance may see a task."""
+    """Whoever has it, worked on it, or started the instance may see a task, and while
+    nobody has it, whoever holds its role (a step given to one person is not shown to
+    everyone with the same role, e.g. a PM's rework to the other PMs); the PMO and the
+    steering committee see every task (:func:`sees_everything`)."""
     if username in (inst.started_by, row.completed_by, row.assignee):
         return True
-    people = [username, *identity.delegators(session, username, now)]
-    if row.role is not None and any(
-        identity.holds_role_for(session, p, row.role, row.project_id) for p in people
-    ):
+    if sees_everything(session, username):
         return True
-    return row.assignee is not None and row.assignee in people
+    people = [username, *identity.delegators(session, username, now)]
+    if row.assignee is not None:  # a step given to someone: theirs (and their delegates')
+        return row.assignee in people
+    return row.role is not None and any(
+        identity.holds_role_for(session, p, row.role, row.project_id) for p in people
+    )
+
+
+# --------------------------------------------------------------------------- need-to-know
+#
+# Who sees what (docs/access.md): ONE policy, asked by every reader (pages, search, the
+# API, attachments, notifications and e-mail).  Each rule exists twice, as an SQL condition
+# for lists and counts (one indexed statement per page, no row loaded to be thrown away)
+# and as a check for one object, which asks the same SQL condition about that one row, so
+# the two cannot disagree.
+#
+# - the PMO roles and the steering committee see every project, request and record;
+# - everyone else sees the projects where they hold a role (``project_roles``) or that name
+#   them (a record's own people columns, e.g. a project's PM and sponsor), everything of
+#   those projects, and the requests they take part in: started, were assigned, completed
+#   a step (or for whom one was completed), hold a step's role, or were named in it (a
+#   notification of the request was addressed to them);
+# - published lessons are for everyone (the records layer adds that condition).
+#
+# A denied read of one object is :class:`Forbidden` (HTTP 403, ``access.no_access``)
+# everywhere: ids are sequential, so a 404 would hide nothing, and a 403 tells a person who
+# follows an old link why the page is closed to them.
+
+#: Roles that see every project, request, risk, escalation and lesson.
+SEES_ALL_ROLES = PMO_ROLES | {"steering"}
+
+
+def sees_everything(session: Session, username: str) -> bool:
+    """Does ``username`` hold a role that sees the whole portfolio (PMO, steering)?"""
+    return bool(identity.global_roles(session, username) & SEES_ALL_ROLES)
+
+
+def _my_projects(username: str) -> Any:
+    """Ids of the projects where ``username`` holds a role, as a subquery."""
+    return select(ProjectRole.project_id).where(ProjectRole.username == username)
+
+
+def _took_part(session: Session, username: str, now: datetime) -> ColumnElement[bool]:
+    """A step of the instance (``ProcessInstance``) that ``username`` was assigned,
+    completed (or was acted for), or that nobody has and whose role they (or whom they
+    stand in for) hold (:func:`may_view_task`)."""
+    people = [username, *sorted(identity.delegators(session, username, now))]
+    roles = [_role_clause(session, p) for p in people]
+    return exists().where(
+        HumanTask.instance_id == ProcessInstance.id,
+        or_(
+            HumanTask.assignee.in_(people),
+            HumanTask.completed_by == username,
+            HumanTask.on_behalf_of.in_(people),
+            and_(HumanTask.assignee.is_(None), or_(*roles)),
+        ),
+    )
+
+
+def instance_filter(session: Session, username: str, now: datetime) -> ColumnElement[bool]:
+    """The need-to-know rule as an SQL condition on ``process_instances``: the requests
+    ``username`` may see (every one for the PMO and the steering committee)."""
+    if sees_everything(session, username):
+        return true()
+    told = exists().where(
+        Notification.username == username, Notification.instance_id == ProcessInstance.id
+    )
+    return or_(
+        ProcessInstance.started_by == username,
+        ProcessInstance.project_id.in_(_my_projects(username)),
+        told,
+        _took_part(session, username, now),
+    )
+
+
+def visible_instances(session: Session, username: str, now: datetime) -> Any:
+    """Ids of the requests ``username`` may see, as a subquery (for ``IN``)."""
+    return select(ProcessInstance.id).where(instance_filter(session, username, now))
+
+
+def project_filter(
+    session: Session, username: str, project_id: Any, *named: Any, projects: Any = None
+) -> ColumnElement[bool]:
+    """The projects ``username`` may see, as an SQL condition on a project id column
+    (``project_id``): those where they hold a role, those in ``projects`` (a subquery of
+    project ids whose record names them, e.g. as PM), or rows naming them in one of the
+    ``named`` columns; every project for the PMO and the steering committee."""
+    if sees_everything(session, username):
+        return true()
+    clauses = [project_id.in_(_my_projects(username)), *(column == username for column in named)]
+    if projects is not None:
+        clauses.append(project_id.in_(projects))
+    return or_(*clauses)
+
+
+def record_filter(
+    session: Session,
+    username: str,
+    now: datetime,
+    project_id: Any,
+    instance_id: Any,
+    *named: Any,
+    projects: Any = None,
+) -> ColumnElement[bool]:
+    """The records (risk, escalation, lesson) ``username`` may see, as an SQL condition:
+    their project is visible (:func:`project_filter`, with ``projects``), the request that
+    made them is (:func:`instance_filter`), or they name ``username`` in one of the
+    ``named`` columns (who raised it, its owner, its author)."""
+    if sees_everything(session, username):
+        return true()
+    return or_(
+        project_filter(session, username, project_id, *named, projects=projects),
+        instance_id.in_(visible_instances(session, username, now)),
+    )
+
+
+def may_see_project(session: Session, username: str, project_id: int, *named: str) -> bool:
+    """May ``username`` see this project (``named``: the people its record names)?"""
+    if sees_everything(session, username) or username in named:
+        return True
+    return (
+        session.scalar(_my_projects(username).where(ProjectRole.project_id == project_id).limit(1))
+        is not None
+    )
 
 
 def may_view_instance(session: Session, username: str, inst: Any, now: datetime) -> bool:
-    """The starter, the PMO, whoever may see one of its tasks, and whoever the process
-    told about it (a notification names the instance: e.g. the PM of a project an
-    escalation affects, following the link of the decision) may see an instance."""
-    if inst.started_by == username or identity.global_roles(session, username) & PMO_ROLES:
+    """May ``username`` see this request?  The one-object form of :func:`instance_filter`
+    (the same SQL condition, asked about this row)."""
+    if inst.started_by == username or sees_everything(session, username):
         return True
-    told = session.scalar(
-        select(Notification.id)
-        .where(Notification.username == username, Notification.instance_id == inst.id)
+    found = session.scalar(
+        select(ProcessInstance.id)
+        .where(ProcessInstance.id == inst.id, instance_filter(session, username, now))
         .limit(1)
     )
-    if told is not None:
-        return True
-    rows = session.scalars(select(HumanTask).where(HumanTask.instance_id == inst.id))
-    return any(may_view_task(session, username, row, inst, now) for row in rows)
+    return found is not None
+
+
+def require_view_instance(session: Session, username: str, inst: Any, now: datetime) -> None:
+    """:func:`may_view_instance`, raising :class:`Forbidden` (``access.no_access``)."""
+    if not may_view_instance(session, username, inst, now):
+        raise no_access(instance_id=inst.id)
+
+
+def no_access(**fields: Any) -> Forbidden:
+    """The one refusal of a read the need-to-know policy denies (HTTP 403)."""
+    return Forbidden("you have no access to this", code="access.no_access", **fields)
+
+
+def audience(
+    session: Session, usernames: Iterable[str], inst: Any, now: datetime, *, named: bool = False
+) -> tuple[str, ...]:
+    """Of ``usernames``, those who may be told about request ``inst`` (in-app and by
+    e-mail): whoever may see it.  ``named``: the process names these people on the request
+    (e.g. the PMs of the projects an escalation affects), which is itself a reason to see
+    it; they are told, and the notification then lets them open it."""
+    people = tuple(dict.fromkeys(u for u in usernames if u))
+    if named or inst is None:
+        return people
+    return tuple(u for u in people if may_view_instance(session, u, inst, now))
+
+
+def check_people(
+    session: Session,
+    schema: Mapping[str, Any] | None,
+    data: Mapping[str, Any],
+    project_id: int | None = None,
+) -> None:
+    """Refuse a person chosen in a field limited to a role (``x-widget: user`` with
+    ``x-role``, e.g. a proposal's sponsor) who is not an active user holding that role:
+    globally (the organisation's register of who may take it), or for the request's
+    project (``project_id``, else a ``project_id`` the form names), so a project's own team
+    members can be picked for it, while being named sponsor of one project does not make
+    someone eligible on a new proposal.  :class:`InvalidData` naming the field; the form's
+    person picker lists the same people (``Person.global_roles``, plus project holders
+    when the form names a project)."""
+    if project_id is None and isinstance(data.get("project_id"), int):
+        project_id = data["project_id"]
+    errors: dict[str, FieldError] = {}
+    for name, prop in ((schema or {}).get("properties") or {}).items():
+        if not isinstance(prop, Mapping):
+            continue
+        items = prop.get("items")
+        role = prop.get("x-role") or (items.get("x-role") if isinstance(items, Mapping) else None)
+        value = data.get(name)
+        if not role or value in (None, "", []):
+            continue
+        for chosen in value if isinstance(value, list) else [value]:
+            if not isinstance(chosen, str) or chosen == "":
+                continue
+            active = session.scalar(select(User.active).where(User.username == chosen))
+            held = role in identity.global_roles(session, chosen) or (
+                project_id is not None
+                and identity.holds_role_for(session, chosen, role, project_id)
+            )
+            if not active or not held:
+                errors[name] = FieldError(
+                    f"{chosen} may not be chosen here: they do not hold the role {role}.",
+                    "form.not_role_holder",
+                    field=name,
+                    user=chosen,
+                    role=role,
+                )
+                break
+    if errors:
+        raise InvalidData(errors)
 
 
 def require_starter(session: Session, instance_id: int, username: str) -> None:

@@ -819,12 +819,21 @@ class Engine:
         return tasks.delegate(self.ctx, session, task_id, username, to_user, reason, admin=admin)
 
     def reassign(
-        self, session: Session, task_id: int, admin: str, to_user: str, reason: str
+        self,
+        session: Session,
+        task_id: int,
+        admin: str,
+        to_user: str,
+        reason: str,
+        *,
+        override: bool = False,
     ) -> TaskView:
         """Give anyone's open task to a named person, with a reason (PMO administrators)."""
         with read_only(session):
             access.require_admin(session, admin)
-        return tasks.delegate(self.ctx, session, task_id, admin, to_user, reason, admin=True)
+        return tasks.delegate(
+            self.ctx, session, task_id, admin, to_user, reason, admin=True, override=override
+        )
 
     def save_draft(
         self, session: Session, task_id: int, username: str, data: Mapping[str, Any]

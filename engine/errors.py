@@ -119,6 +119,7 @@ CODES: dict[str, str] = {
     "mail.not_failed": "Only a failed mail can be sent again.",
     # data and input
     "form.not_object": "The submitted data must be a JSON object.",
+    "form.not_role_holder": "The person chosen does not hold the role this field needs.",
     "form.required": "A required field is missing or empty.",
     "form.enum": "The value is not one of the allowed values.",
     "form.const": "The value is not the one allowed value.",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +19,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from engine import calendar_admin, notifications
+from engine import access, calendar_admin, notifications
 from engine.context import EngineContext
 from engine.definitions import DefinitionSnapshot
 from engine.errors import EngineError, InstanceChanged, TaskFailed, WorkflowStalled
@@ -227,7 +227,12 @@ def audit_services(session: Session, loaded: Loaded, now: datetime, actor: str) 
             if call.note_keys
             else {"notes": call.notes},
         )
-        notifications.write_all(session, call.notifications, now)
+        for note in call.notifications:  # need-to-know: only those who may see it
+            people = access.audience(
+                session, note.usernames, loaded.instance, now, named=note.named
+            )
+            if people:
+                notifications.write(session, replace(note, usernames=people), now)
     loaded.services.clear()
     record_decisions(session, loaded, now, actor)
     for conflict in take_conflicts(loaded.workflow):

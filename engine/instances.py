@@ -18,7 +18,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
 from engine import attachments, execution, identity, notifications, projection
-from engine.access import may_start, require_may_work_on
+from engine.access import check_people, may_start, require_may_work_on
 from engine.context import EngineContext
 from engine.date_range import local_today
 from engine.definitions import current_bindings, get_process
@@ -65,6 +65,12 @@ def start(
             definition.meta.get("start_form"),
             data,
             local_today(now, ctx.calendar.zone),
+        )
+        check_people(
+            session,
+            definition.forms.get(definition.meta.get("start_form") or ""),
+            payload,
+            project_id,
         )
         inst = rows.insert_rec(
             session,
@@ -171,6 +177,7 @@ def _complete(
             else loaded.definition.forms
         )
         payload = _checked_payload(forms, row.form, data, local_today(now, ctx.calendar.zone))
+        check_people(session, forms.get(row.form) if row.form else None, payload, inst.project_id)
         task = _spiff_task(loaded, row.spiff_task_id)
         if task is None or task.state != TaskState.READY:
             raise NotReady(

@@ -52,6 +52,10 @@ class Note:
     human_task_id: int | None = None
     #: The words as message ids and params (see the module docstring); None: text only.
     message: dict[str, Any] | None = None
+    #: The process names these people on the request (e.g. the PMs of the projects an
+    #: escalation affects): the need-to-know check lets them be told even before anything
+    #: else lets them see it (:func:`engine.access.audience`).
+    named: bool = False
 
 
 def plain(value: Any) -> str:

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from engine import identity
+from engine import access, identity
 from engine.access import ADMIN_ROLE, PROCESS_OWNER_ROLE
 from engine.errors import FieldError, InvalidData
 from engine.store import rows
@@ -176,8 +176,10 @@ def delegate_for(session: Session, username: str, now: datetime) -> str | None:
 
 
 def redirect(session: Session, task: Rec, started_by: str, now: datetime, actor: str) -> None:
-    """Hand a newly assigned task to its assignee's delegate if the assignee is away,
-    unless four eyes forbids the delegate (they started the request); audited either way."""
+    """Hand a newly assigned task to its assignee's delegate if the assignee is away and
+    the delegate may do the work (:func:`engine.access.handover_eligibility`: the step's
+    role, for its project, four eyes, an earlier vote); else it stays with the assignee.
+    Audited either way (with why it stayed)."""
     absent = task.assignee
     if not absent:
         return
@@ -185,8 +187,10 @@ def redirect(session: Session, task: Rec, started_by: str, now: datetime, actor:
     if delegate is None:
         return
     kind = "out_of_office_redirected"
-    if task.four_eyes and delegate == started_by:
-        kind = "out_of_office_kept"  # four eyes: the delegate started this request
+    why = None
+    eligible = access.handover_eligibility(session, delegate, task, started_by, now, own_right=True)
+    if not eligible.allowed:
+        kind, why = "out_of_office_kept", eligible.reason  # not theirs to do
     else:
         task.assignee = delegate
     rows.audit(
@@ -197,5 +201,7 @@ def redirect(session: Session, task: Rec, started_by: str, now: datetime, actor:
         kind=kind,
         element_id=task.element_id,
         element_name=task.name,
-        detail={"task": task.name, "from": absent, "to": delegate},
+        detail={"task": task.name, "from": absent, "to": delegate}
+        if why is None
+        else {"task": task.name, "from": absent, "to": delegate, "why": str(why)},
     )

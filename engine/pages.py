@@ -62,6 +62,9 @@ class Person:
     username: str
     display_name: str
     roles: tuple[str, ...]
+    #: The roles held everywhere: who may be chosen in a field limited to a role (a
+    #: sponsor must hold the sponsor role; :func:`engine.access.check_people`).
+    global_roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -192,15 +195,23 @@ class InstanceList:
 
 def directory(session: Session) -> Directory:
     """Active users with the roles they hold (globally or on any project), and role
-    display names.  A picker limited to a role (``x-role: team``) thus also offers the
-    people who hold it only on some projects."""
+    display names.  A picker limited to a role (``x-role: sponsor``) offers the people who
+    hold it globally (``global_roles``): the engine refuses anyone else
+    (:func:`engine.access.check_people`)."""
     roles: dict[str, set[str]] = {}
+    held: dict[str, set[str]] = {}
     for username, role in session.execute(select(UserRole.username, UserRole.role_key)):
         roles.setdefault(username, set()).add(role)
+        held.setdefault(username, set()).add(role)
     for username, role in session.execute(_project_role_pairs(session)):
         roles.setdefault(username, set()).add(role)
     people = tuple(
-        Person(u.username, u.display_name or u.username, tuple(sorted(roles.get(u.username, ()))))
+        Person(
+            u.username,
+            u.display_name or u.username,
+            tuple(sorted(roles.get(u.username, ()))),
+            tuple(sorted(held.get(u.username, ()))),
+        )
         for u in session.execute(
             select(User.username, User.display_name)
             .where(User.active.is_(True))

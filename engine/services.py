@@ -62,8 +62,14 @@ class ServiceCall:
         kind: str = "info",
         link: str | None = None,
         params: dict[str, Any] | None = None,
+        named: bool = False,
     ) -> None:
         """Tell people something (in-app and by e-mail) when this step commits.
+
+        Only those who may see the request are told (the need-to-know policy,
+        :func:`engine.access.audience`); ``named``: the process names these people on the
+        request (e.g. the PMs of the projects an escalation affects), which lets them see
+        it.
 
         With ``params``, ``title`` and ``body`` are message ids filled from them and shown
         in each reader's language (:mod:`engine.notifications`); without, fixed text.
@@ -78,6 +84,7 @@ class ServiceCall:
                 link=link or f"/instances/{self.instance_id}",
                 instance_id=self.instance_id,
                 message=None if params is None else message(title, body, params),
+                named=named,
             )
         )
 

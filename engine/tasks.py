@@ -338,8 +338,13 @@ def delegate(
     reason: str,
     *,
     admin: bool = False,
+    override: bool = False,
 ) -> TaskView:
-    """Hand a task to a named person with a reason (``admin``: reassign anyone's task)."""
+    """Hand a task to a named person with a reason (``admin``: reassign anyone's task).
+
+    The person must be allowed to do the work (:func:`engine.access.require_handover`);
+    ``override`` (an administrator only, always with the reason given) hands it over
+    anyway, and the audit records that it was an override and why the rule refused."""
     if not reason or not reason.strip():
         raise InvalidData(
             {
@@ -374,7 +379,12 @@ def delegate(
                 task_id=task_id,
                 user=to_user,
             )
-        access.require_handover(session, to_user, row, inst.started_by, now)
+        refused = None
+        if admin and override:
+            eligible = access.handover_eligibility(session, to_user, row, inst.started_by, now)
+            refused = None if eligible.allowed else str(eligible.reason)
+        else:
+            access.require_handover(session, to_user, row, inst.started_by, now)
         previous = row.assignee
         row.assignee, row.claimed_at = to_user, now
         _transition(
@@ -385,7 +395,9 @@ def delegate(
             username,
             "reassigned" if admin else "delegated",
             reason=reason.strip(),
-            detail={"from": previous, "to": to_user},
+            detail={"from": previous, "to": to_user}
+            if refused is None
+            else {"from": previous, "to": to_user, "override": refused},
         )
         note = notifications.task_assigned(inst, row)
         notifications.write(

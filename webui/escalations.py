@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import login_required
 
-from webui.context import bpm
+from webui.context import bpm, username
 from webui.extensions import db
 from webui.paging import Paging, page_arg
 from webui.portfolio import choice, id_arg
@@ -25,7 +25,8 @@ def index():
          "kind": choice("kind", ESCALATION_KINDS), "severity": choice("severity", SEVERITIES),
          "project": id_arg("project")}
     page_no = page_arg()
-    log = pmo_pages.escalation_log(bpm(), db.session, status=f["status"], kind=f["kind"],
+    log = pmo_pages.escalation_log(bpm(), db.session, username(), status=f["status"],
+                                   kind=f["kind"],
                                    severity=f["severity"], project_id=f["project"],
                                    limit=PER_PAGE, offset=(page_no - 1) * PER_PAGE)
     return render_template("escalations.html", log=log, f=f, statuses=ESCALATION_STATUSES,
@@ -37,5 +38,5 @@ def index():
 @login_required
 def show(escalation_id: int):
     """One escalation: the issue, what was tried, the decision and the resolution."""
-    page = pmo_pages.escalation_page(bpm(), db.session, escalation_id)
+    page = pmo_pages.escalation_page(bpm(), db.session, escalation_id, username())
     return render_template("escalations_detail.html", page=page)

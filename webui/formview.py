@@ -114,6 +114,10 @@ class _Ctx:
     data: Mapping[str, Any] = field(default_factory=dict)
     any_projects: Sequence[ProjectChoice] | None = None
     today: date | None = None
+    #: The form names a project (a ``project`` widget): a person picker limited to a role
+    #: then also offers those who hold it only on some project (the engine checks the
+    #: project chosen); otherwise only those who hold it globally.
+    project_form: bool = False
 
     def day(self) -> date:
         """The site's today (for date ranges), asked of the engine when first needed."""
@@ -146,7 +150,9 @@ def build_form(schema: Mapping[str, Any] | None, values: Mapping[str, Any] | Non
     ``today``: the day a date range's ``today`` means (default: the engine's).
     """
     ctx = _Ctx(locale, dict(errors or {}), people, projects=projects, data=values or {},
-               today=today)
+               today=today, project_form=any(
+                   isinstance(p, Mapping) and widget_of(p) == "project"
+                   for p in properties(schema or {}).values()))
     fields = _fields(schema or {}, values or {}, "", ctx)
     title = localized(schema or {}, "title", locale) or ""
     if locale == "zh" and not (schema or {}).get("x-title-zh"):
@@ -329,7 +335,8 @@ def _user(f: Field, prop: Mapping[str, Any], ctx: _Ctx) -> None:
     role = prop.get("x-role") or items_of(prop).get("x-role")
     chosen = _chosen(f)
     f.options = [Option(p.username, f"{p.display_name} ({p.username})", p.username in chosen)
-                 for p in ctx.people if not role or role in p.roles]
+                 for p in ctx.people
+                 if not role or role in (p.roles if ctx.project_form else p.global_roles)]
     _keep_unknown(f, chosen)
 
 
@@ -365,7 +372,8 @@ def _rows(f: Field, prop: Mapping[str, Any], ctx: _Ctx) -> None:
     f.rows = [_fields(items, values[i] if i < len(values) else {}, f"{f.name}.{i}.", ctx,
                       cells=True) for i in range(count)]
     f.template = _fields(items, {}, f"{f.name}.{ROW_INDEX}.",
-                         _Ctx(ctx.locale, {}, ctx.people, data=ctx.data, today=ctx.today),
+                         _Ctx(ctx.locale, {}, ctx.people, data=ctx.data, today=ctx.today,
+                              project_form=ctx.project_form),
                          cells=True)
     columns = properties(items)
     f.attrs = {"min_items": prop.get("minItems") or 0, "max_items": most,

@@ -78,7 +78,8 @@ def index():
          "tag": request.args.get("tag", "").strip().lower()[:100],
          "all": request.args.get("all") in ("1", "on")}
     page_no = page_arg()
-    library = pmo_pages.lesson_library(db.session, username(), query=f["q"],
+    library = pmo_pages.lesson_library(db.session, username(), bpm().clock.now(),
+                                       query=f["q"],
                                        category=f["category"], tag=f["tag"],
                                        published_only=not f["all"], limit=PER_PAGE,
                                        offset=(page_no - 1) * PER_PAGE)

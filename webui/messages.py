@@ -119,6 +119,8 @@ MESSAGES: dict[str, LazyString] = {
     "mail.not_failed": _l("Mail %(mail_id)s has not failed, so it cannot be sent again."),
     # data and input
     "form.not_object": _l("The submitted data must be a JSON object."),
+    "form.not_role_holder": _l("%(user)s may not be chosen here: they do not hold the role "
+                               "%(role)s."),
     "form.required": _l("This field is required."),
     "form.enum": _l("Choose one of: %(allowed)s."),
     "form.minLength": _l("Must be at least %(limit)s characters."),

@@ -142,7 +142,8 @@ def index():
          "sponsor": request.args.get("sponsor", "").strip(),
          "q": request.args.get("q", "").strip()[:200]}
     page_no = page_arg()
-    page = pmo_pages.portfolio_page(db.session, stage=f["stage"], pm=f["pm"] or None,
+    page = pmo_pages.portfolio_page(db.session, username(), bpm().clock.now(),
+                                    stage=f["stage"], pm=f["pm"] or None,
                                     sponsor=f["sponsor"] or None, q=f["q"] or None,
                                     limit=PER_PAGE, offset=(page_no - 1) * PER_PAGE)
     return render_template("portfolio.html", page=page, f=f, stages=PROJECT_STAGES,

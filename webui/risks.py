@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import login_required
 
-from webui.context import bpm
+from webui.context import bpm, username
 from webui.extensions import db
 from webui.paging import Paging, page_arg
 from webui.portfolio import choice, id_arg
@@ -24,7 +24,8 @@ def index():
     f = {"level": choice("level", RISK_LEVELS), "category": choice("category", RISK_CATEGORIES),
          "status": choice("status", RISK_STATUSES), "project": id_arg("project")}
     page_no = page_arg()
-    register = pmo_pages.risk_register(db.session, level=f["level"], category=f["category"],
+    register = pmo_pages.risk_register(db.session, username(), bpm().clock.now(),
+                                       level=f["level"], category=f["category"],
                                        status=f["status"], project_id=f["project"],
                                        limit=PER_PAGE, offset=(page_no - 1) * PER_PAGE)
     return render_template("risks.html", register=register, f=f, levels=RISK_LEVELS,
@@ -37,4 +38,4 @@ def index():
 def show(risk_id: int):
     """One risk: its assessment, the decision and the review at each level."""
     return render_template("risks_detail.html",
-                           page=pmo_pages.risk_page(db.session, risk_id, bpm()))
+                           page=pmo_pages.risk_page(bpm(), db.session, risk_id, username()))

@@ -59,7 +59,8 @@ def escalation_raise(call: ServiceCall) -> dict[str, Any]:
                 "%(day)s. You will be told the decision.", kind="escalation",
                 params={"code": _code(project), "title": esc.title, "who": {"user": call.actor},
                         "kind": {"text": esc.kind}, "severity": {"text": esc.severity},
-                        "day": {"date": str(esc.needed_by)}})
+                        "day": {"date": str(esc.needed_by)}},
+                named=True)  # the PMs of the affected projects: named on it
     return records.to_json(esc)
 
 
@@ -186,7 +187,7 @@ def _announce(call: ServiceCall, esc: records.EscalationView) -> None:
                 params={"title": esc.title, "level": {"text": esc.decision_level},
                         "who": {"user": esc.decided_by},
                         "at": {"at": esc.decided_at.isoformat() if esc.decided_at else ""},
-                        "decision": esc.decision})
+                        "decision": esc.decision}, named=True)
     call.note(f"{what} recorded at %(level)s level by %(who)s; sent to %(people)s.",
               level={"text": esc.decision_level}, who={"user": esc.decided_by},
               people={"users": recipients})

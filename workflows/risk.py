@@ -295,8 +295,8 @@ def _facts(risk: records.RiskView) -> dict[str, Any]:
 def _tell(call: ServiceCall, people: list[str | None], title: str, body: str,
           params: dict[str, Any], *, kind: str = "risk") -> None:
     wanted = list(dict.fromkeys(p for p in people if p and p != call.actor))
-    if wanted:
-        call.notify(wanted, title, body, kind=kind, params=params)
+    if wanted:  # named: its raiser, its owner and its reviewers (need-to-know)
+        call.notify(wanted, title, body, kind=kind, params=params, named=True)
         call.note("Told %(people)s: %(what)s", people={"users": wanted},
                   what={"msg": [title, params]})
 

@@ -17,7 +17,8 @@ def _text(html: str, testid: str) -> list[str]:
 def _risk_id(app, instance_id: int) -> int:
     from workflows.records.pages import risk_register
     with app.app_context():
-        risks = risk_register(db.session, limit=100).risks
+        risks = risk_register(db.session, "pmohead", app.extensions["pmoflow"].engine.clock.now(),
+                              limit=100).risks
         return next(r.id for r in risks if r.instance_id == instance_id)
 
 

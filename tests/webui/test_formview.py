@@ -22,7 +22,8 @@ SCHEMA = {
         "code": {"type": "string", "readOnly": True},
     },
 }
-PEOPLE = (Person("s1", "Sponsor One", ("sponsor",)), Person("p1", "PM One", ("pm",)))
+PEOPLE = (Person("s1", "Sponsor One", ("sponsor",), ("sponsor",)),
+          Person("p1", "PM One", ("pm",), ("pm",)))
 
 
 def fields(values=None, errors=None, locale="en"):

@@ -113,7 +113,7 @@ def ids(html: str, attribute: str = "data-project-id") -> list[int]:
 
 def test_portfolio_lists_projects_with_stage_counts(client, app, web_clock):
     w = seed_records(app, web_clock)
-    login(client, "pm2")
+    login(client, "steer1")
     html = client.get("/portfolio").get_data(as_text=True)
     assert ids(html) == [w.erp, w.lake, w.tower, w.crm]
     doc = parse_html(html)
@@ -134,7 +134,7 @@ def test_portfolio_lists_projects_with_stage_counts(client, app, web_clock):
 
 def test_portfolio_filters_by_stage_pm_sponsor_and_text(client, app, web_clock):
     w = seed_records(app, web_clock)
-    login(client, "pm1")
+    login(client, "steer1")
     assert ids(client.get("/portfolio?stage=Executing").get_data(as_text=True)) == [w.crm]
     html = client.get("/portfolio?pm=pm2").get_data(as_text=True)
     assert ids(html) == [w.erp, w.tower]
@@ -151,7 +151,7 @@ def test_portfolio_filters_by_stage_pm_sponsor_and_text(client, app, web_clock):
 def test_portfolio_pages(client, app, web_clock, monkeypatch):
     seed_records(app, web_clock)
     monkeypatch.setattr("webui.portfolio.PER_PAGE", 3)
-    login(client, "pm1")
+    login(client, "steer1")
     first = client.get("/portfolio").get_data(as_text=True)
     second = client.get("/portfolio?page=2").get_data(as_text=True)
     assert len(ids(first)) == 3 and len(ids(second)) == 1
@@ -168,7 +168,7 @@ def test_portfolio_needs_sign_in_and_is_empty_at_first(client):
 
 def test_project_page_shows_record_history_and_related_records(client, app, web_clock):
     w = seed_records(app, web_clock)
-    login(client, "pm2")
+    login(client, "steer1")
     response = client.get(f"/projects/{w.crm}")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
@@ -184,7 +184,9 @@ def test_project_page_shows_record_history_and_related_records(client, app, web_
     assert "Tower crane" not in html
     assert "Tower supplier serves three projects at once" in html
     lessons = doc.xpath("//*[@data-testid='lesson-item']")
-    assert [x.xpath("string(.//a)") for x in lessons] == ["Interface debugging"]
+    # the steering committee sees every project's lessons, unpublished ones too
+    assert [x.xpath("string(.//a)") for x in lessons] == ["Secret draft about 接口",
+                                                         "Interface debugging"]
     tower = client.get(f"/projects/{w.tower}").get_data(as_text=True)
     assert "Tower supplier serves three projects at once" in tower  # it names this project
     assert "USD" in tower
@@ -196,11 +198,19 @@ def test_project_page_lists_its_requests_with_links_only_where_allowed(client, a
     mine = arrange.start(actor="pm1", title="Change request for CRM", project_id=w.crm)
     arrange.start(actor="pm2", title="Other project's request", project_id=w.tower)
     login(client, "pm2")
-    doc = parse_html(client.get(f"/projects/{w.crm}").get_data(as_text=True))
+    assert client.get(f"/projects/{w.crm}").status_code == 403  # need-to-know: not pm2's
+    with app.app_context():  # a team member of the project sees it, and its requests
+        from engine import identity
+        from engine.store.uow import unit_of_work
+        with unit_of_work(db.session):
+            identity.grant_project_role(db.session, w.crm, "team2", "team")
+    team = client.application.test_client()
+    login(team, "team2")
+    doc = parse_html(team.get(f"/projects/{w.crm}").get_data(as_text=True))
     rows = doc.xpath("//tr[@data-testid='request-row']")
     assert [int(r.get("data-instance-id")) for r in rows] == [mine.id]
     assert "Change request for CRM" in rows[0].text_content()
-    assert not rows[0].xpath(".//a")  # pm2 may not open pm1's request
+    assert rows[0].xpath(".//a/@href") == [f"/instances/{mine.id}"]
     assert "Check completeness" in rows[0].text_content()
     own = client.application.test_client()
     login(own, "pm1")

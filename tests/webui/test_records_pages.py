@@ -23,7 +23,7 @@ def risk_ids(html: str) -> list[int]:
 
 
 def test_risk_register_lists_every_risk_with_decision_and_plan(client, world):
-    login(client, "pm2")
+    login(client, "steer1")
     html = client.get("/risks").get_data(as_text=True)
     assert risk_ids(html) == [world.high_risk, world.medium_risk, world.low_risk]  # by score
     row = one(parse_html(html), f"//tr[@data-risk-id='{world.high_risk}']")
@@ -42,13 +42,13 @@ def test_risk_register_lists_every_risk_with_decision_and_plan(client, world):
     ("level=bogus", ["high_risk", "medium_risk", "low_risk"]),
 ])
 def test_risk_register_filters(client, world, query, expected):
-    login(client, "pm1")
+    login(client, "steer1")
     html = client.get(f"/risks?{query}").get_data(as_text=True)
     assert risk_ids(html) == [getattr(world, name) for name in expected]
 
 
 def test_risk_register_filters_by_project(client, world):
-    login(client, "pm1")
+    login(client, "steer1")
     html = client.get(f"/risks?project={world.tower}").get_data(as_text=True)
     assert risk_ids(html) == [world.low_risk]
     assert 'data-testid="risks-empty"' in client.get(
@@ -75,7 +75,7 @@ def test_risk_matrix_counts_and_cells_filter_the_list(client, world):
 
 def test_risk_register_pages(client, world, monkeypatch):
     monkeypatch.setattr("webui.risks.PER_PAGE", 2)
-    login(client, "pm1")
+    login(client, "steer1")
     first = client.get("/risks").get_data(as_text=True)
     second = client.get("/risks?page=2").get_data(as_text=True)
     assert risk_ids(first) == [world.high_risk, world.medium_risk]
@@ -84,7 +84,7 @@ def test_risk_register_pages(client, world, monkeypatch):
 
 
 def test_risk_page_shows_reviews_per_level(client, world):
-    login(client, "team1")
+    login(client, "steer1")
     response = client.get(f"/risks/{world.high_risk}")
     assert response.status_code == 200
     doc = parse_html(response.get_data(as_text=True))
@@ -142,7 +142,7 @@ def test_escalation_log_filters_by_raising_project(client, world):
 
 
 def test_escalation_page_and_404(client, world):
-    login(client, "team2")
+    login(client, "steer1")
     html = client.get(f"/escalations/{world.escalation}").get_data(as_text=True)
     assert "Asked the supplier for a second crew; refused." in html
     assert "Tower site 2" in one(parse_html(html), "//*[@data-testid='affected']").text_content()
@@ -227,7 +227,10 @@ def test_pmo_may_include_unpublished_lessons_others_may_not(client, world):
     assert lesson_ids(pm.get("/lessons?q=接口&all=1").get_data(as_text=True)) == [
         world.interface_lesson]
     assert 'name="all"' not in pm.get("/lessons").get_data(as_text=True)
-    assert pm.get(f"/lessons/{world.draft_lesson}").status_code == 404
+    assert pm.get(f"/lessons/{world.draft_lesson}").status_code == 200  # PM of its project
+    other = client.application.test_client()
+    login(other, "pm2")  # need-to-know: not their project
+    assert other.get(f"/lessons/{world.draft_lesson}").status_code == 403
     assert pm.get("/lessons/999").status_code == 404
 
 
@@ -272,26 +275,27 @@ def test_read_models_on_sqlite_and_postgresql(session, engine, clock, people):
     with unit_of_work(session):
         w = seed_session(session, clock)
         identity.grant_project_role(session, w.tower, "team1", "team")
-    page = pmo_pages.portfolio_page(session, pm="pm2")
+    page = pmo_pages.portfolio_page(session, "pmohead", clock.now(), pm="pm2")
     assert [p.id for p in page.projects] == [w.erp, w.tower]
     assert page.stage_counts["Initiation"] == 1 and page.stage_counts["Executing"] == 0
     assert str(page.budget_total.amount) == "970000.00"  # 250,000 CNY + 100,000 USD
     assert page.stats.active == 2 and page.stats.open_high_risks == 1
-    assert [p.id for p in pmo_pages.portfolio_page(session, q="2026-000").projects] == [
+    assert [p.id for p in pmo_pages.portfolio_page(session, "pmohead", clock.now(), q="2026-000").projects] == [
         w.tower, w.crm]
-    assert pmo_pages.portfolio_page(session, q="_").total == 0  # no wildcard
-    tower = pmo_pages.project_page(engine, session, w.tower, "pm1")
+    assert pmo_pages.portfolio_page(session, "pmohead", clock.now(), q="_").total == 0  # no wildcard
+    tower = pmo_pages.project_page(engine, session, w.tower, "pm2")
     assert [e.id for e in tower.affected_by] == [w.escalation] and tower.escalations == []
-    register = pmo_pages.risk_register(session, status="under_review")
+    register = pmo_pages.risk_register(session, "pmohead", clock.now(), status="under_review")
     assert register.matrix == {("supplier", "medium"): 1, ("schedule", "low"): 1}
     assert [p.id for p in register.projects] == [w.crm, w.tower]
     assert [c.id for c in pmo_pages.project_choices(session, "team1")] == [w.tower]
     assert [c.id for c in pmo_pages.project_choices(session, "pmohead")] == [w.crm, w.tower]
-    library = pmo_pages.lesson_library(session, "pm1", query="接口", published_only=False)
+    library = pmo_pages.lesson_library(session, "pm1", clock.now(), query="接口",
+                                      published_only=False)
     assert [x.id for x in library.lessons] == [w.interface_lesson] and library.terms == ("接口",)
     assert dict(library.tags) == {"integration": 1, "vendor": 1, "supplier": 1}
-    assert pmo_pages.lesson_library(session, "reviewer1", query="接口",
+    assert pmo_pages.lesson_library(session, "reviewer1", clock.now(), query="接口",
                                     published_only=False).total == 2
-    log = pmo_pages.escalation_log(engine, session, kind="resource_conflict")
+    log = pmo_pages.escalation_log(engine, session, "pmohead", kind="resource_conflict")
     assert log.total == 1 and log.status_counts == {"decided": 1}
     assert set(log.projects) == {w.crm, w.tower}

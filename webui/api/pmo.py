@@ -80,15 +80,16 @@ class LessonArgs(PageArgs):
 @blp.arguments(ProjectArgs, location="query", as_kwargs=True)
 @blp.response(200, ProjectPage, headers=LINK_HEADER)
 def list_projects(offset: int, limit: int, **filters):
-    """The portfolio, newest first."""
-    found = pmo_pages.portfolio_page(db.session, limit=limit, offset=offset, **filters)
+    """The portfolio, newest first: the projects the caller may see (docs/access.md)."""
+    found = pmo_pages.portfolio_page(db.session, actor(), bpm().clock.now(), limit=limit,
+                                     offset=offset, **filters)
     return page(found.projects, found.total, offset, limit)
 
 
 @blp.get("/projects/<dbid:project_id>")
 @blp.response(200, ProjectSchema)
 def get_project(project_id: int):
-    """One project."""
+    """One project (403 `access.no_access` for one the caller may not see)."""
     return pmo_pages.project_page(bpm(), db.session, project_id, actor()).project
 
 
@@ -96,24 +97,25 @@ def get_project(project_id: int):
 @blp.arguments(RiskArgs, location="query", as_kwargs=True)
 @blp.response(200, RiskPage, headers=LINK_HEADER)
 def list_risks(offset: int, limit: int, **filters):
-    """The risk register, highest score first."""
-    found = pmo_pages.risk_register(db.session, limit=limit, offset=offset, **filters)
+    """The risk register, highest score first: the risks the caller may see."""
+    found = pmo_pages.risk_register(db.session, actor(), bpm().clock.now(), limit=limit,
+                                    offset=offset, **filters)
     return page(found.risks, found.total, offset, limit)
 
 
 @blp.get("/risks/<dbid:risk_id>")
 @blp.response(200, RiskSchema)
 def get_risk(risk_id: int):
-    """One risk with its reviews."""
-    return pmo_pages.risk_page(db.session, risk_id).risk
+    """One risk with its reviews (403 for one the caller may not see)."""
+    return pmo_pages.risk_page(bpm(), db.session, risk_id, actor()).risk
 
 
 @blp.get("/escalations")
 @blp.arguments(EscalationArgs, location="query", as_kwargs=True)
 @blp.response(200, EscalationPage, headers=LINK_HEADER)
 def list_escalations(offset: int, limit: int, **filters):
-    """The escalation log, newest first."""
-    found = pmo_pages.escalation_log(bpm(), db.session, limit=limit, offset=offset,
+    """The escalation log, newest first: the escalations the caller may see."""
+    found = pmo_pages.escalation_log(bpm(), db.session, actor(), limit=limit, offset=offset,
                                      **filters)
     return page(found.escalations, found.total, offset, limit)
 
@@ -121,8 +123,8 @@ def list_escalations(offset: int, limit: int, **filters):
 @blp.get("/escalations/<dbid:escalation_id>")
 @blp.response(200, EscalationSchema)
 def get_escalation(escalation_id: int):
-    """One escalation."""
-    return pmo_pages.escalation_page(bpm(), db.session, escalation_id).escalation
+    """One escalation (403 for one the caller may not see)."""
+    return pmo_pages.escalation_page(bpm(), db.session, escalation_id, actor()).escalation
 
 
 @blp.get("/lessons")
@@ -131,8 +133,9 @@ def get_escalation(escalation_id: int):
 def list_lessons(offset: int, limit: int, q: str | None, category: str | None,
                  tag: str | None, all: bool):
     """Search the lessons library (published lessons; the PMO may ask for `all`)."""
-    found = pmo_pages.lesson_library(db.session, actor(), query=q, category=category,
-                                     tag=tag, published_only=not all, limit=limit,
+    found = pmo_pages.lesson_library(db.session, actor(), bpm().clock.now(), query=q,
+                                     category=category, tag=tag, published_only=not all,
+                                     limit=limit,
                                      offset=offset)
     return page(found.lessons, found.total, offset, limit)
 
@@ -140,5 +143,5 @@ def list_lessons(offset: int, limit: int, q: str | None, category: str | None,
 @blp.get("/lessons/<dbid:lesson_id>")
 @blp.response(200, LessonSchema)
 def get_lesson(lesson_id: int):
-    """One lesson (unpublished ones only for the PMO)."""
-    return pmo_pages.lesson_page(db.session, lesson_id, actor()).lesson
+    """One lesson (an unpublished one only for those who may see its project)."""
+    return pmo_pages.lesson_page(db.session, lesson_id, actor(), bpm().clock.now()).lesson

@@ -94,6 +94,15 @@ class DelegateSchema(Strict):
     reason = fields.String(required=True, validate=validate.Length(1, 2000))
 
 
+class ReassignSchema(DelegateSchema):
+    """Give a task to someone (PMO administrators)."""
+
+    override = fields.Boolean(load_default=False, metadata={"description": (
+        "Give it even to someone the rule refuses (no role, four eyes, already voted); "
+        "the reason is required and the audit records the override and why the rule "
+        "refused.")})
+
+
 COMPLETE_BODY = {"content": {"application/json": {"schema": {
     "type": "object", "additionalProperties": True,
     "description": "Form data valid against the task's form_schema "
@@ -154,12 +163,14 @@ def delegate(body: dict, task_id: int):
 
 
 @blp.post("/tasks/<dbid:task_id>/reassign")
-@blp.arguments(DelegateSchema)
+@blp.arguments(ReassignSchema)
 @blp.response(200, TaskSchema)
 def reassign(body: dict, task_id: int):
-    """Give any open task to a named person (PMO administrators only)."""
+    """Give any open task to a named person who may do the work (PMO administrators
+    only); with `override`, to anyone, audited as an override."""
     _require_user(body["to"])
-    return bpm().reassign(db.session, task_id, actor(), body["to"], body["reason"])
+    return bpm().reassign(db.session, task_id, actor(), body["to"], body["reason"],
+                          override=body["override"])
 
 
 @blp.post("/tasks/<dbid:task_id>/complete")

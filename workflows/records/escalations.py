@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
@@ -146,12 +146,16 @@ def get_escalation(session: Session, escalation_id: int) -> EscalationView:
 def list_escalations(session: Session, *, project_id: int | None = None,
                      status: str | None = None, kind: str | None = None,
                      severity: str | None = None, raised_by: str | None = None,
-                     limit: int = 50, offset: int = 0) -> tuple[list[EscalationView], int]:
+                     limit: int = 50, offset: int = 0,
+                     visible: ColumnElement[bool] | None = None
+                     ) -> tuple[list[EscalationView], int]:
     """The escalation log, newest first, and the total for the same filters."""
     conds = [column == value for column, value in (
         (Escalation.project_id, project_id), (Escalation.status, status),
         (Escalation.kind, kind), (Escalation.severity, severity),
         (Escalation.raised_by, raised_by)) if value is not None]
+    if visible is not None:  # the need-to-know condition (records.visibility)
+        conds.append(visible)
     total = session.scalar(select(func.count()).select_from(Escalation).where(*conds)) or 0
     limit, offset = page(limit, offset)
     rows = session.scalars(select(Escalation).where(*conds)

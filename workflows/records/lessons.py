@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidData, NotFound
@@ -137,10 +137,13 @@ def search_lessons(session: Session, query: str | None, *, published_only: bool 
 def list_lessons(session: Session, *, project_id: int | None = None,
                  published_only: bool = False, category: str | None = None,
                  tag: str | None = None, query: str | None = None, limit: int = 50,
-                 offset: int = 0) -> tuple[list[LessonView], int]:
+                 offset: int = 0, visible: ColumnElement[bool] | None = None
+                 ) -> tuple[list[LessonView], int]:
     """Lessons (merged ones excluded), newest first, and the total for the filters."""
     conds = lesson_filters(session, query=query, published_only=published_only,
                            category=category, tag=tag, project_id=project_id)
+    if visible is not None:  # the need-to-know condition (records.visibility)
+        conds.append(visible)
     total = session.scalar(select(func.count()).select_from(Lesson).where(*conds)) or 0
     limit, offset = page(limit, offset)
     rows = session.scalars(select(Lesson).where(*conds)

@@ -5,12 +5,16 @@ Read-only: plain SQLAlchemy over the PMO records (``workflows.records``) and the
 indexed tables; nothing here writes or commits, except :func:`open_lesson`, which counts
 the reader of a published lesson in its own short transaction.  No Flask.
 
-Who reads what (the PMO's pages are open by design: a PM learns from the whole portfolio):
+Who reads what: the need-to-know policy (:mod:`engine.access`, applied to the records by
+:mod:`workflows.records.visibility`; docs/access.md):
 
-- everyone signed in reads the portfolio, every project page, the risk register and the
-  escalation log (read-only; the processes are where anything changes);
-- the lessons library shows published lessons only, except to the PMO roles, who also
-  see the unpublished ones they curate;
+- the PMO roles and the steering committee read the whole portfolio, every risk and
+  escalation; everyone else the projects where they hold a role or that name them (PM,
+  sponsor), those projects' records, and the records of requests they take part in;
+  every list, count, filter choice and search here is filtered by the same condition, and
+  one record outside it is :class:`Forbidden`;
+- the lessons library shows published lessons to everyone; unpublished ones to those who
+  may see their project (the PMO may list them all with "all");
 - a request listed on a project page links to its page only for those who may see it;
 - notifications belong to their owner alone.
 """
@@ -36,6 +40,7 @@ from engine.pages import Deadlines, Directory, deadlines, directory, process_nam
 from engine.store.models import Notification, ProcessInstance
 from engine.store.uow import unit_of_work
 from workflows import records
+from workflows.records import visibility
 from workflows.records.lessons import views as lesson_views
 from workflows.records.models import Escalation, Lesson, Project, Risk
 from workflows.records.search import contains_pattern, split_terms
@@ -307,33 +312,40 @@ def _money(value: Decimal | None) -> Money:
 # --------------------------------------------------------------------------- portfolio
 
 
-def portfolio_stats(session: Session) -> PortfolioStats:
-    """Active projects and their budget, open high risks, unresolved escalations."""
+def portfolio_stats(session: Session, username: str, now: datetime) -> PortfolioStats:
+    """Active projects and their budget, open high risks, unresolved escalations (of what
+    ``username`` may see)."""
     active = Project.stage.in_(ACTIVE_STAGES)
     count, budget = session.execute(select(func.count(), func.sum(Project.budget_reporting))
-                                    .where(active)).one()
+                                    .where(active, visibility.projects(session, username))
+                                    ).one()
     risks = session.scalar(select(func.count()).select_from(Risk).where(
-        Risk.level == "high", Risk.status != "closed")) or 0
+        Risk.level == "high", Risk.status != "closed",
+        visibility.risks(session, username, now))) or 0
     escalations = session.scalar(select(func.count()).select_from(Escalation).where(
-        Escalation.status != "resolved")) or 0
+        Escalation.status != "resolved", visibility.escalations(session, username, now))) or 0
     return PortfolioStats(int(count or 0), _money(budget), int(risks), int(escalations))
 
 
-def portfolio_page(session: Session, *, stage: str | None = None, pm: str | None = None,
+def portfolio_page(session: Session, username: str, now: datetime, *,
+                   stage: str | None = None, pm: str | None = None,
                    sponsor: str | None = None, q: str | None = None, limit: int = 25,
                    offset: int = 0) -> PortfolioPage:
-    """The portfolio list (``records.list_projects``) and what its filters offer."""
+    """The portfolio list (``records.list_projects``) and what its filters offer, of the
+    projects ``username`` may see."""
+    seen = visibility.projects(session, username)
     projects, total = records.list_projects(session, stage=stage, pm=pm, sponsor=sponsor,
-                                            q=q, limit=limit, offset=offset)
-    conds = _project_conds(pm, sponsor, q)
+                                            q=q, limit=limit, offset=offset, visible=seen)
+    conds = [*_project_conds(pm, sponsor, q), seen]
     counts = dict.fromkeys(PROJECT_STAGES, 0)
     counts.update({st: n for st, n in session.execute(
         select(Project.stage, func.count()).where(*conds).group_by(Project.stage))})
     if stage:
         conds.append(Project.stage == stage)
     budget = session.scalar(select(func.sum(Project.budget_reporting)).where(*conds))
-    pms = tuple(session.scalars(select(Project.pm).distinct().order_by(Project.pm)))
-    sponsors = tuple(session.scalars(select(Project.sponsor).distinct()
+    pms = tuple(session.scalars(select(Project.pm).where(seen).distinct()
+                                .order_by(Project.pm)))
+    sponsors = tuple(session.scalars(select(Project.sponsor).where(seen).distinct()
                                      .order_by(Project.sponsor)))
     ids = [p.id for p in projects]
     risks: dict[int, int] = {}
@@ -349,21 +361,28 @@ def portfolio_page(session: Session, *, stage: str | None = None, pm: str | None
         select(Escalation.project_id, func.count())
         .where(Escalation.project_id.in_(ids), Escalation.status != "resolved")
         .group_by(Escalation.project_id))}
-    return PortfolioPage(projects, total, counts, _money(budget), portfolio_stats(session),
-                         pms, sponsors, directory(session), risks, high, escalations)
+    return PortfolioPage(projects, total, counts, _money(budget),
+                         portfolio_stats(session, username, now), pms, sponsors,
+                         directory(session), risks, high, escalations)
 
 
 def project_page(eng: Engine, session: Session, project_id: int, username: str
                  ) -> ProjectPage:
-    """Everything about one project; :class:`NotFound` for an unknown id."""
+    """Everything about one project; :class:`NotFound` for an unknown id,
+    :class:`Forbidden` for a project ``username`` may not see."""
+    now = eng.clock.now()
+    visibility.require(session, Project, project_id, visibility.projects(session, username))
     project = records.get_project(session, project_id)
-    risks, _ = records.list_risks(session, project_id=project_id, limit=SECTION_LIMIT)
+    risks, _ = records.list_risks(session, project_id=project_id, limit=SECTION_LIMIT,
+                                  visible=visibility.risks(session, username, now))
     raised, _ = records.list_escalations(session, project_id=project_id,
-                                         limit=SECTION_LIMIT)
-    lessons, _ = records.list_lessons(session, project_id=project_id,
-                                      published_only=not is_pmo(session, username),
-                                      limit=SECTION_LIMIT)
-    affected = [records.get_escalation(session, i) for i in _naming(session, project_id)]
+                                         limit=SECTION_LIMIT,
+                                         visible=visibility.escalations(session, username, now))
+    lessons, _ = records.list_lessons(session, project_id=project_id, limit=SECTION_LIMIT,
+                                      visible=visibility.lessons(session, username, now))
+    affected = [records.get_escalation(session, i)
+                for i in _naming(session, project_id,
+                                 visibility.escalations(session, username, now))]
     ids = {i for e in (*raised, *affected) for i in (e.project_id, *e.affected_project_ids)}
     history = records.stage_history(session, project_id)
     requests = _requests(eng, session, project, username)
@@ -392,14 +411,15 @@ def _requests(eng: Engine, session: Session, project: ProjectView, username: str
             for i in found]
 
 
-def _naming(session: Session, project_id: int) -> list[int]:
-    """Ids of escalations raised elsewhere that name ``project_id`` as affected."""
+def _naming(session: Session, project_id: int, seen: ColumnElement[bool]) -> list[int]:
+    """Ids of escalations raised elsewhere that name ``project_id`` as affected (of those
+    the condition ``seen`` lets the reader see)."""
     if session.connection().dialect.name == "postgresql":
         cond = Escalation.affected_project_ids.cast(JSONB).contains([project_id])
     else:
         each = func.json_each(Escalation.affected_project_ids).table_valued("value")
         cond = exists(select(literal(1)).select_from(each).where(each.c.value == project_id))
-    return list(session.scalars(select(Escalation.id).where(cond)
+    return list(session.scalars(select(Escalation.id).where(cond, seen)
                                 .order_by(Escalation.raised_at.desc()).limit(SECTION_LIMIT)))
 
 
@@ -410,9 +430,7 @@ def project_choices(session: Session, username: str, *, every: bool = False
     everyone with ``every`` (to name other projects, e.g. those an issue affects)."""
     conds = [Project.stage.in_(ACTIVE_STAGES)]
     if not every and not is_pmo(session, username):
-        own = {p for p, _r in identity.project_roles(session, username)}
-        conds.append(or_(Project.pm == username, Project.sponsor == username,
-                         Project.id.in_(own)))
+        conds.append(visibility.projects(session, username))
     return _choices(session, *conds)
 
 
@@ -424,35 +442,41 @@ def project_labels(session: Session, ids: set[int]) -> dict[int, ProjectChoice]:
 # --------------------------------------------------------------------------- risks
 
 
-def risk_register(session: Session, *, level: str | None = None,
-                  category: str | None = None, status: str | None = None,
-                  project_id: int | None = None, limit: int = 25, offset: int = 0
-                  ) -> RiskRegister:
-    """The register (``records.list_risks``); the matrix counts the same project and
-    status filters, so a cell's count is what clicking it lists."""
+def risk_register(session: Session, username: str, now: datetime, *,
+                  level: str | None = None, category: str | None = None,
+                  status: str | None = None, project_id: int | None = None, limit: int = 25,
+                  offset: int = 0) -> RiskRegister:
+    """The register (``records.list_risks``) of the risks ``username`` may see; the matrix
+    counts the same project and status filters, so a cell's count is what clicking it
+    lists."""
+    seen = visibility.risks(session, username, now)
     risks, total = records.list_risks(session, project_id=project_id, level=level,
                                       category=category, status=status, limit=limit,
-                                      offset=offset)
+                                      offset=offset, visible=seen)
     conds = [c for c, v in ((Risk.status == status, status),
                             (Risk.project_id == project_id, project_id)) if v is not None]
+    conds.append(seen)
     matrix = {(c, lv): n for c, lv, n in session.execute(
         select(Risk.category, Risk.level, func.count()).where(*conds)
         .group_by(Risk.category, Risk.level))}
-    with_risks = select(Risk.project_id).distinct()
+    with_risks = select(Risk.project_id).where(seen).distinct()
     return RiskRegister(risks, total, matrix,
                         tuple(_choices(session, Project.id.in_(with_risks))),
                         directory(session))
 
 
-def risk_page(session: Session, risk_id: int, eng: Engine | None = None) -> RiskPage:
-    """One risk with its reviews per level (and, given the engine, the deadlines of its
-    review request); :class:`NotFound` for an unknown id."""
+def risk_page(eng: Engine, session: Session, risk_id: int, username: str) -> RiskPage:
+    """One risk with its reviews per level and the deadlines of its review request;
+    :class:`NotFound` for an unknown id, :class:`Forbidden` for one ``username`` may not
+    see."""
+    visibility.require(session, Risk, risk_id,
+                       visibility.risks(session, username, eng.clock.now()))
     risk = records.get_risk(session, risk_id)
     top = max([risk.levels_required, *(r.level for r in risk.reviews)])
     levels: dict[int, list[records.RiskReviewView]] = {n: [] for n in range(1, top + 1)}
     for review in risk.reviews:
         levels.setdefault(review.level, []).append(review)
-    due = deadlines(eng, session, risk.instance_id) if eng and risk.instance_id else None
+    due = deadlines(eng, session, risk.instance_id) if risk.instance_id else None
     return RiskPage(risk, records.get_project(session, risk.project_id), levels,
                     directory(session), due)
 
@@ -460,25 +484,31 @@ def risk_page(session: Session, risk_id: int, eng: Engine | None = None) -> Risk
 # --------------------------------------------------------------------------- escalations
 
 
-def escalation_log(eng: Engine, session: Session, *, status: str | None = None,
-                   kind: str | None = None, severity: str | None = None,
-                   project_id: int | None = None, limit: int = 25, offset: int = 0
-                   ) -> EscalationLog:
-    """The log (``records.list_escalations``), newest first, with counts per status."""
+def escalation_log(eng: Engine, session: Session, username: str, *,
+                   status: str | None = None, kind: str | None = None,
+                   severity: str | None = None, project_id: int | None = None,
+                   limit: int = 25, offset: int = 0) -> EscalationLog:
+    """The log (``records.list_escalations``) of the escalations ``username`` may see,
+    newest first, with counts per status."""
+    seen = visibility.escalations(session, username, eng.clock.now())
     rows, total = records.list_escalations(session, project_id=project_id, status=status,
                                            kind=kind, severity=severity, limit=limit,
-                                           offset=offset)
+                                           offset=offset, visible=seen)
     counts = {st: n for st, n in session.execute(
-        select(Escalation.status, func.count()).group_by(Escalation.status))}
-    raising = select(Escalation.project_id).distinct()
+        select(Escalation.status, func.count()).where(seen).group_by(Escalation.status))}
+    raising = select(Escalation.project_id).where(seen).distinct()
     ids = {i for e in rows for i in e.affected_project_ids}
     projects = {c.id: c for c in _choices(session, or_(Project.id.in_(raising),
                                                        Project.id.in_(ids)))}
     return EscalationLog(rows, total, counts, projects, directory(session), eng.clock.now())
 
 
-def escalation_page(eng: Engine, session: Session, escalation_id: int) -> EscalationPage:
-    """One escalation; :class:`NotFound` for an unknown id."""
+def escalation_page(eng: Engine, session: Session, escalation_id: int, username: str
+                    ) -> EscalationPage:
+    """One escalation; :class:`NotFound` for an unknown id, :class:`Forbidden` for one
+    ``username`` may not see."""
+    visibility.require(session, Escalation, escalation_id,
+                       visibility.escalations(session, username, eng.clock.now()))
     esc = records.get_escalation(session, escalation_id)
     due = deadlines(eng, session, esc.instance_id) if esc.instance_id else None
     return EscalationPage(esc, _choices_by_id(session, {esc.project_id,
@@ -489,16 +519,18 @@ def escalation_page(eng: Engine, session: Session, escalation_id: int) -> Escala
 # --------------------------------------------------------------------------- lessons
 
 
-def lesson_library(session: Session, username: str, *, query: str | None = None,
-                   category: str | None = None, tag: str | None = None,
-                   published_only: bool = True, limit: int = 20, offset: int = 0
-                   ) -> LessonLibrary:
+def lesson_library(session: Session, username: str, now: datetime, *,
+                   query: str | None = None, category: str | None = None,
+                   tag: str | None = None, published_only: bool = True, limit: int = 20,
+                   offset: int = 0) -> LessonLibrary:
     """Lessons matching every term of ``query`` (English words, Chinese terms), newest
-    first; only published ones unless the reader is in the PMO and asks for all."""
+    first; only published ones unless the reader is in the PMO and asks for all (and
+    even then only the lessons ``username`` may see)."""
     published_only = published_only or not is_pmo(session, username)
     lessons, total = records.list_lessons(session, published_only=published_only,
                                           category=category or None, tag=tag or None,
-                                          query=query, limit=limit, offset=offset)
+                                          query=query, limit=limit, offset=offset,
+                                          visible=visibility.lessons(session, username, now))
     return LessonLibrary(lessons, total, tuple(split_terms(query)),
                          lesson_tags(session, published_only=published_only),
                          published_only, directory(session))
@@ -517,23 +549,24 @@ def lesson_tags(session: Session, *, published_only: bool = True, limit: int = 2
     return tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit])
 
 
-def lesson_page(session: Session, lesson_id: int, username: str) -> LessonPage:
-    """One lesson; unpublished or merged ones are :class:`NotFound` outside the PMO."""
-    lesson = records.get_lesson(session, lesson_id)
-    if not lesson.published and not is_pmo(session, username):
-        raise NotFound(f"No lesson with id {lesson_id}.")
-    return LessonPage(lesson, directory(session))
+def lesson_page(session: Session, lesson_id: int, username: str, now: datetime
+                ) -> LessonPage:
+    """One lesson; :class:`NotFound` for an unknown id, :class:`Forbidden` for an
+    unpublished one of a project ``username`` may not see."""
+    visibility.require(session, Lesson, lesson_id,
+                       visibility.lessons(session, username, now))
+    return LessonPage(records.get_lesson(session, lesson_id), directory(session))
 
 
 def open_lesson(eng: Engine, session: Session, lesson_id: int, username: str) -> LessonPage:
     """:func:`lesson_page`, counting ``username`` as a reader of the published lesson the
-    first time they open it (one transaction; the page shows the count with this read)."""
-    lesson = records.get_lesson(session, lesson_id)
-    if not lesson.published and not is_pmo(session, username):
-        raise NotFound(f"No lesson with id {lesson_id}.")
+    first time they open it (one transaction; the page shows the count with this read).
+    The need-to-know check comes first: a refused reader is never counted."""
+    now = eng.clock.now()
+    lesson_page(session, lesson_id, username, now)
     with unit_of_work(session) as work:
-        records.record_read(work, lesson_id, username, eng.clock.now())
-    return lesson_page(session, lesson_id, username)
+        records.record_read(work, lesson_id, username, now)
+    return lesson_page(session, lesson_id, username, now)
 
 
 def lessons_by_project_category(session: Session, categories: Iterable[str], *,

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
@@ -132,7 +132,8 @@ def get_project_by_code(session: Session, code: str) -> ProjectView:
 
 def list_projects(session: Session, *, stage: str | None = None, pm: str | None = None,
                   sponsor: str | None = None, q: str | None = None, limit: int = 50,
-                  offset: int = 0) -> tuple[list[ProjectView], int]:
+                  offset: int = 0, visible: ColumnElement[bool] | None = None
+                  ) -> tuple[list[ProjectView], int]:
     """The portfolio list (newest first) and the total count for the same filters.
 
     ``q`` matches the title or the code, case-insensitively, as typed (no wildcards).
@@ -148,6 +149,8 @@ def list_projects(session: Session, *, stage: str | None = None, pm: str | None 
         pattern = contains_pattern(q.strip())
         conds.append(or_(Project.title.ilike(pattern, escape="\\"),
                          Project.code.ilike(pattern, escape="\\")))
+    if visible is not None:  # the need-to-know condition (records.visibility)
+        conds.append(visible)
     total = session.scalar(select(func.count()).select_from(Project).where(*conds)) or 0
     limit, offset = page(limit, offset)
     rows = session.scalars(select(Project).where(*conds).order_by(Project.id.desc())

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, Forbidden, NotFound
@@ -155,8 +155,8 @@ def get_risk(session: Session, risk_id: int) -> RiskView:
 
 def list_risks(session: Session, *, project_id: int | None = None, level: str | None = None,
                category: str | None = None, status: str | None = None,
-               owner: str | None = None, limit: int = 50, offset: int = 0
-               ) -> tuple[list[RiskView], int]:
+               owner: str | None = None, limit: int = 50, offset: int = 0,
+               visible: ColumnElement[bool] | None = None) -> tuple[list[RiskView], int]:
     """The register, highest score first, and the total for the same filters."""
     conds = []
     for column, value in ((Risk.project_id, project_id), (Risk.level, level),
@@ -164,6 +164,8 @@ def list_risks(session: Session, *, project_id: int | None = None, level: str | 
                           (Risk.owner, owner)):
         if value is not None:
             conds.append(column == value)
+    if visible is not None:  # the need-to-know condition (records.visibility)
+        conds.append(visible)
     total = session.scalar(select(func.count()).select_from(Risk).where(*conds)) or 0
     limit, offset = page(limit, offset)
     rows = session.scalars(select(Risk).where(*conds)

@@ -19,7 +19,10 @@ def world(app, web_clock):
 
 
 def test_projects_list_search_and_one(as_user, world):
-    pm = as_user("pm2")
+    mine = as_user("pm2").get("/api/v1/projects").get_json()  # need-to-know: pm2's own
+    assert mine["total"] == 2 and {p["id"] for p in mine["items"]} == {world.tower, world.erp}
+    assert as_user("pm2").get(f"/api/v1/projects/{world.crm}").status_code == 403
+    pm = as_user("steer1")
     every = pm.get("/api/v1/projects").get_json()
     assert every["total"] == 4 and {p["id"] for p in every["items"]} == {
         world.crm, world.tower, world.lake, world.erp}
@@ -32,7 +35,10 @@ def test_projects_list_search_and_one(as_user, world):
 
 
 def test_risks_by_score_with_filters(as_user, world):
-    pm = as_user("pm1")
+    own = [r["id"] for r in as_user("pm1").get("/api/v1/risks").get_json()["items"]]
+    assert own == [world.high_risk, world.medium_risk]  # need-to-know: pm1's projects
+    assert as_user("pm1").get(f"/api/v1/risks/{world.low_risk}").status_code == 403
+    pm = as_user("steer1")
     ids = [r["id"] for r in pm.get("/api/v1/risks").get_json()["items"]]
     assert ids == [world.high_risk, world.medium_risk, world.low_risk]
     high = pm.get("/api/v1/risks?level=high").get_json()["items"]
@@ -55,7 +61,10 @@ def test_lessons_search_in_chinese_and_only_the_pmo_sees_drafts(as_user, world):
     found = pm.get("/api/v1/lessons?q=接口").get_json()["items"]
     assert [x["id"] for x in found] == [world.interface_lesson]
     assert [x["id"] for x in pm.get("/api/v1/lessons?all=true").get_json()["items"]] == published
-    assert_problem(pm.get(f"/api/v1/lessons/{world.draft_lesson}"), 404, "not-found")
+    assert pm.get(f"/api/v1/lessons/{world.draft_lesson}").status_code == 200  # its PM
+    other = as_user("pm2")  # need-to-know: an unpublished lesson of someone else's project
+    assert other.get(f"/api/v1/lessons/{world.draft_lesson}").status_code == 403
+    assert_problem(pm.get("/api/v1/lessons/999999"), 404, "not-found")
     pmo = as_user("reviewer1")
     every = [x["id"] for x in pmo.get("/api/v1/lessons?all=true").get_json()["items"]]
     assert world.draft_lesson in every

@@ -103,7 +103,7 @@ def test_one_task_has_its_form_schema_data_and_who_may_act(as_user, arrange):
     assert body["may_act"]["role"] == "pmo_reviewer" and body["may_act"]["you"] is True
     assert body["may_act"]["can_claim"] is True and "reviewer1" in body["may_act"]["candidates"]
     assert body["four_eyes"] is True
-    assert_problem(as_user("steer1").get(f"/api/v1/tasks/{task.id}"), 403, "forbidden")
+    assert_problem(as_user("team3").get(f"/api/v1/tasks/{task.id}"), 403, "forbidden")
     assert_problem(as_user("pm1").get("/api/v1/tasks/999999"), 404, "not-found")
 
 
@@ -252,6 +252,16 @@ def test_reassign_is_for_the_pmo_admin(as_user, arrange):
     assert no_role.get_json()["code"] == "access.handover_not_eligible"
     done = as_user("admin").post(f"/api/v1/tasks/{task.id}/reassign", json=body)
     assert done.status_code == 200 and done.get_json()["assignee"] == "reviewer2"
+    # an administrator's override: with a reason, audited with why the rule refused
+    assert_problem(as_user("reviewer1").post(f"/api/v1/tasks/{task.id}/reassign", json={
+        "to": "pmohead", "reason": "Urgent", "override": True}), 403, "forbidden")
+    forced = as_user("admin").post(f"/api/v1/tasks/{task.id}/reassign",
+                                   json={"to": "pmohead", "reason": "Only one left",
+                                         "override": True})
+    assert forced.status_code == 200 and forced.get_json()["assignee"] == "pmohead"
+    history = as_user("admin").get(f"/api/v1/instances/{inst.id}").get_json()["history"]
+    [event] = [e for e in history if e["kind"] == "reassigned" and e["detail"].get("override")]
+    assert event["reason"] == "Only one left" and event["detail"]["to"] == "pmohead"
 
 
 def test_instance_has_status_open_tasks_and_history_for_those_who_may_see_it(as_user, arrange):
@@ -265,7 +275,7 @@ def test_instance_has_status_open_tasks_and_history_for_those_who_may_see_it(as_
     assert all(isinstance(t["id"], int) for t in body["tasks"])
     kinds = [h["kind"] for h in body["history"]]
     assert kinds[0] == "started" and "task_completed" in kinds
-    assert_problem(as_user("steer1").get(f"/api/v1/instances/{inst['id']}"), 403, "forbidden")
+    assert_problem(as_user("team3").get(f"/api/v1/instances/{inst['id']}"), 403, "forbidden")
     mine = pm.get("/api/v1/instances?status=running").get_json()
     assert [r["id"] for r in mine["items"]] == [inst["id"]]
 

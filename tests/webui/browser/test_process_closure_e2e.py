@@ -104,7 +104,11 @@ def test_closure_sign_off_cost_check_lessons_curated_and_published(pmo_page):
     row.locator("[data-testid=project-link]").click()
     expect(pm.locator("[data-testid=stage-history]")).to_contain_text(
         "Acceptance signed off by sponsor1")
-    expect(pm.locator("[data-testid=project-lessons] [data-testid=lesson-item]")).to_have_count(1)
+    # its PM sees both lessons of the project (need-to-know); one is published
+    lessons = pm.locator("[data-testid=project-lessons] [data-testid=lesson-item]")
+    expect(lessons).to_have_count(2)
+    expect(lessons.filter(has_text="Unpublished")).to_have_count(1)
+    expect(lessons.filter(has_text=STORY_TITLE).filter(has_text="Unpublished")).to_have_count(0)
 
     # any PM finds the story in the library by a two-character Chinese term
     other_pm = pmo_page("pm2")
