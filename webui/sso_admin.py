@@ -22,8 +22,11 @@ LABELS = CHANGES
 
 
 def _configured():
+    """The provider's settings; 404 while single sign-on is off, but only after the caller
+    passed the administrator check (others get the same 403 whether it is on or not)."""
     found = current_app.extensions.get(CLIENT)
     if found is None:
+        bpm().sso_admin_page(db.session, username())  # Forbidden for non-administrators
         abort(404)
     return found[1]
 

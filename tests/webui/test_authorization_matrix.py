@@ -68,6 +68,8 @@ MATRIX: dict[str, object] = {
     "health.livez": PUBLIC,
     "auth.login": PUBLIC,
     "auth.logout": PUBLIC,
+    "oidc.start": PUBLIC,  # single sign-on (404 while no provider is configured)
+    "oidc.callback": PUBLIC,
     "i18n.switch": PUBLIC,
     "api_pages.docs": PUBLIC,
     "api-docs.openapi_json": PUBLIC,
@@ -82,6 +84,7 @@ MATRIX: dict[str, object] = {
     "account.tokens": EVERYONE,
     "account.create_token": EVERYONE,
     "account.revoke_token": frozenset({"pm1", "admin"}),  # the owner and an admin
+    "account.sign_out_everywhere": EVERYONE,
     "notifications.index": EVERYONE,
     "notifications.open_one": frozenset({"sponsor1"}),
     "notifications.read_all": EVERYONE,
@@ -96,6 +99,11 @@ MATRIX: dict[str, object] = {
     "admin.reset_password": ADMIN,
     "admin.grant_role": ADMIN,
     "admin.revoke_role": ADMIN,
+    "admin.unlock": ADMIN,
+    "admin.sign_out_everywhere": ADMIN | {"pm1"},  # pm1 is the user named: themself
+    "sso_admin.index": ADMIN,
+    "sso_admin.add": ADMIN,
+    "sso_admin.remove": ADMIN,
     "mail.outbox": ADMIN,
     "mail.message": ADMIN,
     "mail.retry": ADMIN,
@@ -130,6 +138,11 @@ MATRIX: dict[str, object] = {
     "modeler.draft_xml": OWNERS,
     "modeler.delete_draft": OWNERS,
     "modeler.validate": OWNERS,
+    "camunda.upload_form": OWNERS,
+    "camunda.upload": OWNERS,
+    "camunda.report": OWNERS,
+    "camunda.original": OWNERS,
+    "camunda.convert_again": OWNERS,
     "formdesigner.index": OWNERS,
     "formdesigner.design": OWNERS,
     "formdesigner.save": OWNERS,
@@ -193,6 +206,7 @@ MATRIX: dict[str, object] = {
     "api-decisions.what_if": ADMIN,
     "api-deployments.deploy": OWNERS,
     "api-deployments.validate": OWNERS,
+    "api-camunda7.import_camunda7": OWNERS,
     "api-forms.list_forms": OWNERS,
     "api-forms.get_form": OWNERS,
     "api-forms.put_form": OWNERS,
@@ -311,7 +325,8 @@ def _values(o: Objects) -> dict[str, object]:
         "mail_id": o.mail, "token_id": o.token, "definition_id": o.definition,
         "version": o.definition, "key": "project_approval", "username": "pm1",
         "role": "pm", "figure": "cycle_time", "kind": "not-found", "draft_id": 999999,
-        "incident_id": 999999, "filename": "css/app.css",
+        "incident_id": 999999, "filename": "css/app.css", "import_id": 999999,
+        "mapping_id": 999999,
     }
 
 
@@ -390,7 +405,11 @@ def _expected(endpoint: str, who: str) -> set[str]:
     if who == ANON:
         return {"login"}
     assert isinstance(allowed, frozenset)
-    return {"allow", "invalid"} if who in allowed else {"deny", "invalid"}
+    if who not in allowed:
+        return {"deny", "invalid"}
+    if endpoint in SESSION_ENDERS:  # done: the caller is signed out (or already was)
+        return {"allow", "invalid", "login"}
+    return {"allow", "invalid"}
 
 
 def _app_for(path: Path, tmp: Path) -> Flask:
@@ -398,10 +417,15 @@ def _app_for(path: Path, tmp: Path) -> Flask:
     return make_app(tmp / "m.db", ManualClock(START))
 
 
+#: Endpoints that end the caller's session: asked last, in this order.
+SESSION_ENDERS = ("admin.sign_out_everywhere", "account.sign_out_everywhere", "auth.logout")
+
+
 def _endpoints(app: Flask) -> list[str]:
-    """Every endpoint, sign-out last (it ends the session the others need)."""
+    """Every endpoint, those that end the session the others need last."""
     found = sorted({r.endpoint for r in app.url_map.iter_rules()})
-    return sorted(found, key=lambda e: e == "auth.logout")
+    return sorted(found, key=lambda e: SESSION_ENDERS.index(e) + 1 if e in SESSION_ENDERS
+                  else 0)
 
 
 def test_every_route_is_in_the_table(pmo_app: Flask):
