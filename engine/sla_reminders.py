@@ -109,7 +109,8 @@ def cancel(session: Session, instance_id: int, task_ids: Collection[int], now: d
             JOBS.c.task_ref.in_([task_ref(t) for t in task_ids]),
             JOBS.c.status == "pending",
         )
-        .values(status="cancelled", finished_at=now)
+        .values(status="cancelled", finished_at=now),
+        execution_options=rows.DEFERRED,
     )
 
 
