@@ -84,6 +84,7 @@ def _note_and_mail() -> Any:
 
 
 _NOTE_AND_MAIL = _note_and_mail()
+_OUTBOX_INSERT = insert(OUTBOX).inline()
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,7 @@ def write(session: Session, note: Note, now: datetime) -> None:
             session.execute(_NOTE_AND_MAIL, params, execution_options={pipeline.DEFER: True})
             continue
         note_id = session.execute(_NOTE_INSERT, stored).scalar_one()
-        session.execute(insert(OUTBOX), {**mail, "notification_id": note_id})
+        session.execute(_OUTBOX_INSERT, {**mail, "notification_id": note_id})
 
 
 def write_all(session: Session, notes: Iterable[Note], now: datetime) -> None:

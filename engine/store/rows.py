@@ -350,18 +350,36 @@ def update_open_task(
     held by that person, ``None`` for nobody): one statement whose row count says whether
     this action won.  False: someone else changed or completed it first.  With
     ``conflict``, see :func:`save_state`."""
-    cond = [TASKS.c.id == task_id, TASKS.c.status == "open"]
-    if expect_assignee is not ...:
-        cond.append(
-            TASKS.c.assignee.is_(None)
-            if expect_assignee is None
-            else TASKS.c.assignee == expect_assignee
-        )
-    stmt = update(TASKS).where(*cond).values(**values)
+    guard = "any" if expect_assignee is ... else "none" if expect_assignee is None else "is"
+    stmt = _open_task_update(tuple(sorted(values)), guard)
+    params = {f"v_{c}": v for c, v in values.items()}
+    params.update(w_id=task_id, w_assignee=expect_assignee if guard == "is" else None)
+    if guard != "is":
+        params.pop("w_assignee")
     if conflict is not None:
-        result = session.execute(stmt, execution_options=DEFERRED)
+        result = session.execute(stmt, params, execution_options=DEFERRED)
         return pipeline.check_later(session, result, _one, conflict) is not False
-    return cast("CursorResult[Any]", session.execute(stmt)).rowcount == 1
+    return cast("CursorResult[Any]", session.execute(stmt, params)).rowcount == 1
+
+
+_OPEN_TASK_UPDATES: dict[tuple[tuple[str, ...], str], Any] = {}
+
+
+def _open_task_update(columns: tuple[str, ...], guard: str) -> Any:
+    """``UPDATE human_tasks SET ... WHERE id = ? AND status = 'open' [AND assignee ...]``,
+    built once per column set (building it per call cost more than running it)."""
+    key = (columns, guard)
+    stmt = _OPEN_TASK_UPDATES.get(key)
+    if stmt is None:
+        cond = [TASKS.c.id == bindparam("w_id"), TASKS.c.status == "open"]
+        if guard == "none":
+            cond.append(TASKS.c.assignee.is_(None))
+        elif guard == "is":
+            cond.append(TASKS.c.assignee == bindparam("w_assignee"))
+        stmt = _OPEN_TASK_UPDATES[key] = (
+            update(TASKS).where(*cond).values({c: bindparam(f"v_{c}") for c in columns})
+        )
+    return stmt
 
 
 def _one(count: int) -> bool:
