@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.tasks import TaskQuery  # noqa: E402
-from pmoflow import benchmark as B  # noqa: E402
+from engine.tasks import TaskQuery
+from pmoflow import benchmark as B
 
 
 def main() -> int:

@@ -30,7 +30,7 @@ from engine.spiff.bundle import SourceFile, analyze, build_spec
 from engine.spiff.sandbox import SandboxedScriptEngine
 from engine.spiff.serializer import _SERIALIZER
 from engine.store import pipeline
-from engine.store.db import SQLITE_PRAGMAS, make_db_engine, make_sessionmaker
+from engine.store.db import PINGS, SQLITE_PRAGMAS, make_db_engine, make_sessionmaker
 from engine.store.schema import upgrade
 from engine.store.uow import unit_of_work
 from engine.tasks import TaskQuery
@@ -75,7 +75,8 @@ class Trips:
     A statement is one ``before_cursor_execute``; on PostgreSQL a round trip is one wait
     for the server: a statement sent alone, one pipeline synchronisation (however many
     queued statements it carries; ``BEGIN`` travels with the first), ``COMMIT``, and a
-    connection check on checkout when ``pool_pre_ping`` is on.  SQLite runs in-process:
+    connection check on checkout (``pool_pre_ping``, or the idle check of
+    :func:`engine.store.db.install_idle_ping`).  SQLite runs in-process:
     its "round trips" are its statements plus ``COMMIT``.
     """
 
@@ -88,6 +89,7 @@ class Trips:
         self.commits = 0
         self.pings = 0
         self.syncs0 = 0
+        self.pings0 = 0
         self.per_verb: dict[str, list[tuple[int, int]]] = {}
         event.listen(db, "before_cursor_execute", self._stmt)
         event.listen(db, "commit", self._commit)
@@ -117,6 +119,7 @@ class Trips:
         """Start counting one verb."""
         self.statements = self.alone = self.commits = self.pings = 0
         self.syncs0 = pipeline.SYNCS["count"]
+        self.pings0 = PINGS["count"]
         self.on = True
 
     def stop(self, verb: str) -> None:
@@ -124,7 +127,8 @@ class Trips:
         self.on = False
         syncs = pipeline.SYNCS["count"] - self.syncs0
         if self.pg:
-            trips = self.alone + syncs + self.commits + self.pings
+            pings = self.pings + PINGS["count"] - self.pings0
+            trips = self.alone + syncs + self.commits + pings
         else:
             trips = self.statements + self.commits
         self.per_verb.setdefault(verb, []).append((self.statements, trips))

@@ -46,6 +46,8 @@ def make_db_engine(url: str, **kwargs: Any) -> Engine:
 #: A pooled connection idle longer than this is checked before use (seconds).
 IDLE_PING_SECONDS = 1.0
 _USED = "pmoflow.last_used"
+#: Connection checks made (for the bench's round-trip count).
+PINGS = {"count": 0}
 
 
 def install_idle_ping(db_engine: Engine, idle: float = IDLE_PING_SECONDS) -> None:
@@ -70,6 +72,7 @@ def install_idle_ping(db_engine: Engine, idle: float = IDLE_PING_SECONDS) -> Non
         last = record.info.get(_USED)
         if last is not None and time.monotonic() - last <= idle:
             return
+        PINGS["count"] += 1
         try:
             alive = dialect._do_ping_w_event(dbapi_conn)  # what pool_pre_ping calls
         except Exception as exc:
