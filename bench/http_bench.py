@@ -702,6 +702,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--memory", type=int, default=0,
                    help="completions through one worker (e.g. 10000) to compare its RSS "
                         "after 1,000 and after all (SQLite)")
+    p.add_argument("--only-memory", action="store_true", help="run only the --memory part")
     p.add_argument("--pg-url", default=os.environ.get("PMOFLOW_TEST_PG", DEFAULT_PG))
     args = p.parse_args(argv)
     args.rounds = min(args.rounds, max(args.tasks - args.warmup, 1))
@@ -715,6 +716,14 @@ def main(argv: list[str] | None = None) -> int:
     args.load_before = os.getloadavg()[0]
     args.memory_result = None
     results: dict[str, Result | None] = {}
+    if args.only_memory:
+        with tempfile.TemporaryDirectory() as tmp:
+            n, first, last = memory_run(f"sqlite:///{tmp}/memory.db", args)
+        growth = (last - first) / first * 100 if first else float("nan")
+        print(f"memory: one sync worker, RSS after {min(1000, n)} completions "
+              f"{first / 1024:.1f} MiB, after {n} {last / 1024:.1f} MiB ({growth:+.1f}%); "
+              "goal: within 10%")
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         results["SQLite"] = run_backend("SQLite", f"sqlite:///{tmp}/http-bench.db", args)
     if args.memory:
