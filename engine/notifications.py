@@ -188,7 +188,7 @@ def write(session: Session, note: Note, now: datetime) -> None:
     """Store the notification for each recipient (once each) and queue its e-mail."""
     one_statement = session.get_bind().dialect.name == "postgresql"
     for username in dict.fromkeys(u for u in note.usernames if u):
-        stored = {
+        stored: dict[str, Any] = {
             "username": username,
             "kind": note.kind,
             "title": note.title[:300],
@@ -200,7 +200,7 @@ def write(session: Session, note: Note, now: datetime) -> None:
             "read_at": None,
             "message": note.message,
         }
-        mail = {
+        mail: dict[str, Any] = {
             "username": username,
             "subject": note.title[:300],
             "body": note.body,
@@ -214,7 +214,7 @@ def write(session: Session, note: Note, now: datetime) -> None:
             "next_attempt_at": now,
         }
         if one_statement:
-            params = {f"n_{k}": v for k, v in stored.items()}
+            params: dict[str, Any] = {f"n_{k}": v for k, v in stored.items()}
             params.update({f"o_{k}": v for k, v in mail.items()})
             session.execute(_NOTE_AND_MAIL, params, execution_options={pipeline.DEFER: True})
             continue

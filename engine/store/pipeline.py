@@ -96,7 +96,7 @@ def sync(conn: Connection) -> None:
         return
     conn.info[_QUEUED] = False
     SYNCS["count"] += 1
-    driver = conn.connection.driver_connection
+    driver: Any = conn.connection.driver_connection
     try:
         driver._pipeline.sync()
     except Exception as exc:
