@@ -90,13 +90,17 @@ def active(conn: Connection) -> bool:
     return _PIPE in conn.info
 
 
-def sync(conn: Connection) -> None:
-    """Send what is queued and wait for every result (errors as ``DBAPIError``)."""
+def sync(conn: Connection, *, wrap: bool = True) -> None:
+    """Send what is queued and wait for every result (errors as ``DBAPIError``; with
+    ``wrap`` False as the driver's own, for SQLAlchemy to wrap while it executes)."""
     if not conn.info.get(_QUEUED):
         return
     conn.info[_QUEUED] = False
     SYNCS["count"] += 1
     driver: Any = conn.connection.driver_connection
+    if not wrap:
+        driver._pipeline.sync()
+        return
     try:
         driver._pipeline.sync()
     except Exception as exc:
@@ -171,7 +175,9 @@ def _after_cursor_execute(
             conn.info[_QUEUED] = True
             return
     conn.info[_QUEUED] = True
-    sync(conn)
+    # Raised as the driver's error: SQLAlchemy wraps it as this statement's (and notices
+    # a lost connection), exactly as without a pipeline.
+    sync(conn, wrap=False)
 
 
 @event.listens_for(Engine, "commit")
