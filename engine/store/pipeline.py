@@ -26,6 +26,7 @@ On SQLite (in-process, no round trips) all of this is a no-op.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -50,6 +51,10 @@ _WANT = "pmoflow.pipeline_want"
 #: ``Session.info`` key: the connection put into pipeline mode.
 _CONN = "pmoflow.pipeline_conn"
 
+#: ``PMOFLOW_PG_PIPELINE=0`` turns pipeline mode off (every statement its own round trip,
+#: as before); read once at start.
+ENABLED = os.environ.get("PMOFLOW_PG_PIPELINE", "1") != "0"
+
 #: Counts for the bench (``pmoflow bench``): synchronisations made by this module.
 SYNCS = {"count": 0}
 
@@ -58,7 +63,7 @@ def want(session: Session, on: bool = True) -> None:
     """Run the session's next transaction's connection in pipeline mode (PostgreSQL with
     psycopg 3 only; otherwise nothing).  Entered when the transaction first uses its
     connection, so execution options set then (isolation level) still apply."""
-    if on:
+    if on and ENABLED:
         session.info[_WANT] = True
     else:
         session.info.pop(_WANT, None)
