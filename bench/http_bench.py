@@ -94,10 +94,31 @@ class Result:
     seconds: float = 0.0
     clients: int = 0
     client_cpu: float = 0.0
+    #: The same many-clients run with gthread workers (PostgreSQL only).
+    gthread: Result | None = None
+    #: People working at once: {people: PeopleRun}.
+    people: dict[int, PeopleRun] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
         return self.completions / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class PeopleRun:
+    """People opening the inbox, a task and submitting it, with think time between."""
+
+    people: int
+    seconds: float = 0.0
+    inbox: Row = field(default_factory=lambda: Row("inbox"))
+    form: Row = field(default_factory=lambda: Row("form"))
+    submit: Row = field(default_factory=lambda: Row("submit"))
+    conflicts: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return len(self.submit.samples) / self.seconds if self.seconds else 0.0
 
 
 # --------------------------------------------------------------------------- client
@@ -192,7 +213,7 @@ def reviewers(count: int) -> list[str]:
 class Seeder:
     """Set up a database and start approval instances through the engine (no HTTP)."""
 
-    def __init__(self, url: str, clients: int):
+    def __init__(self, url: str, clients: int, people: int = 0):
         self.db = make_db_engine(url)
         upgrade_all(self.db)
         self.sessions = make_sessionmaker(self.db)
@@ -203,7 +224,7 @@ class Seeder:
             for username, (name, roles) in DEMO_USERS.items():
                 identity.create_user(s, username, now=now, password=PASSWORD,
                                      display_name=name, roles=roles)
-            for username in reviewers(clients)[1:]:
+            for username in reviewers(max(clients, people))[1:]:
                 identity.create_user(s, username, now=now, password=PASSWORD,
                                      display_name=f"Reviewer {username[8:]}",
                                      roles=["pmo_reviewer"])
@@ -249,10 +270,13 @@ def pg_schema(base: str) -> tuple[str, Callable[[], None]] | str:
 class Gunicorn:
     """``gunicorn 'pmoflow.app:create_app()'`` on a free local port."""
 
-    def __init__(self, url: str, instance_dir: Path, args: argparse.Namespace):
+    def __init__(self, url: str, instance_dir: Path, args: argparse.Namespace,
+                 worker_class: str | None = None, workers: int | None = None):
         self.port = free_port()
-        self.argv = [sys.executable, "-m", "gunicorn", "--workers", str(args.workers),
-                     "--worker-class", args.worker_class, "--threads", str(args.threads),
+        self.argv = [sys.executable, "-m", "gunicorn", "--workers",
+                     str(workers or args.workers),
+                     "--worker-class", worker_class or args.worker_class,
+                     "--threads", str(args.threads),
                      "--keep-alive", "5", "--backlog", "256", "--log-level", "warning",
                      "--bind", f"127.0.0.1:{self.port}", "pmoflow.app:create_app()"]
         self.env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "http-bench-secret",
@@ -276,6 +300,16 @@ class Gunicorn:
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError("gunicorn did not answer within 60 s")
+
+    def worker_pids(self) -> list[int]:
+        """The worker processes' ids (children of the gunicorn master)."""
+        assert self.process is not None
+        pid = self.process.pid
+        try:
+            found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            return []
+        return [int(p) for p in found]
 
     def __exit__(self, *exc: object) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -302,7 +336,7 @@ def run_backend(label: str, url: str, args: argparse.Namespace) -> Result:
                                 "complete")}
     result = Result(rows)
     print(f"{label}: seeding {args.tasks} open review tasks ...", flush=True)
-    seeder = Seeder(url, args.clients)
+    seeder = Seeder(url, args.clients, 2 * args.people if label == "PostgreSQL" else 0)
     try:
         warm = args.warmup
         single = seeder.open_reviews(args.tasks)
@@ -315,9 +349,150 @@ def run_backend(label: str, url: str, args: argparse.Namespace) -> Result:
             many = seeder.open_reviews(args.concurrent_tasks)
             print(f"{label}: {args.clients} clients for {args.seconds:g} s ...", flush=True)
             many_clients(server.port, many, args, result)
+        if label == "PostgreSQL" and args.compare_gthread and args.worker_class == "sync":
+            many = seeder.open_reviews(args.concurrent_tasks)
+            with tempfile.TemporaryDirectory() as instance_dir, Gunicorn(
+                    url, Path(instance_dir), args, worker_class="gthread") as server:
+                print(f"{label}: {args.clients} clients, gthread workers ...", flush=True)
+                result.gthread = Result({})
+                many_clients(server.port, many, args, result.gthread)
+        if label == "PostgreSQL" and args.people:
+            for people in (args.people, 2 * args.people):
+                seeder.open_reviews(max(8 * people, 100) - _open_count(seeder))
+                with tempfile.TemporaryDirectory() as instance_dir, Gunicorn(
+                        url, Path(instance_dir), args, worker_class="sync") as server:
+                    print(f"{label}: {people} people, {args.think:g} s think time, "
+                          f"{args.people_seconds:g} s ...", flush=True)
+                    result.people[people] = people_run(server.port, people, args)
     finally:
         seeder.close()
     return result
+
+
+def _open_count(seeder: Seeder) -> int:
+    with seeder.sessions() as s:
+        return int(s.execute(text(
+            "SELECT count(*) FROM human_tasks WHERE status = 'open'")).scalar() or 0)
+
+
+TASK_LINK = re.compile(rb'href="/tasks/(\d+)"')
+
+
+def people_run(port: int, people: int, args: argparse.Namespace) -> PeopleRun:
+    """``people`` reviewers at once, each: inbox (claimable), think, open a task from it,
+    think, submit it, think, again; for ``--people-seconds``. A 409 (someone else took
+    the task first) is expected; any other answer but 200/302 is an error."""
+    import random
+
+    run = PeopleRun(people)
+    names = reviewers(people)
+    clients: list[Client] = []
+    for name in names:  # sign in first (password hashes), outside the timed window
+        c = Client(port)
+        c.sign_in(name)
+        clients.append(c)
+    lock = threading.Lock()
+    stop = [0.0]
+    rng = random.Random(7)
+    offsets = [rng.uniform(0, args.think) for _ in names]
+
+    def sleep_until(t: float) -> bool:
+        pause = t - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        return time.perf_counter() < stop[0]
+
+    def person(i: int) -> None:
+        c = clients[i]
+        pick = random.Random(i)
+        next_at = time.perf_counter() + offsets[i]
+        try:
+            while sleep_until(next_at):
+                status, page, t = c.request("GET", "/tasks?tab=claimable&page=1")
+                if status != 200:
+                    raise RuntimeError(f"inbox answered {status}")
+                with lock:
+                    run.inbox.samples.append(t)
+                ids = TASK_LINK.findall(page)
+                next_at = time.perf_counter() + args.think
+                if not ids:
+                    continue
+                task_id = int(pick.choice(ids))
+                if not sleep_until(next_at):
+                    break
+                status, page, t = c.request("GET", f"/tasks/{task_id}")
+                next_at = time.perf_counter() + args.think
+                with lock:
+                    run.form.samples.append(t)
+                if status == 409 or (status == 200 and b'name="csrf_token"' not in page):
+                    with lock:
+                        run.conflicts += 1
+                    continue
+                if status != 200:
+                    raise RuntimeError(f"GET /tasks/{task_id} answered {status}")
+                if not sleep_until(next_at):
+                    break
+                status, _body, t = c.request(
+                    "POST", f"/tasks/{task_id}",
+                    {"csrf_token": token(page), "decision": "accept", "comment": "",
+                     "action": "complete"}, keep_cookies=False)
+                next_at = time.perf_counter() + args.think
+                with lock:
+                    if status == 302:
+                        run.submit.samples.append(t)
+                    elif status == 409:
+                        run.conflicts += 1
+                    else:
+                        run.errors.append(f"POST answered {status}")
+        except Exception as exc:  # counted; this person stops
+            with lock:
+                run.errors.append(f"{names[i]}: {exc}")
+
+    threads = [threading.Thread(target=person, args=(i,), daemon=True)
+               for i in range(len(names))]
+    t0 = time.perf_counter()
+    stop[0] = t0 + args.people_seconds
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    run.seconds = time.perf_counter() - t0
+    for c in clients:
+        c.close()
+    return run
+
+
+def rss_kib(pid: int) -> int:
+    """Resident set size of a process (KiB), from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def memory_run(url: str, args: argparse.Namespace) -> tuple[int, int, int]:
+    """One gunicorn worker; (completions, RSS KiB after 1,000, RSS KiB after all)."""
+    seeder = Seeder(url, 4)
+    total = args.memory
+    try:
+        print(f"memory: seeding {total} open review tasks ...", flush=True)
+        ids = seeder.open_reviews(total)
+        with tempfile.TemporaryDirectory() as instance_dir, Gunicorn(
+                url, Path(instance_dir), args, worker_class="sync", workers=1) as server:
+            pids = server.worker_pids()
+            client = Client(server.port)
+            client.sign_in("reviewer1")
+            first = 0
+            for n, task_id in enumerate(ids, 1):
+                client.complete(task_id)
+                if n == min(1000, total):
+                    first = rss_kib(pids[0]) if pids else 0
+                    print(f"memory: RSS after {n}: {first} KiB", flush=True)
+            last = rss_kib(pids[0]) if pids else 0
+            client.close()
+    finally:
+        seeder.close()
+    return len(ids), first, last
 
 
 def one_client(port: int, task_ids: list[int], warm: int, args: argparse.Namespace,
@@ -438,6 +613,30 @@ def print_report(results: dict[str, Result | None], args: argparse.Namespace,
           + (f", {args.threads} threads" if args.worker_class == "gthread" else "")
           + ", keep-alive 5 s, app 'pmoflow.app:create_app()', PMOFLOW_SERVER_WORKER=0, "
           "access log off")
+    gt = pg.gthread if (pg := results.get("PostgreSQL")) else None
+    if gt is not None:
+        print(f"{f'completions/s, {gt.clients} clients, gthread ({args.threads} threads)':44}"
+              f" {'':>14} {'':>8} {'':>8} {gt.completions:>14} {gt.rate:>8.1f}"
+              "   (PostgreSQL, same workers count)")
+    if pg is not None and pg.people:
+        print()
+        print(f"people working at once (PostgreSQL, gunicorn {args.workers} sync workers, "
+              f"{args.think:g} s think time, {args.people_seconds:g} s): ms")
+        print(f"{'people':>8} {'submits':>8} {'/s':>6} {'inbox p95':>10} {'form p95':>9} "
+              f"{'submit p50':>11} {'submit p95':>11} {'409s':>5} {'errors':>7}")
+        for n, run in pg.people.items():
+            print(f"{n:>8} {len(run.submit.samples):>8} {run.rate:>6.1f} "
+                  f"{run.inbox.p95:>10.1f} {run.form.p95:>9.1f} {run.submit.median:>11.1f} "
+                  f"{run.submit.p95:>11.1f} {run.conflicts:>5} {len(run.errors):>7}"
+                  + (f"   first error: {run.errors[0]}" if run.errors else ""))
+        print(f"goal: {args.people} people: complete-task p95 <= 50 ms, no errors but 409s "
+              "(the doubled load is reported beside it)")
+    if args.memory_result:
+        n, first, last = args.memory_result
+        growth = (last - first) / first * 100 if first else float("nan")
+        print(f"memory: one sync worker, RSS after {min(1000, n)} completions {first / 1024:.1f}"
+              f" MiB, after {n} {last / 1024:.1f} MiB ({growth:+.1f}%); goal: within 10%")
+    print()
     print("SQLite: " + ", ".join(f"{k}={v}" for k, v in SQLITE_PRAGMAS.items())
           + ", BEGIN IMMEDIATE for writes, connect timeout 30 s, temporary file")
     print(f"PostgreSQL: {pg_note}")
@@ -449,10 +648,34 @@ def print_report(results: dict[str, Result | None], args: argparse.Namespace,
           f"{os.getloadavg()[0]:.2f} after (other work on the machine skews the numbers)")
     print(f"goals: {GOALS}")
     sqlite, pg = results.get("SQLite"), results.get("PostgreSQL")
+    for line in goal_lines(sqlite, pg):
+        print("  " + line)
     x = f"{sqlite.rows['complete'].median:.2f}" if sqlite else "n/a"
     y = f"{sqlite.rows['inbox'].median:.2f}" if sqlite else "n/a"
     z = f"{pg.rate:.1f}" if pg else "n/a"
     print(f"http_complete_ms={x} inbox_ms={y} completions_per_s_8c={z}")
+
+
+def goal_lines(sqlite: Result | None, pg: Result | None) -> list[str]:
+    """Each goal with the figure measured in this run and whether it was met."""
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "MISSED"
+
+    out = []
+    if sqlite:
+        c, i = sqlite.rows["complete"].median, sqlite.rows["inbox"].median
+        out.append(f"SQLite complete (GET+POST) median {c:.2f} ms <= 4 ms: {verdict(c <= 4)}")
+        out.append(f"SQLite inbox page median {i:.2f} ms <= 2 ms: {verdict(i <= 2)}")
+        if pg:
+            for key, name in (("complete", "complete"), ("inbox", "inbox page")):
+                ratio = pg.rows[key].median / sqlite.rows[key].median
+                out.append(f"PostgreSQL {name} {pg.rows[key].median:.2f} ms = {ratio:.2f}x "
+                           f"SQLite <= 1.5x: {verdict(ratio <= 1.5)}")
+    if pg:
+        out.append(f"8 clients on PostgreSQL {pg.rate:.1f}/s >= 370/s: {verdict(pg.rate >= 370)}"
+                   + (f" (gthread: {pg.gthread.rate:.1f}/s)" if pg.gthread else ""))
+    return out
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -470,6 +693,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--worker-class", default="sync", choices=("sync", "gthread"))
     p.add_argument("--threads", type=int, default=4, help="per worker, for gthread")
     p.add_argument("--sqlite-only", action="store_true")
+    p.add_argument("--no-gthread", dest="compare_gthread", action="store_false",
+                   help="skip the many-clients run with gthread workers (PostgreSQL)")
+    p.add_argument("--people", type=int, default=0,
+                   help="people working at once on PostgreSQL (e.g. 50; also run doubled)")
+    p.add_argument("--think", type=float, default=5.0, help="think time between actions (s)")
+    p.add_argument("--people-seconds", type=float, default=60.0,
+                   help="length of each people run")
+    p.add_argument("--memory", type=int, default=0,
+                   help="completions through one worker (e.g. 10000) to compare its RSS "
+                        "after 1,000 and after all (SQLite)")
+    p.add_argument("--only-memory", action="store_true", help="run only the --memory part")
     p.add_argument("--pg-url", default=os.environ.get("PMOFLOW_TEST_PG", DEFAULT_PG))
     args = p.parse_args(argv)
     args.rounds = min(args.rounds, max(args.tasks - args.warmup, 1))
@@ -481,9 +715,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.load_before = os.getloadavg()[0]
+    args.memory_result = None
     results: dict[str, Result | None] = {}
+    if args.only_memory:
+        with tempfile.TemporaryDirectory() as tmp:
+            n, first, last = memory_run(f"sqlite:///{tmp}/memory.db", args)
+        growth = (last - first) / first * 100 if first else float("nan")
+        print(f"memory: one sync worker, RSS after {min(1000, n)} completions "
+              f"{first / 1024:.1f} MiB, after {n} {last / 1024:.1f} MiB ({growth:+.1f}%); "
+              "goal: within 10%")
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         results["SQLite"] = run_backend("SQLite", f"sqlite:///{tmp}/http-bench.db", args)
+    if args.memory:
+        with tempfile.TemporaryDirectory() as tmp:
+            args.memory_result = memory_run(f"sqlite:///{tmp}/memory.db", args)
     pg_note = "skipped (--sqlite-only)"
     results["PostgreSQL"] = None
     if not args.sqlite_only:
@@ -493,7 +739,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"PostgreSQL {pg_note}", flush=True)
         else:
             url, drop = found
-            pg_note = f"{args.pg_url}, a fresh schema dropped afterwards, pool_pre_ping"
+            pg_note = (f"{args.pg_url}, a fresh schema dropped afterwards, connections "
+                       "checked when idle over 1 s, pipeline mode in engine actions")
             try:
                 results["PostgreSQL"] = run_backend("PostgreSQL", url, args)
             finally:

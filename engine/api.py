@@ -1120,9 +1120,17 @@ class Engine:
 
     # ------------------------------------------------------------------ time
 
-    def install_status(self, session: Session) -> InstallStatus:
+    def install_status(self, session: Session, *, join: bool = False) -> InstallStatus:
         """Demo install or not, and the clock offset (also copied into this engine's
-        clock, so every process sees the same "now")."""
+        clock, so every process sees the same "now").
+
+        ``join``: read in the session's transaction and leave it open for the reads that
+        follow (a web request's first read: its user and page then share one
+        transaction instead of each beginning and rolling back their own). Nothing is
+        written either way."""
+        if join:
+            with session.no_autoflush:
+                return install.sync(session, self.ctx.clock)
         with read_only(session):
             return install.sync(session, self.ctx.clock)
 

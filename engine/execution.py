@@ -203,12 +203,16 @@ def save(session: Session, loaded: Loaded, now: datetime, *, new: bool = False) 
     """
     prune(loaded.workflow)
     text = dump_state(SavedState(loaded.workflow, loaded.counter.visits))
-    if not rows.save_state(session, loaded.instance, text, now, bump=not new):
-        raise InstanceChanged(
+
+    def changed() -> InstanceChanged:
+        return InstanceChanged(
             f"instance {loaded.instance.id} was changed by someone else while you worked on "
             "it; reload and try again",
             instance_id=loaded.instance.id,
         )
+
+    if not rows.save_state(session, loaded.instance, text, now, bump=not new, conflict=changed):
+        raise changed()
 
 
 def audit_services(session: Session, loaded: Loaded, now: datetime, actor: str) -> None:

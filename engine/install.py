@@ -75,10 +75,16 @@ def _put(session: Session, key: str, value: str, actor: str, now: datetime) -> N
     session.flush()
 
 
+_STATUS = select(InstallSetting.key, InstallSetting.value).where(
+    InstallSetting.key.in_([DEMO, OFFSET])
+)
+
+
 def sync(session: Session, clock: Clock) -> InstallStatus:
     """Read the install's status and copy its clock offset into ``clock``."""
-    demo = _get(session, DEMO) == "true"
-    offset = timedelta(seconds=float(_get(session, OFFSET) or 0))
+    found = {key: value for key, value in session.execute(_STATUS)}  # one statement
+    demo = found.get(DEMO) == "true"
+    offset = timedelta(seconds=float(found.get(OFFSET) or 0))
     if isinstance(clock, OffsetClock) and clock.offset != offset:
         clock.set_offset(offset)
     return InstallStatus(demo=demo, offset=offset, now=clock.now())

@@ -198,13 +198,17 @@ def _complete(
 
         def save() -> None:
             execution.save(session, loaded, now)
-            if not rows.update_open_task(session, row.id, **row.changes()):
-                raise NotReady(
+
+            def taken() -> NotReady:
+                return NotReady(
                     f"task {task_id} ({row.name}) was completed or changed by someone else",
                     code="task.changed",
                     task_id=task_id,
                     name=row.name,
                 )
+
+            if not rows.update_open_task(session, row.id, conflict=taken, **row.changes()):
+                raise taken()
             row.mark_clean()
             attachments.link(session, payload, actor=actor, instance_id=inst.id)
             rows.audit(

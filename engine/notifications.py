@@ -31,12 +31,60 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from engine.store import pipeline
 from engine.store.models import Notification, OutboxMessage
 from engine.views import NotificationView
 
 NOTES = Notification.__table__
 OUTBOX = OutboxMessage.__table__
 _NOTE_INSERT = insert(NOTES).returning(NOTES.c.id)
+_NOTE_COLUMNS = (
+    "username",
+    "kind",
+    "title",
+    "body",
+    "link",
+    "instance_id",
+    "human_task_id",
+    "created_at",
+    "read_at",
+    "message",
+)
+_OUTBOX_COLUMNS = (
+    "username",
+    "subject",
+    "body",
+    "created_at",
+    "sent_at",
+    "attempts",
+    "last_error",
+    "status",
+    "kind",
+    "link",
+    "next_attempt_at",
+)
+
+
+def _note_and_mail() -> Any:
+    """PostgreSQL: the notification and its e-mail in one statement (the outbox row takes
+    the notification's id from a data-modifying CTE), which nobody reads back, so it rides
+    in the unit of work's pipeline without a round trip of its own."""
+    note = (
+        insert(NOTES)
+        .values({c: bindparam(f"n_{c}", type_=NOTES.c[c].type) for c in _NOTE_COLUMNS})
+        .returning(NOTES.c.id)
+        .cte("note")
+    )
+    values = [bindparam(f"o_{c}", type_=OUTBOX.c[c].type) for c in _OUTBOX_COLUMNS]
+    return (
+        insert(OUTBOX)
+        .from_select([*_OUTBOX_COLUMNS, "notification_id"], select(*values, note.c.id))
+        .inline()
+    )
+
+
+_NOTE_AND_MAIL = _note_and_mail()
+_OUTBOX_INSERT = insert(OUTBOX).inline()
 
 
 @dataclass(frozen=True)
@@ -142,39 +190,40 @@ def task_assigned(inst: Any, row: Any) -> Note:
 
 def write(session: Session, note: Note, now: datetime) -> None:
     """Store the notification for each recipient (once each) and queue its e-mail."""
+    one_statement = session.get_bind().dialect.name == "postgresql"
     for username in dict.fromkeys(u for u in note.usernames if u):
-        note_id = session.execute(
-            _NOTE_INSERT,
-            {
-                "username": username,
-                "kind": note.kind,
-                "title": note.title[:300],
-                "body": note.body,
-                "link": note.link,
-                "instance_id": note.instance_id,
-                "human_task_id": note.human_task_id,
-                "created_at": now,
-                "read_at": None,
-                "message": note.message,
-            },
-        ).scalar_one()
-        session.execute(
-            insert(OUTBOX),
-            {
-                "username": username,
-                "subject": note.title[:300],
-                "body": note.body,
-                "notification_id": note_id,
-                "created_at": now,
-                "sent_at": None,
-                "attempts": 0,
-                "last_error": None,
-                "status": "pending",
-                "kind": note.kind,
-                "link": note.link,
-                "next_attempt_at": now,
-            },
-        )
+        stored: dict[str, Any] = {
+            "username": username,
+            "kind": note.kind,
+            "title": note.title[:300],
+            "body": note.body,
+            "link": note.link,
+            "instance_id": note.instance_id,
+            "human_task_id": note.human_task_id,
+            "created_at": now,
+            "read_at": None,
+            "message": note.message,
+        }
+        mail: dict[str, Any] = {
+            "username": username,
+            "subject": note.title[:300],
+            "body": note.body,
+            "created_at": now,
+            "sent_at": None,
+            "attempts": 0,
+            "last_error": None,
+            "status": "pending",
+            "kind": note.kind,
+            "link": note.link,
+            "next_attempt_at": now,
+        }
+        if one_statement:
+            params: dict[str, Any] = {f"n_{k}": v for k, v in stored.items()}
+            params.update({f"o_{k}": v for k, v in mail.items()})
+            session.execute(_NOTE_AND_MAIL, params, execution_options={pipeline.DEFER: True})
+            continue
+        note_id = session.execute(_NOTE_INSERT, stored).scalar_one()
+        session.execute(_OUTBOX_INSERT, {**mail, "notification_id": note_id})
 
 
 def write_all(session: Session, notes: Iterable[Note], now: datetime) -> None:

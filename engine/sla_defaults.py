@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine import admin_audit
@@ -159,6 +159,11 @@ def remove(session: Session, actor: str, now: datetime, process_key: str, elemen
     )
 
 
+_FOR_PROCESS = select(SlaDefault.element_id, SlaDefault.duration).where(
+    SlaDefault.process_key == bindparam("process_key")
+)
+
+
 def finder(session: Session, process_key: str) -> Callable[[str], str | int | None]:
     """``find(element_id)``: the default for a step of ``process_key`` or None; reads the
     process's defaults once, on first use (most actions open no task without an SLA)."""
@@ -167,13 +172,7 @@ def finder(session: Session, process_key: str) -> Callable[[str], str | int | No
     def find(element_id: str) -> str | int | None:
         nonlocal loaded
         if loaded is None:
-            loaded = dict(
-                session.execute(
-                    select(SlaDefault.element_id, SlaDefault.duration).where(
-                        SlaDefault.process_key == process_key
-                    )
-                ).all()
-            )
+            loaded = dict(session.execute(_FOR_PROCESS, {"process_key": process_key}).all())
         value = loaded.get(element_id)
         return None if value is None else parse(value)
 

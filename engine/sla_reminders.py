@@ -23,7 +23,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from engine import calendar_admin, identity, notifications
@@ -102,15 +102,22 @@ def cancel(session: Session, instance_id: int, task_ids: Collection[int], now: d
     if not task_ids:
         return
     session.execute(
-        update(JOBS)
-        .where(
-            JOBS.c.instance_id == instance_id,
-            JOBS.c.kind == KIND,
-            JOBS.c.task_ref.in_([task_ref(t) for t in task_ids]),
-            JOBS.c.status == "pending",
-        )
-        .values(status="cancelled", finished_at=now)
+        _CANCEL,
+        {"w_instance_id": instance_id, "refs": [task_ref(t) for t in task_ids], "now": now},
+        execution_options=rows.DEFERRED,
     )
+
+
+_CANCEL = (
+    update(JOBS)
+    .where(
+        JOBS.c.instance_id == bindparam("w_instance_id"),
+        JOBS.c.kind == KIND,
+        JOBS.c.task_ref.in_(bindparam("refs", expanding=True)),
+        JOBS.c.status == "pending",
+    )
+    .values(status="cancelled", finished_at=bindparam("now"))
+)
 
 
 def fire(ctx: EngineContext, session: Session, job: Rec, inst: Rec | None, now: datetime) -> None:

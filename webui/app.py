@@ -8,7 +8,7 @@ from flask import Flask, Response
 from sqlalchemy.orm import sessionmaker
 
 from engine.api import Engine
-from engine.store.db import install_sqlite_settings
+from engine.store.db import install_idle_ping, install_sqlite_settings
 from webui import security
 from webui.extensions import babel, csrf, db, login_manager
 from webui.settings import WebSettings, WebState
@@ -39,6 +39,7 @@ def build_app(settings: WebSettings, engine: Engine) -> Flask:
     db.init_app(app)
     with app.app_context():
         install_sqlite_settings(db.engine)
+        install_idle_ping(db.engine)
         app.extensions["pmoflow"] = WebState(
             settings, engine, sessionmaker(db.engine, expire_on_commit=False)
         )
@@ -60,7 +61,7 @@ def build_app(settings: WebSettings, engine: Engine) -> Flask:
 def _engine_options(settings: WebSettings) -> dict[str, object]:
     if settings.is_sqlite:
         return {"connect_args": {"check_same_thread": False, "timeout": 30}}
-    return {"pool_pre_ping": True}
+    return {}  # connections idle over a second are checked (engine.store.db.install_idle_ping)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -27,7 +27,7 @@ def sync_clock() -> None:
     if request.endpoint == "static" or database_down():
         return
     try:
-        g.install = bpm().install_status(db.session)
+        g.install = bpm().install_status(db.session, join=True)
     except Exception:  # the page itself reports a database that is down
         g.install = None
 

@@ -38,6 +38,7 @@ from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from engine.clock import Clock
+from engine.store import pipeline
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +258,14 @@ def _before_commit(session: Session) -> None:
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         payload = encode(pending["due"], pending["mail"])
-        conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": channel(conn), "p": payload})
+        # NOTIFY rather than SELECT pg_notify(): it returns no rows, so it travels with
+        # COMMIT in the unit of work's pipeline (engine.store.pipeline) instead of making
+        # a round trip of its own. NOTIFY takes no bind parameters: both are quoted here.
+        name = channel(conn).replace('"', '""')
+        quoted = payload.replace("\x00", "").replace("'", "''")
+        conn.exec_driver_sql(
+            f"NOTIFY \"{name}\", '{quoted}'", execution_options={pipeline.DEFER: True}
+        )
 
 
 @event.listens_for(Session, "after_commit")

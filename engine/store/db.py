@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 #: SQLite settings used everywhere (and stated in the bench output).
@@ -35,8 +37,51 @@ def make_db_engine(url: str, **kwargs: Any) -> Engine:
         db_engine = create_engine(url, **kwargs)
         install_sqlite_settings(db_engine)
         return db_engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    db_engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        install_idle_ping(db_engine)
+    return db_engine
+
+
+#: A pooled connection idle longer than this is checked before use (seconds).
+IDLE_PING_SECONDS = 1.0
+_USED = "pmoflow.last_used"
+#: Connection checks made (for the bench's round-trip count).
+PINGS = {"count": 0}
+
+
+def install_idle_ping(db_engine: Engine, idle: float = IDLE_PING_SECONDS) -> None:
+    """Check a pooled PostgreSQL connection before use only when it sat idle longer than
+    ``idle`` seconds, instead of on every checkout (``pool_pre_ping``).
+
+    ``pool_pre_ping`` costs a round trip per request and per engine action; a connection
+    handed back and taken again within a second is as alive as the ping would show. A
+    connection that dies while busy raises a disconnect error, which makes SQLAlchemy
+    discard every connection of the pool made before it (the request answers 503, the
+    engine's callers see the error), so a restarted database is picked up either way.
+    """
+    if db_engine.dialect.name == "sqlite":
+        return
+    dialect = db_engine.dialect
+
+    def checkin(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_USED] = time.monotonic()
+
+    def checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        last = record.info.get(_USED)
+        if last is not None and time.monotonic() - last <= idle:
+            return
+        PINGS["count"] += 1
+        try:
+            alive = dialect._do_ping_w_event(dbapi_conn)  # what pool_pre_ping calls
+        except Exception as exc:
+            raise DisconnectionError("connection check failed") from exc
+        if not alive:
+            raise DisconnectionError("connection check failed")
+
+    event.listen(db_engine.pool, "checkin", checkin)
+    event.listen(db_engine.pool, "checkout", checkout)
 
 
 def install_sqlite_settings(db_engine: Engine) -> None:

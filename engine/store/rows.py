@@ -9,7 +9,7 @@ columns changed, so writes send only those.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any, cast
 
@@ -17,6 +17,7 @@ from sqlalchemy import CursorResult, RowMapping, Table, bindparam, insert, selec
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound, NotReady
+from engine.store import pipeline
 from engine.store.models import (
     AuditEvent,
     DecisionEvaluation,
@@ -78,6 +79,9 @@ def new(table: Table, **values: Any) -> Rec:
     return Rec(table, full)
 
 
+#: Execution options of a write nobody reads the result of now (queued on PostgreSQL).
+DEFERRED = {pipeline.DEFER: True}
+
 # Statements are built once and reused with parameters: building SQLAlchemy expression
 # objects on every call cost more than running them.
 _INSERTS: dict[str, Any] = {}
@@ -119,7 +123,7 @@ def write(session: Session, rec: Rec) -> None:
         columns = tuple(sorted(changes))
         params = {f"v_{c}": changes[c] for c in columns}
         params["w_id"] = rec.id
-        session.execute(_update_stmt(rec._table, columns), params)
+        session.execute(_update_stmt(rec._table, columns), params, execution_options=DEFERRED)
         rec.mark_clean()
 
 
@@ -189,10 +193,15 @@ def instance_with_open_tasks(
     if lock and _is_postgres(session):
         # Lock first, read after: under READ COMMITTED a statement that waited for the
         # lock sees the new instance row but the *old* rows of anything it joined.
+        # In pipeline mode (engine.store.pipeline) the lock is queued and sent with the
+        # read below: one round trip, still two statements (the read's snapshot is taken
+        # after the lock is granted). Nobody reads the lock's own rows.
         if task_id is not None:
-            session.execute(_LOCK_BY_TASK, {"task_id": task_id})
+            session.execute(_LOCK_BY_TASK, {"task_id": task_id}, execution_options=DEFERRED)
         else:
-            session.execute(_LOCK_BY_INSTANCE, {"instance_id": instance_id})
+            session.execute(
+                _LOCK_BY_INSTANCE, {"instance_id": instance_id}, execution_options=DEFERRED
+            )
     if task_id is not None:
         result = session.execute(_BY_TASK, {"task_id": task_id})
     else:
@@ -280,32 +289,49 @@ def job(session: Session, job_id: int, *, lock: bool = False) -> Rec | None:
 # --------------------------------------------------------------------------- writes
 
 
+# ``inline()``: no implicit RETURNING of the new id (nobody reads it), so it can be queued.
+_AUDIT_INSERT = insert(AUDIT).inline()
+_EVALUATION_INSERT = insert(EVALUATIONS).inline()
+
+
 def audit(session: Session, **values: Any) -> None:
     """Append an audit event."""
     values.setdefault("detail", {})
-    session.execute(insert(AUDIT), values)
+    session.execute(_AUDIT_INSERT, values, execution_options=DEFERRED)
 
 
 def decision_evaluation(session: Session, **values: Any) -> None:
     """Record one evaluation of a decision table by an instance."""
-    session.execute(insert(EVALUATIONS), values)
+    session.execute(_EVALUATION_INSERT, values, execution_options=DEFERRED)
 
 
 def save_state(
-    session: Session, inst: Rec, state: str, now: datetime, *, bump: bool = True
+    session: Session,
+    inst: Rec,
+    state: str,
+    now: datetime,
+    *,
+    bump: bool = True,
+    conflict: Callable[[], Exception] | None = None,
 ) -> bool:
     """Write the state and other changed columns if nobody else changed the row.
 
     ``UPDATE ... WHERE id = ? AND revision = ?``: False when 0 rows matched. ``bump``
-    False keeps the revision (the first save of a new instance).
+    False keeps the revision (the first save of a new instance).  With ``conflict``, the
+    check may be left to the end of the transaction on PostgreSQL (pipeline mode): then
+    ``conflict()`` is raised before commit instead, and this returns True.
     """
     values = inst.changes()
     values.update(state=state, revision=inst.revision + (1 if bump else 0), updated_at=now)
     columns = tuple(sorted(values))
     params = {f"v_{c}": values[c] for c in columns}
     params.update(w_id=inst.id, w_revision=inst.revision)
-    result = session.execute(_update_stmt(INSTANCES, columns, guarded=True), params)
-    if cast("CursorResult[Any]", result).rowcount != 1:
+    stmt = _update_stmt(INSTANCES, columns, guarded=True)
+    if conflict is not None:
+        result = session.execute(stmt, params, execution_options=DEFERRED)
+        if pipeline.check_later(session, result, _one, conflict) is False:
+            return False
+    elif cast("CursorResult[Any]", session.execute(stmt, params)).rowcount != 1:
         return False
     inst._values.update(values)
     inst.mark_clean()
@@ -313,20 +339,51 @@ def save_state(
 
 
 def update_open_task(
-    session: Session, task_id: int, *, expect_assignee: Any = ..., **values: Any
+    session: Session,
+    task_id: int,
+    *,
+    expect_assignee: Any = ...,
+    conflict: Callable[[], Exception] | None = None,
+    **values: Any,
 ) -> bool:
     """Change an open task only if it is still open (and, with ``expect_assignee``, still
     held by that person, ``None`` for nobody): one statement whose row count says whether
-    this action won.  False: someone else changed or completed it first."""
-    cond = [TASKS.c.id == task_id, TASKS.c.status == "open"]
-    if expect_assignee is not ...:
-        cond.append(
-            TASKS.c.assignee.is_(None)
-            if expect_assignee is None
-            else TASKS.c.assignee == expect_assignee
+    this action won.  False: someone else changed or completed it first.  With
+    ``conflict``, see :func:`save_state`."""
+    guard = "any" if expect_assignee is ... else "none" if expect_assignee is None else "is"
+    stmt = _open_task_update(tuple(sorted(values)), guard)
+    params = {f"v_{c}": v for c, v in values.items()}
+    params.update(w_id=task_id, w_assignee=expect_assignee if guard == "is" else None)
+    if guard != "is":
+        params.pop("w_assignee")
+    if conflict is not None:
+        result = session.execute(stmt, params, execution_options=DEFERRED)
+        return pipeline.check_later(session, result, _one, conflict) is not False
+    return cast("CursorResult[Any]", session.execute(stmt, params)).rowcount == 1
+
+
+_OPEN_TASK_UPDATES: dict[tuple[tuple[str, ...], str], Any] = {}
+
+
+def _open_task_update(columns: tuple[str, ...], guard: str) -> Any:
+    """``UPDATE human_tasks SET ... WHERE id = ? AND status = 'open' [AND assignee ...]``,
+    built once per column set (building it per call cost more than running it)."""
+    key = (columns, guard)
+    stmt = _OPEN_TASK_UPDATES.get(key)
+    if stmt is None:
+        cond = [TASKS.c.id == bindparam("w_id"), TASKS.c.status == "open"]
+        if guard == "none":
+            cond.append(TASKS.c.assignee.is_(None))
+        elif guard == "is":
+            cond.append(TASKS.c.assignee == bindparam("w_assignee"))
+        stmt = _OPEN_TASK_UPDATES[key] = (
+            update(TASKS).where(*cond).values({c: bindparam(f"v_{c}") for c in columns})
         )
-    result = session.execute(update(TASKS).where(*cond).values(**values))
-    return cast("CursorResult[Any]", result).rowcount == 1
+    return stmt
+
+
+def _one(count: int) -> bool:
+    return count == 1
 
 
 def cancel_open(session: Session, instance_id: int, now: datetime) -> None:

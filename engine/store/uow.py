@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, scoped_session
 
+from engine.store import pipeline
 from engine.store.db import WRITE_OPTION
 
 #: ``session.info`` key: the open transaction has written (flushed or executed DML).
@@ -47,6 +48,7 @@ def _unit_of_work(session: Session, write: bool) -> Iterator[Session]:
                 "back before calling an engine verb"
             )
         session.rollback()
+    pipeline.want(session)
     if write:
         session.connection(execution_options={WRITE_OPTION: True})
     try:
@@ -55,6 +57,8 @@ def _unit_of_work(session: Session, write: bool) -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
+    finally:
+        pipeline.want(session, False)
 
 
 def has_pending_writes(session: Session) -> bool:
