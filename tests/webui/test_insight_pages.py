@@ -16,7 +16,7 @@ from workflows.records.models import LessonRead
 
 def test_project_timeline_lists_everything_in_time_order_with_links(client, app, web_clock):
     w = seed_records(app, web_clock)
-    login(client, "pm2")
+    login(client, "steer1")  # the steering committee sees every project (need-to-know)
     doc = parse_html(client.get(f"/projects/{w.crm}").get_data(as_text=True))
     entries = doc.xpath("//*[@data-testid='timeline-entry']")
     kinds = [e.get("data-kind") for e in entries]
@@ -30,12 +30,15 @@ def test_project_timeline_lists_everything_in_time_order_with_links(client, app,
     links = doc.xpath("//*[@data-testid='timeline']//a/@href")
     assert f"/risks/{w.high_risk}" in links and f"/escalations/{w.escalation}" in links
     assert f"/lessons/{w.interface_lesson}" in links
-    assert f"/lessons/{w.draft_lesson}" not in links  # unpublished: not for a PM
+    assert f"/lessons/{w.draft_lesson}" in links  # unpublished: for those who see the project
     raised = [e for e in entries if e.get("data-kind") == "risk_raised"]
     assert any("Geological surprise on site" in e.text_content() for e in raised)
     tower = parse_html(client.get(f"/projects/{w.tower}").get_data(as_text=True))
     named = tower.xpath("//*[@data-testid='timeline-entry'][@data-kind='escalation_raised']")
     assert len(named) == 1 and "naming this project" in named[0].text_content()
+    client.post("/logout")
+    login(client, "pm2")  # no role in the project: no timeline either
+    assert client.get(f"/projects/{w.crm}").status_code == 403
 
 
 def test_project_timeline_in_chinese(client, app, web_clock):
@@ -50,7 +53,7 @@ def test_project_timeline_in_chinese(client, app, web_clock):
 
 def test_portfolio_counts_open_risks_and_escalations_with_links(client, app, web_clock):
     w = seed_records(app, web_clock)
-    login(client, "pm1")
+    login(client, "steer1")  # sees the whole portfolio (pm1 sees only pm1's projects)
     doc = parse_html(client.get("/portfolio").get_data(as_text=True))
 
     def cell(project: int, name: str):
