@@ -327,6 +327,106 @@ def _tasks(session: Session, filters: Filters, cache: dict[str, Any]) -> list[An
     return cache["tasks"]
 
 
+# --------------------------------------------------------------------------- shapes
+#
+# Each figure's table and chart, shared by the row-by-row builders (SQLite) and the SQL
+# builders (PostgreSQL): a column or a chart series is changed here, once.
+
+
+#: Age buckets of open escalations: (up to so many days, label); None: older.
+AGE_BUCKETS = ((7, "0-7"), (30, "8-30"), (None, "31+"))
+
+
+def _cycle_time_figure(rows: Iterable[tuple[Any, ...]]) -> Figure:
+    """Rows (process, completed, running, median, p90, working median, working p90),
+    in process order."""
+    rows = tuple(rows)
+    return Figure("cycle_time", ("process", "completed", "running", "median_days",
+                                 "p90_days", "median_working_days", "p90_working_days"),
+                  rows, {"type": "bar", "labels": [r[0] for r in rows],
+                         "series": {"median_days": [r[3] for r in rows],
+                                    "p90_days": [r[4] for r in rows]}})
+
+
+def _cycle_trend_figure(months: list[str], rows: Iterable[tuple[Any, ...]]) -> Figure:
+    """Rows (month, process, completed, median, p90), month then process order; the
+    chart draws each process's median per month (None for a month without any)."""
+    rows = tuple(rows)
+    median = {(r[1], r[0]): r[3] for r in rows}
+    keys = sorted({r[1] for r in rows})
+    return Figure("cycle_trend", ("month", "process", "completed", "median_days", "p90_days"),
+                  rows, {"type": "line", "labels": months, "series": {
+                      key: [median.get((key, m)) for m in months] for key in keys}})
+
+
+def _steps_figure(rows: Iterable[tuple[Any, ...]]) -> Figure:
+    """Rows (process, step, name, completed, median, p90, working median, breaches),
+    slowest first."""
+    rows = sorted(rows, key=lambda r: (-(r[4] or 0), r[0], r[1]))
+    return Figure("steps", ("process", "step", "step_name", "completed", "median_days",
+                            "p90_days", "median_working_days", "sla_breaches"), tuple(rows),
+                  {"type": "bar", "labels": [r[2] for r in rows],
+                   "series": {"median_days": [r[4] for r in rows],
+                              "p90_days": [r[5] for r in rows]}})
+
+
+def _sla_by_role_figure(total: dict[str, int], late: dict[str, int]) -> Figure:
+    """Tasks with a due date (``total``) and those past it (``late``) per role."""
+    rows = tuple((role, total[role], late.get(role, 0),
+                  round(100.0 * late.get(role, 0) / total[role], 1) if total[role] else 0.0)
+                 for role in sorted(total))
+    return Figure("sla_by_role", ("role", "with_due_date", "breached", "breached_pct"),
+                  rows, {"type": "bar", "labels": [r[0] for r in rows],
+                         "series": {"breached_pct": [r[3] for r in rows]}})
+
+
+def _wip_figure(rows: Iterable[tuple[Any, ...]]) -> Figure:
+    """Rows (process, step, name, open, median age, oldest, overdue), fullest first."""
+    rows = sorted(rows, key=lambda r: (-r[3], r[0], r[1]))
+    return Figure("wip", ("process", "step", "step_name", "open", "median_age_days",
+                          "oldest_days", "overdue"), tuple(rows),
+                  {"type": "bar", "labels": [r[2] for r in rows],
+                   "series": {"open": [r[3] for r in rows], "overdue": [r[6] for r in rows]}})
+
+
+def _throughput_figure(months: list[str], started: dict[tuple[str, str], int],
+                       finished: dict[tuple[str, str], int]) -> Figure:
+    """Instances started and finished per (process, month)."""
+    keys = sorted({k for k, _ in started} | {k for k, _ in finished})
+    rows = tuple((m, key, started.get((key, m), 0), finished.get((key, m), 0))
+                 for m in months for key in keys
+                 if started.get((key, m)) or finished.get((key, m)))
+    return Figure("throughput", ("month", "process", "started", "completed"), rows,
+                  {"type": "bar", "stacked": True, "labels": months, "series": {
+                      key: [finished.get((key, m), 0) for m in months] for key in keys}})
+
+
+def _approval_routes_figure(rows: Iterable[tuple[Any, ...]]) -> Figure:
+    """Rows (route, approvals, completed, median), shortest route first."""
+    rows = tuple(sorted(rows, key=lambda r: (len(r[0]), r[0])))
+    return Figure("approval_routes", ("route", "approvals", "completed", "median_days"),
+                  rows, {"type": "doughnut", "labels": [r[0] for r in rows],
+                         "series": {"approvals": [r[1] for r in rows]}})
+
+
+def _risk_grid_figure(by: dict[tuple[str, str], int], grid: list[list[int]]) -> Figure:
+    """Risks per (category, level), and the probability x impact ``grid``."""
+    rows = tuple((category, level, n) for (category, level), n in sorted(by.items()))
+    return Figure("risk_grid", ("category", "level", "risks"), rows,
+                  {"type": "grid", "grid": grid})
+
+
+def _escalations_figure(by: dict[tuple[str, str], int]) -> Figure:
+    """Open escalations per (kind, age bucket)."""
+    kinds = sorted({k for k, _ in by})
+    rows = tuple((k, label, by.get((k, label), 0)) for k in kinds for _, label in AGE_BUCKETS
+                 if by.get((k, label)))
+    return Figure("escalations", ("kind", "age_days", "open"), rows,
+                  {"type": "bar", "stacked": True, "labels": kinds, "series": {
+                      label: [by.get((k, label), 0) for k in kinds]
+                      for _, label in AGE_BUCKETS}})
+
+
 def _cycle_time(session: Session, filters: Filters, now: datetime, work: WorkingTime,
                 cache: dict[str, Any]) -> Figure:
     by: dict[str, list[tuple[float, float]]] = defaultdict(list)
@@ -342,11 +442,7 @@ def _cycle_time(session: Session, filters: Filters, now: datetime, work: Working
         wd = [w for _, w in by[key]]
         rows.append((key, len(cal), running[key], _r(percentile(cal, 50)),
                      _r(percentile(cal, 90)), _r(percentile(wd, 50)), _r(percentile(wd, 90))))
-    return Figure("cycle_time", ("process", "completed", "running", "median_days",
-                                 "p90_days", "median_working_days", "p90_working_days"),
-                  tuple(rows), {"type": "bar", "labels": [r[0] for r in rows],
-                                "series": {"median_days": [r[3] for r in rows],
-                                           "p90_days": [r[4] for r in rows]}})
+    return _cycle_time_figure(rows)
 
 
 def _cycle_trend(session: Session, filters: Filters, now: datetime, work: WorkingTime,
@@ -361,10 +457,7 @@ def _cycle_trend(session: Session, filters: Filters, now: datetime, work: Workin
     rows = [(m, key, len(by[(key, m)]), _r(percentile(by[(key, m)], 50)),
              _r(percentile(by[(key, m)], 90)))
             for m in months for key in keys if by.get((key, m))]
-    return Figure("cycle_trend", ("month", "process", "completed", "median_days", "p90_days"),
-                  tuple(rows), {"type": "line", "labels": months, "series": {
-                      key: [_r(percentile(by.get((key, m), []), 50)) for m in months]
-                      for key in keys}})
+    return _cycle_trend_figure(months, rows)
 
 
 def _steps(session: Session, filters: Filters, now: datetime, work: WorkingTime,
@@ -391,12 +484,7 @@ def _steps(session: Session, filters: Filters, now: datetime, work: WorkingTime,
         rows.append((key, element, names[(key, element)], len(cal), _r(percentile(cal, 50)),
                      _r(percentile(cal, 90)), _r(percentile(wd, 50)),
                      breaches[(key, element)]))
-    rows.sort(key=lambda r: (-(r[4] or 0), r[0], r[1]))
-    return Figure("steps", ("process", "step", "step_name", "completed", "median_days",
-                            "p90_days", "median_working_days", "sla_breaches"), tuple(rows),
-                  {"type": "bar", "labels": [r[2] for r in rows],
-                   "series": {"median_days": [r[4] for r in rows],
-                              "p90_days": [r[5] for r in rows]}})
+    return _steps_figure(rows)
 
 
 def _sla_by_role(session: Session, filters: Filters, now: datetime, work: WorkingTime,
@@ -411,12 +499,7 @@ def _sla_by_role(session: Session, filters: Filters, now: datetime, work: Workin
         total[who] += 1
         if ((completed if status == "completed" else None) or now) > due:
             late[who] += 1
-    rows = [(role, total[role], late[role],
-             round(100.0 * late[role] / total[role], 1) if total[role] else 0.0)
-            for role in sorted(total)]
-    return Figure("sla_by_role", ("role", "with_due_date", "breached", "breached_pct"),
-                  tuple(rows), {"type": "bar", "labels": [r[0] for r in rows],
-                                "series": {"breached_pct": [r[3] for r in rows]}})
+    return _sla_by_role_figure(total, late)
 
 
 def _wip(session: Session, filters: Filters, now: datetime, work: WorkingTime,
@@ -434,11 +517,7 @@ def _wip(session: Session, filters: Filters, now: datetime, work: WorkingTime,
         overdue[(key, element)] += bool(due is not None and due < now)
     rows = [(key, element, names[(key, element)], len(a), _r(percentile(a, 50)), _r(max(a)),
              overdue[(key, element)]) for (key, element), a in ages.items()]
-    rows.sort(key=lambda r: (-r[3], r[0], r[1]))
-    return Figure("wip", ("process", "step", "step_name", "open", "median_age_days",
-                          "oldest_days", "overdue"), tuple(rows),
-                  {"type": "bar", "labels": [r[2] for r in rows],
-                   "series": {"open": [r[3] for r in rows], "overdue": [r[6] for r in rows]}})
+    return _wip_figure(rows)
 
 
 def _throughput(session: Session, filters: Filters, now: datetime, work: WorkingTime,
@@ -451,12 +530,7 @@ def _throughput(session: Session, filters: Filters, now: datetime, work: Working
             started[(key, _month(start))] += 1
         if _finished(filters, status, ended):
             finished[(key, _month(ended))] += 1
-    keys = sorted({k for k, _ in started} | {k for k, _ in finished})
-    rows = [(m, key, started[(key, m)], finished[(key, m)]) for m in months for key in keys
-            if started[(key, m)] or finished[(key, m)]]
-    return Figure("throughput", ("month", "process", "started", "completed"), tuple(rows),
-                  {"type": "bar", "stacked": True, "labels": months, "series": {
-                      key: [finished[(key, m)] for m in months] for key in keys}})
+    return _throughput_figure(months, started, finished)
 
 
 #: Approval routes by the reviews an approval needed (the routing table's outcome).
@@ -480,11 +554,8 @@ def _approval_routes(session: Session, filters: Filters, now: datetime, work: Wo
         count[route] += 1
         if status == "completed" and ended is not None:
             by[route].append((ended - started).total_seconds() / DAY)
-    rows = [(route, count[route], len(by[route]), _r(percentile(by[route], 50)))
-            for route in sorted(count, key=lambda r: (len(r), r))]
-    return Figure("approval_routes", ("route", "approvals", "completed", "median_days"),
-                  tuple(rows), {"type": "doughnut", "labels": [r[0] for r in rows],
-                                "series": {"approvals": [r[1] for r in rows]}})
+    return _approval_routes_figure(
+        (route, n, len(by[route]), _r(percentile(by[route], 50))) for route, n in count.items())
 
 
 def _risk_grid(session: Session, filters: Filters, now: datetime, work: WorkingTime,
@@ -497,12 +568,7 @@ def _risk_grid(session: Session, filters: Filters, now: datetime, work: WorkingT
     for p, i, category, level in session.execute(_in_category(q, Risk.project_id, filters)):
         grid[int(p) - 1][int(i) - 1] += 1
         by[(category, level)] += 1
-    rows = [(category, level, n) for (category, level), n in sorted(by.items())]
-    return Figure("risk_grid", ("category", "level", "risks"), tuple(rows),
-                  {"type": "grid", "grid": grid})
-
-
-AGE_BUCKETS = ((7, "0-7"), (30, "8-30"), (None, "31+"))
+    return _risk_grid_figure(by, grid)
 
 
 def _escalations(session: Session, filters: Filters, now: datetime, work: WorkingTime,
@@ -515,12 +581,7 @@ def _escalations(session: Session, filters: Filters, now: datetime, work: Workin
         age = (now - raised).total_seconds() / DAY
         bucket = next(label for limit, label in AGE_BUCKETS if limit is None or age <= limit)
         by[(kind, bucket)] += 1
-    kinds = sorted({k for k, _ in by})
-    rows = [(k, label, by[(k, label)]) for k in kinds for _, label in AGE_BUCKETS
-            if by[(k, label)]]
-    return Figure("escalations", ("kind", "age_days", "open"), tuple(rows),
-                  {"type": "bar", "stacked": True, "labels": kinds, "series": {
-                      label: [by[(k, label)] for k in kinds] for _, label in AGE_BUCKETS}})
+    return _escalations_figure(by)
 
 
 def _lessons(session: Session, filters: Filters, now: datetime, work: WorkingTime,
@@ -640,14 +701,10 @@ def _sql_cycle_time(session: Session, filters: Filters, now: datetime, work: Wor
                _pcts(days), _pcts(wd)).where(
         or_(_in_period(pi.started_at, filters), _in_period(pi.ended_at, filters))
     ).group_by(pi.process_key).order_by(pi.process_key)
-    rows = tuple((key, int(n), int(running), *map(_r, _two(cal_days)), *map(_r, _two(wds)))
-                 for key, n, running, cal_days, wds in session.execute(
-                     _in_category(q, pi.project_id, filters)) if n or running)
-    return Figure("cycle_time", ("process", "completed", "running", "median_days",
-                                 "p90_days", "median_working_days", "p90_working_days"),
-                  rows, {"type": "bar", "labels": [r[0] for r in rows],
-                         "series": {"median_days": [r[3] for r in rows],
-                                    "p90_days": [r[4] for r in rows]}})
+    return _cycle_time_figure(
+        (key, int(n), int(running), *map(_r, _two(cal_days)), *map(_r, _two(wds)))
+        for key, n, running, cal_days, wds in session.execute(
+            _in_category(q, pi.project_id, filters)) if n or running)
 
 
 def _sql_cycle_trend(session: Session, filters: Filters, now: datetime, work: WorkingTime,
@@ -661,12 +718,8 @@ def _sql_cycle_trend(session: Session, filters: Filters, now: datetime, work: Wo
         _in_category(q, pi.project_id, filters))}
     months = _months(filters)
     keys = sorted({k for k, _ in found})
-    rows = tuple((m, key, *found[(key, m)]) for m in months for key in keys
-                 if (key, m) in found)
-    return Figure("cycle_trend", ("month", "process", "completed", "median_days", "p90_days"),
-                  rows, {"type": "line", "labels": months, "series": {
-                      key: [found[(key, m)][1] if (key, m) in found else None for m in months]
-                      for key in keys}})
+    return _cycle_trend_figure(months, ((m, key, *found[(key, m)]) for m in months
+                                        for key in keys if (key, m) in found))
 
 
 def _task_period(filters: Filters) -> Any:
@@ -700,12 +753,7 @@ def _sql_steps(session: Session, filters: Filters, now: datetime, work: WorkingT
     names = _names(session, [r[2] for r in found])
     rows = [(key, element, names[last], int(n), *map(_r, _two(both)), _r(w50), int(breached))
             for key, element, last, n, both, w50, breached in found]
-    rows.sort(key=lambda r: (-(r[4] or 0), r[0], r[1]))
-    return Figure("steps", ("process", "step", "step_name", "completed", "median_days",
-                            "p90_days", "median_working_days", "sla_breaches"), tuple(rows),
-                  {"type": "bar", "labels": [r[2] for r in rows],
-                   "series": {"median_days": [r[4] for r in rows],
-                              "p90_days": [r[5] for r in rows]}})
+    return _steps_figure(rows)
 
 
 def _sql_sla_by_role(session: Session, filters: Filters, now: datetime, work: WorkingTime,
@@ -720,12 +768,7 @@ def _sql_sla_by_role(session: Session, filters: Filters, now: datetime, work: Wo
     for role, n, n_late in session.execute(_in_category(q, ht.project_id, filters)):
         total[role or "-"] += int(n)
         breached[role or "-"] += int(n_late)
-    rows = tuple((role, total[role], breached[role],
-                  round(100.0 * breached[role] / total[role], 1) if total[role] else 0.0)
-                 for role in sorted(total))
-    return Figure("sla_by_role", ("role", "with_due_date", "breached", "breached_pct"),
-                  rows, {"type": "bar", "labels": [r[0] for r in rows],
-                         "series": {"breached_pct": [r[3] for r in rows]}})
+    return _sla_by_role_figure(total, breached)
 
 
 def _sql_wip(session: Session, filters: Filters, now: datetime, work: WorkingTime,
@@ -746,11 +789,7 @@ def _sql_wip(session: Session, filters: Filters, now: datetime, work: WorkingTim
     names = _names(session, [r[2] for r in found])
     rows = [(key, element, names[last], int(n), _r(age(median)), _r(age(oldest)), int(late))
             for key, element, last, n, median, oldest, late in found]
-    rows.sort(key=lambda r: (-r[3], r[0], r[1]))
-    return Figure("wip", ("process", "step", "step_name", "open", "median_age_days",
-                          "oldest_days", "overdue"), tuple(rows),
-                  {"type": "bar", "labels": [r[2] for r in rows],
-                   "series": {"open": [r[3] for r in rows], "overdue": [r[6] for r in rows]}})
+    return _wip_figure(rows)
 
 
 def _sql_throughput(session: Session, filters: Filters, now: datetime, work: WorkingTime,
@@ -765,13 +804,7 @@ def _sql_throughput(session: Session, filters: Filters, now: datetime, work: Wor
             pi.process_key, month)
         for key, m, n in session.execute(_in_category(q, pi.project_id, filters)):
             target[(key, m)] = int(n)
-    months = _months(filters)
-    keys = sorted({k for k, _ in started} | {k for k, _ in finished})
-    rows = tuple((m, key, started[(key, m)], finished[(key, m)]) for m in months
-                 for key in keys if started[(key, m)] or finished[(key, m)])
-    return Figure("throughput", ("month", "process", "started", "completed"), rows,
-                  {"type": "bar", "stacked": True, "labels": months, "series": {
-                      key: [finished[(key, m)] for m in months] for key in keys}})
+    return _throughput_figure(_months(filters), started, finished)
 
 
 def _sql_approval_routes(session: Session, filters: Filters, now: datetime,
@@ -797,11 +830,8 @@ def _sql_approval_routes(session: Session, filters: Filters, now: datetime,
         mine = {r for r, h in zip(names, held, strict=True) if h}
         route = " + ".join(r for r in ("pmo_head", "finance", "committee") if r in mine)
         count[route], completed[route], median[route] = int(n), int(n_done), p50
-    rows = tuple((route, count[route], completed[route], _r(median[route]))
-                 for route in sorted(count, key=lambda r: (len(r), r)))
-    return Figure("approval_routes", ("route", "approvals", "completed", "median_days"),
-                  rows, {"type": "doughnut", "labels": [r[0] for r in rows],
-                         "series": {"approvals": [r[1] for r in rows]}})
+    return _approval_routes_figure(
+        (route, n, completed[route], _r(median[route])) for route, n in count.items())
 
 
 def _sql_risk_grid(session: Session, filters: Filters, now: datetime, work: WorkingTime,
@@ -814,9 +844,7 @@ def _sql_risk_grid(session: Session, filters: Filters, now: datetime, work: Work
     for p, i, category, level, n in session.execute(_in_category(q, Risk.project_id, filters)):
         grid[int(p) - 1][int(i) - 1] += int(n)
         by[(category, level)] += int(n)
-    rows = tuple((category, level, n) for (category, level), n in sorted(by.items()))
-    return Figure("risk_grid", ("category", "level", "risks"), rows,
-                  {"type": "grid", "grid": grid})
+    return _risk_grid_figure(by, grid)
 
 
 def _sql_escalations(session: Session, filters: Filters, now: datetime, work: WorkingTime,
@@ -830,12 +858,7 @@ def _sql_escalations(session: Session, filters: Filters, now: datetime, work: Wo
     by: dict[tuple[str, str], int] = defaultdict(int)
     for kind, label, n in session.execute(_in_category(q, Escalation.project_id, filters)):
         by[(kind, label)] += int(n)
-    kinds = sorted({k for k, _ in by})
-    rows = tuple((k, label, by[(k, label)]) for k in kinds for _, label in AGE_BUCKETS
-                 if by[(k, label)])
-    return Figure("escalations", ("kind", "age_days", "open"), rows,
-                  {"type": "bar", "stacked": True, "labels": kinds, "series": {
-                      label: [by[(k, label)] for k in kinds] for _, label in AGE_BUCKETS}})
+    return _escalations_figure(by)
 
 
 _SQL_BUILDERS: dict[str, Callable[..., Figure]] = {
