@@ -21,7 +21,7 @@ cannot change another's answers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 import pytest
@@ -32,7 +32,12 @@ from sqlalchemy import select
 from engine.clock import ManualClock
 from engine.store.models import DecisionDefinition, Notification, OutboxMessage, ProcessDefinition
 from engine.store.uow import unit_of_work
+from pmoflow import seed
+from pmoflow.app import create_app
+from pmoflow.config import Config
+from pmoflow.wiring import build
 from tests.webui.conftest import START, copy_database, csrf_token, login, make_app
+from tests.webui.pg_apps import dispose, pg_schema, require_postgres
 from tests.workflows.factories import escalation_data, proposal
 from webui.extensions import db
 from workflows import records
@@ -435,33 +440,68 @@ def test_every_route_is_in_the_table(pmo_app: Flask):
     assert set(MATRIX) - routes == set(), "MATRIX names routes that no longer exist"
 
 
+def _check(app: Flask, objects: Objects, who: str) -> None:
+    """Ask every route as ``who``; fail with every cell that disagrees with the table."""
+    client = app.test_client()
+    token = csrf_token(client, "/login")
+    if who != ANON:
+        assert login(client, who).status_code == 302
+        token = csrf_token(client, "/tasks")
+    wrong = []
+    for endpoint in _endpoints(app):
+        url = _url(app, endpoint, objects)
+        for method in _methods(app, endpoint):
+            body = BODIES[endpoint](objects) if endpoint in BODIES else None
+            response = _request(client, method, url, token, body)
+            got = _outcome(response, url.startswith("/api/"), method)
+            response.close()
+            want = _expected(endpoint, who)
+            if got not in want:
+                wrong.append(f"{who}: {method} {url} ({endpoint}): {got} "
+                             f"({response.status_code}), expected {sorted(want)}")
+    assert wrong == [], "\n".join(wrong)
+
+
 @pytest.mark.parametrize("who", [ANON, *USERS])
 def test_authorization_matrix(who: str, matrix_db, tmp_path: Path):
     """Every route x this identity answers as the table says (with others' object ids)."""
     path, objects = matrix_db
     app = _app_for(path, tmp_path)
     try:
-        client = app.test_client()
-        token = csrf_token(client, "/login")
-        if who != ANON:
-            assert login(client, who).status_code == 302
-            token = csrf_token(client, "/tasks")
-        wrong = []
-        for endpoint in _endpoints(app):
-            url = _url(app, endpoint, objects)
-            for method in _methods(app, endpoint):
-                body = BODIES[endpoint](objects) if endpoint in BODIES else None
-                response = _request(client, method, url, token, body)
-                got = _outcome(response, url.startswith("/api/"), method)
-                response.close()
-                want = _expected(endpoint, who)
-                if got not in want:
-                    wrong.append(f"{who}: {method} {url} ({endpoint}): {got} "
-                                 f"({response.status_code}), expected {sorted(want)}")
-        assert wrong == [], "\n".join(wrong)
+        _check(app, objects, who)
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+def _pg_matrix_app(url: str, tmp: Path) -> tuple[Flask, Objects]:
+    """What ``pmoflow init --demo`` makes, in the PostgreSQL schema of ``url``, with the
+    matrix's objects: the same steps as the SQLite template, so the same ids."""
+    config = Config.from_env({}, database_url=url, instance_dir=tmp, secret_key="test-secret",
+                             testing=True, run_worker_in_server=False, rate_limits=False)
+    runtime = build(config, ManualClock(START))
+    seed.upgrade_schema(runtime)
+    with runtime.sessions() as session:
+        seed.seed_demo(runtime, session, log=lambda _line: None)
+    runtime.db.dispose()
+    app = create_app(config, clock=ManualClock(START))
+    objects = _make_objects(app)
+    assert None not in astuple(objects), objects
+    return app, objects
+
+
+@pytest.mark.parametrize("who", [ANON, *USERS])
+def test_authorization_matrix_on_postgres(who: str, matrix_db, tmp_path: Path):
+    """The same table on PostgreSQL: a fresh schema per identity (a state-changing request
+    of one identity, e.g. reviewer1 claiming the check, cannot change another's answers)."""
+    require_postgres()
+    with pg_schema() as url:
+        app, objects = _pg_matrix_app(url, tmp_path)
+        try:
+            assert objects == matrix_db[1]  # the same objects as on SQLite
+            _check(app, objects, who)
+        finally:
+            dispose(app)
 
 
 def test_every_state_changing_route_refuses_a_request_without_csrf(matrix_db, tmp_path):

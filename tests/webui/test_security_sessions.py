@@ -3,8 +3,9 @@ attacker with a captured cookie) meets them."""
 
 from __future__ import annotations
 
+import contextlib
 import time as real_time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -58,12 +59,35 @@ def build(tmp_path, template_db, **overrides) -> Flask:
     return create_app(config, clock=ManualClock(START))
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def make(request, tmp_path, template_db) -> Iterator[Callable[..., Flask]]:
+    """Builds the web app (with the given config overrides) on SQLite or on PostgreSQL:
+    sign-in reads the users and writes the audit in the database under test."""
+    made: list[Flask] = []
+    with contextlib.ExitStack() as stack:
+        if request.param == "postgres":
+            require_postgres()
+            url = stack.enter_context(pg_schema())
+
+        def factory(**overrides: object) -> Flask:
+            assert not made, "one app per test"
+            if request.param == "sqlite":
+                app = build(tmp_path, template_db, **overrides)
+            else:
+                app = pg_app(url, tmp_path, ManualClock(START), **overrides)
+            made.append(app)
+            return app
+
+        try:
+            yield factory
+        finally:
+            for app in made:
+                dispose(app)
+
+
 @pytest.fixture
-def limited(tmp_path, template_db, limiter_clock) -> Iterator[Flask]:
-    application = build(tmp_path, template_db, **LIMITED)
-    yield application
-    with application.app_context():
-        db.engine.dispose()
+def limited(make, limiter_clock) -> Flask:
+    return make(**LIMITED)
 
 
 def sign_in(client: FlaskClient, username: str, password: str, remember: bool = False):
@@ -181,9 +205,8 @@ def test_token_creation_is_limited_per_user(limited):
     assert sorted(names) == ["t0", "t1"]
 
 
-def test_token_creation_through_the_api_is_limited_per_user(tmp_path, template_db,
-                                                            limiter_clock):
-    app = build(tmp_path, template_db, **{**LIMITED, "api_limit": "100 per minute"})
+def test_token_creation_through_the_api_is_limited_per_user(make, limiter_clock):
+    app = make(**{**LIMITED, "api_limit": "100 per minute"})
     with app.app_context():
         engine = app.extensions["pmoflow"].engine
         first = engine.create_token(db.session, "pm1").secret
@@ -204,8 +227,8 @@ def test_token_creation_through_the_api_is_limited_per_user(tmp_path, template_d
 # --------------------------------------------------------------------- lockout
 
 
-def test_lockout_and_admin_unlock(tmp_path, template_db):
-    app = build(tmp_path, template_db, lockout_after=3)
+def test_lockout_and_admin_unlock(make):
+    app = make(lockout_after=3)
     client = app.test_client()
     for _ in range(3):
         answer = sign_in(client, "pm1", "wrong")
@@ -233,22 +256,10 @@ def test_lockout_and_admin_unlock(tmp_path, template_db):
 # --------------------------------------------------------------------- sessions
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def any_app(request, tmp_path, template_db) -> Iterator[Flask]:
+@pytest.fixture
+def any_app(make) -> Flask:
     """The web app (limits off) on SQLite and on PostgreSQL."""
-    if request.param == "sqlite":
-        application = build(tmp_path, template_db)
-        yield application
-        with application.app_context():
-            db.engine.dispose()
-        return
-    require_postgres()
-    with pg_schema() as url:
-        application = pg_app(url, tmp_path, ManualClock(START))
-        try:
-            yield application
-        finally:
-            dispose(application)
+    return make()
 
 
 def captured(app: Flask, username: str = "pm1") -> tuple[str, str]:

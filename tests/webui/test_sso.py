@@ -19,6 +19,7 @@ from engine.store.models import AuditEvent
 from pmoflow.app import create_app
 from tests.webui.conftest import app_config, copy_database, csrf_token, login, post
 from tests.webui.oidc_provider import CLIENT_ID, CLIENT_SECRET, TestProvider
+from tests.webui.pg_apps import dispose, pg_app, pg_schema, require_postgres
 from webui.extensions import db
 from webui.settings import OidcSettings
 
@@ -30,21 +31,34 @@ def provider() -> Iterator[TestProvider]:
     running.stop()
 
 
+def oidc_settings(issuer: str) -> OidcSettings:
+    return OidcSettings(issuer=issuer, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                        provider_name="Corp ID", timeout=5)
+
+
 def sso_app(tmp_path: Path, clock: ManualClock, template: Path, issuer: str) -> Flask:
     copy_database(template, tmp_path / "web.db")
-    oidc = OidcSettings(issuer=issuer, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
-                        provider_name="Corp ID", timeout=5)
     config = app_config(tmp_path / "web.db")
-    return create_app(config.__class__(**{**config.__dict__, "oidc": oidc}), clock=clock)
+    return create_app(config.__class__(**{**config.__dict__, "oidc": oidc_settings(issuer)}),
+                      clock=clock)
 
 
-@pytest.fixture
-def app(tmp_path, web_clock, template_db, provider) -> Iterator[Flask]:
-    """The web app configured for single sign-on at the test provider."""
-    application = sso_app(tmp_path, web_clock, template_db, provider.issuer)
-    yield application
-    with application.app_context():
-        db.engine.dispose()
+@pytest.fixture(params=["sqlite", "postgres"])
+def app(request, tmp_path, web_clock, template_db, provider) -> Iterator[Flask]:
+    """The web app configured for single sign-on at the test provider, on SQLite and on
+    PostgreSQL (the first sign-in creates the user and writes the audit there)."""
+    if request.param == "sqlite":
+        application = sso_app(tmp_path, web_clock, template_db, provider.issuer)
+        yield application
+        dispose(application)
+        return
+    require_postgres()
+    with pg_schema() as url:
+        application = pg_app(url, tmp_path, web_clock, oidc=oidc_settings(provider.issuer))
+        try:
+            yield application
+        finally:
+            dispose(application)
 
 
 def engine_of(app: Flask):
