@@ -45,11 +45,9 @@ class FlowMixin(ConverterState):
         if resource or (language and language.lower() != "juel"):
             what = f"camunda:resource={resource}" if resource else f"language={language}"
             self._neutralize(cond, text)
-            self.report.add(
-                owner, construct, "cannot_run",
-                f"{construct} ({what}) on {label(owner)}: rewrite the condition as a Python "
-                "expression",
-                cond,
+            self.report.say(
+                owner, construct, "cannot_run", "camunda.condition_to_rewrite", cond,
+                construct=construct, what=what, element=label(owner),
             )  # fmt: skip
             return
         if not text:

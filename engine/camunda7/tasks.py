@@ -51,10 +51,9 @@ class TaskMixin(ConverterState):
             except OutsideSubset:
                 pass
         what = f"camunda:resource={resource}" if resource else f"scriptFormat={fmt or '?'}"
-        self.report.add(
-            node, "scriptFormat", "cannot_run",
-            f"{what} on {label(node)}: rewrite the script in Python (the original is kept "
-            "in the script as comments)",
+        self.report.say(
+            node, "scriptFormat", "cannot_run", "camunda.script_to_rewrite",
+            what=what, element=label(node),
         )  # fmt: skip
         lines = [f"# {fmt or 'script'} from Camunda 7, to rewrite in Python:"]
         lines += [f"# {line}" for line in (text or resource or "").splitlines()]
@@ -103,33 +102,27 @@ class TaskMixin(ConverterState):
         self._binding(owner, construct, value, operation)
         described = f"{construct}={value}" if value else construct
         if operation is None:
-            self.report.add(
-                owner, construct, "cannot_run",
-                f"{described} on {label(owner)}: bind it to an operation or remove it",
-                node,
+            self.report.say(
+                owner, construct, "cannot_run", "camunda.class_needs_operation", node,
+                construct=described, element=label(owner),
             )  # fmt: skip
         elif self.settings.known_operations is not None and (
             operation not in self.settings.known_operations
         ):
-            self.report.add(
-                owner, construct, "cannot_run",
-                f"{described} on {label(owner)} is bound to operation '{operation}', which "
-                "is not registered; choose one of the registered operations",
-                node,
+            self.report.say(
+                owner, construct, "cannot_run", "camunda.operation_not_registered", node,
+                construct=described, element=label(owner), operation=operation,
             )  # fmt: skip
         elif local(owner) in _THROWS or local(owner) == "intermediateCatchEvent":
-            self.report.add(
-                owner, construct, "cannot_run",
-                f"{described} on {label(owner)}: an event cannot call an operation in "
-                "PMOflow; put a service task before it",
-                node,
+            self.report.say(
+                owner, construct, "cannot_run", "camunda.event_cannot_call_operation", node,
+                construct=described, element=label(owner),
             )  # fmt: skip
         else:
             self._bind(owner, operation, result)
-            self.report.add(
-                owner, construct, "converted",
-                f"{described} on {label(owner)}: calls operation '{operation}'",
-                node,
+            self.report.say(
+                owner, construct, "converted", "camunda.calls_operation", node,
+                construct=described, element=label(owner), operation=operation,
             )  # fmt: skip
         for element in connector:
             detach(element)
@@ -203,19 +196,18 @@ class TaskMixin(ConverterState):
         if not ref:
             return
         if is_expression(ref):
-            self.report.add(
-                node, "camunda:decisionRef", "cannot_run",
-                f"camunda:decisionRef={ref} on {label(node)}: a decision chosen at run time "
-                "is not supported; name the decision table",
+            self.report.say(
+                node, "camunda:decisionRef", "cannot_run", "camunda.decision_ref_at_run_time",
+                ref=ref, element=label(node),
             )  # fmt: skip
             return
         ext = ensure_extensions(node)
         called = etree.Element(f"{_S}calledDecisionId")
         called.text = ref.strip()
         ext.insert(0, called)
-        self.report.add(
-            node, "camunda:decisionRef", "converted",
-            f"camunda:decisionRef={ref} on {label(node)}: calls decision table '{ref}'",
+        self.report.say(
+            node, "camunda:decisionRef", "converted", "camunda.decision_ref",
+            ref=ref, element=label(node),
         )  # fmt: skip
         self._chain(node, ref.strip())
         if result:
@@ -299,15 +291,14 @@ class TaskMixin(ConverterState):
         called = node.get("calledElement") or ""
         case = pop_camunda_attr(node, "caseRef")
         if case:
-            self.report.add(
-                node, "camunda:caseRef", "cannot_run",
-                f"camunda:caseRef={case} on {label(node)}: CMMN cases do not exist in PMOflow",
+            self.report.say(
+                node, "camunda:caseRef", "cannot_run", "camunda.case_ref",
+                case=case, element=label(node),
             )  # fmt: skip
         if is_expression(called):
-            self.report.add(
-                node, "calledElement", "cannot_run",
-                f"calledElement={called} on {label(node)}: a process chosen at run time is "
-                "not supported; name the process",
+            self.report.say(
+                node, "calledElement", "cannot_run", "camunda.called_element_at_run_time",
+                called=called, element=label(node),
             )  # fmt: skip
         for which, script in (("in", "preScript"), ("out", "postScript")):
             for mapping in camunda_children(node, which):
