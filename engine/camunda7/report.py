@@ -158,6 +158,10 @@ class ReportEntry:
     code: str = "camunda.note"
     params: Mapping[str, str] = field(default_factory=_frozen)
 
+    def __post_init__(self) -> None:
+        if self.code == "camunda.note" and not self.params:
+            object.__setattr__(self, "params", _frozen({"text": self.message}))
+
     def to_dict(self) -> dict[str, object]:
         """Plain-dict form, for JSON answers and templates."""
         return {
