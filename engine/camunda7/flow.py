@@ -64,10 +64,9 @@ class FlowMixin(ConverterState):
             )  # fmt: skip
             return
         cond.attrib.pop("language", None)
-        self.report.add(
-            owner, construct, "converted",
-            f"{construct} {_short(text)} on {label(owner)}: {cond.text}",
-            cond,
+        self.report.say(
+            owner, construct, "converted", "camunda.condition_converted", cond,
+            construct=construct, source=_short(text), element=label(owner), python=cond.text,
         )  # fmt: skip
 
     @staticmethod

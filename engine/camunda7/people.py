@@ -193,11 +193,9 @@ class PeopleMixin(ConverterState):
             name = f"{self.stem}-{_safe(node.get('id', 'form'))}.schema.json"
             self.result.forms[name] = forms.schema_bytes(schema)
             set_property(node, "formJsonSchemaFilename", name)
-            self.report.add(
-                node, "camunda:formData", "converted",
-                f"camunda:formData on {label(node)}: form forms/{name} with "
-                f"{len(schema['properties'])} field(s)",
-                data[0],
+            self.report.say(
+                node, "camunda:formData", "converted", "camunda.form_data", data[0],
+                element=label(node), form=name, count=len(schema["properties"]),
             )  # fmt: skip
             for element in data:
                 detach(element)

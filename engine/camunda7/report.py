@@ -109,6 +109,10 @@ MESSAGES: dict[str, str] = {
     "camunda.condition_to_rewrite": (
         "%(construct)s (%(what)s) on %(element)s: rewrite the condition as a Python expression"
     ),
+    "camunda.form_data": (
+        "camunda:formData on %(element)s: form forms/%(form)s with %(count)s field(s)"
+    ),
+    "camunda.condition_converted": "%(construct)s %(source)s on %(element)s: %(python)s",
     "camunda.case_ref": (
         "camunda:caseRef=%(case)s on %(element)s: CMMN cases do not exist in PMOflow"
     ),
