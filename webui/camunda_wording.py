@@ -3,7 +3,8 @@
 Each report entry carries a stable ``code`` and ``params`` (``engine.camunda7.report``
 MESSAGES); here every code has its msgid (the same English text, ``%(name)s`` standing for
 the params), translated by the catalog.  ``camunda.note`` (a line not coded yet) is shown
-as the engine wrote it.
+as the engine wrote it; an engine problem's code (a deploy check on the converted file, an
+unreadable file) is said by ``webui.messages.say``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from flask_babel.speaklater import LazyString
 
 from webui.i18n import gettext
 from webui.i18n import lazy_gettext as _l
+from webui.messages import say
 
 #: The ``kind`` param of ``camunda.form_key_not_converted`` (engine/camunda7/people.py).
 FORM_KINDS = (_l("an embedded or external form"), _l("a Camunda Form"))
@@ -119,7 +121,10 @@ CAMUNDA_MESSAGES: dict[str, LazyString | None] = {
 def say_entry(entry: Any) -> str:
     """A report entry's message in the reader's language (its English text when its code
     has no msgid)."""
-    template = CAMUNDA_MESSAGES.get(getattr(entry, "code", "") or "")
+    code = getattr(entry, "code", "") or ""
+    if code not in CAMUNDA_MESSAGES:  # a deploy check or unreadable file: an engine problem
+        return say(entry)
+    template = CAMUNDA_MESSAGES[code]
     if template is None:
         return str(entry.message)
     params = dict(entry.params)

@@ -158,9 +158,10 @@ class ReportEntry:
     construct: str
     outcome: Outcome
     message: str
-    #: Stable key of the message (:data:`MESSAGES`) and its variable parts.
+    #: Stable key of the message (:data:`MESSAGES`; for a deploy check or an unreadable
+    #: file, the engine problem's code of ``engine.errors.CODES``) and its variable parts.
     code: str = "camunda.note"
-    params: Mapping[str, str] = field(default_factory=_frozen)
+    params: Mapping[str, object] = field(default_factory=_frozen)
 
     def __post_init__(self) -> None:
         if self.code == "camunda.note" and not self.params:

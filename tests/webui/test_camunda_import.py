@@ -146,3 +146,20 @@ def test_the_report_lines_are_in_chinese_on_a_chinese_page(client):
     html = client.get(url).get_data(as_text=True)
     assert ("camunda:class=com.acme.purchase.NotifyRequester on &#39;Notify requester&#39;: "
             "bind it to an operation or remove it") in html
+
+
+
+def test_a_deploy_check_on_the_converted_file_is_said_by_its_engine_code(client):
+    name = ("one-time-examples__2015-01-webinars__webinar-cmmn__src__main__resources__"
+            "alternatives__underwriting-fully-bpmn.bpmn")
+    source = Path(__file__).resolve().parents[1] / "conformance" / "camunda7-examples" / name
+    login(client, "owner1")
+    url = _upload(client, ("u.bpmn", source.read_bytes())).headers["Location"]
+    english = client.get(url).get_data(as_text=True)
+    post(client, "/language", {"lang": "zh"}, token_from="/")
+    chinese = client.get(url).get_data(as_text=True)
+    checks = [re.findall(r'<code>PMOflow check</code>\s*<span class="d-block"[^>]*>([^<]*)</span>',
+                         page) for page in (english, chinese)]
+    assert len(checks[0]) == len(checks[1]) >= 2
+    assert checks[0] != checks[1]  # the not-executable check is said in Chinese
+    assert any(re.search(r"[\u4e00-\u9fff]", line) for line in checks[1])

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from engine.camunda7 import import_camunda
 from engine.camunda7.report import MESSAGES
+from engine.errors import CODES
 
 CORPUS = Path(__file__).resolve().parents[3] / "tests" / "conformance" / "camunda7-examples"
 
@@ -16,13 +17,17 @@ def test_every_entry_of_the_corpus_is_its_code_filled_in_with_its_params():
     for path in sorted(p for p in CORPUS.iterdir() if p.suffix in (".bpmn", ".dmn")):
         result = import_camunda({path.name: path.read_bytes()}, group_roles={"*": "team"})
         for entry in result.report:
+            if entry.construct in ("PMOflow check", "file") and entry.code not in MESSAGES:
+                assert entry.code in CODES, str(entry)  # an engine problem, said by its code
+                seen.add("engine")
+                continue
             assert entry.code in MESSAGES, str(entry)
             assert MESSAGES[entry.code] % dict(entry.params) == entry.message, str(entry)
             assert result.to_dict()["report"][result.report.index(entry)]["code"] == entry.code
             seen.add(entry.code)
     # the common constructs of real diagrams are coded, not the untranslated fallback
     assert {"camunda.class_needs_operation", "camunda.default_role",
-            "camunda.script_to_rewrite"} <= seen, sorted(seen)
+            "camunda.script_to_rewrite", "engine"} <= seen, sorted(seen)
 
 
 def test_an_unbound_class_is_reported_by_code_with_its_parts():
