@@ -101,6 +101,41 @@ CAMUNDA_MESSAGES: dict[str, LazyString | None] = {
         "camunda:formData on %(element)s: form forms/%(form)s with %(count)s field(s)"
     ),
     "camunda.condition_converted": _l("%(construct)s %(source)s on %(element)s: %(python)s"),
+    "camunda.lane_role": _l("%(element)s is in lane '%(lane)s': role '%(role)s'"),
+    "camunda.lane_kept": _l(
+        "%(element)s is in lane '%(lane)s': role '%(role)s'; map the lane to a PMOflow "
+        "role in the role table"
+    ),
+    "camunda.assigned": _l(
+        "%(construct)s=%(value)s on %(element)s: the task is assigned to %(expression)s"
+    ),
+    "camunda.juel_script": _l("scriptFormat=juel on %(element)s: %(code)s"),
+    "camunda.expression_script": _l(
+        "camunda:expression=%(value)s on %(element)s: a script task: %(code)s"
+    ),
+    "camunda.result_not_set": _l(
+        "camunda:resultVariable=%(result)s (mapDecisionResult=%(mapping)s) on "
+        "%(element)s: the table's outputs become variables under their own names; "
+        "'%(result)s' is not set"
+    ),
+    "camunda.result_mapped": _l(
+        "camunda:resultVariable=%(result)s (mapDecisionResult=%(mapping)s) on %(element)s: %(code)s"
+    ),
+    "camunda.all_variables": _l(
+        "%(construct)s on %(element)s: the called process sees and returns all variables in PMOflow"
+    ),
+    "camunda.variable_passed": _l(
+        "%(construct)s %(target)s <- %(source)s on %(element)s: all variables pass to "
+        "and from the called process"
+    ),
+    "camunda.variable_set_before": _l(
+        "%(construct)s %(target)s <- %(source)s on %(element)s: all variables pass to "
+        "and from the called process; '%(target)s' is set before the call"
+    ),
+    "camunda.variable_set_after": _l(
+        "%(construct)s %(target)s <- %(source)s on %(element)s: all variables pass to "
+        "and from the called process; '%(target)s' is set after the call"
+    ),
     "camunda.case_ref": _l(
         "camunda:caseRef=%(case)s on %(element)s: CMMN cases do not exist in PMOflow"
     ),

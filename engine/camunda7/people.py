@@ -140,10 +140,10 @@ class PeopleMixin(ConverterState):
             role = self._map_group(lane)
             if role:
                 kept = lane in self.kept
-                self.report.add(
+                self.report.say(
                     node, "lane", "needs_decision" if kept else "converted",
-                    f"{label(node)} is in lane '{lane}': role '{role}'"
-                    + ("; map the lane to a PMOflow role in the role table" if kept else ""),
+                    "camunda.lane_kept" if kept else "camunda.lane_role",
+                    element=label(node), lane=lane, role=role,
                 )  # fmt: skip
                 return role
         default = self.settings.group_roles.get("*")
@@ -170,9 +170,9 @@ class PeopleMixin(ConverterState):
             )  # fmt: skip
             return
         set_property(node, "assignee", expression)
-        self.report.add(
-            node, construct, "converted",
-            f"{construct}={value} on {label(node)}: the task is assigned to {expression}",
+        self.report.say(
+            node, construct, "converted", "camunda.assigned",
+            construct=construct, value=value, element=label(node), expression=expression,
         )  # fmt: skip
 
     def _candidate_users(self, node: etree._Element, users: str, assigned: bool) -> None:

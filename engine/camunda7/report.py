@@ -113,6 +113,40 @@ MESSAGES: dict[str, str] = {
         "camunda:formData on %(element)s: form forms/%(form)s with %(count)s field(s)"
     ),
     "camunda.condition_converted": "%(construct)s %(source)s on %(element)s: %(python)s",
+    "camunda.lane_role": "%(element)s is in lane '%(lane)s': role '%(role)s'",
+    "camunda.lane_kept": (
+        "%(element)s is in lane '%(lane)s': role '%(role)s'; map the lane to a PMOflow role "
+        "in the role table"
+    ),
+    "camunda.assigned": (
+        "%(construct)s=%(value)s on %(element)s: the task is assigned to %(expression)s"
+    ),
+    "camunda.juel_script": "scriptFormat=juel on %(element)s: %(code)s",
+    "camunda.expression_script": (
+        "camunda:expression=%(value)s on %(element)s: a script task: %(code)s"
+    ),
+    "camunda.result_not_set": (
+        "camunda:resultVariable=%(result)s (mapDecisionResult=%(mapping)s) on %(element)s: "
+        "the table's outputs become variables under their own names; '%(result)s' is not set"
+    ),
+    "camunda.result_mapped": (
+        "camunda:resultVariable=%(result)s (mapDecisionResult=%(mapping)s) on %(element)s: %(code)s"
+    ),
+    "camunda.all_variables": (
+        "%(construct)s on %(element)s: the called process sees and returns all variables in PMOflow"
+    ),
+    "camunda.variable_passed": (
+        "%(construct)s %(target)s <- %(source)s on %(element)s: all variables pass to and "
+        "from the called process"
+    ),
+    "camunda.variable_set_before": (
+        "%(construct)s %(target)s <- %(source)s on %(element)s: all variables pass to and "
+        "from the called process; '%(target)s' is set before the call"
+    ),
+    "camunda.variable_set_after": (
+        "%(construct)s %(target)s <- %(source)s on %(element)s: all variables pass to and "
+        "from the called process; '%(target)s' is set after the call"
+    ),
     "camunda.case_ref": (
         "camunda:caseRef=%(case)s on %(element)s: CMMN cases do not exist in PMOflow"
     ),

@@ -43,9 +43,9 @@ class TaskMixin(ConverterState):
                 code = f"{result} = {expression}" if result else expression
                 self._set_script(node, script, code)
                 node.attrib.pop("scriptFormat", None)
-                self.report.add(
-                    node, "scriptFormat", "converted",
-                    f"scriptFormat=juel on {label(node)}: {code}",
+                self.report.say(
+                    node, "scriptFormat", "converted", "camunda.juel_script",
+                    element=label(node), code=code,
                 )  # fmt: skip
                 return
             except OutsideSubset:
@@ -147,9 +147,9 @@ class TaskMixin(ConverterState):
         code = f"{result} = {expression}" if result else "pass"
         node.tag = f"{_B}scriptTask"
         self._set_script(node, None, code)
-        self.report.add(
-            node, "camunda:expression", "converted",
-            f"camunda:expression={value} on {label(node)}: a script task: {code}",
+        self.report.say(
+            node, "camunda:expression", "converted", "camunda.expression_script",
+            value=value, element=label(node), code=code,
         )  # fmt: skip
         return True
 
@@ -273,18 +273,15 @@ class TaskMixin(ConverterState):
         elif simple and mapping == "singleResult" and outputs:
             code = f"{result} = {{" + ", ".join(f"{o!r}: {o}" for o in outputs) + "}"
         else:
-            self.report.add(
-                node, "camunda:resultVariable", "needs_decision",
-                f"camunda:resultVariable={result} (mapDecisionResult={mapping}) on "
-                f"{label(node)}: the table's outputs become variables under their own names; "
-                f"'{result}' is not set",
+            self.report.say(
+                node, "camunda:resultVariable", "needs_decision", "camunda.result_not_set",
+                result=result, mapping=mapping, element=label(node),
             )  # fmt: skip
             return
         add_script(node, "postScript", code)
-        self.report.add(
-            node, "camunda:mapDecisionResult", "converted",
-            f"camunda:resultVariable={result} (mapDecisionResult={mapping}) on {label(node)}: "
-            f"{code}",
+        self.report.say(
+            node, "camunda:mapDecisionResult", "converted", "camunda.result_mapped",
+            result=result, mapping=mapping, element=label(node), code=code,
         )  # fmt: skip
 
     def _call(self, node: etree._Element) -> None:
@@ -312,11 +309,9 @@ class TaskMixin(ConverterState):
         source, target = mapping.get("source"), mapping.get("target")
         expression = mapping.get("sourceExpression")
         if mapping.get("variables") == "all" or mapping.get("businessKey") is not None:
-            self.report.add(
-                node, construct, "converted",
-                f"{construct} on {label(node)}: the called process sees and returns all "
-                "variables in PMOflow",
-                mapping,
+            self.report.say(
+                node, construct, "converted", "camunda.all_variables", mapping,
+                construct=construct, element=label(node),
             )  # fmt: skip
             return
         try:
@@ -332,11 +327,10 @@ class TaskMixin(ConverterState):
             return
         if value != target:
             add_script(node, script, f"{target} = {value}")
-        self.report.add(
+        self.report.say(
             node, construct, "converted",
-            f"{construct} {target} <- {expression or source} on {label(node)}: all variables "
-            "pass to and from the called process"
-            + (f"; '{target}' is set {'before' if which == 'in' else 'after'} the call"
-               if value != target else ""),
+            "camunda.variable_passed" if value == target else
+            "camunda.variable_set_before" if which == "in" else "camunda.variable_set_after",
             mapping,
+            construct=construct, target=target, source=expression or source, element=label(node),
         )  # fmt: skip
