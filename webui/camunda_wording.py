@@ -136,6 +136,11 @@ CAMUNDA_MESSAGES: dict[str, LazyString | None] = {
         "%(construct)s %(target)s <- %(source)s on %(element)s: all variables pass to "
         "and from the called process; '%(target)s' is set after the call"
     ),
+    "camunda.drd_decision": _l("decision %(element)s of the DRD: file %(file)s"),
+    "camunda.literal_expression": _l(
+        "decision %(element)s is not a decision table (a literal expression): rewrite it as a table"
+    ),
+    "camunda.decision_table": _l("decision table %(element)s: %(count)s rule(s), cells in Python"),
     "camunda.case_ref": _l(
         "camunda:caseRef=%(case)s on %(element)s: CMMN cases do not exist in PMOflow"
     ),

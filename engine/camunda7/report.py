@@ -147,6 +147,11 @@ MESSAGES: dict[str, str] = {
         "%(construct)s %(target)s <- %(source)s on %(element)s: all variables pass to and "
         "from the called process; '%(target)s' is set after the call"
     ),
+    "camunda.drd_decision": "decision %(element)s of the DRD: file %(file)s",
+    "camunda.literal_expression": (
+        "decision %(element)s is not a decision table (a literal expression): rewrite it as a table"
+    ),
+    "camunda.decision_table": "decision table %(element)s: %(count)s rule(s), cells in Python",
     "camunda.case_ref": (
         "camunda:caseRef=%(case)s on %(element)s: CMMN cases do not exist in PMOflow"
     ),
