@@ -8,6 +8,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from flask_login import login_required
 
 from engine.errors import InvalidData
+from webui.camunda_wording import say_entry
 from webui.context import bpm, username
 from webui.extensions import db
 from webui.messages import role_label, say
@@ -60,6 +61,7 @@ def report(import_id: int, errors: dict | None = None):
         shown=shown, entries=entries, marks=marks,
         others=[e for e in found.result.report if e.file != shown],
         roles=[(r, role_label(r)) for r in found.roles], errors=errors or {},
+        say_entry=say_entry,
         groups=sorted(found.result.groups.items()))
 
 

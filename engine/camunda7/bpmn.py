@@ -120,9 +120,9 @@ class BpmnConverter(PeopleMixin, FlowMixin, TaskMixin, ExtensionMixin):
             if kind == "businessRuleTask" and not handled:
                 self._decision(node)
             elif kind == "serviceTask" and not handled:
-                self.report.add(
-                    node, "serviceTask", "cannot_run",
-                    f"service task {label(node)} has no implementation: bind it to an operation",
+                self.report.say(
+                    node, "serviceTask", "cannot_run", "camunda.service_without_implementation",
+                    element=label(node),
                 )  # fmt: skip
                 self._binding(node, "serviceTask", "")
         if kind in ("errorEventDefinition", "escalationEventDefinition"):
@@ -162,22 +162,20 @@ class BpmnConverter(PeopleMixin, FlowMixin, TaskMixin, ExtensionMixin):
                 name, value = local(attr), element.attrib.pop(attr)
                 if name in _HARMLESS or owner is None or local(owner) in ("definitions",):
                     continue
-                self.report.add(
-                    owner, f"camunda:{name}", "needs_decision",
-                    f"camunda:{name}={_short(value)} on {label(owner)}: dropped (PMOflow has "
-                    "no such setting)",
-                    element,
+                self.report.say(
+                    owner, f"camunda:{name}", "needs_decision", "camunda.setting_dropped",
+                    element, construct=f"camunda:{name}", value=_short(value),
+                    element=label(owner),
                 )  # fmt: skip
             parent = element.getparent()
             if is_camunda(element) and parent is not None:
                 if local(element) in _HARMLESS:
                     pass
                 elif owner is not None and local(parent) == "extensionElements":
-                    self.report.add(
+                    self.report.say(
                         owner, f"camunda:{local(element)}", "needs_decision",
-                        f"camunda:{local(element)} on {label(owner)}: dropped (PMOflow has no "
-                        "such setting)",
-                        element,
+                        "camunda.element_dropped", element,
+                        construct=f"camunda:{local(element)}", element=label(owner),
                     )  # fmt: skip
                 parent.remove(element)
         for ext in list(self.root.iter(f"{_B}extensionElements")):

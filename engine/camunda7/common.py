@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from lxml import etree
 
-from engine.camunda7.report import Outcome, ReportEntry
+from engine.camunda7.report import MESSAGES, Outcome, ReportEntry
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -134,7 +135,35 @@ class FileReport:
         message: str,
         at: etree._Element | None = None,
     ) -> None:
-        """Record ``construct`` met on ``owner`` (a flow element; None: the file)."""
+        """Record ``construct`` met on ``owner`` (a flow element; None: the file), with a
+        message not coded yet (``camunda.note``; prefer :meth:`say`)."""
+        self._entry(owner, construct, outcome, message, at, "camunda.note", {"text": message})
+
+    def say(
+        self,
+        owner: etree._Element | None,
+        construct: str,
+        outcome: Outcome,
+        code: str,
+        at: etree._Element | None = None,
+        /,
+        **params: object,
+    ) -> None:
+        """Record ``construct`` met on ``owner`` with the message ``code`` of
+        :data:`~engine.camunda7.report.MESSAGES` filled in with ``params``."""
+        texts = {k: str(v) for k, v in params.items()}
+        self._entry(owner, construct, outcome, MESSAGES[code] % texts, at, code, texts)
+
+    def _entry(
+        self,
+        owner: etree._Element | None,
+        construct: str,
+        outcome: Outcome,
+        message: str,
+        at: etree._Element | None,
+        code: str,
+        params: dict[str, str],
+    ) -> None:
         where = at if at is not None else owner
         self.entries.append(
             ReportEntry(
@@ -145,5 +174,7 @@ class FileReport:
                 construct=construct,
                 outcome=outcome,
                 message=message,
+                code=code,
+                params=MappingProxyType(params),
             )
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from lxml import etree
 
@@ -152,7 +153,17 @@ def _read(name: str, content: bytes, max_bytes: int, failed: list[ReportEntry]) 
     except InvalidDiagram as exc:
         for problem in exc.problems:
             failed.append(
-                ReportEntry(name, problem.line, None, None, "file", "cannot_run", problem.message)
+                ReportEntry(
+                    name,
+                    problem.line,
+                    None,
+                    None,
+                    "file",
+                    "cannot_run",
+                    problem.message,
+                    problem.code,
+                    MappingProxyType(dict(problem.params)),
+                )
             )
         return None
     root = tree.getroot()
@@ -239,5 +250,7 @@ def _fold(item: _File, problems: list) -> None:
             ReportEntry(
                 item.name, line or problem.line if problem.file == item.name else line,
                 problem.element_id, problem.element_name, "PMOflow check", "cannot_run", message,
+                *((problem.code, MappingProxyType(dict(problem.params)))
+                  if problem.file == item.name else ()),
             )
         )  # fmt: skip

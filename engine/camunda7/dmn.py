@@ -56,9 +56,9 @@ def convert_dmn(tree: etree._ElementTree, report: FileReport) -> DmnResult:
             continue
         name = report.file if len(decisions) == 1 else f"{stem}.{decision.get('id')}.dmn"
         if len(decisions) > 1:
-            report.add(
-                decision, "dmn:decision", "converted",
-                f"decision {label(decision)} of the DRD: file {name}",
+            report.say(
+                decision, "dmn:decision", "converted", "camunda.drd_decision",
+                element=label(decision), file=name,
             )  # fmt: skip
         result.files[name] = _single(root, converted)
     return result
@@ -122,10 +122,9 @@ def _decision(
         )  # fmt: skip
     table = decision.find(f"{ns}decisionTable")
     if table is None:
-        report.add(
-            decision, "dmn:literalExpression", "cannot_run",
-            f"decision {label(decision)} is not a decision table (a literal expression): "
-            "rewrite it as a table",
+        report.say(
+            decision, "dmn:literalExpression", "cannot_run", "camunda.literal_expression",
+            element=label(decision),
         )  # fmt: skip
         return None
     hit = (table.get("hitPolicy") or "UNIQUE").upper()
@@ -185,11 +184,9 @@ def _decision(
             f"{cells - 5} more cells of decision {label(decision)} are not translated",
         )  # fmt: skip
     if not bad and not cells:
-        report.add(
-            decision, "dmn:decisionTable", "converted",
-            f"decision table {label(decision)}: {len(table.findall(f'{ns}rule'))} rule(s), "
-            "cells in Python",
-            table,
+        report.say(
+            decision, "dmn:decisionTable", "converted", "camunda.decision_table", table,
+            element=label(decision), count=len(table.findall(f"{ns}rule")),
         )  # fmt: skip
     return decision
 

@@ -86,11 +86,10 @@ class ExtensionMixin(ConverterState):
                 if script is not None:
                     what = f"a {script.get('scriptFormat') or ''} script".replace("  ", " ")
                 event = listener.get("event") or "?"
-                self.report.add(
-                    node, f"camunda:{kind}", "needs_decision",
-                    f"camunda:{kind} on '{event}' ({what}) on {label(node)}: dropped; if it "
-                    "matters, add a service task bound to an operation or a Python script task",
-                    listener,
+                self.report.say(
+                    node, f"camunda:{kind}", "needs_decision", "camunda.listener_dropped",
+                    listener, construct=f"camunda:{kind}", event=event, what=what,
+                    element=label(node),
                 )  # fmt: skip
                 detach(listener)
 

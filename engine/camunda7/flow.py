@@ -45,11 +45,9 @@ class FlowMixin(ConverterState):
         if resource or (language and language.lower() != "juel"):
             what = f"camunda:resource={resource}" if resource else f"language={language}"
             self._neutralize(cond, text)
-            self.report.add(
-                owner, construct, "cannot_run",
-                f"{construct} ({what}) on {label(owner)}: rewrite the condition as a Python "
-                "expression",
-                cond,
+            self.report.say(
+                owner, construct, "cannot_run", "camunda.condition_to_rewrite", cond,
+                construct=construct, what=what, element=label(owner),
             )  # fmt: skip
             return
         if not text:
@@ -66,10 +64,9 @@ class FlowMixin(ConverterState):
             )  # fmt: skip
             return
         cond.attrib.pop("language", None)
-        self.report.add(
-            owner, construct, "converted",
-            f"{construct} {_short(text)} on {label(owner)}: {cond.text}",
-            cond,
+        self.report.say(
+            owner, construct, "converted", "camunda.condition_converted", cond,
+            construct=construct, source=_short(text), element=label(owner), python=cond.text,
         )  # fmt: skip
 
     @staticmethod

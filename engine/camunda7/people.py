@@ -78,10 +78,9 @@ class PeopleMixin(ConverterState):
         for name in ("dueDate",):
             value = pop_camunda_attr(node, name)
             if value:
-                self.report.add(
-                    node, f"camunda:{name}", "needs_decision",
-                    f"camunda:{name}={value} on {label(node)}: dropped; give the task an SLA "
-                    "(e.g. P3D) in the modeler if it has a deadline",
+                self.report.say(
+                    node, f"camunda:{name}", "needs_decision", "camunda.due_date_dropped",
+                    construct=f"camunda:{name}", value=value, element=label(node),
                 )  # fmt: skip
         if local(node) == "userTask":
             self._form(node)
@@ -89,42 +88,36 @@ class PeopleMixin(ConverterState):
     def _groups(self, node: etree._Element, groups: str) -> str | None:
         names = [g.strip() for g in groups.split(",") if g.strip()]
         if any(is_expression(g) for g in names):
-            self.report.add(
-                node, "camunda:candidateGroups", "cannot_run",
-                f"camunda:candidateGroups={groups} on {label(node)}: a group computed at run "
-                "time cannot be mapped to a role; choose the PMOflow role that does this task",
+            self.report.say(
+                node, "camunda:candidateGroups", "cannot_run", "camunda.groups_at_run_time",
+                groups=groups, element=label(node),
             )  # fmt: skip
             return None
         mapped = [(g, self._map_group(g)) for g in names]
         roles = list(dict.fromkeys(r for _, r in mapped if r))
         unknown = [g for g, r in mapped if not r]
         if not roles:
-            self.report.add(
-                node, "camunda:candidateGroups", "cannot_run",
-                f"camunda:candidateGroups={groups} on {label(node)}: group "
-                f"{', '.join(repr(g) for g in unknown)} is mapped to no PMOflow role; "
-                "map it in the role table",
+            self.report.say(
+                node, "camunda:candidateGroups", "cannot_run", "camunda.group_unmapped",
+                groups=groups, element=label(node), group=", ".join(repr(g) for g in unknown),
             )  # fmt: skip
             return None
         kept = [g for g, _ in mapped if g in self.kept]
         if kept:
-            self.report.add(
-                node, "camunda:candidateGroups", "needs_decision",
-                f"camunda:candidateGroups={groups} on {label(node)}: group "
-                f"{', '.join(repr(g) for g in kept)} kept as the role name; map it to a "
-                "PMOflow role in the role table",
+            self.report.say(
+                node, "camunda:candidateGroups", "needs_decision", "camunda.group_kept",
+                groups=groups, element=label(node), group=", ".join(repr(g) for g in kept),
             )  # fmt: skip
         elif len(roles) > 1 or unknown:
             dropped = [r for r in roles[1:]] + unknown
-            self.report.add(
-                node, "camunda:candidateGroups", "needs_decision",
-                f"camunda:candidateGroups={groups} on {label(node)}: a PMOflow task goes to "
-                f"one role; it goes to '{roles[0]}' ({', '.join(dropped)} dropped)",
+            self.report.say(
+                node, "camunda:candidateGroups", "needs_decision", "camunda.one_role",
+                groups=groups, element=label(node), role=roles[0], dropped=", ".join(dropped),
             )  # fmt: skip
         else:
-            self.report.add(
-                node, "camunda:candidateGroups", "converted",
-                f"camunda:candidateGroups={groups} on {label(node)}: role '{roles[0]}'",
+            self.report.say(
+                node, "camunda:candidateGroups", "converted", "camunda.group_role",
+                groups=groups, element=label(node), role=roles[0],
             )  # fmt: skip
         return roles[0]
 
@@ -147,24 +140,23 @@ class PeopleMixin(ConverterState):
             role = self._map_group(lane)
             if role:
                 kept = lane in self.kept
-                self.report.add(
+                self.report.say(
                     node, "lane", "needs_decision" if kept else "converted",
-                    f"{label(node)} is in lane '{lane}': role '{role}'"
-                    + ("; map the lane to a PMOflow role in the role table" if kept else ""),
+                    "camunda.lane_kept" if kept else "camunda.lane_role",
+                    element=label(node), lane=lane, role=role,
                 )  # fmt: skip
                 return role
         default = self.settings.group_roles.get("*")
         if default:
-            self.report.add(
-                node, "camunda:candidateGroups", "converted",
-                f"{label(node)} names no candidate group: it goes to the default role '{default}'",
+            self.report.say(
+                node, "camunda:candidateGroups", "converted", "camunda.default_role",
+                element=label(node), role=default,
             )  # fmt: skip
             return default
-        where = f" and lane '{lane}' is mapped to no role" if lane else ""
-        self.report.add(
+        self.report.say(
             node, "camunda:candidateGroups", "cannot_run",
-            f"{label(node)} has no camunda:candidateGroups{where}: choose the PMOflow role "
-            "that does this task (or a default role for tasks without a group)",
+            "camunda.no_group_lane_unmapped" if lane else "camunda.no_group",
+            element=label(node), **({"lane": lane} if lane else {}),
         )  # fmt: skip
         return None
 
@@ -178,9 +170,9 @@ class PeopleMixin(ConverterState):
             )  # fmt: skip
             return
         set_property(node, "assignee", expression)
-        self.report.add(
-            node, construct, "converted",
-            f"{construct}={value} on {label(node)}: the task is assigned to {expression}",
+        self.report.say(
+            node, construct, "converted", "camunda.assigned",
+            construct=construct, value=value, element=label(node), expression=expression,
         )  # fmt: skip
 
     def _candidate_users(self, node: etree._Element, users: str, assigned: bool) -> None:
@@ -188,10 +180,9 @@ class PeopleMixin(ConverterState):
         if not assigned and len(names) == 1:
             self._assignee(node, names[0], "camunda:candidateUsers")
             return
-        self.report.add(
-            node, "camunda:candidateUsers", "needs_decision",
-            f"camunda:candidateUsers={users} on {label(node)}: dropped; PMOflow offers a task "
-            "to a role (or assigns one person): give these people the task's role",
+        self.report.say(
+            node, "camunda:candidateUsers", "needs_decision", "camunda.candidate_users_dropped",
+            users=users, element=label(node),
         )  # fmt: skip
 
     def _form(self, node: etree._Element) -> None:
@@ -202,11 +193,9 @@ class PeopleMixin(ConverterState):
             name = f"{self.stem}-{_safe(node.get('id', 'form'))}.schema.json"
             self.result.forms[name] = forms.schema_bytes(schema)
             set_property(node, "formJsonSchemaFilename", name)
-            self.report.add(
-                node, "camunda:formData", "converted",
-                f"camunda:formData on {label(node)}: form forms/{name} with "
-                f"{len(schema['properties'])} field(s)",
-                data[0],
+            self.report.say(
+                node, "camunda:formData", "converted", "camunda.form_data", data[0],
+                element=label(node), form=name, count=len(schema["properties"]),
             )  # fmt: skip
             for element in data:
                 detach(element)
@@ -214,8 +203,7 @@ class PeopleMixin(ConverterState):
             kind = "an embedded or external form"
             if key.startswith("camunda-forms:") or key.endswith(".form"):
                 kind = "a Camunda Form"
-            self.report.add(
-                node, "camunda:formKey", "needs_decision",
-                f"camunda:formKey={key} on {label(node)} is {kind}, which is not converted: "
-                "the step needs a form (design one in the form designer)",
+            self.report.say(
+                node, "camunda:formKey", "needs_decision", "camunda.form_key_not_converted",
+                key=key, element=label(node), kind=kind,
             )  # fmt: skip

@@ -30,9 +30,152 @@ OUTCOMES: tuple[Outcome, ...] = ("converted", "needs_decision", "cannot_run")
 CRASHED = "crashed"
 
 
+#: Report entry code -> its English text, ``%(name)s`` standing for the entry's params.
+#: ``message`` is this template filled in; the web UI says the same code in the reader's
+#: language (``webui.camunda_wording``), so every code here needs a translation there.
+#: ``camunda.note`` is the fallback for lines not coded yet: its only param is the text.
+MESSAGES: dict[str, str] = {
+    "camunda.note": "%(text)s",
+    "camunda.service_without_implementation": (
+        "service task %(element)s has no implementation: bind it to an operation"
+    ),
+    "camunda.class_needs_operation": (
+        "%(construct)s on %(element)s: bind it to an operation or remove it"
+    ),
+    "camunda.operation_not_registered": (
+        "%(construct)s on %(element)s is bound to operation '%(operation)s', which is not "
+        "registered; choose one of the registered operations"
+    ),
+    "camunda.event_cannot_call_operation": (
+        "%(construct)s on %(element)s: an event cannot call an operation in PMOflow; put a "
+        "service task before it"
+    ),
+    "camunda.calls_operation": "%(construct)s on %(element)s: calls operation '%(operation)s'",
+    "camunda.groups_at_run_time": (
+        "camunda:candidateGroups=%(groups)s on %(element)s: a group computed at run time "
+        "cannot be mapped to a role; choose the PMOflow role that does this task"
+    ),
+    "camunda.group_unmapped": (
+        "camunda:candidateGroups=%(groups)s on %(element)s: group %(group)s is mapped to no "
+        "PMOflow role; map it in the role table"
+    ),
+    "camunda.group_kept": (
+        "camunda:candidateGroups=%(groups)s on %(element)s: group %(group)s kept as the role "
+        "name; map it to a PMOflow role in the role table"
+    ),
+    "camunda.one_role": (
+        "camunda:candidateGroups=%(groups)s on %(element)s: a PMOflow task goes to one role; "
+        "it goes to '%(role)s' (%(dropped)s dropped)"
+    ),
+    "camunda.group_role": "camunda:candidateGroups=%(groups)s on %(element)s: role '%(role)s'",
+    "camunda.default_role": (
+        "%(element)s names no candidate group: it goes to the default role '%(role)s'"
+    ),
+    "camunda.no_group": (
+        "%(element)s has no camunda:candidateGroups: choose the PMOflow role that does this "
+        "task (or a default role for tasks without a group)"
+    ),
+    "camunda.no_group_lane_unmapped": (
+        "%(element)s has no camunda:candidateGroups and lane '%(lane)s' is mapped to no "
+        "role: choose the PMOflow role that does this task (or a default role for tasks "
+        "without a group)"
+    ),
+    "camunda.candidate_users_dropped": (
+        "camunda:candidateUsers=%(users)s on %(element)s: dropped; PMOflow offers a task to a "
+        "role (or assigns one person): give these people the task's role"
+    ),
+    "camunda.listener_dropped": (
+        "%(construct)s on '%(event)s' (%(what)s) on %(element)s: dropped; if it matters, add "
+        "a service task bound to an operation or a Python script task"
+    ),
+    "camunda.setting_dropped": (
+        "%(construct)s=%(value)s on %(element)s: dropped (PMOflow has no such setting)"
+    ),
+    "camunda.element_dropped": (
+        "%(construct)s on %(element)s: dropped (PMOflow has no such setting)"
+    ),
+    "camunda.script_to_rewrite": (
+        "%(what)s on %(element)s: rewrite the script in Python (the original is kept in the "
+        "script as comments)"
+    ),
+    "camunda.form_key_not_converted": (
+        "camunda:formKey=%(key)s on %(element)s is %(kind)s, which is not converted: the step "
+        "needs a form (design one in the form designer)"
+    ),
+    "camunda.due_date_dropped": (
+        "%(construct)s=%(value)s on %(element)s: dropped; give the task an SLA (e.g. P3D) in "
+        "the modeler if it has a deadline"
+    ),
+    "camunda.condition_to_rewrite": (
+        "%(construct)s (%(what)s) on %(element)s: rewrite the condition as a Python expression"
+    ),
+    "camunda.form_data": (
+        "camunda:formData on %(element)s: form forms/%(form)s with %(count)s field(s)"
+    ),
+    "camunda.condition_converted": "%(construct)s %(source)s on %(element)s: %(python)s",
+    "camunda.lane_role": "%(element)s is in lane '%(lane)s': role '%(role)s'",
+    "camunda.lane_kept": (
+        "%(element)s is in lane '%(lane)s': role '%(role)s'; map the lane to a PMOflow role "
+        "in the role table"
+    ),
+    "camunda.assigned": (
+        "%(construct)s=%(value)s on %(element)s: the task is assigned to %(expression)s"
+    ),
+    "camunda.juel_script": "scriptFormat=juel on %(element)s: %(code)s",
+    "camunda.expression_script": (
+        "camunda:expression=%(value)s on %(element)s: a script task: %(code)s"
+    ),
+    "camunda.result_not_set": (
+        "camunda:resultVariable=%(result)s (mapDecisionResult=%(mapping)s) on %(element)s: "
+        "the table's outputs become variables under their own names; '%(result)s' is not set"
+    ),
+    "camunda.result_mapped": (
+        "camunda:resultVariable=%(result)s (mapDecisionResult=%(mapping)s) on %(element)s: %(code)s"
+    ),
+    "camunda.all_variables": (
+        "%(construct)s on %(element)s: the called process sees and returns all variables in PMOflow"
+    ),
+    "camunda.variable_passed": (
+        "%(construct)s %(target)s <- %(source)s on %(element)s: all variables pass to and "
+        "from the called process"
+    ),
+    "camunda.variable_set_before": (
+        "%(construct)s %(target)s <- %(source)s on %(element)s: all variables pass to and "
+        "from the called process; '%(target)s' is set before the call"
+    ),
+    "camunda.variable_set_after": (
+        "%(construct)s %(target)s <- %(source)s on %(element)s: all variables pass to and "
+        "from the called process; '%(target)s' is set after the call"
+    ),
+    "camunda.drd_decision": "decision %(element)s of the DRD: file %(file)s",
+    "camunda.literal_expression": (
+        "decision %(element)s is not a decision table (a literal expression): rewrite it as a table"
+    ),
+    "camunda.decision_table": "decision table %(element)s: %(count)s rule(s), cells in Python",
+    "camunda.case_ref": (
+        "camunda:caseRef=%(case)s on %(element)s: CMMN cases do not exist in PMOflow"
+    ),
+    "camunda.called_element_at_run_time": (
+        "calledElement=%(called)s on %(element)s: a process chosen at run time is not "
+        "supported; name the process"
+    ),
+    "camunda.decision_ref_at_run_time": (
+        "camunda:decisionRef=%(ref)s on %(element)s: a decision chosen at run time is not "
+        "supported; name the decision table"
+    ),
+    "camunda.decision_ref": (
+        "camunda:decisionRef=%(ref)s on %(element)s: calls decision table '%(ref)s'"
+    ),
+}
+
+
 def worst(outcomes: list[Outcome] | tuple[Outcome, ...]) -> Outcome:
     """The worst of ``outcomes`` (``converted`` when empty)."""
     return max(outcomes, key=OUTCOMES.index, default="converted")
+
+
+def _frozen(mapping: Mapping[str, object] | None = None) -> Mapping:
+    return MappingProxyType(dict(mapping or {}))
 
 
 @dataclass(frozen=True)
@@ -43,7 +186,8 @@ class ReportEntry:
     ``camunda:candidateGroups``, ``conditionExpression``, ``timeCycle``, ``scriptFormat``,
     ``camunda:formKey`` ...).  ``message`` says it in Camunda's words and says what to do,
     e.g. ``camunda:class=com.acme.Mail on 'Notify': bind it to an operation or remove it``.
-    ``line`` is the line in the *original* file.
+    ``line`` is the line in the *original* file.  ``code`` and ``params`` say the same
+    for translation: ``MESSAGES[code] % params == message``.
     """
 
     file: str
@@ -53,6 +197,14 @@ class ReportEntry:
     construct: str
     outcome: Outcome
     message: str
+    #: Stable key of the message (:data:`MESSAGES`; for a deploy check or an unreadable
+    #: file, the engine problem's code of ``engine.errors.CODES``) and its variable parts.
+    code: str = "camunda.note"
+    params: Mapping[str, object] = field(default_factory=_frozen)
+
+    def __post_init__(self) -> None:
+        if self.code == "camunda.note" and not self.params:
+            object.__setattr__(self, "params", _frozen({"text": self.message}))
 
     def to_dict(self) -> dict[str, object]:
         """Plain-dict form, for JSON answers and templates."""
@@ -64,6 +216,8 @@ class ReportEntry:
             "construct": self.construct,
             "outcome": self.outcome,
             "message": self.message,
+            "code": self.code,
+            "params": dict(self.params),
         }
 
     def __str__(self) -> str:
@@ -103,10 +257,6 @@ class ServiceBinding:
             "value": self.value,
             "operation": self.operation,
         }
-
-
-def _frozen(mapping: Mapping[str, object] | None = None) -> Mapping:
-    return MappingProxyType(dict(mapping or {}))
 
 
 @dataclass(frozen=True)

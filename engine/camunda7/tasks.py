@@ -43,18 +43,17 @@ class TaskMixin(ConverterState):
                 code = f"{result} = {expression}" if result else expression
                 self._set_script(node, script, code)
                 node.attrib.pop("scriptFormat", None)
-                self.report.add(
-                    node, "scriptFormat", "converted",
-                    f"scriptFormat=juel on {label(node)}: {code}",
+                self.report.say(
+                    node, "scriptFormat", "converted", "camunda.juel_script",
+                    element=label(node), code=code,
                 )  # fmt: skip
                 return
             except OutsideSubset:
                 pass
         what = f"camunda:resource={resource}" if resource else f"scriptFormat={fmt or '?'}"
-        self.report.add(
-            node, "scriptFormat", "cannot_run",
-            f"{what} on {label(node)}: rewrite the script in Python (the original is kept "
-            "in the script as comments)",
+        self.report.say(
+            node, "scriptFormat", "cannot_run", "camunda.script_to_rewrite",
+            what=what, element=label(node),
         )  # fmt: skip
         lines = [f"# {fmt or 'script'} from Camunda 7, to rewrite in Python:"]
         lines += [f"# {line}" for line in (text or resource or "").splitlines()]
@@ -103,33 +102,27 @@ class TaskMixin(ConverterState):
         self._binding(owner, construct, value, operation)
         described = f"{construct}={value}" if value else construct
         if operation is None:
-            self.report.add(
-                owner, construct, "cannot_run",
-                f"{described} on {label(owner)}: bind it to an operation or remove it",
-                node,
+            self.report.say(
+                owner, construct, "cannot_run", "camunda.class_needs_operation", node,
+                construct=described, element=label(owner),
             )  # fmt: skip
         elif self.settings.known_operations is not None and (
             operation not in self.settings.known_operations
         ):
-            self.report.add(
-                owner, construct, "cannot_run",
-                f"{described} on {label(owner)} is bound to operation '{operation}', which "
-                "is not registered; choose one of the registered operations",
-                node,
+            self.report.say(
+                owner, construct, "cannot_run", "camunda.operation_not_registered", node,
+                construct=described, element=label(owner), operation=operation,
             )  # fmt: skip
         elif local(owner) in _THROWS or local(owner) == "intermediateCatchEvent":
-            self.report.add(
-                owner, construct, "cannot_run",
-                f"{described} on {label(owner)}: an event cannot call an operation in "
-                "PMOflow; put a service task before it",
-                node,
+            self.report.say(
+                owner, construct, "cannot_run", "camunda.event_cannot_call_operation", node,
+                construct=described, element=label(owner),
             )  # fmt: skip
         else:
             self._bind(owner, operation, result)
-            self.report.add(
-                owner, construct, "converted",
-                f"{described} on {label(owner)}: calls operation '{operation}'",
-                node,
+            self.report.say(
+                owner, construct, "converted", "camunda.calls_operation", node,
+                construct=described, element=label(owner), operation=operation,
             )  # fmt: skip
         for element in connector:
             detach(element)
@@ -154,9 +147,9 @@ class TaskMixin(ConverterState):
         code = f"{result} = {expression}" if result else "pass"
         node.tag = f"{_B}scriptTask"
         self._set_script(node, None, code)
-        self.report.add(
-            node, "camunda:expression", "converted",
-            f"camunda:expression={value} on {label(node)}: a script task: {code}",
+        self.report.say(
+            node, "camunda:expression", "converted", "camunda.expression_script",
+            value=value, element=label(node), code=code,
         )  # fmt: skip
         return True
 
@@ -203,19 +196,18 @@ class TaskMixin(ConverterState):
         if not ref:
             return
         if is_expression(ref):
-            self.report.add(
-                node, "camunda:decisionRef", "cannot_run",
-                f"camunda:decisionRef={ref} on {label(node)}: a decision chosen at run time "
-                "is not supported; name the decision table",
+            self.report.say(
+                node, "camunda:decisionRef", "cannot_run", "camunda.decision_ref_at_run_time",
+                ref=ref, element=label(node),
             )  # fmt: skip
             return
         ext = ensure_extensions(node)
         called = etree.Element(f"{_S}calledDecisionId")
         called.text = ref.strip()
         ext.insert(0, called)
-        self.report.add(
-            node, "camunda:decisionRef", "converted",
-            f"camunda:decisionRef={ref} on {label(node)}: calls decision table '{ref}'",
+        self.report.say(
+            node, "camunda:decisionRef", "converted", "camunda.decision_ref",
+            ref=ref, element=label(node),
         )  # fmt: skip
         self._chain(node, ref.strip())
         if result:
@@ -281,33 +273,29 @@ class TaskMixin(ConverterState):
         elif simple and mapping == "singleResult" and outputs:
             code = f"{result} = {{" + ", ".join(f"{o!r}: {o}" for o in outputs) + "}"
         else:
-            self.report.add(
-                node, "camunda:resultVariable", "needs_decision",
-                f"camunda:resultVariable={result} (mapDecisionResult={mapping}) on "
-                f"{label(node)}: the table's outputs become variables under their own names; "
-                f"'{result}' is not set",
+            self.report.say(
+                node, "camunda:resultVariable", "needs_decision", "camunda.result_not_set",
+                result=result, mapping=mapping, element=label(node),
             )  # fmt: skip
             return
         add_script(node, "postScript", code)
-        self.report.add(
-            node, "camunda:mapDecisionResult", "converted",
-            f"camunda:resultVariable={result} (mapDecisionResult={mapping}) on {label(node)}: "
-            f"{code}",
+        self.report.say(
+            node, "camunda:mapDecisionResult", "converted", "camunda.result_mapped",
+            result=result, mapping=mapping, element=label(node), code=code,
         )  # fmt: skip
 
     def _call(self, node: etree._Element) -> None:
         called = node.get("calledElement") or ""
         case = pop_camunda_attr(node, "caseRef")
         if case:
-            self.report.add(
-                node, "camunda:caseRef", "cannot_run",
-                f"camunda:caseRef={case} on {label(node)}: CMMN cases do not exist in PMOflow",
+            self.report.say(
+                node, "camunda:caseRef", "cannot_run", "camunda.case_ref",
+                case=case, element=label(node),
             )  # fmt: skip
         if is_expression(called):
-            self.report.add(
-                node, "calledElement", "cannot_run",
-                f"calledElement={called} on {label(node)}: a process chosen at run time is "
-                "not supported; name the process",
+            self.report.say(
+                node, "calledElement", "cannot_run", "camunda.called_element_at_run_time",
+                called=called, element=label(node),
             )  # fmt: skip
         for which, script in (("in", "preScript"), ("out", "postScript")):
             for mapping in camunda_children(node, which):
@@ -321,11 +309,9 @@ class TaskMixin(ConverterState):
         source, target = mapping.get("source"), mapping.get("target")
         expression = mapping.get("sourceExpression")
         if mapping.get("variables") == "all" or mapping.get("businessKey") is not None:
-            self.report.add(
-                node, construct, "converted",
-                f"{construct} on {label(node)}: the called process sees and returns all "
-                "variables in PMOflow",
-                mapping,
+            self.report.say(
+                node, construct, "converted", "camunda.all_variables", mapping,
+                construct=construct, element=label(node),
             )  # fmt: skip
             return
         try:
@@ -341,11 +327,10 @@ class TaskMixin(ConverterState):
             return
         if value != target:
             add_script(node, script, f"{target} = {value}")
-        self.report.add(
+        self.report.say(
             node, construct, "converted",
-            f"{construct} {target} <- {expression or source} on {label(node)}: all variables "
-            "pass to and from the called process"
-            + (f"; '{target}' is set {'before' if which == 'in' else 'after'} the call"
-               if value != target else ""),
+            "camunda.variable_passed" if value == target else
+            "camunda.variable_set_before" if which == "in" else "camunda.variable_set_after",
             mapping,
+            construct=construct, target=target, source=expression or source, element=label(node),
         )  # fmt: skip

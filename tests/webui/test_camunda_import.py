@@ -128,3 +128,38 @@ def test_a_broken_file_is_reported_not_a_server_error(client):
     assert 'data-file="broken.bpmn" data-status="cannot_run"' in html
     assert 'data-testid="c7-others"' in html or 'data-testid="c7-entry"' in html
     assert client.get(url + "/original?file=nothing.bpmn").status_code == 404
+
+
+def test_the_report_lines_are_in_chinese_on_a_chinese_page(client):
+    login(client, "owner1")
+    post(client, "/language", {"lang": "zh"}, token_from="/")
+    url = _upload(client, ("purchase.bpmn", DIAGRAM.read_bytes())).headers["Location"]
+    html = client.get(url).get_data(as_text=True)
+    lines = re.findall(r'<span class="d-block"[^>]*>([^<]*)</span>', html)
+    assert "&#39;Notify requester&#39; 上的 camunda:class=com.acme.purchase.NotifyRequester：" \
+           "请将其绑定到一个操作或删除" in lines
+    assert "&#39;Review purchase&#39; 上的 camunda:formData：表单 forms/purchase-review.schema.json，" \
+           "共 1 个字段" in lines
+    assert not [line for line in lines if "bind it to an operation" in line]
+    assert len(lines) == 6 and all(re.search(r"[\u4e00-\u9fff]", line) for line in lines)
+    post(client, "/language", {"lang": "en"}, token_from="/")
+    html = client.get(url).get_data(as_text=True)
+    assert ("camunda:class=com.acme.purchase.NotifyRequester on &#39;Notify requester&#39;: "
+            "bind it to an operation or remove it") in html
+
+
+
+def test_a_deploy_check_on_the_converted_file_is_said_by_its_engine_code(client):
+    name = ("one-time-examples__2015-01-webinars__webinar-cmmn__src__main__resources__"
+            "alternatives__underwriting-fully-bpmn.bpmn")
+    source = Path(__file__).resolve().parents[1] / "conformance" / "camunda7-examples" / name
+    login(client, "owner1")
+    url = _upload(client, ("u.bpmn", source.read_bytes())).headers["Location"]
+    english = client.get(url).get_data(as_text=True)
+    post(client, "/language", {"lang": "zh"}, token_from="/")
+    chinese = client.get(url).get_data(as_text=True)
+    checks = [re.findall(r'<code>PMOflow check</code>\s*<span class="d-block"[^>]*>([^<]*)</span>',
+                         page) for page in (english, chinese)]
+    assert len(checks[0]) == len(checks[1]) >= 2
+    assert checks[0] != checks[1]  # the not-executable check is said in Chinese
+    assert any(re.search(r"[\u4e00-\u9fff]", line) for line in checks[1])

@@ -54,6 +54,12 @@ class EntrySchema(Schema):
     outcome = fields.String(required=True, metadata={
         "enum": ["converted", "needs_decision", "cannot_run"]})
     message = fields.String(required=True)
+    code = fields.String(required=True, metadata={
+        "description": "Stable key of the message (engine/camunda7/report.py MESSAGES, "
+                       "e.g. camunda.class_needs_operation); camunda.note: not coded yet."})
+    params = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                         metadata={"description": "The message's variable parts (element, "
+                                   "construct, group, role...) by name."})
 
 
 class ServiceSchema(Schema):
