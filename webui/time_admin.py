@@ -9,6 +9,8 @@ engine verb each; the engine refuses everyone but a PMO administrator (403).
 
 from __future__ import annotations
 
+import contextlib
+
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import login_required
 
@@ -28,8 +30,12 @@ def sync_clock() -> None:
         return
     try:
         g.install = bpm().install_status(db.session, join=True)
-    except Exception:  # the page itself reports a database that is down
+    except Exception:  # the page itself reports a database that is down ...
         g.install = None
+        # ... with its own query, which must meet the outage (a DBAPIError: 503), not the
+        # transaction this failed read left behind (PendingRollbackError: a 500).
+        with contextlib.suppress(Exception):
+            db.session.rollback()
 
 
 def _render(errors: dict[str, str] | None = None, form: dict[str, str] | None = None,
