@@ -133,7 +133,10 @@ def retry_after_seconds() -> int:
     breached = limiter.current_limit
     if breached is None:
         return 60
-    return max(1, math.ceil(breached.reset_at - time.time()))
+    # ``reset_at`` is a whole second the storage rounds up, so the wait can come out one
+    # second longer than the window itself: never say more than the window.
+    window = int(breached.limit.get_expiry())
+    return max(1, min(window, math.ceil(breached.reset_at - time.time())))
 
 
 def too_many_requests(_exc: RateLimitExceeded):
