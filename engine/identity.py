@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     Integer,
+    String,
     and_,
     bindparam,
     cast,
@@ -198,40 +199,52 @@ def _forget_after_transaction(session: Session, _transaction: Any) -> None:
 
 
 def prime(session: Session, username: str, now: datetime) -> None:
-    """Read everything :func:`global_roles`, :func:`project_roles` and :func:`delegators`
-    answer for ``username`` in one statement (a page asks all three; on PostgreSQL each
-    statement is a round trip). Cached like them, for the transaction."""
+    """Read everything :func:`global_roles`, :func:`project_roles`, :func:`delegators`
+    and :func:`role_scopes` answer for ``username`` in one statement (a page asks all
+    four; on PostgreSQL each statement is a round trip). Cached like them, for the
+    transaction."""
     cache = session.info.setdefault(_CACHE_KEY, {})
     keys = (
         ("global", username),
         ("project", username),
         ("delegators", username, now.replace(microsecond=0)),
+        ("roles",),
     )
     if all(k in cache for k in keys):
         return
     found: dict[str, set] = {"g": set(), "p": set(), "d": set()}
-    for kind, value, project_id in session.execute(_GRANTS, {"username": username, "now": now}):
-        found[kind].add(value if kind != "p" else (int(project_id), value))
+    roles: dict[str, tuple[str, str]] = {}
+    params = {"username": username, "now": now}
+    for kind, value, project_id, name, scope in session.execute(_GRANTS, params):
+        if kind == "r":
+            roles[value] = (name, scope)
+        else:
+            found[kind].add(value if kind != "p" else (int(project_id), value))
     cache.update(
         zip(
-            keys, (frozenset(found["g"]), frozenset(found["p"]), frozenset(found["d"])), strict=True
+            keys,
+            (frozenset(found["g"]), frozenset(found["p"]), frozenset(found["d"]), roles),
+            strict=True,
         )
     )
 
 
 _NO_PROJECT = cast(null(), Integer)
+_NO_TEXT = cast(null(), String)
 _GRANTS = union_all(
-    select(literal("g"), UserRole.role_key, _NO_PROJECT).where(
+    select(literal("g"), UserRole.role_key, _NO_PROJECT, _NO_TEXT, _NO_TEXT).where(
         UserRole.username == bindparam("username")
     ),
-    select(literal("p"), ProjectRole.role_key, ProjectRole.project_id).where(
+    select(literal("p"), ProjectRole.role_key, ProjectRole.project_id, _NO_TEXT, _NO_TEXT).where(
         ProjectRole.username == bindparam("username")
     ),
-    select(literal("d"), Delegation.from_user, _NO_PROJECT).where(
+    select(literal("d"), Delegation.from_user, _NO_PROJECT, _NO_TEXT, _NO_TEXT).where(
         Delegation.to_user == bindparam("username"),
         Delegation.starts_at <= bindparam("now"),
         or_(Delegation.ends_at.is_(None), Delegation.ends_at > bindparam("now")),
     ),
+    # the roles table (a handful of rows): every list and check asks a role's scope
+    select(literal("r"), Role.key, _NO_PROJECT, Role.name, Role.scope),
 )
 
 

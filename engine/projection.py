@@ -14,7 +14,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from sqlalchemy.orm import Session
 
-from engine import notifications, out_of_office, sla_defaults, sla_reminders
+from engine import notifications, out_of_office, rollup, sla_defaults, sla_reminders
 from engine.errors import TaskFailed
 from engine.execution import Loaded
 from engine.spiff.stepping import fired_timers, is_finished, ready_manual_tasks, waiting_timers
@@ -78,6 +78,7 @@ def sync(
     if has_timers:
         _sync_timer_jobs(session, loaded, now, fired)
     if finished:
+        rollup.instance_completed(session, inst, workday(loaded))
         rows.audit(session, instance_id=inst.id, at=now, actor=actor, kind="completed")
         notifications.write(
             session,
@@ -92,6 +93,13 @@ def sync(
             now,
         )
     return sorted([*kept, *new], key=lambda r: r.id)
+
+
+def workday(loaded: Loaded) -> Callable[[Any], bool]:
+    """The install calendar's working-day test (Monday to Friday without one)."""
+    if loaded.calendar is None:
+        return lambda day: day.weekday() < 5
+    return loaded.calendar.is_workday
 
 
 def _current_step(loaded: Loaded, open_rows: list[Rec]) -> str:
@@ -135,6 +143,7 @@ def _new_task_row(
         form=info.get("form"),
         form_definition_id=definition.id,
         four_eyes=str(props.get("fourEyes", "")).lower() == "true",
+        started_by=inst.started_by,
         distinct_actors=str(props.get("distinctActors", "")).lower() == "true",
         multi_ref=_multi_ref(task),
         created_at=now,

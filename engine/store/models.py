@@ -339,6 +339,14 @@ class ProcessInstance(Base):
             "ended_at",
             postgresql_include=["process_key", "status", "project_id", "started_at"],
         ),
+        # The running instances a period started (beside the dashboard's summary).
+        Index(
+            "ix_process_instances_running_started",
+            "started_at",
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+            postgresql_include=["process_key"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -379,7 +387,25 @@ class HumanTask(Base):
             "id",
             sqlite_where=text("status = 'open' AND assignee IS NULL"),
             postgresql_where=text("status = 'open' AND assignee IS NULL"),
-            postgresql_include=["project_id", "four_eyes", "distinct_actors", "instance_id"],
+            postgresql_include=[
+                "project_id",
+                "four_eyes",
+                "distinct_actors",
+                "instance_id",
+                "started_by",
+            ],
+        ),
+        # The pools of project-scoped roles by project (a sponsor of 200 projects reads
+        # their tasks, not the whole role's pool).
+        Index(
+            "ix_human_tasks_pool_project",
+            "role",
+            "project_id",
+            "due_at",
+            "id",
+            sqlite_where=text("status = 'open' AND assignee IS NULL"),
+            postgresql_where=text("status = 'open' AND assignee IS NULL"),
+            postgresql_include=["four_eyes", "distinct_actors", "instance_id", "started_by"],
         ),
         # Someone's own open tasks in the inbox's order.
         Index(
@@ -389,6 +415,25 @@ class HumanTask(Base):
             "id",
             sqlite_where=text("status = 'open'"),
             postgresql_where=text("status = 'open'"),
+        ),
+        # The dashboard's open work by step, in step order (counts without a sort, and
+        # each step's median age by its position).
+        Index(
+            "ix_human_tasks_open_step",
+            "process_key",
+            "element_id",
+            "created_at",
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+            postgresql_include=["id", "due_at"],
+        ),
+        # The dashboard's open work of a period (beside the monthly summary).
+        Index(
+            "ix_human_tasks_open_created",
+            "created_at",
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+            postgresql_include=["id", "process_key", "element_id", "role", "due_at"],
         ),
         # Dashboards read tasks by the period they opened in.
         Index(
@@ -424,6 +469,9 @@ class HumanTask(Base):
     #: called process's for a step inside a call activity.
     form_definition_id: Mapped[int | None] = mapped_column(Integer)
     four_eyes: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Who started the request (a copy of the instance's ``started_by``, which never
+    #: changes): the inbox tests four eyes on the task row, without reading the instance.
+    started_by: Mapped[str] = mapped_column(String(64), default="", server_default="")
     #: For an instance of a multi-instance step: the step's run it belongs to (votes of
     #: one committee round share it; a vote after rework is a new round).
     multi_ref: Mapped[str | None] = mapped_column(String(36))
@@ -672,3 +720,43 @@ class SsoGroupSeen(Base):
 
     group_name: Mapped[str] = mapped_column(String(200), primary_key=True)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class InsightDuration(Base):
+    """How many finished tasks or instances took so many tenths of a day, per month
+    (:mod:`engine.rollup`; kept in the transaction that finishes the work)."""
+
+    __tablename__ = "insight_durations"
+
+    #: The first day of the month: of the task's creation, of the instance's end (UTC).
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    #: task | instance
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    #: The step ("" for an instance).
+    element_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    #: The step's role ("" for none, and for an instance).
+    role: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: cal (calendar days) | work (working days)
+    measure: Mapped[str] = mapped_column(String(4), primary_key=True)
+    tenths: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class InsightCount(Base):
+    """Per month, process, step and role: instances started and completed, tasks
+    completed, completed with a due date and late, the newest task (:mod:`engine.rollup`)."""
+
+    __tablename__ = "insight_counts"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    element_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    role: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started: Mapped[int] = mapped_column(Integer, default=0)
+    completed: Mapped[int] = mapped_column(Integer, default=0)
+    with_due: Mapped[int] = mapped_column(Integer, default=0)
+    late: Mapped[int] = mapped_column(Integer, default=0)
+    #: The id of the newest completed task counted here (names the step).
+    last_id: Mapped[int] = mapped_column(Integer, default=0)
