@@ -246,7 +246,8 @@ def generate(base: str, schema: str, instances: int, open_tasks: int, people: in
                 CASE WHEN g > :running_from AND g % 3 <> 0 THEN 'running'
                      WHEN g % 33 = 7 THEN 'cancelled' ELSE 'completed' END AS st) s
             CROSS JOIN LATERAL (SELECT CASE WHEN st = 'running' THEN NULL
-                ELSE sa + ((1 + (g * 31) % 40) * (1.6 - g::float / :n)) * interval '1 day'
+                ELSE least((SELECT now FROM g_now), sa + ((1 + (g * 31) % 40)
+                           * (1.6 - g::float / :n)) * interval '1 day')
                 END AS ea) e""",
                {"n": instances, "projects": n_projects, "running_from": running_from})
         conn.execute(text("SELECT setval(pg_get_serial_sequence('process_instances', 'id'), "
@@ -255,7 +256,7 @@ def generate(base: str, schema: str, instances: int, open_tasks: int, people: in
         p.step("open tasks", conn, """
             INSERT INTO human_tasks (instance_id, spiff_task_id, element_id, name, process_key,
                 role, project_id, assignee, status, form, form_definition_id, four_eyes,
-                distinct_actors, created_at, due_at, claimed_at)
+                distinct_actors, created_at, due_at, claimed_at, started_by)
             SELECT i.id, md5(i.id::text || 'open')::uuid::text, e.element_id, e.name,
                    i.process_key, e.role,
                    CASE WHEN sc.scope = 'project' THEN i.project_id END,
@@ -268,7 +269,8 @@ def generate(base: str, schema: str, instances: int, open_tasks: int, people: in
                                                  WHERE gc.role = e.role))) END,
                    'open', e.form, e.definition_id, e.four_eyes, e.distinct_actors,
                    t.created, CASE WHEN i.id % 5 <> 0 THEN t.created + interval '5 days' END,
-                   CASE WHEN i.id % 10 < 3 THEN t.created + interval '1 hour' END
+                   CASE WHEN i.id % 10 < 3 THEN t.created + interval '1 hour' END,
+                   i.started_by
             FROM process_instances i
             JOIN g_procs gpr ON gpr.process_key = i.process_key
             JOIN g_elements e ON e.process_key = i.process_key
@@ -282,14 +284,14 @@ def generate(base: str, schema: str, instances: int, open_tasks: int, people: in
             INSERT INTO human_tasks (instance_id, spiff_task_id, element_id, name, process_key,
                 role, project_id, assignee, status, form, form_definition_id, four_eyes,
                 distinct_actors, created_at, due_at, claimed_at, completed_at, completed_by,
-                outcome)
+                outcome, started_by)
             SELECT i.id, md5(i.id::text || 'done' || k)::uuid::text, e.element_id, e.name,
                    i.process_key, e.role,
                    CASE WHEN sc.scope = 'project' THEN i.project_id END,
                    u.username, 'completed', e.form, e.definition_id, e.four_eyes,
                    e.distinct_actors, t.created,
                    CASE WHEN i.id % 5 <> 0 THEN t.created + interval '5 days' END,
-                   t.created + interval '1 hour', t.done, u.username, 'accept'
+                   t.created + interval '1 hour', t.done, u.username, 'accept', i.started_by
             FROM process_instances i
             CROSS JOIN generate_series(0, 1) k
             JOIN g_procs gpr ON gpr.process_key = i.process_key
@@ -305,10 +307,10 @@ def generate(base: str, schema: str, instances: int, open_tasks: int, people: in
             WHERE i.status = 'completed'""")
         p.step("cancelled tasks", conn, """
             INSERT INTO human_tasks (instance_id, spiff_task_id, element_id, name, process_key,
-                role, status, created_at, four_eyes, distinct_actors)
+                role, status, created_at, four_eyes, distinct_actors, started_by)
             SELECT i.id, md5(i.id::text || 'cancel')::uuid::text, e.element_id, e.name,
                    i.process_key, e.role, 'cancelled', i.started_at, e.four_eyes,
-                   e.distinct_actors
+                   e.distinct_actors, i.started_by
             FROM process_instances i
             JOIN g_elements e ON e.process_key = i.process_key AND e.idx = 0
             WHERE i.status = 'cancelled'""")
@@ -383,6 +385,8 @@ def generate(base: str, schema: str, instances: int, open_tasks: int, people: in
         conn.execute(text("INSERT INTO scale_generated SELECT now(), :i, "
                           "(SELECT count(*) FROM human_tasks WHERE status = 'open')"),
                      {"i": instances})
+    print("  [15/16] dashboard summary (engine.rollup.rebuild) ...", flush=True)
+    summarise(url)
     with db.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         t = time.perf_counter()
         print("  [16/16] VACUUM ANALYZE ...", end="", flush=True)
@@ -412,7 +416,8 @@ def ensure(base: str, schema: str, *, rebuild: bool = False, instances: int = 1_
 
 
 def upgrade(url: str) -> None:
-    """Bring a kept schema to this checkout's migrations (new indexes; no-op when current)."""
+    """Bring a kept schema to this checkout's migrations (new indexes; no-op when current)
+    and summarise its work for the dashboard when the summary is missing."""
     from engine.store.db import make_db_engine
     from workflows.records.schema import upgrade_all
 
@@ -421,6 +426,35 @@ def upgrade(url: str) -> None:
         upgrade_all(db)
     finally:
         db.dispose()
+    summarise(url, only_if_needed=True)
+
+
+def summarise(url: str, *, only_if_needed: bool = False) -> None:
+    """The dashboard's monthly summary of the generated work (``engine.rollup``): the rows
+    were written straight into the tables, not through the engine that keeps it."""
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("SECRET_KEY", "scale-bench")
+    from pmoflow.config import Config
+    from pmoflow.wiring import build
+
+    rt = build(Config.from_env())
+    t = time.perf_counter()
+    shown = [0]
+
+    def progress(what: str, n: int) -> None:
+        if n - shown[0] >= 500_000:
+            shown[0] = n
+            print(f"    {n:,} rows read ({what}), {time.perf_counter() - t:.0f} s", flush=True)
+
+    try:
+        with rt.sessions() as session:
+            read = rt.engine.rebuild_insight(session, only_if_needed=only_if_needed,
+                                             progress=progress)
+        if read is not None:
+            print(f"  dashboard summary: {read:,} rows in {time.perf_counter() - t:.1f} s",
+                  flush=True)
+    finally:
+        rt.db.dispose()
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

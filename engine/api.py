@@ -42,6 +42,7 @@ from engine import (
     ops,
     out_of_office,
     preferences,
+    rollup,
     signing,
     sla_defaults,
     sso,
@@ -1226,6 +1227,26 @@ class Engine:
         with read_only(session):
             calendar_admin.refresh(self.ctx.calendar, session)
         return cycle_times.measure(start, end, self.clock.now(), self.ctx.calendar)
+
+    def rebuild_insight(
+        self,
+        session: Session,
+        *,
+        only_if_needed: bool = False,
+        progress: Callable[[str, int], None] | None = None,
+    ) -> int | None:
+        """Summarise all finished work for the dashboard again (:mod:`engine.rollup`), in
+        one transaction; ``only_if_needed``: only when the summary was never built and
+        there is work (after an upgrade).  Returns the rows read, None when skipped."""
+        with unit_of_work(session):
+            if only_if_needed and not rollup.needs_rebuild(session):
+                if not rollup.is_built(session):
+                    rollup.mark_built(session, self.clock.now())  # nothing to summarise
+                return None
+            calendar_admin.refresh(self.ctx.calendar, session, force=True)
+            return rollup.rebuild(
+                session, self.ctx.calendar.is_workday, self.clock.now(), progress=progress
+            )
 
     def is_workday(self, session: Session, day: date) -> bool:
         """Whether ``day`` is a working day in the install's business calendar."""

@@ -17,7 +17,7 @@ from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
-from engine import attachments, execution, identity, notifications, projection
+from engine import attachments, execution, identity, notifications, projection, rollup
 from engine.access import check_people, may_start, require_may_work_on
 from engine.context import EngineContext
 from engine.date_range import local_today
@@ -113,6 +113,7 @@ def start(
                         "bindings": inst.bindings,
                     },
                 )
+                rollup.instance_started(session, inst)
                 audit_services(session, loaded, now, actor)
 
             open_rows = projection.sync(session, loaded, now, actor, save)
@@ -210,6 +211,7 @@ def _complete(
             if not rows.update_open_task(session, row.id, conflict=taken, **row.changes()):
                 raise taken()
             row.mark_clean()
+            rollup.task_completed(session, row, projection.workday(loaded))
             attachments.link(session, payload, actor=actor, instance_id=inst.id)
             rows.audit(
                 session,

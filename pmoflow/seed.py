@@ -20,9 +20,17 @@ from workflows.roles import DEMO_USERS, ROLES, demo_email
 DEMO_PASSWORD = "demo"
 
 
-def upgrade_schema(rt: Runtime) -> None:
-    """Create or upgrade every table (Alembic): the engine's, then the PMO records'."""
+def upgrade_schema(rt: Runtime, log: Callable[[str], None] = print) -> None:
+    """Create or upgrade every table (Alembic): the engine's, then the PMO records'; then
+    summarise the finished work for the dashboard if an upgrade added the summary."""
     upgrade_all(rt.db)
+    with rt.sessions() as session:
+        def progress(what: str, n: int) -> None:
+            log(f"  dashboard summary: {n:,} rows read ({what})")
+
+        read = rt.engine.rebuild_insight(session, only_if_needed=True, progress=progress)
+        if read is not None:
+            log(f"Dashboard summary built from {read:,} instances and tasks.")
 
 
 def ensure_roles(session: Session) -> None:

@@ -10,7 +10,7 @@ PostgreSQL.  No Flask.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -22,6 +22,7 @@ from sqlalchemy import (
     Date,
     Float,
     Integer,
+    Numeric,
     Select,
     and_,
     case,
@@ -41,7 +42,7 @@ from sqlalchemy.sql.elements import Grouping
 if TYPE_CHECKING:
     from engine.api import Engine
 
-from engine import identity
+from engine import identity, rollup
 from engine.errors import FieldError, Forbidden, InvalidData
 from engine.store.models import HumanTask, ProcessInstance, UTCDateTime
 from workflows.records.models import Escalation, Lesson, LessonRead, Project, Risk
@@ -105,7 +106,7 @@ def parse_filters(raw: dict[str, Any], today: date,
             return default
 
     end = day("end", today)
-    start = day("start", end - timedelta(days=365))
+    start = day("start", first_of_month_back(end, 11))
     if not errors:
         if end < start:
             errors["end"] = FieldError(
@@ -132,6 +133,13 @@ def parse_filters(raw: dict[str, Any], today: date,
     if errors:
         raise InvalidData(errors)
     return Filters(start=start, end=end, category=category, department=department)
+
+
+def first_of_month_back(day: date, months: int) -> date:
+    """The first day of the month ``months`` before ``day``'s (the default period: the
+    twelve calendar months up to today, so the first month of the trend is whole)."""
+    y, m = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return date(y, m + 1, 1)
 
 
 def departments(session: Session) -> tuple[str, ...]:
@@ -179,6 +187,11 @@ def percentile(values: Sequence[float], pct: float) -> float | None:
 
 def _r(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
+
+
+def _d(tenths: float | None) -> float | None:
+    """Tenths of a day (:func:`engine.rollup.tenths`) as days."""
+    return None if tenths is None else tenths / 10
 
 
 class WorkingTime:
@@ -261,13 +274,18 @@ def read(bpm: Engine, session: Session, actor: str, raw: dict[str, Any],
 
 def dashboard(session: Session, filters: Filters, now: datetime,
               is_workday: Callable[[date], bool], only: Iterable[str] | None = None,
-              in_sql: bool | None = None) -> Dashboard:
+              in_sql: bool | None = None, summary: bool | None = None) -> Dashboard:
     """The dashboard's figures (all, or the ones named in ``only``) for ``filters``.
 
-    ``in_sql``: aggregate in the database (PostgreSQL: counts, ``percentile_disc`` for
-    the medians and p90s, working days from the calendar passed as an array), reading
-    a few rows per group instead of every instance and task of the period; None: on
-    PostgreSQL.  Both ways give the same figures (``tests/workflows/test_insight_sql.py``)."""
+    ``summary``: read cycle times, step waits, SLA breaches and throughput from the
+    monthly summary (:mod:`engine.rollup`, kept with the work) plus the rows of the
+    period's partial months and the open work; None: whenever the summary is built and
+    no category or department is chosen (the summary has neither).
+    ``in_sql``: aggregate the others in the database (PostgreSQL: counts,
+    ``percentile_disc`` for the medians and p90s, working days from the calendar passed
+    as an array), reading a few rows per group instead of every instance and task of the
+    period; None: on PostgreSQL.  Every way gives the same figures
+    (``tests/workflows/test_insight_sql.py``)."""
     wanted = tuple(only) if only is not None else FIGURES
     unknown = [n for n in wanted if n not in FIGURES]
     if unknown:
@@ -280,7 +298,12 @@ def dashboard(session: Session, filters: Filters, now: datetime,
     out: dict[str, Figure] = {}
     if in_sql is None:
         in_sql = session.get_bind().dialect.name == "postgresql"
-    builders = {**_BUILDERS, **_SQL_BUILDERS} if in_sql else _BUILDERS
+    if summary is None:
+        summary = (filters.category is None and filters.department is None
+                   and rollup.is_built(session))
+    builders = {**_BUILDERS, **_SQL_BUILDERS} if in_sql else dict(_BUILDERS)
+    if summary:
+        builders.update(_SUMMARY_BUILDERS)
     if in_sql:  # the percentiles sort a year of rows in memory, not on disk (this read only)
         session.execute(text("SET LOCAL work_mem = '64MB'"))
     for name in wanted:
@@ -429,19 +452,20 @@ def _escalations_figure(by: dict[tuple[str, str], int]) -> Figure:
 
 def _cycle_time(session: Session, filters: Filters, now: datetime, work: WorkingTime,
                 cache: dict[str, Any]) -> Figure:
-    by: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    by: dict[str, list[tuple[int, int]]] = defaultdict(list)
     running: dict[str, int] = defaultdict(int)
     for _id, key, status, started, ended, _p in _instances(session, filters, cache):
         if _finished(filters, status, ended):
-            by[key].append(((ended - started).total_seconds() / DAY, work.days(started, ended)))
+            by[key].append((rollup.tenths(started, ended),
+                            rollup.working_tenths(started, ended, work._work)))
         elif status == "running" and _started(filters, started):
             running[key] += 1
     rows = []
     for key in sorted(set(by) | set(running)):
         cal = [c for c, _ in by[key]]
         wd = [w for _, w in by[key]]
-        rows.append((key, len(cal), running[key], _r(percentile(cal, 50)),
-                     _r(percentile(cal, 90)), _r(percentile(wd, 50)), _r(percentile(wd, 90))))
+        rows.append((key, len(cal), running[key], _d(percentile(cal, 50)),
+                     _d(percentile(cal, 90)), _d(percentile(wd, 50)), _d(percentile(wd, 90))))
     return _cycle_time_figure(rows)
 
 
@@ -449,13 +473,13 @@ def _cycle_trend(session: Session, filters: Filters, now: datetime, work: Workin
                  cache: dict[str, Any]) -> Figure:
     """Median cycle time by the month work finished, per process."""
     months = _months(filters)
-    by: dict[tuple[str, str], list[float]] = defaultdict(list)
+    by: dict[tuple[str, str], list[int]] = defaultdict(list)
     for _id, key, status, started, ended, _p in _instances(session, filters, cache):
         if _finished(filters, status, ended):
-            by[(key, _month(ended))].append((ended - started).total_seconds() / DAY)
+            by[(key, _month(ended))].append(rollup.tenths(started, ended))
     keys = sorted({k for k, _ in by})
-    rows = [(m, key, len(by[(key, m)]), _r(percentile(by[(key, m)], 50)),
-             _r(percentile(by[(key, m)], 90)))
+    rows = [(m, key, len(by[(key, m)]), _d(percentile(by[(key, m)], 50)),
+             _d(percentile(by[(key, m)], 90)))
             for m in months for key in keys if by.get((key, m))]
     return _cycle_trend_figure(months, rows)
 
@@ -463,7 +487,7 @@ def _cycle_trend(session: Session, filters: Filters, now: datetime, work: Workin
 def _steps(session: Session, filters: Filters, now: datetime, work: WorkingTime,
            cache: dict[str, Any]) -> Figure:
     """Per step: how long work waited there, and how often past its due time."""
-    waits: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    waits: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
     breaches: dict[tuple[str, str], int] = defaultdict(int)
     names: dict[tuple[str, str], str] = {}
     for key, element, _role, status, created, due, completed, _i, name in _tasks(
@@ -471,8 +495,8 @@ def _steps(session: Session, filters: Filters, now: datetime, work: WorkingTime,
         names[(key, element)] = name
         done = completed if status == "completed" and completed else None
         if done is not None:
-            waits[(key, element)].append(((done - created).total_seconds() / DAY,
-                                          work.days(created, done)))
+            waits[(key, element)].append((rollup.tenths(created, done),
+                                          rollup.working_tenths(created, done, work._work)))
         else:
             waits.setdefault((key, element), [])
         if due is not None and (done or now) > due:
@@ -481,8 +505,8 @@ def _steps(session: Session, filters: Filters, now: datetime, work: WorkingTime,
     for key, element in sorted(waits):
         cal = [c for c, _ in waits[(key, element)]]
         wd = [w for _, w in waits[(key, element)]]
-        rows.append((key, element, names[(key, element)], len(cal), _r(percentile(cal, 50)),
-                     _r(percentile(cal, 90)), _r(percentile(wd, 50)),
+        rows.append((key, element, names[(key, element)], len(cal), _d(percentile(cal, 50)),
+                     _d(percentile(cal, 90)), _d(percentile(wd, 50)),
                      breaches[(key, element)]))
     return _steps_figure(rows)
 
@@ -639,6 +663,22 @@ def _days(start: Any, end: Any) -> Any:
     return cast(extract("epoch", end - start), Float) / DAY
 
 
+#: A tenth of a day and half of it, in microseconds (:func:`engine.rollup.tenths`).
+_TENTH_US, _HALF_US = 8_640_000_000, 4_320_000_000
+
+
+def _us_sql(start: Any, end: Any) -> Any:
+    """Microseconds from ``start`` to ``end`` (exact: ``extract(epoch)`` is numeric)."""
+    return extract("epoch", end - start) * literal(1_000_000, Numeric)
+
+
+def _tenths_sql(us: Any) -> Any:
+    """Microseconds as tenths of a day, rounded half up, never below 0, as
+    :func:`engine.rollup.tenths` computes them."""
+    half, tenth = literal(_HALF_US, Numeric), literal(_TENTH_US, Numeric)
+    return cast(func.greatest(0, func.floor((func.greatest(0, us) + half) / tenth)), Integer)
+
+
 def _month_sql(col: Any) -> Any:
     return func.to_char(col, "YYYY-MM")
 
@@ -665,8 +705,9 @@ class _Calendar:
             found = cache["calendar"] = (start, cum)
         self.first, self.cum = found
 
-    def working(self, start: Any, end: Any) -> Any:
-        """``max(0, calendar days - non-working days strictly between)`` as SQL."""
+    def working_tenths(self, start: Any, end: Any) -> Any:
+        """:func:`engine.rollup.working_tenths` as SQL: calendar time less the
+        non-working days strictly between (the cumulative array's difference)."""
         arr = Grouping(literal(self.cum, ARRAY(Integer)))  # (array)[i] needs parentheses
         size = len(self.cum)
         first = literal(self.first, Date)
@@ -676,7 +717,7 @@ class _Calendar:
 
         between = case((cast(end, Date) - cast(start, Date) >= 2,
                         arr[index(end, -1)] - arr[index(start, 0)]), else_=0)
-        return func.greatest(0.0, _days(start, end) - between)
+        return _tenths_sql(_us_sql(start, end) - between * literal(86_400_000_000, Numeric))
 
 
 def _in_period(col: Any, filters: Filters) -> Any:
@@ -693,8 +734,8 @@ def _sql_cycle_time(session: Session, filters: Filters, now: datetime, work: Wor
     cal = _Calendar(session, work, now, filters, cache)
     pi = ProcessInstance
     fin = _finished_sql(filters)
-    days = case((fin, _days(pi.started_at, pi.ended_at)))
-    wd = case((fin, cal.working(pi.started_at, pi.ended_at)))
+    days = case((fin, _tenths_sql(_us_sql(pi.started_at, pi.ended_at))))
+    wd = case((fin, cal.working_tenths(pi.started_at, pi.ended_at)))
     q = select(pi.process_key, func.count().filter(fin),
                func.count().filter(and_(pi.status == "running",
                                         _in_period(pi.started_at, filters))),
@@ -702,7 +743,7 @@ def _sql_cycle_time(session: Session, filters: Filters, now: datetime, work: Wor
         or_(_in_period(pi.started_at, filters), _in_period(pi.ended_at, filters))
     ).group_by(pi.process_key).order_by(pi.process_key)
     return _cycle_time_figure(
-        (key, int(n), int(running), *map(_r, _two(cal_days)), *map(_r, _two(wds)))
+        (key, int(n), int(running), *map(_d, _two(cal_days)), *map(_d, _two(wds)))
         for key, n, running, cal_days, wds in session.execute(
             _in_category(q, pi.project_id, filters)) if n or running)
 
@@ -711,10 +752,10 @@ def _sql_cycle_trend(session: Session, filters: Filters, now: datetime, work: Wo
                      cache: dict[str, Any]) -> Figure:
     pi = ProcessInstance
     month = _month_sql(pi.ended_at)
-    days = _days(pi.started_at, pi.ended_at)
+    days = _tenths_sql(_us_sql(pi.started_at, pi.ended_at))
     q = select(pi.process_key, month, func.count(), _pcts(days)).where(
         _finished_sql(filters)).group_by(pi.process_key, month)
-    found = {(key, m): (int(n), *map(_r, _two(both))) for key, m, n, both in session.execute(
+    found = {(key, m): (int(n), *map(_d, _two(both))) for key, m, n, both in session.execute(
         _in_category(q, pi.project_id, filters))}
     months = _months(filters)
     keys = sorted({k for k, _ in found})
@@ -741,8 +782,8 @@ def _sql_steps(session: Session, filters: Filters, now: datetime, work: WorkingT
     cal = _Calendar(session, work, now, filters, cache)
     ht = HumanTask
     done = and_(ht.status == "completed", ht.completed_at.is_not(None))
-    days = case((done, _days(ht.created_at, ht.completed_at)))
-    wd = case((done, cal.working(ht.created_at, ht.completed_at)))
+    days = case((done, _tenths_sql(_us_sql(ht.created_at, ht.completed_at))))
+    wd = case((done, cal.working_tenths(ht.created_at, ht.completed_at)))
     late = and_(ht.due_at.is_not(None),
                 case((done, ht.completed_at), else_=literal(now, UTCDateTime())) > ht.due_at)
     name = func.max(ht.id)  # the step's name: that of its newest task (see _names)
@@ -751,7 +792,7 @@ def _sql_steps(session: Session, filters: Filters, now: datetime, work: WorkingT
                ).where(_task_period(filters)).group_by(ht.process_key, ht.element_id)
     found = session.execute(_in_category(q, ht.project_id, filters)).all()
     names = _names(session, [r[2] for r in found])
-    rows = [(key, element, names[last], int(n), *map(_r, _two(both)), _r(w50), int(breached))
+    rows = [(key, element, names[last], int(n), *map(_d, _two(both)), _d(w50), int(breached))
             for key, element, last, n, both, w50, breached in found]
     return _steps_figure(rows)
 
@@ -785,11 +826,34 @@ def _sql_wip(session: Session, filters: Filters, now: datetime, work: WorkingTim
         created = created if created.tzinfo else created.replace(tzinfo=UTC)
         return max(0.0, (now - created).total_seconds() / DAY)
 
-    found = session.execute(_in_category(q, ht.project_id, filters)).all()
+    if filters.category is None and filters.department is None:
+        found = _open_steps(session, overdue)
+    else:
+        found = session.execute(_in_category(q, ht.project_id, filters)).all()
     names = _names(session, [r[2] for r in found])
     rows = [(key, element, names[last], int(n), _r(age(median)), _r(age(oldest)), int(late))
             for key, element, last, n, median, oldest, late in found]
     return _wip_figure(rows)
+
+
+def _open_steps(session: Session, overdue: Any) -> list[tuple[Any, ...]]:
+    """All open work by step (process, step, newest id, open, median created, oldest
+    created, overdue), without sorting 100,000 open tasks: the counts stream in the order
+    of the open-step index, and each step's median is its ceil(n/2)-th newest task, read
+    from that index (``percentile_disc(0.5)`` of the ages, nearest rank)."""
+    ht = HumanTask
+    groups = session.execute(
+        select(ht.process_key, ht.element_id, func.max(ht.id), func.count(),
+               func.min(ht.created_at), func.count().filter(overdue))
+        .where(ht.status == "open").group_by(ht.process_key, ht.element_id)).all()
+    out = []
+    for key, element, last, n, oldest, late in groups:
+        median = session.scalar(
+            select(ht.created_at).where(ht.status == "open", ht.process_key == key,
+                                        ht.element_id == element)
+            .order_by(ht.created_at.desc()).offset(max(1, math.ceil(0.5 * n)) - 1).limit(1))
+        out.append((key, element, last, n, median, oldest, late))
+    return out
 
 
 def _sql_throughput(session: Session, filters: Filters, now: datetime, work: WorkingTime,
@@ -859,6 +923,191 @@ def _sql_escalations(session: Session, filters: Filters, now: datetime, work: Wo
     for kind, label, n in session.execute(_in_category(q, Escalation.project_id, filters)):
         by[(kind, label)] += int(n)
     return _escalations_figure(by)
+
+
+# --------------------------------------------------------------------------- summary
+#
+# The same figures from the monthly summary (engine.rollup): whole months of the period
+# from the summary tables, its partial months (the current one, a period starting or
+# ending mid-month) from the rows, open work from the open tasks.  Durations are kept in
+# tenths of a day, the resolution shown, so the percentiles are the same as sorting
+# every row.
+
+
+def _split(session: Session, filters: Filters
+           ) -> tuple[list[date], list[tuple[datetime, datetime]]]:
+    """The whole months inside the period, and the parts of months it covers partly.  A
+    period ending today ends mid-month, but no work is dated after it: that month's
+    summary is then exactly the month up to the period's end."""
+    months: list[date] = []
+    edges: list[tuple[datetime, datetime]] = []
+    month = date(filters.start.year, filters.start.month, 1)
+    while month <= filters.end:
+        after = first_of_month_back(month, -1)
+        lo = datetime.combine(month, time(), tzinfo=UTC)
+        hi = datetime.combine(after, time(), tzinfo=UTC)
+        if filters.since <= lo and (hi <= filters.until or (
+                after > filters.end and rollup.nothing_after(session, filters.until))):
+            months.append(month)
+        else:
+            edges.append((max(lo, filters.since), min(hi, filters.until)))
+        month = after
+    return months, edges
+
+
+#: What each figure reads from the summary: durations of (task / instance), per month
+#: (the trend), the counts, and the parts of a partial month read from the rows.
+_NEEDS: dict[str, tuple[str | None, bool, bool, tuple[str, ...]]] = {
+    "cycle_time": ("instance", False, True, ("ended",)),
+    "cycle_trend": (None, True, False, ("ended",)),
+    "steps": ("task", False, True, ("tasks",)),
+    "sla_by_role": (None, False, True, ("tasks",)),
+    "throughput": (None, False, True, ("started", "ended")),
+}
+
+
+def _summary(session: Session, filters: Filters, work: WorkingTime, cache: dict[str, Any],
+             figure: str) -> rollup.Summary:
+    durations_of, by_month, counts, parts = need = _NEEDS[figure]
+    key = f"summary:{need}"
+    found = cache.get(key)
+    if found is None:
+        if "split" not in cache:
+            cache["split"] = _split(session, filters)
+        months, edges = cache["split"]
+        found = cache[key] = rollup.read(session, months, durations_of=durations_of,
+                                         by_month=by_month, counts=counts)
+        for since, until in edges:
+            rollup.add_rows(found, session, since, until, work._work, parts)
+    return found
+
+
+def _ym(month: date) -> str:
+    return f"{month.year:04d}-{month.month:02d}"
+
+
+def _merged(hists: Iterable[Any]) -> Any:
+    total: Any = Counter()
+    for h in hists:
+        total.update(h)
+    return total
+
+
+def _open_tasks(session: Session, filters: Filters, now: datetime,
+                cache: dict[str, Any]) -> list[Any]:
+    """Open tasks created in the period, per (process, step, role): the newest id, how
+    many have a due date, how many are past it now."""
+    if "open" not in cache:
+        ht = HumanTask
+        overdue = and_(ht.due_at.is_not(None), ht.due_at < literal(now, UTCDateTime()))
+        q = select(ht.process_key, ht.element_id, ht.role, func.max(ht.id),
+                   func.count().filter(ht.due_at.is_not(None)), func.count().filter(overdue)
+                   ).where(ht.status == "open", _in_period(ht.created_at, filters)).group_by(
+            ht.process_key, ht.element_id, ht.role)
+        cache["open"] = session.execute(q).all()
+    return cache["open"]
+
+
+def _sum_cycle_time(session: Session, filters: Filters, now: datetime, work: WorkingTime,
+                    cache: dict[str, Any]) -> Figure:
+    found = _summary(session, filters, work, cache, "cycle_time")
+    pi = ProcessInstance
+    running = dict(session.execute(select(pi.process_key, func.count()).where(
+        pi.status == "running", _in_period(pi.started_at, filters)).group_by(
+        pi.process_key)).all())
+    done: dict[str, int] = defaultdict(int)
+    for (_m, kind, key, _e, _r2), c in found.counts.items():
+        if kind == "instance" and c["completed"]:
+            done[key] += c["completed"]
+    rows = []
+    for key in sorted(set(done) | {k for k, n in running.items() if n}):
+        cal = found.durations.get(("instance", key, "", "", "cal"), Counter())
+        wd = found.durations.get(("instance", key, "", "", "work"), Counter())
+        rows.append((key, done[key], int(running.get(key, 0)),
+                     _d(rollup.percentile(cal, 50)), _d(rollup.percentile(cal, 90)),
+                     _d(rollup.percentile(wd, 50)), _d(rollup.percentile(wd, 90))))
+    return _cycle_time_figure(rows)
+
+
+def _sum_cycle_trend(session: Session, filters: Filters, now: datetime, work: WorkingTime,
+                     cache: dict[str, Any]) -> Figure:
+    found = _summary(session, filters, work, cache, "cycle_trend")
+    months = _months(filters)
+    by = {(key, _ym(m)): h for (m, _k, key, _measure), h in found.by_month.items()
+          if sum(h.values())}
+    keys = sorted({k for k, _ in by})
+    rows = [(m, key, sum(by[(key, m)].values()), _d(rollup.percentile(by[(key, m)], 50)),
+             _d(rollup.percentile(by[(key, m)], 90)))
+            for m in months for key in keys if (key, m) in by]
+    return _cycle_trend_figure(months, rows)
+
+
+def _sum_steps(session: Session, filters: Filters, now: datetime, work: WorkingTime,
+               cache: dict[str, Any]) -> Figure:
+    found = _summary(session, filters, work, cache, "steps")
+    completed: dict[tuple[str, str], int] = defaultdict(int)
+    late: dict[tuple[str, str], int] = defaultdict(int)
+    last: dict[tuple[str, str], int] = defaultdict(int)
+    roles: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for (_m, kind, key, element, role), c in found.counts.items():
+        if kind == "task" and c["completed"]:
+            completed[(key, element)] += c["completed"]
+            late[(key, element)] += c["late"]
+            last[(key, element)] = max(last[(key, element)], c["last_id"])
+            roles[(key, element)].add(role)
+    for key, element, _role, newest, _with_due, overdue in _open_tasks(
+            session, filters, now, cache):
+        late[(key, element)] += int(overdue)
+        last[(key, element)] = max(last[(key, element)], int(newest))
+    names = _names(session, list(last.values()))
+    rows = []
+    for step in sorted(last):
+        cal = _merged(found.durations.get(("task", *step, r, "cal"), Counter())
+                      for r in roles[step])
+        wd = _merged(found.durations.get(("task", *step, r, "work"), Counter())
+                     for r in roles[step])
+        name = names.get(last[step], step[1])
+        rows.append((*step, name, completed[step], _d(rollup.percentile(cal, 50)),
+                     _d(rollup.percentile(cal, 90)), _d(rollup.percentile(wd, 50)),
+                     late[step]))
+    return _steps_figure(rows)
+
+
+def _sum_sla_by_role(session: Session, filters: Filters, now: datetime, work: WorkingTime,
+                     cache: dict[str, Any]) -> Figure:
+    found = _summary(session, filters, work, cache, "sla_by_role")
+    total: dict[str, int] = defaultdict(int)
+    late: dict[str, int] = defaultdict(int)
+    for (_m, kind, _key, _element, role), c in found.counts.items():
+        if kind == "task" and c["with_due"]:
+            total[role or "-"] += c["with_due"]
+            late[role or "-"] += c["late"]
+    for _key, _element, role, _newest, with_due, overdue in _open_tasks(
+            session, filters, now, cache):
+        if with_due:
+            total[role or "-"] += int(with_due)
+            late[role or "-"] += int(overdue)
+    return _sla_by_role_figure(total, late)
+
+
+def _sum_throughput(session: Session, filters: Filters, now: datetime, work: WorkingTime,
+                    cache: dict[str, Any]) -> Figure:
+    found = _summary(session, filters, work, cache, "throughput")
+    started: dict[tuple[str, str], int] = defaultdict(int)
+    finished: dict[tuple[str, str], int] = defaultdict(int)
+    for (month, kind, key, _e, _r2), c in found.counts.items():
+        if kind == "instance":
+            if c["started"]:
+                started[(key, _ym(month))] += c["started"]
+            if c["completed"]:
+                finished[(key, _ym(month))] += c["completed"]
+    return _throughput_figure(_months(filters), started, finished)
+
+
+_SUMMARY_BUILDERS: dict[str, Callable[..., Figure]] = {
+    "cycle_time": _sum_cycle_time, "cycle_trend": _sum_cycle_trend, "steps": _sum_steps,
+    "sla_by_role": _sum_sla_by_role, "throughput": _sum_throughput,
+}
 
 
 _SQL_BUILDERS: dict[str, Callable[..., Figure]] = {

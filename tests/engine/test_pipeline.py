@@ -128,4 +128,6 @@ def test_a_complete_with_projections_audit_and_mail_stays_within_its_round_trips
         assert counts["trips"] <= 5, counts
         assert counts["statements"] >= 8  # the same work, queued rather than dropped
     else:
-        assert counts["statements"] <= 11, counts
+        # 11 + the dashboard's monthly summary of the completed step (engine.rollup: one
+        # upsert of its durations, one of its counts; queued on PostgreSQL)
+        assert counts["statements"] <= 13, counts

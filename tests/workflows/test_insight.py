@@ -168,8 +168,14 @@ def test_impossible_filters_name_the_field(raw, field, code):
 
 
 def test_default_period_is_the_last_twelve_months():
+    # twelve calendar months up to today: the trend's first month is a whole month
     f = insight.parse_filters({}, date(2026, 2, 20))
-    assert (f.start, f.end, f.category) == (date(2025, 2, 20), date(2026, 2, 20), None)
+    assert (f.start, f.end, f.category) == (date(2025, 3, 1), date(2026, 2, 20), None)
+    assert len(insight._months(f)) == 12
+    f = insight.parse_filters({}, date(2026, 12, 31))
+    assert (f.start, f.end) == (date(2026, 1, 1), date(2026, 12, 31))
+    f = insight.parse_filters({}, date(2026, 1, 1))
+    assert f.start == date(2025, 2, 1)
 
 
 def test_only_the_pmo_head_and_admin_read_it(engine, session, people, known, clock):
