@@ -448,6 +448,13 @@ def summarise(url: str, *, only_if_needed: bool = False) -> None:
 
     try:
         with rt.sessions() as session:
+            if not only_if_needed:  # generated instances: the steps each went through
+                from engine import rollup
+
+                rollup.fill_steps_done(session)
+                session.commit()
+                print(f"    steps done per instance, {time.perf_counter() - t:.0f} s",
+                      flush=True)
             read = rt.engine.rebuild_insight(session, only_if_needed=only_if_needed,
                                              progress=progress)
         if read is not None:

@@ -192,6 +192,7 @@ def _complete(
         row.status = "completed"
         row.completed_at = now
         row.completed_by = actor
+        inst.steps_done = rollup.with_step(inst.steps_done, row.element_id)
         row.on_behalf_of = eligible.on_behalf_of
         row.outcome = _text(payload.get("decision") or payload.get("outcome"))
         row.comment = _text(payload.get("comment"))

@@ -35,7 +35,7 @@ TITLES = {
     "sla_by_role": _l("SLA breaches by role"),
     "wip": _l("Work in progress and waiting age"),
     "throughput": _l("Throughput per month (completed)"),
-    "approval_routes": _l("Approvals by route"),
+    "approval_routes": _l("Approvals by route (decided in the period)"),
     "risk_grid": _l("Risks: probability × impact"),
     "escalations": _l("Open escalations by kind and age"),
     "lessons": _l("Lessons published and read"),

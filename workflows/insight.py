@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -425,9 +425,9 @@ def _throughput_figure(months: list[str], started: dict[tuple[str, str], int],
 
 
 def _approval_routes_figure(rows: Iterable[tuple[Any, ...]]) -> Figure:
-    """Rows (route, approvals, completed, median), shortest route first."""
+    """Rows (route, approvals decided, median and p90 days), shortest route first."""
     rows = tuple(sorted(rows, key=lambda r: (len(r[0]), r[0])))
-    return Figure("approval_routes", ("route", "approvals", "completed", "median_days"),
+    return Figure("approval_routes", ("route", "approvals", "median_days", "p90_days"),
                   rows, {"type": "doughnut", "labels": [r[0] for r in rows],
                          "series": {"approvals": [r[1] for r in rows]}})
 
@@ -557,29 +557,41 @@ def _throughput(session: Session, filters: Filters, now: datetime, work: Working
     return _throughput_figure(months, started, finished)
 
 
-#: Approval routes by the reviews an approval needed (the routing table's outcome).
+#: Approval routes by the reviews an approval went through (the routing table's outcome).
 ROUTES = {"review_pmo_head": "pmo_head", "review_finance": "finance",
           "steering_vote": "committee"}
 
 
+def route_of(steps: Iterable[str]) -> str:
+    """The route of an approval that went through ``steps``: "pmo_head + finance", ...
+    ("" when it reached no review: refused at the PMO check)."""
+    mine = {ROUTES[s] for s in steps if s in ROUTES}
+    return " + ".join(r for r in ("pmo_head", "finance", "committee") if r in mine)
+
+
+def _routes_rows(by: dict[str, list[int]]) -> Iterator[tuple[Any, ...]]:
+    for route, spans in by.items():
+        yield (route, len(spans), _d(percentile(spans, 50)), _d(percentile(spans, 90)))
+
+
 def _approval_routes(session: Session, filters: Filters, now: datetime, work: WorkingTime,
                      cache: dict[str, Any]) -> Figure:
-    """Approvals by route (PMO head only, + finance, + committee): how many, how long."""
+    """Approvals decided in the period (the instance completed: approved or rejected) by
+    the route they took, from their tasks: how many, how long (calendar days)."""
+    ht, pi = HumanTask, ProcessInstance
+    q = select(pi.id, pi.started_at, pi.ended_at, ht.element_id).join(
+        ht, and_(ht.instance_id == pi.id, ht.status == "completed",
+                 ht.element_id.in_(tuple(ROUTES)))).where(
+        pi.process_key == "project_approval", _finished_sql(filters))
     steps: dict[int, set[str]] = defaultdict(set)
-    for key, element, *_rest, instance_id, _name in _tasks(session, filters, cache):
-        if key == "project_approval" and element in ROUTES:
-            steps[instance_id].add(ROUTES[element])
-    by: dict[str, list[float]] = defaultdict(list)
-    count: dict[str, int] = defaultdict(int)
-    for iid, key, status, started, ended, _p in _instances(session, filters, cache):
-        if key != "project_approval" or not steps.get(iid) or not _started(filters, started):
-            continue
-        route = " + ".join(r for r in ("pmo_head", "finance", "committee") if r in steps[iid])
-        count[route] += 1
-        if status == "completed" and ended is not None:
-            by[route].append((ended - started).total_seconds() / DAY)
-    return _approval_routes_figure(
-        (route, n, len(by[route]), _r(percentile(by[route], 50))) for route, n in count.items())
+    spans: dict[int, int] = {}
+    for iid, started, ended, element in session.execute(_in_category(q, pi.project_id, filters)):
+        steps[iid].add(element)
+        spans[iid] = rollup.tenths(started, ended)
+    by: dict[str, list[int]] = defaultdict(list)
+    for iid, done in steps.items():
+        by[route_of(done)].append(spans[iid])
+    return _approval_routes_figure(_routes_rows(by))
 
 
 def _risk_grid(session: Session, filters: Filters, now: datetime, work: WorkingTime,
@@ -876,26 +888,20 @@ def _sql_approval_routes(session: Session, filters: Filters, now: datetime,
     ht, pi = HumanTask, ProcessInstance
     flags = [func.bool_or(ht.element_id == element).label(route)
              for element, route in ROUTES.items()]
-    steps = _in_category(select(ht.instance_id, *flags).where(
-        _task_period(filters), ht.process_key == "project_approval",
-        ht.element_id.in_(tuple(ROUTES))).group_by(ht.instance_id), ht.project_id,
-        filters).subquery()
-    done = and_(pi.status == "completed", pi.ended_at.is_not(None))
-    days = case((done, _days(pi.started_at, pi.ended_at)))
-    q = select(*(steps.c[r] for r in ROUTES.values()), func.count(), func.count().filter(done),
-               _pct(0.5, days)).join(pi, pi.id == steps.c.instance_id).where(
-        pi.process_key == "project_approval", _in_period(pi.started_at, filters)).group_by(
-        *(steps.c[r] for r in ROUTES.values()))
-    count: dict[str, int] = defaultdict(int)
-    completed: dict[str, int] = defaultdict(int)
-    median: dict[str, float | None] = {}
+    steps = select(ht.instance_id, *flags).join(pi, pi.id == ht.instance_id).where(
+        pi.process_key == "project_approval", _finished_sql(filters),
+        ht.status == "completed", ht.element_id.in_(tuple(ROUTES))).group_by(ht.instance_id)
+    steps = _in_category(steps, pi.project_id, filters).subquery()
+    days = _tenths_sql(_us_sql(pi.started_at, pi.ended_at))
     names = tuple(ROUTES.values())
-    for *held, n, n_done, p50 in session.execute(_in_category(q, pi.project_id, filters)):
-        mine = {r for r, h in zip(names, held, strict=True) if h}
-        route = " + ".join(r for r in ("pmo_head", "finance", "committee") if r in mine)
-        count[route], completed[route], median[route] = int(n), int(n_done), p50
-    return _approval_routes_figure(
-        (route, n, completed[route], _r(median[route])) for route, n in count.items())
+    held_cols = [steps.c[r] for r in names]
+    q = select(*held_cols, func.count(), _pcts(days)).join(
+        pi, pi.id == steps.c.instance_id).group_by(*held_cols)
+    rows = []
+    for *held, n, both in session.execute(q):
+        route = route_of(e for (e, _r2), h in zip(ROUTES.items(), held, strict=True) if h)
+        rows.append((route, int(n), *map(_d, _two(both))))
+    return _approval_routes_figure(rows)
 
 
 def _sql_risk_grid(session: Session, filters: Filters, now: datetime, work: WorkingTime,
@@ -963,6 +969,7 @@ _NEEDS: dict[str, tuple[str | None, bool, bool, tuple[str, ...]]] = {
     "steps": ("task", False, True, ("tasks",)),
     "sla_by_role": (None, False, True, ("tasks",)),
     "throughput": (None, False, True, ("started", "ended")),
+    "approval_routes": ("variant", False, False, ("ended",)),
 }
 
 
@@ -1104,9 +1111,24 @@ def _sum_throughput(session: Session, filters: Filters, now: datetime, work: Wor
     return _throughput_figure(_months(filters), started, finished)
 
 
+def _sum_approval_routes(session: Session, filters: Filters, now: datetime,
+                         work: WorkingTime, cache: dict[str, Any]) -> Figure:
+    found = _summary(session, filters, work, cache, "approval_routes")
+    by: dict[str, Counter[int]] = defaultdict(Counter)
+    for (kind, key, steps, _role, _measure), hist in found.durations.items():
+        if kind == "variant" and key == "project_approval":
+            route = route_of(rollup.variant_steps(steps))
+            if route:  # refused at the PMO check: no review, no route
+                by[route].update(hist)
+    return _approval_routes_figure(
+        (route, sum(h.values()), _d(rollup.percentile(h, 50)), _d(rollup.percentile(h, 90)))
+        for route, h in by.items() if sum(h.values()))
+
+
 _SUMMARY_BUILDERS: dict[str, Callable[..., Figure]] = {
     "cycle_time": _sum_cycle_time, "cycle_trend": _sum_cycle_trend, "steps": _sum_steps,
     "sla_by_role": _sum_sla_by_role, "throughput": _sum_throughput,
+    "approval_routes": _sum_approval_routes,
 }
 
 

@@ -367,6 +367,10 @@ class ProcessInstance(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Names of the steps waiting now, for lists that must not deserialize state.
     current_step: Mapped[str] = mapped_column(String(500), default="")
+    #: The human steps completed so far (element ids, sorted, each once, joined by
+    #: ``engine.rollup.STEP_SEP``; NULL: none): the instance's *variant* for the dashboard
+    #: (which review steps an approval went through) without reading its tasks.
+    steps_done: Mapped[str | None] = mapped_column(Text)
 
 
 class HumanTask(Base):
@@ -730,11 +734,11 @@ class InsightDuration(Base):
 
     #: The first day of the month: of the task's creation, of the instance's end (UTC).
     month: Mapped[date] = mapped_column(Date, primary_key=True)
-    #: task | instance
+    #: task | instance | variant (an instance by the steps it went through)
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)
     process_key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    #: The step ("" for an instance).
-    element_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    #: The step ("" for an instance; the steps it went through for a variant).
+    element_id: Mapped[str] = mapped_column(String(1000), primary_key=True)
     #: The step's role ("" for none, and for an instance).
     role: Mapped[str] = mapped_column(String(64), primary_key=True)
     #: cal (calendar days) | work (working days)
@@ -752,7 +756,7 @@ class InsightCount(Base):
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)
     process_key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    element_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    element_id: Mapped[str] = mapped_column(String(1000), primary_key=True)
     role: Mapped[str] = mapped_column(String(64), primary_key=True)
     started: Mapped[int] = mapped_column(Integer, default=0)
     completed: Mapped[int] = mapped_column(Integer, default=0)

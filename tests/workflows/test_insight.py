@@ -127,9 +127,33 @@ def test_throughput_per_month(session, known):
 
 
 def test_approvals_by_route(session, known):
-    rows = figures(session)["approval_routes"].rows
-    assert rows == (("pmo_head", 1, 1, 10.0), ("pmo_head + finance", 1, 1, 4.0),
-                    ("pmo_head + finance + committee", 1, 1, 30.0))
+    fig = figures(session)["approval_routes"]
+    assert fig.columns == ("route", "approvals", "median_days", "p90_days")
+    assert fig.rows == (("pmo_head", 1, 10.0, 10.0), ("pmo_head + finance", 1, 4.0, 4.0),
+                        ("pmo_head + finance + committee", 1, 30.0, 30.0))
+
+
+def test_approvals_by_route_count_the_approvals_decided_in_the_period(session, known):
+    # February: B (all three reviews, 30 days) and D (PMO head + finance, 4 days) ended;
+    # A ended in January, C is still running
+    feb = insight.Filters(date(2026, 2, 1), date(2026, 2, 28))
+    assert figures(session, feb)["approval_routes"].rows == (
+        ("pmo_head + finance", 1, 4.0, 4.0), ("pmo_head + finance + committee", 1, 30.0, 30.0))
+    # a review still open or withdrawn does not make a route
+    with unit_of_work(session):
+        session.add(HumanTask(
+            instance_id=known["A"], spiff_task_id="A-late", element_id="steering_vote",
+            name="Vote", process_key="project_approval", role="steering", status="cancelled",
+            created_at=at("01-10"), completed_at=at("01-11")))
+    jan = insight.Filters(date(2026, 1, 1), date(2026, 1, 31))
+    assert figures(session, jan)["approval_routes"].rows == (("pmo_head", 1, 10.0, 10.0),)
+
+
+def test_route_names_the_reviews_in_a_fixed_order():
+    assert insight.route_of(["steering_vote", "check", "review_pmo_head"]) == (
+        "pmo_head + committee")
+    assert insight.route_of(["review_finance", "revise"]) == "finance"
+    assert insight.route_of(["check"]) == ""
 
 
 def test_risk_grid_and_open_escalations(session, known):

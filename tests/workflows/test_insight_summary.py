@@ -19,12 +19,19 @@ from sqlalchemy import select
 
 from engine import rollup
 from engine.errors import NotReady
-from engine.store.models import HumanTask, InsightCount, InsightDuration, InstallSetting
+from engine.store.models import (
+    HumanTask,
+    InsightCount,
+    InsightDuration,
+    InstallSetting,
+    ProcessInstance,
+)
 from engine.store.uow import unit_of_work
 from tests.workflows.test_insight_sql import NOW, seeded, workday  # noqa: F401 (fixture)
 from workflows import insight
 
-SUMMARISED = ("cycle_time", "cycle_trend", "steps", "sla_by_role", "throughput")
+SUMMARISED = ("cycle_time", "cycle_trend", "steps", "sla_by_role", "throughput",
+              "approval_routes")
 
 
 def at(text: str) -> datetime:
@@ -114,6 +121,13 @@ def test_the_engine_keeps_the_summary_a_rebuild_would_make(engine, session, peop
                                                         "pmo_reviewer")]
     assert (completed, with_due, late) == (2, 2, 1)  # the second review was late
     assert durations[(jan, "task", "approval3", "review", "pmo_reviewer", "cal", 13)] == 1
+    # the steps each went through, kept on the instance as its tasks complete
+    steps = dict(session.execute(select(ProcessInstance.id, ProcessInstance.steps_done)).all())
+    assert steps == {first: "approve,review,revise", second: "approve,review"}
+    # the first ended in February, 6.55 days after it started (66 tenths), by its variant
+    assert durations[(feb, "variant", "approval3", "approve,review,revise", "", "cal",
+                      66)] == 1
+    assert not any(k[1] == "variant" and k[0] == jan for k in durations)
 
     with unit_of_work(session):
         rollup.rebuild(session, lambda day: engine.is_workday(session, day), clock.now())
@@ -136,6 +150,7 @@ def test_figures_from_the_summary_are_the_row_by_row_figures(session, seeded, fi
                 HumanTask.status == "completed", HumanTask.completed_at.is_(None))):
             task.completed_at = task.created_at + timedelta(hours=5)
         session.flush()
+        rollup.fill_steps_done(session)  # the seed writes tasks, not the engine
         rollup.rebuild(session, workday, NOW)
     by_rows = insight.dashboard(session, filters, NOW, workday, only=SUMMARISED,
                                 in_sql=False, summary=False).figures
@@ -143,6 +158,7 @@ def test_figures_from_the_summary_are_the_row_by_row_figures(session, seeded, fi
                                 summary=True).figures
     if filters.start.month in (12, 11):
         assert by_rows["cycle_time"].rows and by_rows["steps"].rows
+        assert by_rows["approval_routes"].rows
     for name in SUMMARISED:
         differ = set(summary[name].rows) ^ set(by_rows[name].rows)
         assert summary[name] == by_rows[name], (name, [str(r) for r in sorted(differ)])
