@@ -95,7 +95,8 @@ class DaysOff:
         self.first: date | None = None
         self.cum: list[int] = []  # non-working days from ``first`` up to each day
 
-    def _cover(self, lo: date, hi: date) -> None:
+    def cover(self, lo: date, hi: date) -> None:
+        """Count the days from ``lo`` to ``hi`` (keeping what is counted already)."""
         if (
             self.first is not None
             and self.first <= lo
@@ -117,7 +118,7 @@ class DaysOff:
         a, b = _aware(start).astimezone(UTC).date(), _aware(end).astimezone(UTC).date()
         if (b - a).days < 2:
             return 0
-        self._cover(a, b)
+        self.cover(a, b)
         assert self.first is not None
         return self.cum[(b - self.first).days - 1] - self.cum[(a - self.first).days]
 
@@ -194,9 +195,12 @@ def month_of(when: datetime) -> date:
 # --------------------------------------------------------------------------- writing
 
 
+#: The counters of an ``insight_counts`` row; the last one is kept the larger of, the
+#: others add up.
+COUNTERS = ("started", "completed", "with_due", "late", "last_id")
 #: Columns an upsert adds to the existing row, and the one it keeps the larger of.
-_ADD = {"insight_durations": ("n",), "insight_counts": ("started", "completed", "with_due", "late")}
-_BIGGEST = {"insight_counts": ("last_id",)}
+_ADD = {"insight_durations": ("n",), "insight_counts": COUNTERS[:-1]}
+_BIGGEST = {"insight_counts": COUNTERS[-1:]}
 _UPSERTS: dict[tuple[str, str], Any] = {}
 
 
@@ -247,22 +251,21 @@ def _variant(month: date, key: str, steps_done: str | None, cal: int) -> dict[st
     }
 
 
+def _new_count() -> dict[str, int]:
+    return dict.fromkeys(COUNTERS, 0)
+
+
 def _count(
     month: date, kind: str, key: str, element: str = "", role: str = "", **values: int
 ) -> dict[str, Any]:
-    row = {
+    row: dict[str, Any] = {
         "month": month,
         "kind": kind,
         "process_key": key,
         "element_id": element,
         "role": role,
-        "started": 0,
-        "completed": 0,
-        "with_due": 0,
-        "late": 0,
-        "last_id": 0,
     }
-    row.update(values)
+    row.update(_new_count(), **values)
     return row
 
 
@@ -366,10 +369,6 @@ _NAMES = ("month", "kind", "process_key", "element_id", "role")
 #: What :func:`_accumulate` can read: instances started, instances ended, tasks completed.
 PARTS = ("started", "ended", "tasks")
 Key = tuple[date, str, str, str, str]
-
-
-def _new_count() -> dict[str, int]:
-    return {"started": 0, "completed": 0, "with_due": 0, "late": 0, "last_id": 0}
 
 
 def _accumulate(
@@ -550,11 +549,8 @@ def read(
             c.started, c.completed, c.with_due, c.late, c.last_id,
         ).where(c.month.in_(months))  # fmt: skip
         for month, kind, key, element, role, *values in session.execute(rows):
-            found[(month, kind, key, element, role)] = dict(zip(_COUNTS, values, strict=True))
+            found[(month, kind, key, element, role)] = dict(zip(COUNTERS, values, strict=True))
     return Summary(hist, found, per_month)
-
-
-_COUNTS = ("started", "completed", "with_due", "late", "last_id")
 
 
 def nothing_after(session: Session, moment: datetime) -> bool:
@@ -569,31 +565,42 @@ def nothing_after(session: Session, moment: datetime) -> bool:
     return not any(session.execute(q).one())
 
 
-def add_rows(
-    summary: Summary,
+def rows_summary(
     session: Session,
     since: datetime,
     until: datetime,
     is_workday: IsWorkday,
-    parts: Collection[str] = PARTS,
-) -> None:
-    """Add the work of a part of a month (``since`` to ``until``) to ``summary``, read
-    from the rows themselves (the summary tables keep whole months)."""
+    part: str,
+) -> Summary:
+    """One ``part`` (``started``, ``ended``, ``tasks``) of the work of a part of a month
+    (``since`` to ``until``), read from the rows themselves (the summary tables keep
+    whole months): the same shape as :func:`read` gives, to :func:`merge` into it."""
     durations: Counter[tuple[Any, ...]] = Counter()
     counts: dict[Key, dict[str, int]] = defaultdict(_new_count)
-    _accumulate(session, is_workday, durations, counts, since=since, until=until, parts=parts)
+    _accumulate(session, is_workday, durations, counts, since=since, until=until, parts=(part,))
+    found = Summary(defaultdict(Counter), dict(counts), defaultdict(Counter))
     for (month, kind, key, element, role, measure, t), n in durations.items():
-        summary.durations[(kind, key, element, role, measure)][t] += n
+        found.durations[(kind, key, element, role, measure)][t] += n
         if kind == "instance" and measure == "cal":
-            summary.by_month[(month, kind, key, measure)][t] += n
-    for k, values in counts.items():
-        mine = summary.counts.setdefault(k, _new_count())
+            found.by_month[(month, kind, key, measure)][t] += n
+    return found
+
+
+def merge(into: Summary, part: Summary) -> None:
+    """Add ``part`` (a :func:`rows_summary`) to ``into``; ``part`` is left as it was."""
+    for key, hist in part.durations.items():
+        into.durations[key].update(hist)
+    for month_key, hist in part.by_month.items():
+        into.by_month[month_key].update(hist)
+    for count_key, values in part.counts.items():
+        mine = into.counts.setdefault(count_key, _new_count())
         for name, value in values.items():
             mine[name] = max(mine[name], value) if name == "last_id" else mine[name] + value
 
 
-def percentile(histogram: Counter[int], pct: float) -> int | None:
-    """The ``pct`` percentile (nearest rank) of the values counted in ``histogram``."""
+def percentile(histogram: Counter[Any], pct: float) -> Any:
+    """The ``pct`` percentile (nearest rank) of the values counted in ``histogram``
+    (None when empty)."""
     total = sum(histogram.values())
     if not total:
         return None

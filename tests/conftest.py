@@ -188,6 +188,25 @@ def people(session: Session, clock: ManualClock) -> dict[str, str]:
     return users
 
 
+def schema_drift(db: Database, tables: set[str], metadata: MetaData = Base.metadata,
+                 **opts) -> list:
+    """What Alembic's autogenerate would change in ``tables`` to match the models: the
+    migrations and the models must agree (``[]``), types included."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    def ours(obj, name, type_, reflected, compare_to) -> bool:
+        if type_ == "table":
+            return name in tables
+        table = getattr(obj, "table", None)
+        return table is not None and table.name in tables
+
+    with db.engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"include_object": ours,
+                                                     "compare_type": True, **opts})
+        return compare_metadata(ctx, metadata)
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     """Say loudly what was not run and how to get it."""
     for line in dict.fromkeys(NOT_RUN):

@@ -142,6 +142,11 @@ def first_of_month_back(day: date, months: int) -> date:
     return date(y, m + 1, 1)
 
 
+def next_month(month: date) -> date:
+    """The first day of the month after ``month``'s."""
+    return first_of_month_back(month, -1)
+
+
 def departments(session: Session) -> tuple[str, ...]:
     """Every department some project names (its proposal's ``departments``), sorted."""
     found: set[str] = set()
@@ -178,11 +183,7 @@ class Dashboard:
 
 def percentile(values: Sequence[float], pct: float) -> float | None:
     """The ``pct`` percentile (nearest rank) of ``values``; None when empty."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return ordered[min(rank, len(ordered)) - 1]
+    return rollup.percentile(Counter(values), pct)
 
 
 def _r(value: float | None) -> float | None:
@@ -195,28 +196,21 @@ def _d(tenths: float | None) -> float | None:
 
 
 class WorkingTime:
-    """Working days between two moments: calendar time less the whole non-working days
-    in between (``is_workday`` is the install's business calendar)."""
+    """The install's business calendar for one dashboard read: ``workday`` asks
+    ``is_workday`` once per day, ``off`` counts the whole non-working days between two
+    moments from a cumulative count (:class:`engine.rollup.DaysOff`)."""
 
     def __init__(self, is_workday: Callable[[date], bool]):
         self.is_workday = is_workday
         self._cache: dict[date, bool] = {}
+        self.off = rollup.DaysOff(self.workday)
 
-    def _work(self, day: date) -> bool:
+    def workday(self, day: date) -> bool:
+        """Whether ``day`` is a working day."""
         found = self._cache.get(day)
         if found is None:
             found = self._cache[day] = bool(self.is_workday(day))
         return found
-
-    def days(self, since: datetime, until: datetime) -> float:
-        """Working days from ``since`` to ``until``."""
-        total = (until - since).total_seconds() / DAY
-        day = since.date() + timedelta(days=1)
-        while day < until.date():
-            if not self._work(day):
-                total -= 1
-            day += timedelta(days=1)
-        return max(0.0, total)
 
 
 def _month(when: datetime) -> str:
@@ -457,7 +451,7 @@ def _cycle_time(session: Session, filters: Filters, now: datetime, work: Working
     for _id, key, status, started, ended, _p in _instances(session, filters, cache):
         if _finished(filters, status, ended):
             by[key].append((rollup.tenths(started, ended),
-                            rollup.working_tenths(started, ended, work._work)))
+                            rollup.working_tenths(started, ended, work.off)))
         elif status == "running" and _started(filters, started):
             running[key] += 1
     rows = []
@@ -496,7 +490,7 @@ def _steps(session: Session, filters: Filters, now: datetime, work: WorkingTime,
         done = completed if status == "completed" and completed else None
         if done is not None:
             waits[(key, element)].append((rollup.tenths(created, done),
-                                          rollup.working_tenths(created, done, work._work)))
+                                          rollup.working_tenths(created, done, work.off)))
         else:
             waits.setdefault((key, element), [])
         if due is not None and (done or now) > due:
@@ -655,7 +649,7 @@ def _lessons(session: Session, filters: Filters, now: datetime, work: WorkingTim
 # group that count.  Durations are ``epoch::float8 / 86400``, the same double Python's
 # ``timedelta.total_seconds() / DAY`` gives; working days subtract the non-working days
 # strictly between the two dates (UTC), counted from a cumulative array built with the
-# install's calendar, as :meth:`WorkingTime.days` does.
+# install's calendar, as :func:`engine.rollup.working_tenths` does.
 
 
 def _pct(fraction: float, value: Any, *, desc: bool = False) -> Any:
@@ -708,13 +702,8 @@ class _Calendar:
             if first_task is not None:
                 first = min(first, first_task)
             start = min(first.date(), filters.start)
-            last = max(now.date(), filters.end) + timedelta(days=2)
-            cum, n, day = [], 0, start
-            while day <= last:
-                n += 0 if work._work(day) else 1
-                cum.append(n)
-                day += timedelta(days=1)
-            found = cache["calendar"] = (start, cum)
+            work.off.cover(start, max(now.date(), filters.end) + timedelta(days=2))
+            found = cache["calendar"] = (work.off.first, work.off.cum)
         self.first, self.cum = found
 
     def working_tenths(self, start: Any, end: Any) -> Any:
@@ -949,7 +938,7 @@ def _split(session: Session, filters: Filters
     edges: list[tuple[datetime, datetime]] = []
     month = date(filters.start.year, filters.start.month, 1)
     while month <= filters.end:
-        after = first_of_month_back(month, -1)
+        after = next_month(month)
         lo = datetime.combine(month, time(), tzinfo=UTC)
         hi = datetime.combine(after, time(), tzinfo=UTC)
         if filters.since <= lo and (hi <= filters.until or (
@@ -985,7 +974,13 @@ def _summary(session: Session, filters: Filters, work: WorkingTime, cache: dict[
         found = cache[key] = rollup.read(session, months, durations_of=durations_of,
                                          by_month=by_month, counts=counts)
         for since, until in edges:
-            rollup.add_rows(found, session, since, until, work._work, parts)
+            for part in parts:  # each partial month's part read once per dashboard
+                rows_key = f"rows:{since.isoformat()}:{until.isoformat()}:{part}"
+                rows = cache.get(rows_key)
+                if rows is None:
+                    rows = cache[rows_key] = rollup.rows_summary(
+                        session, since, until, work.workday, part)
+                rollup.merge(found, rows)
     return found
 
 

@@ -7,13 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import select
 
 from engine.errors import Forbidden, InvalidData, NotFound
 from engine.sso import ClaimsMissing, SsoClaims, claims_from_token
-from engine.store.models import AuditEvent, Base, SsoIdentity, User
+from engine.store.models import AuditEvent, SsoIdentity, User
+from tests.conftest import schema_drift
 
 ISSUER = "https://id.example.com"
 SSO_TABLES = {"sso_identities", "sso_group_roles", "sso_groups_seen"}
@@ -33,14 +32,7 @@ def kinds(session, target: str) -> list[str]:
 
 
 def test_models_and_migration_agree_on_the_sso_tables(db):
-    def ours(obj, name, type_, reflected, compare_to) -> bool:
-        table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", "")
-        return table in SSO_TABLES
-
-    with db.engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"include_object": ours,
-                                                     "compare_type": True})
-        assert compare_metadata(ctx, Base.metadata) == []
+    assert schema_drift(db, SSO_TABLES) == []
 
 
 def test_first_sign_in_creates_the_user_with_mapped_roles(engine, session, people, clock):
