@@ -138,7 +138,19 @@ def cmd_test(extra: list[str]) -> int:
         if run(BIN / command[0], *command[1:], cwd=ROOT, check=False) != 0:
             return 1
     say("pytest")
-    return run(PY, "-m", "pytest", *extra, cwd=ROOT, check=False)
+    return run(PY, "-m", "pytest", *_workers(extra), *extra, cwd=ROOT, check=False)
+
+
+#: pytest-xdist workers: the CI machine has two cores (one Chromium and one PostgreSQL
+#: schema per worker); ``-n 0`` (or any ``-n``/``-p no:xdist`` given) overrides it.
+WORKERS = "2"
+
+
+def _workers(extra: list[str]) -> list[str]:
+    chosen = any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in extra)
+    if chosen or "no:xdist" in extra or "--co" in extra or "--collect-only" in extra:
+        return []
+    return ["-n", WORKERS]
 
 
 def cmd_lock(extra: list[str]) -> int:

@@ -35,6 +35,15 @@ from engine.store.uow import unit_of_work
 
 PG_BASE = os.environ.get("PMOFLOW_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 NOT_RUN: list[str] = []
+#: Starts the reason of a test skipped for a missing service, so the summary finds it in
+#: the skip reports too (with pytest-xdist the workers skip, the controller reports).
+NOT_RUN_PREFIX = "NOT RUN: "
+
+
+def not_run(message: str) -> None:
+    """Skip the test for a missing service and say so loudly at the end of the run."""
+    NOT_RUN.append(message)
+    pytest.skip(NOT_RUN_PREFIX + message)
 
 
 def _pg_reachable() -> str | None:
@@ -116,9 +125,8 @@ def postgres_db() -> Iterator[Database]:
         message = f"PostgreSQL at {PG_BASE} is not reachable ({reason})"
         if os.environ.get("CI"):
             pytest.fail(message + " and CI is set: the PostgreSQL half must run", pytrace=False)
-        NOT_RUN.append(message + ": PostgreSQL tests skipped. Start it with "
-                       "`pg_ctlcluster --skip-systemctl-redirect 15 main start`.")
-        pytest.skip(message)
+        not_run(message + ": PostgreSQL tests skipped. Start it with "
+                "`pg_ctlcluster --skip-systemctl-redirect 15 main start`.")
     db = _make_postgres()
     yield db
     db.engine.dispose()
@@ -209,6 +217,13 @@ def schema_drift(db: Database, tables: set[str], metadata: MetaData = Base.metad
 
 def pytest_terminal_summary(terminalreporter) -> None:
     """Say loudly what was not run and how to get it."""
-    for line in dict.fromkeys(NOT_RUN):
+    found = list(NOT_RUN)
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = getattr(report, "longrepr", None)
+        if isinstance(longrepr, tuple) and len(longrepr) == 3:
+            reason = str(longrepr[2]).removeprefix("Skipped: ")
+            if reason.startswith(NOT_RUN_PREFIX):
+                found.append(reason.removeprefix(NOT_RUN_PREFIX))
+    for line in dict.fromkeys(found):
         terminalreporter.write_sep("!", "NOT RUN", red=True, bold=True)
         terminalreporter.write_line(line, red=True, bold=True)

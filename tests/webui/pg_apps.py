@@ -20,7 +20,7 @@ from engine.store.db import make_db_engine
 from engine.store.uow import unit_of_work
 from pmoflow.app import create_app
 from pmoflow.config import Config
-from tests.conftest import NOT_RUN, PG_BASE, _pg_reachable
+from tests.conftest import PG_BASE, _pg_reachable, not_run
 from tests.engine.driver import files as engine_files
 from webui.extensions import db
 from workflows.records.schema import upgrade_all
@@ -38,8 +38,7 @@ def require_postgres() -> None:
     message = f"PostgreSQL at {PG_BASE} is not reachable ({reason})"
     if os.environ.get("CI"):
         pytest.fail(message + " and CI is set: the PostgreSQL half must run", pytrace=False)
-    NOT_RUN.append(message + ": PostgreSQL web tests skipped.")
-    pytest.skip(message)
+    not_run(message + ": PostgreSQL web tests skipped.")
 
 
 @contextlib.contextmanager

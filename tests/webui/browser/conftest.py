@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import NOT_RUN
+from tests.conftest import not_run
 from tests.webui.browser.pmo_conftest import pmo_page, pmo_server  # noqa: F401  (fixtures)
 
 CHROMIUM = Path(os.environ.get("PMOFLOW_CHROMIUM", "/usr/bin/chromium"))
@@ -30,10 +30,9 @@ def browser():
         message = f"{CHROMIUM} is missing"
         if os.environ.get("CI"):
             pytest.fail(message + " and CI is set: browser tests must run", pytrace=False)
-        NOT_RUN.append(message + ": browser tests skipped. Install it with "
-                       "`apt-get install chromium chromium-driver` (scripts/dev.py test "
-                       "does this when it can).")
-        pytest.skip(message)
+        not_run(message + ": browser tests skipped. Install it with "
+                "`apt-get install chromium chromium-driver` (scripts/dev.py test "
+                "does this when it can).")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -19,8 +19,9 @@ SUMMARY = ('insight_durations', 'insight_counts')
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('process_instances', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('steps_done', sa.Text(), nullable=True))
+    # a plain ADD COLUMN: a batch (copy and drop) of process_instances fails on SQLite
+    # with the tasks' foreign keys pointing at it
+    op.add_column('process_instances', sa.Column('steps_done', sa.Text(), nullable=True))
     for table in SUMMARY:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.alter_column('element_id', existing_type=sa.String(length=200),
@@ -51,5 +52,4 @@ def downgrade() -> None:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.alter_column('element_id', existing_type=sa.String(length=1000),
                                   type_=sa.String(length=200), existing_nullable=False)
-    with op.batch_alter_table('process_instances', schema=None) as batch_op:
-        batch_op.drop_column('steps_done')
+    op.execute("ALTER TABLE process_instances DROP COLUMN steps_done")  # no copy (see up)
