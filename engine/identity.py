@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    Integer,
     String,
     and_,
     bindparam,
@@ -21,6 +20,7 @@ from sqlalchemy import (
     delete,
     event,
     exists,
+    func,
     literal,
     null,
     or_,
@@ -215,11 +215,13 @@ def prime(session: Session, username: str, now: datetime) -> None:
     found: dict[str, set] = {"g": set(), "p": set(), "d": set()}
     roles: dict[str, tuple[str, str]] = {}
     params = {"username": username, "now": now}
-    for kind, value, project_id, name, scope in session.execute(_GRANTS, params):
+    for kind, value, name, scope in session.execute(_GRANTS, params):
         if kind == "r":
             roles[value] = (name, scope)
+        elif kind == "p":  # one row per role: its projects' ids, comma-separated
+            found["p"].update((int(p), value) for p in name.split(","))
         else:
-            found[kind].add(value if kind != "p" else (int(project_id), value))
+            found[kind].add(value)
     cache.update(
         zip(
             keys,
@@ -229,22 +231,28 @@ def prime(session: Session, username: str, now: datetime) -> None:
     )
 
 
-_NO_PROJECT = cast(null(), Integer)
 _NO_TEXT = cast(null(), String)
 _GRANTS = union_all(
-    select(literal("g"), UserRole.role_key, _NO_PROJECT, _NO_TEXT, _NO_TEXT).where(
+    select(literal("g"), UserRole.role_key, _NO_TEXT, _NO_TEXT).where(
         UserRole.username == bindparam("username")
     ),
-    select(literal("p"), ProjectRole.role_key, ProjectRole.project_id, _NO_TEXT, _NO_TEXT).where(
-        ProjectRole.username == bindparam("username")
-    ),
-    select(literal("d"), Delegation.from_user, _NO_PROJECT, _NO_TEXT, _NO_TEXT).where(
+    # a sponsor of 300 projects: one row per role, not 300 (fetching and converting
+    # them was ~2 ms of each inbox page)
+    select(
+        literal("p"),
+        ProjectRole.role_key,
+        func.aggregate_strings(cast(ProjectRole.project_id, String), ","),
+        _NO_TEXT,
+    )
+    .where(ProjectRole.username == bindparam("username"))
+    .group_by(ProjectRole.role_key),
+    select(literal("d"), Delegation.from_user, _NO_TEXT, _NO_TEXT).where(
         Delegation.to_user == bindparam("username"),
         Delegation.starts_at <= bindparam("now"),
         or_(Delegation.ends_at.is_(None), Delegation.ends_at > bindparam("now")),
     ),
     # the roles table (a handful of rows): every list and check asks a role's scope
-    select(literal("r"), Role.key, _NO_PROJECT, Role.name, Role.scope),
+    select(literal("r"), Role.key, Role.name, Role.scope),
 )
 
 

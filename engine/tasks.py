@@ -11,7 +11,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, bindparam, false, func, or_, select
+from sqlalchemy import and_, bindparam, false, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from engine import access, identity, notifications
@@ -68,7 +68,8 @@ def list_tasks(
 ) -> tuple[list[TaskView], int]:
     """Tasks matching ``query`` for ``username`` and the total count (for paging)."""
     now = ctx.clock.now()
-    conds = _conditions(session, username, query, now)
+    parts = _branches(session, username, query, now)
+    conds = _conditions(session, username, query, now, scope=parts is None)
     order = SORTS.get(query.sort)
     if order is None:
         allowed = ", ".join(SORTS)
@@ -80,30 +81,64 @@ def list_tasks(
             }
         )
     limit, offset = max(1, min(query.limit, 500)), max(0, query.offset)
-    page_conds = list(conds)
-    if query.after is not None:
+    after = [] if query.after is None else [_after(session, query.sort, query.after)]
+    if after:
         offset = 0
-        page_conds.append(_after(session, query.sort, query.after))
     # Only the instance columns a task list shows (never the saved state).
-    q = (
-        select(HumanTask.__table__, *_INSTANCE_COLUMNS)
-        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-        .where(*page_conds)
+    q = select(HumanTask.__table__, *_INSTANCE_COLUMNS).join(
+        ProcessInstance, ProcessInstance.id == HumanTask.instance_id
     )
+    if parts is None:
+        q = q.where(*conds, *after)
+    else:  # each branch's first tasks in order through its own index, then merged
+        firsts = [
+            select(HumanTask.id)
+            .where(*part, *after)
+            .order_by(*((HumanTask.project_id, *order) if no_project else order))
+            .limit(offset + limit)
+            .subquery()
+            for no_project, part in parts
+        ]
+        merged = union_all(*(select(f.c.id) for f in firsts)).subquery()
+        q = q.where(HumanTask.id.in_(select(merged.c.id)))
     found = session.execute(q.order_by(*order).limit(limit).offset(offset)).all()
+    total: int | None
     if offset == 0 and query.after is None and len(found) < limit:
-        total: int | None = len(found)  # the whole result fits on this page: no count query needed
-    else:
+        total = len(found)  # the whole result fits on this page: no count query needed
+    elif parts is None:
         total = session.scalar(_count(conds, query.count_limit))
+    else:  # the branches are disjoint: their counts add up (one statement)
+        counts = [_count(part, query.count_limit).scalar_subquery() for _np, part in parts]
+        total = int(session.scalar(select(sum(counts[1:], counts[0]))) or 0)
+        if query.count_limit is not None:
+            total = min(total, max(1, query.count_limit))
     return [_listed(row._mapping) for row in found], int(total or 0)
 
 
-def _conditions(
+def _branches(
     session: Session, username: str | None, query: TaskQuery, now: datetime
+) -> list[tuple[bool, list[Any]]] | None:
+    """The claimable list as disjoint parts (:func:`engine.access.workable_branches`)
+    when there are several, each with the list's other filters and whether its tasks
+    have no project; None: one condition."""
+    if query.scope != "claimable" or username is None:
+        return None
+    branches = access.workable_branches(session, username, now)
+    if branches is None or len(branches) < 2:
+        return None
+    others = _conditions(session, username, query, now, scope=False)
+    return [(b.no_project, [HumanTask.assignee.is_(None), b.condition, *others]) for b in branches]
+
+
+def _conditions(
+    session: Session, username: str | None, query: TaskQuery, now: datetime, *, scope: bool = True
 ) -> list[Any]:
-    """The WHERE of a task list, on ``human_tasks`` alone (the count needs no join)."""
+    """The WHERE of a task list, on ``human_tasks`` alone (the count needs no join);
+    without ``scope``, only the filters besides mine / claimable."""
     conds: list[Any] = []
-    if query.scope in ("mine", "claimable"):
+    if query.scope in ("mine", "claimable") and not scope:
+        pass
+    elif query.scope in ("mine", "claimable"):
         if username is None:  # nobody: no task is assigned to them or theirs to claim
             conds.append(false())
         elif query.scope == "mine":

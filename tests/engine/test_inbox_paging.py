@@ -105,6 +105,48 @@ def test_pages_by_offset_and_by_keyset_list_the_same_tasks_in_order(drv, session
     assert reference(drv, "reviewer1", "mine", "due") == [ids[0]]
 
 
+@pytest.mark.parametrize("sort", sorted(SORTS))
+def test_a_claimable_list_read_by_branches_is_the_rule(drv, session, sort):
+    """A person holding roles several ways (everywhere, a project-scoped role globally,
+    roles for some projects, one of them a role held everywhere too) gets the claimable
+    list as disjoint branches merged in order: the same tasks, order and totals as the
+    rule task by task, by offset and by keyset, with and without the branches."""
+    ids = start_reviews(drv, 14)
+    with unit_of_work(session):
+        identity.create_user(session, "mix1", now=drv.clock.now(), password="demo",
+                             roles=["pmo_reviewer", "sponsor"])
+        identity.grant_project_role(session, 1, "mix1", "sponsor")
+        identity.grant_project_role(session, 2, "mix1", "sponsor")
+        identity.grant_project_role(session, 3, "mix1", "pmo_reviewer")
+        identity.grant_project_role(session, 4, "mix1", "team")
+        for n, task_id in enumerate(ids):  # sponsor / team tasks with and without projects
+            role = ("pmo_reviewer", "sponsor", "sponsor", "team")[n % 4]
+            project = (None, 1, 2, 3, 4, 5)[n % 6]
+            session.execute(update(HumanTask).where(HumanTask.id == task_id)
+                            .values(role=role, project_id=project))
+    drv.session.commit()
+    branches = access.workable_branches(session, "mix1", drv.clock.now())
+    assert branches is not None and len(branches) == 4  # everywhere, no project, 2 roles
+    session.rollback()
+    expected = reference(drv, "mix1", "claimable", sort)
+    assert 0 < len(expected) < len(ids)
+    for keyset in (False, True):
+        found, totals = paged(drv, "mix1", "claimable", sort, keyset=keyset, size=3)
+        assert found == expected and totals <= {len(expected), 0}, keyset
+    # a capped count adds the branches' counts up to the cap
+    found, total = drv.engine.tasks(session, "mix1", TaskQuery(
+        scope="claimable", sort=sort, limit=2, count_limit=3))
+    assert [t.id for t in found] == expected[:2] and total == 3
+    # with a delegation the branches could overlap: one condition, the same rule
+    with unit_of_work(session):
+        identity.add_delegation(session, "sponsor1", "mix1", drv.clock.now(), None, "away",
+                                drv.clock.now())
+    assert access.workable_branches(session, "mix1", drv.clock.now()) is None
+    session.rollback()
+    expected = reference(drv, "mix1", "claimable", sort)
+    assert paged(drv, "mix1", "claimable", sort, keyset=False)[0] == expected
+
+
 def test_tasks_without_a_due_date_come_last_and_ties_go_by_id(drv, session):
     start_reviews(drv, 8)
     found, total = drv.engine.tasks(session, "reviewer1", TaskQuery(scope="claimable"))
