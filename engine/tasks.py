@@ -69,7 +69,10 @@ def list_tasks(
     """Tasks matching ``query`` for ``username`` and the total count (for paging)."""
     now = ctx.clock.now()
     parts = _branches(session, username, query, now)
-    conds = _conditions(session, username, query, now, scope=parts is None)
+    if parts is not None and len(parts) < 2:  # one way (or none) to hold a role
+        conds, parts = (parts[0][1] if parts else [false()]), None
+    else:
+        conds = _conditions(session, username, query, now, scope=parts is None)
     order = SORTS.get(query.sort)
     if order is None:
         allowed = ", ".join(SORTS)
@@ -101,30 +104,36 @@ def list_tasks(
         ]
         merged = union_all(*(select(f.c.id) for f in firsts)).subquery()
         q = q.where(HumanTask.id.in_(select(merged.c.id)))
-    found = session.execute(q.order_by(*order).limit(limit).offset(offset)).all()
-    total: int | None
-    if offset == 0 and query.after is None and len(found) < limit:
-        total = len(found)  # the whole result fits on this page: no count query needed
-    elif parts is None:
-        total = session.scalar(_count(conds, query.count_limit))
-    else:  # the branches are disjoint: their counts add up (one statement)
+    if parts is None:
+        counted = _count(conds, query.count_limit).scalar_subquery()
+    else:  # the branches are disjoint: their counts add up
         counts = [_count(part, query.count_limit).scalar_subquery() for _np, part in parts]
-        total = int(session.scalar(select(sum(counts[1:], counts[0]))) or 0)
-        if query.count_limit is not None:
-            total = min(total, max(1, query.count_limit))
-    return [_listed(row._mapping) for row in found], int(total or 0)
+        counted = sum(counts[1:], counts[0])
+    if query.count_limit is not None:  # a bounded count rides with the page (one statement)
+        q = q.add_columns(counted.label("total_"))
+    found = session.execute(q.order_by(*order).limit(limit).offset(offset)).all()
+    total: int
+    if offset == 0 and query.after is None and len(found) < limit:
+        total = len(found)  # the whole result fits on this page
+    elif found and query.count_limit is not None:
+        total = int(found[0].total_ or 0)
+    else:
+        total = int(session.scalar(select(counted)) or 0)
+    if query.count_limit is not None:
+        total = min(total, max(1, query.count_limit))
+    return [_listed(row._mapping) for row in found], total
 
 
 def _branches(
     session: Session, username: str | None, query: TaskQuery, now: datetime
 ) -> list[tuple[bool, list[Any]]] | None:
-    """The claimable list as disjoint parts (:func:`engine.access.workable_branches`)
-    when there are several, each with the list's other filters and whether its tasks
-    have no project; None: one condition."""
+    """The claimable list as disjoint parts (:func:`engine.access.workable_branches`),
+    each with the list's other filters and whether its tasks have no project; None: the
+    one condition of :func:`claimable_filter` serves (a delegation: parts may overlap)."""
     if query.scope != "claimable" or username is None:
         return None
     branches = access.workable_branches(session, username, now)
-    if branches is None or len(branches) < 2:
+    if branches is None:
         return None
     others = _conditions(session, username, query, now, scope=False)
     return [(b.no_project, [HumanTask.assignee.is_(None), b.condition, *others]) for b in branches]
