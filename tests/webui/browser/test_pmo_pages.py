@@ -88,8 +88,12 @@ def test_small_screen_shows_the_bell_and_the_portfolio(new_page, app, web_clock)
     phone = new_page("pm2", width=390, height=844)
     phone.goto("/portfolio")
     phone.click(".navbar-toggler")
+    # the menu slides open (Bootstrap's "collapsing" transition): a click while it moves
+    # can miss the link, so wait until it is shown
+    expect(phone.locator(".navbar-collapse")).to_have_class(re.compile(r"\bshow\b"))
     expect(phone.locator("[data-testid=bell-count]")).to_be_visible()
     phone.click("[data-testid=bell]")
+    phone.wait_for_url(re.compile(r"/notifications"))
     expect(phone.locator("h1")).to_have_text("Notifications")
     phone.goto("/risks")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
