@@ -31,20 +31,30 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--tasks", type=int, default=600)
     parser.add_argument("--count", action="store_true",
-                        help="print the SQL statements of one request of each kind instead")
+                        help="print the SQL statements of one request of each kind instead, "
+                             "each with its time (ms)")
+    parser.add_argument("--scale", action="store_true",
+                        help="pg only: the big install of bench/scale_data.py (1,000,000 "
+                             "instances) with --tasks approvals started in it")
     args = parser.parse_args()
     drop = None
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/profile.db"
-        if args.db == "pg":
+        if args.db == "pg" and args.scale:
+            import scale_data
+            import scale_http
+
+            url = scale_data.ensure(scale_data.DEFAULT_PG, scale_data.DEFAULT_SCHEMA)
+        elif args.db == "pg":
             found = H.pg_schema(H.DEFAULT_PG)
             if isinstance(found, str):
                 print(found)
                 return 1
             url, drop = found
         try:
-            seeder = H.Seeder(url, 1)
-            ids = seeder.open_reviews(args.tasks)
+            seeder = None if args.scale else H.Seeder(url, 1)
+            ids = (scale_http.seed_scale(url, args.tasks) if args.scale
+                   else seeder.open_reviews(args.tasks))
             config = Config.from_env({}, database_url=url, instance_dir=Path(tmp),
                                      secret_key="profile-secret", run_worker_in_server=False)
             app = create_app(config)
@@ -67,7 +77,8 @@ def main() -> int:
                 assert done.status_code == 302, done.status_code
                 n += 1
             print(f"{n} rounds (inbox page, task form, submit)")
-            seeder.close()
+            if seeder:
+                seeder.close()
         finally:
             if drop:
                 drop()
@@ -81,10 +92,13 @@ def count_statements(app, client, ids: list[int]) -> None:
     from webui.extensions import db
 
     seen: list[str] = []
+    started: list[float] = []
     with app.app_context():
         engine = db.engine
     event.listen(engine, "before_cursor_execute",
-                 lambda *a: seen.append(" ".join(a[2].split())[:110]))
+                 lambda *a: started.append(time.perf_counter()))
+    event.listen(engine, "after_cursor_execute", lambda *a: seen.append(
+        f"{(time.perf_counter() - started[-1]) * 1000:6.2f} ms  " + " ".join(a[2].split())[:110]))
     for i, label in ((0, None), (1, "show")):
         seen.clear()
         client.get(f"/tasks?tab=claimable&page={i + 1}")

@@ -25,6 +25,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    union,
     union_all,
 )
 from sqlalchemy.orm import Session
@@ -459,6 +460,23 @@ def holders(session: Session, role: str, project_id: int | None = None) -> list[
         q = select(UserRole.username).where(UserRole.role_key == role)
     q = q.join(User, User.username == q.selected_columns[0]).where(User.active.is_(True))
     return sorted(set(session.scalars(q)))
+
+
+def holders_anywhere(session: Session, role: str) -> list[str]:
+    """Active users who hold ``role`` globally or for any project, sorted: e.g. whom to
+    tell about a risk waiting at the PMO heads' level (no directory is read)."""
+    held = union(
+        select(UserRole.username).where(UserRole.role_key == role),
+        select(ProjectRole.username).where(ProjectRole.role_key == role),
+    ).subquery()
+    q = select(User.username).where(User.active.is_(True), User.username.in_(select(held)))
+    return sorted(session.scalars(q))
+
+
+def is_active_user(session: Session, username: str) -> bool:
+    """Is ``username`` an active user?"""
+    found = session.scalar(select(User.active).where(User.username == username))
+    return bool(found)
 
 
 _ACTIVE_USER = select(

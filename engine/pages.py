@@ -11,7 +11,8 @@ an instance, who may withdraw it).  No Flask here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -78,6 +79,10 @@ class Directory:
     def name(self, username: str | None) -> str:
         """Display name of a user (the username if unknown)."""
         return self.display_names.get(username or "", username or "")
+
+
+#: No people, no names: a page whose directory is filled in afterwards.
+NOBODY = Directory((), {}, {})
 
 
 @dataclass(frozen=True)
@@ -240,20 +245,94 @@ def _project_role_pairs(session: Session) -> Any:
     )
 
 
-def names(session: Session, usernames: set[str]) -> Directory:
-    """Display names of ``usernames`` only, and role names: for pages that show names but
-    offer no picker (the whole directory grows with the organisation)."""
-    found = (
-        dict(
-            session.execute(
-                select(User.username, User.display_name).where(User.username.in_(sorted(usernames)))
-            ).all()
-        )
-        if usernames
-        else {}
+def names(session: Session, usernames: Iterable[str | None]) -> Directory:
+    """Display names of ``usernames`` only (active or not), and role names: for pages
+    that show names but offer no picker (the whole directory grows with the
+    organisation)."""
+    return Directory((), identity.role_names(session), display_names(session, usernames))
+
+
+def display_names(session: Session, usernames: Iterable[str | None]) -> dict[str, str]:
+    """Username -> display name (the username when it has none) of those of
+    ``usernames`` that are users; one statement, none for an empty set."""
+    wanted = sorted({u for u in usernames if u})
+    if not wanted:
+        return {}
+    found = session.execute(
+        select(User.username, User.display_name).where(User.username.in_(wanted))
     )
-    display = {u: d or u for u, d in found.items()}
-    return Directory((), identity.role_names(session), display)
+    return {u: d or u for u, d in found}
+
+
+#: At most this many distinct strings of a page are looked up as usernames (a request
+#: whose data holds more shows the rest by username).
+MOST_NAMES = 2000
+
+#: The longest username (``users.username``).
+_USERNAME_MAX = 64
+
+
+def usernames_in(*values: Any) -> set[str]:
+    """Every string that could be a username (1-64 characters) anywhere in ``values``,
+    through nested mappings, lists and tuples: the people a page may name (a person
+    picked in a form, a reviewer inside a row, whom an audit entry handed a task to)
+    without knowing each form's shape.  Strings that are no username find no user."""
+    out: set[str] = set()
+    stack: list[Any] = list(values)
+    while stack and len(out) < MOST_NAMES:
+        value = stack.pop()
+        if isinstance(value, str):
+            if 0 < len(value) <= _USERNAME_MAX:
+                out.add(value)
+        elif isinstance(value, Mapping):
+            stack.extend(value.values())
+        elif isinstance(value, list | tuple | set | frozenset):
+            stack.extend(value)
+    return out
+
+
+def has_person_picker(schema: Any) -> bool:
+    """Does the form offer a person picker (``x-widget: user``) anywhere, nested rows
+    and objects included?  Only such a form needs the whole directory."""
+    stack: list[Any] = [schema]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, Mapping):
+            if value.get("x-widget") == "user":
+                return True
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
+
+
+def _people_shown(page: InstancePage) -> set[str]:
+    """Whom the instance page names: the starter, everyone in its history (actors and
+    whoever an entry's detail names), the holders of its open steps, the people its
+    data names, whom its steps were completed by and whom they may be reassigned to."""
+    return usernames_in(
+        page.instance.started_by,
+        [(e.actor, e.detail) for e in page.history],
+        [w.assignee for w in page.waiting],
+        page.data,
+        [s.completed_by for s in page.cycle.steps] if page.cycle else [],
+        list(page.reassign_to.values()),
+    )
+
+
+def _with_directory(
+    session: Session, page: InstancePage, more: Iterable[str | None] = (), *, people: bool = False
+) -> InstancePage:
+    """``page`` with the names it shows (and ``more``); with ``people``, the whole
+    directory too, for a form's person pickers."""
+    shown = display_names(session, _people_shown(page) | {u for u in more if u})
+    if not people:
+        return replace(page, directory=Directory((), identity.role_names(session), shown))
+    full = directory(session)
+    return replace(
+        page,
+        directory=Directory(full.people, full.role_names, {**shown, **full.display_names}),
+    )
 
 
 def process_names(session: Session) -> dict[str, str]:
@@ -305,7 +384,12 @@ def start_page(eng: Engine, session: Session, process_key: str, username: str) -
             process=view.name,
             role=view.start_role,
         )
-    return StartPage(view, eng.form_schema(session, view.id, view.start_form), directory(session))
+    schema = eng.form_schema(session, view.id, view.start_form)
+    return StartPage(
+        view,
+        schema,
+        directory(session) if has_person_picker(schema) else names(session, ()),
+    )
 
 
 def waiting_steps(tasks: list[TaskView], now: datetime) -> tuple[Waiting, ...]:
@@ -334,9 +418,11 @@ def instance_page(
     *,
     checked: bool = False,
     views: DataViews | None = None,
+    named: bool = True,
 ) -> InstancePage:
     """The instance page (``checked``: access was already established through a task;
-    ``views``: the instance's data when the caller already read it)."""
+    ``views``: the instance's data when the caller already read it; ``named``: with the
+    names of the people it shows, else an empty directory the caller fills)."""
     if not checked and not may_view_instance(
         session, username, records.require_instance(session, instance_id), eng.clock.now()
     ):
@@ -350,7 +436,7 @@ def instance_page(
     now = eng.clock.now()
     waits = tuple(eng.waits(session, instance_id))
     roles = identity.global_roles(session, username)
-    return InstancePage(
+    page = InstancePage(
         instance=view,
         process_name=definition.name,
         now=now,
@@ -362,13 +448,14 @@ def instance_page(
         can_withdraw=view.status == "running" and view.started_by == username,
         can_reassign=ADMIN_ROLE in roles,
         reassign_to=_reassign_to(session, view, now) if ADMIN_ROLE in roles else {},
-        directory=directory(session),
+        directory=NOBODY,
         waits=waits,
         can_close_wait=view.status == "running"
         and any(w.closable for w in waits)
         and (view.started_by == username or bool(CLOSERS & roles)),
         cycle=eng.cycle_time(session, instance_id),
     )
+    return _with_directory(session, page) if named else page
 
 
 def _reassign_to(session: Session, view: InstanceView, now: datetime) -> dict[int, tuple[str, ...]]:
@@ -412,7 +499,7 @@ def deadlines(eng: Engine, session: Session, instance_id: int) -> Deadlines:
         now,
         waiting_steps(view.open_tasks, now),
         tuple(eng.waits(session, instance_id)),
-        directory(session),
+        names(session, {t.assignee for t in view.open_tasks if t.status == "open"}),
     )
 
 
@@ -434,7 +521,9 @@ def task_page(eng: Engine, session: Session, task_id: int, username: str) -> Tas
     views = eng.instance_and_task_data(
         session, task.instance_id, task_id if task.status == "open" else None
     )
-    page = instance_page(eng, session, task.instance_id, username, checked=True, views=views)
+    page = instance_page(
+        eng, session, task.instance_id, username, checked=True, views=views, named=False
+    )
     schema = eng.form_schema(
         session, task.form_definition_id or page.instance.definition_id, task.form
     )
@@ -442,6 +531,11 @@ def task_page(eng: Engine, session: Session, task_id: int, username: str) -> Tas
     seen = page.data if views.task_data is None else views.task_data
     values = {k: v for k, v in seen.items() if k in props and k not in OUTCOME_KEYS}
     values.update(row.draft or {})
+    candidates = (
+        access.handover_candidates(session, row, page.instance.started_by, page.now)
+        if task.status == "open" and task.assignee is None and task.role
+        else ()
+    )
     can_act, why_not, handover = False, "", tuple[str, ...]()
     started_by = page.instance.started_by
     if task.status == "open":
@@ -451,6 +545,12 @@ def task_page(eng: Engine, session: Session, task_id: int, username: str) -> Tas
             handover = access.handover_candidates(
                 session, row, started_by, page.now, exclude=(username,)
             )
+    page = _with_directory(
+        session,
+        page,
+        [task.assignee, task.completed_by, *candidates, *handover, *usernames_in(values)],
+        people=has_person_picker(schema),
+    )
     return TaskPage(
         task=task,
         page=page,
@@ -468,11 +568,7 @@ def task_page(eng: Engine, session: Session, task_id: int, username: str) -> Tas
             and bool(task.role)
             and task.claimed_at is not None
         ),
-        candidates=(
-            access.handover_candidates(session, row, started_by, page.now)
-            if task.status == "open" and task.assignee is None and task.role
-            else ()
-        ),
+        candidates=candidates,
         handover=handover,
     )
 
@@ -528,7 +624,7 @@ def my_requests(
     if status:
         q = q.where(ProcessInstance.status == status)
     rows, total = _instance_rows(eng, session, q, offset, limit)
-    return InstanceList(rows, total, eng.clock.now(), directory(session))
+    return InstanceList(rows, total, eng.clock.now(), names(session, _row_people(rows)))
 
 
 def running_instances(
@@ -547,7 +643,14 @@ def running_instances(
     if process_key:
         q = q.where(ProcessInstance.process_key == process_key)
     rows, total = _instance_rows(eng, session, q, offset, limit)
-    return InstanceList(rows, total, eng.clock.now(), directory(session), process_names(session))
+    return InstanceList(
+        rows, total, eng.clock.now(), names(session, _row_people(rows)), process_names(session)
+    )
+
+
+def _row_people(rows: list[InstanceRow]) -> set[str | None]:
+    """Whom a list of instances names: their starters and the holders of their steps."""
+    return {r.started_by for r in rows} | {w.assignee for r in rows for w in r.waiting}
 
 
 @dataclass(frozen=True)

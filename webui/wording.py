@@ -52,20 +52,23 @@ def label(text: Any) -> str:
     return str(translations().ugettext(text))
 
 
-def _people() -> Any:
-    found = g.get("_pmoflow_people") if has_app_context() else None
-    if found is None and has_app_context():
+def _user(name: Any) -> str:
+    """A person's display name (their username if unknown), looked up once per request:
+    a notification names a few people, so only they are read, never the directory."""
+    if not name:
+        return ""
+    name = str(name)
+    if not has_app_context():
+        return name
+    known = g.get("_pmoflow_display_names")
+    if known is None:
+        known = g._pmoflow_display_names = {}
+    if name not in known:
         from engine import pages
         from webui.extensions import db
 
-        found = pages.directory(db.session)
-        g._pmoflow_people = found
-    return found
-
-
-def _user(name: Any) -> str:
-    people = _people()
-    return people.name(str(name)) if people is not None and name else str(name or "")
+        known[name] = pages.display_names(db.session, [name]).get(name, name)
+    return str(known[name])
 
 
 def param(value: Any) -> str:

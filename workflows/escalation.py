@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from engine import identity
 from engine.errors import Conflict, InvalidData, NotFound
-from engine.pages import directory
 from engine.services import Operation, ServiceCall
 from workflows import records
 from workflows.catalog import CatalogEntry
@@ -255,8 +255,7 @@ def _escalation_id(call: ServiceCall) -> int:
 
 def _holders(call: ServiceCall, role: str, exclude: str) -> list[str]:
     """Active holders of a global role, without ``exclude`` (the raising PM)."""
-    return [p.username for p in directory(call.session).people
-            if role in p.roles and p.username != exclude]
+    return [u for u in identity.holders_anywhere(call.session, role) if u != exclude]
 
 
 def _code(project: records.ProjectView) -> str:

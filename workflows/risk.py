@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from engine import identity
 from engine.errors import InvalidData, NotFound
-from engine.pages import directory
 from engine.services import Operation, ServiceCall
 from engine.working_days import sla_due
 from workflows import records
@@ -87,7 +86,7 @@ def _project(call: ServiceCall, project_id: Any) -> records.ProjectView:
 
 
 def _check_owner(call: ServiceCall, owner: Any) -> None:
-    if not any(p.username == owner for p in directory(call.session).people):
+    if not isinstance(owner, str) or not identity.is_active_user(call.session, owner):
         raise InvalidData({"owner": f"No active user named {owner!r}."})
 
 
@@ -282,7 +281,7 @@ def _holders(call: ServiceCall, level: int, risk: records.RiskView) -> list[str]
         people = [records.get_project(call.session, risk.project_id).sponsor]
     else:
         role = LEVELS[level][0]
-        people = [p.username for p in directory(call.session).people if role in p.roles]
+        people = identity.holders_anywhere(call.session, role)
     return [p for p in people if p != risk.raised_by]
 
 

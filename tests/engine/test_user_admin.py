@@ -195,6 +195,20 @@ def test_project_scoped_role(engine, session, people):
     ]
 
 
+def test_holders_anywhere_are_active_global_or_project_holders(engine, session, people):
+    engine.grant_role(session, "admin", "pm2", "sponsor", project_id=7)
+    engine.grant_role(session, "admin", "team1", "sponsor", project_id=8)
+    engine.grant_role(session, "admin", "pm2", "sponsor", project_id=9)  # pm2 once
+    assert identity.holders_anywhere(session, "sponsor") == ["pm2", "sponsor1", "team1"]
+    engine.set_user_active(session, "admin", "team1", False, "left")
+    assert identity.holders_anywhere(session, "sponsor") == ["pm2", "sponsor1"]
+    assert identity.holders_anywhere(session, "steering") == ["steer1", "steer2", "steer3"]
+    assert identity.holders_anywhere(session, "nobody_has_it") == []
+    assert identity.is_active_user(session, "pm2")
+    assert not identity.is_active_user(session, "team1")
+    assert not identity.is_active_user(session, "ghost")
+
+
 def test_sla_default_sets_due_date_where_the_diagram_has_none(drv, engine, session, people):
     drv.deploy("approval3.bpmn")
     engine.set_sla_default(session, "admin", "approval3", "approve", "p3d")

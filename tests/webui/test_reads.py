@@ -96,3 +96,66 @@ def test_lists_page_and_count(ctx, arrange):
     with pytest.raises(Forbidden):
         pages.running_instances(ctx, db.session, "pm1")
     assert pages.running_instances(ctx, db.session, "pmohead").total == 4
+
+
+def test_pages_read_the_names_they_show_not_the_whole_directory(ctx, arrange):
+    """A task page whose form picks nobody, the instance page, their lists and deadlines
+    name everyone they show (the starter even after leaving, a person picked in the
+    data, a reviewer inside a row, whom the task may go to) and read nobody else."""
+    for n in range(6):
+        arrange.add_user(f"bystander{n}", "team", name=f"Bystander {n}")
+    arrange.add_user("leaver", "pm", name="Lena Leaver")
+    arrange.add_user("reviewer2", "pmo_reviewer", name="Rui Second")
+    inst = arrange.start("widgets", actor="leaver", data={
+        "title": "T", "budget": {"amount": "1", "currency": "CNY"}, "category": "it",
+        "sponsor": "sponsor1", "milestones": [{"name": "pm2"}]})
+    ctx.set_user_active(db.session, "admin", "leaver", False, "left the company")
+    db.session.commit()
+    task = arrange.task(inst.id)
+
+    page = pages.task_page(ctx, db.session, task.id, "reviewer1")
+    shown = page.page.directory
+    assert page.page.directory.people == ()  # the check form offers no person picker
+    assert page.handover == ("reviewer2",) and set(page.candidates) == {"reviewer1",
+                                                                      "reviewer2"}
+    assert shown.name("leaver") == "Lena Leaver"  # inactive: still named
+    assert shown.name("sponsor1") == "Zhang Min (Sponsor)"  # picked in the data
+    assert shown.name("pm2") == "Sara Novak (PM)"  # inside a row
+    assert shown.name("reviewer2") == "Rui Second"  # whom it may go to
+    assert not {f"bystander{n}" for n in range(6)} & set(shown.display_names)
+    assert shown.role_names["pmo_reviewer"]
+
+    ctx.claim(db.session, task.id, "reviewer2")
+    db.session.commit()
+    inst_page = pages.instance_page(ctx, db.session, inst.id, "leaver")
+    assert inst_page.directory.name("reviewer2") == "Rui Second"  # holds the open step
+    assert not {f"bystander{n}" for n in range(6)} & set(inst_page.directory.display_names)
+    deadlines = pages.deadlines(ctx, db.session, inst.id)
+    assert deadlines.directory.display_names == {"reviewer2": "Rui Second"}
+    listing = pages.running_instances(ctx, db.session, "pmohead", process_key="widgets")
+    assert listing.directory.display_names == {"leaver": "Lena Leaver",
+                                               "reviewer2": "Rui Second"}
+
+
+def test_a_form_with_a_person_picker_gets_the_directory(ctx, arrange):
+    arrange.add_user("bystander", "team", name="By Stander")
+    page = pages.start_page(ctx, db.session, "widgets", "pm1")  # sponsor: a person picker
+    people = {p.username: p for p in page.directory.people}
+    assert people["bystander"].display_name == "By Stander"
+    assert "sponsor" in people["sponsor1"].global_roles
+    plain = pages.start_page(ctx, db.session, "approval3", "pm1")
+    assert plain.directory.people == ()
+
+
+def test_person_pickers_and_names_are_found_at_any_depth():
+    rows = {"type": "array", "items": {"type": "object", "properties": {
+        "who": {"type": "string", "x-widget": "user"}}}}
+    assert pages.has_person_picker({"properties": {"team": rows}})
+    assert pages.has_person_picker({"allOf": [{"properties": {"p": {"x-widget": "user"}}}]})
+    assert not pages.has_person_picker({"properties": {"p": {"x-widget": "users"},
+                                                       "q": {"title": "user"}}})
+    assert not pages.has_person_picker(None)
+    found = pages.usernames_in({"a": ["pm1", {"b": ("pm2",)}], "n": 3, "c": "x" * 65},
+                               "sponsor1", None, "")
+    assert found == {"pm1", "pm2", "sponsor1"}
+    assert len(pages.usernames_in([str(n) for n in range(5000)])) == pages.MOST_NAMES

@@ -86,6 +86,19 @@ def test_a_decision_notice_says_the_outcome_in_the_readers_language(client, arra
     assert "Check completeness：Omar Haddad (PMO reviewer) 驳回" in titles(client)
 
 
+def test_a_message_names_people_read_one_by_one_once_per_request(app: Flask):
+    from flask import g
+
+    from webui.wording import param
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert param({"users": ["pm1", "ghost", "pm1"]}) == "Li Wei (PM), ghost, Li Wei (PM)"
+        assert param({"user": "sponsor1"}) == "Zhang Min (Sponsor)"
+        # only the people named were read (never the directory), each once
+        assert g._pmoflow_display_names == {"pm1": "Li Wei (PM)", "ghost": "ghost",
+                                            "sponsor1": "Zhang Min (Sponsor)"}
+
+
 def test_service_notes_use_their_keys_and_fall_back_to_the_stored_text(app: Flask):
     detail = {"notes": ["Reminded pm1 to write their lessons."],
               "note_keys": [{"msg": "Reminded %(member)s to write their lessons.",
