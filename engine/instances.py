@@ -25,7 +25,7 @@ from engine.definitions import current_bindings, get_process
 from engine.errors import FieldError, Forbidden, InvalidData, NotReady
 from engine.execution import audit_services
 from engine.forms import apply_defaults, validate_form
-from engine.retry import retrying
+from engine.retry import retrying_locked
 from engine.spiff.stepping import run_engine, run_task
 from engine.store import rows
 from engine.store.rows import Rec
@@ -149,17 +149,24 @@ def complete(
     Runs again on fresh state when another action on the same instance (a sibling task,
     a timer) saved first: only a task someone else completed or changed is a conflict.
     """
-    return retrying(
-        lambda: _complete(ctx, session, task_id, actor, data), what=f"completing task {task_id}"
+    return retrying_locked(
+        lambda lock_first: _complete(ctx, session, task_id, actor, data, lock_first),
+        what=f"completing task {task_id}",
     )
 
 
 def _complete(
-    ctx: EngineContext, session: Session, task_id: int, actor: str, data: Mapping[str, Any] | None
+    ctx: EngineContext,
+    session: Session,
+    task_id: int,
+    actor: str,
+    data: Mapping[str, Any] | None,
+    lock_first: bool = False,
 ) -> InstanceView:
     # Deferred on SQLite: the write lock is taken by the first write, after the scripts
-    # ran; a read made stale by another writer then fails and the action runs again.
-    with unit_of_work(session, write=False):
+    # ran; a read made stale by another writer then fails and the action runs again,
+    # this time taking the lock first (``lock_first``: engine.retry.retrying_locked).
+    with unit_of_work(session, write=lock_first):
         now = ctx.clock.now()
         row, inst, open_rows = _task_for_completion(session, task_id)
         if inst.status == "suspended":  # held by a PMO administrator (engine.ops)
@@ -255,16 +262,24 @@ def cancel(
                 )
             }
         )
-    return retrying(
-        lambda: _cancel(ctx, session, instance_id, actor, reason.strip(), kind),
+    return retrying_locked(
+        lambda lock_first: _cancel(
+            ctx, session, instance_id, actor, reason.strip(), kind, lock_first
+        ),
         what=f"cancelling instance {instance_id}",
     )
 
 
 def _cancel(
-    ctx: EngineContext, session: Session, instance_id: int, actor: str, reason: str, kind: str
+    ctx: EngineContext,
+    session: Session,
+    instance_id: int,
+    actor: str,
+    reason: str,
+    kind: str,
+    lock_first: bool = False,
 ) -> InstanceView:
-    with unit_of_work(session, write=False):
+    with unit_of_work(session, write=lock_first):
         now = ctx.clock.now()
         inst = rows.require_instance(session, instance_id, lock=True)
         if inst.status != "running":

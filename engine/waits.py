@@ -19,7 +19,7 @@ from engine.context import EngineContext
 from engine.definitions import SpecCache
 from engine.errors import FieldError, Forbidden, InvalidData, NotReady
 from engine.identity import global_roles
-from engine.retry import retrying
+from engine.retry import retrying_locked
 from engine.spiff.stepping import run_engine, waiting_timers
 from engine.store import rows
 from engine.store.models import Job, ProcessInstance
@@ -88,14 +88,21 @@ def close_early(
         raise InvalidData(
             {"reason": FieldError("Give a reason.", "wait.reason_required", field="reason")}
         )
-    return retrying(
-        lambda: _close(ctx, session, instance_id, actor, reason.strip()),
+    return retrying_locked(
+        lambda lock_first: _close(ctx, session, instance_id, actor, reason.strip(), lock_first),
         what=f"closing a wait of instance {instance_id}",
     )
 
 
-def _close(ctx: EngineContext, session: Session, instance_id: int, actor: str, reason: str) -> int:
-    with unit_of_work(session, write=False):
+def _close(
+    ctx: EngineContext,
+    session: Session,
+    instance_id: int,
+    actor: str,
+    reason: str,
+    lock_first: bool = False,
+) -> int:
+    with unit_of_work(session, write=lock_first):
         now = ctx.clock.now()
         inst = rows.require_instance(session, instance_id, lock=True)
         if inst.started_by != actor and not (CLOSERS & global_roles(session, actor)):

@@ -33,7 +33,7 @@ from engine import execution, install, projection, sla_reminders
 from engine.context import EngineContext
 from engine.errors import EngineError, InstanceChanged, NotFound
 from engine.jobs import wake
-from engine.retry import is_transient, retrying
+from engine.retry import is_transient, retrying_locked
 from engine.spiff.stepping import run_engine
 from engine.store import rows
 from engine.store.models import Job
@@ -65,7 +65,7 @@ def fire_due_jobs(ctx: EngineContext, session: Session, *, limit: int = 100) -> 
             break
         for job_id, instance_id in due:
             handled.add(job_id)
-            outcome, error = retrying(
+            outcome, error = retrying_locked(
                 functools.partial(_fire_one, ctx, session, job_id, instance_id),
                 what=f"job {job_id}",
             )
@@ -111,10 +111,15 @@ def _candidates(
 
 
 def _fire_one(
-    ctx: EngineContext, session: Session, job_id: int, instance_id: int | None
+    ctx: EngineContext,
+    session: Session,
+    job_id: int,
+    instance_id: int | None,
+    lock_first: bool = False,
 ) -> tuple[str, str]:
-    """Lock the instance, then the job; fire it in a savepoint; record the outcome."""
-    with unit_of_work(session, write=False):
+    """Lock the instance, then the job; fire it in a savepoint; record the outcome
+    (``lock_first``: a run again after a lost race takes SQLite's write lock first)."""
+    with unit_of_work(session, write=lock_first):
         now = ctx.clock.now()
         inst = None
         if instance_id is not None:

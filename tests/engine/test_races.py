@@ -322,3 +322,45 @@ def test_a_slow_step_does_not_hold_other_peoples_actions(drv, session, db, clock
     assert outcome["slow"].status == "completed"
     session.rollback()
     assert session.get(HumanTask, review.id).assignee == "reviewer1"
+
+
+def test_a_completion_that_lost_the_race_runs_again_holding_the_lock(drv, session, db, clock,
+                                                                    settings):
+    """SQLite: the first run of a completion is optimistic (no write lock while its steps
+    run); when another writer commits meanwhile, its snapshot is stale and it runs again,
+    this time holding the write lock from the start, so it cannot lose the same race
+    again (two busy web workers made a completion fail eight times in a row: "busy" on a
+    task nobody else touched).  PostgreSQL locks only the instance: a write elsewhere
+    does not make it run again."""
+    import sqlite3
+
+    runs: list[bool | None] = []  # per run of the glue call: was the write lock held?
+
+    def pause(_call):
+        if db.kind != "sqlite":
+            runs.append(None)
+            return True
+        other = sqlite3.connect(db.url.removeprefix("sqlite:///"), timeout=0,
+                                isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:  # "database is locked": the completion holds it
+            runs.append(True)
+        else:
+            runs.append(False)
+            if len(runs) == 1:  # someone else writes while the first run works
+                other.execute("UPDATE users SET display_name = 'Changed meanwhile' "
+                              "WHERE username = 'pm2'")
+            other.execute("COMMIT")
+        finally:
+            other.close()
+        return True
+
+    eng = Engine(clock=clock, settings=settings,
+                 services=ServiceRegistry([("pause", pause)]))
+    Driver(eng, session, clock).deploy("race_pause.bpmn")
+    inst = eng.start(session, "race_pause", "pm1", {})
+    done = eng.complete(session, inst.open_tasks[0].id, "pm1", {})
+    assert done.status == "completed"
+    assert runs == ([False, True] if db.kind == "sqlite" else [None])
+    assert len(audit_kinds(session, inst.id, "task_completed")) == 1
