@@ -98,10 +98,22 @@ class Result:
     gthread: Result | None = None
     #: People working at once: {people: PeopleRun}.
     people: dict[int, PeopleRun] = field(default_factory=dict)
+    #: CPU seconds spent during the many-clients run: the whole machine, the gunicorn
+    #: workers, the database server's processes (PostgreSQL).
+    cpu: dict[str, float] = field(default_factory=dict)
+    #: The floors measured beside the app (SQLite run): request kind -> Row.
+    floors: dict[str, Row] = field(default_factory=dict)
+    #: Size of an inbox page (bytes), what the transport floor answers with.
+    inbox_bytes: int = 0
 
     @property
     def rate(self) -> float:
         return self.completions / self.seconds if self.seconds else 0.0
+
+    def cpu_ms_per_completion(self, part: str = "machine") -> float:
+        """CPU (ms) the machine (or ``part``) spent per completion in the many-clients
+        run: what bounds completions/s on this machine's CPUs."""
+        return self.cpu.get(part, 0.0) * 1000 / self.completions if self.completions else 0.0
 
 
 @dataclass
@@ -271,18 +283,21 @@ class Gunicorn:
     """``gunicorn 'pmoflow.app:create_app()'`` on a free local port."""
 
     def __init__(self, url: str, instance_dir: Path, args: argparse.Namespace,
-                 worker_class: str | None = None, workers: int | None = None):
+                 worker_class: str | None = None, workers: int | None = None,
+                 app: str = "pmoflow.app:create_app()", env: dict[str, str] | None = None,
+                 probe: str = "/login"):
         self.port = free_port()
+        self.probe = probe
         self.argv = [sys.executable, "-m", "gunicorn", "--workers",
                      str(workers or args.workers),
                      "--worker-class", worker_class or args.worker_class,
                      "--threads", str(args.threads),
                      "--keep-alive", "5", "--backlog", "256", "--log-level", "warning",
-                     "--bind", f"127.0.0.1:{self.port}", "pmoflow.app:create_app()"]
+                     "--bind", f"127.0.0.1:{self.port}", app]
         self.env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "http-bench-secret",
                     "PMOFLOW_HOME": str(instance_dir), "PMOFLOW_SERVER_WORKER": "0",
                     "PYTHONPATH": str(ROOT),
-                    "PMOFLOW_RATE_LIMITS": "0"}
+                    "PMOFLOW_RATE_LIMITS": "0", **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Gunicorn:
@@ -293,7 +308,7 @@ class Gunicorn:
                 raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                conn.request("GET", "/login")
+                conn.request("GET", self.probe)
                 if conn.getresponse().status == 200:
                     conn.close()
                     return self
@@ -327,6 +342,45 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+HZ = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def machine_cpu() -> float:
+    """CPU seconds the whole machine has been busy (all CPUs, /proc/stat: not idle, not
+    waiting for I/O)."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except OSError:
+        return 0.0
+    return (sum(values) - values[3] - values[4]) / HZ
+
+
+def process_cpu(pids: list[int]) -> float:
+    """CPU seconds (user + system) the processes ``pids`` have used so far."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / HZ
+
+
+def postgres_pids() -> list[int]:
+    """The database server's processes on this machine (``postgres``: the backends that
+    run the statements, the WAL writer, the checkpointer ...)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
 # --------------------------------------------------------------------------- phases
 
 
@@ -343,19 +397,23 @@ def run_backend(label: str, url: str, args: argparse.Namespace) -> Result:
         with tempfile.TemporaryDirectory() as instance_dir, Gunicorn(url, Path(instance_dir),
                                                                      args) as server:
             print(f"{label}: one client ...", flush=True)
-            one_client(server.port, single, warm, args, rows)
+            result.inbox_bytes = one_client(server.port, single, warm, args, rows)
+            if label == "SQLite":
+                print(f"{label}: floors (a static file, a bare WSGI app) ...", flush=True)
+                result.floors = floors(server.port, result.inbox_bytes, args)
             print(f"{label}: seeding {args.concurrent_tasks} tasks for {args.clients} "
                   f"clients ...", flush=True)
             many = seeder.open_reviews(args.concurrent_tasks)
             print(f"{label}: {args.clients} clients for {args.seconds:g} s ...", flush=True)
-            many_clients(server.port, many, args, result)
+            many_clients(server.port, many, args, result, server,
+                         database=label == "PostgreSQL")
         if label == "PostgreSQL" and args.compare_gthread and args.worker_class == "sync":
             many = seeder.open_reviews(args.concurrent_tasks)
             with tempfile.TemporaryDirectory() as instance_dir, Gunicorn(
                     url, Path(instance_dir), args, worker_class="gthread") as server:
                 print(f"{label}: {args.clients} clients, gthread workers ...", flush=True)
                 result.gthread = Result({})
-                many_clients(server.port, many, args, result.gthread)
+                many_clients(server.port, many, args, result.gthread, server, database=True)
         if label == "PostgreSQL" and args.people:
             for people in (args.people, 2 * args.people):
                 seeder.open_reviews(max(8 * people, 100) - _open_count(seeder))
@@ -496,7 +554,8 @@ def memory_run(url: str, args: argparse.Namespace) -> tuple[int, int, int]:
 
 
 def one_client(port: int, task_ids: list[int], warm: int, args: argparse.Namespace,
-               rows: dict[str, Row]) -> None:
+               rows: dict[str, Row]) -> int:
+    """Sign-ins, inbox pages and completions, one at a time; the inbox page's size."""
     for _ in range(args.logins):
         fresh = Client(port)
         t_get, t_post = fresh.sign_in("reviewer1")
@@ -506,12 +565,14 @@ def one_client(port: int, task_ids: list[int], warm: int, args: argparse.Namespa
     client = Client(port)
     client.sign_in("reviewer1")
     pages = max(1, -(-len(task_ids) // PER_PAGE))
+    size = 0
     for i in range(warm + args.rounds):
-        status, _body, elapsed = client.request("GET", f"/tasks?tab=claimable&page={i % pages + 1}")
+        status, body, elapsed = client.request("GET", f"/tasks?tab=claimable&page={i % pages + 1}")
         if status != 200:
             raise RuntimeError(f"inbox answered {status}")
         if i >= warm:
             rows["inbox"].samples.append(elapsed)
+            size = max(size, len(body))
     todo = task_ids[: warm + args.rounds]
     for i, task_id in enumerate(todo):
         t_get, t_post = client.complete(task_id)
@@ -520,10 +581,41 @@ def one_client(port: int, task_ids: list[int], warm: int, args: argparse.Namespa
             rows["submit"].samples.append(t_post)
             rows["complete"].samples.append(t_get + t_post)
     client.close()
+    return size
+
+
+def floors(port: int, inbox_bytes: int, args: argparse.Namespace) -> dict[str, Row]:
+    """What no page can beat on this machine, measured like the pages: this app's static
+    file (gunicorn, Flask, the app's request hooks; no session read, no page), and a bare
+    WSGI app (``bench/floor_app.py``) under the same gunicorn answering with a body the
+    size of an inbox page (gunicorn, the loopback connection, the client)."""
+    out = {"static": Row("static"), "bare": Row("bare")}
+    client = Client(port)
+    for i in range(args.warmup + args.rounds):
+        status, _body, elapsed = client.request("GET", "/static/js/app.js")
+        if status != 200:
+            raise RuntimeError(f"static file answered {status}")
+        if i >= args.warmup:
+            out["static"].samples.append(elapsed)
+    client.close()
+    with tempfile.TemporaryDirectory() as home, Gunicorn(
+            "sqlite://", Path(home), args, app="floor_app:app", probe="/",
+            env={"FLOOR_BYTES": str(inbox_bytes),
+                 "PYTHONPATH": str(ROOT / "bench")}) as bare:
+        client = Client(bare.port)
+        for i in range(args.warmup + args.rounds):
+            _status, _body, elapsed = client.request("GET", "/")
+            if i >= args.warmup:
+                out["bare"].samples.append(elapsed)
+        client.close()
+    return out
 
 
 def many_clients(port: int, task_ids: list[int], args: argparse.Namespace,
-                 result: Result) -> None:
+                 result: Result, server: Gunicorn | None = None, *,
+                 database: bool = False) -> None:
+    """``--clients`` reviewers completing distinct tasks at once for ``--seconds``; the
+    CPU the machine, the workers and the database spent in that window."""
     names = reviewers(args.clients)
     shares = [task_ids[i::len(names)] for i in range(len(names))]
     clients = []
@@ -550,13 +642,20 @@ def many_clients(port: int, task_ids: list[int], args: argparse.Namespace,
     threads = [threading.Thread(target=work, args=(i,)) for i in range(len(names))]
     for t in threads:
         t.start()
+    workers = server.worker_pids() if server else []
+    db_pids = postgres_pids() if database else []
+    before = (machine_cpu(), process_cpu(workers), process_cpu(db_pids))
     t0, cpu0 = time.perf_counter(), time.process_time()
     deadline[0] = t0 + args.seconds
     barrier.wait()
     for t in threads:
         t.join()
     result.seconds = time.perf_counter() - t0
-    result.client_cpu = (time.process_time() - cpu0) / result.seconds
+    client_cpu = time.process_time() - cpu0
+    result.client_cpu = client_cpu / result.seconds
+    after = (machine_cpu(), process_cpu(workers), process_cpu(db_pids))
+    result.cpu = {"machine": after[0] - before[0], "workers": after[1] - before[1],
+                  "database": after[2] - before[2], "client": client_cpu}
     result.completions = sum(done)
     result.clients = len(names)
     for c in clients:
@@ -608,6 +707,31 @@ def print_report(results: dict[str, Result | None], args: argparse.Namespace,
         r = results[n]
         line += f" {'':>14} {r.client_cpu * 100:>7.0f}% {'':>8}" if r else f" {'':>32}"
     print(line + "   (of one core)")
+    line = f"{'  CPU per completion, whole machine (ms)':44}"
+    for n in names:
+        r = results[n]
+        line += (f" {'':>14} {r.cpu_ms_per_completion():>8.2f} {'':>8}" if r and r.cpu
+                 else f" {'':>32}")
+    print(line + "   (busy CPU of all cores in the window / completions)")
+    line = f"{'    of it the gunicorn workers':44}"
+    for n in names:
+        r = results[n]
+        line += (f" {'':>14} {r.cpu_ms_per_completion('workers'):>8.2f} {'':>8}"
+                 if r and r.cpu else f" {'':>32}")
+    print(line)
+    pg_run = results.get("PostgreSQL")
+    if pg_run and pg_run.cpu:
+        print(f"{'    of it the database server':44} {'':>14} {'':>8} {'':>8} {'':>14} "
+              f"{pg_run.cpu_ms_per_completion('database'):>8.2f}")
+    sq_run = results.get("SQLite")
+    if sq_run and sq_run.floors:
+        print()
+        print(f"{'floors (1 client, SQLite run; ms)':44} {'n':>14} {'median':>8} {'p95':>8}")
+        for key, label in (("bare", f"bare WSGI app, same gunicorn, {sq_run.inbox_bytes // 1024} "
+                                    "KB body"),
+                           ("static", "this app's static file /static/js/app.js")):
+            row = sq_run.floors[key]
+            print(f"{label:44} {len(row.samples):>14} {row.median:>8.2f} {row.p95:>8.2f}")
     print()
     print(f"gunicorn: {args.workers} workers, worker class {args.worker_class}"
           + (f", {args.threads} threads" if args.worker_class == "gthread" else "")
@@ -650,6 +774,8 @@ def print_report(results: dict[str, Result | None], args: argparse.Namespace,
     sqlite, pg = results.get("SQLite"), results.get("PostgreSQL")
     for line in goal_lines(sqlite, pg):
         print("  " + line)
+    for line in floor_lines(sqlite, pg):
+        print("  " + line)
     x = f"{sqlite.rows['complete'].median:.2f}" if sqlite else "n/a"
     y = f"{sqlite.rows['inbox'].median:.2f}" if sqlite else "n/a"
     z = f"{pg.rate:.1f}" if pg else "n/a"
@@ -675,6 +801,27 @@ def goal_lines(sqlite: Result | None, pg: Result | None) -> list[str]:
     if pg:
         out.append(f"8 clients on PostgreSQL {pg.rate:.1f}/s >= 370/s: {verdict(pg.rate >= 370)}"
                    + (f" (gthread: {pg.gthread.rate:.1f}/s)" if pg.gthread else ""))
+    return out
+
+
+def floor_lines(sqlite: Result | None, pg: Result | None) -> list[str]:
+    """What the floors measured in this run say about the goals."""
+    out = []
+    cores = os.cpu_count() or 1
+    if sqlite and sqlite.floors:
+        bare, static = sqlite.floors["bare"].median, sqlite.floors["static"].median
+        out.append(f"floor: a bare WSGI app under the same gunicorn answers an inbox-sized body "
+                   f"in {bare:.2f} ms and this app's static file takes {static:.2f} ms, so a "
+                   f"page is at least ~{static:.1f} ms and GET + POST ~{2 * static:.1f} ms "
+                   f"before it reads or renders anything")
+    if pg and pg.cpu and pg.completions:
+        need = cores * 1000 / 370
+        have = pg.cpu_ms_per_completion()
+        out.append(f"floor: 370 completions/s on {cores} CPUs needs <= {need:.1f} ms of CPU per "
+                   f"completion (client, server and database together); measured "
+                   f"{have:.1f} ms (workers {pg.cpu_ms_per_completion('workers'):.1f}, database "
+                   f"{pg.cpu_ms_per_completion('database'):.1f}), a ceiling of "
+                   f"{cores * 1000 / have:.0f}/s if every CPU did nothing else")
     return out
 
 

@@ -24,5 +24,15 @@ def test_http_bench_prints_its_table_and_last_line():
     table = "\n".join(lines)
     for label in ("sign in: POST /login", "inbox page", "task form GET", "task submit POST",
                   "complete a task", "completions/s, 8 clients", "gunicorn: 2 workers",
-                  "SQLite: journal_mode=WAL", "PostgreSQL: skipped"):
+                  "SQLite: journal_mode=WAL", "PostgreSQL: skipped",
+                  "CPU per completion, whole machine (ms)", "of it the gunicorn workers"):
         assert label in table, label
+    # the floors are measured in the same run, like the pages: a bare WSGI app under the
+    # same gunicorn answering an inbox-sized body, and the app's static file
+    bare = re.search(r"bare WSGI app, same gunicorn, (\d+) KB body\s+5\s+(\d+\.\d\d)", table)
+    static = re.search(r"this app's static file /static/js/app.js\s+5\s+(\d+\.\d\d)", table)
+    assert bare and static, table[-2500:]
+    assert int(bare.group(1)) >= 10  # an inbox page's size, not an empty answer
+    assert 0 < float(bare.group(2)) and 0 < float(static.group(1))
+    assert re.search(r"floor: a bare WSGI app under the same gunicorn answers an inbox-sized "
+                     r"body in \d+\.\d\d ms and this app's static file takes", table)
