@@ -9,9 +9,12 @@ Both installs on PostgreSQL, each served by ``gunicorn`` (2 sync workers, as
 ``bench/http_bench.py``): the big one is ``bench/scale_data.py``'s schema (1,000,000
 instances, 100,000 open tasks) plus ``--tasks`` approvals of ``bench/processes/approval3``
 started through the engine (their review tasks open in reviewer1's pool beside the
-generated ones); the small one is a fresh schema with the same approvals only.  One client
-signed in as reviewer1: ``--rounds`` inbox pages (``/tasks?tab=claimable``, pages 1-4),
-then ``--rounds`` completions (GET the form, POST it).  Goal (issue 16): every figure on
+generated ones); the small one is a fresh schema with the same approvals only.  Both are
+served at once and asked in turn, request by request (one client on each, signed in as
+reviewer1), so the machine's other work falls on both alike: ``--rounds`` inbox pages
+(``/tasks?tab=claimable``, pages 1-2, full on both; and the same filtered to
+``approval3``, the same rows on both), then ``--rounds`` completions (GET the form, POST
+it).  Goal (issue 16): every figure on
 the big install within 20 % of the small one.  Last line:
 ``scale_inbox_ratio=X scale_complete_ratio=Y`` (big median / small median).
 """
@@ -19,6 +22,7 @@ the big install within 20 % of the small one.  Last line:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -54,31 +58,49 @@ def seed_scale(url: str, count: int) -> list[int]:
     return ids
 
 
-def measure(url: str, task_ids: list[int], rounds: int) -> dict[str, list[float]]:
-    """Inbox pages and completions over HTTP, one client (ms)."""
+def measure(urls: dict[str, str], task_ids: dict[str, list[int]],
+            rounds: int) -> dict[str, dict[str, list[float]]]:
+    """Inbox pages and completions over HTTP, one client per install (ms), the installs
+    served at the same time and asked in turn, request by request, so that whatever else
+    the machine does falls on both alike."""
     args = SimpleNamespace(workers=2, worker_class="sync", threads=1)
-    out: dict[str, list[float]] = {"inbox": [], "form": [], "submit": [], "complete": []}
-    with tempfile.TemporaryDirectory() as home, http_bench.Gunicorn(url, Path(home),
-                                                                    args) as server:
-        client = http_bench.Client(server.port)
-        client.sign_in("reviewer1")
-        for i in range(10):  # warm-up: both workers load templates, specs
-            client.request("GET", f"/tasks?tab=claimable&page={1 + i % 4}")
-        warm, counted = task_ids[:4], task_ids[4:4 + rounds]
-        for task_id in warm:
-            client.complete(task_id)
-        for i in range(rounds):
-            status, _body, seconds = client.request("GET",
-                                                    f"/tasks?tab=claimable&page={1 + i % 4}")
+    keys = ("inbox", "inbox_same", "form", "submit", "complete", "inbox_kb", "inbox_same_kb")
+    out: dict[str, dict[str, list[float]]] = {n: {k: [] for k in keys} for n in urls}
+    with contextlib.ExitStack() as stack:
+        clients = {}
+        for name, url in urls.items():
+            home = stack.enter_context(tempfile.TemporaryDirectory())
+            server = stack.enter_context(http_bench.Gunicorn(url, Path(home), args))
+            client = http_bench.Client(server.port)
+            stack.callback(client.close)
+            client.sign_in("reviewer1")
+            for i in range(10):  # warm-up: both workers load templates, specs
+                client.request("GET", f"/tasks?tab=claimable&page={1 + i % 2}")
+            for task_id in task_ids[name][:4]:
+                client.complete(task_id)
+            clients[name] = client
+
+        def page(name: str, path: str, key: str) -> None:
+            status, body, seconds = clients[name].request("GET", path)
             if status != 200:
-                raise RuntimeError(f"inbox answered {status}")
-            out["inbox"].append(seconds * 1000)
-        for task_id in counted:
-            t_get, t_post = client.complete(task_id)
-            out["form"].append(t_get * 1000)
-            out["submit"].append(t_post * 1000)
-            out["complete"].append((t_get + t_post) * 1000)
-        client.close()
+                raise RuntimeError(f"{path} answered {status} on the {name} install")
+            out[name][key].append(seconds * 1000)
+            out[name][key + "_kb"].append(len(body) / 1024)
+
+        for i in range(rounds):
+            for name in urls:
+                # pages 1 and 2: full on both installs (the small one has --rounds + 10)
+                page(name, f"/tasks?tab=claimable&page={1 + i % 2}", "inbox")
+                # the same rows on both: the bench's approvals, found on the big install
+                # among all the open tasks of its pool
+                page(name, f"/tasks?tab=claimable&process=approval3&page={1 + i % 2}",
+                     "inbox_same")
+        for i in range(rounds):
+            for name in urls:
+                t_get, t_post = clients[name].complete(task_ids[name][4 + i])
+                out[name]["form"].append(t_get * 1000)
+                out[name]["submit"].append(t_post * 1000)
+                out[name]["complete"].append((t_get + t_post) * 1000)
     return out
 
 
@@ -92,14 +114,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pg-url", default=os.environ.get("PMOFLOW_TEST_PG", scale_data.DEFAULT_PG))
     p.add_argument("--schema", default=scale_data.DEFAULT_SCHEMA)
     p.add_argument("--rounds", type=int, default=60)
+    p.add_argument("--instances", type=int, default=1_000_000,
+                   help="size of the big install when it must be generated")
+    p.add_argument("--open-tasks", type=int, default=100_000)
+    p.add_argument("--people", type=int, default=1000)
+    p.add_argument("--drop", action="store_true", help="drop the big install afterwards")
     args = p.parse_args(argv)
     count = args.rounds + 10
-    big_url = scale_data.ensure(args.pg_url, args.schema)
+    big_url = scale_data.ensure(args.pg_url, args.schema, instances=args.instances,
+                                open_tasks=args.open_tasks, people=args.people)
+    try:
+        return _run(args, big_url, count)
+    finally:
+        if args.drop:
+            scale_data.drop(args.pg_url, args.schema)
+
+
+def _run(args: argparse.Namespace, big_url: str, count: int) -> int:
+    """Seed both installs, measure them in turn, print the table."""
     load_before = os.getloadavg()[0]
     print(f"big install: starting {count} approvals ...", flush=True)
     big_ids = seed_scale(big_url, count)
-    print("big install: measuring ...", flush=True)
-    big = measure(big_url, big_ids, args.rounds)
     found = http_bench.pg_schema(args.pg_url)
     if isinstance(found, str):
         raise SystemExit(f"PostgreSQL unreachable: {found}")
@@ -109,11 +144,14 @@ def main(argv: list[str] | None = None) -> int:
         seeder = http_bench.Seeder(small_url, 1)
         small_ids = seeder.open_reviews(count)
         seeder.close()
-        print("small install: measuring ...", flush=True)
-        small = measure(small_url, small_ids, args.rounds)
+        print("both installs, in turn: measuring ...", flush=True)
+        both = measure({"big": big_url, "small": small_url},
+                       {"big": big_ids, "small": small_ids}, args.rounds)
+        big, small = both["big"], both["small"]
     finally:
         drop()
     labels = {"inbox": "inbox page GET /tasks?tab=claimable (25/page)",
+              "inbox_same": "inbox page, approval3 only (same rows on both)",
               "form": "task form GET /tasks/<id>", "submit": "task submit POST /tasks/<id>",
               "complete": "complete a task = GET form + POST"}
     print()
@@ -126,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
         ratios[key] = b_med / s_med
         print(f"{label:<48} {s_med:9.2f} {p95(small[key]):8.2f} {b_med:9.2f} "
               f"{p95(big[key]):8.2f} {ratios[key]:9.2f}  {'yes' if ratios[key] <= 1.2 else 'NO'}")
+    for key in ("inbox", "inbox_same"):
+        print(f"  {labels[key]}: page size {statistics.median(small[key + '_kb']):.0f} KB small, "
+              f"{statistics.median(big[key + '_kb']):.0f} KB big")
     print(f"big: 1,000,000 instances and 100,000 open tasks (schema {args.schema}) + {count} "
           f"approvals; small: {count} approvals; gunicorn 2 sync workers; n = {args.rounds} "
           f"each; 1-min load {load_before:.2f} before, {os.getloadavg()[0]:.2f} after "

@@ -33,6 +33,6 @@ def test_http_bench_prints_its_table_and_last_line():
     static = re.search(r"this app's static file /static/js/app.js\s+5\s+(\d+\.\d\d)", table)
     assert bare and static, table[-2500:]
     assert int(bare.group(1)) >= 10  # an inbox page's size, not an empty answer
-    assert 0 < float(bare.group(2)) and 0 < float(static.group(1))
+    assert float(bare.group(2)) > 0 and float(static.group(1)) > 0
     assert re.search(r"floor: a bare WSGI app under the same gunicorn answers an inbox-sized "
                      r"body in \d+\.\d\d ms and this app's static file takes", table)
