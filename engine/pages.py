@@ -531,9 +531,10 @@ def task_page(eng: Engine, session: Session, task_id: int, username: str) -> Tas
     seen = page.data if views.task_data is None else views.task_data
     values = {k: v for k, v in seen.items() if k in props and k not in OUTCOME_KEYS}
     values.update(row.draft or {})
+    in_pool = task.status == "open" and task.assignee is None and bool(task.role)
     candidates = (
         access.handover_candidates(session, row, page.instance.started_by, page.now)
-        if task.status == "open" and task.assignee is None and task.role
+        if in_pool
         else ()
     )
     can_act, why_not, handover = False, "", tuple[str, ...]()
@@ -541,7 +542,9 @@ def task_page(eng: Engine, session: Session, task_id: int, username: str) -> Tas
     if task.status == "open":
         eligible = access.may_work_on(session, username, row, started_by, page.now)
         can_act, why_not = eligible.allowed, eligible.reason
-        if can_act:
+        if can_act and in_pool:  # the same rule over the same pool: read it once
+            handover = tuple(u for u in candidates if u != username)
+        elif can_act:
             handover = access.handover_candidates(
                 session, row, started_by, page.now, exclude=(username,)
             )
