@@ -39,21 +39,30 @@ def waits(session: Session, cache: SpecCache, instance_ids: set[int]) -> dict[in
     instance rows and the cached element metadata (no workflow is deserialized)."""
     if not instance_ids:
         return {}
-    defs = dict(
-        session.execute(
-            select(ProcessInstance.id, ProcessInstance.definition_id).where(
-                ProcessInstance.id.in_(instance_ids)
+    jobs = list(
+        session.scalars(
+            select(Job)
+            .where(
+                Job.instance_id.in_(instance_ids),
+                Job.kind.in_(("timer", sla_reminders.KIND)),
+                Job.status == "pending",
             )
-        ).all()
-    )
-    jobs = session.scalars(
-        select(Job)
-        .where(
-            Job.instance_id.in_(instance_ids),
-            Job.kind.in_(("timer", sla_reminders.KIND)),
-            Job.status == "pending",
+            .order_by(Job.due_at, Job.id)
         )
-        .order_by(Job.due_at, Job.id)
+    )
+    # the versions only of instances with a timer (its name and properties come from the
+    # diagram): most pages show none, and then read no instance row for it
+    timed = {j.instance_id for j in jobs if j.kind != sla_reminders.KIND}
+    defs = (
+        dict(
+            session.execute(
+                select(ProcessInstance.id, ProcessInstance.definition_id).where(
+                    ProcessInstance.id.in_(timed)
+                )
+            ).all()
+        )
+        if timed
+        else {}
     )
     out: dict[int, list[WaitView]] = {}
     for job in jobs:
