@@ -15,18 +15,24 @@ from tests.conftest import PG_BASE, _pg_reachable
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_scale_bench_generates_data_and_prints_its_table_and_last_line():
+def run_on_a_tiny_install(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``bench/<script>`` on its own tiny generated install (dropped afterwards)."""
     reason = _pg_reachable()
     if reason is not None:
         pytest.fail(f"PostgreSQL is needed for the scale bench: {reason}")
     schema = f"pmoflow_scale_smoke_{uuid.uuid4().hex[:8]}"
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "scale_bench.py"), "--pg-url", PG_BASE,
-         "--schema", schema, "--instances", "3000", "--open-tasks", "300", "--people", "100",
-         "--rounds", "2", "--dashboard-rounds", "1", "--drop"],
+        [sys.executable, str(ROOT / "bench" / script), "--pg-url", PG_BASE, "--schema", schema,
+         *args, "--drop"],
         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def test_scale_bench_generates_data_and_prints_its_table_and_last_line():
+    done = run_on_a_tiny_install("scale_bench.py", "--instances", "3000", "--open-tasks", "300",
+                                 "--people", "100", "--rounds", "2", "--dashboard-rounds", "1")
     lines = done.stdout.strip().splitlines()
     assert re.fullmatch(r"inbox_p95_ms=\d+\.\d dashboard_p95_ms=\d+\.\d", lines[-1]), lines[-1]
     out = "\n".join(lines)
@@ -37,17 +43,8 @@ def test_scale_bench_generates_data_and_prints_its_table_and_last_line():
 
 
 def test_scale_http_compares_both_installs_in_turn_and_prints_its_ratios():
-    reason = _pg_reachable()
-    if reason is not None:
-        pytest.fail(f"PostgreSQL is needed for the scale bench: {reason}")
-    schema = f"pmoflow_scale_smoke_{uuid.uuid4().hex[:8]}"
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "scale_http.py"), "--pg-url", PG_BASE,
-         "--schema", schema, "--instances", "2000", "--open-tasks", "200", "--people", "60",
-         "--rounds", "4", "--drop"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = run_on_a_tiny_install("scale_http.py", "--instances", "2000", "--open-tasks", "200",
+                                 "--people", "60", "--rounds", "4")
     lines = done.stdout.strip().splitlines()
     last = re.fullmatch(r"scale_inbox_ratio=(\d+\.\d\d) scale_complete_ratio=(\d+\.\d\d)",
                         lines[-1])
