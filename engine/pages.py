@@ -293,11 +293,14 @@ def usernames_in(*values: Any) -> set[str]:
 
 def has_person_picker(schema: Any) -> bool:
     """Does the form offer a person picker (``x-widget: user``) anywhere, nested rows
-    and objects included?  Only such a form needs the whole directory."""
+    and objects included?  Only such a form needs the whole directory; a read-only field
+    (``readOnly``) offers nothing to pick: it shows a name the page looks up anyway."""
     stack: list[Any] = [schema]
     while stack:
         value = stack.pop()
         if isinstance(value, Mapping):
+            if value.get("readOnly") is True:
+                continue
             if value.get("x-widget") == "user":
                 return True
             stack.extend(value.values())

@@ -118,6 +118,8 @@ class _Ctx:
     #: then also offers those who hold it only on some project (the engine checks the
     #: project chosen); otherwise only those who hold it globally.
     project_form: bool = False
+    #: Display names for people shown read-only (default: from ``people``).
+    names: Directory | None = None
 
     def day(self) -> date:
         """The site's today (for date ranges), asked of the engine when first needed."""
@@ -128,9 +130,11 @@ class _Ctx:
         return self.today
 
     def directory(self) -> Directory:
-        """The people as a directory, for showing names."""
-        return Directory(tuple(self.people), {}, {p.username: p.display_name
-                                                  for p in self.people})
+        """The names to show people by: ``names``, else the people's."""
+        if self.names is None:
+            self.names = Directory(tuple(self.people), {}, {p.username: p.display_name
+                                                            for p in self.people})
+        return self.names
 
     def error(self, name: str) -> str | None:
         if name in self.errors:
@@ -143,14 +147,16 @@ def build_form(schema: Mapping[str, Any] | None, values: Mapping[str, Any] | Non
                errors: Mapping[str, str] | None = None, *, locale: str = "en",
                people: Sequence[Person] = (),
                projects: Sequence[ProjectChoice] | None = None,
-               today: date | None = None) -> Form:
+               today: date | None = None, names: Directory | None = None) -> Form:
     """The fields of ``schema`` filled with ``values``, each with its error.
 
-    ``projects``: what a ``project`` widget offers (default: the signed-in user's);
-    ``today``: the day a date range's ``today`` means (default: the engine's).
+    ``people``: whom a person picker offers; ``names``: display names of people shown
+    read-only (default: the people's); ``projects``: what a ``project`` widget offers
+    (default: the signed-in user's); ``today``: the day a date range's ``today`` means
+    (default: the engine's).
     """
     ctx = _Ctx(locale, dict(errors or {}), people, projects=projects, data=values or {},
-               today=today, project_form=any(
+               today=today, names=names, project_form=any(
                    isinstance(p, Mapping) and widget_of(p) == "project"
                    for p in properties(schema or {}).values()))
     fields = _fields(schema or {}, values or {}, "", ctx)
@@ -373,7 +379,7 @@ def _rows(f: Field, prop: Mapping[str, Any], ctx: _Ctx) -> None:
                       cells=True) for i in range(count)]
     f.template = _fields(items, {}, f"{f.name}.{ROW_INDEX}.",
                          _Ctx(ctx.locale, {}, ctx.people, data=ctx.data, today=ctx.today,
-                              project_form=ctx.project_form),
+                              project_form=ctx.project_form, names=ctx.names),
                          cells=True)
     columns = properties(items)
     f.attrs = {"min_items": prop.get("minItems") or 0, "max_items": most,

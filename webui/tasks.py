@@ -78,7 +78,8 @@ def render(page: pages.TaskPage, values: Mapping[str, Any] | None = None,
     else:  # read-only fields are not submitted: show them from the instance again
         fixed = {k for k, p in properties(schema).items() if p.get("readOnly")}
         values = {**{k: v for k, v in page.values.items() if k in fixed}, **values}
-    form = build_form(schema, values, errors, locale=lang, people=page.page.directory.people)
+    form = build_form(schema, values, errors, locale=lang, people=page.page.directory.people,
+                      names=page.page.directory)
     data, fields = page.page.data, page.page.fields
     # each value once: what the form shows (as a field or read-only text) is not repeated
     in_form = frozenset(properties(schema)) if page.can_act and page.task.status == "open" \

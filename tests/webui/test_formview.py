@@ -78,3 +78,23 @@ def test_errors_land_on_their_fields_and_the_rest_is_listed():
     assert f["items"].rows[1][0].error == "Must be at least 2 characters."
     assert form.other_errors == ["Something about the whole form."]
     assert [x.name for x in form.invalid()] == ["title", "budget.amount", "items.1.name"]
+
+
+def test_a_read_only_person_is_shown_by_the_names_given_without_a_directory(app):
+    from engine.pages import Directory
+
+    schema = {"type": "object", "properties": {
+        "sponsor": {"type": "string", "x-widget": "user", "readOnly": True},
+        "team": {"type": "array", "x-widget": "rows", "readOnly": True, "items": {
+            "type": "object", "properties": {"who": {"type": "string", "x-widget": "user"}}}}}}
+    names = Directory((), {}, {"s1": "Sponsor One", "t1": "Team One"})
+    with app.test_request_context():
+        form = build_form(schema, {"sponsor": "s1", "team": [{"who": "t1"}]}, names=names)
+        f = {x.name: x for x in form.fields}
+        assert f["sponsor"].static.text == "Sponsor One"
+        assert f["team"].static.table == [["Team One"]]
+        # without names, the people offered are the names (and a stranger's username)
+        plain = {x.name: x for x in build_form(schema, {"sponsor": "s1"}, people=PEOPLE).fields}
+        assert plain["sponsor"].static.text == "Sponsor One"
+        assert {x.name: x for x in build_form(schema, {"sponsor": "zz"}).fields}[
+            "sponsor"].static.text == "zz"

@@ -155,6 +155,13 @@ def test_person_pickers_and_names_are_found_at_any_depth():
     assert not pages.has_person_picker({"properties": {"p": {"x-widget": "users"},
                                                        "q": {"title": "user"}}})
     assert not pages.has_person_picker(None)
+    # a read-only person shows a name (looked up by the page): nothing to pick from
+    assert not pages.has_person_picker({"properties": {
+        "sponsor": {"type": "string", "x-widget": "user", "readOnly": True},
+        "team": {**rows, "readOnly": True}}})
+    assert pages.has_person_picker({"properties": {
+        "sponsor": {"type": "string", "x-widget": "user", "readOnly": True},
+        "deputy": {"type": "string", "x-widget": "user"}}})
     found = pages.usernames_in({"a": ["pm1", {"b": ("pm2",)}], "n": 3, "c": "x" * 65},
                                "sponsor1", None, "")
     assert found == {"pm1", "pm2", "sponsor1"}
