@@ -328,14 +328,11 @@ def _with_directory(
 ) -> InstancePage:
     """``page`` with the names it shows (and ``more``); with ``people``, the whole
     directory too, for a form's person pickers."""
-    shown = display_names(session, _people_shown(page) | {u for u in more if u})
-    if not people:
-        return replace(page, directory=Directory((), identity.role_names(session), shown))
-    full = directory(session)
-    return replace(
-        page,
-        directory=Directory(full.people, full.role_names, {**shown, **full.display_names}),
-    )
+    shown = names(session, [*_people_shown(page), *more])
+    if people:
+        full = directory(session)
+        shown = replace(full, display_names={**shown.display_names, **full.display_names})
+    return replace(page, directory=shown)
 
 
 def process_names(session: Session) -> dict[str, str]:
@@ -414,6 +411,16 @@ def waiting_steps(tasks: list[TaskView], now: datetime) -> tuple[Waiting, ...]:
 
 
 def instance_page(
+    eng: Engine, session: Session, instance_id: int, username: str, *, checked: bool = False
+) -> InstancePage:
+    """The instance page with the names of the people it shows (``checked``: access was
+    already established through a task)."""
+    return _with_directory(
+        session, _unnamed_instance_page(eng, session, instance_id, username, checked=checked)
+    )
+
+
+def _unnamed_instance_page(
     eng: Engine,
     session: Session,
     instance_id: int,
@@ -421,11 +428,9 @@ def instance_page(
     *,
     checked: bool = False,
     views: DataViews | None = None,
-    named: bool = True,
 ) -> InstancePage:
-    """The instance page (``checked``: access was already established through a task;
-    ``views``: the instance's data when the caller already read it; ``named``: with the
-    names of the people it shows, else an empty directory the caller fills)."""
+    """The instance page with an empty directory, which the caller fills (``views``: the
+    instance's data when the caller already read it)."""
     if not checked and not may_view_instance(
         session, username, records.require_instance(session, instance_id), eng.clock.now()
     ):
@@ -439,7 +444,7 @@ def instance_page(
     now = eng.clock.now()
     waits = tuple(eng.waits(session, instance_id))
     roles = identity.global_roles(session, username)
-    page = InstancePage(
+    return InstancePage(
         instance=view,
         process_name=definition.name,
         now=now,
@@ -458,7 +463,6 @@ def instance_page(
         and (view.started_by == username or bool(CLOSERS & roles)),
         cycle=eng.cycle_time(session, instance_id),
     )
-    return _with_directory(session, page) if named else page
 
 
 def _reassign_to(session: Session, view: InstanceView, now: datetime) -> dict[int, tuple[str, ...]]:
@@ -524,8 +528,8 @@ def task_page(eng: Engine, session: Session, task_id: int, username: str) -> Tas
     views = eng.instance_and_task_data(
         session, task.instance_id, task_id if task.status == "open" else None
     )
-    page = instance_page(
-        eng, session, task.instance_id, username, checked=True, views=views, named=False
+    page = _unnamed_instance_page(
+        eng, session, task.instance_id, username, checked=True, views=views
     )
     schema = eng.form_schema(
         session, task.form_definition_id or page.instance.definition_id, task.form
