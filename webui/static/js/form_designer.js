@@ -405,7 +405,12 @@
     return res[1].problems || [{ pointer: '', message: res[1].error || String(res[0]) }];
   }
 
+  /* Answers can come back out of order (the server works on two at once): only the
+     newest request's answer is drawn, so a slow older one never overwrites a newer one. */
+  var asked = 0;
+
   function refresh(check) {
+    var mine = ++asked;
     var body = check ? new FormData(preview) : new FormData();
     body.append('_schema', JSON.stringify(schema));
     body.append('_lang', lang());
@@ -413,6 +418,7 @@
     return fetch(box.dataset.urlPreview, { method: 'POST', body: body, credentials: 'same-origin', headers: { 'X-CSRFToken': csrf, Accept: 'application/json' } })
       .then(answer)
       .then(function (res) {
+        if (mine !== asked) { return; }
         if (res[0] !== 200) { showProblems(problemsOf(res)); return; }
         showProblems([]);
         preview.innerHTML = res[1].html;
