@@ -30,7 +30,7 @@ from engine import calendar_admin, identity, notifications
 from engine.context import EngineContext
 from engine.mail.templates import language
 from engine.store import rows
-from engine.store.models import Job, SlaDefault, User
+from engine.store.models import SlaDefault, User
 from engine.store.rows import JOBS, TASKS, Rec
 from engine.views import WaitView
 from engine.working_days import sla_due
@@ -139,9 +139,10 @@ def fire(ctx: EngineContext, session: Session, job: Rec, inst: Rec | None, now: 
     job.payload = {**(job.payload or {}), "stage": "escalate", "escalate_after": str(period)}
 
 
-def wait_view(job: Job) -> WaitView:
-    """A pending reminder row as a deadline on screen: at ``due_at`` the step's holders
-    are reminded (``sla_reminder``), or the PMO head is told (``sla_escalation``)."""
+def wait_view(job: Any) -> WaitView:
+    """A pending reminder (a job, or a row of its columns) as a deadline on screen: at
+    ``due_at`` the step's holders are reminded (``sla_reminder``), or the PMO head is told
+    (``sla_escalation``)."""
     escalating = (job.payload or {}).get("stage") == "escalate"
     return WaitView(
         job.id,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine import execution, projection, sla_reminders
@@ -34,36 +34,32 @@ def is_closable(props: dict[str, str]) -> bool:
     return str(props.get("closable", "")).lower() == "true"
 
 
+#: The pending timers and reminders of some instances: the columns a wait shows, not
+#: whole job rows (a page of the inbox asks for 25 instances; built once, not per page).
+_PENDING = (
+    select(Job.id, Job.instance_id, Job.kind, Job.element_id, Job.due_at, Job.payload)
+    .where(
+        Job.instance_id.in_(bindparam("ids", expanding=True)),
+        Job.kind.in_(("timer", sla_reminders.KIND)),
+        Job.status == "pending",
+    )
+    .order_by(Job.due_at, Job.id)
+)
+_VERSIONS = select(ProcessInstance.id, ProcessInstance.definition_id).where(
+    ProcessInstance.id.in_(bindparam("ids", expanding=True))
+)
+
+
 def waits(session: Session, cache: SpecCache, instance_ids: set[int]) -> dict[int, list[WaitView]]:
     """The pending timers of these instances, soonest first, from the indexed job and
     instance rows and the cached element metadata (no workflow is deserialized)."""
     if not instance_ids:
         return {}
-    jobs = list(
-        session.scalars(
-            select(Job)
-            .where(
-                Job.instance_id.in_(instance_ids),
-                Job.kind.in_(("timer", sla_reminders.KIND)),
-                Job.status == "pending",
-            )
-            .order_by(Job.due_at, Job.id)
-        )
-    )
+    jobs = session.execute(_PENDING, {"ids": sorted(instance_ids)}).all()
     # the versions only of instances with a timer (its name and properties come from the
     # diagram): most pages show none, and then read no instance row for it
     timed = {j.instance_id for j in jobs if j.kind != sla_reminders.KIND}
-    defs = (
-        dict(
-            session.execute(
-                select(ProcessInstance.id, ProcessInstance.definition_id).where(
-                    ProcessInstance.id.in_(timed)
-                )
-            ).all()
-        )
-        if timed
-        else {}
-    )
+    defs = dict(session.execute(_VERSIONS, {"ids": sorted(timed)}).all()) if timed else {}
     out: dict[int, list[WaitView]] = {}
     for job in jobs:
         if job.instance_id is None:
