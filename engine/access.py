@@ -145,6 +145,26 @@ def workable_filter(
     return and_(HumanTask.status == "open", or_(*clauses))
 
 
+def grants_key(session: Session, username: str, now: datetime) -> tuple[Any, ...]:
+    """Everything :func:`workable_filter`, :func:`workable_branches` and
+    :func:`engine.identity.assigned_filter` build their conditions from, for ``username``
+    at ``now``: the dialect, the roles' scopes, and each candidate (the user, then whoever
+    delegated to them) with their roles held everywhere and per project. Equal keys give
+    the same SQL, so a statement built from these conditions may be kept under it
+    (:mod:`engine.store.built`); any grant, delegation or scope change makes a new key."""
+    identity.prime(session, username, now)
+    scopes = identity.role_scopes(session)
+    return (
+        session.get_bind().dialect.name,
+        tuple(sorted(scopes.items())),
+        tuple(
+            (person, behalf, identity.global_roles(session, person),
+             identity.project_roles(session, person))
+            for person, behalf in _candidates(session, username, now)
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class Branch:
     """One way of holding a task's role (:func:`workable_branches`)."""

@@ -11,7 +11,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, bindparam, false, func, or_, select, union_all
+from sqlalchemy import Integer, and_, bindparam, false, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from engine import access, identity, notifications
@@ -20,6 +20,7 @@ from engine.context import EngineContext
 from engine.errors import Conflict, FieldError, Forbidden, InvalidData, NotFound
 from engine.spiff.serializer import find_unsafe_data
 from engine.store import rows
+from engine.store.built import built
 from engine.store.models import HumanTask, Notification, ProcessInstance
 from engine.store.rows import Rec
 from engine.store.uow import unit_of_work
@@ -66,15 +67,13 @@ class TaskQuery:
 def list_tasks(
     ctx: EngineContext, session: Session, username: str | None, query: TaskQuery
 ) -> tuple[list[TaskView], int]:
-    """Tasks matching ``query`` for ``username`` and the total count (for paging)."""
+    """Tasks matching ``query`` for ``username`` and the total count (for paging).
+
+    The statements are built once per user's grants and filters (:mod:`engine.store.built`)
+    and run with this call's time, limit and offset bound; a keyset page (``after``)
+    builds its own, as it holds the values of the task it continues after."""
     now = ctx.clock.now()
-    parts = _branches(session, username, query, now)
-    if parts is not None and len(parts) < 2:  # one way (or none) to hold a role
-        conds, parts = (parts[0][1] if parts else [false()]), None
-    else:
-        conds = _conditions(session, username, query, now, scope=parts is None)
-    order = SORTS.get(query.sort)
-    if order is None:
+    if SORTS.get(query.sort) is None:
         allowed = ", ".join(SORTS)
         raise InvalidData(
             {
@@ -84,21 +83,70 @@ def list_tasks(
             }
         )
     limit, offset = max(1, min(query.limit, 500)), max(0, query.offset)
-    after = [] if query.after is None else [_after(session, query.sort, query.after)]
-    if after:
+    if query.after is not None:
+        page, counted = _list_statements(
+            session, username, query, now, _after(session, query.sort, query.after)
+        )
         offset = 0
+    else:
+        grants = (
+            access.grants_key(session, username, now)
+            if username is not None and query.scope in ("mine", "claimable")
+            else None
+        )
+        key = ("tasks", _query_key(query), username, grants)
+        page, counted = built(key, lambda: _list_statements(session, username, query, now, None))
+    params = {"now_": now, "limit_": limit, "offset_": offset, "first_": offset + limit}
+    found = session.execute(page, params).all()
+    total: int
+    if offset == 0 and query.after is None and len(found) < limit:
+        total = len(found)  # the whole result fits on this page
+    elif found and query.count_limit is not None:
+        total = int(found[0].total_ or 0)
+    else:
+        total = int(session.scalar(counted, params) or 0)
+    if query.count_limit is not None:
+        total = min(total, max(1, query.count_limit))
+    return [_listed(row._mapping) for row in found], total
+
+
+def _query_key(query: TaskQuery) -> tuple[Any, ...]:
+    """What of ``query`` shapes its statements (not its page: limit and offset are bound)."""
+    return (query.scope, query.process_key, query.role, query.project_id, query.instance_id,
+            query.status, query.overdue_only, query.sort, query.count_limit)
+
+
+#: The values a kept task-list statement is run with (:func:`list_tasks`).
+_NOW = bindparam("now_", type_=HumanTask.due_at.type)
+_LIMIT = bindparam("limit_", type_=Integer)
+_OFFSET = bindparam("offset_", type_=Integer)
+_FIRST = bindparam("first_", type_=Integer)
+
+
+def _list_statements(
+    session: Session, username: str | None, query: TaskQuery, now: datetime, after: Any
+) -> tuple[Any, Any]:
+    """A task list's page statement and its count statement (both run with ``now_``,
+    ``limit_``, ``offset_`` and ``first_`` bound); ``after``: a keyset condition or None."""
+    parts = _branches(session, username, query, now)
+    if parts is not None and len(parts) < 2:  # one way (or none) to hold a role
+        conds, parts = (parts[0][1] if parts else [false()]), None
+    else:
+        conds = _conditions(session, username, query, now, scope=parts is None)
+    order = SORTS[query.sort]
+    after_conds = [] if after is None else [after]
     # Only the instance columns a task list shows (never the saved state).
     q = select(HumanTask.__table__, *_INSTANCE_COLUMNS).join(
         ProcessInstance, ProcessInstance.id == HumanTask.instance_id
     )
     if parts is None:
-        q = q.where(*conds, *after)
+        q = q.where(*conds, *after_conds)
     else:  # each branch's first tasks in order through its own index, then merged
         firsts = [
             select(HumanTask.id)
-            .where(*part, *after)
+            .where(*part, *after_conds)
             .order_by(*((HumanTask.project_id, *order) if no_project else order))
-            .limit(offset + limit)
+            .limit(_FIRST)
             .subquery()
             for no_project, part in parts
         ]
@@ -111,17 +159,7 @@ def list_tasks(
         counted = sum(counts[1:], counts[0])
     if query.count_limit is not None:  # a bounded count rides with the page (one statement)
         q = q.add_columns(counted.label("total_"))
-    found = session.execute(q.order_by(*order).limit(limit).offset(offset)).all()
-    total: int
-    if offset == 0 and query.after is None and len(found) < limit:
-        total = len(found)  # the whole result fits on this page
-    elif found and query.count_limit is not None:
-        total = int(found[0].total_ or 0)
-    else:
-        total = int(session.scalar(select(counted)) or 0)
-    if query.count_limit is not None:
-        total = min(total, max(1, query.count_limit))
-    return [_listed(row._mapping) for row in found], total
+    return q.order_by(*order).limit(_LIMIT).offset(_OFFSET), select(counted)
 
 
 def _branches(
@@ -176,9 +214,9 @@ def _conditions(
         conds.append(HumanTask.project_id == query.project_id)
     if query.instance_id is not None:
         conds.append(HumanTask.instance_id == query.instance_id)
-    if query.overdue_only:
+    if query.overdue_only:  # the time is bound when the statement runs (list_tasks)
         conds.append(HumanTask.due_at.is_not(None))
-        conds.append(HumanTask.due_at < now)
+        conds.append(HumanTask.due_at < _NOW)
     return conds
 
 
@@ -278,16 +316,18 @@ def nav_counts(
     badges cost the same with a hundred open tasks in the system or a hundred thousand;
     ``cap=None`` counts exactly."""
     now = ctx.clock.now()
-    identity.prime(session, username, now)
-    mine = identity.assigned_filter(session, username, now)
-    claimable = claimable_filter(session, username, now)
-    row = session.execute(
-        select(
+
+    def build() -> Any:
+        mine = identity.assigned_filter(session, username, now)
+        claimable = claimable_filter(session, username, now)
+        return select(
             _count([mine], cap).scalar_subquery(),
             _count([claimable], cap).scalar_subquery(),
             _unread(username, cap).scalar_subquery(),
         )
-    ).one()
+
+    key = ("nav", username, cap, access.grants_key(session, username, now))
+    row = session.execute(built(key, build)).one()
     return {"mine": int(row[0] or 0), "claimable": int(row[1] or 0), "unread": int(row[2] or 0)}
 
 
