@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
@@ -98,32 +98,41 @@ def measure(
     )
 
 
+#: A request's start and end with its steps (not cancelled), in one statement: one row
+#: per step, or one row without a step.
+_CYCLE = (
+    select(
+        ProcessInstance.started_at,
+        ProcessInstance.ended_at,
+        HumanTask.id,
+        HumanTask.name,
+        HumanTask.element_id,
+        HumanTask.status,
+        HumanTask.completed_by,
+        HumanTask.created_at,
+        HumanTask.completed_at,
+    )
+    .select_from(ProcessInstance)
+    .outerjoin(
+        HumanTask,
+        and_(HumanTask.instance_id == ProcessInstance.id, HumanTask.status != "cancelled"),
+    )
+    .where(ProcessInstance.id == bindparam("instance_id"))
+    .order_by(HumanTask.created_at, HumanTask.id)
+)
+
+
 def instance_cycle(
     session: Session, instance_id: int, now: datetime, calendar: WorkCalendar
 ) -> InstanceCycle:
     """A request's cycle time and each step's (cancelled steps left out)."""
-    row = session.execute(
-        select(ProcessInstance.started_at, ProcessInstance.ended_at).where(
-            ProcessInstance.id == instance_id
-        )
-    ).first()
-    if row is None:
+    rows = session.execute(_CYCLE, {"instance_id": instance_id}).all()
+    if not rows:
         raise NotFound(
             f"request {instance_id} not found", code="instance.not_found", instance_id=instance_id
         )
-    tasks = session.execute(
-        select(
-            HumanTask.id,
-            HumanTask.name,
-            HumanTask.element_id,
-            HumanTask.status,
-            HumanTask.completed_by,
-            HumanTask.created_at,
-            HumanTask.completed_at,
-        )
-        .where(HumanTask.instance_id == instance_id, HumanTask.status != "cancelled")
-        .order_by(HumanTask.created_at, HumanTask.id)
-    )
+    row = rows[0]
+    tasks = [r for r in rows if r.id is not None]
     steps = tuple(
         StepTime(
             t.id,

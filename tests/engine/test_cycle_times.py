@@ -85,3 +85,18 @@ def test_cycle_time_of_an_unknown_request_is_not_found(engine, session):
 
     with pytest.raises(NotFound):
         engine.cycle_time(session, 999_999)
+
+
+def test_a_withdrawn_request_measures_its_span_without_the_cancelled_step(engine, session,
+                                                                          people, clock):
+    from tests.engine.driver import Driver
+
+    drv = Driver(engine, session, clock)
+    drv.deploy("approval3.bpmn")
+    inst = drv.start("approval3", "pm1", data={"title": "A", "budget": 1})
+    clock.advance(hours=3)
+    engine.withdraw(session, inst.id, "pm1", "not needed")
+    clock.advance(days=2)
+    cycle = engine.cycle_time(session, inst.id)
+    assert cycle.steps == ()  # its one step was cancelled: no step, the request still there
+    assert not cycle.total.running and cycle.total.elapsed == timedelta(hours=3)
