@@ -765,12 +765,20 @@ class Engine:
         return [instances.read_instance_view(self.ctx, session, i) for i in found]
 
     def instance_and_task_data(
-        self, session: Session, instance_id: int, task_id: int | None
+        self,
+        session: Session,
+        instance_id: int,
+        task_id: int | None,
+        *,
+        spiff_task_id: str | None = None,
     ) -> DataViews:
         """The instance's current data, the data as task ``task_id`` sees it (``None``
         without one, or if it is not a task of this instance any more) and the visited
-        elements: what a task page needs, from one read and one deserialization."""
-        return instance_data.data_views(self.ctx, session, instance_id, task_id)
+        elements: what a task page needs, from one read and one deserialization
+        (``spiff_task_id``: the task's, when the caller has read its row already)."""
+        return instance_data.data_views(
+            self.ctx, session, instance_id, task_id, spiff_task_id=spiff_task_id
+        )
 
     def history(self, session: Session, instance_id: int) -> list[AuditView]:
         """The audit trail of one instance, oldest first."""

@@ -19,7 +19,12 @@ from engine.views import DataViews
 
 
 def data_views(
-    ctx: EngineContext, session: Session, instance_id: int, task_id: int | None
+    ctx: EngineContext,
+    session: Session,
+    instance_id: int,
+    task_id: int | None,
+    *,
+    spiff_task_id: str | None = None,
 ) -> DataViews:
     """The instance's current data, the data as task ``task_id`` sees it (``None``
     without one, or if it is not a task of this instance any more) and the visited
@@ -34,12 +39,11 @@ def data_views(
     wf = loaded.workflow
     seen = None
     if task_id is not None:
-        row = session.get(HumanTask, task_id)
-        task = (
-            wf.get_task_from_id(uuid.UUID(row.spiff_task_id))
-            if row is not None and row.instance_id == instance_id
-            else None
-        )
+        if spiff_task_id is None:  # else the caller read the task's row already
+            row = session.get(HumanTask, task_id)
+            if row is not None and row.instance_id == instance_id:
+                spiff_task_id = row.spiff_task_id
+        task = wf.get_task_from_id(uuid.UUID(spiff_task_id)) if spiff_task_id else None
         if task is not None:
             seen = copy.deepcopy(task.data)
     if wf.completed:

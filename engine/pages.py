@@ -37,7 +37,7 @@ from engine.store.models import (
     User,
     UserRole,
 )
-from engine.tasks import TaskQuery
+from engine.tasks import TaskQuery, task_and_row
 from engine.tasks import badge as badge  # the navigation badges' "99+" (for webui)
 from engine.views import (
     AuditView,
@@ -523,10 +523,12 @@ def _fields(definition: DefinitionSnapshot) -> dict[str, dict[str, Any]]:
 
 def task_page(eng: Engine, session: Session, task_id: int, username: str) -> TaskPage:
     """A task page; :class:`Forbidden` when ``username`` may not see the task."""
-    task = eng.task(session, task_id, username)
-    row = session.get_one(HumanTask, task_id)  # held: the data read below finds it loaded
+    task, row = task_and_row(eng.ctx, session, task_id, username)  # one read
     views = eng.instance_and_task_data(
-        session, task.instance_id, task_id if task.status == "open" else None
+        session,
+        task.instance_id,
+        task_id if task.status == "open" else None,
+        spiff_task_id=row.spiff_task_id,
     )
     page = _unnamed_instance_page(
         eng, session, task.instance_id, username, checked=True, views=views

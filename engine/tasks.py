@@ -353,6 +353,14 @@ def get_task(
     ctx: EngineContext, session: Session, task_id: int, username: str | None = None
 ) -> TaskView:
     """One task; with ``username``, only if they may see it (else :class:`Forbidden`)."""
+    return task_and_row(ctx, session, task_id, username)[0]
+
+
+def task_and_row(
+    ctx: EngineContext, session: Session, task_id: int, username: str | None = None
+) -> tuple[TaskView, Any]:
+    """:func:`get_task` and the task's row (every column as an attribute), from one read:
+    the task page needs the row's draft and the columns the access rules ask."""
     found = session.execute(_ONE_TASK, {"task_id": task_id}).first()
     if found is None:
         raise NotFound(f"no task {task_id}", code="task.not_found", task_id=task_id)
@@ -365,7 +373,7 @@ def get_task(
     )
     if username is not None and not may_view_task(session, username, row, inst, ctx.clock.now()):
         raise Forbidden("you have no access to this task", code="access.no_access", task_id=task_id)
-    return task_view(row, inst)
+    return task_view(row, inst), row
 
 
 def claim(ctx: EngineContext, session: Session, task_id: int, username: str) -> TaskView:
