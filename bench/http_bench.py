@@ -285,8 +285,9 @@ class Gunicorn:
     def __init__(self, url: str, instance_dir: Path, args: argparse.Namespace,
                  worker_class: str | None = None, workers: int | None = None,
                  app: str = "pmoflow.app:create_app()", env: dict[str, str] | None = None,
-                 probe: str = "/login"):
+                 probe: str = "/login", root: Path = ROOT):
         self.port = free_port()
+        self.root = root  # the checkout whose code it serves (bench/ab_http.py: two)
         self.probe = probe
         self.argv = [sys.executable, "-m", "gunicorn", "--workers",
                      str(workers or args.workers),
@@ -296,12 +297,12 @@ class Gunicorn:
                      "--bind", f"127.0.0.1:{self.port}", app]
         self.env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "http-bench-secret",
                     "PMOFLOW_HOME": str(instance_dir), "PMOFLOW_SERVER_WORKER": "0",
-                    "PYTHONPATH": str(ROOT),
+                    "PYTHONPATH": str(root),
                     "PMOFLOW_RATE_LIMITS": "0", **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Gunicorn:
-        self.process = subprocess.Popen(self.argv, cwd=ROOT, env=self.env)
+        self.process = subprocess.Popen(self.argv, cwd=self.root, env=self.env)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
