@@ -24,12 +24,10 @@ import argparse
 import contextlib
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -63,46 +61,13 @@ def seed(tree: Path, url: str, count: int) -> list[int]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def p95(values: list[float]) -> float:
-    """The 95th percentile (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[max(0, -(-95 * len(ordered) // 100) - 1)]
-
-
 def measure(trees: dict[str, Path], urls: dict[str, str], ids: dict[str, list[int]],
             rounds: int) -> dict[str, dict[str, list[float]]]:
-    """Both trees served at once and asked in turn (ms per request kind and side)."""
-    args = SimpleNamespace(workers=2, worker_class="sync", threads=1)
-    out: dict[str, dict[str, list[float]]] = {s: {k: [] for k in KINDS} for s in trees}
-    with contextlib.ExitStack() as stack:
-        clients = {}
-        for side, tree in trees.items():
-            home = stack.enter_context(tempfile.TemporaryDirectory())
-            server = stack.enter_context(http_bench.Gunicorn(
-                urls[side], Path(home), args, root=tree))
-            client = http_bench.Client(server.port)
-            stack.callback(client.close)
-            client.sign_in("reviewer1")
-            for i in range(10):  # warm-up: both workers load templates and specs
-                client.request("GET", f"/tasks?tab=claimable&page={1 + i % 8}")
-            for task_id in ids[side][:4]:
-                client.complete(task_id)
-            clients[side] = client
-        sides = list(trees)
-        for i in range(rounds):
-            for side in (sides if i % 2 == 0 else sides[::-1]):
-                status, _body, seconds = clients[side].request(
-                    "GET", f"/tasks?tab=claimable&page={1 + i % 8}")
-                if status != 200:
-                    raise RuntimeError(f"the inbox answered {status} ({side})")
-                out[side]["inbox"].append(seconds * 1000)
-        for i in range(rounds):
-            for side in (sides if i % 2 == 0 else sides[::-1]):
-                t_get, t_post = clients[side].complete(ids[side][4 + i])
-                out[side]["form"].append(t_get * 1000)
-                out[side]["submit"].append(t_post * 1000)
-                out[side]["complete"].append((t_get + t_post) * 1000)
-    return out
+    """Both trees served at once and asked in turn, the order swapped every round (ms per
+    request kind and side): inbox pages 1-8, then completions."""
+    return http_bench.in_turn(
+        {side: (urls[side], tree) for side, tree in trees.items()}, ids, rounds,
+        lambda i: [(f"/tasks?tab=claimable&page={1 + i % 8}", "inbox")], swap=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,11 +110,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{'after':>8} {'p95':>8} {'after/before':>12}")
     print("-" * 96)
     ratios = {}
-    for key, label in KINDS.items():
-        b_med, a_med = statistics.median(before[key]), statistics.median(after[key])
-        ratios[key] = a_med / b_med
-        print(f"{label:<46} {b_med:8.2f} {p95(before[key]):8.2f} {a_med:8.2f} "
-              f"{p95(after[key]):8.2f} {ratios[key]:12.2f}")
+    for key, label, b_med, b_p95, a_med, a_p95, ratio in http_bench.paired(KINDS, before, after):
+        ratios[key] = ratio
+        print(f"{label:<46} {b_med:8.2f} {b_p95:8.2f} {a_med:8.2f} {a_p95:8.2f} {ratio:12.2f}")
     print(f"before: {trees['before']}; after: {trees['after']}; gunicorn 2 sync workers each; "
           f"n = {args.rounds} per kind and side; {count} approvals each; 1-min load "
           f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after")

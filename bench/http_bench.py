@@ -23,6 +23,7 @@ PostgreSQL, ``n/a`` when it was not reachable).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import os
 import re
@@ -34,9 +35,11 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -205,6 +208,71 @@ def token(page: bytes) -> str:
     if found is None:
         raise RuntimeError("no CSRF token on the page")
     return found.group(1).decode()
+
+
+def in_turn(servers: dict[str, tuple[str, Path]], task_ids: dict[str, list[int]],
+            rounds: int, pages: Callable[[int], list[tuple[str, str]]], *,
+            swap: bool = False) -> dict[str, dict[str, list[float]]]:
+    """Several installs served at once (name -> (database URL, the checkout whose code
+    serves it)), one client on each signed in as reviewer1, asked in turn request by
+    request so that whatever else the machine does falls on all alike: ``rounds`` rounds
+    of ``pages(i)`` ((path, kind) pairs), then ``rounds`` completions (GET the form, POST
+    it). ``swap``: reverse the order every other round. Returns ms per kind (and KB per
+    page kind, as ``<kind>_kb``) per install; "form", "submit", "complete" for the
+    completions."""
+    args = SimpleNamespace(workers=2, worker_class="sync", threads=1)
+    out: dict[str, dict[str, list[float]]] = {n: defaultdict(list) for n in servers}
+    with contextlib.ExitStack() as stack:
+        clients = {}
+        for name, (url, root) in servers.items():
+            home = stack.enter_context(tempfile.TemporaryDirectory())
+            server = stack.enter_context(Gunicorn(url, Path(home), args, root=root))
+            client = Client(server.port)
+            stack.callback(client.close)
+            client.sign_in("reviewer1")
+            for i in range(10):  # warm-up: both workers load templates, specs
+                client.request("GET", pages(i)[0][0])
+            for task_id in task_ids[name][:4]:
+                client.complete(task_id)
+            clients[name] = client
+        names = list(servers)
+
+        def order(i: int) -> list[str]:
+            return names[::-1] if swap and i % 2 else names
+
+        for i in range(rounds):
+            for name in order(i):
+                for path, kind in pages(i):
+                    status, body, seconds = clients[name].request("GET", path)
+                    if status != 200:
+                        raise RuntimeError(f"{path} answered {status} on the {name} install")
+                    out[name][kind].append(seconds * 1000)
+                    out[name][kind + "_kb"].append(len(body) / 1024)
+        for i in range(rounds):
+            for name in order(i):
+                t_get, t_post = clients[name].complete(task_ids[name][4 + i])
+                out[name]["form"].append(t_get * 1000)
+                out[name]["submit"].append(t_post * 1000)
+                out[name]["complete"].append((t_get + t_post) * 1000)
+    return out
+
+
+def p95(values: list[float]) -> float:
+    """The 95th percentile of ``values`` (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[max(0, -(-95 * len(ordered) // 100) - 1)]
+
+
+def paired(labels: dict[str, str], first: dict[str, list[float]],
+           second: dict[str, list[float]]) -> list[tuple[str, str, float, float, float, float,
+                                                        float]]:
+    """Two runs measured in turn, per request kind: (key, label, first median, first p95,
+    second median, second p95, second median / first median)."""
+    out = []
+    for key, label in labels.items():
+        f_med, s_med = statistics.median(first[key]), statistics.median(second[key])
+        out.append((key, label, f_med, p95(first[key]), s_med, p95(second[key]), s_med / f_med))
+    return out
 
 
 # --------------------------------------------------------------------------- database

@@ -22,13 +22,10 @@ the big install within 20 % of the small one.  Last line:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import statistics
 import sys
-import tempfile
 from pathlib import Path
-from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -63,50 +60,15 @@ def measure(urls: dict[str, str], task_ids: dict[str, list[int]],
     """Inbox pages and completions over HTTP, one client per install (ms), the installs
     served at the same time and asked in turn, request by request, so that whatever else
     the machine does falls on both alike."""
-    args = SimpleNamespace(workers=2, worker_class="sync", threads=1)
-    keys = ("inbox", "inbox_same", "form", "submit", "complete", "inbox_kb", "inbox_same_kb")
-    out: dict[str, dict[str, list[float]]] = {n: {k: [] for k in keys} for n in urls}
-    with contextlib.ExitStack() as stack:
-        clients = {}
-        for name, url in urls.items():
-            home = stack.enter_context(tempfile.TemporaryDirectory())
-            server = stack.enter_context(http_bench.Gunicorn(url, Path(home), args))
-            client = http_bench.Client(server.port)
-            stack.callback(client.close)
-            client.sign_in("reviewer1")
-            for i in range(10):  # warm-up: both workers load templates, specs
-                client.request("GET", f"/tasks?tab=claimable&page={1 + i % 2}")
-            for task_id in task_ids[name][:4]:
-                client.complete(task_id)
-            clients[name] = client
-
-        def page(name: str, path: str, key: str) -> None:
-            status, body, seconds = clients[name].request("GET", path)
-            if status != 200:
-                raise RuntimeError(f"{path} answered {status} on the {name} install")
-            out[name][key].append(seconds * 1000)
-            out[name][key + "_kb"].append(len(body) / 1024)
-
-        for i in range(rounds):
-            for name in urls:
-                # pages 1 and 2: full on both installs (the small one has --rounds + 10)
-                page(name, f"/tasks?tab=claimable&page={1 + i % 2}", "inbox")
-                # the same rows on both: the bench's approvals, found on the big install
-                # among all the open tasks of its pool
-                page(name, f"/tasks?tab=claimable&process=approval3&page={1 + i % 2}",
-                     "inbox_same")
-        for i in range(rounds):
-            for name in urls:
-                t_get, t_post = clients[name].complete(task_ids[name][4 + i])
-                out[name]["form"].append(t_get * 1000)
-                out[name]["submit"].append(t_post * 1000)
-                out[name]["complete"].append((t_get + t_post) * 1000)
-    return out
-
-
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, -(-95 * len(ordered) // 100) - 1)]
+    return http_bench.in_turn(
+        {name: (url, ROOT) for name, url in urls.items()}, task_ids, rounds,
+        lambda i: [
+            # pages 1 and 2: full on both installs (the small one has --rounds + 10)
+            (f"/tasks?tab=claimable&page={1 + i % 2}", "inbox"),
+            # the same rows on both: the bench's approvals, found on the big install among
+            # all the open tasks of its pool
+            (f"/tasks?tab=claimable&process=approval3&page={1 + i % 2}", "inbox_same"),
+        ])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -159,11 +121,10 @@ def _run(args: argparse.Namespace, big_url: str, count: int) -> int:
           f"{'big med':>9} {'p95':>8} {'big/small':>9}  within 20%")
     print("-" * 106)
     ratios = {}
-    for key, label in labels.items():
-        s_med, b_med = statistics.median(small[key]), statistics.median(big[key])
-        ratios[key] = b_med / s_med
-        print(f"{label:<48} {s_med:9.2f} {p95(small[key]):8.2f} {b_med:9.2f} "
-              f"{p95(big[key]):8.2f} {ratios[key]:9.2f}  {'yes' if ratios[key] <= 1.2 else 'NO'}")
+    for key, label, s_med, s_p95, b_med, b_p95, ratio in http_bench.paired(labels, small, big):
+        ratios[key] = ratio
+        print(f"{label:<48} {s_med:9.2f} {s_p95:8.2f} {b_med:9.2f} {b_p95:8.2f} {ratio:9.2f}  "
+              f"{'yes' if ratio <= 1.2 else 'NO'}")
     for key in ("inbox", "inbox_same"):
         print(f"  {labels[key]}: page size {statistics.median(small[key + '_kb']):.0f} KB small, "
               f"{statistics.median(big[key + '_kb']):.0f} KB big")
