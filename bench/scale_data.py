@@ -385,6 +385,11 @@ def generate(base: str, schema: str, instances: int, open_tasks: int, people: in
         conn.execute(text("INSERT INTO scale_generated SELECT now(), :i, "
                           "(SELECT count(*) FROM human_tasks WHERE status = 'open')"),
                      {"i": instances})
+    with db.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # statistics first: without them the planner takes the freshly loaded tables for
+        # empty and joins the summary's million instances to their steps in a nested loop
+        # (a 4-minute step ran for more than 12)
+        conn.execute(text("ANALYZE"))
     print("  [15/16] dashboard summary (engine.rollup.rebuild) ...", flush=True)
     summarise(url)
     with db.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
