@@ -158,8 +158,12 @@ def grants_key(session: Session, username: str, now: datetime) -> tuple[Any, ...
         session.get_bind().dialect.name,
         tuple(sorted(scopes.items())),
         tuple(
-            (person, behalf, identity.global_roles(session, person),
-             identity.project_roles(session, person))
+            (
+                person,
+                behalf,
+                identity.global_roles(session, person),
+                identity.project_roles(session, person),
+            )
             for person, behalf in _candidates(session, username, now)
         ),
     )

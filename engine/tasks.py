@@ -112,8 +112,17 @@ def list_tasks(
 
 def _query_key(query: TaskQuery) -> tuple[Any, ...]:
     """What of ``query`` shapes its statements (not its page: limit and offset are bound)."""
-    return (query.scope, query.process_key, query.role, query.project_id, query.instance_id,
-            query.status, query.overdue_only, query.sort, query.count_limit)
+    return (
+        query.scope,
+        query.process_key,
+        query.role,
+        query.project_id,
+        query.instance_id,
+        query.status,
+        query.overdue_only,
+        query.sort,
+        query.count_limit,
+    )
 
 
 #: The values a kept task-list statement is run with (:func:`list_tasks`).
