@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
+from webui import wording
 from webui.context import back, bpm, safe_next, username
 from webui.extensions import db
 from webui.i18n import gettext as _
@@ -22,6 +23,7 @@ def index():
     unread_only = request.args.get("show") == "unread"
     listing = pmo_pages.notification_list(bpm(), db.session, username(),
                                           unread_only=unread_only, limit=LIMIT)
+    wording.name_people_of(listing.items)  # one read for the names the texts show
     return render_template("notifications.html", listing=listing, unread_only=unread_only)
 
 

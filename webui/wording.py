@@ -10,6 +10,7 @@ reads Chinese even for what was written while someone else read English.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any
 
@@ -52,6 +53,13 @@ def label(text: Any) -> str:
     return str(translations().ugettext(text))
 
 
+def _known_names() -> dict[str, str]:
+    known = g.get("_pmoflow_display_names")
+    if known is None:
+        known = g._pmoflow_display_names = {}
+    return known
+
+
 def _user(name: Any) -> str:
     """A person's display name (their username if unknown), looked up once per request:
     a notification names a few people, so only they are read, never the directory."""
@@ -60,15 +68,47 @@ def _user(name: Any) -> str:
     name = str(name)
     if not has_app_context():
         return name
-    known = g.get("_pmoflow_display_names")
-    if known is None:
-        known = g._pmoflow_display_names = {}
+    known = _known_names()
     if name not in known:
-        from engine import pages
-        from webui.extensions import db
-
-        known[name] = pages.display_names(db.session, [name]).get(name, name)
+        _look_up([name])
     return str(known[name])
+
+
+def _look_up(names: Iterable[str]) -> None:
+    from engine import pages
+    from webui.extensions import db
+
+    wanted = sorted(set(names) - set(_known_names()))
+    if wanted:
+        found = pages.display_names(db.session, wanted)
+        _known_names().update({n: found.get(n, n) for n in wanted})
+
+
+def _people_in(value: Any) -> Iterator[str]:
+    """The usernames a message param names (``user``, ``users``, nested messages)."""
+    if isinstance(value, dict) and len(value) == 1:
+        (kind, inner), = value.items()
+        if kind == "user" and inner:
+            yield str(inner)
+        elif kind == "users":
+            yield from (str(u) for u in inner or [] if u)
+        elif kind == "msg" and isinstance(inner, list) and len(inner) == 2:
+            for nested in dict(inner[1]).values():
+                yield from _people_in(nested)
+
+
+def name_people_of(notes: Iterable[Any]) -> None:
+    """Read the display names every one of ``notes`` (notifications) names in one
+    statement, before their texts are rendered one by one (a page of fifty notifications
+    named people one read at a time)."""
+    if not has_app_context():
+        return
+    _look_up(
+        person
+        for note in notes
+        for value in ((getattr(note, "message", None) or {}).get("params") or {}).values()
+        for person in _people_in(value)
+    )
 
 
 def param(value: Any) -> str:

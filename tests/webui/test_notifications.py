@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from engine.clock import ManualClock
 from engine.notifications import Note, write
-from engine.store.models import Notification
+from engine.store.models import Notification, User
 from engine.store.uow import unit_of_work
 from tests.webui.conftest import login, one, parse_html, post
 from webui.extensions import db
@@ -115,3 +115,46 @@ def test_notifications_in_chinese(client, app, web_clock):
     post(client, "/language", {"lang": "zh"}, token_from="/")
     html = client.get("/notifications").get_data(as_text=True)
     assert "通知" in html and "全部标为已读" in html
+
+
+def test_the_people_a_page_of_notifications_names_are_read_at_once(client, app, web_clock):
+    """Fifty notifications used to name their people one read at a time: now one read
+    names everyone the page shows (in params, lists of people and nested messages)."""
+    from sqlalchemy import event
+
+    messages = [
+        {"title": "%(who)s asked for %(step)s", "params": {
+            "who": {"user": "reviewer1"}, "step": {"text": "Check"}}},
+        {"title": "Waiting on %(people)s", "params": {
+            "people": {"users": ["sponsor1", "pmohead"]}}},
+        {"title": "Note: %(inner)s", "params": {
+            "inner": {"msg": ["%(by)s decided", {"by": {"user": "pm2"}}]}}},
+        {"title": "%(who)s is unknown", "params": {"who": {"user": "ghost9"}}},
+    ]
+    with app.app_context(), unit_of_work(db.session):
+        for message in messages:
+            write(db.session, Note(("pm1",), "info", "stored", message=message), web_clock.now())
+        names = dict(db.session.execute(select(
+            User.username, User.display_name).where(User.username.in_(
+                ["reviewer1", "sponsor1", "pmohead", "pm2"]))).all())
+    login(client, "pm1")
+    seen: list[str] = []
+    with app.app_context():
+        engine = db.engine
+    listen = lambda *a: seen.append(" ".join(a[2].split()))  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        html = client.get("/notifications").get_data(as_text=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    reads = [s for s in seen if s.startswith("SELECT users.username, users.display_name")]
+    assert len(reads) == 1, reads
+    doc = parse_html(html)
+    titles = [" ".join(t.text_content().split()).removeprefix("Unread: ")
+              for t in doc.xpath("//*[contains(@class, 'note-title')]")]
+    assert titles == [
+        "ghost9 is unknown",  # nobody of that name: the username as written
+        f"Note: {names['pm2']} decided",
+        f"Waiting on {names['sponsor1']}, {names['pmohead']}",
+        f"{names['reviewer1']} asked for Check",
+    ]
