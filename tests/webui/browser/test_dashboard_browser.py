@@ -25,10 +25,16 @@ def test_pmo_head_reads_the_dashboard(demo_page):
     page.click("[data-testid=nav-pmo]")
     page.click("[data-testid=nav-dashboard]")
     page.wait_for_selector("[data-testid=dashboard]")
+    charts = ["chart-cycle_trend", "chart-cycle_time", "chart-steps", "chart-throughput",
+              "chart-approval_routes", "chart-wip"]
+    # the scripts that draw come last in the page: the dashboard's element is there before
+    # they ran (CI once read no chart at all); wait for the drawing, then check what drew
+    page.wait_for_function("""ids => window.Chart && ids.every(id => {
+        const c = document.getElementById(id); return c && Chart.getChart(c); })""",
+                           arg=charts)
     drawn = page.evaluate("""() => [...document.querySelectorAll('canvas')]
         .filter(c => window.Chart && Chart.getChart(c)).map(c => c.id)""")
-    assert set(drawn) >= {"chart-cycle_trend", "chart-cycle_time", "chart-steps",
-                          "chart-throughput", "chart-approval_routes", "chart-wip"}
+    assert set(drawn) >= set(charts)
     assert page.locator("[data-testid=grid-1-1]").count() == 1
     page.screenshot(path=str(SHOTS / "dashboard.png"), full_page=True)
 
