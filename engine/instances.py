@@ -22,7 +22,7 @@ from engine.access import check_people, may_start, require_may_work_on
 from engine.context import EngineContext
 from engine.date_range import local_today
 from engine.definitions import current_bindings, get_process
-from engine.errors import FieldError, Forbidden, InvalidData, NotFound, NotReady
+from engine.errors import FieldError, Forbidden, InvalidData, NotReady
 from engine.execution import audit_services
 from engine.forms import apply_defaults, validate_form
 from engine.retry import retrying_locked
@@ -411,9 +411,7 @@ def read_instance_view(ctx: EngineContext, session: Session, instance_id: int) -
     """An instance and its open tasks, read from the indexed tables."""
     found = rows.instance_with_open_tasks(session, instance_id=instance_id)  # one statement
     if found is None:
-        raise NotFound(
-            f"no process instance {instance_id}", code="instance.not_found", instance_id=instance_id
-        )
+        raise rows.instance_not_found(instance_id)
     inst, open_tasks = found
     definition = ctx.cache.definition(session, inst.definition_id)
     return instance_view(inst, definition.version, open_tasks)

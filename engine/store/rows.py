@@ -405,10 +405,15 @@ def require_instance(session: Session, instance_id: int, *, lock: bool = False) 
     :class:`NotFound`."""
     inst = instance(session, instance_id, lock=lock)
     if inst is None:
-        raise NotFound(
-            f"no process instance {instance_id}", code="instance.not_found", instance_id=instance_id
-        )
+        raise instance_not_found(instance_id)
     return inst
+
+
+def instance_not_found(instance_id: int) -> NotFound:
+    """The one refusal of a read of an instance that does not exist."""
+    return NotFound(
+        f"no process instance {instance_id}", code="instance.not_found", instance_id=instance_id
+    )
 
 
 def require_open_task(session: Session, task_id: int) -> tuple[Rec, Rec]:
