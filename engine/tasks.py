@@ -6,7 +6,7 @@ All reads go to the indexed ``human_tasks`` table; nothing here deserializes a w
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -110,19 +110,10 @@ def list_tasks(
     return [_listed(row._mapping) for row in found], total
 
 
-def _query_key(query: TaskQuery) -> tuple[Any, ...]:
-    """What of ``query`` shapes its statements (not its page: limit and offset are bound)."""
-    return (
-        query.scope,
-        query.process_key,
-        query.role,
-        query.project_id,
-        query.instance_id,
-        query.status,
-        query.overdue_only,
-        query.sort,
-        query.count_limit,
-    )
+def _query_key(query: TaskQuery) -> TaskQuery:
+    """What of ``query`` shapes its statements: all of it but its page (limit and offset
+    are bound). Derived, not listed, so a filter added to :class:`TaskQuery` is in the key."""
+    return replace(query, limit=0, offset=0)
 
 
 #: The values a kept task-list statement is run with (:func:`list_tasks`).
