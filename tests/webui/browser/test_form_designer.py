@@ -51,12 +51,19 @@ def add_field(owner: Page, kind: str, key: str, label: str, label_zh: str,
     return path
 
 
+def designer_ready(owner: Page) -> None:
+    """Wait for the designer's script to have run: a field typed in before it would be
+    taken by the page, but a button clicked before it has no listener yet."""
+    expect(owner.locator("[data-testid=form-designer]")).to_have_attribute("data-ready", "true")
+
+
 def design_form(owner: Page) -> None:
     owner.goto("/library")
     owner.click("[data-testid=open-forms]")
     owner.fill("[data-testid=new-form-name]", FORM)
     owner.click("[data-testid=new-form]")
     expect(owner.locator("[data-testid=form-name]")).to_have_text(FORM)
+    designer_ready(owner)
     owner.fill("[data-testid=form-title]", "Legal check")
     owner.fill("[data-testid=form-title-zh]", "法务审核")
     owner.press("[data-testid=form-title-zh]", "Tab")
@@ -217,11 +224,33 @@ def test_every_shipped_form_means_the_same_after_every_control_is_confirmed(pmo_
     assert changed == {}
 
 
+def test_a_title_typed_before_the_designer_script_ran_is_kept(pmo_page, pmo_app):
+    """On a slow line the owner can type the form's title before the designer's script has
+    arrived: the script takes that title instead of resetting it to the page's."""
+    owner = pmo_page("owner1")
+    held = []
+    owner.route("**/js/form_designer.js", lambda route: held.append(route))
+    owner.goto("/forms/slow_line.schema.json", wait_until="commit")
+    owner.fill("[data-testid=form-title]", "Typed early")
+    assert len(held) == 1
+    held[0].continue_()
+    designer_ready(owner)
+    expect(owner.locator("[data-testid=form-title]")).to_have_value("Typed early")
+    add_field(owner, "text", "note", "Note", "备注")
+    expect(owner.locator("[data-testid=preview-title]")).to_have_text("Typed early")
+    owner.click("[data-testid=save-form]")
+    expect(owner.locator("[data-testid=form-status]")).to_contain_text("Form saved")
+    with pmo_app.app_context():
+        saved = Arrange(pmo_app).engine.form(db.session, "owner1", "slow_line.schema.json")
+    assert saved.schema["title"] == "Typed early"
+
+
 def test_bad_input_is_named_where_it_is_and_nothing_is_saved(pmo_page, pmo_app):
     """A choice without its Chinese label, a date range ending before it starts, a 5 MB
     form: the owner reads what is wrong and where; nothing is saved."""
     owner = pmo_page("owner1")
     owner.goto("/forms/bad_input.schema.json")
+    designer_ready(owner)
     add_field(owner, "select", "kind", "Kind", "类型")
     owner.fill("[data-testid='choices-kind']", "a | Apple | 苹果\nb | Banana")
     owner.press("[data-testid='choices-kind']", "Tab")

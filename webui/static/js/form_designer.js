@@ -446,8 +446,10 @@
   var addKind = document.getElementById('fd-add-kind');
   Object.keys(KINDS).forEach(function (k) { addKind.appendChild(el('option', { value: k, text: KINDS[k] })); });
   var title = document.getElementById('fd-title'), titleZh = document.getElementById('fd-title-zh');
-  title.value = schema.title || '';
-  titleZh.value = schema['x-title-zh'] || '';
+  /* The page comes with the titles filled in; one typed before this script ran is kept
+     (it had no listener yet), not overwritten by the value the page came with. */
+  if (title.value !== title.defaultValue) { schema.title = title.value; }
+  if (titleZh.value !== titleZh.defaultValue) { schema['x-title-zh'] = titleZh.value; }
   title.addEventListener('change', function () { schema.title = title.value; changed(false); });
   titleZh.addEventListener('change', function () { schema['x-title-zh'] = titleZh.value; changed(false); });
 
@@ -463,4 +465,5 @@
 
   draw();
   refresh(false);
+  box.dataset.ready = 'true';
 }());
