@@ -133,6 +133,10 @@ TASK_SORTS: tuple[str, ...] = tuple(SORTS)
 REPAIR_ACTIONS: tuple[str, ...] = ("rerun", "cancel")
 
 
+#: A signed-in web request's first statement: its user and the install's status.
+_USER_AND_INSTALL = identity.active_user_with(*install.STATUS_COLUMNS)
+
+
 class Engine:
     """Deploy, start, list tasks, claim, complete, cancel, fire timers, read history."""
 
@@ -1142,6 +1146,23 @@ class Engine:
                 return install.sync(session, self.ctx.clock)
         with read_only(session):
             return install.sync(session, self.ctx.clock)
+
+    def begin_request(
+        self, session: Session, user_id: int | None = None, session_version: int | None = None
+    ) -> tuple[InstallStatus, UserView | None]:
+        """A web request's first read, left open for the reads that follow: the install's
+        status (as :meth:`install_status` with ``join``) and, given ``user_id``, the user
+        :meth:`active_user` would answer, in one statement while that user is active (on
+        PostgreSQL each statement is a round trip; every page makes this one)."""
+        clock = self.ctx.clock
+        with session.no_autoflush:
+            if user_id is not None:
+                row = session.execute(_USER_AND_INSTALL, {"id": user_id}).first()
+                if row is not None:
+                    status = install.apply(clock, row.install_demo, row.install_offset)
+                    return status, identity.user_of_row(session, row, clock.now(), session_version)
+            # no user asked for, or none active with that id (signed out meanwhile)
+            return install.sync(session, clock), None
 
     def mark_demo_install(self, session: Session, actor: str) -> None:
         """Mark the install as a demo or test install (its clock may then be moved)."""

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Select,
     String,
     and_,
     bindparam,
@@ -501,7 +502,21 @@ def active_user(
     Reads columns, not the ORM entity (this runs on every web request), and primes the
     per-transaction cache with what pages ask next (roles, project roles, delegations).
     """
-    row = session.execute(_ACTIVE_USER, {"id": user_id}).first()
+    return user_of_row(
+        session, session.execute(_ACTIVE_USER, {"id": user_id}).first(), now, session_version
+    )
+
+
+def active_user_with(*columns: Any) -> Select[Any]:
+    """The read :func:`active_user` makes, carrying ``columns`` too (bound: ``id``); its
+    row goes to :func:`user_of_row`."""
+    return _ACTIVE_USER.add_columns(*columns)
+
+
+def user_of_row(
+    session: Session, row: Any, now: datetime, session_version: int | None = None
+) -> UserView | None:
+    """:func:`active_user`'s answer from its row (None: no such active user)."""
     if row is None or session_version not in (None, row.session_version):
         return None
     prime(session, row.username, now)

@@ -80,14 +80,33 @@ _STATUS = select(InstallSetting.key, InstallSetting.value).where(
 )
 
 
+#: The status as two columns another read can carry (a web request's read of its user:
+#: one statement for both), taken apart by :func:`apply`.
+STATUS_COLUMNS = (
+    select(InstallSetting.value)
+    .where(InstallSetting.key == DEMO)
+    .scalar_subquery()
+    .label("install_demo"),
+    select(InstallSetting.value)
+    .where(InstallSetting.key == OFFSET)
+    .scalar_subquery()
+    .label("install_offset"),
+)
+
+
 def sync(session: Session, clock: Clock) -> InstallStatus:
     """Read the install's status and copy its clock offset into ``clock``."""
     found = {key: value for key, value in session.execute(_STATUS)}  # one statement
-    demo = found.get(DEMO) == "true"
-    offset = timedelta(seconds=float(found.get(OFFSET) or 0))
-    if isinstance(clock, OffsetClock) and clock.offset != offset:
-        clock.set_offset(offset)
-    return InstallStatus(demo=demo, offset=offset, now=clock.now())
+    return apply(clock, found.get(DEMO), found.get(OFFSET))
+
+
+def apply(clock: Clock, demo: str | None, offset: str | None) -> InstallStatus:
+    """The status the stored ``demo`` and ``offset`` values say (None: not stored), with
+    the offset copied into ``clock``."""
+    moved = timedelta(seconds=float(offset or 0))
+    if isinstance(clock, OffsetClock) and clock.offset != moved:
+        clock.set_offset(moved)
+    return InstallStatus(demo=demo == "true", offset=moved, now=clock.now())
 
 
 def mark_demo(session: Session, actor: str, now: datetime) -> None:

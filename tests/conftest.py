@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from sqlalchemy import Engine as DbEngine
-from sqlalchemy import MetaData, text
+from sqlalchemy import MetaData, event, text
 from sqlalchemy.orm import Session
 
 from engine import identity
@@ -38,6 +38,23 @@ NOT_RUN: list[str] = []
 #: Starts the reason of a test skipped for a missing service, so the summary finds it in
 #: the skip reports too (with pytest-xdist the workers skip, the controller reports).
 NOT_RUN_PREFIX = "NOT RUN: "
+
+
+@contextlib.contextmanager
+def statements_on(bind: DbEngine) -> Iterator[list[str]]:
+    """The SQL statements run through ``bind`` inside the block, whitespace folded
+    (SQLite's ``BEGIN``, which this project's set-up sends itself, left out)."""
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:
+        if not statement.startswith("BEGIN"):
+            seen.append(" ".join(statement.split()))
+
+    event.listen(bind, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(bind, "before_cursor_execute", note)
 
 
 def not_run(message: str) -> None:

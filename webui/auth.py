@@ -8,6 +8,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -55,14 +56,29 @@ def _web_user(view: UserView) -> WebUser:
                    view.time_zone, view.session_version)
 
 
+def user_ref(user_id: str) -> tuple[int, int] | None:
+    """``(id, session version)`` of an ``"id:version"`` (None: garbled)."""
+    number, _sep, version = user_id.partition(":")
+    if not (number.isdigit() and version.isdigit()) or len(number) > 18 or len(version) > 9:
+        return None
+    return int(number), int(version)
+
+
+#: Where a request's first read leaves the user it read with the install's status
+#: (``webui.time_admin.sync_clock``): ``("id:version", view or None)``.
+PRELOADED = "pmoflow_preloaded_user"
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> WebUser | None:
     """Flask-Login hook: the active user of an ``"id:version"`` whose sessions have not
     been ended since (None otherwise: the session or remember-me cookie is dead)."""
-    number, _sep, version = user_id.partition(":")
-    if not (number.isdigit() and version.isdigit()) or len(number) > 18 or len(version) > 9:
-        return None
-    view = bpm().active_user(db.session, int(number), int(version))
+    preloaded = g.pop(PRELOADED, None)
+    if preloaded is not None and preloaded[0] == user_id:
+        view = preloaded[1]
+    else:
+        ref = user_ref(user_id)
+        view = bpm().active_user(db.session, *ref) if ref else None
     return _web_user(view) if view is not None else None
 
 

@@ -11,10 +11,21 @@ from __future__ import annotations
 
 import contextlib
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask import session as web_session
 from flask_login import login_required
 
 from engine.errors import InvalidData
+from webui.auth import PRELOADED, user_ref
 from webui.context import bpm, username
 from webui.extensions import db
 from webui.i18n import gettext as _
@@ -25,11 +36,18 @@ bp = Blueprint("time_admin", __name__, url_prefix="/admin/time")
 
 
 def sync_clock() -> None:
-    """Before each page: read the install's status (demo, clock offset) for this request."""
+    """Before each page: read the install's status (demo, clock offset) for this request,
+    with the signed-in user in the same statement (Flask-Login's loader then takes it:
+    ``webui.auth.load_user``)."""
     if request.endpoint == "static" or database_down():
         return
+    raw = (web_session.get("_user_id")
+           if current_app.config["SESSION_COOKIE_NAME"] in request.cookies else None)
+    ref = user_ref(raw) if isinstance(raw, str) else None
     try:
-        g.install = bpm().install_status(db.session, join=True)
+        g.install, user = bpm().begin_request(db.session, *(ref or ()))
+        if ref is not None:
+            setattr(g, PRELOADED, (raw, user))
     except Exception:  # the page itself reports a database that is down ...
         g.install = None
         # ... with its own query, which must meet the outage (a DBAPIError: 503), not the

@@ -4,10 +4,14 @@ that ends sessions (on both databases)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
-from engine import signing
+from engine import identity, signing
+from engine.api import Engine
 from engine.errors import Forbidden
+from tests.conftest import statements_on
 
 
 def sign_in(engine, session, username, password, lockout_after=0, address="10.0.0.7"):
@@ -133,3 +137,44 @@ def test_a_deactivated_users_tokens_stop_working(engine, session, people):
     assert engine.authenticate_token(session, made.secret) == "pm1"
     engine.set_user_active(session, "admin", "pm1", False)
     assert engine.authenticate_token(session, made.secret) is None
+
+
+def test_a_requests_first_read_brings_the_user_with_the_install_status(engine, session,
+                                                                        people, clock):
+    """One statement reads the install's status and the signed-in user, the clock is moved
+    before the user's grants are read (a delegation that began on the moved clock counts),
+    and a user who is gone or whose session ended comes back as None with the status."""
+    engine.mark_demo_install(session, "cli")
+    engine.advance_clock(session, "admin", "3d")
+    start = engine.clock.now() - timedelta(days=1)  # began on the moved clock only
+    engine.set_out_of_office(session, "pm2", delegate="pm1", starts_at=start,
+                             ends_at=start + timedelta(days=7))
+    pm1 = engine.user(session, "pm1")
+    session.commit()
+    other = Engine(clock=clock)  # another process: its clock not moved yet
+    assert other.clock.now() == clock.now()
+    with statements_on(session.get_bind()) as read:
+        status, user = other.begin_request(session, pm1.id, pm1.session_version)
+        delegators = identity.delegators(session, "pm1", other.clock.now())
+    users = [s for s in read if "install_settings" in s]
+    assert len(users) == 1 and "FROM users" in users[0]
+    assert len(read) == 2  # that one, then the grants (roles, delegations) together
+    assert status.demo and status.offset == timedelta(days=3)
+    assert other.clock.now() == engine.clock.now()
+    assert user is not None and user.username == "pm1" and user.roles == ("pm",)
+    assert delegators == frozenset({"pm2"})
+    session.rollback()
+
+    status, user = other.begin_request(session, pm1.id, pm1.session_version + 1)
+    assert user is None and status.offset == timedelta(days=3)
+    session.rollback()
+    engine.set_user_active(session, "admin", "pm1", False)
+    with statements_on(session.get_bind()) as read:
+        status, user = other.begin_request(session, pm1.id)
+    assert user is None and status.demo and status.offset == timedelta(days=3)
+    assert len(read) == 2  # no active user: the status on its own
+    session.rollback()
+    with statements_on(session.get_bind()) as read:
+        status, user = other.begin_request(session)
+    assert user is None and status.offset == timedelta(days=3) and len(read) == 1
+    session.rollback()

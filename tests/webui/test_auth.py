@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from tests.conftest import statements_on
 from tests.webui.conftest import csrf_token, login
+from webui.extensions import db
 
 
 def test_pages_need_sign_in(client):
@@ -60,3 +62,22 @@ def test_session_cookie_flags(client):
 def test_healthz_and_livez(client):
     assert client.get("/healthz").get_json() == {"status": "ok", "database": "ok"}
     assert client.get("/livez").get_json() == {"status": "ok"}
+
+
+def test_a_page_reads_its_user_once_and_an_ended_session_is_signed_out(app, client):
+    """The request's first statement brings the signed-in user with the install's status
+    (no second read of the user); once the user's sessions are ended, that same read
+    finds the session dead and the next page asks to sign in."""
+    login(client, "pm1")
+    with app.app_context():
+        bind = db.engine
+    with statements_on(bind) as seen:
+        page = client.get("/tasks")
+    assert page.status_code == 200 and "Li Wei" in page.get_data(as_text=True)
+    users = [s for s in seen if "FROM users WHERE users.id" in s]
+    assert len(users) == 1 and "install_settings" in users[0], users
+    assert not [s for s in seen if s.startswith("SELECT install_settings")]
+    with app.app_context():
+        app.extensions["pmoflow"].engine.sign_out_everywhere(db.session, "admin", "pm1")
+    gone = client.get("/tasks")
+    assert gone.status_code == 302 and "/login" in gone.headers["Location"]

@@ -9,6 +9,7 @@ from engine.clock import ManualClock
 from engine.notifications import Note, write
 from engine.store.models import Notification, User
 from engine.store.uow import unit_of_work
+from tests.conftest import statements_on
 from tests.webui.conftest import login, one, parse_html, post
 from webui.extensions import db
 
@@ -120,7 +121,6 @@ def test_notifications_in_chinese(client, app, web_clock):
 def test_the_people_a_page_of_notifications_names_are_read_at_once(client, app, web_clock):
     """Fifty notifications used to name their people one read at a time: now one read
     names everyone the page shows (in params, lists of people and nested messages)."""
-    from sqlalchemy import event
 
     messages = [
         {"title": "%(who)s asked for %(step)s", "params": {
@@ -138,15 +138,10 @@ def test_the_people_a_page_of_notifications_names_are_read_at_once(client, app, 
             User.username, User.display_name).where(User.username.in_(
                 ["reviewer1", "sponsor1", "pmohead", "pm2"]))).all())
     login(client, "pm1")
-    seen: list[str] = []
     with app.app_context():
-        engine = db.engine
-    listen = lambda *a: seen.append(" ".join(a[2].split()))  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listen)
-    try:
+        bind = db.engine
+    with statements_on(bind) as seen:
         html = client.get("/notifications").get_data(as_text=True)
-    finally:
-        event.remove(engine, "before_cursor_execute", listen)
     reads = [s for s in seen if s.startswith("SELECT users.username, users.display_name")]
     assert len(reads) == 1, reads
     doc = parse_html(html)
