@@ -357,7 +357,10 @@ class Gunicorn:
         self.port = free_port()
         self.root = root  # the checkout whose code it serves (bench/ab_http.py: two)
         self.probe = probe
-        self.argv = [sys.executable, "-m", "gunicorn", "--workers",
+        # the documented production settings (pmoflow/gunicorn_conf.py: its hooks), with
+        # the bench's own workers, worker class and address on top
+        self.argv = [sys.executable, "-m", "gunicorn", "-c", "python:pmoflow.gunicorn_conf",
+                     "--workers",
                      str(workers or args.workers),
                      "--worker-class", worker_class or args.worker_class,
                      "--threads", str(args.threads),
