@@ -775,13 +775,15 @@ class Engine:
         task_id: int | None,
         *,
         spiff_task_id: str | None = None,
+        viewer: str | None = None,
     ) -> DataViews:
         """The instance's current data, the data as task ``task_id`` sees it (``None``
-        without one, or if it is not a task of this instance any more) and the visited
-        elements: what a task page needs, from one read and one deserialization
-        (``spiff_task_id``: the task's, when the caller has read its row already)."""
+        without one, or if it is not a task of this instance any more), the visited
+        elements and the instance with its open tasks: what a task page needs, from one
+        read and one deserialization (``spiff_task_id``: the task's, when the caller has
+        read its row already; ``viewer``: :class:`Forbidden` unless they may see it)."""
         return instance_data.data_views(
-            self.ctx, session, instance_id, task_id, spiff_task_id=spiff_task_id
+            self.ctx, session, instance_id, task_id, spiff_task_id=spiff_task_id, viewer=viewer
         )
 
     def history(self, session: Session, instance_id: int) -> list[AuditView]:

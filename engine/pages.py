@@ -28,7 +28,6 @@ from engine.definitions import DefinitionSnapshot, definition_view, get_process
 from engine.definitions import name_translations as name_translations  # for the web layer
 from engine.errors import Forbidden
 from engine.instances import INITIATOR_KEY
-from engine.store import rows as records
 from engine.store.models import (
     HumanTask,
     ProcessDefinition,
@@ -431,15 +430,13 @@ def _unnamed_instance_page(
 ) -> InstancePage:
     """The instance page with an empty directory, which the caller fills (``views``: the
     instance's data when the caller already read it)."""
-    if not checked and not may_view_instance(
-        session, username, records.require_instance(session, instance_id), eng.clock.now()
-    ):
-        raise Forbidden(
-            "you have no access to this request", code="access.no_access", instance_id=instance_id
+    if views is None:  # the read that brings the request also checks who may see it
+        views = eng.instance_and_task_data(
+            session, instance_id, None, viewer=None if checked else username
         )
-    if views is None:
-        views = eng.instance_and_task_data(session, instance_id, None)
-    view = eng.instance(session, instance_id)
+    view = views.instance or eng.instance(session, instance_id)
+    if not checked and not may_view_instance(session, username, view, eng.clock.now()):
+        raise access.no_access(instance_id=instance_id)
     definition = eng.cache.definition(session, view.definition_id)
     now = eng.clock.now()
     waits = tuple(eng.waits(session, instance_id))

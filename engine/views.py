@@ -382,11 +382,13 @@ class AttachmentView:
 
 
 class DataViews(NamedTuple):
-    """An instance's data, one task's view of it, and the visited elements."""
+    """An instance's data, one task's view of it, and the visited elements (with the
+    instance and its open tasks, read in the same statement)."""
 
     data: dict[str, Any]
     task_data: dict[str, Any] | None
     visited: dict[str, int]
+    instance: InstanceView | None = None
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
+from tests.conftest import statements_on
 from tests.webui.conftest import login, one, parse_html, post
+from webui.extensions import db
 
 PROPOSAL = {"title": "Tower upgrade", "budget": {"amount": "125000.50", "currency": "USD"},
             "category": "it", "milestones": [{"name": "Design", "weeks": 4}],
@@ -41,6 +43,21 @@ def test_task_page_shows_form_summary_history_and_diagram(client, arrange):
     assert 'data-testid="claim"' in html
     # reviewer1 is the only reviewer: nobody to hand the step to, and the page says so
     assert 'data-testid="delegate-form"' not in html and 'data-testid="no-handover"' in html
+
+
+def test_task_and_request_pages_read_the_stored_workflow_once(app, client, arrange):
+    """The instance row, with its stored workflow, is read once per page: the same
+    statement brings its open steps for the page's header and waiting list."""
+    inst = arrange.start(title="Tower upgrade")
+    task = arrange.task(inst.id)
+    login(client, "reviewer1")
+    with app.app_context():
+        bind = db.engine
+    for url, step in ((f"/tasks/{task.id}", "task-name"), (f"/instances/{inst.id}", "waiting")):
+        with statements_on(bind) as seen:
+            html = client.get(url).get_data(as_text=True)
+        assert len([s for s in seen if "process_instances.state" in s]) == 1, (url, seen)
+        assert f'data-testid="{step}"' in html and "Check completeness" in html, url
 
 
 def test_submit_completes_and_moves_the_request_on(client, arrange):
