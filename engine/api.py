@@ -78,7 +78,7 @@ from engine.settings import EngineSettings
 from engine.spiff.bundle import SourceFile
 from engine.spiff.layout import in_language, with_layout
 from engine.sso import ClaimsMissing, SsoAdminPage, SsoClaims, SsoSignIn, claims_from_token
-from engine.store import pipeline, rows
+from engine.store import rows
 from engine.store.models import AuditEvent, ProcessDefinition, ProcessInstance
 from engine.store.uow import read_only, unit_of_work
 from engine.tasks import SORTS, TaskQuery
@@ -1157,21 +1157,14 @@ class Engine:
         :meth:`active_user` would answer, in one statement while that user is active (on
         PostgreSQL each statement is a round trip; every page makes this one)."""
         clock = self.ctx.clock
-        # PostgreSQL: BEGIN rides with the first read (pipeline mode for the request's
-        # reads, each still answered at once), not a round trip of its own
-        pipeline.want(session, not session.in_transaction())
-        try:
-            with session.no_autoflush:
-                if user_id is not None:
-                    row = session.execute(_USER_AND_INSTALL, {"id": user_id}).first()
-                    if row is not None:
-                        status = install.apply(clock, row.install_demo, row.install_offset)
-                        user = identity.user_of_row(session, row, clock.now(), session_version)
-                        return status, user
-                # no user asked for, or none active with that id (signed out meanwhile)
-                return install.sync(session, clock), None
-        finally:
-            pipeline.want(session, False)
+        with session.no_autoflush:
+            if user_id is not None:
+                row = session.execute(_USER_AND_INSTALL, {"id": user_id}).first()
+                if row is not None:
+                    status = install.apply(clock, row.install_demo, row.install_offset)
+                    return status, identity.user_of_row(session, row, clock.now(), session_version)
+            # no user asked for, or none active with that id (signed out meanwhile)
+            return install.sync(session, clock), None
 
     def mark_demo_install(self, session: Session, actor: str) -> None:
         """Mark the install as a demo or test install (its clock may then be moved)."""
