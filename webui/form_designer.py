@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import flask_babel
-from flask import Blueprint, g, jsonify, render_template, request, url_for
+from flask import Blueprint, jsonify, render_template, request, url_for
 from flask_login import login_required
 from werkzeug.datastructures import MultiDict
 
@@ -18,7 +18,7 @@ from webui.context import bpm, username
 from webui.extensions import db
 from webui.formparse import parse_form
 from webui.formview import build_form
-from webui.i18n import LANGUAGES
+from webui.i18n import LANGUAGES, forget_language
 from webui.messages import say
 from webui.portfolio import project_options
 
@@ -92,7 +92,7 @@ def preview(name: str):
     sample = MultiDict([(k, v) for k, v in request.form.items(multi=True)
                         if not k.startswith("_")])
     with flask_babel.force_locale(lang):
-        g.pop("_pmoflow_translations", None)
+        forget_language()
         try:
             data = parse_form(_object(text), sample) if request.form.get("_check") else {}
             found = pages.form_preview(bpm(), db.session, username(), text, data)
@@ -107,5 +107,5 @@ def preview(name: str):
         html = render_template("_form_preview.html", form=form, checked=bool(errors) or
                                bool(request.form.get("_check")))
         said = [{"field": k, "message": say(v)} for k, v in errors.items()]
-        g.pop("_pmoflow_translations", None)
+        forget_language()
     return jsonify(html=html, errors=said)

@@ -67,6 +67,18 @@ def translations() -> Any:
     return found
 
 
+#: What a request keeps of its language (webui.i18n, webui.formatting, webui.wording).
+_LANGUAGE_KEPT = ("_pmoflow_translations", "_pmoflow_format", "_pmoflow_language",
+                  "_pmoflow_names")
+
+
+def forget_language() -> None:
+    """Drop what this request kept of its language (around ``flask_babel.force_locale``:
+    the catalog, locale, language and diagram names are looked up again)."""
+    for key in _LANGUAGE_KEPT:
+        g.pop(key, None)
+
+
 def gettext(string: str, **variables: Any) -> str:
     """``string`` in the request's language, ``%(name)s`` filled from ``variables``."""
     text = translations().ugettext(string)

@@ -21,7 +21,14 @@ from webui.i18n import translations
 
 
 def _language() -> str:
-    return "zh" if str(_request_locale()[0]).startswith("zh") else "en"
+    """``zh`` or ``en``: the request's language, worked out once per request (every name
+    a page shows asks)."""
+    if not has_app_context():
+        return "zh" if str(_request_locale()[0]).startswith("zh") else "en"
+    found = g.get("_pmoflow_language")
+    if found is None:
+        found = g._pmoflow_language = "zh" if str(_request_locale()[0]).startswith("zh") else "en"
+    return found
 
 
 def _diagram_names() -> dict[str, str]:
