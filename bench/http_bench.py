@@ -384,6 +384,8 @@ class Gunicorn:
                 if conn.getresponse().status == 200:
                     conn.close()
                     return self
+                conn.close()
+                time.sleep(0.1)
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError("gunicorn did not answer within 60 s")
@@ -658,29 +660,40 @@ def one_client(port: int, task_ids: list[int], warm: int, args: argparse.Namespa
 
 def floors(port: int, inbox_bytes: int, args: argparse.Namespace) -> dict[str, Row]:
     """What no page can beat on this machine, measured like the pages: this app's static
-    file (gunicorn, Flask, the app's request hooks; no session read, no page), and a bare
+    file (gunicorn, Flask, the app's request hooks; no session read, no page), a bare
     WSGI app (``bench/floor_app.py``) under the same gunicorn answering with a body the
-    size of an inbox page (gunicorn, the loopback connection, the client)."""
-    out = {"static": Row("static"), "bare": Row("bare")}
-    client = Client(port)
-    for i in range(args.warmup + args.rounds):
-        status, _body, elapsed = client.request("GET", "/static/js/app.js")
-        if status != 200:
-            raise RuntimeError(f"static file answered {status}")
-        if i >= args.warmup:
-            out["static"].samples.append(elapsed)
-    client.close()
+    size of an inbox page (gunicorn, the loopback connection, the client), and the stack
+    the brief fixes answering a signed-in page of 25 plain rows
+    (``bench/stack_floor_app.py``)."""
+    out = {"static": _timed_gets(port, "/static/js/app.js", args)}
     with tempfile.TemporaryDirectory() as home, Gunicorn(
             "sqlite://", Path(home), args, app="floor_app:app", probe="/",
             env={"FLOOR_BYTES": str(inbox_bytes),
                  "PYTHONPATH": str(ROOT / "bench")}) as bare:
-        client = Client(bare.port)
-        for i in range(args.warmup + args.rounds):
-            _status, _body, elapsed = client.request("GET", "/")
-            if i >= args.warmup:
-                out["bare"].samples.append(elapsed)
-        client.close()
+        out["bare"] = _timed_gets(bare.port, "/", args)
+    with tempfile.TemporaryDirectory() as home, Gunicorn(
+            "sqlite://", Path(home), args, app="stack_floor_app:create()", probe="/ping",
+            env={"PYTHONPATH": str(ROOT / "bench")}) as stack:
+        out["stack"] = _timed_gets(stack.port, "/", args, sign_in="/login")
     return out
+
+
+def _timed_gets(port: int, path: str, args: argparse.Namespace,
+                sign_in: str | None = None) -> Row:
+    """``args.rounds`` GETs of ``path`` after ``args.warmup`` uncounted ones (``sign_in``:
+    a path that signs the client in first); each must answer 200."""
+    row = Row(path)
+    client = Client(port)
+    if sign_in:
+        client.request("GET", sign_in)
+    for i in range(args.warmup + args.rounds):
+        status, _body, elapsed = client.request("GET", path)
+        if status != 200:
+            raise RuntimeError(f"GET {path} on port {port} answered {status}")
+        if i >= args.warmup:
+            row.samples.append(elapsed)
+    client.close()
+    return row
 
 
 def many_clients(port: int, task_ids: list[int], args: argparse.Namespace,
@@ -801,7 +814,8 @@ def print_report(results: dict[str, Result | None], args: argparse.Namespace,
         print(f"{'floors (1 client, SQLite run; ms)':44} {'n':>14} {'median':>8} {'p95':>8}")
         for key, label in (("bare", f"bare WSGI app, same gunicorn, {sq_run.inbox_bytes // 1024} "
                                     "KB body"),
-                           ("static", "this app's static file /static/js/app.js")):
+                           ("static", "this app's static file /static/js/app.js"),
+                           ("stack", "Flask + Flask-Login + 1 SELECT + Jinja, 25 rows")):
             row = sq_run.floors[key]
             print(f"{label:44} {len(row.samples):>14} {row.median:>8.2f} {row.p95:>8.2f}")
     print()
@@ -886,6 +900,12 @@ def floor_lines(sqlite: Result | None, pg: Result | None) -> list[str]:
                    f"in {bare:.2f} ms and this app's static file takes {static:.2f} ms, so a "
                    f"page is at least ~{static:.1f} ms and GET + POST ~{2 * static:.1f} ms "
                    f"before it reads or renders anything")
+    if sqlite and "stack" in sqlite.floors:
+        stack = sqlite.floors["stack"].median
+        out.append(f"floor: the stack the brief fixes (Flask, Flask-Login, Flask-SQLAlchemy, "
+                   f"Jinja) answers a signed-in page of 25 plain rows with one SELECT in "
+                   f"{stack:.2f} ms (bench/stack_floor_app.py): the inbox goal of 2 ms leaves "
+                   f"{2 - stack:.2f} ms for PMOflow's own work on such a page")
     if pg and pg.cpu and pg.completions:
         need = cores * 1000 / 370
         have = pg.cpu_ms_per_completion()

@@ -36,3 +36,9 @@ def test_http_bench_prints_its_table_and_last_line():
     assert float(bare.group(2)) > 0 and float(static.group(1)) > 0
     assert re.search(r"floor: a bare WSGI app under the same gunicorn answers an inbox-sized "
                      r"body in \d+\.\d\d ms and this app's static file takes", table)
+    # and the stack the brief fixes, signed in, one SELECT, 25 plain rows through Jinja
+    stack = re.search(r"Flask \+ Flask-Login \+ 1 SELECT \+ Jinja, 25 rows\s+5\s+(\d+\.\d\d)",
+                      table)
+    assert stack and float(stack.group(1)) > 0, table[-2500:]
+    assert re.search(r"floor: the stack the brief fixes .* answers a signed-in page of 25 plain "
+                     r"rows with one SELECT in \d+\.\d\d ms", table)
