@@ -10,9 +10,10 @@ from flask_login import login_required
 from engine import pages
 from engine.api import TaskQuery
 from engine.errors import InvalidData, NotFound
-from webui.context import back, bpm, username
+from webui.context import back, bpm, id_url, username
 from webui.extensions import db
 from webui.i18n import gettext as _
+from webui.inbox_rows import inbox_rows
 from webui.messages import field_message
 from webui.paging import Paging, page_arg
 from workflows.records import pages as pmo_pages
@@ -65,8 +66,9 @@ def index():
     page = pages.inbox_page(bpm(), db.session, username(), query)
     projects = pmo_pages.project_labels(db.session, {t.project_id for t in page.tasks
                                                      if t.project_id is not None})
-    return render_template("inbox.html", page=page, f=f, sorts=SORTS, projects=projects,
-                           paging=Paging(paging_page, PER_PAGE, page.total,
+    rows = inbox_rows(page, id_url("tasks.show", "task_id"), claimable=f.tab == "claimable")
+    return render_template("inbox.html", page=page, rows=rows, f=f, sorts=SORTS,
+                           projects=projects, paging=Paging(paging_page, PER_PAGE, page.total,
                                          capped=page.total >= COUNT_CAP))
 
 

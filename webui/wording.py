@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import Flask, g, has_app_context
+from markupsafe import Markup, escape
 
 from webui.formatting import _request_locale, dt
 from webui.i18n import translations
@@ -283,9 +284,36 @@ def service_notes(detail: dict[str, Any] | None) -> list[str]:
     return [stored_text(n) for n in notes]
 
 
+def wait_name(w: Any) -> Markup:
+    """What a timer or reminder a step waits on is, in the reader's language."""
+    if w.kind == "sla_reminder":
+        return Markup(translations().ugettext(
+            "SLA reached: whoever holds the step is reminded"))
+    if w.kind == "sla_escalation":
+        return Markup(translations().ugettext("Still open: escalated to the PMO head"))
+    return escape(label(w.name))
+
+
+_WAIT_LINE = Markup('<span class="d-block small text-secondary wait-next" '
+                    'data-testid="wait-next"><i class="bi bi-alarm" aria-hidden="true"></i> '
+                    '%s: %s')
+
+
+def wait_line(w: Any) -> Markup:
+    """One line under a step: when its next timer fires, what it does, where it leads."""
+    html = _WAIT_LINE % (dt(w.due_at), wait_name(w))
+    if w.then:
+        html += Markup(" → %s") % label(w.then)
+    if w.attached_to and w.interrupting:
+        html += Markup(" · %s") % Markup(translations().ugettext("the step closes"))
+    return html + Markup("</span>")
+
+
 def install(app: Flask) -> None:
     """Register the filters ``label``, ``note_title``, ``note_body``, ``service_notes``,
-    ``stored_text``."""
+    ``stored_text`` and the globals ``wait_name``, ``wait_line``."""
     for name, func in {"label": label, "note_title": note_title, "note_body": note_body,
                        "service_notes": service_notes, "stored_text": stored_text}.items():
         app.add_template_filter(func, name)
+    app.add_template_global(wait_name, "wait_name_of")
+    app.add_template_global(wait_line, "wait_line_of")

@@ -61,3 +61,24 @@ def test_escalation_page_shows_the_triage_due_in_one_working_day(pmo_client, pmo
     assert "Reminder → Remind PMO reviewers" in step
     assert "2026-03-03 09:00: SLA passed → Hand over to PMO head · the step closes" in step
 
+
+
+def test_the_inbox_row_shows_the_steps_next_timer(pmo_client, pmo_app):
+    """The escalation's triage in a reviewer's inbox: the row names the step, its role and
+    process, offers to claim it by name, and shows when its next timer fires and where
+    that leads, as the request's page does."""
+    esc = escalation(pmo_app, [project_id(pmo_app, "PRJ-2026-0002")])
+    with pmo_app.app_context():
+        task = Arrange(pmo_app).task(esc, "triage")
+    login(pmo_client, "reviewer1")
+    html = pmo_client.get("/tasks?tab=claimable").get_data(as_text=True)
+    doc = parse_html(html)
+    [row] = doc.xpath(f"//tr[@data-task-id='{task.id}']")
+    text = " ".join(row.text_content().split())
+    assert "Triage escalation" in text and "PMO reviewer" in text
+    [wait] = row.xpath(".//*[@data-testid='wait-next']")
+    # the soonest: the reminder four hours in (the page above lists it with the rest)
+    assert " ".join(wait.text_content().split()) == (
+        "2026-03-02 13:00: Reminder → Remind PMO reviewers")
+    assert row.xpath(".//*[@data-testid='claim']/@aria-label") == ["Claim Triage escalation"]
+    assert row.xpath(".//*[@data-testid='open']/@aria-label") == ["Open Triage escalation"]
