@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 from engine.pages import InboxPage
 from engine.views import TaskView
 from webui.formatting import ago, dt, due
-from webui.i18n import translations
+from webui.i18n import bound_template_gettext
 from webui.messages import role_label
 from webui.wording import label, wait_line
 
@@ -49,9 +49,7 @@ _ROLE = Markup('<i class="bi bi-people" aria-hidden="true"></i> ')
 def inbox_rows(page: InboxPage, task_url: Callable[[int], str], *,
                claimable: bool) -> list[InboxRow]:
     """The rows of ``page`` (``claimable``: the tab whose rows offer "Claim")."""
-    ugettext = translations().ugettext
-    open_text = Markup(ugettext("Open %(step)s"))
-    action_text = Markup(ugettext("Claim %(step)s" if claimable else "Give back %(step)s"))
+    _ = bound_template_gettext()  # named so that pybabel extracts the texts below
     names, role_names, now = page.process_names, page.directory.role_names, page.now
     rows = []
     for t in page.tasks:
@@ -67,6 +65,8 @@ def inbox_rows(page: InboxPage, task_url: Callable[[int], str], *,
             late=bool(t.due_at and t.due_at < now), holder=holder,
             process=label(names.get(t.process_key, t.process_key)),
             waiting_since=ago(t.created_at, now), created=dt(t.created_at), due=due_cell,
-            open_label=open_text % {"step": step}, action_label=action_text % {"step": step},
+            open_label=_("Open %(step)s", step=step),
+            action_label=(_("Claim %(step)s", step=step) if claimable
+                          else _("Give back %(step)s", step=step)),
         ))
     return rows

@@ -18,17 +18,18 @@ from flask import Flask, g, has_app_context
 from markupsafe import Markup, escape
 
 from webui.formatting import _request_locale, dt
+from webui.i18n import template_gettext as _  # the texts here are extracted for pybabel
 from webui.i18n import translations
 
 
 def _language() -> str:
     """``zh`` or ``en``: the request's language, worked out once per request (every name
     a page shows asks)."""
-    if not has_app_context():
-        return "zh" if str(_request_locale()[0]).startswith("zh") else "en"
-    found = g.get("_pmoflow_language")
+    found = g.get("_pmoflow_language") if has_app_context() else None
     if found is None:
-        found = g._pmoflow_language = "zh" if str(_request_locale()[0]).startswith("zh") else "en"
+        found = "zh" if str(_request_locale()[0]).startswith("zh") else "en"
+        if has_app_context():
+            g._pmoflow_language = found
     return found
 
 
@@ -287,10 +288,9 @@ def service_notes(detail: dict[str, Any] | None) -> list[str]:
 def wait_name(w: Any) -> Markup:
     """What a timer or reminder a step waits on is, in the reader's language."""
     if w.kind == "sla_reminder":
-        return Markup(translations().ugettext(
-            "SLA reached: whoever holds the step is reminded"))
+        return _("SLA reached: whoever holds the step is reminded")
     if w.kind == "sla_escalation":
-        return Markup(translations().ugettext("Still open: escalated to the PMO head"))
+        return _("Still open: escalated to the PMO head")
     return escape(label(w.name))
 
 
@@ -305,7 +305,7 @@ def wait_line(w: Any) -> Markup:
     if w.then:
         html += Markup(" → %s") % label(w.then)
     if w.attached_to and w.interrupting:
-        html += Markup(" · %s") % Markup(translations().ugettext("the step closes"))
+        html += Markup(" · %s") % _("the step closes")
     return html + Markup("</span>")
 
 
