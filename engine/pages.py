@@ -434,7 +434,8 @@ def _unnamed_instance_page(
         views = eng.instance_and_task_data(
             session, instance_id, None, viewer=None if checked else username
         )
-    view = views.instance or eng.instance(session, instance_id)
+        checked = True
+    view = views.instance
     if not checked and not may_view_instance(session, username, view, eng.clock.now()):
         raise access.no_access(instance_id=instance_id)
     definition = eng.cache.definition(session, view.definition_id)

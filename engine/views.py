@@ -388,7 +388,7 @@ class DataViews(NamedTuple):
     data: dict[str, Any]
     task_data: dict[str, Any] | None
     visited: dict[str, int]
-    instance: InstanceView | None = None
+    instance: InstanceView
 
 
 @dataclass(frozen=True)

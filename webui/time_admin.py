@@ -11,16 +11,7 @@ from __future__ import annotations
 
 import contextlib
 
-from flask import (
-    Blueprint,
-    current_app,
-    flash,
-    g,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask import session as web_session
 from flask_login import login_required
 
