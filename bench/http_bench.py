@@ -104,8 +104,12 @@ class Result:
     #: CPU seconds spent during the many-clients run: the whole machine, the gunicorn
     #: workers, the database server's processes (PostgreSQL).
     cpu: dict[str, float] = field(default_factory=dict)
-    #: The floors measured beside the app (SQLite run): request kind -> Row.
+    #: The floors measured beside the app: request kind -> Row (the static file and the
+    #: bare WSGI app on the SQLite run only).
     floors: dict[str, Row] = field(default_factory=dict)
+    #: Statements and round trips of one request of each kind ("inbox", "form",
+    #: "submit"), counted in this run (:func:`count_trips`).
+    trips: dict[str, tuple[float, float]] = field(default_factory=dict)
     #: Size of an inbox page (bytes), what the transport floor answers with.
     inbox_bytes: int = 0
 
@@ -472,9 +476,12 @@ def run_backend(label: str, url: str, args: argparse.Namespace) -> Result:
                                                                      args) as server:
             print(f"{label}: one client ...", flush=True)
             result.inbox_bytes = one_client(server.port, single, warm, args, rows)
-            if label == "SQLite":
-                print(f"{label}: floors (a static file, a bare WSGI app) ...", flush=True)
-                result.floors = floors(server.port, result.inbox_bytes, args)
+            print(f"{label}: counting statements ...", flush=True)
+            result.trips = count_trips(url, single[-3:])
+            print(f"{label}: floors (" + ("a static file, a bare WSGI app, " if label == "SQLite"
+                                          else "") + "the stack alone) ...", flush=True)
+            result.floors = floors(server.port, result.inbox_bytes, args, url,
+                                   transport=label == "SQLite")
             print(f"{label}: seeding {args.concurrent_tasks} tasks for {args.clients} "
                   f"clients ...", flush=True)
             many = seeder.open_reviews(args.concurrent_tasks)
@@ -658,24 +665,106 @@ def one_client(port: int, task_ids: list[int], warm: int, args: argparse.Namespa
     return size
 
 
-def floors(port: int, inbox_bytes: int, args: argparse.Namespace) -> dict[str, Row]:
-    """What no page can beat on this machine, measured like the pages: this app's static
-    file (gunicorn, Flask, the app's request hooks; no session read, no page), a bare
-    WSGI app (``bench/floor_app.py``) under the same gunicorn answering with a body the
-    size of an inbox page (gunicorn, the loopback connection, the client), and the stack
-    the brief fixes answering a signed-in page of 25 plain rows
-    (``bench/stack_floor_app.py``)."""
-    out = {"static": _timed_gets(port, "/static/js/app.js", args)}
-    with tempfile.TemporaryDirectory() as home, Gunicorn(
-            "sqlite://", Path(home), args, app="floor_app:app", probe="/",
-            env={"FLOOR_BYTES": str(inbox_bytes),
-                 "PYTHONPATH": str(ROOT / "bench")}) as bare:
-        out["bare"] = _timed_gets(bare.port, "/", args)
-    with tempfile.TemporaryDirectory() as home, Gunicorn(
-            "sqlite://", Path(home), args, app="stack_floor_app:create()", probe="/ping",
-            env={"PYTHONPATH": str(ROOT / "bench")}) as stack:
-        out["stack"] = _timed_gets(stack.port, "/", args, sign_in="/login")
+#: Primary-key reads on the stack's ``/reads/<n>`` page (less ``/reads/0``: what a
+#: statement costs a page).
+FLOOR_READS = 20
+
+
+def floors(port: int, inbox_bytes: int, args: argparse.Namespace, url: str, *,
+           transport: bool = True) -> dict[str, Row]:
+    """What no page can beat on this machine, measured like the pages. ``transport``:
+    this app's static file (gunicorn, Flask, the app's request hooks; no session read, no
+    page) and a bare WSGI app (``bench/floor_app.py``) under the same gunicorn answering
+    with a body the size of an inbox page (gunicorn, the loopback connection, the
+    client). Then the stack the brief fixes, on ``url``'s kind of database
+    (``bench/stack_floor_app.py``): a signed-in page of 25 plain rows ("stack"), a task
+    form and its submit ("stack_form", "stack_submit", "stack_cycle") and a page of
+    :data:`FLOOR_READS` primary-key reads and of none ("reads", "reads0")."""
+    out: dict[str, Row] = {}
+    bench = {"PYTHONPATH": str(ROOT / "bench")}
+    if transport:
+        out["static"] = _timed_gets(port, "/static/js/app.js", args)
+        with tempfile.TemporaryDirectory() as home, Gunicorn(
+                "sqlite://", Path(home), args, app="floor_app:app", probe="/",
+                env={"FLOOR_BYTES": str(inbox_bytes), **bench}) as bare:
+            out["bare"] = _timed_gets(bare.port, "/", args)
+    with tempfile.TemporaryDirectory() as home:
+        db_url = url if not url.startswith("sqlite") else f"sqlite:///{home}/stack_floor.db"
+        env = {**os.environ, **bench, "STACK_FLOOR_DB": db_url}
+        subprocess.run([sys.executable, "-c", "import stack_floor_app; stack_floor_app.prepare()"],
+                       env=env, check=True)  # its tables, before two workers race to make them
+        with Gunicorn("sqlite://", Path(home), args, app="stack_floor_app:create()",
+                      probe="/ping", env={**bench, "STACK_FLOOR_DB": db_url}) as stack:
+            out["stack"] = _timed_gets(stack.port, "/", args, sign_in="/login")
+            out.update(_stack_cycles(stack.port, args))
+            out["reads0"] = _timed_gets(stack.port, "/reads/0", args, sign_in="/login")
+            out["reads"] = _timed_gets(stack.port, f"/reads/{FLOOR_READS}", args,
+                                       sign_in="/login")
     return out
+
+
+def _stack_cycles(port: int, args: argparse.Namespace) -> dict[str, Row]:
+    """The stack's task form and submit, one client, as :meth:`Client.complete` does."""
+    rows = {k: Row(k) for k in ("stack_form", "stack_submit", "stack_cycle")}
+    client = Client(port)
+    client.request("GET", "/login")
+    for i in range(args.warmup + args.rounds):
+        path = f"/task/{i % 25 + 1}"
+        status, page, t_get = client.request("GET", path)
+        if status != 200:
+            raise RuntimeError(f"GET {path} on port {port} answered {status}")
+        status, _body, t_post = client.request("POST", path, {
+            "csrf_token": token(page), "decision": "accept", "comment": "",
+            "action": "complete"}, keep_cookies=False)
+        if status != 302:
+            raise RuntimeError(f"POST {path} on port {port} answered {status}")
+        if i >= args.warmup:
+            rows["stack_form"].samples.append(t_get)
+            rows["stack_submit"].samples.append(t_post)
+            rows["stack_cycle"].samples.append(t_get + t_post)
+    client.close()
+    return rows
+
+
+def count_trips(url: str, task_ids: list[int]) -> dict[str, tuple[float, float]]:
+    """(statements, round trips) of an inbox page, a task form and its submit, counted in
+    this process by the engine bench's counter (:class:`pmoflow.benchmark.Trips`) through
+    the app's own test client on the same database, after a warm-up; ``task_ids``: open
+    tasks nobody else completes (the last is the one counted)."""
+    from pmoflow.app import create_app
+    from pmoflow.benchmark import Trips
+    from pmoflow.config import Config
+    from webui.extensions import db
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(Config.from_env({}, database_url=url, instance_dir=Path(tmp),
+                                         secret_key="http-bench-secret",
+                                         run_worker_in_server=False))
+        with app.app_context():
+            engine = db.engine
+        trips = Trips(engine)
+        client = app.test_client()
+        page = client.get("/login").data
+        client.post("/login", data={"username": "reviewer1", "password": PASSWORD,
+                                    "csrf_token": token(page)})
+        for task_id in task_ids:
+            trips.per_verb.clear()  # only the last round is kept
+            trips.start()
+            client.get("/tasks?tab=claimable&page=1")
+            trips.stop("inbox")
+            trips.start()
+            form = client.get(f"/tasks/{task_id}")
+            trips.stop("form")
+            trips.start()
+            done = client.post(f"/tasks/{task_id}", data={
+                "csrf_token": token(form.data), "decision": "accept", "comment": "",
+                "action": "complete"})
+            trips.stop("submit")
+            if done.status_code != 302:
+                raise RuntimeError(f"counting: POST /tasks/{task_id} answered "
+                                   f"{done.status_code}")
+        engine.dispose()
+        return trips.summary()
 
 
 def _timed_gets(port: int, path: str, args: argparse.Namespace,
@@ -811,13 +900,21 @@ def print_report(results: dict[str, Result | None], args: argparse.Namespace,
     sq_run = results.get("SQLite")
     if sq_run and sq_run.floors:
         print()
-        print(f"{'floors (1 client, SQLite run; ms)':44} {'n':>14} {'median':>8} {'p95':>8}")
+        print(f"{'floors (1 client; ms)':44} {'SQLite n':>14} {'median':>8} {'p95':>8} "
+              f"{'PostgreSQL n':>14} {'median':>8} {'p95':>8}")
         for key, label in (("bare", f"bare WSGI app, same gunicorn, {sq_run.inbox_bytes // 1024} "
                                     "KB body"),
                            ("static", "this app's static file /static/js/app.js"),
-                           ("stack", "Flask + Flask-Login + 1 SELECT + Jinja, 25 rows")):
-            row = sq_run.floors[key]
-            print(f"{label:44} {len(row.samples):>14} {row.median:>8.2f} {row.p95:>8.2f}")
+                           *FLOOR_LABELS.items()):
+            line = f"{label:44}"
+            for n in names:
+                row = (results[n] or Result({})).floors.get(key)
+                line += (f" {len(row.samples):>14} {row.median:>8.2f} {row.p95:>8.2f}" if row
+                         else f" {'':>32}")
+            print(line.rstrip())
+        print(f"{'statements (round trips) PMOflow made':44}"
+              + "".join(f" {_trips_text(r.trips):>32}" if (r := results[n]) and r.trips
+                        else f" {'':>32}" for n in names).rstrip())
     print()
     print(f"gunicorn: {args.workers} workers, worker class {args.worker_class}"
           + (f", {args.threads} threads" if args.worker_class == "gthread" else "")
@@ -868,6 +965,33 @@ def print_report(results: dict[str, Result | None], args: argparse.Namespace,
     print(f"http_complete_ms={x} inbox_ms={y} completions_per_s_8c={z}")
 
 
+#: The stack's own pages (``bench/stack_floor_app.py``) in the floors table.
+FLOOR_LABELS = {
+    "stack": "Flask + Flask-Login + 1 SELECT + Jinja, 25 rows",
+    "stack_form": "  the stack's task form (1 read)",
+    "stack_submit": "  the stack's submit (update, COMMIT, 302)",
+    "stack_cycle": "  the stack's form + submit",
+    "reads0": "  the stack's page of no read",
+    "reads": f"  the stack's page of {FLOOR_READS} primary-key reads",
+}
+
+
+def _trips_text(trips: dict[str, tuple[float, float]]) -> str:
+    """``inbox 7, form 12, submit 17 (…)``: statements and, where they differ, round trips."""
+    parts = []
+    for kind in ("inbox", "form", "submit"):
+        statements, trips_ = trips[kind]
+        parts.append(f"{kind[0]} {statements:.0f}" + (f" ({trips_:.0f})" if trips_ != statements
+                                                      else ""))
+    return " ".join(parts)
+
+
+def per_read(run: Result) -> float:
+    """What one more primary-key read costs a page of the stack on ``run``'s database (ms),
+    measured in this run: ``/reads/N`` less ``/reads/0``, over N."""
+    return max(run.floors["reads"].median - run.floors["reads0"].median, 0.0) / FLOOR_READS
+
+
 def goal_lines(sqlite: Result | None, pg: Result | None) -> list[str]:
     """Each goal with the figure measured in this run and whether it was met."""
 
@@ -906,6 +1030,31 @@ def floor_lines(sqlite: Result | None, pg: Result | None) -> list[str]:
                    f"Jinja) answers a signed-in page of 25 plain rows with one SELECT in "
                    f"{stack:.2f} ms (bench/stack_floor_app.py): the inbox goal of 2 ms leaves "
                    f"{2 - stack:.2f} ms for PMOflow's own work on such a page")
+    if sqlite and "stack_cycle" in sqlite.floors and sqlite.trips:
+        cycle, read = sqlite.floors["stack_cycle"].median, per_read(sqlite)
+        extra = sum(sqlite.trips[k][0] for k in ("form", "submit")) - 3
+        out.append(f"floor: the stack's own task form and submit (one read; one update, COMMIT) "
+                   f"take {cycle:.2f} ms on SQLite; PMOflow's make {extra:.0f} statements more "
+                   f"(counted in this run), at {read:.3f} ms a read another "
+                   f"{extra * read:.2f} ms: {cycle + extra * read:.2f} ms before the workflow "
+                   f"step, its rules, projections and audit run, against a goal of 4 ms")
+    if sqlite and pg and sqlite.trips and pg.trips and "reads" in pg.floors:
+        for key, name, kinds in (("complete", "complete", ("form", "submit")),
+                                 ("inbox", "inbox page", ("inbox",))):
+            s_cost = sum(sqlite.trips[k][0] for k in kinds) * per_read(sqlite)
+            p_cost = sum(pg.trips[k][1] for k in kinds) * per_read(pg)
+            gap = p_cost - s_cost
+            own, what = (("stack_cycle", "form + submit") if key == "complete"
+                         else ("stack", "page"))
+            out.append(
+                f"floor: PostgreSQL {name}: {sum(pg.trips[k][1] for k in kinds):.0f} round trips "
+                f"at {per_read(pg):.3f} ms (a read on the stack's page, this run) against "
+                f"{sum(sqlite.trips[k][0] for k in kinds):.0f} statements at "
+                f"{per_read(sqlite):.3f} ms on SQLite: at least {gap:.2f} ms more, so "
+                f"<= 1.5x holds only while SQLite's figure is >= {2 * gap:.2f} ms (it is "
+                f"{sqlite.rows[key].median:.2f}; the stack's own {what} takes "
+                f"{sqlite.floors[own].median:.2f} ms on SQLite, {pg.floors[own].median:.2f} ms "
+                f"on PostgreSQL)")
     if pg and pg.cpu and pg.completions:
         need = cores * 1000 / 370
         have = pg.cpu_ms_per_completion()

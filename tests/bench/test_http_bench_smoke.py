@@ -42,3 +42,19 @@ def test_http_bench_prints_its_table_and_last_line():
     assert stack and float(stack.group(1)) > 0, table[-2500:]
     assert re.search(r"floor: the stack the brief fixes .* answers a signed-in page of 25 plain "
                      r"rows with one SELECT in \d+\.\d\d ms", table)
+    # the stack's own task form and submit, and what one more read costs its page
+    cycle = re.search(r"the stack's form \+ submit\s+5\s+(\d+\.\d\d)", table)
+    none = re.search(r"the stack's page of no read\s+5\s+(\d+\.\d\d)", table)
+    reads = re.search(r"the stack's page of 20 primary-key reads\s+5\s+(\d+\.\d\d)", table)
+    assert cycle and none and reads, table[-3000:]
+    assert float(cycle.group(1)) > 0 and float(reads.group(1)) > float(none.group(1)) > 0
+    # PMOflow's own statements, counted in the same run, scale the floor
+    counted = re.search(r"statements \(round trips\) PMOflow made\s+i (\d+) f (\d+) s (\d+)",
+                        table)
+    assert counted, table[-3000:]
+    inbox, form, submit = (int(counted.group(i)) for i in (1, 2, 3))
+    assert 3 <= inbox <= 12 and 5 <= form <= 20 and 8 <= submit <= 25, counted.group(0)
+    line = re.search(r"floor: the stack's own task form and submit \(one read; one update, "
+                     r"COMMIT\) take \d+\.\d\d ms on SQLite; PMOflow's make (\d+) statements more",
+                     table)
+    assert line and int(line.group(1)) == form + submit - 3, table[-3000:]
