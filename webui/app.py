@@ -8,7 +8,7 @@ from flask import Flask, Response
 from sqlalchemy.orm import sessionmaker
 
 from engine.api import Engine
-from engine.store.db import install_idle_ping, install_sqlite_settings
+from engine.store.db import install_idle_ping, install_sqlite_settings, keep_prepared_statements
 from webui import security
 from webui.extensions import babel, csrf, db, login_manager
 from webui.settings import WebSettings, WebState
@@ -40,6 +40,7 @@ def build_app(settings: WebSettings, engine: Engine) -> Flask:
     with app.app_context():
         install_sqlite_settings(db.engine)
         install_idle_ping(db.engine)
+        keep_prepared_statements(db.engine)
         app.extensions["pmoflow"] = WebState(
             settings, engine, sessionmaker(db.engine, expire_on_commit=False)
         )

@@ -40,7 +40,63 @@ def make_db_engine(url: str, **kwargs: Any) -> Engine:
     db_engine = create_engine(url, **kwargs)
     if not kwargs.get("pool_pre_ping"):
         install_idle_ping(db_engine)
+    keep_prepared_statements(db_engine)
     return db_engine
+
+
+#: ``Connection.info`` key: the transaction ran a statement that is not a plain SELECT.
+_WROTE = "pmoflow.wrote"
+#: Dialect attribute: :func:`keep_prepared_statements` was installed on it.
+_KEEPS = "_pmoflow_keeps_prepared"
+
+
+def keep_prepared_statements(db_engine: Engine) -> None:
+    """End a PostgreSQL transaction that only read with ``COMMIT`` instead of ``ROLLBACK``,
+    so psycopg keeps its prepared statements.
+
+    psycopg prepares a statement on the server once it has run it five times on a
+    connection (no parsing or planning after that), but forgets every prepared statement
+    at each ``ROLLBACK`` (a rolled-back transaction may have dropped what they refer to).
+    Every page ends its reads with a rollback, so nothing was ever prepared: each read was
+    parsed and planned again. For a transaction that ran only ``SELECT`` statements the
+    two are the same (no rows written, locks released either way); one that ran anything
+    else (an insert, update, delete, ``NOTIFY``, a ``WITH`` whatever it holds), or that
+    failed, is rolled back as before.
+    """
+    dialect = db_engine.dialect
+    if (
+        dialect.name != "postgresql"
+        or dialect.driver != "psycopg"
+        or getattr(dialect, _KEEPS, False)
+    ):
+        return
+    import psycopg
+
+    idle_in_transaction = psycopg.pq.TransactionStatus.INTRANS
+    rollback = dialect.do_rollback
+
+    def note_writes(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip()[:6].upper() != "SELECT":
+            conn.info[_WROTE] = True
+
+    def forget(conn: Any) -> None:
+        conn.info.pop(_WROTE, None)
+
+    def end(dbapi_connection: Any) -> None:
+        try:
+            wrote = dbapi_connection.info.pop(_WROTE, False)
+            driver = dbapi_connection.driver_connection
+        except (AttributeError, NotImplementedError):  # not pooled yet (the first connect)
+            wrote, driver = True, None
+        if not wrote and driver.info.transaction_status == idle_in_transaction:
+            driver.commit()
+        else:
+            rollback(dbapi_connection)
+
+    event.listen(db_engine, "before_cursor_execute", note_writes)
+    event.listen(db_engine, "commit", forget)
+    dialect.do_rollback = end  # type: ignore[method-assign]
+    setattr(dialect, _KEEPS, True)
 
 
 #: A pooled connection idle longer than this is checked before use (seconds).
