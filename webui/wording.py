@@ -294,19 +294,17 @@ def wait_name(w: Any) -> Markup:
     return escape(label(w.name))
 
 
-_WAIT_LINE = Markup('<span class="d-block small text-secondary wait-next" '
-                    'data-testid="wait-next"><i class="bi bi-alarm" aria-hidden="true"></i> '
-                    '%s: %s')
-
-
-def wait_line(w: Any) -> Markup:
-    """One line under a step: when its next timer fires, what it does, where it leads."""
-    html = _WAIT_LINE % (dt(w.due_at), wait_name(w))
+def wait_line(w: Any, name: Markup | None = None) -> Markup:
+    """One line under a step: when its next timer fires, what it does, where it leads
+    (``name``: :func:`wait_name` of ``w``, when the caller has it already)."""
+    html = ('<span class="d-block small text-secondary wait-next" data-testid="wait-next">'
+            f'<i class="bi bi-alarm" aria-hidden="true"></i> {escape(dt(w.due_at))}: '
+            f"{escape(wait_name(w) if name is None else name)}")
     if w.then:
-        html += Markup(" → %s") % label(w.then)
+        html += f" → {escape(label(w.then))}"
     if w.attached_to and w.interrupting:
-        html += Markup(" · %s") % _("the step closes")
-    return html + Markup("</span>")
+        html += f" · {_('the step closes')}"
+    return Markup(html + "</span>")
 
 
 def install(app: Flask) -> None:
