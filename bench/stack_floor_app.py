@@ -18,6 +18,9 @@ Two more pages bound the other goals the same way:
   ``/reads/0``, divided by ``n``, is what one more statement costs a page through
   Flask-SQLAlchemy on this database.
 
+A page's reads end with ``COMMIT``, as PMOflow's do (``engine.store.db``): psycopg
+forgets its prepared statements at every ``ROLLBACK``.
+
 ``gunicorn 'stack_floor_app:create()'`` with ``PMOFLOW_HOME`` (its SQLite file goes there)
 or ``STACK_FLOOR_DB`` (a database URL, e.g. a PostgreSQL schema); :func:`prepare` makes
 its tables first when two workers would otherwise race to.
@@ -143,6 +146,12 @@ def create() -> Flask:
         for i in range(n):
             db.session.execute(_READ, {"id": i % ITEMS + 1}).scalar()
         return f"{n} reads"
+
+    @app.after_request
+    def end_reads(response):  # as PMOflow does: COMMIT keeps psycopg's prepared statements
+        if request.method == "GET":
+            db.session.commit()
+        return response
 
     _prepare(app)
     return app
