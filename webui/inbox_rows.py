@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 from markupsafe import Markup, escape
 
@@ -18,7 +19,7 @@ from engine.views import TaskView
 from webui.formatting import ago, dt, due
 from webui.i18n import bound_template_gettext
 from webui.messages import role_label
-from webui.wording import label, wait_line, wait_name
+from webui.wording import label, wait_kind_name, wait_line
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,41 +52,38 @@ def inbox_rows(page: InboxPage, task_url: Callable[[int], str], *,
     """The rows of ``page`` (``claimable``: the tab whose rows offer "Claim").
 
     A page's rows share a few steps, roles, people and processes: each is named once per
-    page, not once per row."""
+    page (the functions below are cached for this call), not once per row."""
     _ = bound_template_gettext()  # named so that pybabel extracts the texts below
     names, role_names, now = page.process_names, page.directory.role_names, page.now
-    steps: dict[str, tuple[str, Markup, Markup]] = {}
-    holders: dict[tuple[str | None, str | None], Markup] = {}
-    processes: dict[str, str] = {}
-    waits: dict[tuple[str, str | None], Markup] = {}
+
+    @cache
+    def step_texts(name: str) -> tuple[str, Markup, Markup]:
+        step = label(name)
+        return step, _("Open %(step)s", step=step), (
+            _("Claim %(step)s", step=step) if claimable else _("Give back %(step)s", step=step))
+
+    @cache
+    def holder(assignee: str | None, role: str | None) -> Markup:
+        return (_PERSON + escape(page.directory.name(assignee)) if assignee
+                else _ROLE + escape(role_label(role, role_names)))
+
+    @cache
+    def process(key: str) -> str:
+        return label(names.get(key, key))
+
+    wait_text = cache(wait_kind_name)
     rows = []
     for t in page.tasks:
-        named = steps.get(t.name)
-        if named is None:
-            step = label(t.name)
-            named = steps[t.name] = (
-                step, _("Open %(step)s", step=step),
-                _("Claim %(step)s", step=step) if claimable
-                else _("Give back %(step)s", step=step))
-        holder = holders.get((t.assignee, t.role))
-        if holder is None:
-            holder = holders[t.assignee, t.role] = (
-                _PERSON + escape(page.directory.name(t.assignee)) if t.assignee
-                else _ROLE + escape(role_label(t.role, role_names)))
-        process = processes.get(t.process_key)
-        if process is None:
-            process = processes[t.process_key] = label(names.get(t.process_key, t.process_key))
+        step, open_label, action_label = step_texts(t.name)
         due_cell = due(t.due_at, now)
         wait = page.next_wait(t)
         if wait is not None:
-            what = waits.get((wait.kind, wait.name))
-            if what is None:
-                what = waits[wait.kind, wait.name] = wait_name(wait)
-            due_cell += wait_line(wait, what)
+            due_cell += wait_line(wait, wait_text(wait.kind, wait.name))
         rows.append(InboxRow(
-            task=t, url=task_url(t.id), step=named[0],
-            late=bool(t.due_at and t.due_at < now), holder=holder, process=process,
+            task=t, url=task_url(t.id), step=step,
+            late=bool(t.due_at and t.due_at < now), holder=holder(t.assignee, t.role),
+            process=process(t.process_key),
             waiting_since=ago(t.created_at, now), created=dt(t.created_at), due=due_cell,
-            open_label=named[1], action_label=named[2],
+            open_label=open_label, action_label=action_label,
         ))
     return rows

@@ -287,11 +287,16 @@ def service_notes(detail: dict[str, Any] | None) -> list[str]:
 
 def wait_name(w: Any) -> Markup:
     """What a timer or reminder a step waits on is, in the reader's language."""
-    if w.kind == "sla_reminder":
+    return wait_kind_name(w.kind, w.name)
+
+
+def wait_kind_name(kind: str, name: str) -> Markup:
+    """:func:`wait_name` of a wait of ``kind`` named ``name``."""
+    if kind == "sla_reminder":
         return _("SLA reached: whoever holds the step is reminded")
-    if w.kind == "sla_escalation":
+    if kind == "sla_escalation":
         return _("Still open: escalated to the PMO head")
-    return escape(label(w.name))
+    return escape(label(name))
 
 
 def wait_line(w: Any, name: Markup | None = None) -> Markup:
