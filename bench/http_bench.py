@@ -191,17 +191,19 @@ class Client:
             raise RuntimeError(f"sign-in of {username} answered {status}")
         return t_get, t_post
 
-    def complete(self, task_id: int) -> tuple[float, float]:
-        """GET the task form, POST it (accept); (seconds for each)."""
-        status, page, t_get = self.request("GET", f"/tasks/{task_id}")
+    def complete(self, task_id: int, prefix: str = "/tasks") -> tuple[float, float]:
+        """GET the task form at ``prefix/task_id``, POST it (accept); (seconds for each)."""
+        path = f"{prefix}/{task_id}"
+        status, page, t_get = self.request("GET", path)
         if status != 200:
-            raise RuntimeError(f"GET /tasks/{task_id} answered {status}")
+            raise RuntimeError(f"GET {path} on port {self.port} answered {status}")
         status, body, t_post = self.request(
-            "POST", f"/tasks/{task_id}",
+            "POST", path,
             {"csrf_token": token(page), "decision": "accept", "comment": "",
              "action": "complete"}, keep_cookies=False)
         if status != 302:
-            raise RuntimeError(f"POST /tasks/{task_id} answered {status}: {body[-400:]!r}")
+            raise RuntimeError(f"POST {path} on port {self.port} answered {status}: "
+                               f"{body[-400:]!r}")
         return t_get, t_post
 
     def close(self) -> None:
@@ -741,20 +743,12 @@ def floors(port: int, inbox_bytes: int, args: argparse.Namespace, url: str, *,
 
 
 def _stack_cycles(port: int, args: argparse.Namespace) -> dict[str, Row]:
-    """The stack's task form and submit, one client, as :meth:`Client.complete` does."""
+    """The stack's task form and submit, one client (:meth:`Client.complete`)."""
     rows = {k: Row(k) for k in ("stack_form", "stack_submit", "stack_cycle")}
     client = Client(port)
     client.request("GET", "/login")
     for i in range(args.warmup + args.rounds):
-        path = f"/task/{i % 25 + 1}"
-        status, page, t_get = client.request("GET", path)
-        if status != 200:
-            raise RuntimeError(f"GET {path} on port {port} answered {status}")
-        status, _body, t_post = client.request("POST", path, {
-            "csrf_token": token(page), "decision": "accept", "comment": "",
-            "action": "complete"}, keep_cookies=False)
-        if status != 302:
-            raise RuntimeError(f"POST {path} on port {port} answered {status}")
+        t_get, t_post = client.complete(i % 25 + 1, prefix="/task")
         if i >= args.warmup:
             rows["stack_form"].samples.append(t_get)
             rows["stack_submit"].samples.append(t_post)
@@ -1078,16 +1072,17 @@ def floor_lines(sqlite: Result | None, pg: Result | None) -> list[str]:
     if sqlite and pg and sqlite.trips and pg.trips and "reads" in pg.floors:
         for key, name, kinds in (("complete", "complete", ("form", "submit")),
                                  ("inbox", "inbox page", ("inbox",))):
-            s_cost = sum(sqlite.trips[k][0] for k in kinds) * per_read(sqlite)
-            p_cost = sum(pg.trips[k][1] for k in kinds) * per_read(pg)
-            gap = p_cost - s_cost
+            statements = sum(sqlite.trips[k][0] for k in kinds)
+            trips = sum(pg.trips[k][1] for k in kinds)
+            s_read, p_read = per_read(sqlite), per_read(pg)
+            gap = trips * p_read - statements * s_read
             own, what = (("stack_cycle", "form + submit") if key == "complete"
                          else ("stack", "page"))
             out.append(
-                f"floor: PostgreSQL {name}: {sum(pg.trips[k][1] for k in kinds):.0f} round trips "
-                f"at {per_read(pg):.3f} ms (a read on the stack's page, this run) against "
-                f"{sum(sqlite.trips[k][0] for k in kinds):.0f} statements at "
-                f"{per_read(sqlite):.3f} ms on SQLite: at least {gap:.2f} ms more, so "
+                f"floor: PostgreSQL {name}: {trips:.0f} round trips "
+                f"at {p_read:.3f} ms (a read on the stack's page, this run) against "
+                f"{statements:.0f} statements at "
+                f"{s_read:.3f} ms on SQLite: at least {gap:.2f} ms more, so "
                 f"<= 1.5x holds only while SQLite's figure is >= {2 * gap:.2f} ms (it is "
                 f"{sqlite.rows[key].median:.2f}; the stack's own {what} takes "
                 f"{sqlite.floors[own].median:.2f} ms on SQLite, {pg.floors[own].median:.2f} ms "
