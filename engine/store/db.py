@@ -45,7 +45,7 @@ def make_db_engine(url: str, **kwargs: Any) -> Engine:
 
 
 #: ``Connection.info`` key: the transaction ran a statement that is not a plain SELECT.
-_WROTE = "pmoflow.wrote"
+_WROTE = "pmoflow.connection_wrote"
 #: Dialect attribute: :func:`keep_prepared_statements` was installed on it.
 _KEEPS = "_pmoflow_keeps_prepared"
 
